@@ -1,0 +1,16 @@
+//! psconform: a conformance test suite and runner for the BeyondTrust Password Safe public REST
+//! API (v3).
+//!
+//! ```text
+//! cases/**/*.yaml
+//!   → case (load a spanned model, validate every file, all errors at once)
+//!   → runner (one libtest-mimic trial per case)
+//!   → per step: template (render) → http (send) → expect (eval) → capture
+//!   → report (terminal, JUnit, JSON) → exit code
+//! ```
+//!
+//! The case model and its loader know nothing of tokio, reqwest or insta, so `validate` and
+//! `list` never touch the network. The built-in simulator (`simulator`) is the default target.
+
+pub mod settings;
+pub mod simulator;
