@@ -12,5 +12,9 @@
 //! The case model and its loader know nothing of tokio, reqwest or insta, so `validate` and
 //! `list` never touch the network. The built-in simulator (`simulator`) is the default target.
 
+pub mod case;
+pub mod expect;
+pub mod secrets;
 pub mod settings;
 pub mod simulator;
+pub mod template;

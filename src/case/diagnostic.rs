@@ -1,0 +1,234 @@
+//! Case-file errors as people read them: `file:line:col`, the source line, a caret, a hint.
+//!
+//! Parse errors from serde-saphyr and semantic errors from validation both end up as a
+//! [`Diagnostic`], so `validate` and `run` print every problem in one format.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+/// One problem in a case file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// The file, as the user named it (relative to where psconform runs when it can be).
+    pub file: PathBuf,
+    /// 1-based line, or 0 when the problem is the file as a whole.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+    /// What is wrong, in one line.
+    pub message: String,
+    /// How to fix it, when there is something specific to say.
+    pub hint: Option<String>,
+    /// The source line the location points into.
+    pub source_line: Option<String>,
+}
+
+impl Diagnostic {
+    /// A problem at a location inside `source`.
+    pub fn at(
+        file: &Path,
+        source: &str,
+        line: usize,
+        column: usize,
+        message: impl Into<String>,
+    ) -> Self {
+        let source_line = line
+            .checked_sub(1)
+            .and_then(|i| source.lines().nth(i))
+            .map(str::to_owned);
+        Diagnostic {
+            file: file.to_path_buf(),
+            line,
+            column: column.max(1),
+            message: message.into(),
+            hint: None,
+            source_line,
+        }
+    }
+
+    /// A problem with the file or folder as a whole.
+    pub fn whole(file: &Path, message: impl Into<String>) -> Self {
+        Diagnostic {
+            file: file.to_path_buf(),
+            line: 0,
+            column: 0,
+            message: message.into(),
+            hint: None,
+            source_line: None,
+        }
+    }
+
+    /// Adds a hint.
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// `file:line:col`, or just the file for a whole-file problem.
+    pub fn location(&self) -> String {
+        if self.line == 0 {
+            self.file.display().to_string()
+        } else {
+            format!("{}:{}:{}", self.file.display(), self.line, self.column)
+        }
+    }
+
+    /// The multi-line rendering: title, location, source excerpt with a caret, hint.
+    pub fn render(&self) -> String {
+        let mut out = format!("error: {}\n", self.message);
+        let Some(src) = &self.source_line else {
+            let _ = writeln!(out, "  --> {}", self.location());
+            if let Some(h) = &self.hint {
+                let _ = writeln!(out, "  = help: {h}");
+            }
+            return out;
+        };
+        let num = self.line.to_string();
+        let pad = " ".repeat(num.len());
+        let _ = writeln!(out, "{pad}--> {}", self.location());
+        let _ = writeln!(out, "{pad} |");
+        let _ = writeln!(out, "{num} | {src}");
+        let start = src
+            .char_indices()
+            .nth(self.column - 1)
+            .map_or(src.len(), |(i, _)| i);
+        let width = token_width(&src[start..]);
+        let indent: String = src[..start]
+            .chars()
+            .map(|c| if c == '\t' { '\t' } else { ' ' })
+            .collect();
+        let _ = writeln!(out, "{pad} | {indent}{}", "^".repeat(width));
+        if let Some(h) = &self.hint {
+            let _ = writeln!(out, "{pad} = help: {h}");
+        }
+        out
+    }
+}
+
+/// How many characters the caret should underline: the word, key or quoted string at the
+/// location, at least one.
+fn token_width(rest: &str) -> usize {
+    let mut chars = rest.chars();
+    let width = match chars.next() {
+        Some(q @ ('"' | '\'')) => chars
+            .position(|c| c == q)
+            .map_or(rest.chars().count(), |n| n + 2),
+        Some(_) => rest
+            .chars()
+            .take_while(|c| !c.is_whitespace() && *c != ':' && *c != ',' && *c != '}')
+            .count(),
+        None => 1,
+    };
+    width.max(1)
+}
+
+static UNKNOWN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"unknown (field|variant) `([^`]*)`")
+        .expect("the unknown-name pattern is a valid regex")
+});
+static CANDIDATE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"`([^`]*)`").expect("the candidate pattern is a valid regex"));
+
+/// For serde's "unknown field `x`, expected one of `a`, `b`" messages: a did-you-mean hint.
+pub fn did_you_mean_from_message(message: &str) -> Option<String> {
+    let caps = UNKNOWN.captures(message)?;
+    let what = caps.get(1)?.as_str();
+    let unknown = caps.get(2)?.as_str();
+    let rest = &message[caps.get(0)?.end()..];
+    let mut candidates: Vec<&str> = CANDIDATE
+        .captures_iter(rest)
+        .filter_map(|c| c.get(1))
+        .map(|m| m.as_str())
+        .collect();
+    if candidates.is_empty() {
+        // serde-saphyr lists the names bare: "expected one of status, headers, body".
+        let list = rest
+            .split_once("expected")
+            .map_or("", |(_, l)| l)
+            .trim_start_matches(" one of")
+            .trim();
+        candidates = list
+            .split([',', ' '])
+            .map(str::trim)
+            .filter(|w| !w.is_empty() && *w != "or")
+            .collect();
+    }
+    match closest(unknown, candidates.iter().copied()) {
+        Some(best) => Some(format!("did you mean `{best}`?")),
+        None if !candidates.is_empty() => Some(format!(
+            "a {what} here is one of: {}",
+            candidates.join(", ")
+        )),
+        None => None,
+    }
+}
+
+/// The candidate closest to `word`, if any is close enough to be a likely typo.
+pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let lower = word.to_ascii_lowercase().replace('-', "_");
+    candidates
+        .into_iter()
+        .map(|c| {
+            let norm = c.to_ascii_lowercase().replace('-', "_");
+            let d = strsim::levenshtein(&lower, &norm);
+            let prefix = norm.starts_with(&lower) || lower.starts_with(&norm);
+            (if prefix { d.min(1) } else { d }, c)
+        })
+        .filter(|(d, c)| *d <= (c.len() / 3).max(2))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_location_excerpt_caret_and_hint() {
+        let src = "cases:\n  - name: x\n    statuz: 200\n";
+        let d = Diagnostic::at(
+            Path::new("cases/a.yaml"),
+            src,
+            3,
+            5,
+            "unknown field `statuz`",
+        )
+        .with_hint("did you mean `status`?");
+        insta::assert_snapshot!(d.render(), @r"
+        error: unknown field `statuz`
+         --> cases/a.yaml:3:5
+          |
+        3 |     statuz: 200
+          |     ^^^^^^
+          = help: did you mean `status`?
+        ");
+    }
+
+    #[test]
+    fn suggests_the_closest_known_name() {
+        let msg = "unknown field `equal`, expected one of `exists`, `equals`, `type`, `matches`";
+        assert_eq!(
+            did_you_mean_from_message(msg).as_deref(),
+            Some("did you mean `equals`?")
+        );
+        let bare = "unknown field `statuz`, expected one of status, headers, cookies";
+        assert_eq!(
+            did_you_mean_from_message(bare).as_deref(),
+            Some("did you mean `status`?")
+        );
+        let far = "unknown variant `frobnicate`, expected `read` or `audited`";
+        assert_eq!(
+            did_you_mean_from_message(far).as_deref(),
+            Some("a variant here is one of: read, audited")
+        );
+    }
+
+    #[test]
+    fn whole_file_problems_have_no_excerpt() {
+        let d = Diagnostic::whole(Path::new("cases"), "no case files found");
+        assert_eq!(d.render(), "error: no case files found\n  --> cases\n");
+    }
+}

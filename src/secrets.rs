@@ -1,0 +1,333 @@
+//! Keeping credentials out of every output.
+//!
+//! Two layers. Structural: Authorization, Cookie and Set-Cookie values and well-known
+//! credential fields in JSON bodies are replaced before anything is shown. By value: every
+//! known secret (the configured credentials, captured secrets, cookie values and credential
+//! fields seen in responses) is registered in a process-wide [`SecretStore`], and every sink
+//! (terminal, logs, JUnit, JSON report, panic messages) passes its final text through it. The
+//! store matches each secret raw, JSON-escaped, URL-encoded and base64-encoded (at every byte
+//! alignment), so a secret cannot slip out inside an encoded header or body either.
+
+use std::sync::{Arc, RwLock};
+
+use aho_corasick::{AhoCorasick, MatchKind};
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+use serde_json::Value;
+
+/// JSON fields whose values are credentials, compared ignoring case.
+pub const SENSITIVE_FIELDS: &[&str] = &[
+    "password",
+    "privatekey",
+    "passphrase",
+    "access_token",
+    "refresh_token",
+    "id_token",
+    "client_secret",
+    "credentials",
+    "credential",
+    "apikey",
+    "secret",
+];
+
+/// Headers whose values are credentials.
+pub const SENSITIVE_HEADERS: &[&str] = &[
+    "authorization",
+    "cookie",
+    "set-cookie",
+    "proxy-authorization",
+];
+
+/// What a redacted value is replaced with.
+pub const MASK: &str = "[REDACTED]";
+
+/// Secrets shorter than this are only matched raw: encoded fragments that short would match
+/// ordinary text.
+const MIN_ENCODED: usize = 4;
+
+#[derive(Default)]
+struct Inner {
+    needles: Vec<String>,
+    matcher: Option<AhoCorasick>,
+}
+
+/// A shared, append-only set of secret values that every output is filtered through.
+#[derive(Clone, Default)]
+pub struct SecretStore {
+    inner: Arc<RwLock<Inner>>,
+}
+
+impl std::fmt::Debug for SecretStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretStore([REDACTED])")
+    }
+}
+
+impl SecretStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Registers a secret in all its encodings. Empty values are ignored.
+    pub fn add(&self, secret: &str) {
+        if secret.is_empty() {
+            return;
+        }
+        let forms = encodings(secret);
+        let Ok(mut inner) = self.inner.write() else {
+            return;
+        };
+        let before = inner.needles.len();
+        for f in forms {
+            if !inner.needles.contains(&f) {
+                inner.needles.push(f);
+            }
+        }
+        if inner.needles.len() != before {
+            inner.matcher = None;
+        }
+    }
+
+    /// Replaces every registered secret in `text` with [`MASK`].
+    pub fn redact(&self, text: &str) -> String {
+        if let Ok(inner) = self.inner.read() {
+            if inner.needles.is_empty() {
+                return text.to_owned();
+            }
+            if let Some(m) = &inner.matcher {
+                return m.replace_all(text, &vec![MASK; inner.needles.len()]);
+            }
+        }
+        let Ok(mut inner) = self.inner.write() else {
+            return MASK.to_owned();
+        };
+        let built = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(&inner.needles);
+        match built {
+            Ok(m) => {
+                let out = m.replace_all(text, &vec![MASK; inner.needles.len()]);
+                inner.matcher = Some(m);
+                out
+            }
+            // Failing closed: if the matcher cannot be built, show nothing rather than a secret.
+            Err(_) => MASK.to_owned(),
+        }
+    }
+
+    /// How many encoded forms are registered (for tests and benchmarks).
+    pub fn len(&self) -> usize {
+        self.inner.read().map(|i| i.needles.len()).unwrap_or(0)
+    }
+
+    /// Whether nothing is registered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The forms a secret may take in output.
+fn encodings(secret: &str) -> Vec<String> {
+    let mut out = vec![secret.to_owned()];
+    if secret.len() < MIN_ENCODED {
+        return out;
+    }
+    if let Ok(json) = serde_json::to_string(secret) {
+        out.push(json[1..json.len() - 1].to_owned());
+    }
+    out.push(url::form_urlencoded::byte_serialize(secret.as_bytes()).collect());
+    out.push(
+        percent_encoding::utf8_percent_encode(secret, percent_encoding::NON_ALPHANUMERIC)
+            .to_string(),
+    );
+    let bytes = secret.as_bytes();
+    for engine in [&STANDARD, &URL_SAFE] {
+        for offset in 0..3usize {
+            let mut input = vec![0u8; offset];
+            input.extend_from_slice(bytes);
+            let encoded = engine.encode(&input);
+            // Characters that carry bits of the padding prefix or of whatever follows the
+            // secret differ with the context, so only the stable middle is matched.
+            let skip = match offset {
+                0 => 0,
+                1 => 2,
+                _ => 3,
+            };
+            let stable = (input.len() * 8) / 6;
+            if stable > skip + MIN_ENCODED {
+                out.push(encoded[skip..stable].to_owned());
+            }
+        }
+    }
+    out.push(STANDARD_NO_PAD.encode(bytes));
+    out.push(URL_SAFE_NO_PAD.encode(bytes));
+    out.retain(|s| !s.is_empty());
+    out.dedup();
+    out
+}
+
+/// Whether a JSON key names a credential.
+pub fn is_sensitive_field(key: &str) -> bool {
+    SENSITIVE_FIELDS.iter().any(|f| f.eq_ignore_ascii_case(key))
+}
+
+/// Whether a header carries credentials.
+pub fn is_sensitive_header(name: &str) -> bool {
+    SENSITIVE_HEADERS
+        .iter()
+        .any(|h| h.eq_ignore_ascii_case(name))
+}
+
+/// A header value fit to show: credentials replaced, cookie names and attributes kept.
+pub fn show_header(name: &str, value: &str) -> String {
+    if name.eq_ignore_ascii_case("authorization")
+        || name.eq_ignore_ascii_case("proxy-authorization")
+    {
+        return match value.split_once(' ') {
+            Some((scheme, _)) => format!("{scheme} {MASK}"),
+            None => MASK.to_owned(),
+        };
+    }
+    if name.eq_ignore_ascii_case("cookie") {
+        return value
+            .split(';')
+            .map(|c| match c.split_once('=') {
+                Some((n, _)) => format!("{}={MASK}", n.trim()),
+                None => c.trim().to_owned(),
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+    }
+    if name.eq_ignore_ascii_case("set-cookie") {
+        let (first, attrs) = value.split_once(';').unwrap_or((value, ""));
+        let cookie_name = first.split_once('=').map_or(first, |(n, _)| n).trim();
+        return if attrs.is_empty() {
+            format!("{cookie_name}={MASK}")
+        } else {
+            format!("{cookie_name}={MASK};{attrs}")
+        };
+    }
+    value.to_owned()
+}
+
+/// Every credential value inside a JSON body: values of sensitive fields, at any depth.
+pub fn sensitive_values(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                if is_sensitive_field(k) {
+                    match v {
+                        Value::String(s) => out.push(s.clone()),
+                        Value::Null | Value::Bool(_) => {}
+                        other => out.push(other.to_string()),
+                    }
+                } else {
+                    sensitive_values(v, out);
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| sensitive_values(v, out)),
+        _ => {}
+    }
+}
+
+/// A copy of a JSON body with the values of sensitive fields masked.
+pub fn mask_json(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| {
+                    let shown = if is_sensitive_field(k) && !v.is_null() {
+                        Value::String(MASK.into())
+                    } else {
+                        mask_json(v)
+                    };
+                    (k.clone(), shown)
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(mask_json).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Whether a request path returns a bare credential as its whole body
+/// (`GET Credentials/{id}`, `GET ManagedAccounts/{id}/Credentials`, `ISARequests`).
+pub fn path_returns_credential(path: &str) -> bool {
+    let p = path.to_ascii_lowercase();
+    p.starts_with("credentials") || p.contains("/credentials") || p.starts_with("isarequests")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CANARY: &str = "CANARY-s3cr3t/Key+=&\"value\"";
+
+    #[test]
+    fn redacts_every_encoding() {
+        let store = SecretStore::new();
+        store.add(CANARY);
+        let json = serde_json::to_string(CANARY).expect("json");
+        let form: String = url::form_urlencoded::byte_serialize(CANARY.as_bytes()).collect();
+        for text in [
+            format!("raw {CANARY} end"),
+            format!("json {json}"),
+            format!("form a={form}&b=c"),
+            format!(
+                "pct {}",
+                percent_encoding::utf8_percent_encode(CANARY, percent_encoding::NON_ALPHANUMERIC)
+            ),
+            format!("b64 {}", STANDARD.encode(CANARY)),
+            format!("basic {}", STANDARD.encode(format!("user:{CANARY}"))),
+            format!("basic2 {}", STANDARD.encode(format!("us:{CANARY}!"))),
+            format!("url-safe {}", URL_SAFE_NO_PAD.encode(format!("x{CANARY}"))),
+        ] {
+            let out = store.redact(&text);
+            assert!(out.contains(MASK), "not redacted: {text} -> {out}");
+            for form in encodings(CANARY) {
+                assert!(!out.contains(&form), "leak of {form} in {out}");
+            }
+        }
+    }
+
+    #[test]
+    fn masks_headers_keeping_what_is_useful() {
+        assert_eq!(
+            show_header("Authorization", "PS-Auth key=abc; runas=u;"),
+            "PS-Auth [REDACTED]"
+        );
+        assert_eq!(
+            show_header("Cookie", "ASP.NET_SessionId=abc; x=1"),
+            "ASP.NET_SessionId=[REDACTED]; x=[REDACTED]"
+        );
+        assert_eq!(
+            show_header("Set-Cookie", "ASP.NET_SessionId=abc; path=/; HttpOnly"),
+            "ASP.NET_SessionId=[REDACTED]; path=/; HttpOnly"
+        );
+        assert_eq!(
+            show_header("Content-Type", "application/json"),
+            "application/json"
+        );
+    }
+
+    #[test]
+    fn masks_and_collects_credential_fields() {
+        let v = serde_json::json!({"access_token": "t0k", "nested": [{"Password": "pw"}], "UserName": "u"});
+        assert_eq!(
+            mask_json(&v),
+            serde_json::json!({"access_token": MASK, "nested": [{"Password": MASK}], "UserName": "u"})
+        );
+        let mut found = Vec::new();
+        sensitive_values(&v, &mut found);
+        assert_eq!(found, vec!["t0k".to_string(), "pw".to_string()]);
+    }
+
+    #[test]
+    fn credential_paths() {
+        assert!(path_returns_credential("Credentials/12"));
+        assert!(path_returns_credential("ManagedAccounts/3/Credentials"));
+        assert!(!path_returns_credential("Auth/SignAppin"));
+    }
+}
