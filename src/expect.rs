@@ -443,7 +443,9 @@ fn path_check(e: &mut Eval, path: &Spanned<String>, check: &PathCheck) {
         || check.type_.is_some()
         || check.matches.is_some()
         || check.one_of.is_some()
-        || check.length.is_some();
+        || check.length.is_some()
+        || check.min.is_some()
+        || check.max.is_some();
     if !has_value_checks {
         return;
     }
@@ -509,6 +511,11 @@ fn path_check(e: &mut Eval, path: &Spanned<String>, check: &PathCheck) {
                 }
                 Err(err) => e.push(l, what.clone(), err.to_string(), shown.clone(), false),
             }
+        }
+        for (bound, limit) in [("at least", check.min), ("at most", check.max)] {
+            let Some(limit) = limit else { continue };
+            let ok = node.as_f64().is_some_and(|n| if bound == "at least" { n >= limit } else { n <= limit });
+            e.push(l, what.clone(), format!("a number {bound} {limit}"), shown.clone(), ok);
         }
         if let Some(len) = &check.length {
             let n = match node {

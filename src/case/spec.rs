@@ -56,11 +56,16 @@ pub struct CaseSpec {
     /// the account out. It runs on a real target only with `--allow-lockout-risk`.
     #[serde(default)]
     pub lockout_risk: bool,
-    /// States of the built-in simulator the case needs, such as `licence-invalid`. A case with
-    /// any runs only against the built-in simulator, which is started in that state for it.
+    /// States the built-in simulator is put in for this case, such as `password-required`; a
+    /// simulator of its own is started for the case, so parallel cases are not disturbed.
+    /// Against a real target the states are not applied.
     #[serde(default)]
     #[schemars(with = "Vec<String>")]
     pub simulator_state: Vec<Spanned<String>>,
+    /// The case checks a condition only the built-in simulator can be put in (an invalid
+    /// licence, a disabled API version); against a real target it is reported as ignored.
+    #[serde(default)]
+    pub simulator_only: bool,
     /// The steps, in order. The first failing step ends the case.
     pub steps: Vec<StepSpec>,
     /// Steps that always run after `steps`, even after a failure (sign out, check in).
@@ -542,6 +547,12 @@ pub struct PathCheck {
     /// The length of a string (characters), array or object: a number or `{min, max}`.
     #[serde(default)]
     pub length: Option<LengthSpec>,
+    /// The value is a number at least this large.
+    #[serde(default)]
+    pub min: Option<f64>,
+    /// The value is a number at most this large.
+    #[serde(default)]
+    pub max: Option<f64>,
 }
 
 /// `Some(value)` for a present key, so that `equals: null` means "equals null".

@@ -203,6 +203,11 @@ impl Validator<'_> {
                 self.push(d);
             }
         }
+        if case.simulator_only && case.simulator_state.is_empty() {
+            let d = self.at(&case.name, "`simulator_only: true` without a `simulator_state`")
+                .with_hint("name the simulator state the case needs, or drop `simulator_only`");
+            self.push(d);
+        }
         for state in &case.simulator_state {
             if !self.states.contains(&state.value.as_str()) {
                 let d = self.unknown(state, "simulator state", self.states.iter().copied());
@@ -346,11 +351,12 @@ impl Validator<'_> {
                 check.matches.is_some(),
                 check.one_of.is_some(),
                 check.length.is_some(),
+                check.min.is_some() || check.max.is_some(),
             ];
             if check.exists.is_none() && !given.contains(&true) {
                 let d = self
                     .at(path, "the path check is empty")
-                    .with_hint("give `exists`, `equals`, `type`, `matches`, `one_of` or `length`");
+                    .with_hint("give `exists`, `equals`, `type`, `matches`, `one_of`, `length`, `min` or `max`");
                 self.push(d);
             }
             if check.exists == Some(false) && given.contains(&true) {
