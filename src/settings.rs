@@ -9,11 +9,31 @@ use secrecy::{ExposeSecret, SecretString};
 /// The environment variables a run reads its settings from, with the variable name a case uses
 /// in `needs:` and in `{{ … }}` templates.
 pub const SETTINGS: &[SettingInfo] = &[
-    SettingInfo { env: "PS_API_KEY", var: "api_key", secret: true },
-    SettingInfo { env: "PS_RUNAS", var: "runas", secret: false },
-    SettingInfo { env: "PS_RUNAS_PASSWORD", var: "runas_password", secret: true },
-    SettingInfo { env: "PS_CLIENT_ID", var: "client_id", secret: false },
-    SettingInfo { env: "PS_CLIENT_SECRET", var: "client_secret", secret: true },
+    SettingInfo {
+        env: "PS_API_KEY",
+        var: "api_key",
+        secret: true,
+    },
+    SettingInfo {
+        env: "PS_RUNAS",
+        var: "runas",
+        secret: false,
+    },
+    SettingInfo {
+        env: "PS_RUNAS_PASSWORD",
+        var: "runas_password",
+        secret: true,
+    },
+    SettingInfo {
+        env: "PS_CLIENT_ID",
+        var: "client_id",
+        secret: false,
+    },
+    SettingInfo {
+        env: "PS_CLIENT_SECRET",
+        var: "client_secret",
+        secret: true,
+    },
 ];
 
 /// One target setting: where it comes from and how cases name it.
