@@ -340,12 +340,15 @@ async fn oauth_token_then_bearer_sign_in() {
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
 }
 
+/// A form body, as field/value pairs.
+type Form<'a> = &'a [(&'a str, &'a str)];
+
 #[tokio::test]
 async fn token_errors() {
     let s = Sim::start(SimState::default(), &[]).await;
     let (id, secret) = (s.client_id().to_owned(), s.client_secret().to_owned());
     let cc = "client_credentials";
-    let cases: [(&[(&str, &str)], StatusCode, &str); 5] = [
+    let cases: [(Form, StatusCode, &str); 5] = [
         (
             &[
                 ("grant_type", cc),
