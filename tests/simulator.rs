@@ -851,3 +851,115 @@ async fn no_html_anywhere() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// `psconform serve`
+
+mod serve_cli {
+    use std::io::{BufRead as _, BufReader};
+    use std::process::{Command, Stdio};
+
+    use predicates::prelude::*;
+
+    fn serve() -> assert_cmd::Command {
+        let mut cmd = assert_cmd::Command::cargo_bin("psconform").expect("binary");
+        cmd.arg("serve");
+        for var in [
+            "PS_API_KEY",
+            "PS_RUNAS",
+            "PS_RUNAS_PASSWORD",
+            "PS_CLIENT_ID",
+            "PS_CLIENT_SECRET",
+        ] {
+            cmd.env_remove(var);
+        }
+        cmd
+    }
+
+    #[test]
+    fn usage_errors_exit_2() {
+        serve()
+            .args(["--listen", "127.0.0.1:0", "--fault", "signin-typo"])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("signin-missing-userid"));
+        serve()
+            .args(["--listen", "127.0.0.1:0", "--state", "licence-expired"])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("licence-invalid"));
+        serve()
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--tls-cert",
+                "/nonexistent/c.pem",
+                "--tls-key",
+                "/nonexistent/k.pem",
+            ])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("/nonexistent/c.pem"));
+        serve()
+            .args(["--tls", "--tls-cert", "c.pem", "--tls-key", "k.pem"])
+            .assert()
+            .code(2);
+    }
+
+    #[test]
+    fn a_port_in_use_exits_3() {
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = taken.local_addr().expect("addr").to_string();
+        serve()
+            .args(["--listen", &addr])
+            .assert()
+            .code(3)
+            .stderr(predicate::str::contains(addr.as_str()));
+    }
+
+    #[test]
+    fn list_faults() {
+        serve().arg("--list-faults").assert().success().stdout(
+            predicate::str::contains("session-never-expires")
+                .and(predicate::str::contains("short-idle-timeout")),
+        );
+    }
+
+    #[test]
+    fn prints_the_url_first_and_never_an_environment_credential() {
+        let bin = assert_cmd::cargo::cargo_bin("psconform");
+        let mut child = Command::new(bin)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env("PS_API_KEY", "env-key-canary")
+            .env_remove("PS_RUNAS")
+            .env_remove("PS_RUNAS_PASSWORD")
+            .env_remove("PS_CLIENT_ID")
+            .env_remove("PS_CLIENT_SECRET")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn");
+        let stdout = child.stdout.take().expect("piped");
+        let lines: Vec<String> = BufReader::new(stdout)
+            .lines()
+            .take(6)
+            .map(|l| l.expect("line"))
+            .collect();
+        let stopped = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(stopped.success());
+        let status = child.wait().expect("wait");
+
+        assert!(lines[0].starts_with("http://127.0.0.1:"), "{lines:?}");
+        assert!(
+            lines[0].ends_with("/BeyondTrust/api/public/v3"),
+            "{lines:?}"
+        );
+        assert_eq!(lines[1], "PS_API_KEY=(from PS_API_KEY)");
+        assert_eq!(lines[2], "PS_RUNAS=psconform-demo");
+        assert!(lines.iter().all(|l| !l.contains("canary")));
+        assert!(status.success(), "SIGTERM is a clean stop: {status:?}");
+    }
+}
