@@ -1,0 +1,226 @@
+//! What a simulator instance is told before it starts: the credentials it accepts
+//! ([`Settings`]), the server conditions it models ([`SimState`]) and the deliberate deviations
+//! it commits ([`Fault`]). Also generates demo credentials in the formats real servers issue.
+//! Nothing here touches the network.
+
+use std::time::Duration;
+
+use rand::Rng as _;
+use secrecy::SecretString;
+
+use super::fault::Fault;
+use crate::settings::Settings;
+
+/// Everything a simulator needs to start.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// The credentials the simulator accepts. An unset credential makes that way of signing in
+    /// always fail (use [`generate_missing`] to fill them).
+    pub settings: Settings,
+    /// Server-side conditions (licence, disabled version, idle timeout, …).
+    pub state: SimState,
+    /// Deliberate deviations from real-server behaviour.
+    pub faults: Vec<Fault>,
+}
+
+impl SimConfig {
+    /// A correct simulator with the default state and no faults.
+    pub fn new(settings: Settings) -> Self {
+        SimConfig {
+            settings,
+            state: SimState::default(),
+            faults: Vec::new(),
+        }
+    }
+}
+
+/// Idle timeout of a real server's session (GOLIB's SignOut doc comment says 20 minutes).
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(20 * 60);
+
+/// Idle timeout of the `short-idle-timeout` state.
+pub const SHORT_IDLE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Server-side conditions a case can ask for. These are legitimate server behaviours, not
+/// faults: a conforming client must cope with each of them.
+#[derive(Debug, Clone)]
+pub struct SimState {
+    /// `POST Auth/SignAppin` answers 403 (JSON string body): the licence is not valid.
+    pub licence_invalid: bool,
+    /// Every call under the API base answers 410: the API version has been disabled.
+    pub api_version_disabled: bool,
+    /// SignAppin requires `pwd=[<runas_password>]` in the PS-Auth header, else 401.
+    pub password_required: bool,
+    /// A session idle for longer than this is dead (401). Each authenticated call refreshes it.
+    pub idle_timeout: Duration,
+    /// SignAppin answers 401 as if the caller's IP were outside the registration's rules.
+    pub source_address_rejected: bool,
+}
+
+impl Default for SimState {
+    fn default() -> Self {
+        SimState {
+            licence_invalid: false,
+            api_version_disabled: false,
+            password_required: false,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            source_address_rejected: false,
+        }
+    }
+}
+
+impl SimState {
+    /// Names a case file uses in `simulator_state: [...]`, with a one-line description.
+    pub const NAMES: &'static [(&'static str, &'static str)] = &[
+        (
+            "licence-invalid",
+            "the Password Safe licence is not valid: SignAppin answers 403",
+        ),
+        (
+            "api-version-disabled",
+            "API version 3 is disabled: every call answers 410",
+        ),
+        (
+            "password-required",
+            "the API registration requires the run-as user's password (pwd=[...])",
+        ),
+        (
+            "short-idle-timeout",
+            "sessions die after 1 second without a call",
+        ),
+        (
+            "source-address-rejected",
+            "the caller's address is outside the registration's rules: SignAppin answers 401",
+        ),
+    ];
+
+    /// The state with every named condition switched on. An unknown name is an error naming
+    /// it and listing the valid names.
+    pub fn from_names<S: AsRef<str>>(names: &[S]) -> Result<SimState, String> {
+        let mut state = SimState::default();
+        for name in names {
+            match name.as_ref() {
+                "licence-invalid" => state.licence_invalid = true,
+                "api-version-disabled" => state.api_version_disabled = true,
+                "password-required" => state.password_required = true,
+                "short-idle-timeout" => state.idle_timeout = SHORT_IDLE_TIMEOUT,
+                "source-address-rejected" => state.source_address_rejected = true,
+                other => {
+                    let valid: Vec<&str> = Self::NAMES.iter().map(|(n, _)| *n).collect();
+                    return Err(format!(
+                        "unknown simulator state `{other}`; valid states: {}",
+                        valid.join(", ")
+                    ));
+                }
+            }
+        }
+        Ok(state)
+    }
+}
+
+/// The run-as user [`generate_missing`] picks.
+pub const DEMO_RUNAS: &str = "psconform-demo";
+
+/// Fills every unset credential with a valid generated one, in the formats real servers issue:
+/// a 128-character lower-case hex API key, the run-as user [`DEMO_RUNAS`], a 24-character
+/// run-as password, a GUID client id and a 48-character client secret (the official Python
+/// client refuses secrets outside 36 to 64 characters).
+pub fn generate_missing(settings: Settings) -> Settings {
+    let mut rng = rand::rng();
+    Settings {
+        api_key: settings.api_key.or_else(|| {
+            let bytes: [u8; 64] = rng.random();
+            let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            Some(SecretString::from(hex))
+        }),
+        runas: settings.runas.or_else(|| Some(DEMO_RUNAS.to_owned())),
+        runas_password: settings
+            .runas_password
+            .or_else(|| Some(SecretString::from(random_alphanumeric(&mut rng, 24)))),
+        client_id: settings
+            .client_id
+            .or_else(|| Some(uuid::Uuid::new_v4().to_string())),
+        client_secret: settings
+            .client_secret
+            .or_else(|| Some(SecretString::from(random_alphanumeric(&mut rng, 48)))),
+    }
+}
+
+/// `len` characters from `[A-Za-z0-9]`.
+pub(crate) fn random_alphanumeric(rng: &mut impl rand::Rng, len: usize) -> String {
+    (0..len)
+        .map(|_| char::from(rng.sample(rand::distr::Alphanumeric)))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use secrecy::ExposeSecret as _;
+
+    use super::*;
+
+    #[test]
+    fn generated_credentials_have_the_real_formats() {
+        let s = generate_missing(Settings::default());
+        let key = s.api_key.as_ref().expect("generated").expose_secret();
+        assert_eq!(key.len(), 128);
+        assert!(
+            key.chars()
+                .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)),
+            "{key}"
+        );
+        assert_eq!(s.runas.as_deref(), Some(DEMO_RUNAS));
+        assert!(
+            !s.runas_password
+                .as_ref()
+                .expect("generated")
+                .expose_secret()
+                .is_empty()
+        );
+        let id = s.client_id.as_deref().expect("generated");
+        assert!(uuid::Uuid::parse_str(id).is_ok(), "{id}");
+        assert_eq!(id.len(), 36);
+        let secret = s.client_secret.as_ref().expect("generated").expose_secret();
+        assert!((36..=64).contains(&secret.len()), "{}", secret.len());
+    }
+
+    #[test]
+    fn values_already_set_are_kept() {
+        let s = generate_missing(Settings {
+            runas: Some("doe-main\\johndoe".into()),
+            api_key: Some(SecretString::from("k")),
+            ..Settings::default()
+        });
+        assert_eq!(s.runas.as_deref(), Some("doe-main\\johndoe"));
+        assert_eq!(s.api_key.as_ref().map(|k| k.expose_secret()), Some("k"));
+        assert!(s.client_secret.is_some());
+    }
+
+    #[test]
+    fn state_names_switch_conditions_on() {
+        let st = SimState::from_names(&["password-required", "short-idle-timeout"]).expect("valid");
+        assert!(st.password_required);
+        assert_eq!(st.idle_timeout, SHORT_IDLE_TIMEOUT);
+        assert!(!st.licence_invalid);
+        let none: &[&str] = &[];
+        assert_eq!(
+            SimState::from_names(none).expect("valid").idle_timeout,
+            DEFAULT_IDLE_TIMEOUT
+        );
+    }
+
+    #[test]
+    fn every_listed_state_name_is_accepted() {
+        for (name, description) in SimState::NAMES {
+            assert!(SimState::from_names(&[name]).is_ok(), "{name}");
+            assert!(!description.is_empty());
+        }
+    }
+
+    #[test]
+    fn unknown_state_is_named_with_the_valid_ones() {
+        let err =
+            SimState::from_names(&["licence-invalid", "licence-expired"]).expect_err("not a state");
+        assert!(err.contains("`licence-expired`"), "{err}");
+        assert!(err.contains("source-address-rejected"), "{err}");
+    }
+}
