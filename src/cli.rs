@@ -168,14 +168,18 @@ pub struct ValidateArgs {
 fn parse_secs(s: &str) -> Result<Duration, String> {
     match s.parse::<f64>() {
         Ok(n) if n > 0.0 && n.is_finite() && n <= 86_400.0 => Ok(Duration::from_secs_f64(n)),
-        _ => Err(format!("`{s}` is not a number of seconds between 0 and 86400")),
+        _ => Err(format!(
+            "`{s}` is not a number of seconds between 0 and 86400"
+        )),
     }
 }
 
 fn parse_rate(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(n) if n > 0.0 && n.is_finite() => Ok(n),
-        _ => Err(format!("`{s}` is not a positive number of requests per second")),
+        _ => Err(format!(
+            "`{s}` is not a positive number of requests per second"
+        )),
     }
 }
 
@@ -184,7 +188,9 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let n: u64 = num.parse().map_err(|_| format!("`{s}` is not a size such as 16MiB or 1000000"))?;
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size such as 16MiB or 1000000"))?;
     let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "k" | "kb" => 1_000,
@@ -193,9 +199,15 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         "mib" => 1 << 20,
         "g" | "gb" => 1_000_000_000,
         "gib" => 1 << 30,
-        _ => return Err(format!("`{s}` has an unknown unit; use B, KiB, MiB, GiB, kB, MB or GB")),
+        _ => {
+            return Err(format!(
+                "`{s}` has an unknown unit; use B, KiB, MiB, GiB, kB, MB or GB"
+            ));
+        }
     };
-    n.checked_mul(mult).filter(|n| *n > 0).ok_or_else(|| format!("`{s}` is out of range"))
+    n.checked_mul(mult)
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("`{s}` is out of range"))
 }
 
 /// Parses the command line and runs it. `main` returns what this returns.
@@ -204,7 +216,11 @@ pub fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { Exit::Invalid.into() } else { Exit::Passed.into() };
+            return if e.use_stderr() {
+                Exit::Invalid.into()
+            } else {
+                Exit::Passed.into()
+            };
         }
     };
     crate::logging::init(cli.verbose);
@@ -231,16 +247,28 @@ fn load(roots: &[PathBuf]) -> Result<Suite, Exit> {
         }
         let files: std::collections::BTreeSet<_> = diags.iter().map(|d| &d.file).collect();
         let s = if diags.len() == 1 { "" } else { "s" };
-        anstream::eprintln!("error: {} problem{s} in {} file(s); nothing was sent", diags.len(), files.len());
+        anstream::eprintln!(
+            "error: {} problem{s} in {} file(s); nothing was sent",
+            diags.len(),
+            files.len()
+        );
         Exit::Invalid
     })
 }
 
 fn validate(args: &ValidateArgs) -> Exit {
-    let roots = if args.paths.is_empty() { vec![PathBuf::from("cases")] } else { args.paths.clone() };
+    let roots = if args.paths.is_empty() {
+        vec![PathBuf::from("cases")]
+    } else {
+        args.paths.clone()
+    };
     match load(&roots) {
         Ok(suite) => {
-            println!("ok: {} cases in {} files are valid", suite.cases.len(), suite.files.len());
+            println!(
+                "ok: {} cases in {} files are valid",
+                suite.cases.len(),
+                suite.files.len()
+            );
             Exit::Passed
         }
         Err(e) => e,
@@ -252,8 +280,15 @@ fn list(args: &ListArgs) -> Exit {
         Ok(s) => s,
         Err(e) => return e,
     };
-    let cases: Vec<_> =
-        suite.cases.iter().filter(|c| args.filter.as_ref().is_none_or(|f| c.name.contains(f.as_str()))).collect();
+    let cases: Vec<_> = suite
+        .cases
+        .iter()
+        .filter(|c| {
+            args.filter
+                .as_ref()
+                .is_none_or(|f| c.name.contains(f.as_str()))
+        })
+        .collect();
     if args.json {
         let items: Vec<serde_json::Value> = cases
             .iter()
@@ -266,7 +301,10 @@ fn list(args: &ListArgs) -> Exit {
                 })
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&items).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&items).unwrap_or_default()
+        );
         return Exit::Passed;
     }
     for c in &cases {
@@ -311,14 +349,22 @@ fn check_target(args: &RunArgs) -> Result<(), String> {
                     t.host_str().unwrap_or("the target")
                 ));
             }
-            other => return Err(format!("--target must be an http:// or https:// URL, not {other}://")),
+            other => {
+                return Err(format!(
+                    "--target must be an http:// or https:// URL, not {other}://"
+                ));
+            }
         }
         if !t.path().to_ascii_lowercase().contains("/api/public/v3") {
-            tracing::warn!("the target's path does not contain /api/public/v3; a Password Safe base URL usually ends in /BeyondTrust/api/public/v3");
+            tracing::warn!(
+                "the target's path does not contain /api/public/v3; a Password Safe base URL usually ends in /BeyondTrust/api/public/v3"
+            );
         }
     }
     if !args.sim_faults.is_empty() && args.target.is_some() {
-        return Err("--sim-fault applies to the built-in simulator; leave out --target to use it".into());
+        return Err(
+            "--sim-fault applies to the built-in simulator; leave out --target to use it".into(),
+        );
     }
     Ok(())
 }
@@ -336,7 +382,11 @@ fn run(args: RunArgs) -> Exit {
     let options = HttpOptions {
         insecure: args.http.insecure,
         ca_cert: args.http.ca_cert.clone(),
-        client_identity: args.http.client_cert.clone().zip(args.http.client_key.clone()),
+        client_identity: args
+            .http
+            .client_cert
+            .clone()
+            .zip(args.http.client_key.clone()),
         proxy: args.http.proxy.clone(),
         timeout: args.http.timeout,
         connect_timeout: args.http.timeout.min(Duration::from_secs(10)),
@@ -350,7 +400,10 @@ fn run(args: RunArgs) -> Exit {
             return Exit::Invalid;
         }
     };
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             anstream::eprintln!("error: cannot start the async runtime: {e}");
@@ -359,14 +412,30 @@ fn run(args: RunArgs) -> Exit {
     };
     let env_settings = Settings::from_env();
     let (settings, target, sim) = match &args.target {
-        Some(url) => (env_settings, Target { base_url: url.clone(), builtin: false, faults: Vec::new() }, None),
+        Some(url) => (
+            env_settings,
+            Target {
+                base_url: url.clone(),
+                builtin: false,
+                faults: Vec::new(),
+            },
+            None,
+        ),
         None => {
             let settings = simulator::generate_missing(env_settings);
-            let config = SimConfig { settings: settings.clone(), state: SimState::default(), faults: args.sim_faults.clone() };
+            let config = SimConfig {
+                settings: settings.clone(),
+                state: SimState::default(),
+                faults: args.sim_faults.clone(),
+            };
             let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
             match rt.block_on(Simulator::start(config, addr, Listen::Plain)) {
                 Ok(sim) => {
-                    let target = Target { base_url: sim.base_url().clone(), builtin: true, faults: args.sim_faults.clone() };
+                    let target = Target {
+                        base_url: sim.base_url().clone(),
+                        builtin: true,
+                        faults: args.sim_faults.clone(),
+                    };
                     (settings, target, Some(sim))
                 }
                 Err(e) => {
@@ -385,7 +454,10 @@ fn run(args: RunArgs) -> Exit {
         target,
         settings,
         secrets: store.clone(),
-        policy: Policy { allow_mutations: args.allow_mutations, allow_lockout_risk: args.allow_lockout_risk },
+        policy: Policy {
+            allow_mutations: args.allow_mutations,
+            allow_lockout_risk: args.allow_lockout_risk,
+        },
         records: Default::default(),
         responses: AtomicUsize::new(0),
         unreachable: AtomicUsize::new(0),
@@ -401,7 +473,10 @@ fn run(args: RunArgs) -> Exit {
 
 fn execute(args: &RunArgs, ctx: &Arc<RunContext>, suite: &Suite, store: &SecretStore) -> Exit {
     let trials = runner::trials(ctx, suite);
-    let selected = trials.iter().filter(|t| !args.harness.is_filtered_out(t)).count();
+    let selected = trials
+        .iter()
+        .filter(|t| !args.harness.is_filtered_out(t))
+        .count();
     if selected == 0 {
         let filter = args.harness.filter.as_deref().unwrap_or("");
         anstream::eprintln!(
@@ -411,8 +486,15 @@ fn execute(args: &RunArgs, ctx: &Arc<RunContext>, suite: &Suite, store: &SecretS
         return Exit::NothingRan;
     }
     if !args.harness.list {
-        let what = if ctx.target.builtin { "the built-in simulator at " } else { "" };
-        anstream::eprintln!("psconform: {selected} cases against {what}{}", ctx.target.base_url);
+        let what = if ctx.target.builtin {
+            "the built-in simulator at "
+        } else {
+            ""
+        };
+        anstream::eprintln!(
+            "psconform: {selected} cases against {what}{}",
+            ctx.target.base_url
+        );
     }
     let started = Instant::now();
     let conclusion = libtest_mimic::run(&args.harness, trials);
@@ -436,14 +518,21 @@ fn execute(args: &RunArgs, ctx: &Arc<RunContext>, suite: &Suite, store: &SecretS
         exit = write_report(path, &store.redact(&json)).unwrap_or(exit);
     }
     if conclusion.num_failed > 0 {
-        if ctx.responses.load(Ordering::Relaxed) == 0 && ctx.unreachable.load(Ordering::Relaxed) > 0 {
-            anstream::eprintln!("error: the target could not be reached at all: {}", ctx.target.base_url);
+        if ctx.responses.load(Ordering::Relaxed) == 0 && ctx.unreachable.load(Ordering::Relaxed) > 0
+        {
+            anstream::eprintln!(
+                "error: the target could not be reached at all: {}",
+                ctx.target.base_url
+            );
             return Exit::NothingRan;
         }
         return Exit::Failed;
     }
     if conclusion.num_passed == 0 {
-        anstream::eprintln!("error: nothing ran: {} cases were ignored (the reasons are listed above)", conclusion.num_ignored);
+        anstream::eprintln!(
+            "error: nothing ran: {} cases were ignored (the reasons are listed above)",
+            conclusion.num_ignored
+        );
         return Exit::NothingRan;
     }
     exit
@@ -477,21 +566,63 @@ mod tests {
     #[test]
     fn plain_http_is_refused_off_loopback() {
         let parse = |v: &[&str]| match Cli::try_parse_from(v) {
-            Ok(Cli { command: Command::Run(a), .. }) => a,
+            Ok(Cli {
+                command: Command::Run(a),
+                ..
+            }) => a,
             other => panic!("{other:?}"),
         };
-        assert!(check_target(&parse(&["psconform", "run", "--target", "http://ps.example.com/BeyondTrust/api/public/v3"])).is_err());
-        assert!(check_target(&parse(&["psconform", "run", "--target", "http://127.0.0.1:9/BeyondTrust/api/public/v3"])).is_ok());
         assert!(
-            check_target(&parse(&["psconform", "run", "--allow-plain-http", "--target", "http://ps.example.com/x/api/public/v3"]))
-                .is_ok()
+            check_target(&parse(&[
+                "psconform",
+                "run",
+                "--target",
+                "http://ps.example.com/BeyondTrust/api/public/v3"
+            ]))
+            .is_err()
+        );
+        assert!(
+            check_target(&parse(&[
+                "psconform",
+                "run",
+                "--target",
+                "http://127.0.0.1:9/BeyondTrust/api/public/v3"
+            ]))
+            .is_ok()
+        );
+        assert!(
+            check_target(&parse(&[
+                "psconform",
+                "run",
+                "--allow-plain-http",
+                "--target",
+                "http://ps.example.com/x/api/public/v3"
+            ]))
+            .is_ok()
         );
     }
 
     #[test]
     fn libtest_options_parse_as_cargo_test_users_know_them() {
-        let cli = Cli::try_parse_from(["psconform", "run", "auth::", "--exact", "--skip", "oauth", "--test-threads", "1", "--format", "json"]);
-        let Ok(Cli { command: Command::Run(a), .. }) = cli else { panic!("did not parse") };
+        let cli = Cli::try_parse_from([
+            "psconform",
+            "run",
+            "auth::",
+            "--exact",
+            "--skip",
+            "oauth",
+            "--test-threads",
+            "1",
+            "--format",
+            "json",
+        ]);
+        let Ok(Cli {
+            command: Command::Run(a),
+            ..
+        }) = cli
+        else {
+            panic!("did not parse")
+        };
         assert_eq!(a.harness.filter.as_deref(), Some("auth::"));
         assert!(a.harness.exact);
         assert_eq!(a.harness.skip, vec!["oauth".to_string()]);

@@ -514,8 +514,20 @@ fn path_check(e: &mut Eval, path: &Spanned<String>, check: &PathCheck) {
         }
         for (bound, limit) in [("at least", check.min), ("at most", check.max)] {
             let Some(limit) = limit else { continue };
-            let ok = node.as_f64().is_some_and(|n| if bound == "at least" { n >= limit } else { n <= limit });
-            e.push(l, what.clone(), format!("a number {bound} {limit}"), shown.clone(), ok);
+            let ok = node.as_f64().is_some_and(|n| {
+                if bound == "at least" {
+                    n >= limit
+                } else {
+                    n <= limit
+                }
+            });
+            e.push(
+                l,
+                what.clone(),
+                format!("a number {bound} {limit}"),
+                shown.clone(),
+                ok,
+            );
         }
         if let Some(len) = &check.length {
             let n = match node {

@@ -13,14 +13,14 @@
 //! `list` never touch the network. The built-in simulator (`simulator`) is the default target.
 
 pub mod case;
+pub mod cli;
 pub mod expect;
+pub mod http;
+pub mod logging;
+pub mod report;
+pub mod result;
+pub mod runner;
 pub mod secrets;
 pub mod settings;
 pub mod simulator;
 pub mod template;
-pub mod http;
-pub mod result;
-pub mod runner;
-pub mod report;
-pub mod logging;
-pub mod cli;

@@ -19,23 +19,43 @@ pub fn failure_text(r: &CaseResult) -> String {
             Phase::Teardown => "teardown step",
         };
         let status = s.status.map_or_else(String::new, |c| format!(" -> {c}"));
-        let _ = writeln!(out, "{}:{}: {phase} {} `{}` ({} {}){status}", r.file, s.line, s.index, s.name, s.method, s.path);
+        let _ = writeln!(
+            out,
+            "{}:{}: {phase} {} `{}` ({} {}){status}",
+            r.file, s.line, s.index, s.name, s.method, s.path
+        );
         if let Some(e) = &s.error {
             let _ = writeln!(out, "  error: {e}");
         }
         for c in s.checks.iter().filter(|c| !c.passed) {
-            let _ = writeln!(out, "  {}: expected {}, got {}  (line {})", c.what, c.expected, c.actual, c.line);
+            let _ = writeln!(
+                out,
+                "  {}: expected {}, got {}  (line {})",
+                c.what, c.expected, c.actual, c.line
+            );
         }
     }
-    let skipped: Vec<String> = r.steps.iter().filter(|s| s.skipped).map(|s| format!("{} `{}`", s.index, s.name)).collect();
+    let skipped: Vec<String> = r
+        .steps
+        .iter()
+        .filter(|s| s.skipped)
+        .map(|s| format!("{} `{}`", s.index, s.name))
+        .collect();
     if !skipped.is_empty() {
-        let _ = writeln!(out, "  not run after the failure: step {}", skipped.join(", step "));
+        let _ = writeln!(
+            out,
+            "  not run after the failure: step {}",
+            skipped.join(", step ")
+        );
     }
     out
 }
 
 /// JUnit XML: one test suite, one test case per case, failures with expected and actual.
-pub fn junit(results: &[CaseResult], total: Duration) -> Result<String, quick_junit::SerializeError> {
+pub fn junit(
+    results: &[CaseResult],
+    total: Duration,
+) -> Result<String, quick_junit::SerializeError> {
     let mut suite = TestSuite::new("psconform");
     suite.set_time(total);
     for r in results {
@@ -43,9 +63,17 @@ pub fn junit(results: &[CaseResult], total: Duration) -> Result<String, quick_ju
             Outcome::Passed => TestCaseStatus::success(),
             Outcome::Failed => {
                 let text = failure_text(r);
-                let first = text.lines().nth(1).or_else(|| text.lines().next()).unwrap_or("failed").trim().to_owned();
+                let first = text
+                    .lines()
+                    .nth(1)
+                    .or_else(|| text.lines().next())
+                    .unwrap_or("failed")
+                    .trim()
+                    .to_owned();
                 let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                s.set_message(first).set_description(text).set_type("conformance");
+                s.set_message(first)
+                    .set_description(text)
+                    .set_type("conformance");
                 s
             }
             Outcome::Ignored(reason) => {

@@ -146,55 +146,35 @@ pub struct RequestSpec {
 
 /// HTTP methods a case may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "UPPERCASE")]
 pub enum Method {
-    #[expect(
-        clippy::upper_case_acronyms,
-        reason = "the YAML spells methods as HTTP does"
-    )]
-    GET,
-    #[expect(
-        clippy::upper_case_acronyms,
-        reason = "the YAML spells methods as HTTP does"
-    )]
-    POST,
-    #[expect(
-        clippy::upper_case_acronyms,
-        reason = "the YAML spells methods as HTTP does"
-    )]
-    PUT,
-    #[expect(
-        clippy::upper_case_acronyms,
-        reason = "the YAML spells methods as HTTP does"
-    )]
-    PATCH,
-    #[expect(
-        clippy::upper_case_acronyms,
-        reason = "the YAML spells methods as HTTP does"
-    )]
-    DELETE,
-    #[expect(
-        clippy::upper_case_acronyms,
-        reason = "the YAML spells methods as HTTP does"
-    )]
-    HEAD,
-    #[expect(
-        clippy::upper_case_acronyms,
-        reason = "the YAML spells methods as HTTP does"
-    )]
-    OPTIONS,
+    /// GET
+    Get,
+    /// POST
+    Post,
+    /// PUT
+    Put,
+    /// PATCH
+    Patch,
+    /// DELETE
+    Delete,
+    /// HEAD
+    Head,
+    /// OPTIONS
+    Options,
 }
 
 impl Method {
     /// The method as HTTP spells it.
     pub fn as_str(self) -> &'static str {
         match self {
-            Method::GET => "GET",
-            Method::POST => "POST",
-            Method::PUT => "PUT",
-            Method::PATCH => "PATCH",
-            Method::DELETE => "DELETE",
-            Method::HEAD => "HEAD",
-            Method::OPTIONS => "OPTIONS",
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+            Method::Head => "HEAD",
+            Method::Options => "OPTIONS",
         }
     }
 }
@@ -500,7 +480,7 @@ pub enum BodyCheck {
     /// `true`: the body is empty. `false`: it is not.
     Empty(bool),
     /// Checks on the body as text, for bodies that are not JSON.
-    Text(TextCheck),
+    Text(Box<TextCheck>),
 }
 
 /// Checks on a body as text.

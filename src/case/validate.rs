@@ -204,7 +204,11 @@ impl Validator<'_> {
             }
         }
         if case.simulator_only && case.simulator_state.is_empty() {
-            let d = self.at(&case.name, "`simulator_only: true` without a `simulator_state`")
+            let d = self
+                .at(
+                    &case.name,
+                    "`simulator_only: true` without a `simulator_state`",
+                )
                 .with_hint("name the simulator state the case needs, or drop `simulator_only`");
             self.push(d);
         }
