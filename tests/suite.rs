@@ -1,0 +1,234 @@
+//! The shipped suite against the built-in simulator: the faithful simulator passes every case,
+//! every deliberate deviation makes a case fail with a message naming it, the JSON Schema does
+//! not drift from the model, and no secret reaches any artifact.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use assert_cmd::Command;
+use base64::Engine as _;
+use psconform::simulator::Fault;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn psconform() -> Command {
+    let mut cmd = Command::cargo_bin("psconform").expect("the psconform binary is built");
+    cmd.current_dir(root());
+    for var in ["PS_API_KEY", "PS_RUNAS", "PS_RUNAS_PASSWORD", "PS_CLIENT_ID", "PS_CLIENT_SECRET", "PS_TARGET", "RUST_LOG"] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+fn text(out: &Output) -> String {
+    format!("{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+#[test]
+fn faithful_simulator_passes_every_shipped_case() {
+    let out = psconform().args(["run", "--cases", "cases"]).output().expect("run");
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(all.contains(" 0 failed; 0 ignored"), "{all}");
+    assert!(!all.contains("panicked"), "{all}");
+}
+
+/// What the failure text must name for each fault: the deviation, in the runner's words.
+fn named_deviation(fault: Fault) -> &'static str {
+    match fault {
+        Fault::SigninMissingUserid => "$.UserId",
+        Fault::SigninUseridAsString => "$.UserId type: expected integer, got string",
+        Fault::SigninWrongUsername => "$.UserName: expected equal to",
+        Fault::SigninNoCookie => "cookie ASP.NET_SessionId: expected set, got not set",
+        Fault::SigninHtmlContentType => "header Content-Type: expected matching /^application/json/, got text/html",
+        Fault::SigninAcceptsBadKey => "auth::sign-app-in::wrong-key",
+        Fault::SigninIgnoresPassword => "auth::sign-app-in::password-missing",
+        Fault::SignoutKeepsSession => "the old session is dead",
+        Fault::Signout500 => "status: expected 200, got 500",
+        Fault::Unauthenticated200 => "status: expected 401, got 200",
+        Fault::UnauthenticatedHtmlBody => "the body is not JSON",
+        Fault::TokenMissingExpiresIn => "$.expires_in",
+        Fault::TokenTypeLowercase => "$.token_type: expected equal to \"Bearer\", got \"bearer\"",
+        Fault::TokenExpiresInString => "$.expires_in type: expected integer, got string",
+        Fault::TokenAcceptsBadSecret => "auth::connect-token::wrong-secret",
+        Fault::TokenWrongScope => "$.scope: expected equal to \"publicapi\"",
+        Fault::BearerInvalidAccepted => "auth::oauth-sign-in::invalid-token",
+        Fault::LicenceIgnored => "status: expected 403, got 200",
+        Fault::VersionDisabledIgnored => "status: expected 410",
+        Fault::SessionNeverExpires => "auth::session::idle-timeout",
+        Fault::CookieNotHttponly => "cookie ASP.NET_SessionId HttpOnly: expected present, got absent",
+    }
+}
+
+#[test]
+fn every_fault_fails_a_case_and_the_message_names_the_deviation() {
+    let mut missed = Vec::new();
+    for fault in Fault::ALL {
+        let out = psconform()
+            .args(["run", "--cases", "cases", "--sim-fault", fault.name(), "--test-threads", "4"])
+            .output()
+            .expect("run");
+        let all = text(&out);
+        let named = named_deviation(*fault);
+        if out.status.code() != Some(1) || !all.contains(named) || all.contains("panicked") {
+            missed.push(format!("{} (exit {:?}, wanted {named:?}):\n{all}", fault.name(), out.status.code()));
+        }
+    }
+    assert!(missed.is_empty(), "faults the suite did not catch as expected:\n{}", missed.join("\n"));
+}
+
+#[test]
+fn json_schema_is_generated_from_the_model() {
+    let committed = std::fs::read_to_string(root().join("case.schema.json")).expect("case.schema.json");
+    let current = psconform::case::schema::render();
+    assert!(
+        committed == current,
+        "case.schema.json is stale: run `cargo run -- schema > case.schema.json` and commit it"
+    );
+}
+
+fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("read dir") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            yaml_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "yaml") {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn shipped_case_files_satisfy_the_schema_editors_use() {
+    let schema: serde_json::Value =
+        serde_json::from_str(&psconform::case::schema::render()).expect("the schema is JSON");
+    let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
+    let mut files = Vec::new();
+    yaml_files(&root().join("cases"), &mut files);
+    assert!(!files.is_empty());
+    for file in files {
+        let text = std::fs::read_to_string(&file).expect("read");
+        let doc: serde_json::Value = serde_saphyr::from_str(&text).expect("YAML");
+        let errors: Vec<String> = validator.iter_errors(&doc).map(|e| format!("{e} at {}", e.instance_path())).collect();
+        assert!(errors.is_empty(), "{}: {errors:#?}", file.display());
+    }
+    // And the schema rejects what the loader rejects.
+    let bad: serde_json::Value = serde_json::json!({"endpoint": "X", "cases": [{"name": "a", "summary": "s", "effect": "read",
+        "steps": [{"request": {"method": "GET", "path": "X"}, "expect": {"statuz": 200}}]}]});
+    assert!(!validator.is_valid(&bad));
+}
+
+const CANARY_KEY: &str = "c4a7a12ecafe0000canary0000key0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000099";
+const CANARY_PWD: &str = "Canary+Pwd/with=&\"quotes\" 42";
+const CANARY_SECRET: &str = "CanarySecret-0123456789abcdefghijklmnopqrstuvwxyz";
+
+/// Cases that push secrets towards every output: a failing check on a credential field, a
+/// token sent in a query string, a secret in an expected value.
+const ADVERSARIAL: &str = r#"
+endpoint: secrets in outputs
+cases:
+  - name: token-everywhere
+    summary: A captured token is sent in a query string and fails a check that quotes it.
+    effect: audited
+    steps:
+      - request:
+          method: POST
+          path: Auth/Connect/Token
+          body: { form: { grant_type: client_credentials, client_id: "{{ client_id }}", client_secret: "{{ client_secret }}" } }
+        expect:
+          status: 200
+          paths:
+            $.access_token: { equals: "not the token" }
+        capture:
+          token: { path: $.access_token }
+    teardown:
+      - request:
+          method: GET
+          path: "Configuration/Version"
+          query: { t: "{{ client_secret }}" }
+          auth: { ps-auth: { key: "{{ api_key }}" } }
+          headers: { X-Echo: "{{ client_secret }}" }
+        expect:
+          status: 200
+          body: { text: { contains: "{{ client_secret }}" } }
+  - name: session-cookie-and-password
+    summary: Sign in with the password, then expect the cookie value to be something else.
+    effect: audited
+    steps:
+      - request: { method: POST, path: Auth/SignAppin, auth: ps-auth }
+        expect:
+          status: 200
+          cookies:
+            ASP.NET_SessionId: { value_matches: "^nope$" }
+          headers:
+            Set-Cookie: { equals: "{{ runas_password }}" }
+        capture:
+          sid: { cookie: ASP.NET_SessionId }
+      - request: { method: GET, path: "Configuration/{{ sid }}" }
+        expect: { status: 200 }
+"#;
+
+fn encodings(secret: &str) -> Vec<String> {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let json = serde_json::to_string(secret).expect("json");
+    vec![
+        secret.to_owned(),
+        json[1..json.len() - 1].to_owned(),
+        url::form_urlencoded::byte_serialize(secret.as_bytes()).collect(),
+        percent_encoding::utf8_percent_encode(secret, percent_encoding::NON_ALPHANUMERIC).to_string(),
+        b64.encode(secret),
+    ]
+}
+
+#[test]
+fn no_secret_reaches_any_artifact() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cases = dir.path().join("cases");
+    std::fs::create_dir_all(cases.join("auth")).expect("mkdir");
+    for entry in std::fs::read_dir(root().join("cases/auth")).expect("cases") {
+        let p = entry.expect("entry").path();
+        std::fs::copy(&p, cases.join("auth").join(p.file_name().expect("name"))).expect("copy");
+    }
+    std::fs::write(cases.join("adversarial.yaml"), ADVERSARIAL).expect("write");
+    let mut artifacts = String::new();
+    for (i, fault) in [None, Some("signin-wrong-username"), Some("token-type-lowercase")].into_iter().enumerate() {
+        let junit = dir.path().join(format!("junit{i}.xml"));
+        let report = dir.path().join(format!("report{i}.json"));
+        let mut cmd = psconform();
+        cmd.env("PS_API_KEY", CANARY_KEY)
+            .env("PS_RUNAS", "svc-canary")
+            .env("PS_RUNAS_PASSWORD", CANARY_PWD)
+            .env("PS_CLIENT_ID", "0f6a3d2e-5b1c-4e8f-9a7d-2c3b4a5d6e7f")
+            .env("PS_CLIENT_SECRET", CANARY_SECRET)
+            .arg("-vv")
+            .args(["run", "--cases"])
+            .arg(&cases)
+            .arg("--junit")
+            .arg(&junit)
+            .arg("--report")
+            .arg(&report);
+        if let Some(f) = fault {
+            cmd.args(["--sim-fault", f]);
+        }
+        let out = cmd.output().expect("run");
+        assert_eq!(out.status.code(), Some(1), "the adversarial cases fail:\n{}", text(&out));
+        artifacts.push_str(&text(&out));
+        artifacts.push_str(&std::fs::read_to_string(&junit).expect("junit"));
+        artifacts.push_str(&std::fs::read_to_string(&report).expect("report"));
+    }
+    assert!(artifacts.contains("> POST"), "the -vv log was captured");
+    assert!(artifacts.contains("[REDACTED]"), "something was redacted");
+    for secret in [CANARY_KEY, CANARY_PWD, CANARY_SECRET] {
+        for form in encodings(secret) {
+            assert!(!artifacts.contains(&form), "secret leaked as {form:?}");
+        }
+    }
+    // Values the simulator made up: session ids (24 lower-case alphanumerics after the cookie
+    // name) and access tokens (64 upper-case hex).
+    let cookie = regex::Regex::new(r"ASP\.NET_SessionId=[a-z0-9]{24}").expect("regex");
+    assert!(!cookie.is_match(&artifacts), "a session id leaked");
+    let token = regex::Regex::new(r"[0-9A-F]{64}").expect("regex");
+    assert!(!token.is_match(&artifacts), "an access token leaked");
+}
