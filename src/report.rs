@@ -48,6 +48,7 @@ pub fn failure_text(r: &CaseResult) -> String {
             skipped.join(", step ")
         );
     }
+    out.truncate(out.trim_end().len());
     out
 }
 

@@ -16,19 +16,34 @@ fn root() -> PathBuf {
 fn psconform() -> Command {
     let mut cmd = Command::cargo_bin("psconform").expect("the psconform binary is built");
     cmd.current_dir(root());
-    for var in ["PS_API_KEY", "PS_RUNAS", "PS_RUNAS_PASSWORD", "PS_CLIENT_ID", "PS_CLIENT_SECRET", "PS_TARGET", "RUST_LOG"] {
+    for var in [
+        "PS_API_KEY",
+        "PS_RUNAS",
+        "PS_RUNAS_PASSWORD",
+        "PS_CLIENT_ID",
+        "PS_CLIENT_SECRET",
+        "PS_TARGET",
+        "RUST_LOG",
+    ] {
         cmd.env_remove(var);
     }
     cmd
 }
 
 fn text(out: &Output) -> String {
-    format!("{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
 
 #[test]
 fn faithful_simulator_passes_every_shipped_case() {
-    let out = psconform().args(["run", "--cases", "cases"]).output().expect("run");
+    let out = psconform()
+        .args(["run", "--cases", "cases"])
+        .output()
+        .expect("run");
     let all = text(&out);
     assert_eq!(out.status.code(), Some(0), "{all}");
     assert!(all.contains(" 0 failed; 0 ignored"), "{all}");
@@ -42,7 +57,9 @@ fn named_deviation(fault: Fault) -> &'static str {
         Fault::SigninUseridAsString => "$.UserId type: expected integer, got string",
         Fault::SigninWrongUsername => "$.UserName: expected equal to",
         Fault::SigninNoCookie => "cookie ASP.NET_SessionId: expected set, got not set",
-        Fault::SigninHtmlContentType => "header Content-Type: expected matching /^application/json/, got text/html",
+        Fault::SigninHtmlContentType => {
+            "header Content-Type: expected matching /^application/json/, got text/html"
+        }
         Fault::SigninAcceptsBadKey => "auth::sign-app-in::wrong-key",
         Fault::SigninIgnoresPassword => "auth::sign-app-in::password-missing",
         Fault::SignoutKeepsSession => "the old session is dead",
@@ -58,7 +75,9 @@ fn named_deviation(fault: Fault) -> &'static str {
         Fault::LicenceIgnored => "status: expected 403, got 200",
         Fault::VersionDisabledIgnored => "status: expected 410",
         Fault::SessionNeverExpires => "auth::session::idle-timeout",
-        Fault::CookieNotHttponly => "cookie ASP.NET_SessionId HttpOnly: expected present, got absent",
+        Fault::CookieNotHttponly => {
+            "cookie ASP.NET_SessionId HttpOnly: expected present, got absent"
+        }
     }
 }
 
@@ -67,21 +86,38 @@ fn every_fault_fails_a_case_and_the_message_names_the_deviation() {
     let mut missed = Vec::new();
     for fault in Fault::ALL {
         let out = psconform()
-            .args(["run", "--cases", "cases", "--sim-fault", fault.name(), "--test-threads", "4"])
+            .args([
+                "run",
+                "--cases",
+                "cases",
+                "--sim-fault",
+                fault.name(),
+                "--test-threads",
+                "4",
+            ])
             .output()
             .expect("run");
         let all = text(&out);
         let named = named_deviation(*fault);
         if out.status.code() != Some(1) || !all.contains(named) || all.contains("panicked") {
-            missed.push(format!("{} (exit {:?}, wanted {named:?}):\n{all}", fault.name(), out.status.code()));
+            missed.push(format!(
+                "{} (exit {:?}, wanted {named:?}):\n{all}",
+                fault.name(),
+                out.status.code()
+            ));
         }
     }
-    assert!(missed.is_empty(), "faults the suite did not catch as expected:\n{}", missed.join("\n"));
+    assert!(
+        missed.is_empty(),
+        "faults the suite did not catch as expected:\n{}",
+        missed.join("\n")
+    );
 }
 
 #[test]
 fn json_schema_is_generated_from_the_model() {
-    let committed = std::fs::read_to_string(root().join("case.schema.json")).expect("case.schema.json");
+    let committed =
+        std::fs::read_to_string(root().join("case.schema.json")).expect("case.schema.json");
     let current = psconform::case::schema::render();
     assert!(
         committed == current,
@@ -111,7 +147,10 @@ fn shipped_case_files_satisfy_the_schema_editors_use() {
     for file in files {
         let text = std::fs::read_to_string(&file).expect("read");
         let doc: serde_json::Value = serde_saphyr::from_str(&text).expect("YAML");
-        let errors: Vec<String> = validator.iter_errors(&doc).map(|e| format!("{e} at {}", e.instance_path())).collect();
+        let errors: Vec<String> = validator
+            .iter_errors(&doc)
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect();
         assert!(errors.is_empty(), "{}: {errors:#?}", file.display());
     }
     // And the schema rejects what the loader rejects.
@@ -177,7 +216,8 @@ fn encodings(secret: &str) -> Vec<String> {
         secret.to_owned(),
         json[1..json.len() - 1].to_owned(),
         url::form_urlencoded::byte_serialize(secret.as_bytes()).collect(),
-        percent_encoding::utf8_percent_encode(secret, percent_encoding::NON_ALPHANUMERIC).to_string(),
+        percent_encoding::utf8_percent_encode(secret, percent_encoding::NON_ALPHANUMERIC)
+            .to_string(),
         b64.encode(secret),
     ]
 }
@@ -193,7 +233,14 @@ fn no_secret_reaches_any_artifact() {
     }
     std::fs::write(cases.join("adversarial.yaml"), ADVERSARIAL).expect("write");
     let mut artifacts = String::new();
-    for (i, fault) in [None, Some("signin-wrong-username"), Some("token-type-lowercase")].into_iter().enumerate() {
+    for (i, fault) in [
+        None,
+        Some("signin-wrong-username"),
+        Some("token-type-lowercase"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
         let junit = dir.path().join(format!("junit{i}.xml"));
         let report = dir.path().join(format!("report{i}.json"));
         let mut cmd = psconform();
@@ -213,7 +260,12 @@ fn no_secret_reaches_any_artifact() {
             cmd.args(["--sim-fault", f]);
         }
         let out = cmd.output().expect("run");
-        assert_eq!(out.status.code(), Some(1), "the adversarial cases fail:\n{}", text(&out));
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "the adversarial cases fail:\n{}",
+            text(&out)
+        );
         artifacts.push_str(&text(&out));
         artifacts.push_str(&std::fs::read_to_string(&junit).expect("junit"));
         artifacts.push_str(&std::fs::read_to_string(&report).expect("report"));

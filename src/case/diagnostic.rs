@@ -118,7 +118,7 @@ fn token_width(rest: &str) -> usize {
             .map_or(rest.chars().count(), |n| n + 2),
         Some(_) => rest
             .chars()
-            .take_while(|c| !c.is_whitespace() && *c != ':' && *c != ',' && *c != '}')
+            .take_while(|c| !c.is_whitespace() && !matches!(c, ':' | ',' | '}' | ']'))
             .count(),
         None => 1,
     };

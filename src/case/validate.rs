@@ -67,6 +67,7 @@ pub struct Suite {
 pub fn load_suite(roots: &[PathBuf], simulator_states: &[&str]) -> Result<Suite, Vec<Diagnostic>> {
     let mut diags = Vec::new();
     let mut files = Vec::new();
+    let mut order: Vec<PathBuf> = Vec::new();
     for root in roots {
         let paths = match discover(root) {
             Ok(p) => p,
@@ -87,6 +88,7 @@ pub fn load_suite(roots: &[PathBuf], simulator_states: &[&str]) -> Result<Suite,
             root.parent().unwrap_or(Path::new(""))
         };
         for path in paths {
+            order.push(path.clone());
             match load_file(names_root, &path) {
                 Ok(f) => files.push(Arc::new(f)),
                 Err(d) => diags.push(d),
@@ -126,6 +128,14 @@ pub fn load_suite(roots: &[PathBuf], simulator_states: &[&str]) -> Result<Suite,
         }
     }
     if !diags.is_empty() {
+        // In reading order: by file as discovered, then by position.
+        let rank = |d: &Diagnostic| {
+            order
+                .iter()
+                .position(|p| *p == d.file)
+                .unwrap_or(usize::MAX)
+        };
+        diags.sort_by_key(|d| (rank(d), d.line, d.column));
         return Err(diags);
     }
     cases.sort_by(|a, b| a.name.cmp(&b.name));

@@ -1,0 +1,459 @@
+//! Golden tests of the command line: what a user sees and the exit code, volatile values
+//! (ports, durations, temp paths) redacted before comparing.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use assert_cmd::Command;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn psconform(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("psconform").expect("the psconform binary is built");
+    cmd.current_dir(dir);
+    for var in [
+        "PS_API_KEY",
+        "PS_RUNAS",
+        "PS_RUNAS_PASSWORD",
+        "PS_CLIENT_ID",
+        "PS_CLIENT_SECRET",
+        "PS_TARGET",
+        "RUST_LOG",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+/// Replaces what changes from run to run.
+fn redact(text: &str) -> String {
+    let port = regex::Regex::new(r"127\.0\.0\.1:\d+").expect("regex");
+    let secs = regex::Regex::new(r"finished in \d+\.\d+s").expect("regex");
+    let out = port.replace_all(text, "127.0.0.1:[PORT]");
+    secs.replace_all(&out, "finished in [TIME]").into_owned()
+}
+
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(cmd: &mut Command) -> Run {
+    let out = cmd.output().expect("psconform runs");
+    Run {
+        code: out.status.code(),
+        stdout: redact(&String::from_utf8_lossy(&out.stdout)),
+        stderr: redact(&String::from_utf8_lossy(&out.stderr)),
+    }
+}
+
+fn write(dir: &Path, name: &str, text: &str) {
+    let p = dir.join(name);
+    std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+    std::fs::write(p, text).expect("write");
+}
+
+/// A TCP listener that counts the connections it gets, to prove nothing was sent.
+fn counting_target() -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!(
+        "http://{}/BeyondTrust/api/public/v3",
+        listener.local_addr().expect("addr")
+    );
+    let count = Arc::new(AtomicUsize::new(0));
+    let c = Arc::clone(&count);
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            if conn.is_ok() {
+                c.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+    });
+    (url, count)
+}
+
+const BROKEN: &str = r#"endpoint: POST Auth/SignAppin
+cases:
+  - name: sign-in
+    summary: s
+    effect: audited
+    steps:
+      - request: { method: POST, path: Auth/SignAppin, auth: ps-auth }
+        expect:
+          status: 200
+          paths:
+            $.UserId: { tpye: integer }
+  - name: follow-up
+    summary: s
+    effect: read
+    steps:
+      - request: { method: GET, path: "Users/{{ user_id }}" }
+"#;
+
+const SECOND: &str = r#"endpoint: x
+cases:
+  - name: a
+    summary: s
+    effect: reed
+    steps: []
+"#;
+
+const THIRD: &str = r#"endpoint: x
+cases:
+  - name: b
+    summary: s
+    effect: read
+    needs: [api_kee]
+    steps:
+      - request: { method: GET, path: "Users/{{ user_id }}" }
+        expect:
+          headers: { Content-Type: { matches: "(" } }
+  - name: b
+    summary: s
+    effect: read
+    steps:
+      - request: { method: GET, path: X }
+"#;
+
+#[test]
+fn bad_case_files_exit_2_with_every_error_and_send_nothing() {
+    let dir = tempfile::tempdir().expect("temp");
+    write(dir.path(), "cases/auth/broken.yaml", BROKEN);
+    write(dir.path(), "cases/auth/second.yaml", SECOND);
+    write(dir.path(), "cases/third.yaml", THIRD);
+    let (target, connections) = counting_target();
+    let r = run(psconform(dir.path())
+        .args(["run", "--target", &target])
+        .env("PS_API_KEY", "k")
+        .env("PS_RUNAS", "u"));
+    assert_eq!(r.code, Some(2));
+    assert_eq!(
+        connections.load(Ordering::SeqCst),
+        0,
+        "no request may be sent"
+    );
+    assert_eq!(r.stdout, "");
+    insta::assert_snapshot!(r.stderr, @r#"
+    error: unknown field `tpye`, expected one of exists, equals, type, matches, one_of, length, min, max
+      --> cases/auth/broken.yaml:11:25
+       |
+    11 |             $.UserId: { tpye: integer }
+       |                         ^^^^
+       = help: did you mean `type`?
+
+    error: unknown variant `reed`, expected one of read, audited, mutating
+     --> cases/auth/second.yaml:5:13
+      |
+    5 |     effect: reed
+      |             ^^^^
+      = help: did you mean `read`?
+
+    error: unknown setting `api_kee`
+     --> cases/third.yaml:6:13
+      |
+    6 |     needs: [api_kee]
+      |             ^^^^^^^
+      = help: did you mean `api_key`?
+
+    error: variable `user_id` is not defined here
+     --> cases/third.yaml:8:39
+      |
+    8 |       - request: { method: GET, path: "Users/{{ user_id }}" }
+      |                                       ^^^^^^^^^^^^^^^^^^^^^
+      = help: variables are target settings, built-ins, or captures of earlier steps
+
+    error: invalid regular expression `(`: unclosed group
+      --> cases/third.yaml:10:47
+       |
+    10 |           headers: { Content-Type: { matches: "(" } }
+       |                                               ^^^
+
+    error: duplicate case name `b`
+      --> cases/third.yaml:11:11
+       |
+    11 |   - name: b
+       |           ^
+       = help: the first case with this name is at cases/third.yaml:3; names must be unique in a file
+
+    error: 6 problems in 3 file(s); nothing was sent
+    "#);
+    let v = run(psconform(dir.path()).args(["validate"]));
+    assert_eq!(v.code, Some(2));
+    assert_eq!(
+        v.stderr, r.stderr,
+        "validate and run report the same problems"
+    );
+}
+
+#[test]
+fn empty_cases_folder_exits_2() {
+    let dir = tempfile::tempdir().expect("temp");
+    std::fs::create_dir(dir.path().join("cases")).expect("mkdir");
+    let r = run(psconform(dir.path()).arg("run"));
+    assert_eq!(r.code, Some(2));
+    insta::assert_snapshot!(r.stderr, @r"
+    error: no case files (*.yaml, *.yml) found
+      --> cases
+      = help: point --cases at the folder that holds the case files
+
+    error: 1 problem in 1 file(s); nothing was sent
+    ");
+}
+
+#[test]
+fn a_filter_that_selects_nothing_exits_3() {
+    let r = run(psconform(&root()).args(["run", "no-such-case"]));
+    assert_eq!(r.code, Some(3));
+    assert!(
+        r.stderr
+            .contains("no case matches the filter `no-such-case`"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn golden_run_against_the_simulator() {
+    let r = run(psconform(&root()).args(["run", "auth::sign-out", "--test-threads", "1"]));
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    insta::assert_snapshot!(r.stdout, @r"
+
+    running 3 tests
+    test auth::sign-out::ends-session    ... ok
+    test auth::sign-out::twice           ... ok
+    test auth::sign-out::without-session ... ok
+
+    test result: ok. 3 passed; 0 failed; 0 ignored; 0 measured; 22 filtered out; finished in [TIME]
+    ");
+    assert_eq!(
+        r.stderr,
+        "psconform: 3 cases against the built-in simulator at http://127.0.0.1:[PORT]/BeyondTrust/api/public/v3\n"
+    );
+}
+
+#[test]
+fn golden_failure_against_a_deviating_simulator() {
+    let r = run(psconform(&root()).args([
+        "run",
+        "auth::sign-app-in::api-key",
+        "--exact",
+        "--sim-fault",
+        "signin-userid-as-string",
+    ]));
+    assert_eq!(r.code, Some(1));
+    insta::assert_snapshot!(r.stdout, @r"
+
+    running 1 test
+    test auth::sign-app-in::api-key ... FAILED
+
+    failures:
+
+    ---- auth::sign-app-in::api-key ----
+    cases/auth/sign-app-in.yaml:19: step 1 `sign in` (POST Auth/SignAppin) -> 200
+      $.UserId type: expected integer, got string  (line 29)
+      not run after the failure: step 2 `the session authenticates a later call`
+
+
+    failures:
+        auth::sign-app-in::api-key
+
+    test result: FAILED. 0 passed; 1 failed; 0 ignored; 0 measured; 24 filtered out; finished in [TIME]
+    ");
+}
+
+#[test]
+fn against_a_real_target_without_settings_cases_are_ignored_with_the_reason() {
+    let (target, _) = counting_target();
+    let r =
+        run(psconform(&root()).args(["run", "--target", &target, "auth::sign-app-in::", "--list"]));
+    assert_eq!(r.code, Some(0));
+    let r = run(psconform(&root()).args([
+        "run",
+        "--target",
+        &target,
+        "auth::sign-app-in::licence",
+        "--timeout",
+        "1",
+    ]));
+    assert_eq!(r.code, Some(3), "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("auth::sign-app-in::licence-invalid ... ignored (checks a condition only the built-in simulator can be put in (licence-invalid))"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stderr.contains("nothing ran"), "{}", r.stderr);
+    let r = run(psconform(&root()).args([
+        "run",
+        "--target",
+        &target,
+        "auth::sign-app-in::api-key",
+        "--exact",
+    ]));
+    assert!(
+        r.stdout
+            .contains("ignored (needs PS_API_KEY, PS_RUNAS, which is not set)"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn mutating_and_lockout_cases_are_opt_in_on_a_real_target() {
+    let dir = tempfile::tempdir().expect("temp");
+    write(
+        dir.path(),
+        "cases/x.yaml",
+        "endpoint: x\ncases:\n  - name: change\n    summary: s\n    effect: mutating\n    steps:\n      - request: { method: POST, path: X }\n  - name: lock\n    summary: s\n    effect: read\n    lockout_risk: true\n    steps:\n      - request: { method: POST, path: X }\n",
+    );
+    let (target, connections) = counting_target();
+    let r = run(psconform(dir.path()).args(["run", "--target", &target]));
+    assert_eq!(r.code, Some(3));
+    assert!(r.stdout.contains("x::change ... ignored (mutating case: runs against a real target only with --allow-mutations"), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("x::lock   ... ignored (may lock out the run-as user"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(connections.load(Ordering::SeqCst), 0);
+}
+
+#[test]
+fn unreachable_target_exits_3() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let target = format!("http://127.0.0.1:{port}/BeyondTrust/api/public/v3");
+    let r = run(psconform(&root()).args(["run", "--target", &target, "auth::session::no-session"]));
+    assert_eq!(r.code, Some(3), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("could not connect to http://127.0.0.1:[PORT]"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stderr.contains("the target could not be reached at all"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn plain_http_to_a_remote_host_is_refused() {
+    let r = run(psconform(&root()).args([
+        "run",
+        "--target",
+        "http://ps.example.com/BeyondTrust/api/public/v3",
+    ]));
+    assert_eq!(r.code, Some(2));
+    assert!(
+        r.stderr
+            .contains("refusing to send credentials over plain http://"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn usage_errors_exit_2_and_help_documents_exit_codes() {
+    assert_eq!(
+        run(psconform(&root()).args(["run", "--timeout", "soon"])).code,
+        Some(2)
+    );
+    assert_eq!(run(psconform(&root()).args(["frobnicate"])).code, Some(2));
+    let help = run(psconform(&root()).args(["run", "--help"]));
+    assert_eq!(help.code, Some(0));
+    for line in [
+        "0  every selected case passed",
+        "1  at least one case failed",
+        "2  invalid case files",
+        "3  the target could not be reached",
+    ] {
+        assert!(help.stdout.contains(line), "{}", help.stdout);
+    }
+    assert!(help.stdout.contains("--include-ignored") && help.stdout.contains("--test-threads"));
+    assert!(!help.stdout.contains("--nocapture"));
+}
+
+#[test]
+fn list_shows_effect_needs_and_tags_and_json() {
+    let r = run(psconform(&root()).args(["list", "auth::sign-out"]));
+    assert_eq!(r.code, Some(0));
+    insta::assert_snapshot!(r.stdout, @r"
+    auth::sign-out::ends-session  [audited; needs api_key, runas; tags: smoke]
+        Signout answers 200 with no body, and the old session then gets 401.
+    auth::sign-out::twice  [audited; needs api_key, runas]
+        A second Signout on an ended session does not fail with a server error.
+    auth::sign-out::without-session  [read]
+        Signout without a session does not fail with a server error.
+    3 cases
+    ");
+    let j = run(psconform(&root()).args(["list", "--json"]));
+    let v: serde_json::Value = serde_json::from_str(&j.stdout).expect("list --json is JSON");
+    assert!(v.as_array().is_some_and(|a| a.len() >= 20));
+    assert_eq!(v[0]["name"], "auth::connect-token::client-credentials");
+    assert_eq!(
+        v[0]["needs"],
+        serde_json::json!(["client_id", "client_secret"])
+    );
+}
+
+#[test]
+fn reports_are_written_junit_and_json() {
+    let dir = tempfile::tempdir().expect("temp");
+    let junit = dir.path().join("j.xml");
+    let report = dir.path().join("r.json");
+    let r = run(psconform(&root())
+        .args([
+            "run",
+            "auth::session",
+            "--sim-fault",
+            "unauthenticated-html-body",
+            "--junit",
+        ])
+        .arg(&junit)
+        .arg("--report")
+        .arg(&report));
+    assert_eq!(r.code, Some(1));
+    let xml = std::fs::read_to_string(&junit).expect("junit written");
+    assert!(
+        xml.contains("<testsuite name=\"psconform\" tests=\"3\""),
+        "{xml}"
+    );
+    assert!(xml.contains("classname=\"auth::session\""), "{xml}");
+    assert!(
+        xml.contains("<failure") && xml.contains("the body is not JSON"),
+        "{xml}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).expect("report")).expect("JSON");
+    assert_eq!(
+        json["summary"],
+        serde_json::json!({"passed": 1, "failed": 2, "ignored": 0})
+    );
+    let case = &json["cases"].as_array().expect("cases")[1];
+    assert_eq!(case["name"], "auth::session::no-session");
+    assert_eq!(case["outcome"], "failed");
+    let step = &case["steps"][0];
+    assert_eq!(
+        (
+            step["method"].as_str(),
+            step["path"].as_str(),
+            step["status"].as_u64()
+        ),
+        (Some("GET"), Some("Configuration/Version"), Some(401))
+    );
+    assert!(
+        step["checks"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|c| c["passed"] == false))
+    );
+}
