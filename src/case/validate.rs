@@ -482,6 +482,7 @@ impl Validator<'_> {
                 .unwrap_or("invalid")
                 .trim()
                 .to_owned();
+            let first = first.strip_prefix("error: ").unwrap_or(&first);
             let d = self.at(
                 p,
                 format!("invalid regular expression `{}`: {first}", p.value),
