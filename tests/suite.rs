@@ -284,3 +284,21 @@ fn no_secret_reaches_any_artifact() {
     let token = regex::Regex::new(r"[0-9A-F]{64}").expect("regex");
     assert!(!token.is_match(&artifacts), "an access token leaked");
 }
+
+#[test]
+fn the_readme_shows_a_real_case_file_as_shipped() {
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README");
+    let start = readme.find("```yaml\n").expect("a yaml block") + "```yaml\n".len();
+    let end = start + readme[start..].find("```").expect("the block ends");
+    let shipped =
+        std::fs::read_to_string(root().join("cases/auth/session.yaml")).expect("case file");
+    assert_eq!(
+        &readme[start..end],
+        shipped,
+        "README's example must be cases/auth/session.yaml as shipped"
+    );
+    for code in ["| 0 |", "| 1 |", "| 2 |", "| 3 |"] {
+        assert!(readme.contains(code), "README documents exit code {code}");
+    }
+    assert!(readme.contains("cargo run -- run") && readme.contains("cargo test"));
+}
