@@ -19,10 +19,16 @@ pub fn failure_text(r: &CaseResult) -> String {
             Phase::Teardown => "teardown step",
         };
         let status = s.status.map_or_else(String::new, |c| format!(" -> {c}"));
+        // An unnamed step is named after its request; say it once.
+        let named = if s.name.starts_with(&format!("{} ", s.method)) {
+            String::new()
+        } else {
+            format!(" `{}`", s.name)
+        };
         let _ = writeln!(
             out,
-            "{}:{}: {phase} {} `{}` ({} {}){status}",
-            r.file, s.line, s.index, s.name, s.method, s.path
+            "{}:{}: {phase} {}{named} ({} {}){status}",
+            r.file, s.line, s.index, s.method, s.path
         );
         if let Some(e) = &s.error {
             let _ = writeln!(out, "  error: {e}");

@@ -228,7 +228,7 @@ fn golden_run_against_the_simulator() {
     test auth::sign-out::twice           ... ok
     test auth::sign-out::without-session ... ok
 
-    test result: ok. 3 passed; 0 failed; 0 ignored; 0 measured; 22 filtered out; finished in [TIME]
+    test result: ok. 3 passed; 0 failed; 0 ignored; 0 measured; 23 filtered out; finished in [TIME]
     ");
     assert_eq!(
         r.stderr,
@@ -262,7 +262,7 @@ fn golden_failure_against_a_deviating_simulator() {
     failures:
         auth::sign-app-in::api-key
 
-    test result: FAILED. 0 passed; 1 failed; 0 ignored; 0 measured; 24 filtered out; finished in [TIME]
+    test result: FAILED. 0 passed; 1 failed; 0 ignored; 0 measured; 25 filtered out; finished in [TIME]
     ");
 }
 

@@ -40,6 +40,12 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(20 * 60);
 /// Idle timeout of the `short-idle-timeout` state.
 pub const SHORT_IDLE_TIMEOUT: Duration = Duration::from_secs(1);
 
+/// Lifetime of an OAuth token: a registration's "token duration" defaults to 60 minutes.
+pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
+
+/// Token lifetime of the `short-token-lifetime` state.
+pub const SHORT_TOKEN_LIFETIME: Duration = Duration::from_secs(1);
+
 /// Server-side conditions a case can ask for. These are legitimate server behaviours, not
 /// faults: a conforming client must cope with each of them.
 #[derive(Debug, Clone)]
@@ -54,6 +60,8 @@ pub struct SimState {
     pub idle_timeout: Duration,
     /// SignAppin answers 401 as if the caller's IP were outside the registration's rules.
     pub source_address_rejected: bool,
+    /// How long a token from Connect/Token signs in (`expires_in`, whole seconds).
+    pub token_lifetime: Duration,
 }
 
 impl Default for SimState {
@@ -64,6 +72,7 @@ impl Default for SimState {
             password_required: false,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             source_address_rejected: false,
+            token_lifetime: DEFAULT_TOKEN_LIFETIME,
         }
     }
 }
@@ -88,6 +97,10 @@ impl SimState {
             "sessions die after 1 second without a call",
         ),
         (
+            "short-token-lifetime",
+            "OAuth tokens expire 1 second after Connect/Token issues them",
+        ),
+        (
             "source-address-rejected",
             "the caller's address is outside the registration's rules: SignAppin answers 401",
         ),
@@ -104,6 +117,7 @@ impl SimState {
                 "password-required" => state.password_required = true,
                 "short-idle-timeout" => state.idle_timeout = SHORT_IDLE_TIMEOUT,
                 "source-address-rejected" => state.source_address_rejected = true,
+                "short-token-lifetime" => state.token_lifetime = SHORT_TOKEN_LIFETIME,
                 other => {
                     let valid: Vec<&str> = Self::NAMES.iter().map(|(n, _)| *n).collect();
                     return Err(format!(

@@ -7,7 +7,7 @@
 //! (`Auth/SignAppIn`, `Auth/signappin`, `auth/connect/token`, `beyondtrust/api/public/V3`).
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -35,7 +35,6 @@ const BASES: &[&str] = &[
 /// What `Configuration/Version` reports.
 pub(crate) const PRODUCT_VERSION: &str = "24.3.0.0";
 /// Lifetime of an OAuth access token: the registration default of 60 minutes.
-pub(crate) const TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
 /// Largest Connect/Token body read; a client-credentials form is far smaller.
 const MAX_FORM_BYTES: usize = 16 * 1024;
 
@@ -432,9 +431,9 @@ async fn connect_token(app: &App, req: Request) -> Response {
     let token_bytes: [u8; 32] = rand::rng().random();
     let token: String = token_bytes.iter().map(|b| format!("{b:02X}")).collect();
     app.tokens
-        .insert(token.clone(), (), Some(now + TOKEN_LIFETIME), now);
+        .insert(token.clone(), (), Some(now + app.state.token_lifetime), now);
 
-    let lifetime = TOKEN_LIFETIME.as_secs();
+    let lifetime = app.state.token_lifetime.as_secs();
     let mut body = json!({
         "access_token": token,
         "expires_in": lifetime,

@@ -107,6 +107,9 @@ pub fn serve(args: ServeArgs) -> ExitCode {
                 return ExitCode::from(if e.is_bind() { EXIT_BIND } else { EXIT_USAGE });
             }
         };
+        // The handlers are in place before the URL is printed: a script that reads the URL and
+        // sends SIGTERM at once must get a clean stop, not the default signal death.
+        let shutdown = shutdown_signal();
         // Scripts read the URL from the first line, so it goes out (and is flushed) first.
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{}", simulator.base_url());
@@ -115,26 +118,37 @@ pub fn serve(args: ServeArgs) -> ExitCode {
         drop(out);
         eprintln!("psconform simulator listening ({summary}); Ctrl-C stops it");
 
-        shutdown_signal().await;
+        shutdown.await;
         simulator.stop().await;
         eprintln!("psconform simulator stopped");
         ExitCode::SUCCESS
     })
 }
 
-/// Resolves on Ctrl-C, or on SIGTERM where there is one (a plain `kill PID` is a clean stop).
-async fn shutdown_signal() {
+/// Installs the handlers at once and returns a future that resolves on Ctrl-C, or on SIGTERM
+/// where there is one (a plain `kill PID` is a clean stop).
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    {
+    let handlers = {
         use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
+        signal(SignalKind::terminate())
+            .ok()
+            .zip(signal(SignalKind::interrupt()).ok())
+    };
+    async move {
+        #[cfg(unix)]
+        if let Some((mut term, mut int)) = handlers {
             tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
+                _ = int.recv() => {}
                 _ = term.recv() => {}
             }
             return;
         }
+        ctrl_c_only().await;
     }
+}
+
+async fn ctrl_c_only() {
     // Without a signal handler there is nothing to wait for but Ctrl-C; if even that cannot
     // be installed, the process only ends when killed.
     if tokio::signal::ctrl_c().await.is_err() {
