@@ -48,6 +48,7 @@ const MIN_ENCODED: usize = 4;
 #[derive(Default)]
 struct Inner {
     needles: Vec<String>,
+    seen: std::collections::HashSet<String>,
     matcher: Option<AhoCorasick>,
 }
 
@@ -74,13 +75,18 @@ impl SecretStore {
         if secret.is_empty() {
             return;
         }
+        // The same key or cookie is registered once per request: skip the encoding work when
+        // the raw value is known already.
+        if self.inner.read().is_ok_and(|i| i.seen.contains(secret)) {
+            return;
+        }
         let forms = encodings(secret);
         let Ok(mut inner) = self.inner.write() else {
             return;
         };
         let before = inner.needles.len();
         for f in forms {
-            if !inner.needles.contains(&f) {
+            if inner.seen.insert(f.clone()) {
                 inner.needles.push(f);
             }
         }
