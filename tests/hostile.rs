@@ -232,6 +232,25 @@ async fn dns_failure_is_unreachable_exit_3() {
     assert!(!run.text().contains("TLS"), "{}", run.text());
 }
 
+/// The host name is not evidence of TLS: a DNS failure for `ssl-gw.…` over plain http was
+/// reported as a failed TLS handshake, because the error text quotes the URL.
+#[tokio::test]
+async fn a_host_named_like_tls_does_not_make_a_dns_failure_a_tls_failure() {
+    let dir = cases(SIGN_IN);
+    let run = psconform(
+        dir.path(),
+        &format!("http://ssl-tls-gw.nonexistent.invalid{BASE}"),
+        &["--allow-plain-http"],
+        &[],
+    )
+    .await;
+    run.assert(
+        3,
+        &["could not connect to http://ssl-tls-gw.nonexistent.invalid"],
+    );
+    assert!(!run.text().contains("TLS handshake"), "{}", run.text());
+}
+
 /// Starts the simulator with a self-signed certificate and returns it with the environment
 /// holding the credentials it accepts.
 async fn tls_simulator() -> (Simulator, Vec<(&'static str, String)>) {
