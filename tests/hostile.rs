@@ -312,6 +312,30 @@ async fn a_target_that_never_answers_times_out_within_the_limit() {
 }
 
 #[tokio::test]
+async fn a_body_trickled_forever_times_out_within_the_limit() {
+    let trickle = RawServer::start(|mut stream| async move {
+        read_head(&mut stream).await;
+        let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+        if stream.write_all(head.as_bytes()).await.is_err() {
+            return;
+        }
+        // One byte at a time, far below --max-body: only --timeout can end this.
+        while stream.write_all(b"1\r\n \r\n").await.is_ok() {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    })
+    .await;
+    let dir = cases(SIGN_IN);
+    let run = psconform(dir.path(), &target(trickle.addr), &[], &[]).await;
+    run.assert(1, &["no complete response", "within 2.0s (--timeout)"]);
+    assert!(
+        run.took < Duration::from_secs(TIMEOUT + 5),
+        "took {:?}",
+        run.took
+    );
+}
+
+#[tokio::test]
 async fn a_body_that_stops_short_of_its_length_is_reported_broken() {
     let server = RawServer::answering(
         "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n".into(),
