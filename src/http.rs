@@ -368,7 +368,12 @@ fn chain(e: &(dyn std::error::Error + 'static)) -> String {
 
 fn classify(e: &reqwest::Error, url: &Url, timeout: Duration) -> TransportError {
     let reason = chain(e);
-    let lower = reason.to_ascii_lowercase();
+    // Classify on the error's own words, not on the URL reqwest quotes in them: a host named
+    // `ssl-gw.example.com` must not turn a DNS failure or a refused connection into "TLS".
+    let lower = e
+        .url()
+        .map_or_else(|| reason.clone(), |u| reason.replace(u.as_str(), ""))
+        .to_ascii_lowercase();
     if e.is_timeout() {
         return TransportError::Timeout {
             url: origin(url),
