@@ -172,13 +172,17 @@ pub fn eval(
     };
     if let Some(status) = &spec.status {
         let ok = status.value.accepts(resp.status);
-        e.push(
-            line(status),
-            "status",
-            status.value.to_string(),
-            resp.status.to_string(),
-            ok,
-        );
+        // A wrong status is easier to read with what the server said alongside it.
+        let actual = if ok || resp.body.is_empty() {
+            resp.status.to_string()
+        } else {
+            let body = match resp.json() {
+                Ok(v) => show(v),
+                Err(_) => preview(&resp.text().replace('\n', " ")),
+            };
+            format!("{} with body {body}", resp.status)
+        };
+        e.push(line(status), "status", status.value.to_string(), actual, ok);
     }
     for (name, check) in spec.headers.iter() {
         header(&mut e, name, check);
@@ -199,40 +203,56 @@ pub fn eval(
     e.out
 }
 
+/// Header checks compare the real values, but show credential headers masked. A header sent
+/// more than once passes a check when one of its values does.
 fn header(e: &mut Eval, name: &Spanned<String>, check: &HeaderCheck) {
     let l = line(name);
     let what = format!("header {}", name.value);
-    let value = e
+    let values: Vec<String> = e
         .resp
-        .header(&name.value)
-        .map(|v| secrets::show_header(&name.value, v));
-    let shown = value.clone().unwrap_or_else(|| "(absent)".into());
+        .header_values(&name.value)
+        .map(str::to_owned)
+        .collect();
+    let shown = if values.is_empty() {
+        "(absent)".to_owned()
+    } else {
+        let masked: Vec<String> = values
+            .iter()
+            .map(|v| secrets::show_header(&name.value, v))
+            .collect();
+        masked.join(" | ")
+    };
     if let Some(absent) = check.absent {
         let expected = if absent { "absent" } else { "present" };
+        let actual = if values.is_empty() {
+            "absent"
+        } else {
+            "present"
+        };
         e.push(
             l,
             what.clone(),
             expected,
-            if value.is_some() { "present" } else { "absent" },
-            value.is_none() == absent,
+            actual,
+            values.is_empty() == absent,
         );
     }
     if let Some(eq) = &check.equals {
         match e.render(eq) {
-            Ok(want) => e.push(
-                l,
-                what.clone(),
-                format!("equal to {want:?}"),
-                shown.clone(),
-                value.as_deref() == Some(&*want),
-            ),
+            Ok(want) => {
+                let ok = values.iter().any(|v| *v == want);
+                let expected = if secrets::is_sensitive_header(&name.value) {
+                    "equal to the expected value (not shown)".to_owned()
+                } else {
+                    format!("equal to {want:?}")
+                };
+                e.push(l, what.clone(), expected, shown.clone(), ok);
+            }
             Err(err) => e.push(l, what.clone(), err, shown.clone(), false),
         }
     }
     if let Some(re) = &check.matches {
-        let ok = value
-            .as_deref()
-            .is_some_and(|v| Regex::new(&re.value).is_ok_and(|r| r.is_match(v)));
+        let ok = Regex::new(&re.value).is_ok_and(|r| values.iter().any(|v| r.is_match(v)));
         e.push(
             l,
             what.clone(),
@@ -244,7 +264,7 @@ fn header(e: &mut Eval, name: &Spanned<String>, check: &HeaderCheck) {
     if let Some(c) = &check.contains {
         match e.render(c) {
             Ok(want) => {
-                let ok = value.as_deref().is_some_and(|v| v.contains(&*want));
+                let ok = values.iter().any(|v| v.contains(&*want));
                 e.push(l, what, format!("containing {want:?}"), shown, ok);
             }
             Err(err) => e.push(l, what, err, shown, false),
@@ -637,7 +657,7 @@ fn show_at(path: &str, value: &Value) -> String {
 }
 
 fn preview(text: &str) -> String {
-    const MAX: usize = 300;
+    const MAX: usize = 200;
     if text.chars().count() <= MAX {
         return text.to_owned();
     }
@@ -690,7 +710,7 @@ mod tests {
         let f = failures("status: 200", &r);
         assert_eq!(
             (f[0].expected.as_str(), f[0].actual.as_str()),
-            ("200", "401")
+            ("200", "401 with body \"User not authenticated\"")
         );
         assert_eq!(failures("status: 2xx", &r).len(), 1);
     }

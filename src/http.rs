@@ -367,7 +367,12 @@ fn chain(e: &(dyn std::error::Error + 'static)) -> String {
 }
 
 fn classify(e: &reqwest::Error, url: &Url, timeout: Duration) -> TransportError {
-    let reason = chain(e);
+    // reqwest's own top line is "error sending request for url (<the whole URL>)": the step
+    // already names the request, so the reason starts at the cause.
+    let reason = match std::error::Error::source(e) {
+        Some(cause) => chain(cause),
+        None => chain(e),
+    };
     // Classify on the error's own words, not on the URL reqwest quotes in them: a host named
     // `ssl-gw.example.com` must not turn a DNS failure or a refused connection into "TLS".
     let lower = e
