@@ -240,7 +240,7 @@ fn header(e: &mut Eval, name: &Spanned<String>, check: &HeaderCheck) {
     if let Some(eq) = &check.equals {
         match e.render(eq) {
             Ok(want) => {
-                let ok = values.iter().any(|v| *v == want);
+                let ok = values.contains(&want);
                 let expected = if secrets::is_sensitive_header(&name.value) {
                     "equal to the expected value (not shown)".to_owned()
                 } else {
