@@ -10,13 +10,18 @@ use std::time::{Duration, Instant};
 use clap::{Args, Parser, Subcommand};
 use url::Url;
 
+use std::path::Path;
+
 use crate::case::{self, Suite};
+use crate::drift::Report as DriftReport;
 use crate::http::{Http, HttpOptions};
 use crate::report;
 use crate::runner::{self, Policy, RunContext, Target};
 use crate::secrets::SecretStore;
 use crate::settings::Settings;
+use crate::shape::Severity;
 use crate::simulator::{self, Fault, Listen, SimConfig, SimState, Simulator};
+use crate::snapshot::{self, Mode, SnapshotOutcome, Snapshots};
 
 /// Exit codes, as documented in the README and `--help`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,7 +46,8 @@ const EXIT_CODES: &str = "Exit codes:
   0  every selected case passed
   1  at least one case failed
   2  invalid case files or usage (no request is sent)
-  3  the target could not be reached at all, or nothing ran";
+  3  the target could not be reached at all, or nothing ran
+  4  (drift) a breaking shape change; 1 when the changes are only additive";
 
 /// Conformance suite and runner for the BeyondTrust Password Safe public REST API (v3).
 #[derive(Debug, Parser)]
@@ -65,6 +71,9 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Serve the built-in Password Safe simulator.
     Serve(simulator::ServeArgs),
+    /// Compare two snapshot sets and report every shape change (exit 0 none, 1 additive only,
+    /// 4 breaking).
+    Drift(DriftArgs),
     /// Print the JSON Schema of the case format.
     Schema,
 }
@@ -106,12 +115,39 @@ pub struct RunArgs {
     pub allow_plain_http: bool,
     #[command(flatten)]
     pub http: HttpArgs,
+    #[command(flatten)]
+    pub shapes: ShapeArgs,
     /// Run the built-in simulator with a deliberate deviation (for testing psconform itself);
     /// repeatable. `psconform serve --list-faults` lists them.
     #[arg(long = "sim-fault", value_name = "NAME")]
     pub sim_faults: Vec<Fault>,
     #[command(flatten, next_help_heading = "Test harness options (as cargo test)")]
     pub harness: libtest_mimic::Arguments,
+}
+
+/// Shape snapshot options of `run`.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Shape snapshots")]
+pub struct ShapeArgs {
+    /// The snapshot set to compare with; default `snapshots` beside the cases folder.
+    #[arg(long, value_name = "DIR")]
+    pub snapshots: Option<PathBuf>,
+    /// Accept every new or changed shape into the snapshot set.
+    #[arg(long)]
+    pub update_snapshots: bool,
+    /// Fail on additive shape changes and missing snapshots too, not only on breaking ones.
+    #[arg(long)]
+    pub strict_shapes: bool,
+    /// Also write every shape of this run as a complete snapshot set into DIR (a baseline).
+    #[arg(long, value_name = "DIR")]
+    pub record: Option<PathBuf>,
+    /// Write a drift report comparing this run's shapes with the snapshot set (Markdown, or
+    /// JSON when PATH ends in .json).
+    #[arg(long, value_name = "PATH")]
+    pub drift_report: Option<PathBuf>,
+    /// Do not compare or write snapshots.
+    #[arg(long, conflicts_with_all = ["update_snapshots", "strict_shapes"])]
+    pub no_snapshots: bool,
 }
 
 /// HTTP options of `run`.
@@ -156,6 +192,18 @@ pub struct ListArgs {
     pub json: bool,
     /// Only cases whose name contains this.
     pub filter: Option<String>,
+}
+
+/// `psconform drift`.
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    /// The baseline snapshot set, such as snapshots/ps-24.3.
+    pub old: PathBuf,
+    /// The set to compare with it.
+    pub new: PathBuf,
+    /// Print JSON instead of Markdown.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `psconform validate`.
@@ -229,6 +277,7 @@ pub fn main() -> ExitCode {
         Command::List(args) => list(&args).into(),
         Command::Validate(args) => validate(&args).into(),
         Command::Serve(args) => simulator::serve(args),
+        Command::Drift(args) => drift(&args),
         Command::Schema => {
             print!("{}", case::schema::render());
             Exit::Passed.into()
@@ -461,6 +510,8 @@ fn run(args: RunArgs) -> Exit {
         records: Default::default(),
         responses: AtomicUsize::new(0),
         unreachable: AtomicUsize::new(0),
+        snapshots: snapshot_settings(&args),
+        shapes: Default::default(),
     });
     let exit = execute(&args, &ctx, &suite, &store);
     if let Some(sim) = sim {
@@ -517,6 +568,12 @@ fn execute(args: &RunArgs, ctx: &Arc<RunContext>, suite: &Suite, store: &SecretS
         let json = report::json(&results, ctx.target.base_url.as_str(), total);
         exit = write_report(path, &store.redact(&json)).unwrap_or(exit);
     }
+    if let Some(snaps) = &ctx.snapshots {
+        shape_summary(args, snaps, &results);
+    }
+    if let Some(path) = &args.shapes.drift_report {
+        exit = drift_report(path, args, ctx).unwrap_or(exit);
+    }
     if conclusion.num_failed > 0 {
         if ctx.responses.load(Ordering::Relaxed) == 0 && ctx.unreachable.load(Ordering::Relaxed) > 0
         {
@@ -536,6 +593,177 @@ fn execute(args: &RunArgs, ctx: &Arc<RunContext>, suite: &Suite, store: &SecretS
         return Exit::NothingRan;
     }
     exit
+}
+
+/// Where snapshots are and what to write, from the options and the `CI` variable.
+fn snapshot_settings(args: &RunArgs) -> Option<Snapshots> {
+    if args.shapes.no_snapshots {
+        return None;
+    }
+    let dir = args
+        .shapes
+        .snapshots
+        .clone()
+        .unwrap_or_else(|| default_snapshot_dir(&args.cases));
+    let mode = if args.shapes.update_snapshots {
+        Mode::Update
+    } else if is_ci() {
+        Mode::ReadOnly
+    } else {
+        Mode::Review
+    };
+    Some(Snapshots::new(
+        dir,
+        mode,
+        args.shapes.strict_shapes,
+        args.shapes.record.clone(),
+    ))
+}
+
+/// `snapshots` beside the cases folder: `cases` → `snapshots`, `x/cases` → `x/snapshots`.
+fn default_snapshot_dir(cases: &Path) -> PathBuf {
+    let base = if cases.is_file() {
+        cases.parent().and_then(Path::parent)
+    } else {
+        cases.parent()
+    };
+    base.unwrap_or(Path::new("")).join("snapshots")
+}
+
+/// Whether this runs in CI, as insta decides it: `CI` set to anything but empty, `0` or `false`.
+fn is_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && !v.eq_ignore_ascii_case("false"))
+}
+
+/// Tells what the run did with snapshots: changes that did not fail, what was written, and
+/// snapshots no step used.
+fn shape_summary(args: &RunArgs, snaps: &Snapshots, results: &[crate::result::CaseResult]) {
+    let mut additive = Vec::new();
+    let mut missing = Vec::new();
+    let mut written = 0;
+    for (case, step) in results
+        .iter()
+        .flat_map(|r| r.steps.iter().map(move |s| (r, s)))
+    {
+        match &step.snapshot {
+            Some(SnapshotOutcome::Changed {
+                changes,
+                written: w,
+            }) => {
+                written += usize::from(w.is_some());
+                if !snaps.strict && !changes.iter().any(|c| c.severity == Severity::Breaking) {
+                    for c in changes {
+                        additive.push(format!("  {} step {}: {}", case.name, step.index, c.line()));
+                    }
+                }
+            }
+            Some(SnapshotOutcome::Missing { written: w }) => {
+                written += usize::from(w.is_some());
+                missing.push(format!("{} step {}", case.name, step.index));
+            }
+            _ => {}
+        }
+    }
+    if !additive.is_empty() {
+        anstream::eprintln!(
+            "shapes: {} additive change(s), not failing (--strict-shapes makes them fail):\n{}",
+            additive.len(),
+            additive.join("\n")
+        );
+    }
+    if !missing.is_empty() && !snaps.strict && snaps.mode != Mode::Update {
+        anstream::eprintln!(
+            "shapes: {} step(s) have no snapshot in {}",
+            missing.len(),
+            snaps.dir.display()
+        );
+    }
+    match snaps.mode {
+        Mode::Review if written > 0 => anstream::eprintln!(
+            "shapes: {written} pending snapshot(s) written as .snap.new in {}; review them with `cargo insta review`, or accept with --update-snapshots",
+            snaps.dir.display()
+        ),
+        Mode::Update if written > 0 => {
+            anstream::eprintln!(
+                "shapes: {written} snapshot(s) updated in {}",
+                snaps.dir.display()
+            )
+        }
+        _ => {}
+    }
+    // Unreferenced snapshots only mean something when every case ran.
+    let complete = args.harness.filter.is_none() && args.harness.skip.is_empty();
+    if complete {
+        let unreferenced = snaps.unreferenced();
+        if !unreferenced.is_empty() {
+            anstream::eprintln!(
+                "shapes: {} unreferenced snapshot(s) in {}: {}",
+                unreferenced.len(),
+                snaps.dir.display(),
+                unreferenced.join(", ")
+            );
+        }
+    }
+}
+
+/// Compares the run's shapes with the snapshot set and writes the drift report.
+fn drift_report(path: &Path, args: &RunArgs, ctx: &RunContext) -> Option<Exit> {
+    let dir = args
+        .shapes
+        .snapshots
+        .clone()
+        .unwrap_or_else(|| default_snapshot_dir(&args.cases));
+    let baseline = match snapshot::load_set(&dir) {
+        Ok(b) => b,
+        Err(e) => {
+            anstream::eprintln!("error: cannot read the snapshot set for --drift-report: {e}");
+            return Some(Exit::NothingRan);
+        }
+    };
+    let live = ctx.shapes.lock().map(|s| s.clone()).unwrap_or_default();
+    // Only the steps that ran are compared: a filtered run says nothing of the others.
+    let baseline = baseline
+        .into_iter()
+        .filter(|(k, _)| live.contains_key(k))
+        .collect();
+    let report = DriftReport::compare(
+        &dir.display().to_string(),
+        &baseline,
+        ctx.target.base_url.as_str(),
+        &live,
+    );
+    let text = if path.extension().is_some_and(|e| e == "json") {
+        report.json()
+    } else {
+        report.markdown()
+    };
+    write_report(&path.to_path_buf(), &text)
+}
+
+fn drift(args: &DriftArgs) -> ExitCode {
+    let load = |dir: &Path| {
+        snapshot::load_set(dir).map_err(|e| {
+            anstream::eprintln!("error: {e}");
+        })
+    };
+    let (Ok(old), Ok(new)) = (load(&args.old), load(&args.new)) else {
+        return Exit::Invalid.into();
+    };
+    let report = DriftReport::compare(
+        &args.old.display().to_string(),
+        &old,
+        &args.new.display().to_string(),
+        &new,
+    );
+    print!(
+        "{}",
+        if args.json {
+            report.json()
+        } else {
+            report.markdown()
+        }
+    );
+    ExitCode::from(report.exit_code())
 }
 
 /// Writes a report; a report that cannot be written makes the run fail with exit 3, since a

@@ -14,6 +14,7 @@
 
 pub mod case;
 pub mod cli;
+pub mod drift;
 pub mod expect;
 pub mod http;
 pub mod logging;
@@ -22,5 +23,7 @@ pub mod result;
 pub mod runner;
 pub mod secrets;
 pub mod settings;
+pub mod shape;
 pub mod simulator;
+pub mod snapshot;
 pub mod template;

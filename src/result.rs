@@ -73,6 +73,9 @@ pub struct StepResult {
     pub error: Option<String>,
     /// Whether the step was skipped because an earlier step failed.
     pub skipped: bool,
+    /// How the response's shape compared with its snapshot, when it was compared.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<crate::snapshot::SnapshotOutcome>,
 }
 
 impl StepResult {

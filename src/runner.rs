@@ -16,6 +16,8 @@ use serde_json::Value;
 use serde_json_path::JsonPath;
 use url::Url;
 
+use std::collections::BTreeMap;
+
 use crate::case::spec::{AuthSpec, BodySpec, Effect, PwdSpec, StepSpec};
 use crate::case::validate::parse_duration;
 use crate::case::{Case, Suite};
@@ -24,7 +26,9 @@ use crate::http::{Http, Outgoing};
 use crate::result::{CaseResult, Outcome, Phase, StepResult};
 use crate::secrets::{self, SecretStore};
 use crate::settings::{SETTINGS, Settings};
+use crate::shape::ResponseShape;
 use crate::simulator::{Fault, Listen, SimConfig, SimState, Simulator};
+use crate::snapshot::{SnapFile, SnapshotOutcome, Snapshots};
 use crate::template::{self, Vars};
 
 /// What the runner needs to know about the target.
@@ -68,6 +72,10 @@ pub struct RunContext {
     pub responses: AtomicUsize,
     /// Requests that never reached the target (refused, DNS, TLS).
     pub unreachable: AtomicUsize,
+    /// Shape snapshots, when the run compares them.
+    pub snapshots: Option<Snapshots>,
+    /// The shapes this run saw, by snapshot name (for `--drift-report`).
+    pub shapes: Mutex<BTreeMap<String, SnapFile>>,
 }
 
 impl RunContext {
@@ -210,12 +218,22 @@ pub async fn run_case(ctx: &RunContext, case: &Case) -> CaseResult {
             result.steps.push(skipped(step, Phase::Step, i + 1));
             continue;
         }
-        let r = run_step(ctx, &base, step, Phase::Step, i + 1, &mut vars, &jar).await;
+        let r = run_step(ctx, case, &base, step, Phase::Step, i + 1, &mut vars, &jar).await;
         failed = r.failed();
         result.steps.push(r);
     }
     for (i, step) in spec.teardown.iter().enumerate() {
-        let r = run_step(ctx, &base, step, Phase::Teardown, i + 1, &mut vars, &jar).await;
+        let r = run_step(
+            ctx,
+            case,
+            &base,
+            step,
+            Phase::Teardown,
+            i + 1,
+            &mut vars,
+            &jar,
+        )
+        .await;
         failed |= r.failed();
         result.steps.push(r);
     }
@@ -257,6 +275,7 @@ fn setup_failure(error: String) -> StepResult {
         checks: Vec::new(),
         error: Some(error),
         skipped: false,
+        snapshot: None,
     }
 }
 
@@ -311,11 +330,17 @@ fn skipped(step: &StepSpec, phase: Phase, index: usize) -> StepResult {
         checks: Vec::new(),
         error: None,
         skipped: true,
+        snapshot: None,
     }
 }
 
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the step's whole context, passed down once"
+)]
 async fn run_step(
     ctx: &RunContext,
+    case: &Case,
     base: &Url,
     step: &StepSpec,
     phase: Phase,
@@ -379,7 +404,67 @@ async fn run_step(
         }
     }
     capture(ctx, step, &resp, vars, &mut r.checks, r.line);
+    if step.snapshot.unwrap_or((200..300).contains(&resp.status)) {
+        snapshot(ctx, case, step, &resp, &mut r);
+    }
     r
+}
+
+/// Records the response's shape and compares it with the step's snapshot.
+fn snapshot(ctx: &RunContext, case: &Case, step: &StepSpec, resp: &Response, r: &mut StepResult) {
+    let name = crate::snapshot::name(&case.name, r.phase == Phase::Teardown, r.index);
+    let cookies = resp.set_cookies().into_iter().map(|c| c.name);
+    let shape = ResponseShape::infer(
+        resp.status,
+        resp.header("content-type"),
+        cookies,
+        &resp.body,
+    );
+    let source = case.file.path.display().to_string();
+    let description = format!(
+        "{} step {}: {} {}",
+        case.name,
+        r.index,
+        step.request.value.method.as_str(),
+        step.request.value.path.value
+    );
+    if let Ok(mut shapes) = ctx.shapes.lock() {
+        let file = SnapFile {
+            source: source.clone(),
+            description: description.clone(),
+            shape: shape.clone(),
+        };
+        shapes.insert(name.clone(), file);
+    }
+    let Some(snaps) = &ctx.snapshots else { return };
+    let outcome = snaps.check(&name, &source, &description, &shape);
+    if outcome.fails(snaps.strict) {
+        let (expected, actual) = match &outcome {
+            SnapshotOutcome::Changed { changes, .. } => (
+                format!(
+                    "the shape in {}",
+                    snaps.dir.join(format!("{name}.snap")).display()
+                ),
+                changes
+                    .iter()
+                    .map(|c| c.line())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+            _ => (
+                format!("a snapshot {name}.snap (--strict-shapes)"),
+                "none recorded".to_owned(),
+            ),
+        };
+        r.checks.push(CheckResult {
+            what: "shape".into(),
+            expected,
+            actual,
+            passed: false,
+            line: r.line,
+        });
+    }
+    r.snapshot = Some(outcome);
 }
 
 /// The request a step describes, rendered with the case's variables.

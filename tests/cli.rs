@@ -26,6 +26,8 @@ fn psconform(dir: &Path) -> Command {
     ] {
         cmd.env_remove(var);
     }
+    // As in CI: compare snapshots, never write into the repository's snapshot set.
+    cmd.env("CI", "true");
     cmd
 }
 
@@ -256,6 +258,7 @@ fn golden_failure_against_a_deviating_simulator() {
     ---- auth::sign-app-in::api-key ----
     cases/auth/sign-app-in.yaml:19: step 1 `sign in` (POST Auth/SignAppin) -> 200
       $.UserId type: expected integer, got string  (line 29)
+      shape: expected the shape in snapshots/auth__sign-app-in__api-key__1.snap, got .UserId: retyped (integer -> string)  (line 19)
       not run after the failure: step 2 `the session authenticates a later call`
 
 

@@ -71,6 +71,8 @@ fn context(server: &MockServer, settings: Settings, policy: Policy) -> RunContex
         records: Default::default(),
         responses: AtomicUsize::new(0),
         unreachable: AtomicUsize::new(0),
+        snapshots: None,
+        shapes: Default::default(),
     }
 }
 

@@ -27,6 +27,8 @@ fn psconform() -> Command {
     ] {
         cmd.env_remove(var);
     }
+    // As in CI: compare snapshots, never write into the repository's snapshot set.
+    cmd.env("CI", "true");
     cmd
 }
 

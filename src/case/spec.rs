@@ -113,6 +113,10 @@ pub struct StepSpec {
     /// reported.
     #[serde(default)]
     pub expect: ExpectSpec,
+    /// Record and compare the response's shape as a snapshot. Defaults to `true` for 2xx
+    /// responses.
+    #[serde(default)]
+    pub snapshot: Option<bool>,
     /// Values to keep for later steps, by variable name.
     #[serde(default)]
     #[schemars(with = "std::collections::BTreeMap<String, CaptureSpec>")]
