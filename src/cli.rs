@@ -20,7 +20,7 @@ use crate::runner::{self, Policy, RunContext, Target};
 use crate::secrets::SecretStore;
 use crate::settings::Settings;
 use crate::shape::Severity;
-use crate::simulator::{self, Fault, Listen, SimConfig, SimState, Simulator};
+use crate::simulator::{self, Fault, Listen, Profile, SimConfig, SimState, Simulator};
 use crate::snapshot::{self, Mode, SnapshotOutcome, Snapshots};
 
 /// Exit codes, as documented in the README and `--help`.
@@ -121,6 +121,10 @@ pub struct RunArgs {
     /// repeatable. `psconform serve --list-faults` lists them.
     #[arg(long = "sim-fault", value_name = "NAME")]
     pub sim_faults: Vec<Fault>,
+    /// The release the built-in simulator models: 24.3 (default) or 23.1; see
+    /// `psconform serve --list-faults`.
+    #[arg(long = "sim-profile", value_name = "NAME", default_value = "24.3")]
+    pub sim_profile: Profile,
     #[command(flatten, next_help_heading = "Test harness options (as cargo test)")]
     pub harness: libtest_mimic::Arguments,
 }
@@ -216,18 +220,14 @@ pub struct ValidateArgs {
 fn parse_secs(s: &str) -> Result<Duration, String> {
     match s.parse::<f64>() {
         Ok(n) if n > 0.0 && n.is_finite() && n <= 86_400.0 => Ok(Duration::from_secs_f64(n)),
-        _ => Err(format!(
-            "`{s}` is not a number of seconds between 0 and 86400"
-        )),
+        _ => Err(format!("`{s}` is not a number of seconds between 0 and 86400")),
     }
 }
 
 fn parse_rate(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(n) if n > 0.0 && n.is_finite() => Ok(n),
-        _ => Err(format!(
-            "`{s}` is not a positive number of requests per second"
-        )),
+        _ => Err(format!("`{s}` is not a positive number of requests per second")),
     }
 }
 
@@ -236,9 +236,7 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("`{s}` is not a size such as 16MiB or 1000000"))?;
+    let n: u64 = num.parse().map_err(|_| format!("`{s}` is not a size such as 16MiB or 1000000"))?;
     let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "k" | "kb" => 1_000,
@@ -248,14 +246,10 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         "g" | "gb" => 1_000_000_000,
         "gib" => 1 << 30,
         _ => {
-            return Err(format!(
-                "`{s}` has an unknown unit; use B, KiB, MiB, GiB, kB, MB or GB"
-            ));
+            return Err(format!("`{s}` has an unknown unit; use B, KiB, MiB, GiB, kB, MB or GB"));
         }
     };
-    n.checked_mul(mult)
-        .filter(|n| *n > 0)
-        .ok_or_else(|| format!("`{s}` is out of range"))
+    n.checked_mul(mult).filter(|n| *n > 0).ok_or_else(|| format!("`{s}` is out of range"))
 }
 
 /// Parses the command line and runs it. `main` returns what this returns.
@@ -264,11 +258,7 @@ pub fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() {
-                Exit::Invalid.into()
-            } else {
-                Exit::Passed.into()
-            };
+            return if e.use_stderr() { Exit::Invalid.into() } else { Exit::Passed.into() };
         }
     };
     crate::logging::init(cli.verbose);
@@ -296,28 +286,16 @@ fn load(roots: &[PathBuf]) -> Result<Suite, Exit> {
         }
         let files: std::collections::BTreeSet<_> = diags.iter().map(|d| &d.file).collect();
         let s = if diags.len() == 1 { "" } else { "s" };
-        anstream::eprintln!(
-            "error: {} problem{s} in {} file(s); nothing was sent",
-            diags.len(),
-            files.len()
-        );
+        anstream::eprintln!("error: {} problem{s} in {} file(s); nothing was sent", diags.len(), files.len());
         Exit::Invalid
     })
 }
 
 fn validate(args: &ValidateArgs) -> Exit {
-    let roots = if args.paths.is_empty() {
-        vec![PathBuf::from("cases")]
-    } else {
-        args.paths.clone()
-    };
+    let roots = if args.paths.is_empty() { vec![PathBuf::from("cases")] } else { args.paths.clone() };
     match load(&roots) {
         Ok(suite) => {
-            println!(
-                "ok: {} cases in {} files are valid",
-                suite.cases.len(),
-                suite.files.len()
-            );
+            println!("ok: {} cases in {} files are valid", suite.cases.len(), suite.files.len());
             Exit::Passed
         }
         Err(e) => e,
@@ -329,15 +307,8 @@ fn list(args: &ListArgs) -> Exit {
         Ok(s) => s,
         Err(e) => return e,
     };
-    let cases: Vec<_> = suite
-        .cases
-        .iter()
-        .filter(|c| {
-            args.filter
-                .as_ref()
-                .is_none_or(|f| c.name.contains(f.as_str()))
-        })
-        .collect();
+    let cases: Vec<_> =
+        suite.cases.iter().filter(|c| args.filter.as_ref().is_none_or(|f| c.name.contains(f.as_str()))).collect();
     if args.json {
         let items: Vec<serde_json::Value> = cases
             .iter()
@@ -350,10 +321,7 @@ fn list(args: &ListArgs) -> Exit {
                 })
             })
             .collect();
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&items).unwrap_or_default()
-        );
+        println!("{}", serde_json::to_string_pretty(&items).unwrap_or_default());
         return Exit::Passed;
     }
     for c in &cases {
@@ -399,9 +367,7 @@ fn check_target(args: &RunArgs) -> Result<(), String> {
                 ));
             }
             other => {
-                return Err(format!(
-                    "--target must be an http:// or https:// URL, not {other}://"
-                ));
+                return Err(format!("--target must be an http:// or https:// URL, not {other}://"));
             }
         }
         if !t.path().to_ascii_lowercase().contains("/api/public/v3") {
@@ -410,10 +376,11 @@ fn check_target(args: &RunArgs) -> Result<(), String> {
             );
         }
     }
+    if args.target.is_some() && args.sim_profile != Profile::default() {
+        return Err("--sim-profile applies to the built-in simulator; leave out --target to use it".into());
+    }
     if !args.sim_faults.is_empty() && args.target.is_some() {
-        return Err(
-            "--sim-fault applies to the built-in simulator; leave out --target to use it".into(),
-        );
+        return Err("--sim-fault applies to the built-in simulator; leave out --target to use it".into());
     }
     Ok(())
 }
@@ -431,11 +398,7 @@ fn run(args: RunArgs) -> Exit {
     let options = HttpOptions {
         insecure: args.http.insecure,
         ca_cert: args.http.ca_cert.clone(),
-        client_identity: args
-            .http
-            .client_cert
-            .clone()
-            .zip(args.http.client_key.clone()),
+        client_identity: args.http.client_cert.clone().zip(args.http.client_key.clone()),
         proxy: args.http.proxy.clone(),
         timeout: args.http.timeout,
         connect_timeout: args.http.timeout.min(Duration::from_secs(10)),
@@ -449,10 +412,7 @@ fn run(args: RunArgs) -> Exit {
             return Exit::Invalid;
         }
     };
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             anstream::eprintln!("error: cannot start the async runtime: {e}");
@@ -463,11 +423,7 @@ fn run(args: RunArgs) -> Exit {
     let (settings, target, sim) = match &args.target {
         Some(url) => (
             env_settings,
-            Target {
-                base_url: url.clone(),
-                builtin: false,
-                faults: Vec::new(),
-            },
+            Target { base_url: url.clone(), builtin: false, faults: Vec::new(), profile: Profile::default() },
             None,
         ),
         None => {
@@ -476,6 +432,7 @@ fn run(args: RunArgs) -> Exit {
                 settings: settings.clone(),
                 state: SimState::default(),
                 faults: args.sim_faults.clone(),
+                profile: args.sim_profile,
             };
             let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
             match rt.block_on(Simulator::start(config, addr, Listen::Plain)) {
@@ -484,6 +441,7 @@ fn run(args: RunArgs) -> Exit {
                         base_url: sim.base_url().clone(),
                         builtin: true,
                         faults: args.sim_faults.clone(),
+                        profile: args.sim_profile,
                     };
                     (settings, target, Some(sim))
                 }
@@ -503,10 +461,7 @@ fn run(args: RunArgs) -> Exit {
         target,
         settings,
         secrets: store.clone(),
-        policy: Policy {
-            allow_mutations: args.allow_mutations,
-            allow_lockout_risk: args.allow_lockout_risk,
-        },
+        policy: Policy { allow_mutations: args.allow_mutations, allow_lockout_risk: args.allow_lockout_risk },
         records: Default::default(),
         responses: AtomicUsize::new(0),
         unreachable: AtomicUsize::new(0),
@@ -524,10 +479,7 @@ fn run(args: RunArgs) -> Exit {
 
 fn execute(args: &RunArgs, ctx: &Arc<RunContext>, suite: &Suite, store: &SecretStore) -> Exit {
     let trials = runner::trials(ctx, suite);
-    let selected = trials
-        .iter()
-        .filter(|t| !args.harness.is_filtered_out(t))
-        .count();
+    let selected = trials.iter().filter(|t| !args.harness.is_filtered_out(t)).count();
     if selected == 0 {
         let filter = args.harness.filter.as_deref().unwrap_or("");
         anstream::eprintln!(
@@ -537,15 +489,8 @@ fn execute(args: &RunArgs, ctx: &Arc<RunContext>, suite: &Suite, store: &SecretS
         return Exit::NothingRan;
     }
     if !args.harness.list {
-        let what = if ctx.target.builtin {
-            "the built-in simulator at "
-        } else {
-            ""
-        };
-        anstream::eprintln!(
-            "psconform: {selected} cases against {what}{}",
-            ctx.target.base_url
-        );
+        let what = if ctx.target.builtin { "the built-in simulator at " } else { "" };
+        anstream::eprintln!("psconform: {selected} cases against {what}{}", ctx.target.base_url);
     }
     let started = Instant::now();
     let conclusion = libtest_mimic::run(&args.harness, trials);
@@ -568,19 +513,15 @@ fn execute(args: &RunArgs, ctx: &Arc<RunContext>, suite: &Suite, store: &SecretS
         let json = report::json(&results, ctx.target.base_url.as_str(), total);
         exit = write_report(path, &store.redact(&json)).unwrap_or(exit);
     }
-    if let Some(snaps) = &ctx.snapshots {
+    if let Some(snaps) = ctx.snapshots.as_ref().filter(|s| s.compare) {
         shape_summary(args, snaps, &results);
     }
     if let Some(path) = &args.shapes.drift_report {
         exit = drift_report(path, args, ctx).unwrap_or(exit);
     }
     if conclusion.num_failed > 0 {
-        if ctx.responses.load(Ordering::Relaxed) == 0 && ctx.unreachable.load(Ordering::Relaxed) > 0
-        {
-            anstream::eprintln!(
-                "error: the target could not be reached at all: {}",
-                ctx.target.base_url
-            );
+        if ctx.responses.load(Ordering::Relaxed) == 0 && ctx.unreachable.load(Ordering::Relaxed) > 0 {
+            anstream::eprintln!("error: the target could not be reached at all: {}", ctx.target.base_url);
             return Exit::NothingRan;
         }
         return Exit::Failed;
@@ -597,14 +538,10 @@ fn execute(args: &RunArgs, ctx: &Arc<RunContext>, suite: &Suite, store: &SecretS
 
 /// Where snapshots are and what to write, from the options and the `CI` variable.
 fn snapshot_settings(args: &RunArgs) -> Option<Snapshots> {
-    if args.shapes.no_snapshots {
+    if args.shapes.no_snapshots && args.shapes.record.is_none() {
         return None;
     }
-    let dir = args
-        .shapes
-        .snapshots
-        .clone()
-        .unwrap_or_else(|| default_snapshot_dir(&args.cases));
+    let dir = args.shapes.snapshots.clone().unwrap_or_else(|| default_snapshot_dir(&args.cases));
     let mode = if args.shapes.update_snapshots {
         Mode::Update
     } else if is_ci() {
@@ -612,21 +549,14 @@ fn snapshot_settings(args: &RunArgs) -> Option<Snapshots> {
     } else {
         Mode::Review
     };
-    Some(Snapshots::new(
-        dir,
-        mode,
-        args.shapes.strict_shapes,
-        args.shapes.record.clone(),
-    ))
+    let mut snaps = Snapshots::new(dir, mode, args.shapes.strict_shapes, args.shapes.record.clone());
+    snaps.compare = !args.shapes.no_snapshots;
+    Some(snaps)
 }
 
 /// `snapshots` beside the cases folder: `cases` → `snapshots`, `x/cases` → `x/snapshots`.
 fn default_snapshot_dir(cases: &Path) -> PathBuf {
-    let base = if cases.is_file() {
-        cases.parent().and_then(Path::parent)
-    } else {
-        cases.parent()
-    };
+    let base = if cases.is_file() { cases.parent().and_then(Path::parent) } else { cases.parent() };
     base.unwrap_or(Path::new("")).join("snapshots")
 }
 
@@ -641,15 +571,9 @@ fn shape_summary(args: &RunArgs, snaps: &Snapshots, results: &[crate::result::Ca
     let mut additive = Vec::new();
     let mut missing = Vec::new();
     let mut written = 0;
-    for (case, step) in results
-        .iter()
-        .flat_map(|r| r.steps.iter().map(move |s| (r, s)))
-    {
+    for (case, step) in results.iter().flat_map(|r| r.steps.iter().map(move |s| (r, s))) {
         match &step.snapshot {
-            Some(SnapshotOutcome::Changed {
-                changes,
-                written: w,
-            }) => {
+            Some(SnapshotOutcome::Changed { changes, written: w }) => {
                 written += usize::from(w.is_some());
                 if !snaps.strict && !changes.iter().any(|c| c.severity == Severity::Breaking) {
                     for c in changes {
@@ -672,11 +596,7 @@ fn shape_summary(args: &RunArgs, snaps: &Snapshots, results: &[crate::result::Ca
         );
     }
     if !missing.is_empty() && !snaps.strict && snaps.mode != Mode::Update {
-        anstream::eprintln!(
-            "shapes: {} step(s) have no snapshot in {}",
-            missing.len(),
-            snaps.dir.display()
-        );
+        anstream::eprintln!("shapes: {} step(s) have no snapshot in {}", missing.len(), snaps.dir.display());
     }
     match snaps.mode {
         Mode::Review if written > 0 => anstream::eprintln!(
@@ -684,10 +604,7 @@ fn shape_summary(args: &RunArgs, snaps: &Snapshots, results: &[crate::result::Ca
             snaps.dir.display()
         ),
         Mode::Update if written > 0 => {
-            anstream::eprintln!(
-                "shapes: {written} snapshot(s) updated in {}",
-                snaps.dir.display()
-            )
+            anstream::eprintln!("shapes: {written} snapshot(s) updated in {}", snaps.dir.display())
         }
         _ => {}
     }
@@ -708,11 +625,7 @@ fn shape_summary(args: &RunArgs, snaps: &Snapshots, results: &[crate::result::Ca
 
 /// Compares the run's shapes with the snapshot set and writes the drift report.
 fn drift_report(path: &Path, args: &RunArgs, ctx: &RunContext) -> Option<Exit> {
-    let dir = args
-        .shapes
-        .snapshots
-        .clone()
-        .unwrap_or_else(|| default_snapshot_dir(&args.cases));
+    let dir = args.shapes.snapshots.clone().unwrap_or_else(|| default_snapshot_dir(&args.cases));
     let baseline = match snapshot::load_set(&dir) {
         Ok(b) => b,
         Err(e) => {
@@ -722,21 +635,9 @@ fn drift_report(path: &Path, args: &RunArgs, ctx: &RunContext) -> Option<Exit> {
     };
     let live = ctx.shapes.lock().map(|s| s.clone()).unwrap_or_default();
     // Only the steps that ran are compared: a filtered run says nothing of the others.
-    let baseline = baseline
-        .into_iter()
-        .filter(|(k, _)| live.contains_key(k))
-        .collect();
-    let report = DriftReport::compare(
-        &dir.display().to_string(),
-        &baseline,
-        ctx.target.base_url.as_str(),
-        &live,
-    );
-    let text = if path.extension().is_some_and(|e| e == "json") {
-        report.json()
-    } else {
-        report.markdown()
-    };
+    let baseline = baseline.into_iter().filter(|(k, _)| live.contains_key(k)).collect();
+    let report = DriftReport::compare(&dir.display().to_string(), &baseline, ctx.target.base_url.as_str(), &live);
+    let text = if path.extension().is_some_and(|e| e == "json") { report.json() } else { report.markdown() };
     write_report(&path.to_path_buf(), &text)
 }
 
@@ -749,20 +650,8 @@ fn drift(args: &DriftArgs) -> ExitCode {
     let (Ok(old), Ok(new)) = (load(&args.old), load(&args.new)) else {
         return Exit::Invalid.into();
     };
-    let report = DriftReport::compare(
-        &args.old.display().to_string(),
-        &old,
-        &args.new.display().to_string(),
-        &new,
-    );
-    print!(
-        "{}",
-        if args.json {
-            report.json()
-        } else {
-            report.markdown()
-        }
-    );
+    let report = DriftReport::compare(&args.old.display().to_string(), &old, &args.new.display().to_string(), &new);
+    print!("{}", if args.json { report.json() } else { report.markdown() });
     ExitCode::from(report.exit_code())
 }
 
@@ -794,29 +683,16 @@ mod tests {
     #[test]
     fn plain_http_is_refused_off_loopback() {
         let parse = |v: &[&str]| match Cli::try_parse_from(v) {
-            Ok(Cli {
-                command: Command::Run(a),
-                ..
-            }) => a,
+            Ok(Cli { command: Command::Run(a), .. }) => a,
             other => panic!("{other:?}"),
         };
         assert!(
-            check_target(&parse(&[
-                "psconform",
-                "run",
-                "--target",
-                "http://ps.example.com/BeyondTrust/api/public/v3"
-            ]))
-            .is_err()
+            check_target(&parse(&["psconform", "run", "--target", "http://ps.example.com/BeyondTrust/api/public/v3"]))
+                .is_err()
         );
         assert!(
-            check_target(&parse(&[
-                "psconform",
-                "run",
-                "--target",
-                "http://127.0.0.1:9/BeyondTrust/api/public/v3"
-            ]))
-            .is_ok()
+            check_target(&parse(&["psconform", "run", "--target", "http://127.0.0.1:9/BeyondTrust/api/public/v3"]))
+                .is_ok()
         );
         assert!(
             check_target(&parse(&[
@@ -844,13 +720,7 @@ mod tests {
             "--format",
             "json",
         ]);
-        let Ok(Cli {
-            command: Command::Run(a),
-            ..
-        }) = cli
-        else {
-            panic!("did not parse")
-        };
+        let Ok(Cli { command: Command::Run(a), .. }) = cli else { panic!("did not parse") };
         assert_eq!(a.harness.filter.as_deref(), Some("auth::"));
         assert!(a.harness.exact);
         assert_eq!(a.harness.skip, vec!["oauth".to_string()]);

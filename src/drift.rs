@@ -59,16 +59,8 @@ impl Report {
             old: old_name.to_owned(),
             new: new_name.to_owned(),
             compared: 0,
-            only_old: old
-                .keys()
-                .filter(|k| !new.contains_key(*k))
-                .cloned()
-                .collect(),
-            only_new: new
-                .keys()
-                .filter(|k| !old.contains_key(*k))
-                .cloned()
-                .collect(),
+            only_old: old.keys().filter(|k| !new.contains_key(*k)).cloned().collect(),
+            only_new: new.keys().filter(|k| !old.contains_key(*k)).cloned().collect(),
             breaking: 0,
             additive: 0,
             endpoints: BTreeMap::new(),
@@ -106,11 +98,7 @@ impl Report {
     pub fn markdown(&self) -> String {
         let mut out = format!("# API drift: `{}` → `{}`\n\n", self.old, self.new);
         if self.breaking + self.additive == 0 {
-            let _ = writeln!(
-                out,
-                "No shape changed ({} snapshots compared).",
-                self.compared
-            );
+            let _ = writeln!(out, "No shape changed ({} snapshots compared).", self.compared);
         } else {
             let _ = writeln!(
                 out,
@@ -122,10 +110,7 @@ impl Report {
             );
         }
         for (endpoint, entries) in &self.endpoints {
-            let _ = writeln!(
-                out,
-                "\n## {endpoint}\n\n| | where | change | snapshot |\n|---|---|---|---|"
-            );
+            let _ = writeln!(out, "\n## {endpoint}\n\n| | where | change | snapshot |\n|---|---|---|---|");
             for e in entries {
                 let detail = match (&e.change.before, &e.change.after) {
                     (Some(b), Some(a)) => format!("{}: `{b}` → `{a}`", e.change.what),
@@ -137,26 +122,15 @@ impl Report {
                     Severity::Breaking => "breaking",
                     Severity::Additive => "additive",
                 };
-                let _ = writeln!(
-                    out,
-                    "| {sev} | `{}` | {detail} | `{}` |",
-                    e.change.at, e.snapshot
-                );
+                let _ = writeln!(out, "| {sev} | `{}` | {detail} | `{}` |", e.change.at, e.snapshot);
             }
         }
-        for (title, names) in [
-            ("Only in the baseline", &self.only_old),
-            ("New in this set", &self.only_new),
-        ] {
+        for (title, names) in [("Only in the baseline", &self.only_old), ("New in this set", &self.only_new)] {
             if !names.is_empty() {
                 let _ = writeln!(
                     out,
                     "\n{title}: {}.",
-                    names
-                        .iter()
-                        .map(|n| format!("`{n}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
                 );
             }
         }
@@ -191,19 +165,10 @@ mod tests {
 
     #[test]
     fn groups_by_endpoint_and_classifies() {
-        let old = BTreeMap::from([(
-            "a__1".to_string(),
-            snap(r#"{"SID": "S-1", "UserId": 7}"#, &["A", "B"]),
-        )]);
-        let new = BTreeMap::from([(
-            "a__1".to_string(),
-            snap(r#"{"SID": null, "UserId": 7, "New": "x"}"#, &["A"]),
-        )]);
+        let old = BTreeMap::from([("a__1".to_string(), snap(r#"{"SID": "S-1", "UserId": 7}"#, &["A", "B"]))]);
+        let new = BTreeMap::from([("a__1".to_string(), snap(r#"{"SID": null, "UserId": 7, "New": "x"}"#, &["A"]))]);
         let r = Report::compare("old", &old, "new", &new);
-        assert_eq!(
-            (r.breaking, r.additive, r.exit_code()),
-            (2, 1, EXIT_BREAKING)
-        );
+        assert_eq!((r.breaking, r.additive, r.exit_code()), (2, 1, EXIT_BREAKING));
         insta::assert_snapshot!(r.markdown(), @r"
         # API drift: `old` → `new`
 
@@ -223,10 +188,7 @@ mod tests {
             "old",
             &old,
             "new",
-            &BTreeMap::from([(
-                "a__1".to_string(),
-                snap(r#"{"SID": "S", "UserId": 1, "X": 1}"#, &["A", "B"]),
-            )]),
+            &BTreeMap::from([("a__1".to_string(), snap(r#"{"SID": "S", "UserId": 1, "X": 1}"#, &["A", "B"]))]),
         );
         assert_eq!(additive.exit_code(), EXIT_ADDITIVE);
     }

@@ -47,24 +47,13 @@ pub struct SetCookie {
 impl Response {
     /// A response from its parts.
     pub fn new(status: u16, headers: Vec<(String, String)>, body: Vec<u8>) -> Self {
-        let headers = headers
-            .into_iter()
-            .map(|(k, v)| (k.to_ascii_lowercase(), v))
-            .collect();
-        Response {
-            status,
-            headers,
-            body,
-            json: OnceLock::new(),
-        }
+        let headers = headers.into_iter().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();
+        Response { status, headers, body, json: OnceLock::new() }
     }
 
     /// Values of a header (case-insensitive name).
     pub fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.headers
-            .iter()
-            .filter(move |(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().filter(move |(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     /// The first value of a header.
@@ -95,8 +84,7 @@ impl Response {
                     return Err("the body is empty".to_owned());
                 }
                 serde_json::from_slice(&self.body).map_err(|e| {
-                    let start = String::from_utf8_lossy(&self.body[..self.body.len().min(80)])
-                        .replace('\n', " ");
+                    let start = String::from_utf8_lossy(&self.body[..self.body.len().min(80)]).replace('\n', " ");
                     format!("the body is not JSON ({e}); it starts with {start:?}")
                 })
             })
@@ -159,17 +147,8 @@ fn line<T>(s: &Spanned<T>) -> usize {
 }
 
 /// Evaluates every expectation of a step. `default_line` is used for parts without a location.
-pub fn eval(
-    spec: &ExpectSpec,
-    resp: &Response,
-    vars: &Vars,
-    default_line: usize,
-) -> Vec<CheckResult> {
-    let mut e = Eval {
-        resp,
-        vars,
-        out: Vec::new(),
-    };
+pub fn eval(spec: &ExpectSpec, resp: &Response, vars: &Vars, default_line: usize) -> Vec<CheckResult> {
+    let mut e = Eval { resp, vars, out: Vec::new() };
     if let Some(status) = &spec.status {
         let ok = status.value.accepts(resp.status);
         // A wrong status is easier to read with what the server said alongside it.
@@ -208,34 +187,17 @@ pub fn eval(
 fn header(e: &mut Eval, name: &Spanned<String>, check: &HeaderCheck) {
     let l = line(name);
     let what = format!("header {}", name.value);
-    let values: Vec<String> = e
-        .resp
-        .header_values(&name.value)
-        .map(str::to_owned)
-        .collect();
+    let values: Vec<String> = e.resp.header_values(&name.value).map(str::to_owned).collect();
     let shown = if values.is_empty() {
         "(absent)".to_owned()
     } else {
-        let masked: Vec<String> = values
-            .iter()
-            .map(|v| secrets::show_header(&name.value, v))
-            .collect();
+        let masked: Vec<String> = values.iter().map(|v| secrets::show_header(&name.value, v)).collect();
         masked.join(" | ")
     };
     if let Some(absent) = check.absent {
         let expected = if absent { "absent" } else { "present" };
-        let actual = if values.is_empty() {
-            "absent"
-        } else {
-            "present"
-        };
-        e.push(
-            l,
-            what.clone(),
-            expected,
-            actual,
-            values.is_empty() == absent,
-        );
+        let actual = if values.is_empty() { "absent" } else { "present" };
+        e.push(l, what.clone(), expected, actual, values.is_empty() == absent);
     }
     if let Some(eq) = &check.equals {
         match e.render(eq) {
@@ -253,13 +215,7 @@ fn header(e: &mut Eval, name: &Spanned<String>, check: &HeaderCheck) {
     }
     if let Some(re) = &check.matches {
         let ok = Regex::new(&re.value).is_ok_and(|r| values.iter().any(|v| r.is_match(v)));
-        e.push(
-            l,
-            what.clone(),
-            format!("matching /{}/", re.value),
-            shown.clone(),
-            ok,
-        );
+        e.push(l, what.clone(), format!("matching /{}/", re.value), shown.clone(), ok);
     }
     if let Some(c) = &check.contains {
         match e.render(c) {
@@ -278,64 +234,27 @@ fn cookie_check(e: &mut Eval, name: &Spanned<String>, check: &CookieCheck, cooki
     let found = cookies.iter().rev().find(|c| c.name == name.value);
     let want_set = check.set.unwrap_or(true);
     let set_text = |b: bool| if b { "set" } else { "not set" };
-    e.push(
-        l,
-        what.clone(),
-        set_text(want_set),
-        set_text(found.is_some()),
-        found.is_some() == want_set,
-    );
+    e.push(l, what.clone(), set_text(want_set), set_text(found.is_some()), found.is_some() == want_set);
     let Some(c) = found else { return };
     if let Some(re) = &check.value_matches {
         let ok = Regex::new(&re.value).is_ok_and(|r| r.is_match(&c.value));
-        let actual = if ok {
-            "a matching value"
-        } else {
-            "a value that does not match (not shown)"
-        };
-        e.push(
-            l,
-            format!("{what} value"),
-            format!("matching /{}/", re.value),
-            actual,
-            ok,
-        );
+        let actual = if ok { "a matching value" } else { "a value that does not match (not shown)" };
+        e.push(l, format!("{what} value"), format!("matching /{}/", re.value), actual, ok);
     }
     let flag = |b: bool| if b { "present" } else { "absent" };
     if let Some(h) = check.http_only {
-        e.push(
-            l,
-            format!("{what} HttpOnly"),
-            flag(h),
-            flag(c.http_only),
-            c.http_only == h,
-        );
+        e.push(l, format!("{what} HttpOnly"), flag(h), flag(c.http_only), c.http_only == h);
     }
     if let Some(s) = check.secure {
-        e.push(
-            l,
-            format!("{what} Secure"),
-            flag(s),
-            flag(c.secure),
-            c.secure == s,
-        );
+        e.push(l, format!("{what} Secure"), flag(s), flag(c.secure), c.secure == s);
     }
     if let Some(p) = &check.path {
         let actual = c.path.clone().unwrap_or_else(|| "(none)".into());
-        e.push(
-            l,
-            format!("{what} Path"),
-            p.clone(),
-            actual,
-            c.path.as_deref() == Some(p),
-        );
+        e.push(l, format!("{what} Path"), p.clone(), actual, c.path.as_deref() == Some(p));
     }
     if let Some(s) = &check.same_site {
         let actual = c.same_site.clone().unwrap_or_else(|| "(none)".into());
-        let ok = c
-            .same_site
-            .as_deref()
-            .is_some_and(|a| a.eq_ignore_ascii_case(s));
+        let ok = c.same_site.as_deref().is_some_and(|a| a.eq_ignore_ascii_case(s));
         e.push(l, format!("{what} SameSite"), s.clone(), actual, ok);
     }
 }
@@ -344,53 +263,28 @@ fn body_check(e: &mut Eval, body: &Spanned<BodyCheck>) {
     let l = line(body);
     match &body.value {
         BodyCheck::Empty(want_empty) => {
-            let actual = if e.resp.body.is_empty() {
-                "empty".to_owned()
-            } else {
-                format!("{} bytes", e.resp.body.len())
-            };
+            let actual =
+                if e.resp.body.is_empty() { "empty".to_owned() } else { format!("{} bytes", e.resp.body.len()) };
             let expected = if *want_empty { "empty" } else { "not empty" };
-            e.push(
-                l,
-                "body",
-                expected,
-                actual,
-                e.resp.body.is_empty() == *want_empty,
-            );
+            e.push(l, "body", expected, actual, e.resp.body.is_empty() == *want_empty);
         }
         BodyCheck::Text(t) => {
             let text = e.resp.text();
             if let Some(eq) = &t.equals {
                 match e.render(eq) {
-                    Ok(want) => e.push(
-                        l,
-                        "body text",
-                        format!("equal to {want:?}"),
-                        preview(&text),
-                        text == want,
-                    ),
+                    Ok(want) => e.push(l, "body text", format!("equal to {want:?}"), preview(&text), text == want),
                     Err(err) => e.push(l, "body text", err, preview(&text), false),
                 }
             }
             if let Some(re) = &t.matches {
                 let ok = Regex::new(&re.value).is_ok_and(|r| r.is_match(&text));
-                e.push(
-                    l,
-                    "body text",
-                    format!("matching /{}/", re.value),
-                    preview(&text),
-                    ok,
-                );
+                e.push(l, "body text", format!("matching /{}/", re.value), preview(&text), ok);
             }
             if let Some(c) = &t.contains {
                 match e.render(c) {
-                    Ok(want) => e.push(
-                        l,
-                        "body text",
-                        format!("containing {want:?}"),
-                        preview(&text),
-                        text.contains(&want),
-                    ),
+                    Ok(want) => {
+                        e.push(l, "body text", format!("containing {want:?}"), preview(&text), text.contains(&want))
+                    }
                     Err(err) => e.push(l, "body text", err, preview(&text), false),
                 }
             }
@@ -405,29 +299,13 @@ fn body_check(e: &mut Eval, body: &Spanned<BodyCheck>) {
             let actual = match e.resp.json() {
                 Ok(v) => v,
                 Err(why) => {
-                    return e.push(
-                        l,
-                        format!("body ({mode})"),
-                        show(&want),
-                        why.to_owned(),
-                        false,
-                    );
+                    return e.push(l, format!("body ({mode})"), show(&want), why.to_owned(), false);
                 }
             };
             let mut diffs = Vec::new();
             compare(&want, actual, "$", partial, &mut diffs);
-            let actual_text = if diffs.is_empty() {
-                show(actual)
-            } else {
-                diffs.join("; ")
-            };
-            e.push(
-                l,
-                format!("body ({mode})"),
-                show(&want),
-                actual_text,
-                diffs.is_empty(),
-            );
+            let actual_text = if diffs.is_empty() { show(actual) } else { diffs.join("; ") };
+            e.push(l, format!("body ({mode})"), show(&want), actual_text, diffs.is_empty());
         }
     }
 }
@@ -446,16 +324,9 @@ fn path_check(e: &mut Eval, path: &Spanned<String>, check: &PathCheck) {
         Err(err) => return e.push(l, p.clone(), "a valid JSONPath", err.to_string(), false),
     };
     let located = compiled.query_located(doc);
-    let nodes: Vec<(String, &Value)> = located
-        .iter()
-        .map(|n| (n.location().to_string(), n.node()))
-        .collect();
+    let nodes: Vec<(String, &Value)> = located.iter().map(|n| (n.location().to_string(), n.node())).collect();
     if let Some(exists) = check.exists {
-        let actual = if nodes.is_empty() {
-            "nothing selected".to_owned()
-        } else {
-            format!("{} value(s)", nodes.len())
-        };
+        let actual = if nodes.is_empty() { "nothing selected".to_owned() } else { format!("{} value(s)", nodes.len()) };
         let expected = if exists { "present" } else { "absent" };
         e.push(l, p.clone(), expected, actual, nodes.is_empty() != exists);
     }
@@ -469,15 +340,17 @@ fn path_check(e: &mut Eval, path: &Spanned<String>, check: &PathCheck) {
     if !has_value_checks {
         return;
     }
+    // A singular path (`$.UserId`) names one place, which must be there. A path that selects
+    // many (`$[*].Id`) checks every value it selects, and an empty list has none to fail:
+    // `exists: true` says there must be at least one.
     if nodes.is_empty() {
-        return e.push(l, p.clone(), "a value", "nothing selected", false);
+        if is_singular(p) {
+            e.push(l, p.clone(), "a value", "nothing selected", false);
+        }
+        return;
     }
     for (loc, node) in &nodes {
-        let what = if nodes.len() == 1 {
-            p.clone()
-        } else {
-            loc.clone()
-        };
+        let what = if nodes.len() == 1 { p.clone() } else { loc.clone() };
         let shown = show_at(&what, node);
         if let Some(t) = &check.type_ {
             e.push(
@@ -490,64 +363,28 @@ fn path_check(e: &mut Eval, path: &Spanned<String>, check: &PathCheck) {
         }
         if let Some(want) = &check.equals {
             match template::render_value(want, e.vars) {
-                Ok(w) => e.push(
-                    l,
-                    what.clone(),
-                    format!("equal to {}", show(&w)),
-                    shown.clone(),
-                    json_eq(&w, node),
-                ),
+                Ok(w) => e.push(l, what.clone(), format!("equal to {}", show(&w)), shown.clone(), json_eq(&w, node)),
                 Err(err) => e.push(l, what.clone(), err.to_string(), shown.clone(), false),
             }
         }
         if let Some(re) = &check.matches {
-            let ok = node
-                .as_str()
-                .is_some_and(|s| Regex::new(&re.value).is_ok_and(|r| r.is_match(s)));
-            e.push(
-                l,
-                what.clone(),
-                format!("a string matching /{}/", re.value),
-                shown.clone(),
-                ok,
-            );
+            let ok = node.as_str().is_some_and(|s| Regex::new(&re.value).is_ok_and(|r| r.is_match(s)));
+            e.push(l, what.clone(), format!("a string matching /{}/", re.value), shown.clone(), ok);
         }
         if let Some(options) = &check.one_of {
-            match options
-                .iter()
-                .map(|o| template::render_value(o, e.vars))
-                .collect::<Result<Vec<_>, _>>()
-            {
+            match options.iter().map(|o| template::render_value(o, e.vars)).collect::<Result<Vec<_>, _>>() {
                 Ok(opts) => {
                     let ok = opts.iter().any(|o| json_eq(o, node));
                     let list: Vec<String> = opts.iter().map(show).collect();
-                    e.push(
-                        l,
-                        what.clone(),
-                        format!("one of {}", list.join(", ")),
-                        shown.clone(),
-                        ok,
-                    );
+                    e.push(l, what.clone(), format!("one of {}", list.join(", ")), shown.clone(), ok);
                 }
                 Err(err) => e.push(l, what.clone(), err.to_string(), shown.clone(), false),
             }
         }
         for (bound, limit) in [("at least", check.min), ("at most", check.max)] {
             let Some(limit) = limit else { continue };
-            let ok = node.as_f64().is_some_and(|n| {
-                if bound == "at least" {
-                    n >= limit
-                } else {
-                    n <= limit
-                }
-            });
-            e.push(
-                l,
-                what.clone(),
-                format!("a number {bound} {limit}"),
-                shown.clone(),
-                ok,
-            );
+            let ok = node.as_f64().is_some_and(|n| if bound == "at least" { n >= limit } else { n <= limit });
+            e.push(l, what.clone(), format!("a number {bound} {limit}"), shown.clone(), ok);
         }
         if let Some(len) = &check.length {
             let n = match node {
@@ -557,42 +394,44 @@ fn path_check(e: &mut Eval, path: &Spanned<String>, check: &PathCheck) {
                 _ => None,
             };
             let actual = n.map_or_else(
-                || {
-                    format!(
-                        "a {} has no length",
-                        crate::case::spec::JsonType::of(node).as_str()
-                    )
-                },
+                || format!("a {} has no length", crate::case::spec::JsonType::of(node).as_str()),
                 |n| n.to_string(),
             );
-            e.push(
-                l,
-                format!("{what} length"),
-                len.to_string(),
-                actual,
-                n.is_some_and(|n| len.accepts(n)),
-            );
+            e.push(l, format!("{what} length"), len.to_string(), actual, n.is_some_and(|n| len.accepts(n)));
         }
     }
+}
+
+/// Whether a JSONPath can select at most one value (RFC 9535 singular query): no wildcard,
+/// descendant, filter, slice or union outside quoted names.
+pub fn is_singular(path: &str) -> bool {
+    let mut quote: Option<char> = None;
+    let mut prev = ' ';
+    for c in path.chars() {
+        match quote {
+            Some(q) if c == q && prev != '\\' => quote = None,
+            Some(_) => {}
+            None if c == '\'' || c == '"' => quote = Some(c),
+            None if matches!(c, '*' | '?' | ':' | ',') => return false,
+            None if c == '.' && prev == '.' => return false,
+            None => {}
+        }
+        prev = c;
+    }
+    true
 }
 
 /// JSON equality where numbers compare by value (`1` equals `1.0`).
 pub fn json_eq(a: &Value, b: &Value) -> bool {
     match (a, b) {
-        (Value::Number(x), Value::Number(y)) => {
-            match (x.as_i64(), y.as_i64(), x.as_u64(), y.as_u64()) {
-                (Some(i), Some(j), _, _) => i == j,
-                (_, _, Some(i), Some(j)) => i == j,
-                _ => x.as_f64() == y.as_f64(),
-            }
-        }
-        (Value::Array(x), Value::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| json_eq(a, b))
-        }
+        (Value::Number(x), Value::Number(y)) => match (x.as_i64(), y.as_i64(), x.as_u64(), y.as_u64()) {
+            (Some(i), Some(j), _, _) => i == j,
+            (_, _, Some(i), Some(j)) => i == j,
+            _ => x.as_f64() == y.as_f64(),
+        },
+        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(a, b)| json_eq(a, b)),
         (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len()
-                && x.iter()
-                    .all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
         }
         _ => a == b,
     }
@@ -618,11 +457,7 @@ fn compare(want: &Value, actual: &Value, at: &str, partial: bool, out: &mut Vec<
         }
         (Value::Array(w), Value::Array(a)) => {
             if w.len() != a.len() {
-                out.push(format!(
-                    "{at} has {} elements, expected {}",
-                    a.len(),
-                    w.len()
-                ));
+                out.push(format!("{at} has {} elements, expected {}", a.len(), w.len()));
                 return;
             }
             for (i, (wv, av)) in w.iter().zip(a).enumerate() {
@@ -630,11 +465,7 @@ fn compare(want: &Value, actual: &Value, at: &str, partial: bool, out: &mut Vec<
             }
         }
         _ if json_eq(want, actual) => {}
-        _ => out.push(format!(
-            "{at} is {}, expected {}",
-            show_at(at, actual),
-            show(want)
-        )),
+        _ => out.push(format!("{at} is {}, expected {}", show_at(at, actual), show(want))),
     }
 }
 
@@ -644,16 +475,8 @@ pub fn show(value: &Value) -> String {
 }
 
 fn show_at(path: &str, value: &Value) -> String {
-    let key = path
-        .rsplit(['.', '['])
-        .next()
-        .unwrap_or("")
-        .trim_matches(|c| c == '\'' || c == ']');
-    if secrets::is_sensitive_field(key) {
-        secrets::MASK.to_owned()
-    } else {
-        show(value)
-    }
+    let key = path.rsplit(['.', '[']).next().unwrap_or("").trim_matches(|c| c == '\'' || c == ']');
+    if secrets::is_sensitive_field(key) { secrets::MASK.to_owned() } else { show(value) }
 }
 
 fn preview(text: &str) -> String {
@@ -675,9 +498,7 @@ mod tests {
     fn expect(yaml: &str) -> ExpectSpec {
         let src = format!(
             "endpoint: X\ncases:\n  - name: a\n    summary: s\n    effect: read\n    steps:\n      - request: {{ method: GET, path: X }}\n        expect:\n{}",
-            yaml.lines()
-                .map(|l| format!("          {l}\n"))
-                .collect::<String>()
+            yaml.lines().map(|l| format!("          {l}\n")).collect::<String>()
         );
         match parse(Path::new("t.yaml"), &src) {
             Ok(mut f) => f.cases.remove(0).steps.remove(0).expect,
@@ -686,19 +507,12 @@ mod tests {
     }
 
     fn json_resp(status: u16, body: Value) -> Response {
-        Response::new(
-            status,
-            vec![("Content-Type".into(), "application/json".into())],
-            body.to_string().into_bytes(),
-        )
+        Response::new(status, vec![("Content-Type".into(), "application/json".into())], body.to_string().into_bytes())
     }
 
     fn failures(spec: &str, resp: &Response) -> Vec<CheckResult> {
         let vars = Vars::from([("runas".into(), json!("svc")), ("uid".into(), json!(7))]);
-        eval(&expect(spec), resp, &vars, 0)
-            .into_iter()
-            .filter(|c| !c.passed)
-            .collect()
+        eval(&expect(spec), resp, &vars, 0).into_iter().filter(|c| !c.passed).collect()
     }
 
     #[test]
@@ -708,10 +522,7 @@ mod tests {
         assert!(failures("status: 4xx", &r).is_empty());
         assert!(failures("status: [400, 401]", &r).is_empty());
         let f = failures("status: 200", &r);
-        assert_eq!(
-            (f[0].expected.as_str(), f[0].actual.as_str()),
-            ("200", "401 with body \"User not authenticated\"")
-        );
+        assert_eq!((f[0].expected.as_str(), f[0].actual.as_str()), ("200", "401 with body \"User not authenticated\""));
         assert_eq!(failures("status: 2xx", &r).len(), 1);
     }
 
@@ -727,46 +538,27 @@ mod tests {
 
     #[test]
     fn headers_equal_match_contain_and_absent() {
-        let r = Response::new(
-            200,
-            vec![("Content-Type".into(), "text/html".into())],
-            b"<html>".to_vec(),
-        );
+        let r = Response::new(200, vec![("Content-Type".into(), "text/html".into())], b"<html>".to_vec());
         let f = failures(
             "headers:\n  Content-Type: { matches: \"^application/json\" }\n  X-Gone: { absent: false }\n  content-type: { contains: json }",
             &r,
         );
         assert_eq!(f.len(), 3, "{f:#?}");
-        assert!(
-            failures(
-                "headers:\n  content-type: { equals: text/html }\n  X-None: { absent: true }",
-                &r
-            )
-            .is_empty()
-        );
+        assert!(failures("headers:\n  content-type: { equals: text/html }\n  X-None: { absent: true }", &r).is_empty());
     }
 
     #[test]
     fn cookies_with_attributes_never_show_values() {
         let r = Response::new(
             200,
-            vec![(
-                "Set-Cookie".into(),
-                "ASP.NET_SessionId=s3cret; path=/; HttpOnly; SameSite=Lax".into(),
-            )],
+            vec![("Set-Cookie".into(), "ASP.NET_SessionId=s3cret; path=/; HttpOnly; SameSite=Lax".into())],
             vec![],
         );
         assert!(failures("cookies:\n  ASP.NET_SessionId: { http_only: true, secure: false, path: /, same_site: lax, value_matches: \"^[a-z0-9]+$\" }", &r).is_empty());
-        let f = failures(
-            "cookies:\n  ASP.NET_SessionId: { secure: true, value_matches: \"^x\" }\n  Other: {}",
-            &r,
-        );
+        let f = failures("cookies:\n  ASP.NET_SessionId: { secure: true, value_matches: \"^x\" }\n  Other: {}", &r);
         assert_eq!(f.len(), 3, "{f:#?}");
         assert!(f.iter().all(|c| !c.actual.contains("s3cret")));
-        assert_eq!(
-            failures("cookies:\n  ASP.NET_SessionId: { set: false }", &r).len(),
-            1
-        );
+        assert_eq!(failures("cookies:\n  ASP.NET_SessionId: { set: false }", &r).len(), 1);
     }
 
     #[test]
@@ -778,22 +570,12 @@ mod tests {
         assert!(failures("body: { exact: 4091 }", &n).is_empty());
         assert!(failures("paths: { $: { type: integer, equals: 4091 } }", &n).is_empty());
 
-        let u = json_resp(
-            200,
-            json!({"UserId": 7, "Name": "n", "Nested": {"a": 1, "b": 2}}),
-        );
-        assert!(
-            failures(
-                "body: { partial: { UserId: \"{{ uid }}\", Nested: { a: 1 } } }",
-                &u
-            )
-            .is_empty()
-        );
+        let u = json_resp(200, json!({"UserId": 7, "Name": "n", "Nested": {"a": 1, "b": 2}}));
+        assert!(failures("body: { partial: { UserId: \"{{ uid }}\", Nested: { a: 1 } } }", &u).is_empty());
         let f = failures("body: { exact: { UserId: 7, Nested: { a: 1 } } }", &u);
         assert_eq!(f.len(), 1);
         assert!(
-            f[0].actual.contains("$.Name is not expected")
-                && f[0].actual.contains("$.Nested.b is not expected"),
+            f[0].actual.contains("$.Name is not expected") && f[0].actual.contains("$.Nested.b is not expected"),
             "{}",
             f[0].actual
         );
@@ -804,29 +586,16 @@ mod tests {
     fn empty_text_and_non_json_bodies() {
         let empty = Response::new(200, vec![], vec![]);
         assert!(failures("body: { empty: true }", &empty).is_empty());
-        let html = Response::new(
-            500,
-            vec![],
-            b"<html><body>Server Error</body></html>".to_vec(),
-        );
+        let html = Response::new(500, vec![], b"<html><body>Server Error</body></html>".to_vec());
         assert_eq!(failures("body: { empty: true }", &html).len(), 1);
         let f = failures("paths: { $.UserId: { type: integer } }", &html);
         assert!(f[0].actual.contains("not JSON"), "{}", f[0].actual);
-        assert!(
-            failures(
-                "body: { text: { contains: Server Error, matches: \"^<html>\" } }",
-                &html
-            )
-            .is_empty()
-        );
+        assert!(failures("body: { text: { contains: Server Error, matches: \"^<html>\" } }", &html).is_empty());
     }
 
     #[test]
     fn path_matchers_fail_when_they_should() {
-        let r = json_resp(
-            200,
-            json!({"SID": null, "Email": "a@b.c", "Tags": [1, 2], "Kind": "x", "T": "abc"}),
-        );
+        let r = json_resp(200, json!({"SID": null, "Email": "a@b.c", "Tags": [1, 2], "Kind": "x", "T": "abc"}));
         assert!(failures("paths:\n  $.SID: { type: [string, null] }\n  $.Email: { matches: \"@\" }\n  $.Tags: { length: 2 }\n  $.Kind: { one_of: [x, y] }\n  $.T: { length: { min: 1, max: 3 } }\n  $.Nope: { exists: false }", &r).is_empty());
         let f = failures(
             "paths:\n  $.SID: { type: string }\n  $.Email: { matches: \"^x\" }\n  $.Tags: { length: 3 }\n  $.Kind: { one_of: [y, z] }\n  $.T: { length: { max: 2 } }\n  $['Kind']: { exists: false }\n  $.Nope: { equals: 1 }",
@@ -837,14 +606,24 @@ mod tests {
 
     #[test]
     fn credential_fields_are_masked_in_messages() {
-        let r = json_resp(
-            200,
-            json!({"access_token": "tok-123", "token_type": "bearer"}),
-        );
+        let r = json_resp(200, json!({"access_token": "tok-123", "token_type": "bearer"}));
         let f = failures("body: { exact: { token_type: Bearer } }", &r);
         assert!(!f[0].actual.contains("tok-123"), "{}", f[0].actual);
         let f = failures("paths: { $.access_token: { equals: x } }", &r);
         assert!(!f[0].actual.contains("tok-123"), "{}", f[0].actual);
+    }
+
+    #[test]
+    fn many_valued_paths_check_every_value_and_may_select_none() {
+        let empty = json_resp(200, json!([]));
+        assert!(failures("paths: { \"$[*].Id\": { type: string } }", &empty).is_empty());
+        assert_eq!(failures("paths: { \"$[*].Id\": { exists: true } }", &empty).len(), 1);
+        assert_eq!(failures("paths: { \"$[0].Id\": { type: string } }", &empty).len(), 1);
+        let two = json_resp(200, json!([{"Id": "a"}, {"Id": 2}]));
+        let f = failures("paths: { \"$[*].Id\": { type: string } }", &two);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].what, "$[1]['Id'] type");
+        assert!(is_singular("$['a*b'].c") && !is_singular("$..Id") && !is_singular("$[0:2]"));
     }
 
     #[test]

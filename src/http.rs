@@ -123,10 +123,7 @@ pub enum TransportError {
 impl TransportError {
     /// Whether the target was never reached at all (for exit code 3).
     pub fn unreachable(&self) -> bool {
-        matches!(
-            self,
-            TransportError::Connect { .. } | TransportError::Tls { .. }
-        )
+        matches!(self, TransportError::Connect { .. } | TransportError::Tls { .. })
     }
 }
 
@@ -161,12 +158,7 @@ impl Http {
     /// Builds the shared client.
     pub fn new(options: HttpOptions) -> Result<Http, HttpSetupError> {
         install_crypto();
-        let read = |p: &PathBuf| {
-            std::fs::read(p).map_err(|source| HttpSetupError::Read {
-                path: p.clone(),
-                source,
-            })
-        };
+        let read = |p: &PathBuf| std::fs::read(p).map_err(|source| HttpSetupError::Read { path: p.clone(), source });
         let mut b = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
@@ -179,40 +171,25 @@ impl Http {
         }
         if let Some(ca) = &options.ca_cert {
             let pem = read(ca)?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-                HttpSetupError::Invalid {
-                    what: "--ca-cert",
-                    message: e.to_string(),
-                }
-            })?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem)
+                .map_err(|e| HttpSetupError::Invalid { what: "--ca-cert", message: e.to_string() })?;
             b = b.tls_certs_merge(certs);
         }
         if let Some((cert, key)) = &options.client_identity {
             let mut pem = read(cert)?;
             pem.push(b'\n');
             pem.extend(read(key)?);
-            let id = reqwest::Identity::from_pem(&pem).map_err(|e| HttpSetupError::Invalid {
-                what: "--client-cert/--client-key",
-                message: e.to_string(),
-            })?;
+            let id = reqwest::Identity::from_pem(&pem)
+                .map_err(|e| HttpSetupError::Invalid { what: "--client-cert/--client-key", message: e.to_string() })?;
             b = b.identity(id);
         }
         if let Some(proxy) = &options.proxy {
-            let p = reqwest::Proxy::all(proxy.as_str()).map_err(|e| HttpSetupError::Invalid {
-                what: "--proxy",
-                message: e.to_string(),
-            })?;
+            let p = reqwest::Proxy::all(proxy.as_str())
+                .map_err(|e| HttpSetupError::Invalid { what: "--proxy", message: e.to_string() })?;
             b = b.proxy(p);
         }
-        let client = b.build().map_err(|e| HttpSetupError::Invalid {
-            what: "HTTP client",
-            message: chain(&e),
-        })?;
-        Ok(Http {
-            client,
-            options,
-            next_slot: Mutex::new(None),
-        })
+        let client = b.build().map_err(|e| HttpSetupError::Invalid { what: "HTTP client", message: chain(&e) })?;
+        Ok(Http { client, options, next_slot: Mutex::new(None) })
     }
 
     /// The options the client was built with.
@@ -222,29 +199,18 @@ impl Http {
 
     /// Sends a request with the case's cookies, stores the cookies it sets, and reads the body
     /// up to the cap.
-    pub async fn send(
-        &self,
-        out: &Outgoing,
-        jar: &CookieStoreMutex,
-    ) -> Result<Response, TransportError> {
+    pub async fn send(&self, out: &Outgoing, jar: &CookieStoreMutex) -> Result<Response, TransportError> {
         self.pace().await;
         let secs = self.options.timeout.as_secs_f64();
         let url = out.url.clone();
         let fut = self.exchange(out, jar);
         match tokio::time::timeout(self.options.timeout + Duration::from_millis(250), fut).await {
             Ok(r) => r,
-            Err(_) => Err(TransportError::Timeout {
-                url: origin(&url),
-                secs,
-            }),
+            Err(_) => Err(TransportError::Timeout { url: origin(&url), secs }),
         }
     }
 
-    async fn exchange(
-        &self,
-        out: &Outgoing,
-        jar: &CookieStoreMutex,
-    ) -> Result<Response, TransportError> {
+    async fn exchange(&self, out: &Outgoing, jar: &CookieStoreMutex) -> Result<Response, TransportError> {
         let mut req = self.client.request(out.method.clone(), out.url.clone());
         for (k, v) in &out.headers {
             let mut value = match reqwest::header::HeaderValue::from_str(v) {
@@ -264,24 +230,13 @@ impl Http {
         if let Some(body) = &out.body {
             req = req.body(body.clone());
         }
-        let resp = req
-            .send()
-            .await
-            .map_err(|e| classify(&e, &out.url, self.options.timeout))?;
-        jar.set_cookies(
-            &mut resp.headers().get_all(reqwest::header::SET_COOKIE).iter(),
-            &out.url,
-        );
+        let resp = req.send().await.map_err(|e| classify(&e, &out.url, self.options.timeout))?;
+        jar.set_cookies(&mut resp.headers().get_all(reqwest::header::SET_COOKIE).iter(), &out.url);
         let status = resp.status().as_u16();
         let headers: Vec<(String, String)> = resp
             .headers()
             .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_owned(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
+            .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
             .collect();
         let body = read_capped(resp, self.options.max_body, &out.url, self.options.timeout).await?;
         Ok(Response::new(status, headers, body))
@@ -313,35 +268,23 @@ async fn read_capped(
     timeout: Duration,
 ) -> Result<Vec<u8>, TransportError> {
     if let Some(n) = resp.content_length().filter(|n| *n > max) {
-        return Err(TransportError::TooLarge {
-            max,
-            seen: format!("; the target announced {n} bytes"),
-        });
+        return Err(TransportError::TooLarge { max, seen: format!("; the target announced {n} bytes") });
     }
     let mut buf = Vec::with_capacity(resp.content_length().map_or(0, |n| n as usize));
     loop {
         match resp.chunk().await {
             Ok(Some(chunk)) => {
                 if buf.len() as u64 + chunk.len() as u64 > max {
-                    return Err(TransportError::TooLarge {
-                        max,
-                        seen: String::new(),
-                    });
+                    return Err(TransportError::TooLarge { max, seen: String::new() });
                 }
                 buf.extend_from_slice(&chunk);
             }
             Ok(None) => return Ok(buf),
             Err(e) if e.is_timeout() => {
-                return Err(TransportError::Timeout {
-                    url: origin(url),
-                    secs: timeout.as_secs_f64(),
-                });
+                return Err(TransportError::Timeout { url: origin(url), secs: timeout.as_secs_f64() });
             }
             Err(e) => {
-                return Err(TransportError::Broken {
-                    url: origin(url),
-                    reason: chain(&e),
-                });
+                return Err(TransportError::Broken { url: origin(url), reason: chain(&e) });
             }
         }
     }
@@ -375,44 +318,21 @@ fn classify(e: &reqwest::Error, url: &Url, timeout: Duration) -> TransportError 
     };
     // Classify on the error's own words, not on the URL reqwest quotes in them: a host named
     // `ssl-gw.example.com` must not turn a DNS failure or a refused connection into "TLS".
-    let lower = e
-        .url()
-        .map_or_else(|| reason.clone(), |u| reason.replace(u.as_str(), ""))
-        .to_ascii_lowercase();
+    let lower = e.url().map_or_else(|| reason.clone(), |u| reason.replace(u.as_str(), "")).to_ascii_lowercase();
     if e.is_timeout() {
-        return TransportError::Timeout {
-            url: origin(url),
-            secs: timeout.as_secs_f64(),
-        };
+        return TransportError::Timeout { url: origin(url), secs: timeout.as_secs_f64() };
     }
-    let tls = [
-        "certificate",
-        "tls",
-        "handshake",
-        "invalidcertificate",
-        "unknownissuer",
-        "ssl",
-    ];
+    let tls = ["certificate", "tls", "handshake", "invalidcertificate", "unknownissuer", "ssl"];
     if tls.iter().any(|t| lower.contains(t)) {
         let hint = if lower.contains("certificate") || lower.contains("issuer") {
             "; trust the server's CA with --ca-cert PEM, or use --insecure for a test instance"
         } else {
             ""
         };
-        return TransportError::Tls {
-            url: origin(url),
-            reason,
-            hint,
-        };
+        return TransportError::Tls { url: origin(url), reason, hint };
     }
     if e.is_connect() || lower.contains("dns") || lower.contains("connection refused") {
-        return TransportError::Connect {
-            url: origin(url),
-            reason,
-        };
+        return TransportError::Connect { url: origin(url), reason };
     }
-    TransportError::Broken {
-        url: origin(url),
-        reason,
-    }
+    TransportError::Broken { url: origin(url), reason }
 }

@@ -35,15 +35,8 @@ pub fn init(verbosity: u8) {
     let hook_store = store;
     std::panic::set_hook(Box::new(move |info| {
         let payload = panic_text(info.payload());
-        let at = info
-            .location()
-            .map(|l| format!(" at {}:{}", l.file(), l.line()))
-            .unwrap_or_default();
-        let _ = writeln!(
-            io::stderr(),
-            "psconform panicked{at}: {}",
-            hook_store.redact(&payload)
-        );
+        let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+        let _ = writeln!(io::stderr(), "psconform panicked{at}: {}", hook_store.redact(&payload));
     }));
 }
 
@@ -85,9 +78,6 @@ impl Drop for EventWriter {
 impl<'a> MakeWriter<'a> for Redacting {
     type Writer = EventWriter;
     fn make_writer(&'a self) -> EventWriter {
-        EventWriter {
-            store: self.0.clone(),
-            buf: Vec::new(),
-        }
+        EventWriter { store: self.0.clone(), buf: Vec::new() }
     }
 }

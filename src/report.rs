@@ -20,49 +20,27 @@ pub fn failure_text(r: &CaseResult) -> String {
         };
         let status = s.status.map_or_else(String::new, |c| format!(" -> {c}"));
         // An unnamed step is named after its request; say it once.
-        let named = if s.name.starts_with(&format!("{} ", s.method)) {
-            String::new()
-        } else {
-            format!(" `{}`", s.name)
-        };
-        let _ = writeln!(
-            out,
-            "{}:{}: {phase} {}{named} ({} {}){status}",
-            r.file, s.line, s.index, s.method, s.path
-        );
+        let named =
+            if s.name.starts_with(&format!("{} ", s.method)) { String::new() } else { format!(" `{}`", s.name) };
+        let _ = writeln!(out, "{}:{}: {phase} {}{named} ({} {}){status}", r.file, s.line, s.index, s.method, s.path);
         if let Some(e) = &s.error {
             let _ = writeln!(out, "  error: {e}");
         }
         for c in s.checks.iter().filter(|c| !c.passed) {
-            let _ = writeln!(
-                out,
-                "  {}: expected {}, got {}  (line {})",
-                c.what, c.expected, c.actual, c.line
-            );
+            let _ = writeln!(out, "  {}: expected {}, got {}  (line {})", c.what, c.expected, c.actual, c.line);
         }
     }
-    let skipped: Vec<String> = r
-        .steps
-        .iter()
-        .filter(|s| s.skipped)
-        .map(|s| format!("{} `{}`", s.index, s.name))
-        .collect();
+    let skipped: Vec<String> =
+        r.steps.iter().filter(|s| s.skipped).map(|s| format!("{} `{}`", s.index, s.name)).collect();
     if !skipped.is_empty() {
-        let _ = writeln!(
-            out,
-            "  not run after the failure: step {}",
-            skipped.join(", step ")
-        );
+        let _ = writeln!(out, "  not run after the failure: step {}", skipped.join(", step "));
     }
     out.truncate(out.trim_end().len());
     out
 }
 
 /// JUnit XML: one test suite, one test case per case, failures with expected and actual.
-pub fn junit(
-    results: &[CaseResult],
-    total: Duration,
-) -> Result<String, quick_junit::SerializeError> {
+pub fn junit(results: &[CaseResult], total: Duration) -> Result<String, quick_junit::SerializeError> {
     let mut suite = TestSuite::new("psconform");
     suite.set_time(total);
     for r in results {
@@ -70,17 +48,9 @@ pub fn junit(
             Outcome::Passed => TestCaseStatus::success(),
             Outcome::Failed => {
                 let text = failure_text(r);
-                let first = text
-                    .lines()
-                    .nth(1)
-                    .or_else(|| text.lines().next())
-                    .unwrap_or("failed")
-                    .trim()
-                    .to_owned();
+                let first = text.lines().nth(1).or_else(|| text.lines().next()).unwrap_or("failed").trim().to_owned();
                 let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                s.set_message(first)
-                    .set_description(text)
-                    .set_type("conformance");
+                s.set_message(first).set_description(text).set_type("conformance");
                 s
             }
             Outcome::Ignored(reason) => {

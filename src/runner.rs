@@ -27,7 +27,7 @@ use crate::result::{CaseResult, Outcome, Phase, StepResult};
 use crate::secrets::{self, SecretStore};
 use crate::settings::{SETTINGS, Settings};
 use crate::shape::ResponseShape;
-use crate::simulator::{Fault, Listen, SimConfig, SimState, Simulator};
+use crate::simulator::{Fault, Listen, Profile, SimConfig, SimState, Simulator};
 use crate::snapshot::{SnapFile, SnapshotOutcome, Snapshots};
 use crate::template::{self, Vars};
 
@@ -40,6 +40,8 @@ pub struct Target {
     pub builtin: bool,
     /// Faults the built-in simulator runs with (also for the per-case simulators).
     pub faults: Vec<Fault>,
+    /// The release the built-in simulator models (also for the per-case simulators).
+    pub profile: Profile,
 }
 
 /// What a run is allowed to do to a real target.
@@ -98,24 +100,18 @@ pub fn trials(ctx: &Arc<RunContext>, suite: &Suite) -> Vec<Trial> {
             Trial::ignorable_test(case.name.clone(), move || {
                 // A panic is a bug in psconform, but its message could still quote a value
                 // from the response: catch it here so it is redacted like everything else.
-                let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    ctx.rt.block_on(run_case(&ctx, &case))
-                }));
+                let run =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ctx.rt.block_on(run_case(&ctx, &case))));
                 let result = match run {
                     Ok(r) => r,
                     Err(payload) => {
                         let text = crate::logging::panic_text(payload.as_ref());
-                        return Err(Failed::from(
-                            ctx.secrets
-                                .redact(&format!("psconform panicked (a bug): {text}")),
-                        ));
+                        return Err(Failed::from(ctx.secrets.redact(&format!("psconform panicked (a bug): {text}"))));
                     }
                 };
                 let outcome = result.outcome.clone();
                 let message = match outcome {
-                    Outcome::Failed => {
-                        Some(ctx.secrets.redact(&crate::report::failure_text(&result)))
-                    }
+                    Outcome::Failed => Some(ctx.secrets.redact(&crate::report::failure_text(&result))),
                     _ => None,
                 };
                 if let Ok(mut records) = ctx.records.lock() {
@@ -132,42 +128,27 @@ pub fn trials(ctx: &Arc<RunContext>, suite: &Suite) -> Vec<Trial> {
 }
 
 /// Why a case does not run against this target, if it does not.
-pub fn skip_reason(
-    case: &Case,
-    target: &Target,
-    settings: &Settings,
-    policy: Policy,
-) -> Option<String> {
+pub fn skip_reason(case: &Case, target: &Target, settings: &Settings, policy: Policy) -> Option<String> {
     let spec = case.spec();
     if spec.simulator_only && !target.builtin {
-        let states: Vec<&str> = spec
-            .simulator_state
-            .iter()
-            .map(|s| s.value.as_str())
-            .collect();
-        return Some(format!(
-            "checks a condition only the built-in simulator can be put in ({})",
-            states.join(", ")
-        ));
+        let states: Vec<&str> = spec.simulator_state.iter().map(|s| s.value.as_str()).collect();
+        return Some(if states.is_empty() {
+            "runs only against the built-in simulator (simulator_only; the case file says why)".to_owned()
+        } else {
+            format!("checks a condition only the built-in simulator can be put in ({})", states.join(", "))
+        });
     }
     let missing: Vec<String> = case
         .needs
         .iter()
         .filter(|n| settings.get(n).is_none())
-        .map(|n| {
-            SETTINGS
-                .iter()
-                .find(|s| s.var == n)
-                .map_or_else(|| n.clone(), |s| s.env.to_owned())
-        })
+        .map(|n| SETTINGS.iter().find(|s| s.var == n).map_or_else(|| n.clone(), |s| s.env.to_owned()))
         .collect();
     if !missing.is_empty() {
         return Some(format!("needs {}, which is not set", missing.join(", ")));
     }
     if !target.builtin && spec.effect == Effect::Mutating && !policy.allow_mutations {
-        return Some(
-            "mutating case: runs against a real target only with --allow-mutations".into(),
-        );
+        return Some("mutating case: runs against a real target only with --allow-mutations".into());
     }
     if !target.builtin && spec.lockout_risk && !policy.allow_lockout_risk {
         return Some("may lock out the run-as user: runs against a real target only with --allow-lockout-risk".into());
@@ -200,16 +181,12 @@ pub async fn run_case(ctx: &RunContext, case: &Case) -> CaseResult {
             Ok(sim) => Some(sim),
             Err(e) => {
                 result.outcome = Outcome::Failed;
-                result.steps.push(setup_failure(format!(
-                    "could not start the simulator for this case: {e}"
-                )));
+                result.steps.push(setup_failure(format!("could not start the simulator for this case: {e}")));
                 return result;
             }
         }
     };
-    let base = own_sim
-        .as_ref()
-        .map_or_else(|| ctx.target.base_url.clone(), |s| s.base_url().clone());
+    let base = own_sim.as_ref().map_or_else(|| ctx.target.base_url.clone(), |s| s.base_url().clone());
     let mut vars = initial_vars(&ctx.settings, &base);
     let jar = CookieStoreMutex::default();
     let mut failed = false;
@@ -223,28 +200,14 @@ pub async fn run_case(ctx: &RunContext, case: &Case) -> CaseResult {
         result.steps.push(r);
     }
     for (i, step) in spec.teardown.iter().enumerate() {
-        let r = run_step(
-            ctx,
-            case,
-            &base,
-            step,
-            Phase::Teardown,
-            i + 1,
-            &mut vars,
-            &jar,
-        )
-        .await;
+        let r = run_step(ctx, case, &base, step, Phase::Teardown, i + 1, &mut vars, &jar).await;
         failed |= r.failed();
         result.steps.push(r);
     }
     if let Some(sim) = own_sim {
         sim.stop().await;
     }
-    result.outcome = if failed {
-        Outcome::Failed
-    } else {
-        Outcome::Passed
-    };
+    result.outcome = if failed { Outcome::Failed } else { Outcome::Passed };
     result.duration = started.elapsed();
     result
 }
@@ -255,11 +218,10 @@ async fn start_own_simulator(ctx: &RunContext, case: &Case) -> Result<Simulator,
         settings: ctx.settings.clone(),
         state,
         faults: ctx.target.faults.clone(),
+        profile: ctx.target.profile,
     };
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-    Simulator::start(config, addr, Listen::Plain)
-        .await
-        .map_err(|e| e.to_string())
+    Simulator::start(config, addr, Listen::Plain).await.map_err(|e| e.to_string())
 }
 
 fn setup_failure(error: String) -> StepResult {
@@ -288,33 +250,19 @@ fn initial_vars(settings: &Settings, base: &Url) -> Vars {
         }
     }
     let mut rng = rand::rng();
-    let hex: String = (0..128)
-        .map(|_| char::from(b"0123456789abcdef"[rng.random_range(0..16)]))
-        .collect();
-    let secret: String = (0..48)
-        .map(|_| char::from(rng.sample(rand::distr::Alphanumeric)))
-        .collect();
-    vars.insert(
-        "base_url".into(),
-        Value::String(base.as_str().trim_end_matches('/').to_owned()),
-    );
-    vars.insert(
-        "uuid".into(),
-        Value::String(uuid::Uuid::new_v4().to_string()),
-    );
+    let hex: String = (0..128).map(|_| char::from(b"0123456789abcdef"[rng.random_range(0..16)])).collect();
+    let secret: String = (0..48).map(|_| char::from(rng.sample(rand::distr::Alphanumeric))).collect();
+    vars.insert("base_url".into(), Value::String(base.as_str().trim_end_matches('/').to_owned()));
+    vars.insert("uuid".into(), Value::String(uuid::Uuid::new_v4().to_string()));
     vars.insert("random_key".into(), Value::String(hex));
     vars.insert("random_secret".into(), Value::String(secret));
     vars
 }
 
 fn step_name(step: &StepSpec) -> String {
-    step.name.clone().unwrap_or_else(|| {
-        format!(
-            "{} {}",
-            step.request.value.method.as_str(),
-            step.request.value.path.value
-        )
-    })
+    step.name
+        .clone()
+        .unwrap_or_else(|| format!("{} {}", step.request.value.method.as_str(), step.request.value.path.value))
 }
 
 fn skipped(step: &StepSpec, phase: Phase, index: usize) -> StepResult {
@@ -334,10 +282,7 @@ fn skipped(step: &StepSpec, phase: Phase, index: usize) -> StepResult {
     }
 }
 
-#[expect(
-    clippy::too_many_arguments,
-    reason = "the step's whole context, passed down once"
-)]
+#[expect(clippy::too_many_arguments, reason = "the step's whole context, passed down once")]
 async fn run_step(
     ctx: &RunContext,
     case: &Case,
@@ -360,13 +305,7 @@ async fn run_step(
             return r;
         }
     };
-    r.path = out
-        .url
-        .path()
-        .strip_prefix(base.path())
-        .unwrap_or(out.url.path())
-        .trim_start_matches('/')
-        .to_owned();
+    r.path = out.url.path().strip_prefix(base.path()).unwrap_or(out.url.path()).trim_start_matches('/').to_owned();
     log_request(&out);
     let started = Instant::now();
     let resp = ctx.http.send(&out, jar).await;
@@ -387,16 +326,9 @@ async fn run_step(
     log_response(&resp, r.duration);
     r.status = Some(resp.status);
     r.checks = expect::eval(&step.expect, &resp, vars, r.line);
-    if let Some(loc) = resp
-        .header("location")
-        .filter(|_| (300..400).contains(&resp.status))
-    {
+    if let Some(loc) = resp.header("location").filter(|_| (300..400).contains(&resp.status)) {
         let loc = loc.to_owned();
-        for c in r
-            .checks
-            .iter_mut()
-            .filter(|c| c.what == "status" && !c.passed)
-        {
+        for c in r.checks.iter_mut().filter(|c| c.what == "status" && !c.passed) {
             c.actual = format!(
                 "{} (a redirect to {loc}; psconform does not follow redirects: point --target at the final URL)",
                 c.actual
@@ -414,12 +346,7 @@ async fn run_step(
 fn snapshot(ctx: &RunContext, case: &Case, step: &StepSpec, resp: &Response, r: &mut StepResult) {
     let name = crate::snapshot::name(&case.name, r.phase == Phase::Teardown, r.index);
     let cookies = resp.set_cookies().into_iter().map(|c| c.name);
-    let shape = ResponseShape::infer(
-        resp.status,
-        resp.header("content-type"),
-        cookies,
-        &resp.body,
-    );
+    let shape = ResponseShape::infer(resp.status, resp.header("content-type"), cookies, &resp.body);
     let source = case.file.path.display().to_string();
     let description = format!(
         "{} step {}: {} {}",
@@ -429,66 +356,34 @@ fn snapshot(ctx: &RunContext, case: &Case, step: &StepSpec, resp: &Response, r: 
         step.request.value.path.value
     );
     if let Ok(mut shapes) = ctx.shapes.lock() {
-        let file = SnapFile {
-            source: source.clone(),
-            description: description.clone(),
-            shape: shape.clone(),
-        };
+        let file = SnapFile { source: source.clone(), description: description.clone(), shape: shape.clone() };
         shapes.insert(name.clone(), file);
     }
     let Some(snaps) = &ctx.snapshots else { return };
-    let outcome = snaps.check(&name, &source, &description, &shape);
+    let Some(outcome) = snaps.observe(&name, &source, &description, &shape) else { return };
     if outcome.fails(snaps.strict) {
         let (expected, actual) = match &outcome {
             SnapshotOutcome::Changed { changes, .. } => (
-                format!(
-                    "the shape in {}",
-                    snaps.dir.join(format!("{name}.snap")).display()
-                ),
-                changes
-                    .iter()
-                    .map(|c| c.line())
-                    .collect::<Vec<_>>()
-                    .join("; "),
+                format!("the shape in {}", snaps.dir.join(format!("{name}.snap")).display()),
+                changes.iter().map(|c| c.line()).collect::<Vec<_>>().join("; "),
             ),
-            _ => (
-                format!("a snapshot {name}.snap (--strict-shapes)"),
-                "none recorded".to_owned(),
-            ),
+            _ => (format!("a snapshot {name}.snap (--strict-shapes)"), "none recorded".to_owned()),
         };
-        r.checks.push(CheckResult {
-            what: "shape".into(),
-            expected,
-            actual,
-            passed: false,
-            line: r.line,
-        });
+        r.checks.push(CheckResult { what: "shape".into(), expected, actual, passed: false, line: r.line });
     }
     r.snapshot = Some(outcome);
 }
 
 /// The request a step describes, rendered with the case's variables.
-fn build_request(
-    ctx: &RunContext,
-    base: &Url,
-    step: &StepSpec,
-    vars: &Vars,
-) -> Result<Outgoing, String> {
+fn build_request(ctx: &RunContext, base: &Url, step: &StepSpec, vars: &Vars) -> Result<Outgoing, String> {
     let req = &step.request.value;
     let render = |t: &str| template::render(t, vars).map_err(|e| e.to_string());
     let path = render(&req.path.value)?;
-    let mut url = Url::parse(&format!(
-        "{}/{}",
-        base.as_str().trim_end_matches('/'),
-        path.trim_start_matches('/')
-    ))
-    .map_err(|e| format!("the path `{path}` does not make a valid URL: {e}"))?;
+    let mut url = Url::parse(&format!("{}/{}", base.as_str().trim_end_matches('/'), path.trim_start_matches('/')))
+        .map_err(|e| format!("the path `{path}` does not make a valid URL: {e}"))?;
     if !req.query.is_empty() {
-        let pairs: Vec<(String, String)> = req
-            .query
-            .iter()
-            .map(|(k, v)| Ok((render(&k.value)?, render(&v.value)?)))
-            .collect::<Result<_, String>>()?;
+        let pairs: Vec<(String, String)> =
+            req.query.iter().map(|(k, v)| Ok((render(&k.value)?, render(&v.value)?))).collect::<Result<_, String>>()?;
         url.query_pairs_mut().extend_pairs(pairs);
     }
     let mut headers: Vec<(String, String)> = Vec::new();
@@ -520,9 +415,7 @@ fn build_request(
             headers.push(("Authorization".into(), value));
         }
     }
-    let has = |headers: &[(String, String)], name: &str| {
-        headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name))
-    };
+    let has = |headers: &[(String, String)], name: &str| headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name));
     let body = match &req.body {
         None => None,
         Some(BodySpec::Json(v)) => {
@@ -542,23 +435,14 @@ fn build_request(
                 ser.append_pair(&render(&k.value)?, &value);
             }
             if !has(&headers, "content-type") {
-                headers.push((
-                    "Content-Type".into(),
-                    "application/x-www-form-urlencoded".into(),
-                ));
+                headers.push(("Content-Type".into(), "application/x-www-form-urlencoded".into()));
             }
             Some(ser.finish().into_bytes())
         }
         Some(BodySpec::Text(t)) => Some(render(&t.value)?.into_bytes()),
     };
-    let method =
-        reqwest::Method::from_bytes(req.method.as_str().as_bytes()).map_err(|e| e.to_string())?;
-    Ok(Outgoing {
-        method,
-        url,
-        headers,
-        body,
-    })
+    let method = reqwest::Method::from_bytes(req.method.as_str().as_bytes()).map_err(|e| e.to_string())?;
+    Ok(Outgoing { method, url, headers, body })
 }
 
 /// Registers every credential a response carries, before anything about it is shown.
@@ -612,12 +496,7 @@ fn capture(
             };
             match path.query(doc).exactly_one() {
                 Ok(v) => {
-                    let key = p
-                        .value
-                        .rsplit(['.', '['])
-                        .next()
-                        .unwrap_or("")
-                        .trim_matches(|c| c == '\'' || c == ']');
+                    let key = p.value.rsplit(['.', '[']).next().unwrap_or("").trim_matches(|c| c == '\'' || c == ']');
                     (v.clone(), secrets::is_sensitive_field(key))
                 }
                 Err(_) => {
@@ -668,12 +547,7 @@ fn log_request(out: &Outgoing) {
 }
 
 fn log_response(resp: &Response, took: Duration) {
-    tracing::info!(
-        "< {} ({} bytes, {} ms)",
-        resp.status,
-        resp.body.len(),
-        took.as_millis()
-    );
+    tracing::info!("< {} ({} bytes, {} ms)", resp.status, resp.body.len(), took.as_millis());
     if tracing::enabled!(tracing::Level::DEBUG) {
         for (k, v) in &resp.headers {
             tracing::debug!("< {k}: {}", secrets::show_header(k, v));
@@ -693,13 +567,11 @@ fn show_body(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(&body[..body.len().min(2048)]).into_owned();
     if text.contains('=') && !text.contains(' ') {
         return url::form_urlencoded::parse(text.as_bytes())
-            .map(|(k, v)| {
-                if secrets::is_sensitive_field(&k) {
-                    format!("{k}={}", secrets::MASK)
-                } else {
-                    format!("{k}={v}")
-                }
-            })
+            .map(
+                |(k, v)| {
+                    if secrets::is_sensitive_field(&k) { format!("{k}={}", secrets::MASK) } else { format!("{k}={v}") }
+                },
+            )
             .collect::<Vec<_>>()
             .join("&");
     }

@@ -31,12 +31,7 @@ pub const SENSITIVE_FIELDS: &[&str] = &[
 ];
 
 /// Headers whose values are credentials.
-pub const SENSITIVE_HEADERS: &[&str] = &[
-    "authorization",
-    "cookie",
-    "set-cookie",
-    "proxy-authorization",
-];
+pub const SENSITIVE_HEADERS: &[&str] = &["authorization", "cookie", "set-cookie", "proxy-authorization"];
 
 /// What a redacted value is replaced with.
 pub const MASK: &str = "[REDACTED]";
@@ -108,9 +103,7 @@ impl SecretStore {
         let Ok(mut inner) = self.inner.write() else {
             return MASK.to_owned();
         };
-        let built = AhoCorasick::builder()
-            .match_kind(MatchKind::LeftmostLongest)
-            .build(&inner.needles);
+        let built = AhoCorasick::builder().match_kind(MatchKind::LeftmostLongest).build(&inner.needles);
         match built {
             Ok(m) => {
                 let out = m.replace_all(text, &vec![MASK; inner.needles.len()]);
@@ -143,10 +136,7 @@ fn encodings(secret: &str) -> Vec<String> {
         out.push(json[1..json.len() - 1].to_owned());
     }
     out.push(url::form_urlencoded::byte_serialize(secret.as_bytes()).collect());
-    out.push(
-        percent_encoding::utf8_percent_encode(secret, percent_encoding::NON_ALPHANUMERIC)
-            .to_string(),
-    );
+    out.push(percent_encoding::utf8_percent_encode(secret, percent_encoding::NON_ALPHANUMERIC).to_string());
     let bytes = secret.as_bytes();
     for engine in [&STANDARD, &URL_SAFE] {
         for offset in 0..3usize {
@@ -180,16 +170,12 @@ pub fn is_sensitive_field(key: &str) -> bool {
 
 /// Whether a header carries credentials.
 pub fn is_sensitive_header(name: &str) -> bool {
-    SENSITIVE_HEADERS
-        .iter()
-        .any(|h| h.eq_ignore_ascii_case(name))
+    SENSITIVE_HEADERS.iter().any(|h| h.eq_ignore_ascii_case(name))
 }
 
 /// A header value fit to show: credentials replaced, cookie names and attributes kept.
 pub fn show_header(name: &str, value: &str) -> String {
-    if name.eq_ignore_ascii_case("authorization")
-        || name.eq_ignore_ascii_case("proxy-authorization")
-    {
+    if name.eq_ignore_ascii_case("authorization") || name.eq_ignore_ascii_case("proxy-authorization") {
         return match value.split_once(' ') {
             Some((scheme, _)) => format!("{scheme} {MASK}"),
             None => MASK.to_owned(),
@@ -244,11 +230,8 @@ pub fn mask_json(value: &Value) -> Value {
         Value::Object(map) => Value::Object(
             map.iter()
                 .map(|(k, v)| {
-                    let shown = if is_sensitive_field(k) && !v.is_null() {
-                        Value::String(MASK.into())
-                    } else {
-                        mask_json(v)
-                    };
+                    let shown =
+                        if is_sensitive_field(k) && !v.is_null() { Value::String(MASK.into()) } else { mask_json(v) };
                     (k.clone(), shown)
                 })
                 .collect(),
@@ -281,10 +264,7 @@ mod tests {
             format!("raw {CANARY} end"),
             format!("json {json}"),
             format!("form a={form}&b=c"),
-            format!(
-                "pct {}",
-                percent_encoding::utf8_percent_encode(CANARY, percent_encoding::NON_ALPHANUMERIC)
-            ),
+            format!("pct {}", percent_encoding::utf8_percent_encode(CANARY, percent_encoding::NON_ALPHANUMERIC)),
             format!("b64 {}", STANDARD.encode(CANARY)),
             format!("basic {}", STANDARD.encode(format!("user:{CANARY}"))),
             format!("basic2 {}", STANDARD.encode(format!("us:{CANARY}!"))),
@@ -300,22 +280,13 @@ mod tests {
 
     #[test]
     fn masks_headers_keeping_what_is_useful() {
-        assert_eq!(
-            show_header("Authorization", "PS-Auth key=abc; runas=u;"),
-            "PS-Auth [REDACTED]"
-        );
-        assert_eq!(
-            show_header("Cookie", "ASP.NET_SessionId=abc; x=1"),
-            "ASP.NET_SessionId=[REDACTED]; x=[REDACTED]"
-        );
+        assert_eq!(show_header("Authorization", "PS-Auth key=abc; runas=u;"), "PS-Auth [REDACTED]");
+        assert_eq!(show_header("Cookie", "ASP.NET_SessionId=abc; x=1"), "ASP.NET_SessionId=[REDACTED]; x=[REDACTED]");
         assert_eq!(
             show_header("Set-Cookie", "ASP.NET_SessionId=abc; path=/; HttpOnly"),
             "ASP.NET_SessionId=[REDACTED]; path=/; HttpOnly"
         );
-        assert_eq!(
-            show_header("Content-Type", "application/json"),
-            "application/json"
-        );
+        assert_eq!(show_header("Content-Type", "application/json"), "application/json");
     }
 
     #[test]

@@ -9,31 +9,11 @@ use secrecy::{ExposeSecret, SecretString};
 /// The environment variables a run reads its settings from, with the variable name a case uses
 /// in `needs:` and in `{{ … }}` templates.
 pub const SETTINGS: &[SettingInfo] = &[
-    SettingInfo {
-        env: "PS_API_KEY",
-        var: "api_key",
-        secret: true,
-    },
-    SettingInfo {
-        env: "PS_RUNAS",
-        var: "runas",
-        secret: false,
-    },
-    SettingInfo {
-        env: "PS_RUNAS_PASSWORD",
-        var: "runas_password",
-        secret: true,
-    },
-    SettingInfo {
-        env: "PS_CLIENT_ID",
-        var: "client_id",
-        secret: false,
-    },
-    SettingInfo {
-        env: "PS_CLIENT_SECRET",
-        var: "client_secret",
-        secret: true,
-    },
+    SettingInfo { env: "PS_API_KEY", var: "api_key", secret: true },
+    SettingInfo { env: "PS_RUNAS", var: "runas", secret: false },
+    SettingInfo { env: "PS_RUNAS_PASSWORD", var: "runas_password", secret: true },
+    SettingInfo { env: "PS_CLIENT_ID", var: "client_id", secret: false },
+    SettingInfo { env: "PS_CLIENT_SECRET", var: "client_secret", secret: true },
 ];
 
 /// One target setting: where it comes from and how cases name it.
@@ -95,11 +75,7 @@ impl Settings {
 
     /// The values of every secret setting that is set, for the redactor.
     pub fn secret_values(&self) -> Vec<String> {
-        SETTINGS
-            .iter()
-            .filter(|s| s.secret)
-            .filter_map(|s| self.get(s.var).map(str::to_owned))
-            .collect()
+        SETTINGS.iter().filter(|s| s.secret).filter_map(|s| self.get(s.var).map(str::to_owned)).collect()
     }
 
     /// Whether `var` names a target setting at all.

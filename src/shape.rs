@@ -40,9 +40,8 @@ impl StringFormat {
             Regex::new(r"^\{?[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}?$")
                 .expect("the GUID pattern is a valid regex")
         });
-        static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
-            Regex::new(r"^[^@\s]+@[^@\s]+\.[^@\s]+$").expect("the email pattern is a valid regex")
-        });
+        static EMAIL: LazyLock<Regex> =
+            LazyLock::new(|| Regex::new(r"^[^@\s]+@[^@\s]+\.[^@\s]+$").expect("the email pattern is a valid regex"));
         if DATE_TIME.is_match(s) {
             StringFormat::DateTime
         } else if GUID.is_match(s) {
@@ -103,29 +102,25 @@ impl Node {
             Value::Number(_) => n.number = true,
             Value::String(s) => n.string = Some(StringFormat::of(s)),
             Value::Array(items) => {
-                let element = items
-                    .iter()
-                    .map(Node::infer)
-                    .fold(Node::default(), Node::merge);
+                let element = items.iter().map(Node::infer).fold(Node::default(), Node::merge);
                 n.array = Some(Box::new(element));
             }
             Value::Object(map) => {
-                let fields = map
-                    .iter()
-                    .map(|(k, v)| {
-                        (
-                            k.clone(),
-                            Field {
-                                optional: false,
-                                node: Node::infer(v),
-                            },
-                        )
-                    })
-                    .collect();
+                let fields =
+                    map.iter().map(|(k, v)| (k.clone(), Field { optional: false, node: Node::infer(v) })).collect();
                 n.object = Some(fields);
             }
         }
         n
+    }
+
+    /// The shape of a JSON document, read straight from its bytes: no `Value` tree is built,
+    /// so memory stays proportional to the shape, not to the body.
+    pub fn infer_slice(json: &[u8]) -> Result<Node, serde_json::Error> {
+        let mut de = serde_json::Deserializer::from_slice(json);
+        let node = serde::de::DeserializeSeed::deserialize(NodeSeed, &mut de)?;
+        de.end()?;
+        Ok(node)
     }
 
     /// Whether nothing was ever seen here (the elements of arrays that were always empty).
@@ -193,23 +188,69 @@ impl Node {
     }
 }
 
-fn merge_fields(
-    mut a: BTreeMap<String, Field>,
-    mut b: BTreeMap<String, Field>,
-) -> BTreeMap<String, Field> {
+/// Builds a [`Node`] while the JSON is parsed.
+struct NodeSeed;
+
+impl<'de> serde::de::DeserializeSeed<'de> for NodeSeed {
+    type Value = Node;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Node, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for NodeSeed {
+    type Value = Node;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_unit<E>(self) -> Result<Node, E> {
+        Ok(Node { null: true, ..Node::default() })
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Node, E> {
+        Ok(Node { boolean: true, ..Node::default() })
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Node, E> {
+        Ok(Node { integer: true, ..Node::default() })
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Node, E> {
+        Ok(Node { integer: true, ..Node::default() })
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Node, E> {
+        Ok(Node { number: true, ..Node::default() })
+    }
+    fn visit_str<E>(self, s: &str) -> Result<Node, E> {
+        Ok(Node { string: Some(StringFormat::of(s)), ..Node::default() })
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
+        let mut element = Node::default();
+        while let Some(n) = seq.next_element_seed(NodeSeed)? {
+            element = element.merge(n);
+        }
+        Ok(Node { array: Some(Box::new(element)), ..Node::default() })
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
+        let mut fields: BTreeMap<String, Field> = BTreeMap::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let node = map.next_value_seed(NodeSeed)?;
+            // A repeated key (invalid, but parsers accept it) keeps the union of its values.
+            let merged = match fields.remove(&key) {
+                Some(f) => f.node.merge(node),
+                None => node,
+            };
+            fields.insert(key, Field { optional: false, node: merged });
+        }
+        Ok(Node { object: Some(fields), ..Node::default() })
+    }
+}
+
+fn merge_fields(mut a: BTreeMap<String, Field>, mut b: BTreeMap<String, Field>) -> BTreeMap<String, Field> {
     let keys: BTreeSet<String> = a.keys().chain(b.keys()).cloned().collect();
     keys.into_iter()
         .filter_map(|k| {
             let merged = match (a.remove(&k), b.remove(&k)) {
-                (Some(x), Some(y)) => Field {
-                    optional: x.optional || y.optional,
-                    node: x.node.merge(y.node),
-                },
+                (Some(x), Some(y)) => Field { optional: x.optional || y.optional, node: x.node.merge(y.node) },
                 // Seen in one object and not the other: optional.
-                (Some(x), None) | (None, Some(x)) => Field {
-                    optional: true,
-                    node: x.node,
-                },
+                (Some(x), None) | (None, Some(x)) => Field { optional: true, node: x.node },
                 (None, None) => return None,
             };
             Some((k, merged))
@@ -252,8 +293,8 @@ impl ResponseShape {
         let body = if body.is_empty() {
             BodyShape::Empty
         } else {
-            match serde_json::from_slice::<Value>(body) {
-                Ok(v) => BodyShape::Json(Node::infer(&v)),
+            match Node::infer_slice(body) {
+                Ok(n) => BodyShape::Json(n),
                 Err(_) => BodyShape::Text,
             }
         };
@@ -268,21 +309,9 @@ impl ResponseShape {
     /// The stable text form: one line per fact, keys sorted, paths spelled out.
     pub fn render(&self) -> String {
         let mut out = format!("status: {}\n", self.status);
-        let _ = writeln!(
-            out,
-            "content-type: {}",
-            self.content_type.as_deref().unwrap_or("(none)")
-        );
+        let _ = writeln!(out, "content-type: {}", self.content_type.as_deref().unwrap_or("(none)"));
         let cookies: Vec<&str> = self.cookies.iter().map(String::as_str).collect();
-        let _ = writeln!(
-            out,
-            "cookies: {}",
-            if cookies.is_empty() {
-                "(none)".to_owned()
-            } else {
-                cookies.join(", ")
-            }
-        );
+        let _ = writeln!(out, "cookies: {}", if cookies.is_empty() { "(none)".to_owned() } else { cookies.join(", ") });
         match &self.body {
             BodyShape::Empty => out.push_str("body: empty\n"),
             BodyShape::Text => out.push_str("body: text\n"),
@@ -296,14 +325,9 @@ impl ResponseShape {
 
     /// Parses the text form back.
     pub fn parse(text: &str) -> Result<ResponseShape, ShapeParseError> {
-        let mut lines = text
-            .lines()
-            .enumerate()
-            .filter(|(_, l)| !l.trim().is_empty());
+        let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
         let mut next = |key: &str| -> Result<(usize, String), ShapeParseError> {
-            let (i, l) = lines
-                .next()
-                .ok_or_else(|| ShapeParseError::new(0, format!("missing `{key}:` line")))?;
+            let (i, l) = lines.next().ok_or_else(|| ShapeParseError::new(0, format!("missing `{key}:` line")))?;
             let value = l
                 .strip_prefix(key)
                 .and_then(|r| r.strip_prefix(": "))
@@ -311,17 +335,12 @@ impl ResponseShape {
             Ok((i + 1, value.to_owned()))
         };
         let (n, status) = next("status")?;
-        let status = status
-            .parse()
-            .map_err(|_| ShapeParseError::new(n, "status is not a number"))?;
+        let status = status.parse().map_err(|_| ShapeParseError::new(n, "status is not a number"))?;
         let (_, ct) = next("content-type")?;
         let content_type = (ct != "(none)").then_some(ct);
         let (_, cookies) = next("cookies")?;
-        let cookies = if cookies == "(none)" {
-            BTreeSet::new()
-        } else {
-            cookies.split(", ").map(str::to_owned).collect()
-        };
+        let cookies =
+            if cookies == "(none)" { BTreeSet::new() } else { cookies.split(", ").map(str::to_owned).collect() };
         let (n, body) = next("body")?;
         let body = match body.as_str() {
             "empty" => BodyShape::Empty,
@@ -331,18 +350,12 @@ impl ResponseShape {
                 for (i, line) in lines {
                     let (path, optional, kinds) = parse_line(line, i + 1)?;
                     let node = parse_kinds(&kinds, i + 1)?;
-                    place(&mut root, &path, optional, node)
-                        .map_err(|m| ShapeParseError::new(i + 1, m))?;
+                    place(&mut root, &path, optional, node).map_err(|m| ShapeParseError::new(i + 1, m))?;
                 }
                 BodyShape::Json(root)
             }
         };
-        Ok(ResponseShape {
-            status,
-            content_type,
-            cookies,
-            body,
-        })
+        Ok(ResponseShape { status, content_type, cookies, body })
     }
 }
 
@@ -358,19 +371,12 @@ pub struct ShapeParseError {
 
 impl ShapeParseError {
     fn new(line: usize, message: impl Into<String>) -> Self {
-        ShapeParseError {
-            line,
-            message: message.into(),
-        }
+        ShapeParseError { line, message: message.into() }
     }
 }
 
 fn media_type(ct: &str) -> String {
-    ct.split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase()
+    ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase()
 }
 
 /// One path step in the text form.
@@ -395,12 +401,7 @@ fn render_children(node: &Node, path: &str, out: &mut String) {
     if let Some(fields) = &node.object {
         for (k, f) in fields {
             let p = format!("{path}{}", key_text(k));
-            let _ = writeln!(
-                out,
-                "  {p}{}: {}",
-                if f.optional { "?" } else { "" },
-                f.node.kinds().join(" | ")
-            );
+            let _ = writeln!(out, "  {p}{}: {}", if f.optional { "?" } else { "" }, f.node.kinds().join(" | "));
             render_children(&f.node, &p, out);
         }
     }
@@ -427,10 +428,7 @@ fn parse_kinds(text: &str, line: usize) -> Result<Node, ShapeParseError> {
             "null" => n.null = true,
             "unknown" => {}
             other => {
-                return Err(ShapeParseError::new(
-                    line,
-                    format!("unknown kind `{other}`"),
-                ));
+                return Err(ShapeParseError::new(line, format!("unknown kind `{other}`")));
             }
         }
     }
@@ -452,15 +450,11 @@ fn parse_line(line: &str, n: usize) -> Result<(Vec<Seg>, bool, String), ShapePar
                 _ => return Err(ShapeParseError::new(n, "bad quoted key")),
             };
             let used = 1 + de.byte_offset();
-            rest = rest[used..]
-                .strip_prefix(']')
-                .ok_or_else(|| ShapeParseError::new(n, "unclosed ["))?;
+            rest = rest[used..].strip_prefix(']').ok_or_else(|| ShapeParseError::new(n, "unclosed ["))?;
             let _ = r;
             path.push(Seg::Key(key));
         } else if let Some(r) = rest.strip_prefix('.') {
-            let end = r
-                .find(|c: char| !(c.is_ascii_alphanumeric() || "_$@-".contains(c)))
-                .unwrap_or(r.len());
+            let end = r.find(|c: char| !(c.is_ascii_alphanumeric() || "_$@-".contains(c))).unwrap_or(r.len());
             if end == 0 {
                 return Err(ShapeParseError::new(n, "empty key"));
             }
@@ -474,14 +468,9 @@ fn parse_line(line: &str, n: usize) -> Result<(Vec<Seg>, bool, String), ShapePar
         Some(r) => (true, r),
         None => (false, rest),
     };
-    let kinds = rest
-        .strip_prefix(": ")
-        .ok_or_else(|| ShapeParseError::new(n, "expected `: kinds` after the path"))?;
+    let kinds = rest.strip_prefix(": ").ok_or_else(|| ShapeParseError::new(n, "expected `: kinds` after the path"))?;
     if path.is_empty() {
-        return Err(ShapeParseError::new(
-            n,
-            "expected a path such as `.Name` or `[]`",
-        ));
+        return Err(ShapeParseError::new(n, "expected a path such as `.Name` or `[]`"));
     }
     Ok((path, optional, kinds.to_owned()))
 }
@@ -491,35 +480,20 @@ fn place(root: &mut Node, path: &[Seg], optional: bool, node: Node) -> Result<()
     let mut cur = root;
     for seg in parents {
         cur = match seg {
-            Seg::Elements => cur
-                .array
-                .as_deref_mut()
-                .ok_or("`[]` under a position that is not an array")?,
+            Seg::Elements => cur.array.as_deref_mut().ok_or("`[]` under a position that is not an array")?,
             Seg::Key(k) => {
-                let fields = cur
-                    .object
-                    .as_mut()
-                    .ok_or("a key under a position that is not an object")?;
-                &mut fields
-                    .get_mut(k)
-                    .ok_or_else(|| format!("field `{k}` appears before its parent"))?
-                    .node
+                let fields = cur.object.as_mut().ok_or("a key under a position that is not an object")?;
+                &mut fields.get_mut(k).ok_or_else(|| format!("field `{k}` appears before its parent"))?.node
             }
         };
     }
     match last {
         Seg::Elements => {
-            let slot = cur
-                .array
-                .as_deref_mut()
-                .ok_or("`[]` under a position that is not an array")?;
+            let slot = cur.array.as_deref_mut().ok_or("`[]` under a position that is not an array")?;
             *slot = node;
         }
         Seg::Key(k) => {
-            let fields = cur
-                .object
-                .as_mut()
-                .ok_or("a key under a position that is not an object")?;
+            let fields = cur.object.as_mut().ok_or("a key under a position that is not an object")?;
             fields.insert(k.clone(), Field { optional, node });
         }
     }
@@ -559,13 +533,7 @@ impl Change {
         after: Option<String>,
         severity: Severity,
     ) -> Self {
-        Change {
-            at: at.into(),
-            what: what.to_owned(),
-            before,
-            after,
-            severity,
-        }
+        Change { at: at.into(), what: what.to_owned(), before, after, severity }
     }
 
     /// One line, as a reviewer reads it.
@@ -611,22 +579,10 @@ pub fn diff(old: &ResponseShape, new: &ResponseShape) -> Vec<Change> {
         ));
     }
     for gone in old.cookies.difference(&new.cookies) {
-        out.push(Change::new(
-            format!("cookie {gone}"),
-            "cookie no longer set",
-            None,
-            None,
-            Breaking,
-        ));
+        out.push(Change::new(format!("cookie {gone}"), "cookie no longer set", None, None, Breaking));
     }
     for added in new.cookies.difference(&old.cookies) {
-        out.push(Change::new(
-            format!("cookie {added}"),
-            "new cookie",
-            None,
-            None,
-            Additive,
-        ));
+        out.push(Change::new(format!("cookie {added}"), "new cookie", None, None, Additive));
     }
     match (&old.body, &new.body) {
         (BodyShape::Json(a), BodyShape::Json(b)) => diff_nodes(a, b, "", &mut out),
@@ -636,13 +592,7 @@ pub fn diff(old: &ResponseShape, new: &ResponseShape) -> Vec<Change> {
                 BodyShape::Text => "text".to_owned(),
                 BodyShape::Json(n) => format!("JSON {}", n.kinds().join(" | ")),
             };
-            out.push(Change::new(
-                "body",
-                "body changed",
-                Some(name(a)),
-                Some(name(b)),
-                Breaking,
-            ));
+            out.push(Change::new("body", "body changed", Some(name(a)), Some(name(b)), Breaking));
         }
         _ => {}
     }
@@ -652,11 +602,7 @@ pub fn diff(old: &ResponseShape, new: &ResponseShape) -> Vec<Change> {
 
 fn diff_nodes(old: &Node, new: &Node, path: &str, out: &mut Vec<Change>) {
     use Severity::{Additive, Breaking};
-    let at = if path.is_empty() {
-        "body".to_owned()
-    } else {
-        path.to_owned()
-    };
+    let at = if path.is_empty() { "body".to_owned() } else { path.to_owned() };
     // Kinds other than null: a kind the client knew disappearing or a new one appearing both
     // mean the client meets a type it does not expect... except when kinds only narrow.
     let strip_null = |n: &Node| {
@@ -686,13 +632,7 @@ fn diff_nodes(old: &Node, new: &Node, path: &str, out: &mut Vec<Change>) {
         for (k, fa) in a {
             let p = format!("{path}{}", key_text(k));
             match b.get(k) {
-                None => out.push(Change::new(
-                    &p,
-                    "field removed",
-                    Some(fa.node.kinds().join(" | ")),
-                    None,
-                    Breaking,
-                )),
+                None => out.push(Change::new(&p, "field removed", Some(fa.node.kinds().join(" | ")), None, Breaking)),
                 Some(fb) => {
                     if !fa.optional && fb.optional {
                         out.push(Change::new(&p, "became optional", None, None, Breaking));
@@ -706,13 +646,7 @@ fn diff_nodes(old: &Node, new: &Node, path: &str, out: &mut Vec<Change>) {
         }
         for (k, fb) in b.iter().filter(|(k, _)| !a.contains_key(*k)) {
             let p = format!("{path}{}", key_text(k));
-            out.push(Change::new(
-                &p,
-                "new field",
-                None,
-                Some(fb.node.kinds().join(" | ")),
-                Additive,
-            ));
+            out.push(Change::new(&p, "new field", None, Some(fb.node.kinds().join(" | ")), Additive));
         }
     }
     if let (Some(a), Some(b)) = (&old.array, &new.array) {
@@ -764,23 +698,10 @@ mod tests {
 
     #[test]
     fn bare_values_empty_and_text_bodies() {
-        assert_eq!(
-            shape(json!("User not authenticated"))
-                .render()
-                .lines()
-                .last(),
-            Some("body: string")
-        );
-        assert_eq!(
-            shape(json!(4091)).render().lines().last(),
-            Some("body: integer")
-        );
+        assert_eq!(shape(json!("User not authenticated")).render().lines().last(), Some("body: string"));
+        assert_eq!(shape(json!(4091)).render().lines().last(), Some("body: integer"));
         let empty = ResponseShape::infer(200, None, [], b"");
-        assert!(
-            empty
-                .render()
-                .ends_with("content-type: (none)\ncookies: (none)\nbody: empty\n")
-        );
+        assert!(empty.render().ends_with("content-type: (none)\ncookies: (none)\nbody: empty\n"));
         let html = ResponseShape::infer(500, Some("text/html"), [], b"<html>");
         assert!(html.render().ends_with("body: text\n"));
     }
@@ -801,9 +722,7 @@ mod tests {
 
     #[test]
     fn parse_errors_name_the_line() {
-        let e = ResponseShape::parse(
-            "status: 200\ncontent-type: (none)\ncookies: (none)\nbody: object\n  .A: strng\n",
-        );
+        let e = ResponseShape::parse("status: 200\ncontent-type: (none)\ncookies: (none)\nbody: object\n  .A: strng\n");
         assert_eq!(e.map_err(|e| e.line), Err(5));
     }
 
@@ -812,10 +731,7 @@ mod tests {
         let old = shape(json!({"UserId": 7, "SID": "S-1", "Name": "n", "Gone": 1}));
         let mut new = shape(json!({"UserId": "7", "SID": null, "Name": "n", "Added": true}));
         new.cookies.clear();
-        let lines: Vec<String> = diff(&old, &new)
-            .iter()
-            .map(|c| format!("{:?} {}", c.severity, c.line()))
-            .collect();
+        let lines: Vec<String> = diff(&old, &new).iter().map(|c| format!("{:?} {}", c.severity, c.line())).collect();
         insta::assert_snapshot!(lines.join("\n"), @r"
         Breaking .Gone: field removed (was integer)
         Breaking .SID: became nullable
@@ -827,39 +743,22 @@ mod tests {
 
     /// A small generator of JSON values for property-style tests.
     fn arbitrary(rng: &mut rand::rngs::StdRng, depth: u32) -> Value {
-        let pick = if depth == 0 {
-            rng.random_range(0..5)
-        } else {
-            rng.random_range(0..7)
-        };
+        let pick = if depth == 0 { rng.random_range(0..5) } else { rng.random_range(0..7) };
         match pick {
             0 => Value::Null,
             1 => json!(rng.random_bool(0.5)),
             2 => json!(rng.random_range(-5..5)),
             3 => json!(rng.random_range(0.0..1.0)),
             4 => json!(
-                [
-                    "x",
-                    "2024-12-10T08:57:45.9",
-                    "a@b.example",
-                    "0f6a3d2e-5b1c-4e8f-9a7d-2c3b4a5d6e7f"
-                ][rng.random_range(0..4)]
+                ["x", "2024-12-10T08:57:45.9", "a@b.example", "0f6a3d2e-5b1c-4e8f-9a7d-2c3b4a5d6e7f"]
+                    [rng.random_range(0..4)]
             ),
-            5 => Value::Array(
-                (0..rng.random_range(0..4))
-                    .map(|_| arbitrary(rng, depth - 1))
-                    .collect(),
-            ),
+            5 => Value::Array((0..rng.random_range(0..4)).map(|_| arbitrary(rng, depth - 1)).collect()),
             _ => {
                 let keys = ["A", "B", "C", "d e"];
                 Value::Object(
                     (0..rng.random_range(0..4))
-                        .map(|_| {
-                            (
-                                keys[rng.random_range(0..4)].to_owned(),
-                                arbitrary(rng, depth - 1),
-                            )
-                        })
+                        .map(|_| (keys[rng.random_range(0..4)].to_owned(), arbitrary(rng, depth - 1)))
                         .collect(),
                 )
             }
@@ -877,6 +776,15 @@ mod tests {
     }
 
     #[test]
+    fn property_streaming_inference_equals_value_inference() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(17);
+        for _ in 0..500 {
+            let v = arbitrary(&mut rng, 4);
+            assert_eq!(Node::infer_slice(v.to_string().as_bytes()).ok(), Some(Node::infer(&v)), "{v}");
+        }
+    }
+
+    #[test]
     fn property_merge_is_commutative_and_associative() {
         let mut rng = rand::rngs::StdRng::seed_from_u64(11);
         for _ in 0..500 {
@@ -886,10 +794,7 @@ mod tests {
                 Node::infer(&arbitrary(&mut rng, 3)),
             );
             assert_eq!(a.clone().merge(b.clone()), b.clone().merge(a.clone()));
-            assert_eq!(
-                a.clone().merge(b.clone()).merge(c.clone()),
-                a.merge(b.merge(c))
-            );
+            assert_eq!(a.clone().merge(b.clone()).merge(c.clone()), a.merge(b.merge(c)));
         }
     }
 

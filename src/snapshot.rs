@@ -37,6 +37,8 @@ pub struct Snapshots {
     pub strict: bool,
     /// Also write every shape of the run as a complete set here.
     pub record: Option<PathBuf>,
+    /// Compare with the set at all (`--no-snapshots` with `--record` only records).
+    pub compare: bool,
     /// Names of the snapshots this run looked at, for the unreferenced report.
     seen: Mutex<BTreeSet<String>>,
 }
@@ -88,9 +90,7 @@ pub struct SnapFile {
 impl SnapFile {
     /// `METHOD path` from the description, to group changes by endpoint.
     pub fn endpoint(&self) -> String {
-        self.description
-            .split_once(": ")
-            .map_or_else(|| self.description.clone(), |(_, e)| e.to_owned())
+        self.description.split_once(": ").map_or_else(|| self.description.clone(), |(_, e)| e.to_owned())
     }
 }
 
@@ -98,47 +98,38 @@ impl SnapFile {
 /// `…__teardown1`.
 pub fn name(trial: &str, teardown: bool, index: usize) -> String {
     let base = trial.replace("::", "__");
-    if teardown {
-        format!("{base}__teardown{index}")
-    } else {
-        format!("{base}__{index}")
-    }
+    if teardown { format!("{base}__teardown{index}") } else { format!("{base}__{index}") }
 }
 
 impl Snapshots {
     /// Snapshot settings for a run.
     pub fn new(dir: PathBuf, mode: Mode, strict: bool, record: Option<PathBuf>) -> Self {
-        Snapshots {
-            dir,
-            mode,
-            strict,
-            record,
-            seen: Mutex::new(BTreeSet::new()),
-        }
+        Snapshots { dir, mode, strict, record, compare: true, seen: Mutex::new(BTreeSet::new()) }
     }
 
     fn path(&self, name: &str) -> PathBuf {
         self.dir.join(format!("{name}.snap"))
     }
 
-    /// Compares a step's shape with its snapshot, writing what the mode asks for.
-    pub fn check(
+    /// Records the shape where `--record` asks, then compares it with the step's snapshot,
+    /// writing what the mode asks for. `None` when the run does not compare.
+    pub fn observe(
         &self,
         name: &str,
         source: &str,
         description: &str,
         shape: &ResponseShape,
-    ) -> SnapshotOutcome {
+    ) -> Option<SnapshotOutcome> {
+        if let Some(dir) = &self.record {
+            let _ = write(&dir.join(format!("{name}.snap")), source, description, shape);
+        }
+        self.compare.then(|| self.check(name, source, description, shape))
+    }
+
+    /// Compares a step's shape with its snapshot, writing what the mode asks for.
+    pub fn check(&self, name: &str, source: &str, description: &str, shape: &ResponseShape) -> SnapshotOutcome {
         if let Ok(mut seen) = self.seen.lock() {
             seen.insert(name.to_owned());
-        }
-        if let Some(dir) = &self.record {
-            let _ = write(
-                &dir.join(format!("{name}.snap")),
-                source,
-                description,
-                shape,
-            );
         }
         let path = self.path(name);
         let stored = read(&path).ok();
@@ -151,10 +142,7 @@ impl Snapshots {
                 }
                 return SnapshotOutcome::Matched;
             }
-            Some(old) => SnapshotOutcome::Changed {
-                changes: diff(&old.shape, shape),
-                written: None,
-            },
+            Some(old) => SnapshotOutcome::Changed { changes: diff(&old.shape, shape), written: None },
             None => SnapshotOutcome::Missing { written: None },
         };
         let target = match self.mode {
@@ -162,13 +150,9 @@ impl Snapshots {
             Mode::Review => pending,
             Mode::Update => path,
         };
-        let written = write(&target, source, description, shape)
-            .ok()
-            .map(|()| target.display().to_string());
+        let written = write(&target, source, description, shape).ok().map(|()| target.display().to_string());
         match outcome {
-            SnapshotOutcome::Changed { changes, .. } => {
-                SnapshotOutcome::Changed { changes, written }
-            }
+            SnapshotOutcome::Changed { changes, .. } => SnapshotOutcome::Changed { changes, written },
             SnapshotOutcome::Missing { .. } => SnapshotOutcome::Missing { written },
             SnapshotOutcome::Matched => SnapshotOutcome::Matched,
         }
@@ -177,10 +161,7 @@ impl Snapshots {
     /// `.snap` files in the set that no step of this run looked at.
     pub fn unreferenced(&self) -> Vec<String> {
         let seen = self.seen.lock().map(|s| s.clone()).unwrap_or_default();
-        list(&self.dir)
-            .into_iter()
-            .filter(|n| !seen.contains(n))
-            .collect()
+        list(&self.dir).into_iter().filter(|n| !seen.contains(n)).collect()
     }
 }
 
@@ -190,12 +171,7 @@ pub fn list(dir: &Path) -> Vec<String> {
         .into_iter()
         .flatten()
         .flatten()
-        .filter_map(|e| {
-            e.file_name()
-                .to_str()
-                .and_then(|n| n.strip_suffix(".snap"))
-                .map(str::to_owned)
-        })
+        .filter_map(|e| e.file_name().to_str().and_then(|n| n.strip_suffix(".snap")).map(str::to_owned))
         .collect();
     names.sort();
     names
@@ -218,10 +194,8 @@ pub fn load_set(dir: &Path) -> Result<BTreeMap<String, SnapFile>, String> {
 /// Reads one snapshot file with insta's reader and parses its shape.
 pub fn read(path: &Path) -> Result<SnapFile, String> {
     let snap = insta::Snapshot::from_file(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let text = snap
-        .as_text()
-        .map(|t| t.to_string())
-        .ok_or_else(|| format!("{}: not a text snapshot", path.display()))?;
+    let text =
+        snap.as_text().map(|t| t.to_string()).ok_or_else(|| format!("{}: not a text snapshot", path.display()))?;
     let shape = ResponseShape::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(SnapFile {
         source: snap.metadata().source().unwrap_or_default().to_owned(),
@@ -231,22 +205,12 @@ pub fn read(path: &Path) -> Result<SnapFile, String> {
 }
 
 /// Writes a snapshot in insta's format.
-pub fn write(
-    path: &Path,
-    source: &str,
-    description: &str,
-    shape: &ResponseShape,
-) -> std::io::Result<()> {
+pub fn write(path: &Path, source: &str, description: &str, shape: &ResponseShape) -> std::io::Result<()> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)?;
     }
     let quote = |s: &str| serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into());
-    let text = format!(
-        "---\nsource: {}\ndescription: {}\n---\n{}",
-        quote(source),
-        quote(description),
-        shape.render()
-    );
+    let text = format!("---\nsource: {}\ndescription: {}\n---\n{}", quote(source), quote(description), shape.render());
     std::fs::write(path, text)
 }
 
@@ -255,12 +219,7 @@ mod tests {
     use super::*;
 
     fn shape(body: &str) -> ResponseShape {
-        ResponseShape::infer(
-            200,
-            Some("application/json"),
-            ["ASP.NET_SessionId".to_owned()],
-            body.as_bytes(),
-        )
+        ResponseShape::infer(200, Some("application/json"), ["ASP.NET_SessionId".to_owned()], body.as_bytes())
     }
 
     #[test]
@@ -268,13 +227,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp");
         let s = shape(r#"{"UserId": 7, "Name": "x"}"#);
         let p = dir.path().join("auth__x__1.snap");
-        write(
-            &p,
-            "cases/auth/x.yaml",
-            "auth::x step 1: POST Auth/SignAppin",
-            &s,
-        )
-        .expect("write");
+        write(&p, "cases/auth/x.yaml", "auth::x step 1: POST Auth/SignAppin", &s).expect("write");
         let snap = insta::Snapshot::from_file(&p).expect("insta reads it");
         assert_eq!(snap.metadata().source(), Some("cases/auth/x.yaml"));
         let back = read(&p).expect("read");
@@ -287,51 +240,30 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp");
         let old = shape(r#"{"UserId": 7}"#);
         let new = shape(r#"{"UserId": "7", "Extra": 1}"#);
-        write(
-            &dir.path().join("a__1.snap"),
-            "c.yaml",
-            "a step 1: GET X",
-            &old,
-        )
-        .expect("write");
+        write(&dir.path().join("a__1.snap"), "c.yaml", "a step 1: GET X", &old).expect("write");
 
         let ci = Snapshots::new(dir.path().to_path_buf(), Mode::ReadOnly, false, None);
         let out = ci.check("a__1", "c.yaml", "a step 1: GET X", &new);
         assert!(out.fails(false));
         assert!(!dir.path().join("a__1.snap.new").exists());
-        assert_eq!(
-            ci.check("b__1", "c.yaml", "b step 1: GET X", &new),
-            SnapshotOutcome::Missing { written: None }
-        );
+        assert_eq!(ci.check("b__1", "c.yaml", "b step 1: GET X", &new), SnapshotOutcome::Missing { written: None });
 
         let review = Snapshots::new(dir.path().to_path_buf(), Mode::Review, false, None);
-        let SnapshotOutcome::Changed { changes, written } =
-            review.check("a__1", "c.yaml", "a step 1: GET X", &new)
+        let SnapshotOutcome::Changed { changes, written } = review.check("a__1", "c.yaml", "a step 1: GET X", &new)
         else {
             panic!("changed")
         };
         assert_eq!(changes.len(), 2);
         assert!(written.is_some_and(|w| w.ends_with("a__1.snap.new")));
-        assert!(
-            review.check("a__1", "c.yaml", "a step 1: GET X", &old) == SnapshotOutcome::Matched
-        );
-        assert!(
-            !dir.path().join("a__1.snap.new").exists(),
-            "a match clears the stale pending file"
-        );
+        assert!(review.check("a__1", "c.yaml", "a step 1: GET X", &old) == SnapshotOutcome::Matched);
+        assert!(!dir.path().join("a__1.snap.new").exists(), "a match clears the stale pending file");
         assert_eq!(review.unreferenced(), Vec::<String>::new());
     }
 
     #[test]
     fn additive_changes_pass_unless_strict() {
         let dir = tempfile::tempdir().expect("temp");
-        write(
-            &dir.path().join("a__1.snap"),
-            "c.yaml",
-            "d",
-            &shape(r#"{"A": 1}"#),
-        )
-        .expect("write");
+        write(&dir.path().join("a__1.snap"), "c.yaml", "d", &shape(r#"{"A": 1}"#)).expect("write");
         let s = Snapshots::new(dir.path().to_path_buf(), Mode::ReadOnly, false, None);
         let out = s.check("a__1", "c.yaml", "d", &shape(r#"{"A": 1, "B": true}"#));
         assert!(!out.fails(false));
@@ -345,10 +277,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp");
         let s = Snapshots::new(dir.path().to_path_buf(), Mode::Update, false, None);
         let v = shape("[1]");
-        assert!(matches!(
-            s.check("a__1", "c.yaml", "d", &v),
-            SnapshotOutcome::Missing { written: Some(_) }
-        ));
+        assert!(matches!(s.check("a__1", "c.yaml", "d", &v), SnapshotOutcome::Missing { written: Some(_) }));
         assert_eq!(s.check("a__1", "c.yaml", "d", &v), SnapshotOutcome::Matched);
     }
 }

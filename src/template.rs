@@ -12,25 +12,15 @@ use regex::Regex;
 use serde_json::Value;
 
 static TEMPLATE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
-        .expect("the template pattern is a valid regex")
+    Regex::new(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}").expect("the template pattern is a valid regex")
 });
 
 /// Built-in variables, always defined, with what each one holds.
 pub const BUILTINS: &[(&str, &str)] = &[
-    (
-        "base_url",
-        "the target's base URL, such as https://ps.example.com/BeyondTrust/api/public/v3",
-    ),
+    ("base_url", "the target's base URL, such as https://ps.example.com/BeyondTrust/api/public/v3"),
     ("uuid", "a fresh random GUID, new for each case"),
-    (
-        "random_key",
-        "a fresh random 128-character hex string shaped like an API key, known to no server",
-    ),
-    (
-        "random_secret",
-        "a fresh random 48-character string shaped like a password or client secret",
-    ),
+    ("random_key", "a fresh random 128-character hex string shaped like an API key, known to no server"),
+    ("random_secret", "a fresh random 48-character string shaped like a password or client secret"),
 ];
 
 /// Variables in scope while a case runs.
@@ -38,22 +28,14 @@ pub type Vars = BTreeMap<String, Value>;
 
 /// The variable names a string refers to, in order of appearance.
 pub fn names(text: &str) -> impl Iterator<Item = &str> {
-    TEMPLATE
-        .captures_iter(text)
-        .filter_map(|c| c.get(1))
-        .map(|m| m.as_str())
+    TEMPLATE.captures_iter(text).filter_map(|c| c.get(1)).map(|m| m.as_str())
 }
 
 /// Whether a string contains `{{` that does not form a valid template, such as `{{ user id }}`
 /// or an unclosed `{{ name`. Returns the byte offset of the first such `{{`.
 pub fn malformed(text: &str) -> Option<usize> {
-    let valid: Vec<(usize, usize)> = TEMPLATE
-        .find_iter(text)
-        .map(|m| (m.start(), m.end()))
-        .collect();
-    text.match_indices("{{")
-        .map(|(i, _)| i)
-        .find(|i| !valid.iter().any(|(s, e)| s <= i && i < e))
+    let valid: Vec<(usize, usize)> = TEMPLATE.find_iter(text).map(|m| (m.start(), m.end())).collect();
+    text.match_indices("{{").map(|(i, _)| i).find(|i| !valid.iter().any(|(s, e)| s <= i && i < e))
 }
 
 /// A variable a template uses that is not defined.
@@ -86,18 +68,10 @@ pub fn render(text: &str, vars: &Vars) -> Result<String, Undefined> {
 pub fn render_value(value: &Value, vars: &Vars) -> Result<Value, Undefined> {
     Ok(match value {
         Value::String(s) => match sole_name(s) {
-            Some(name) => vars
-                .get(name)
-                .cloned()
-                .ok_or_else(|| Undefined(name.to_owned()))?,
+            Some(name) => vars.get(name).cloned().ok_or_else(|| Undefined(name.to_owned()))?,
             None => Value::String(render(s, vars)?),
         },
-        Value::Array(items) => Value::Array(
-            items
-                .iter()
-                .map(|v| render_value(v, vars))
-                .collect::<Result<_, _>>()?,
-        ),
+        Value::Array(items) => Value::Array(items.iter().map(|v| render_value(v, vars)).collect::<Result<_, _>>()?),
         Value::Object(map) => Value::Object(
             map.iter()
                 .map(|(k, v)| Ok((render(k, vars)?, render_value(v, vars)?)))
@@ -130,9 +104,7 @@ fn collect(value: &Value, out: &mut Vec<String>) {
 fn sole_name(text: &str) -> Option<&str> {
     let c = TEMPLATE.captures(text)?;
     let whole = c.get(0)?;
-    (whole.start() == 0 && whole.end() == text.len())
-        .then(|| c.get(1).map(|m| m.as_str()))
-        .flatten()
+    (whole.start() == 0 && whole.end() == text.len()).then(|| c.get(1).map(|m| m.as_str())).flatten()
 }
 
 #[cfg(test)]
@@ -146,10 +118,7 @@ mod tests {
 
     #[test]
     fn renders_strings_and_numbers() {
-        assert_eq!(
-            render("runas={{runas}}; id={{ user_id }}", &vars()).as_deref(),
-            Ok("runas=svc; id=7")
-        );
+        assert_eq!(render("runas={{runas}}; id={{ user_id }}", &vars()).as_deref(), Ok("runas=svc; id=7"));
     }
 
     #[test]
@@ -159,19 +128,13 @@ mod tests {
 
     #[test]
     fn sole_template_keeps_the_json_type() {
-        let v = render_value(
-            &json!({"id": "{{ user_id }}", "s": "id {{ user_id }}"}),
-            &vars(),
-        );
+        let v = render_value(&json!({"id": "{{ user_id }}", "s": "id {{ user_id }}"}), &vars());
         assert_eq!(v, Ok(json!({"id": 7, "s": "id 7"})));
     }
 
     #[test]
     fn finds_names_and_malformed_templates() {
-        assert_eq!(
-            names("{{a}} and {{ b_2 }}").collect::<Vec<_>>(),
-            vec!["a", "b_2"]
-        );
+        assert_eq!(names("{{a}} and {{ b_2 }}").collect::<Vec<_>>(), vec!["a", "b_2"]);
         assert_eq!(malformed("ok {{ a }}"), None);
         assert_eq!(malformed("{{ user id }}"), Some(0));
         assert_eq!(malformed("x {{ open"), Some(2));

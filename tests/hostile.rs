@@ -80,11 +80,7 @@ impl Run {
         assert_eq!(self.code, Some(code), "{self:#?}");
         let lower = self.text().to_ascii_lowercase();
         for t in texts {
-            assert!(
-                lower.contains(&t.to_ascii_lowercase()),
-                "the output does not mention {t:?}:\n{}",
-                self.text()
-            );
+            assert!(lower.contains(&t.to_ascii_lowercase()), "the output does not mention {t:?}:\n{}", self.text());
         }
     }
 }
@@ -146,9 +142,7 @@ impl RawServer {
         F: Fn(TcpStream) -> Fut + Send + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("a free loopback port");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("a free loopback port");
         let addr = listener.local_addr().expect("a bound address");
         let task = tokio::spawn(async move {
             // Owned here so that aborting the accept loop drops (and aborts) every connection.
@@ -189,46 +183,21 @@ async fn read_head(stream: &mut TcpStream) {
 
 /// A port nothing listens on: bound, then released.
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free loopback port")
-        .port()
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free loopback port").port()
 }
 
 #[tokio::test]
 async fn connection_refused_is_unreachable_exit_3() {
     let dir = cases(SIGN_IN);
-    let run = psconform(
-        dir.path(),
-        &format!("http://127.0.0.1:{}{BASE}", free_port()),
-        &[],
-        &[],
-    )
-    .await;
-    run.assert(
-        3,
-        &[
-            "could not connect",
-            "refused",
-            "the target could not be reached at all",
-        ],
-    );
+    let run = psconform(dir.path(), &format!("http://127.0.0.1:{}{BASE}", free_port()), &[], &[]).await;
+    run.assert(3, &["could not connect", "refused", "the target could not be reached at all"]);
 }
 
 #[tokio::test]
 async fn dns_failure_is_unreachable_exit_3() {
     let dir = cases(SIGN_IN);
-    let run = psconform(
-        dir.path(),
-        &format!("http://nonexistent.invalid{BASE}"),
-        &["--allow-plain-http"],
-        &[],
-    )
-    .await;
-    run.assert(
-        3,
-        &["could not connect to http://nonexistent.invalid", "dns"],
-    );
+    let run = psconform(dir.path(), &format!("http://nonexistent.invalid{BASE}"), &["--allow-plain-http"], &[]).await;
+    run.assert(3, &["could not connect to http://nonexistent.invalid", "dns"]);
     assert!(!run.text().contains("TLS"), "{}", run.text());
 }
 
@@ -237,17 +206,10 @@ async fn dns_failure_is_unreachable_exit_3() {
 #[tokio::test]
 async fn a_host_named_like_tls_does_not_make_a_dns_failure_a_tls_failure() {
     let dir = cases(SIGN_IN);
-    let run = psconform(
-        dir.path(),
-        &format!("http://ssl-tls-gw.nonexistent.invalid{BASE}"),
-        &["--allow-plain-http"],
-        &[],
-    )
-    .await;
-    run.assert(
-        3,
-        &["could not connect to http://ssl-tls-gw.nonexistent.invalid"],
-    );
+    let run =
+        psconform(dir.path(), &format!("http://ssl-tls-gw.nonexistent.invalid{BASE}"), &["--allow-plain-http"], &[])
+            .await;
+    run.assert(3, &["could not connect to http://ssl-tls-gw.nonexistent.invalid"]);
     assert!(!run.text().contains("TLS handshake"), "{}", run.text());
 }
 
@@ -256,24 +218,13 @@ async fn a_host_named_like_tls_does_not_make_a_dns_failure_a_tls_failure() {
 async fn tls_simulator() -> (Simulator, Vec<(&'static str, String)>) {
     let settings = generate_missing(Settings::default());
     let env = vec![
-        (
-            "PS_API_KEY",
-            settings
-                .api_key
-                .as_ref()
-                .expect("generated")
-                .expose_secret()
-                .to_owned(),
-        ),
+        ("PS_API_KEY", settings.api_key.as_ref().expect("generated").expose_secret().to_owned()),
         ("PS_RUNAS", settings.runas.clone().expect("generated")),
     ];
-    let sim = Simulator::start(
-        SimConfig::new(settings),
-        "127.0.0.1:0".parse().expect("an address"),
-        Listen::SelfSignedTls,
-    )
-    .await
-    .expect("the simulator starts");
+    let sim =
+        Simulator::start(SimConfig::new(settings), "127.0.0.1:0".parse().expect("an address"), Listen::SelfSignedTls)
+            .await
+            .expect("the simulator starts");
     (sim, env)
 }
 
@@ -283,10 +234,7 @@ async fn an_untrusted_certificate_is_unreachable_exit_3_with_a_hint() {
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let dir = cases(SIGN_IN);
     let run = psconform(dir.path(), sim.base_url().as_str(), &[], &env).await;
-    run.assert(
-        3,
-        &["TLS handshake", "certificate", "--ca-cert", "--insecure"],
-    );
+    run.assert(3, &["TLS handshake", "certificate", "--ca-cert", "--insecure"]);
     let run = psconform(dir.path(), sim.base_url().as_str(), &["--insecure"], &env).await;
     run.assert(0, &["1 passed; 0 failed"]);
     sim.stop().await;
@@ -304,11 +252,7 @@ async fn a_target_that_never_answers_times_out_within_the_limit() {
     let dir = cases(SIGN_IN);
     let run = psconform(dir.path(), &target(silent.addr), &[], &[]).await;
     run.assert(1, &["no complete response", "within 2.0s (--timeout)"]);
-    assert!(
-        run.took < Duration::from_secs(TIMEOUT + 5),
-        "took {:?}",
-        run.took
-    );
+    assert!(run.took < Duration::from_secs(TIMEOUT + 5), "took {:?}", run.took);
 }
 
 #[tokio::test]
@@ -328,11 +272,7 @@ async fn a_body_trickled_forever_times_out_within_the_limit() {
     let dir = cases(SIGN_IN);
     let run = psconform(dir.path(), &target(trickle.addr), &[], &[]).await;
     run.assert(1, &["no complete response", "within 2.0s (--timeout)"]);
-    assert!(
-        run.took < Duration::from_secs(TIMEOUT + 5),
-        "took {:?}",
-        run.took
-    );
+    assert!(run.took < Duration::from_secs(TIMEOUT + 5), "took {:?}", run.took);
 }
 
 #[tokio::test]
@@ -355,20 +295,8 @@ async fn an_announced_body_over_max_body_fails() {
     )
     .await;
     let dir = cases(SIGN_IN);
-    let run = psconform(
-        dir.path(),
-        &target(server.addr),
-        &["--max-body", "1KiB"],
-        &[],
-    )
-    .await;
-    run.assert(
-        1,
-        &[
-            "larger than --max-body (1024 bytes)",
-            "announced 2048 bytes",
-        ],
-    );
+    let run = psconform(dir.path(), &target(server.addr), &["--max-body", "1KiB"], &[]).await;
+    run.assert(1, &["larger than --max-body (1024 bytes)", "announced 2048 bytes"]);
 }
 
 #[tokio::test]
@@ -381,19 +309,12 @@ async fn a_chunked_body_over_max_body_fails() {
     }
     body.extend_from_slice(b"0\r\n\r\n");
     let server = RawServer::answering(
-        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
-            .into(),
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n".into(),
         body,
     )
     .await;
     let dir = cases(SIGN_IN);
-    let run = psconform(
-        dir.path(),
-        &target(server.addr),
-        &["--max-body", "1KiB"],
-        &[],
-    )
-    .await;
+    let run = psconform(dir.path(), &target(server.addr), &["--max-body", "1KiB"], &[]).await;
     run.assert(1, &["larger than --max-body (1024 bytes)"]);
 }
 
@@ -417,11 +338,7 @@ async fn a_gigabyte_announced_body_fails_fast_on_the_cap() {
     let dir = cases(SIGN_IN);
     let run = psconform(dir.path(), &target(server.addr), &[], &[]).await;
     run.assert(1, &["larger than --max-body", "announced 1073741824 bytes"]);
-    assert!(
-        run.took < Duration::from_secs(TIMEOUT),
-        "took {:?}",
-        run.took
-    );
+    assert!(run.took < Duration::from_secs(TIMEOUT), "took {:?}", run.took);
 }
 
 /// A wiremock server answering `POST Auth/SignAppin` with `resp`.
@@ -438,31 +355,22 @@ async fn sign_in_answers(resp: ResponseTemplate) -> MockServer {
 
 #[tokio::test]
 async fn invalid_json_fails_the_path_check_saying_so() {
-    let server = sign_in_answers(
-        ResponseTemplate::new(200).set_body_raw("{\"UserId\": 7,", "application/json"),
-    )
-    .await;
+    let server = sign_in_answers(ResponseTemplate::new(200).set_body_raw("{\"UserId\": 7,", "application/json")).await;
     let dir = cases(SIGN_IN_JSON);
     let run = psconform(dir.path(), &format!("{}{BASE}", server.uri()), &[], &[]).await;
-    run.assert(
-        1,
-        &["$.UserId", "the body is not JSON", "{\\\"UserId\\\": 7,"],
-    );
+    run.assert(1, &["$.UserId", "the body is not JSON", "{\\\"UserId\\\": 7,"]);
 }
 
 #[tokio::test]
 async fn an_html_error_page_fails_with_the_status_and_the_page() {
-    let server = sign_in_answers(ResponseTemplate::new(500).set_body_raw(
-        "<html><body><h1>Server Error in '/' Application.</h1></body></html>",
-        "text/html",
-    ))
+    let server = sign_in_answers(
+        ResponseTemplate::new(500)
+            .set_body_raw("<html><body><h1>Server Error in '/' Application.</h1></body></html>", "text/html"),
+    )
     .await;
     let dir = cases(SIGN_IN_JSON);
     let run = psconform(dir.path(), &format!("{}{BASE}", server.uri()), &[], &[]).await;
-    run.assert(
-        1,
-        &["status: expected 200, got 500", "not JSON", "<html><body>"],
-    );
+    run.assert(1, &["status: expected 200, got 500", "not JSON", "<html><body>"]);
 }
 
 #[tokio::test]
@@ -477,14 +385,7 @@ async fn a_redirect_loop_is_not_followed_and_names_the_location() {
         .await;
     let dir = cases(SIGN_IN);
     let run = psconform(dir.path(), &format!("{}{BASE}", server.uri()), &[], &[]).await;
-    run.assert(
-        1,
-        &[
-            "expected 200, got 302",
-            &format!("a redirect to {location}"),
-            "does not follow redirects",
-        ],
-    );
+    run.assert(1, &["expected 200, got 302", &format!("a redirect to {location}"), "does not follow redirects"]);
     server.verify().await;
 }
 
@@ -522,13 +423,6 @@ cases:
 ",
     );
     let run = psconform(dir.path(), &format!("{}{BASE}", server.uri()), &[], &[]).await;
-    run.assert(
-        1,
-        &[
-            "hostile::version",
-            "no complete response",
-            "1 passed; 1 failed",
-        ],
-    );
+    run.assert(1, &["hostile::version", "no complete response", "1 passed; 1 failed"]);
     server.verify().await;
 }

@@ -29,11 +29,7 @@ const PWD: &str = "test-pwd-4567";
 
 /// Settings read from `vars` instead of the process environment.
 fn settings(vars: &[(&str, &str)]) -> Settings {
-    Settings::from_lookup(|name| {
-        vars.iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| (*v).to_owned())
-    })
+    Settings::from_lookup(|name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned()))
 }
 
 /// An API key and a run-as user, no password: what most cases need.
@@ -42,28 +38,20 @@ fn key_and_runas() -> Settings {
 }
 
 fn with_password() -> Settings {
-    settings(&[
-        ("PS_API_KEY", KEY),
-        ("PS_RUNAS", RUNAS),
-        ("PS_RUNAS_PASSWORD", PWD),
-    ])
+    settings(&[("PS_API_KEY", KEY), ("PS_RUNAS", RUNAS), ("PS_RUNAS_PASSWORD", PWD)])
 }
 
 /// A run against `server` as a real (not built-in) target.
 fn context(server: &MockServer, settings: Settings, policy: Policy) -> RunContext {
-    let options = HttpOptions {
-        timeout: Duration::from_secs(5),
-        ..HttpOptions::default()
-    };
+    let options = HttpOptions { timeout: Duration::from_secs(5), ..HttpOptions::default() };
     RunContext {
         rt: tokio::runtime::Handle::current(),
         http: Arc::new(Http::new(options).expect("the HTTP client builds")),
         target: Target {
-            base_url: format!("{}{BASE}", server.uri())
-                .parse()
-                .expect("the mock server's URI is a valid base URL"),
+            base_url: format!("{}{BASE}", server.uri()).parse().expect("the mock server's URI is a valid base URL"),
             builtin: false,
             faults: vec![],
+            profile: Default::default(),
         },
         settings,
         secrets: SecretStore::new(),
@@ -79,24 +67,14 @@ fn context(server: &MockServer, settings: Settings, policy: Policy) -> RunContex
 /// Strips the indentation common to all non-blank lines, so YAML can be written indented
 /// inside a test.
 fn dedent(text: &str) -> String {
-    let depth = text
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| l.len() - l.trim_start().len())
-        .min()
-        .unwrap_or(0);
-    text.lines()
-        .map(|l| l.get(depth..).unwrap_or("").trim_end())
-        .collect::<Vec<_>>()
-        .join("\n")
+    let depth =
+        text.lines().filter(|l| !l.trim().is_empty()).map(|l| l.len() - l.trim_start().len()).min().unwrap_or(0);
+    text.lines().map(|l| l.get(depth..).unwrap_or("").trim_end()).collect::<Vec<_>>().join("\n")
 }
 
 fn indent(text: &str, by: usize) -> String {
     let pad = " ".repeat(by);
-    dedent(text)
-        .lines()
-        .map(|l| format!("{pad}{l}\n"))
-        .collect()
+    dedent(text).lines().map(|l| format!("{pad}{l}\n")).collect()
 }
 
 /// Loads a case file written into a fresh temporary folder; panics with the diagnostics when
@@ -109,11 +87,7 @@ fn suite(yaml: &str) -> Suite {
         Ok(s) => s,
         Err(diags) => panic!(
             "the test's case file is invalid:\n{}",
-            diags
-                .iter()
-                .map(|d| d.render())
-                .collect::<Vec<_>>()
-                .join("\n")
+            diags.iter().map(|d| d.render()).collect::<Vec<_>>().join("\n")
         ),
     }
 }
@@ -129,12 +103,7 @@ fn one_case(body: &str) -> String {
     yaml
 }
 
-async fn run_with(
-    server: &MockServer,
-    settings: Settings,
-    policy: Policy,
-    body: &str,
-) -> CaseResult {
+async fn run_with(server: &MockServer, settings: Settings, policy: Policy, body: &str) -> CaseResult {
     let ctx = context(server, settings, policy);
     let suite = suite(&one_case(body));
     run_case(&ctx, &suite.cases[0]).await
@@ -145,12 +114,7 @@ async fn run(server: &MockServer, body: &str) -> CaseResult {
 }
 
 fn failed(r: &CaseResult) -> Vec<CheckResult> {
-    r.steps
-        .iter()
-        .flat_map(|s| s.checks.iter())
-        .filter(|c| !c.passed)
-        .cloned()
-        .collect()
+    r.steps.iter().flat_map(|s| s.checks.iter()).filter(|c| !c.passed).cloned().collect()
 }
 
 fn whats(checks: &[CheckResult]) -> Vec<&str> {
@@ -165,16 +129,8 @@ fn api(p: &str) -> String {
 /// `expect`; the case must have failed.
 async fn failures(resp: ResponseTemplate, expect: &str) -> Vec<CheckResult> {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(api("X")))
-        .respond_with(resp)
-        .expect(1)
-        .mount(&server)
-        .await;
-    let body = format!(
-        "steps:\n  - request: {{ method: GET, path: X }}\n    expect:\n{}",
-        indent(expect, 6)
-    );
+    Mock::given(method("GET")).and(path(api("X"))).respond_with(resp).expect(1).mount(&server).await;
+    let body = format!("steps:\n  - request: {{ method: GET, path: X }}\n    expect:\n{}", indent(expect, 6));
     let r = run(&server, &body).await;
     assert_eq!(r.outcome, Outcome::Failed, "{r:#?}");
     let f = failed(&r);
@@ -216,11 +172,7 @@ async fn expect_authorization(server: &MockServer, auth: &str) {
 #[tokio::test]
 async fn ps_auth_sends_key_runas_and_the_configured_password() {
     let server = MockServer::start().await;
-    expect_authorization(
-        &server,
-        &format!("PS-Auth key={KEY}; runas={RUNAS}; pwd=[{PWD}];"),
-    )
-    .await;
+    expect_authorization(&server, &format!("PS-Auth key={KEY}; runas={RUNAS}; pwd=[{PWD}];")).await;
     let r = run_with(&server, with_password(), Policy::default(), SIGN_IN).await;
     assert_eq!(r.outcome, Outcome::Passed, "{r:#?}");
     server.verify().await;
@@ -238,11 +190,7 @@ async fn ps_auth_leaves_pwd_out_when_no_password_is_set() {
 #[tokio::test]
 async fn ps_auth_sends_a_given_password_even_when_none_is_set() {
     let server = MockServer::start().await;
-    expect_authorization(
-        &server,
-        &format!("PS-Auth key={KEY}; runas={RUNAS}; pwd=[given-pwd];"),
-    )
-    .await;
+    expect_authorization(&server, &format!("PS-Auth key={KEY}; runas={RUNAS}; pwd=[given-pwd];")).await;
     let r = run(
         &server,
         "
@@ -410,9 +358,7 @@ async fn the_session_cookie_goes_back_in_one_header_and_cases_do_not_share_jars(
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path(api("Auth/SignAppin")))
-        .respond_with(
-            ResponseTemplate::new(200).insert_header("set-cookie", "ASP.NET_SessionId=abc; path=/"),
-        )
+        .respond_with(ResponseTemplate::new(200).insert_header("set-cookie", "ASP.NET_SessionId=abc; path=/"))
         .expect(1)
         .mount(&server)
         .await;
@@ -504,11 +450,7 @@ const DELETE_ITEM: &str = "
 #[tokio::test]
 async fn a_mutating_case_is_ignored_on_a_real_target_without_allow_mutations() {
     let server = MockServer::start().await;
-    Mock::given(any())
-        .respond_with(ResponseTemplate::new(204))
-        .expect(0)
-        .mount(&server)
-        .await;
+    Mock::given(any()).respond_with(ResponseTemplate::new(204)).expect(0).mount(&server).await;
     let r = run(&server, DELETE_ITEM).await;
     match &r.outcome {
         Outcome::Ignored(why) => assert!(why.contains("--allow-mutations"), "{why}"),
@@ -527,10 +469,7 @@ async fn a_mutating_case_runs_with_allow_mutations() {
         .expect(1)
         .mount(&server)
         .await;
-    let policy = Policy {
-        allow_mutations: true,
-        ..Policy::default()
-    };
+    let policy = Policy { allow_mutations: true, ..Policy::default() };
     let r = run_with(&server, key_and_runas(), policy, DELETE_ITEM).await;
     assert_eq!(r.outcome, Outcome::Passed, "{r:#?}");
     server.verify().await;
@@ -539,11 +478,7 @@ async fn a_mutating_case_runs_with_allow_mutations() {
 #[tokio::test]
 async fn a_case_whose_setting_is_missing_is_ignored_naming_the_variable() {
     let server = MockServer::start().await;
-    Mock::given(any())
-        .respond_with(ResponseTemplate::new(200))
-        .expect(0)
-        .mount(&server)
-        .await;
+    Mock::given(any()).respond_with(ResponseTemplate::new(200)).expect(0).mount(&server).await;
     let used_in_a_template = r#"
         steps:
           - request:
@@ -553,17 +488,8 @@ async fn a_case_whose_setting_is_missing_is_ignored_naming_the_variable() {
             expect: { status: 200 }
     "#;
     let only_client_id = settings(&[("PS_CLIENT_ID", "cid")]);
-    let r = run_with(
-        &server,
-        only_client_id,
-        Policy::default(),
-        used_in_a_template,
-    )
-    .await;
-    assert_eq!(
-        r.outcome,
-        Outcome::Ignored("needs PS_CLIENT_SECRET, which is not set".into())
-    );
+    let r = run_with(&server, only_client_id, Policy::default(), used_in_a_template).await;
+    assert_eq!(r.outcome, Outcome::Ignored("needs PS_CLIENT_SECRET, which is not set".into()));
     let declared = "
         needs: [runas_password]
         steps:
@@ -587,11 +513,7 @@ async fn a_capture_from_a_path_that_selects_nothing_fails_the_step() {
         .expect(1)
         .mount(&server)
         .await;
-    Mock::given(any())
-        .respond_with(ResponseTemplate::new(200))
-        .expect(0)
-        .mount(&server)
-        .await;
+    Mock::given(any()).respond_with(ResponseTemplate::new(200)).expect(0).mount(&server).await;
     let r = run(
         &server,
         r#"
@@ -628,15 +550,7 @@ async fn every_failure_of_a_step_is_reported_not_only_the_first() {
         "#,
     )
     .await;
-    assert_eq!(
-        whats(&f),
-        [
-            "status",
-            "header Content-Type",
-            "$.UserId type",
-            "$.UserName"
-        ]
-    );
+    assert_eq!(whats(&f), ["status", "header Content-Type", "$.UserId type", "$.UserName"]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -646,10 +560,7 @@ async fn every_failure_of_a_step_is_reported_not_only_the_first() {
 #[tokio::test]
 async fn status_exact_fails_on_another_code() {
     let c = single(failures(ResponseTemplate::new(401), "status: 200").await);
-    assert_eq!(
-        (c.what.as_str(), c.expected.as_str(), c.actual.as_str()),
-        ("status", "200", "401")
-    );
+    assert_eq!((c.what.as_str(), c.expected.as_str(), c.actual.as_str()), ("status", "200", "401"));
 }
 
 #[tokio::test]
@@ -662,10 +573,7 @@ async fn status_list_fails_on_a_code_not_listed() {
 #[tokio::test]
 async fn status_class_fails_on_another_class() {
     let c = single(failures(ResponseTemplate::new(404), "status: 2xx").await);
-    assert_eq!(
-        (c.what.as_str(), c.expected.as_str(), c.actual.as_str()),
-        ("status", "2xx", "404")
-    );
+    assert_eq!((c.what.as_str(), c.expected.as_str(), c.actual.as_str()), ("status", "2xx", "404"));
 }
 
 fn text_plain() -> ResponseTemplate {
@@ -674,26 +582,14 @@ fn text_plain() -> ResponseTemplate {
 
 #[tokio::test]
 async fn header_equals_fails_on_another_value() {
-    let c = single(
-        failures(
-            text_plain(),
-            "headers:\n  Content-Type: { equals: application/json }",
-        )
-        .await,
-    );
+    let c = single(failures(text_plain(), "headers:\n  Content-Type: { equals: application/json }").await);
     assert_eq!(c.what, "header Content-Type");
     assert_eq!(c.actual, "text/plain");
 }
 
 #[tokio::test]
 async fn header_matches_fails_on_a_value_not_matching() {
-    let c = single(
-        failures(
-            text_plain(),
-            "headers:\n  Content-Type: { matches: \"^application/json\" }",
-        )
-        .await,
-    );
+    let c = single(failures(text_plain(), "headers:\n  Content-Type: { matches: \"^application/json\" }").await);
     assert_eq!(c.what, "header Content-Type");
 }
 
@@ -707,43 +603,22 @@ async fn header_contains_fails_on_a_value_without_the_text() {
 async fn header_absent_true_fails_when_the_header_is_there() {
     let resp = ResponseTemplate::new(200).insert_header("x-powered-by", "ASP.NET");
     let c = single(failures(resp, "headers:\n  X-Powered-By: { absent: true }").await);
-    assert_eq!(
-        (c.what.as_str(), c.expected.as_str(), c.actual.as_str()),
-        ("header X-Powered-By", "absent", "present")
-    );
+    assert_eq!((c.what.as_str(), c.expected.as_str(), c.actual.as_str()), ("header X-Powered-By", "absent", "present"));
 }
 
 #[tokio::test]
 async fn header_absent_false_fails_when_the_header_is_missing() {
-    let c = single(
-        failures(
-            ResponseTemplate::new(200),
-            "headers:\n  X-Request-Id: { absent: false }",
-        )
-        .await,
-    );
-    assert_eq!(
-        (c.what.as_str(), c.expected.as_str(), c.actual.as_str()),
-        ("header X-Request-Id", "present", "absent")
-    );
+    let c = single(failures(ResponseTemplate::new(200), "headers:\n  X-Request-Id: { absent: false }").await);
+    assert_eq!((c.what.as_str(), c.expected.as_str(), c.actual.as_str()), ("header X-Request-Id", "present", "absent"));
 }
 
 fn session_cookie(attributes: &str) -> ResponseTemplate {
-    ResponseTemplate::new(200).insert_header(
-        "set-cookie",
-        format!("ASP.NET_SessionId=s3cret{attributes}").as_str(),
-    )
+    ResponseTemplate::new(200).insert_header("set-cookie", format!("ASP.NET_SessionId=s3cret{attributes}").as_str())
 }
 
 #[tokio::test]
 async fn cookie_expected_set_fails_when_it_is_not() {
-    let c = single(
-        failures(
-            ResponseTemplate::new(200),
-            "cookies:\n  ASP.NET_SessionId: {}",
-        )
-        .await,
-    );
+    let c = single(failures(ResponseTemplate::new(200), "cookies:\n  ASP.NET_SessionId: {}").await);
     assert_eq!(
         (c.what.as_str(), c.expected.as_str(), c.actual.as_str()),
         ("cookie ASP.NET_SessionId", "set", "not set")
@@ -752,13 +627,7 @@ async fn cookie_expected_set_fails_when_it_is_not() {
 
 #[tokio::test]
 async fn cookie_expected_not_set_fails_when_it_is() {
-    let c = single(
-        failures(
-            session_cookie("; path=/"),
-            "cookies:\n  ASP.NET_SessionId: { set: false }",
-        )
-        .await,
-    );
+    let c = single(failures(session_cookie("; path=/"), "cookies:\n  ASP.NET_SessionId: { set: false }").await);
     assert_eq!(
         (c.what.as_str(), c.expected.as_str(), c.actual.as_str()),
         ("cookie ASP.NET_SessionId", "not set", "set")
@@ -767,41 +636,21 @@ async fn cookie_expected_not_set_fails_when_it_is() {
 
 #[tokio::test]
 async fn cookie_http_only_fails_without_the_attribute() {
-    let c = single(
-        failures(
-            session_cookie("; path=/"),
-            "cookies:\n  ASP.NET_SessionId: { http_only: true }",
-        )
-        .await,
-    );
+    let c = single(failures(session_cookie("; path=/"), "cookies:\n  ASP.NET_SessionId: { http_only: true }").await);
     assert_eq!(c.what, "cookie ASP.NET_SessionId HttpOnly");
 }
 
 #[tokio::test]
 async fn cookie_secure_fails_without_the_attribute() {
-    let c = single(
-        failures(
-            session_cookie("; path=/; HttpOnly"),
-            "cookies:\n  ASP.NET_SessionId: { secure: true }",
-        )
-        .await,
-    );
+    let c =
+        single(failures(session_cookie("; path=/; HttpOnly"), "cookies:\n  ASP.NET_SessionId: { secure: true }").await);
     assert_eq!(c.what, "cookie ASP.NET_SessionId Secure");
 }
 
 #[tokio::test]
 async fn cookie_path_fails_on_another_path() {
-    let c = single(
-        failures(
-            session_cookie("; path=/other"),
-            "cookies:\n  ASP.NET_SessionId: { path: / }",
-        )
-        .await,
-    );
-    assert_eq!(
-        (c.what.as_str(), c.actual.as_str()),
-        ("cookie ASP.NET_SessionId Path", "/other")
-    );
+    let c = single(failures(session_cookie("; path=/other"), "cookies:\n  ASP.NET_SessionId: { path: / }").await);
+    assert_eq!((c.what.as_str(), c.actual.as_str()), ("cookie ASP.NET_SessionId Path", "/other"));
 }
 
 #[tokio::test]
@@ -819,11 +668,7 @@ async fn cookie_same_site_fails_on_another_mode() {
 #[tokio::test]
 async fn cookie_value_matches_fails_without_showing_the_value() {
     let c = single(
-        failures(
-            session_cookie("; path=/"),
-            "cookies:\n  ASP.NET_SessionId: { value_matches: \"^[0-9]+$\" }",
-        )
-        .await,
+        failures(session_cookie("; path=/"), "cookies:\n  ASP.NET_SessionId: { value_matches: \"^[0-9]+$\" }").await,
     );
     assert_eq!(c.what, "cookie ASP.NET_SessionId value");
     assert!(!c.actual.contains("s3cret"), "{c:?}");
@@ -831,39 +676,22 @@ async fn cookie_value_matches_fails_without_showing_the_value() {
 
 #[tokio::test]
 async fn body_exact_fails_on_an_extra_key() {
-    let c = single(
-        failures(
-            json_body(json!({ "UserId": 7, "Extra": true })),
-            "body: { exact: { UserId: 7 } }",
-        )
-        .await,
-    );
+    let c = single(failures(json_body(json!({ "UserId": 7, "Extra": true })), "body: { exact: { UserId: 7 } }").await);
     assert_eq!(c.what, "body (exact)");
     assert!(c.actual.contains("$.Extra is not expected"), "{c:?}");
 }
 
 #[tokio::test]
 async fn body_exact_fails_on_a_wrong_value() {
-    let c = single(
-        failures(
-            json_body(json!({ "UserId": 8 })),
-            "body: { exact: { UserId: 7 } }",
-        )
-        .await,
-    );
+    let c = single(failures(json_body(json!({ "UserId": 8 })), "body: { exact: { UserId: 7 } }").await);
     assert_eq!(c.what, "body (exact)");
     assert!(c.actual.contains("$.UserId is 8"), "{c:?}");
 }
 
 #[tokio::test]
 async fn body_exact_fails_on_another_bare_string() {
-    let c = single(
-        failures(
-            json_body(json!("User not authorized")),
-            "body: { exact: \"User not authenticated\" }",
-        )
-        .await,
-    );
+    let c =
+        single(failures(json_body(json!("User not authorized")), "body: { exact: \"User not authenticated\" }").await);
     assert_eq!(c.what, "body (exact)");
     assert!(c.actual.contains("User not authorized"), "{c:?}");
 }
@@ -877,62 +705,35 @@ async fn body_exact_fails_on_another_bare_number() {
 
 #[tokio::test]
 async fn body_partial_fails_on_a_missing_key() {
-    let c = single(
-        failures(
-            json_body(json!({ "UserId": 7 })),
-            "body: { partial: { UserName: svc } }",
-        )
-        .await,
-    );
+    let c = single(failures(json_body(json!({ "UserId": 7 })), "body: { partial: { UserName: svc } }").await);
     assert_eq!(c.what, "body (partial)");
     assert!(c.actual.contains("$.UserName is missing"), "{c:?}");
 }
 
 #[tokio::test]
 async fn body_partial_fails_on_a_nested_mismatch() {
-    let c = single(
-        failures(
-            json_body(json!({ "A": { "B": 1, "C": 2 } })),
-            "body: { partial: { A: { B: 2 } } }",
-        )
-        .await,
-    );
+    let c = single(failures(json_body(json!({ "A": { "B": 1, "C": 2 } })), "body: { partial: { A: { B: 2 } } }").await);
     assert_eq!(c.what, "body (partial)");
     assert!(c.actual.contains("$.A.B is 1"), "{c:?}");
 }
 
 #[tokio::test]
 async fn body_partial_fails_on_an_array_of_another_length() {
-    let c = single(
-        failures(
-            json_body(json!({ "Tags": [1, 2, 3] })),
-            "body: { partial: { Tags: [1, 2] } }",
-        )
-        .await,
-    );
+    let c = single(failures(json_body(json!({ "Tags": [1, 2, 3] })), "body: { partial: { Tags: [1, 2] } }").await);
     assert_eq!(c.what, "body (partial)");
-    assert!(
-        c.actual.contains("$.Tags has 3 elements, expected 2"),
-        "{c:?}"
-    );
+    assert!(c.actual.contains("$.Tags has 3 elements, expected 2"), "{c:?}");
 }
 
 #[tokio::test]
 async fn body_empty_true_fails_on_a_body() {
     let c = single(failures(text_plain(), "body: { empty: true }").await);
-    assert_eq!(
-        (c.what.as_str(), c.expected.as_str(), c.actual.as_str()),
-        ("body", "empty", "5 bytes")
-    );
+    assert_eq!((c.what.as_str(), c.expected.as_str(), c.actual.as_str()), ("body", "empty", "5 bytes"));
 }
 
 #[tokio::test]
 async fn body_empty_false_fails_on_an_empty_body() {
     let c = single(failures(ResponseTemplate::new(200), "body: { empty: false }").await);
-    assert_eq!(
-        (c.what.as_str(), c.expected.as_str(), c.actual.as_str()),
-        ("body", "not empty", "empty")
-    );
+    assert_eq!((c.what.as_str(), c.expected.as_str(), c.actual.as_str()), ("body", "not empty", "empty"));
 }
 
 #[tokio::test]
@@ -966,19 +767,13 @@ fn user() -> ResponseTemplate {
 #[tokio::test]
 async fn path_exists_true_fails_when_nothing_is_selected() {
     let c = single(failures(user(), "paths:\n  $.Nope: { exists: true }").await);
-    assert_eq!(
-        (c.what.as_str(), c.expected.as_str(), c.actual.as_str()),
-        ("$.Nope", "present", "nothing selected")
-    );
+    assert_eq!((c.what.as_str(), c.expected.as_str(), c.actual.as_str()), ("$.Nope", "present", "nothing selected"));
 }
 
 #[tokio::test]
 async fn path_exists_false_fails_when_a_value_is_selected() {
     let c = single(failures(user(), "paths:\n  $.UserId: { exists: false }").await);
-    assert_eq!(
-        (c.what.as_str(), c.expected.as_str()),
-        ("$.UserId", "absent")
-    );
+    assert_eq!((c.what.as_str(), c.expected.as_str()), ("$.UserId", "absent"));
 }
 
 #[tokio::test]
@@ -991,19 +786,13 @@ async fn path_equals_fails_on_another_value() {
 #[tokio::test]
 async fn path_equals_null_fails_on_a_value() {
     let c = single(failures(user(), "paths:\n  $.SID: { equals: null }").await);
-    assert_eq!(
-        (c.what.as_str(), c.expected.as_str()),
-        ("$.SID", "equal to null")
-    );
+    assert_eq!((c.what.as_str(), c.expected.as_str()), ("$.SID", "equal to null"));
 }
 
 #[tokio::test]
 async fn path_type_fails_on_another_type() {
     let c = single(failures(user(), "paths:\n  $.UserId: { type: string }").await);
-    assert_eq!(
-        (c.what.as_str(), c.expected.as_str(), c.actual.as_str()),
-        ("$.UserId type", "string", "integer")
-    );
+    assert_eq!((c.what.as_str(), c.expected.as_str(), c.actual.as_str()), ("$.UserId type", "string", "integer"));
 }
 
 #[tokio::test]
@@ -1025,30 +814,18 @@ async fn path_matches_fails_on_a_string_not_matching() {
 #[tokio::test]
 async fn path_one_of_fails_on_a_value_not_listed() {
     let c = single(failures(user(), "paths:\n  $.UserName: { one_of: [a, b] }").await);
-    assert_eq!(
-        (c.what.as_str(), c.expected.as_str()),
-        ("$.UserName", "one of \"a\", \"b\"")
-    );
+    assert_eq!((c.what.as_str(), c.expected.as_str()), ("$.UserName", "one of \"a\", \"b\""));
 }
 
 #[tokio::test]
 async fn path_length_exact_fails_on_another_length() {
     let c = single(failures(user(), "paths:\n  $.Tags: { length: 2 }").await);
-    assert_eq!(
-        (c.what.as_str(), c.expected.as_str(), c.actual.as_str()),
-        ("$.Tags length", "2", "3")
-    );
+    assert_eq!((c.what.as_str(), c.expected.as_str(), c.actual.as_str()), ("$.Tags length", "2", "3"));
 }
 
 #[tokio::test]
 async fn path_length_range_fails_outside_the_range() {
-    let c = single(
-        failures(
-            user(),
-            "paths:\n  $.UserName: { length: { min: 1, max: 5 } }",
-        )
-        .await,
-    );
+    let c = single(failures(user(), "paths:\n  $.UserName: { length: { min: 1, max: 5 } }").await);
     assert_eq!(
         (c.what.as_str(), c.expected.as_str(), c.actual.as_str()),
         ("$.UserName length", "between 1 and 5", "11")
@@ -1058,17 +835,11 @@ async fn path_length_range_fails_outside_the_range() {
 #[tokio::test]
 async fn path_min_fails_below_it() {
     let c = single(failures(user(), "paths:\n  $.Score: { min: 51 }").await);
-    assert_eq!(
-        (c.what.as_str(), c.expected.as_str(), c.actual.as_str()),
-        ("$.Score", "a number at least 51", "50")
-    );
+    assert_eq!((c.what.as_str(), c.expected.as_str(), c.actual.as_str()), ("$.Score", "a number at least 51", "50"));
 }
 
 #[tokio::test]
 async fn path_max_fails_above_it() {
     let c = single(failures(user(), "paths:\n  $.Score: { max: 49.5 }").await);
-    assert_eq!(
-        (c.what.as_str(), c.expected.as_str(), c.actual.as_str()),
-        ("$.Score", "a number at most 49.5", "50")
-    );
+    assert_eq!((c.what.as_str(), c.expected.as_str(), c.actual.as_str()), ("$.Score", "a number at most 49.5", "50"));
 }

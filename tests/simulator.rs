@@ -27,15 +27,10 @@ impl Sim {
             runas_password: Some(SecretString::from("p;a]ss word")),
             ..Settings::default()
         });
-        let config = SimConfig {
-            settings: settings.clone(),
-            state,
-            faults: faults.to_vec(),
-        };
+        let config =
+            SimConfig { settings: settings.clone(), state, faults: faults.to_vec(), profile: Default::default() };
         let addr = "127.0.0.1:0".parse().expect("addr");
-        let sim = Simulator::start(config, addr, listen)
-            .await
-            .expect("simulator starts");
+        let sim = Simulator::start(config, addr, listen).await.expect("simulator starts");
         Sim { sim, settings }
     }
 
@@ -44,11 +39,7 @@ impl Sim {
     }
 
     fn key(&self) -> &str {
-        self.settings
-            .api_key
-            .as_ref()
-            .expect("generated")
-            .expose_secret()
+        self.settings.api_key.as_ref().expect("generated").expose_secret()
     }
 
     fn runas(&self) -> &str {
@@ -64,20 +55,11 @@ impl Sim {
     }
 
     fn client_secret(&self) -> &str {
-        self.settings
-            .client_secret
-            .as_ref()
-            .expect("generated")
-            .expose_secret()
+        self.settings.client_secret.as_ref().expect("generated").expose_secret()
     }
 
     async fn sign_in(&self, authorization: &str) -> reqwest::Response {
-        client()
-            .post(self.url("Auth/SignAppin"))
-            .header(AUTHORIZATION, authorization)
-            .send()
-            .await
-            .expect("request")
+        client().post(self.url("Auth/SignAppin")).header(AUTHORIZATION, authorization).send().await.expect("request")
     }
 
     /// Signs in with PS-Auth and returns the `Cookie` header value to send afterwards.
@@ -104,12 +86,7 @@ impl Sim {
     }
 
     async fn token(&self, form: &[(&str, &str)]) -> reqwest::Response {
-        client()
-            .post(self.url("Auth/connect/token"))
-            .form(form)
-            .send()
-            .await
-            .expect("request")
+        client().post(self.url("Auth/connect/token")).form(form).send().await.expect("request")
     }
 
     async fn good_token(&self) -> String {
@@ -122,44 +99,26 @@ impl Sim {
             .await;
         assert_eq!(r.status(), StatusCode::OK);
         let body: Value = r.json().await.expect("json");
-        body["access_token"]
-            .as_str()
-            .expect("access_token")
-            .to_owned()
+        body["access_token"].as_str().expect("access_token").to_owned()
     }
 }
 
 fn client() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
-        .no_proxy()
-        .tls_danger_accept_invalid_certs(true)
-        .build()
-        .expect("client")
+    reqwest::Client::builder().no_proxy().tls_danger_accept_invalid_certs(true).build().expect("client")
 }
 
 fn set_cookies(r: &reqwest::Response) -> Vec<String> {
-    r.headers()
-        .get_all(SET_COOKIE)
-        .iter()
-        .map(|v| v.to_str().expect("ascii").to_owned())
-        .collect()
+    r.headers().get_all(SET_COOKIE).iter().map(|v| v.to_str().expect("ascii").to_owned()).collect()
 }
 
 /// What a correct client sends back: every cookie in one `Cookie` header.
 fn cookie_header(r: &reqwest::Response) -> String {
-    set_cookies(r)
-        .iter()
-        .map(|c| c.split(';').next().expect("name=value").to_owned())
-        .collect::<Vec<_>>()
-        .join("; ")
+    set_cookies(r).iter().map(|c| c.split(';').next().expect("name=value").to_owned()).collect::<Vec<_>>().join("; ")
 }
 
 fn content_type(r: &reqwest::Response) -> String {
-    r.headers()
-        .get(CONTENT_TYPE)
-        .map(|v| v.to_str().expect("ascii").to_owned())
-        .unwrap_or_default()
+    r.headers().get(CONTENT_TYPE).map(|v| v.to_str().expect("ascii").to_owned()).unwrap_or_default()
 }
 
 async fn status_and_text(r: reqwest::Response) -> (StatusCode, String, String) {
@@ -191,24 +150,12 @@ async fn sign_in_accepts_every_header_spelling() {
             .and_then(|rest| rest.split(';').next())
             .expect("session cookie first");
         assert_eq!(sid.len(), 24);
-        assert!(
-            sid.chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()),
-            "{sid}"
-        );
-        assert!(
-            cookies[0].ends_with("; path=/; HttpOnly; SameSite=Lax"),
-            "{}",
-            cookies[0]
-        );
+        assert!(sid.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()), "{sid}");
+        assert!(cookies[0].ends_with("; path=/; HttpOnly; SameSite=Lax"), "{}", cookies[0]);
         assert!(cookies[1].starts_with("__RequestVerificationToken="));
         assert!(cookies[1].ends_with("; path=/; HttpOnly"), "{}", cookies[1]);
         let user: Value = r.json().await.expect("json");
-        assert_eq!(
-            user["UserName"],
-            json!(u),
-            "UserName is the run-as user as configured"
-        );
+        assert_eq!(user["UserName"], json!(u), "UserName is the run-as user as configured");
         assert!(user["UserId"].is_i64());
         assert!(user["SID"].is_string());
         assert!(user["EmailAddress"].is_string());
@@ -230,15 +177,8 @@ async fn sign_in_accepts_every_header_spelling() {
 #[tokio::test]
 async fn sign_in_failures_are_401_json_strings() {
     let s = Sim::start(SimState::default(), &[]).await;
-    let r = client()
-        .post(s.url("Auth/SignAppin"))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(
-        status_and_text(r).await,
-        (StatusCode::UNAUTHORIZED, ct(), NOT_AUTHENTICATED.into())
-    );
+    let r = client().post(s.url("Auth/SignAppin")).send().await.expect("request");
+    assert_eq!(status_and_text(r).await, (StatusCode::UNAUTHORIZED, ct(), NOT_AUTHENTICATED.into()));
     let bad = [
         "PS-Auth".to_owned(),
         "Basic dXNlcjpwYXNz".to_owned(),
@@ -250,11 +190,7 @@ async fn sign_in_failures_are_401_json_strings() {
     for auth in &bad {
         let r = s.sign_in(auth).await;
         assert!(set_cookies(&r).is_empty(), "{auth}");
-        assert_eq!(
-            status_and_text(r).await,
-            (StatusCode::UNAUTHORIZED, ct(), NOT_AUTHENTICATED.into()),
-            "{auth}"
-        );
+        assert_eq!(status_and_text(r).await, (StatusCode::UNAUTHORIZED, ct(), NOT_AUTHENTICATED.into()), "{auth}");
     }
 }
 
@@ -266,10 +202,7 @@ fn ct() -> String {
 async fn session_call_then_signout_then_401() {
     let s = Sim::start(SimState::default(), &[]).await;
     let r = s.version(None).await;
-    assert_eq!(
-        status_and_text(r).await,
-        (StatusCode::UNAUTHORIZED, ct(), NOT_AUTHENTICATED.into())
-    );
+    assert_eq!(status_and_text(r).await, (StatusCode::UNAUTHORIZED, ct(), NOT_AUTHENTICATED.into()));
 
     let cookie = s.session().await;
     let r = s.version(Some(&cookie)).await;
@@ -281,19 +214,13 @@ async fn session_call_then_signout_then_401() {
     let only_sid = cookie.split("; ").next().expect("sid").to_owned();
     assert_eq!(s.version(Some(&only_sid)).await.status(), StatusCode::OK);
     let only_token = cookie.split("; ").nth(1).expect("token").to_owned();
-    assert_eq!(
-        s.version(Some(&only_token)).await.status(),
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(s.version(Some(&only_token)).await.status(), StatusCode::UNAUTHORIZED);
 
     let r = s.sign_out(Some(&cookie)).await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.text().await.expect("body"), "");
     let r = s.version(Some(&cookie)).await;
-    assert_eq!(
-        status_and_text(r).await,
-        (StatusCode::UNAUTHORIZED, ct(), NOT_AUTHENTICATED.into())
-    );
+    assert_eq!(status_and_text(r).await, (StatusCode::UNAUTHORIZED, ct(), NOT_AUTHENTICATED.into()));
 
     // Signing out again, or without any session, is still 200.
     assert_eq!(s.sign_out(Some(&cookie)).await.status(), StatusCode::OK);
@@ -312,10 +239,7 @@ async fn oauth_token_then_bearer_sign_in() {
         .await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(content_type(&r), "application/json; charset=utf-8");
-    assert_eq!(
-        r.headers().get("cache-control").map(|v| v.as_bytes()),
-        Some(&b"no-store"[..])
-    );
+    assert_eq!(r.headers().get("cache-control").map(|v| v.as_bytes()), Some(&b"no-store"[..]));
     let body: Value = r.json().await.expect("json");
     assert_eq!(body["expires_in"], json!(3600));
     assert_eq!(body["token_type"], json!("Bearer"));
@@ -332,10 +256,7 @@ async fn oauth_token_then_bearer_sign_in() {
     assert_eq!(s.version(Some(&cookie)).await.status(), StatusCode::OK);
 
     // The token may sign in again until it expires.
-    assert_eq!(
-        s.sign_in(&format!("Bearer {token}")).await.status(),
-        StatusCode::OK
-    );
+    assert_eq!(s.sign_in(&format!("Bearer {token}")).await.status(), StatusCode::OK);
     let r = s.sign_in(&format!("Bearer {token}x")).await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
 }
@@ -350,39 +271,19 @@ async fn token_errors() {
     let cc = "client_credentials";
     let cases: [(Form, StatusCode, &str); 5] = [
         (
-            &[
-                ("grant_type", cc),
-                ("client_id", &id),
-                ("client_secret", "nope"),
-            ],
+            &[("grant_type", cc), ("client_id", &id), ("client_secret", "nope")],
             StatusCode::UNAUTHORIZED,
             "invalid_client",
         ),
         (
-            &[
-                ("grant_type", cc),
-                ("client_id", "nope"),
-                ("client_secret", &secret),
-            ],
+            &[("grant_type", cc), ("client_id", "nope"), ("client_secret", &secret)],
             StatusCode::UNAUTHORIZED,
             "invalid_client",
         ),
+        (&[("grant_type", cc), ("client_id", &id)], StatusCode::BAD_REQUEST, "invalid_request"),
+        (&[("client_id", &id), ("client_secret", &secret)], StatusCode::BAD_REQUEST, "invalid_request"),
         (
-            &[("grant_type", cc), ("client_id", &id)],
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-        ),
-        (
-            &[("client_id", &id), ("client_secret", &secret)],
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-        ),
-        (
-            &[
-                ("grant_type", "password"),
-                ("client_id", &id),
-                ("client_secret", &secret),
-            ],
+            &[("grant_type", "password"), ("client_id", &id), ("client_secret", &secret)],
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
         ),
@@ -391,11 +292,7 @@ async fn token_errors() {
         let r = s.token(form).await;
         assert_eq!(r.status(), status, "{form:?}");
         assert_eq!(content_type(&r), ct());
-        assert_eq!(
-            r.json::<Value>().await.expect("json"),
-            json!({ "error": error }),
-            "{form:?}"
-        );
+        assert_eq!(r.json::<Value>().await.expect("json"), json!({ "error": error }), "{form:?}");
     }
     let r = client()
         .post(s.url("Auth/Connect/Token"))
@@ -404,11 +301,7 @@ async fn token_errors() {
         .await
         .expect("request");
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    let r = client()
-        .get(s.url("Auth/Connect/Token"))
-        .send()
-        .await
-        .expect("request");
+    let r = client().get(s.url("Auth/Connect/Token")).send().await.expect("request");
     assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
 }
 
@@ -422,28 +315,20 @@ async fn paths_are_case_insensitive_and_tolerate_a_trailing_slash() {
         "/BEYONDTRUST/API/PUBLIC/V3/AUTH/SIGNAPPIN?Version=3.1",
         "/eEye.RetinaCS.Server/api/public/v3/Auth/SignAppIn",
     ] {
-        let r = client()
-            .post(format!("{origin}{path}"))
-            .header(AUTHORIZATION, s.ps_auth())
-            .send()
-            .await
-            .expect("request");
+        let r =
+            client().post(format!("{origin}{path}")).header(AUTHORIZATION, s.ps_auth()).send().await.expect("request");
         assert_eq!(r.status(), StatusCode::OK, "{path}");
     }
     let cookie = s.session().await;
     let r = client()
-        .get(format!(
-            "{origin}/beyondtrust/api/public/v3/configuration/version/?VERSION=3.0"
-        ))
+        .get(format!("{origin}/beyondtrust/api/public/v3/configuration/version/?VERSION=3.0"))
         .header(COOKIE, &cookie)
         .send()
         .await
         .expect("request");
     assert_eq!(r.status(), StatusCode::OK);
     let r = client()
-        .post(format!(
-            "{origin}/BeyondTrust/api/public/v3/auth/CONNECT/token/"
-        ))
+        .post(format!("{origin}/BeyondTrust/api/public/v3/auth/CONNECT/token/"))
         .form(&[
             ("grant_type", "client_credentials"),
             ("client_id", s.client_id()),
@@ -459,208 +344,99 @@ async fn paths_are_case_insensitive_and_tolerate_a_trailing_slash() {
 async fn unknown_routes_and_wrong_methods_answer_json() {
     let s = Sim::start(SimState::default(), &[]).await;
     let origin = s.sim.base_url().origin().ascii_serialization();
-    for url in [
-        format!("{origin}/"),
-        format!("{origin}/index.html"),
-        s.url("Nope"),
-        s.url("Auth/SignAppin/more"),
-    ] {
-        let (status, content_type, body) =
-            status_and_text(client().get(&url).send().await.expect("request")).await;
+    for url in [format!("{origin}/"), format!("{origin}/index.html"), s.url("Nope"), s.url("Auth/SignAppin/more")] {
+        let (status, content_type, body) = status_and_text(client().get(&url).send().await.expect("request")).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{url}");
         assert_eq!(content_type, ct());
-        assert!(
-            serde_json::from_str::<Value>(&body)
-                .expect("json")
-                .is_string(),
-            "{body}"
-        );
+        assert!(serde_json::from_str::<Value>(&body).expect("json").is_string(), "{body}");
     }
-    let r = client()
-        .get(s.url("Auth/SignAppin"))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(
-        r.headers().get("allow").map(|v| v.as_bytes()),
-        Some(&b"POST"[..])
-    );
+    let r = client().get(s.url("Auth/SignAppin")).send().await.expect("request");
+    assert_eq!(r.headers().get("allow").map(|v| v.as_bytes()), Some(&b"POST"[..]));
     let (status, content_type, body) = status_and_text(r).await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(content_type, ct());
-    assert!(
-        serde_json::from_str::<Value>(&body)
-            .expect("json")
-            .is_string(),
-        "{body}"
-    );
-    let r = client()
-        .post(s.url("Configuration/Version"))
-        .send()
-        .await
-        .expect("request");
+    assert!(serde_json::from_str::<Value>(&body).expect("json").is_string(), "{body}");
+    let r = client().post(s.url("Configuration/Version")).send().await.expect("request");
     assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
 }
 
 #[tokio::test]
 async fn licence_invalid_is_403_after_authentication() {
-    let s = Sim::start(
-        SimState {
-            licence_invalid: true,
-            ..SimState::default()
-        },
-        &[],
-    )
-    .await;
+    let s = Sim::start(SimState { licence_invalid: true, ..SimState::default() }, &[]).await;
     let (status, content_type, body) = status_and_text(s.sign_in(&s.ps_auth()).await).await;
-    assert_eq!(
-        (status, content_type.as_str()),
-        (StatusCode::FORBIDDEN, "application/json; charset=utf-8")
-    );
-    assert!(
-        serde_json::from_str::<Value>(&body)
-            .expect("json")
-            .is_string(),
-        "{body}"
-    );
-    assert_eq!(
-        s.sign_in("PS-Auth key=wrong; runas=x").await.status(),
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!((status, content_type.as_str()), (StatusCode::FORBIDDEN, "application/json; charset=utf-8"));
+    assert!(serde_json::from_str::<Value>(&body).expect("json").is_string(), "{body}");
+    assert_eq!(s.sign_in("PS-Auth key=wrong; runas=x").await.status(), StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]
 async fn disabled_version_is_410_everywhere() {
-    let s = Sim::start(
-        SimState::from_names(&["api-version-disabled"]).expect("state"),
-        &[],
-    )
-    .await;
+    let s = Sim::start(SimState::from_names(&["api-version-disabled"]).expect("state"), &[]).await;
     let responses = [
         s.sign_in(&s.ps_auth()).await,
         s.version(None).await,
         s.sign_out(None).await,
         s.token(&[("grant_type", "client_credentials")]).await,
-        client()
-            .get(s.url("Anything"))
-            .send()
-            .await
-            .expect("request"),
+        client().get(s.url("Anything")).send().await.expect("request"),
     ];
     for r in responses {
         let (status, content_type, body) = status_and_text(r).await;
         assert_eq!(status, StatusCode::GONE);
         assert_eq!(content_type, ct());
-        assert!(
-            serde_json::from_str::<Value>(&body)
-                .expect("json")
-                .is_string(),
-            "{body}"
-        );
+        assert!(serde_json::from_str::<Value>(&body).expect("json").is_string(), "{body}");
     }
 }
 
 #[tokio::test]
 async fn rejected_source_address_is_401_for_both_sign_ins() {
-    let s = Sim::start(
-        SimState::from_names(&["source-address-rejected"]).expect("state"),
-        &[],
-    )
-    .await;
-    assert_eq!(
-        s.sign_in(&s.ps_auth()).await.status(),
-        StatusCode::UNAUTHORIZED
-    );
+    let s = Sim::start(SimState::from_names(&["source-address-rejected"]).expect("state"), &[]).await;
+    assert_eq!(s.sign_in(&s.ps_auth()).await.status(), StatusCode::UNAUTHORIZED);
     let token = s.good_token().await;
-    assert_eq!(
-        s.sign_in(&format!("Bearer {token}")).await.status(),
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(s.sign_in(&format!("Bearer {token}")).await.status(), StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]
 async fn password_required_checks_pwd() {
-    let s = Sim::start(
-        SimState::from_names(&["password-required"]).expect("state"),
-        &[],
-    )
-    .await;
+    let s = Sim::start(SimState::from_names(&["password-required"]).expect("state"), &[]).await;
     let (k, u) = (s.key().to_owned(), s.runas().to_owned());
+    assert_eq!(s.sign_in(&format!("PS-Auth key={k}; runas={u};")).await.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(
-        s.sign_in(&format!("PS-Auth key={k}; runas={u};"))
-            .await
-            .status(),
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        s.sign_in(&format!("PS-Auth key={k}; runas={u}; pwd=[wrong];"))
-            .await
-            .status(),
+        s.sign_in(&format!("PS-Auth key={k}; runas={u}; pwd=[wrong];")).await.status(),
         StatusCode::UNAUTHORIZED
     );
     // The configured password is `p;a]ss word`: it contains `;`, `]` and a space.
-    assert_eq!(
-        s.sign_in(&format!("PS-Auth key={k}; runas={u}; pwd=[p;a]ss word];"))
-            .await
-            .status(),
-        StatusCode::OK
-    );
-    assert_eq!(
-        s.sign_in(&format!("PS-Auth key={k};runas={u};pwd=[p;a]ss word]"))
-            .await
-            .status(),
-        StatusCode::OK
-    );
+    assert_eq!(s.sign_in(&format!("PS-Auth key={k}; runas={u}; pwd=[p;a]ss word];")).await.status(), StatusCode::OK);
+    assert_eq!(s.sign_in(&format!("PS-Auth key={k};runas={u};pwd=[p;a]ss word]")).await.status(), StatusCode::OK);
 
-    let lax = Sim::start(
-        SimState::from_names(&["password-required"]).expect("state"),
-        &[Fault::SigninIgnoresPassword],
-    )
-    .await;
+    let lax =
+        Sim::start(SimState::from_names(&["password-required"]).expect("state"), &[Fault::SigninIgnoresPassword]).await;
     assert_eq!(lax.sign_in(&lax.ps_auth()).await.status(), StatusCode::OK);
 }
 
 #[tokio::test]
 async fn idle_sessions_die_and_use_refreshes_them() {
-    let state = SimState {
-        idle_timeout: Duration::from_millis(300),
-        ..SimState::default()
-    };
+    let state = SimState { idle_timeout: Duration::from_millis(300), ..SimState::default() };
     let s = Sim::start(state.clone(), &[]).await;
     let cookie = s.session().await;
     for _ in 0..3 {
         tokio::time::sleep(Duration::from_millis(150)).await;
-        assert_eq!(
-            s.version(Some(&cookie)).await.status(),
-            StatusCode::OK,
-            "use keeps it alive"
-        );
+        assert_eq!(s.version(Some(&cookie)).await.status(), StatusCode::OK, "use keeps it alive");
     }
     tokio::time::sleep(Duration::from_millis(450)).await;
     let r = s.version(Some(&cookie)).await;
-    assert_eq!(
-        status_and_text(r).await,
-        (StatusCode::UNAUTHORIZED, ct(), NOT_AUTHENTICATED.into())
-    );
+    assert_eq!(status_and_text(r).await, (StatusCode::UNAUTHORIZED, ct(), NOT_AUTHENTICATED.into()));
 
     let immortal = Sim::start(state, &[Fault::SessionNeverExpires]).await;
     let cookie = immortal.session().await;
     tokio::time::sleep(Duration::from_millis(450)).await;
-    assert_eq!(
-        immortal.version(Some(&cookie)).await.status(),
-        StatusCode::OK
-    );
+    assert_eq!(immortal.version(Some(&cookie)).await.status(), StatusCode::OK);
 }
 
 #[tokio::test]
 async fn faults_change_behaviour() {
     let s = Sim::start(
         SimState::default(),
-        &[
-            Fault::SigninUseridAsString,
-            Fault::SignoutKeepsSession,
-            Fault::CookieNotHttponly,
-        ],
+        &[Fault::SigninUseridAsString, Fault::SignoutKeepsSession, Fault::CookieNotHttponly],
     )
     .await;
     let r = s.sign_in(&s.ps_auth()).await;
@@ -668,19 +444,11 @@ async fn faults_change_behaviour() {
     let cookie = cookie_header(&r);
     assert_eq!(r.json::<Value>().await.expect("json")["UserId"], json!("7"));
     assert_eq!(s.sign_out(Some(&cookie)).await.status(), StatusCode::OK);
-    assert_eq!(
-        s.version(Some(&cookie)).await.status(),
-        StatusCode::OK,
-        "session survived Signout"
-    );
+    assert_eq!(s.version(Some(&cookie)).await.status(), StatusCode::OK, "session survived Signout");
 
     let s = Sim::start(
         SimState::default(),
-        &[
-            Fault::UnauthenticatedHtmlBody,
-            Fault::TokenTypeLowercase,
-            Fault::TokenExpiresInString,
-        ],
+        &[Fault::UnauthenticatedHtmlBody, Fault::TokenTypeLowercase, Fault::TokenExpiresInString],
     )
     .await;
     let (status, content_type, body) = status_and_text(s.version(None).await).await;
@@ -700,51 +468,23 @@ async fn faults_change_behaviour() {
 
     let s = Sim::start(
         SimState::default(),
-        &[
-            Fault::SigninMissingUserid,
-            Fault::SigninNoCookie,
-            Fault::Unauthenticated200,
-        ],
+        &[Fault::SigninMissingUserid, Fault::SigninNoCookie, Fault::Unauthenticated200],
     )
     .await;
     let r = s.sign_in(&s.ps_auth()).await;
     assert!(set_cookies(&r).is_empty());
-    assert!(
-        r.json::<Value>()
-            .await
-            .expect("json")
-            .get("UserId")
-            .is_none()
-    );
+    assert!(r.json::<Value>().await.expect("json").get("UserId").is_none());
     assert_eq!(s.version(None).await.status(), StatusCode::OK);
 
-    let s = Sim::start(
-        SimState::default(),
-        &[
-            Fault::SigninAcceptsBadKey,
-            Fault::BearerInvalidAccepted,
-            Fault::Signout500,
-        ],
-    )
-    .await;
-    assert_eq!(
-        s.sign_in(&format!("PS-Auth key=wrong; runas={}", s.runas()))
-            .await
-            .status(),
-        StatusCode::OK
-    );
+    let s =
+        Sim::start(SimState::default(), &[Fault::SigninAcceptsBadKey, Fault::BearerInvalidAccepted, Fault::Signout500])
+            .await;
+    assert_eq!(s.sign_in(&format!("PS-Auth key=wrong; runas={}", s.runas())).await.status(), StatusCode::OK);
     assert_eq!(s.sign_in("Bearer made-up").await.status(), StatusCode::OK);
-    assert_eq!(
-        s.sign_out(None).await.status(),
-        StatusCode::INTERNAL_SERVER_ERROR
-    );
+    assert_eq!(s.sign_out(None).await.status(), StatusCode::INTERNAL_SERVER_ERROR);
 
     let s = Sim::start(
-        SimState {
-            licence_invalid: true,
-            api_version_disabled: true,
-            ..SimState::default()
-        },
+        SimState { licence_invalid: true, api_version_disabled: true, ..SimState::default() },
         &[Fault::LicenceIgnored, Fault::VersionDisabledIgnored],
     )
     .await;
@@ -755,33 +495,19 @@ async fn faults_change_behaviour() {
 async fn self_signed_tls_marks_cookies_secure() {
     let s = Sim::start_on(SimState::default(), &[], Listen::SelfSignedTls).await;
     assert_eq!(s.sim.base_url().scheme(), "https");
-    assert!(
-        s.sim
-            .certificate_pem()
-            .is_some_and(|pem| pem.starts_with("-----BEGIN CERTIFICATE-----"))
-    );
+    assert!(s.sim.certificate_pem().is_some_and(|pem| pem.starts_with("-----BEGIN CERTIFICATE-----")));
     let r = s.sign_in(&s.ps_auth()).await;
     assert_eq!(r.status(), StatusCode::OK);
     let cookies = set_cookies(&r);
-    assert!(
-        cookies[0].contains("; path=/; secure; HttpOnly; SameSite=Lax"),
-        "{cookies:?}"
-    );
-    assert!(
-        cookies[1].ends_with("; path=/; secure; HttpOnly"),
-        "{cookies:?}"
-    );
+    assert!(cookies[0].contains("; path=/; secure; HttpOnly; SameSite=Lax"), "{cookies:?}");
+    assert!(cookies[1].ends_with("; path=/; secure; HttpOnly"), "{cookies:?}");
     let cookie = cookie_header(&r);
     assert_eq!(s.version(Some(&cookie)).await.status(), StatusCode::OK);
 
     // Over plain HTTP the same cookies carry no `secure`, or real clients would not send them.
     let plain = Sim::start(SimState::default(), &[]).await;
     let r = plain.sign_in(&plain.ps_auth()).await;
-    assert!(
-        set_cookies(&r)
-            .iter()
-            .all(|c| !c.to_ascii_lowercase().contains("secure"))
-    );
+    assert!(set_cookies(&r).iter().all(|c| !c.to_ascii_lowercase().contains("secure")));
     s.sim.stop().await;
     plain.sim.stop().await;
 }
@@ -790,39 +516,24 @@ async fn self_signed_tls_marks_cookies_secure() {
 async fn tls_from_pem_files_and_start_errors() {
     let dir = tempfile::tempdir().expect("tempdir");
     let key = rcgen::KeyPair::generate().expect("key");
-    let cert = rcgen::CertificateParams::new(vec!["localhost".to_owned()])
-        .expect("params")
-        .self_signed(&key)
-        .expect("cert");
+    let cert =
+        rcgen::CertificateParams::new(vec!["localhost".to_owned()]).expect("params").self_signed(&key).expect("cert");
     let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
     std::fs::write(&cert_path, cert.pem()).expect("write");
     std::fs::write(&key_path, key.serialize_pem()).expect("write");
-    let s = Sim::start_on(
-        SimState::default(),
-        &[],
-        Listen::Tls {
-            cert_pem: cert_path.clone(),
-            key_pem: key_path,
-        },
-    )
-    .await;
+    let s =
+        Sim::start_on(SimState::default(), &[], Listen::Tls { cert_pem: cert_path.clone(), key_pem: key_path }).await;
     assert_eq!(s.sign_in(&s.ps_auth()).await.status(), StatusCode::OK);
 
     let addr = "127.0.0.1:0".parse().expect("addr");
-    let missing = Listen::Tls {
-        cert_pem: cert_path,
-        key_pem: dir.path().join("absent.pem"),
-    };
-    let err = Simulator::start(SimConfig::new(Settings::default()), addr, missing)
-        .await
-        .expect_err("no key file");
+    let missing = Listen::Tls { cert_pem: cert_path, key_pem: dir.path().join("absent.pem") };
+    let err = Simulator::start(SimConfig::new(Settings::default()), addr, missing).await.expect_err("no key file");
     assert!(!err.is_bind());
     assert!(err.to_string().contains("absent.pem"), "{err}");
 
     let taken = s.sim.base_url().socket_addrs(|| None).expect("addr")[0];
-    let err = Simulator::start(SimConfig::new(Settings::default()), taken, Listen::Plain)
-        .await
-        .expect_err("port in use");
+    let err =
+        Simulator::start(SimConfig::new(Settings::default()), taken, Listen::Plain).await.expect_err("port in use");
     assert!(err.is_bind(), "{err}");
     s.sim.stop().await;
 }
@@ -841,14 +552,10 @@ async fn no_html_anywhere() {
         client().put(s.url("ManagedAccounts")),
     ];
     for req in requests {
-        let (status, content_type, body) =
-            status_and_text(req.send().await.expect("request")).await;
+        let (status, content_type, body) = status_and_text(req.send().await.expect("request")).await;
         assert!(!content_type.contains("html"), "{status} {content_type}");
         assert!(!body.trim_start().starts_with('<'), "{status} {body}");
-        assert!(
-            serde_json::from_str::<Value>(&body).is_ok(),
-            "{status} {body}"
-        );
+        assert!(serde_json::from_str::<Value>(&body).is_ok(), "{status} {body}");
     }
 }
 
@@ -864,13 +571,7 @@ mod serve_cli {
     fn serve() -> assert_cmd::Command {
         let mut cmd = assert_cmd::Command::cargo_bin("psconform").expect("binary");
         cmd.arg("serve");
-        for var in [
-            "PS_API_KEY",
-            "PS_RUNAS",
-            "PS_RUNAS_PASSWORD",
-            "PS_CLIENT_ID",
-            "PS_CLIENT_SECRET",
-        ] {
+        for var in ["PS_API_KEY", "PS_RUNAS", "PS_RUNAS_PASSWORD", "PS_CLIENT_ID", "PS_CLIENT_SECRET"] {
             cmd.env_remove(var);
         }
         cmd
@@ -889,39 +590,24 @@ mod serve_cli {
             .code(2)
             .stderr(predicate::str::contains("licence-invalid"));
         serve()
-            .args([
-                "--listen",
-                "127.0.0.1:0",
-                "--tls-cert",
-                "/nonexistent/c.pem",
-                "--tls-key",
-                "/nonexistent/k.pem",
-            ])
+            .args(["--listen", "127.0.0.1:0", "--tls-cert", "/nonexistent/c.pem", "--tls-key", "/nonexistent/k.pem"])
             .assert()
             .code(2)
             .stderr(predicate::str::contains("/nonexistent/c.pem"));
-        serve()
-            .args(["--tls", "--tls-cert", "c.pem", "--tls-key", "k.pem"])
-            .assert()
-            .code(2);
+        serve().args(["--tls", "--tls-cert", "c.pem", "--tls-key", "k.pem"]).assert().code(2);
     }
 
     #[test]
     fn a_port_in_use_exits_3() {
         let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let addr = taken.local_addr().expect("addr").to_string();
-        serve()
-            .args(["--listen", &addr])
-            .assert()
-            .code(3)
-            .stderr(predicate::str::contains(addr.as_str()));
+        serve().args(["--listen", &addr]).assert().code(3).stderr(predicate::str::contains(addr.as_str()));
     }
 
     #[test]
     fn list_faults() {
         serve().arg("--list-faults").assert().success().stdout(
-            predicate::str::contains("session-never-expires")
-                .and(predicate::str::contains("short-idle-timeout")),
+            predicate::str::contains("session-never-expires").and(predicate::str::contains("short-idle-timeout")),
         );
     }
 
@@ -940,23 +626,13 @@ mod serve_cli {
             .spawn()
             .expect("spawn");
         let stdout = child.stdout.take().expect("piped");
-        let lines: Vec<String> = BufReader::new(stdout)
-            .lines()
-            .take(6)
-            .map(|l| l.expect("line"))
-            .collect();
-        let stopped = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .expect("kill");
+        let lines: Vec<String> = BufReader::new(stdout).lines().take(6).map(|l| l.expect("line")).collect();
+        let stopped = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
         assert!(stopped.success());
         let status = child.wait().expect("wait");
 
         assert!(lines[0].starts_with("http://127.0.0.1:"), "{lines:?}");
-        assert!(
-            lines[0].ends_with("/BeyondTrust/api/public/v3"),
-            "{lines:?}"
-        );
+        assert!(lines[0].ends_with("/BeyondTrust/api/public/v3"), "{lines:?}");
         assert_eq!(lines[1], "PS_API_KEY=(from PS_API_KEY)");
         assert_eq!(lines[2], "PS_RUNAS=psconform-demo");
         assert!(lines.iter().all(|l| !l.contains("canary")));

@@ -16,15 +16,9 @@ fn root() -> PathBuf {
 fn psconform() -> Command {
     let mut cmd = Command::cargo_bin("psconform").expect("the psconform binary is built");
     cmd.current_dir(root());
-    for var in [
-        "PS_API_KEY",
-        "PS_RUNAS",
-        "PS_RUNAS_PASSWORD",
-        "PS_CLIENT_ID",
-        "PS_CLIENT_SECRET",
-        "PS_TARGET",
-        "RUST_LOG",
-    ] {
+    for var in
+        ["PS_API_KEY", "PS_RUNAS", "PS_RUNAS_PASSWORD", "PS_CLIENT_ID", "PS_CLIENT_SECRET", "PS_TARGET", "RUST_LOG"]
+    {
         cmd.env_remove(var);
     }
     // As in CI: compare snapshots, never write into the repository's snapshot set.
@@ -33,19 +27,12 @@ fn psconform() -> Command {
 }
 
 fn text(out: &Output) -> String {
-    format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
+    format!("{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
 }
 
 #[test]
 fn faithful_simulator_passes_every_shipped_case() {
-    let out = psconform()
-        .args(["run", "--cases", "cases"])
-        .output()
-        .expect("run");
+    let out = psconform().args(["run", "--cases", "cases"]).output().expect("run");
     let all = text(&out);
     assert_eq!(out.status.code(), Some(0), "{all}");
     assert!(all.contains(" 0 failed; 0 ignored"), "{all}");
@@ -59,9 +46,7 @@ fn named_deviation(fault: Fault) -> &'static str {
         Fault::SigninUseridAsString => "$.UserId type: expected integer, got string",
         Fault::SigninWrongUsername => "$.UserName: expected equal to",
         Fault::SigninNoCookie => "cookie ASP.NET_SessionId: expected set, got not set",
-        Fault::SigninHtmlContentType => {
-            "header Content-Type: expected matching /^application/json/, got text/html"
-        }
+        Fault::SigninHtmlContentType => "header Content-Type: expected matching /^application/json/, got text/html",
         Fault::SigninAcceptsBadKey => "auth::sign-app-in::wrong-key",
         Fault::SigninIgnoresPassword => "auth::sign-app-in::password-missing",
         Fault::SignoutKeepsSession => "the old session is dead",
@@ -77,9 +62,7 @@ fn named_deviation(fault: Fault) -> &'static str {
         Fault::LicenceIgnored => "status: expected 403, got 200",
         Fault::VersionDisabledIgnored => "status: expected 410",
         Fault::SessionNeverExpires => "auth::session::idle-timeout",
-        Fault::CookieNotHttponly => {
-            "cookie ASP.NET_SessionId HttpOnly: expected present, got absent"
-        }
+        Fault::CookieNotHttponly => "cookie ASP.NET_SessionId HttpOnly: expected present, got absent",
     }
 }
 
@@ -88,38 +71,21 @@ fn every_fault_fails_a_case_and_the_message_names_the_deviation() {
     let mut missed = Vec::new();
     for fault in Fault::ALL {
         let out = psconform()
-            .args([
-                "run",
-                "--cases",
-                "cases",
-                "--sim-fault",
-                fault.name(),
-                "--test-threads",
-                "4",
-            ])
+            .args(["run", "--cases", "cases", "--sim-fault", fault.name(), "--test-threads", "4"])
             .output()
             .expect("run");
         let all = text(&out);
         let named = named_deviation(*fault);
         if out.status.code() != Some(1) || !all.contains(named) || all.contains("panicked") {
-            missed.push(format!(
-                "{} (exit {:?}, wanted {named:?}):\n{all}",
-                fault.name(),
-                out.status.code()
-            ));
+            missed.push(format!("{} (exit {:?}, wanted {named:?}):\n{all}", fault.name(), out.status.code()));
         }
     }
-    assert!(
-        missed.is_empty(),
-        "faults the suite did not catch as expected:\n{}",
-        missed.join("\n")
-    );
+    assert!(missed.is_empty(), "faults the suite did not catch as expected:\n{}", missed.join("\n"));
 }
 
 #[test]
 fn json_schema_is_generated_from_the_model() {
-    let committed =
-        std::fs::read_to_string(root().join("case.schema.json")).expect("case.schema.json");
+    let committed = std::fs::read_to_string(root().join("case.schema.json")).expect("case.schema.json");
     let current = psconform::case::schema::render();
     assert!(
         committed == current,
@@ -149,10 +115,8 @@ fn shipped_case_files_satisfy_the_schema_editors_use() {
     for file in files {
         let text = std::fs::read_to_string(&file).expect("read");
         let doc: serde_json::Value = serde_saphyr::from_str(&text).expect("YAML");
-        let errors: Vec<String> = validator
-            .iter_errors(&doc)
-            .map(|e| format!("{e} at {}", e.instance_path()))
-            .collect();
+        let errors: Vec<String> =
+            validator.iter_errors(&doc).map(|e| format!("{e} at {}", e.instance_path())).collect();
         assert!(errors.is_empty(), "{}: {errors:#?}", file.display());
     }
     // And the schema rejects what the loader rejects.
@@ -194,6 +158,22 @@ cases:
         expect:
           status: 200
           body: { text: { contains: "{{ client_secret }}" } }
+  - name: retrieved-credential
+    summary: Retrieve secret values and fail a check that would quote one.
+    effect: audited
+    steps:
+      - request: { method: POST, path: Auth/SignAppin, auth: ps-auth }
+        expect: { status: 200 }
+      - request: { method: GET, path: Secrets-Safe/Secrets, query: { decrypt: "true" } }
+        expect:
+          status: 200
+          body: { partial: [{ Password: "not it" }, { Password: "not it either" }] }
+          paths:
+            $[0].Password: { equals: "not it" }
+        capture:
+          pw: { path: "$[0].Password" }
+      - request: { method: GET, path: "Configuration/Version", query: { echo: "{{ pw }}" } }
+        expect: { status: 500 }
   - name: session-cookie-and-password
     summary: Sign in with the password, then expect the cookie value to be something else.
     effect: audited
@@ -218,8 +198,7 @@ fn encodings(secret: &str) -> Vec<String> {
         secret.to_owned(),
         json[1..json.len() - 1].to_owned(),
         url::form_urlencoded::byte_serialize(secret.as_bytes()).collect(),
-        percent_encoding::utf8_percent_encode(secret, percent_encoding::NON_ALPHANUMERIC)
-            .to_string(),
+        percent_encoding::utf8_percent_encode(secret, percent_encoding::NON_ALPHANUMERIC).to_string(),
         b64.encode(secret),
     ]
 }
@@ -235,14 +214,7 @@ fn no_secret_reaches_any_artifact() {
     }
     std::fs::write(cases.join("adversarial.yaml"), ADVERSARIAL).expect("write");
     let mut artifacts = String::new();
-    for (i, fault) in [
-        None,
-        Some("signin-wrong-username"),
-        Some("token-type-lowercase"),
-    ]
-    .into_iter()
-    .enumerate()
-    {
+    for (i, fault) in [None, Some("signin-wrong-username"), Some("token-type-lowercase")].into_iter().enumerate() {
         let junit = dir.path().join(format!("junit{i}.xml"));
         let report = dir.path().join(format!("report{i}.json"));
         let mut cmd = psconform();
@@ -262,12 +234,7 @@ fn no_secret_reaches_any_artifact() {
             cmd.args(["--sim-fault", f]);
         }
         let out = cmd.output().expect("run");
-        assert_eq!(
-            out.status.code(),
-            Some(1),
-            "the adversarial cases fail:\n{}",
-            text(&out)
-        );
+        assert_eq!(out.status.code(), Some(1), "the adversarial cases fail:\n{}", text(&out));
         artifacts.push_str(&text(&out));
         artifacts.push_str(&std::fs::read_to_string(&junit).expect("junit"));
         artifacts.push_str(&std::fs::read_to_string(&report).expect("report"));
@@ -285,6 +252,10 @@ fn no_secret_reaches_any_artifact() {
     assert!(!cookie.is_match(&artifacts), "a session id leaked");
     let token = regex::Regex::new(r"[0-9A-F]{64}").expect("regex");
     assert!(!token.is_match(&artifacts), "an access token leaked");
+    // Retrieved credentials: the simulator's demo passwords are 24 random alphanumerics.
+    let password = regex::Regex::new(r#"Password\W{1,6}[A-Za-z0-9]{24}\b"#).expect("regex");
+    assert!(!password.is_match(&artifacts), "a retrieved credential leaked");
+    assert!(artifacts.contains("$[0].Password"), "the credential check ran and failed");
 }
 
 #[test]
@@ -292,15 +263,107 @@ fn the_readme_shows_a_real_case_file_as_shipped() {
     let readme = std::fs::read_to_string(root().join("README.md")).expect("README");
     let start = readme.find("```yaml\n").expect("a yaml block") + "```yaml\n".len();
     let end = start + readme[start..].find("```").expect("the block ends");
-    let shipped =
-        std::fs::read_to_string(root().join("cases/auth/session.yaml")).expect("case file");
-    assert_eq!(
-        &readme[start..end],
-        shipped,
-        "README's example must be cases/auth/session.yaml as shipped"
-    );
+    let shipped = std::fs::read_to_string(root().join("cases/auth/session.yaml")).expect("case file");
+    assert_eq!(&readme[start..end], shipped, "README's example must be cases/auth/session.yaml as shipped");
     for code in ["| 0 |", "| 1 |", "| 2 |", "| 3 |"] {
         assert!(readme.contains(code), "README documents exit code {code}");
     }
     assert!(readme.contains("cargo run -- run") && readme.contains("cargo test"));
+}
+
+/// Records the shipped suite's shapes with the simulator in `profile` into `dir`.
+fn record(profile: &str, dir: &Path) {
+    let out = psconform()
+        .args(["run", "--cases", "cases", "--no-snapshots", "--sim-profile", profile, "--record"])
+        .arg(dir)
+        .output()
+        .expect("run");
+    assert!(!text(&out).contains("panicked"), "{}", text(&out));
+    assert!(std::fs::read_dir(dir).is_ok_and(|d| d.count() > 30), "{profile}: a complete set is recorded");
+}
+
+#[test]
+fn drift_between_two_profiles_names_exactly_the_documented_changes() {
+    let dir = tempfile::tempdir().expect("temp");
+    let (old, new) = (dir.path().join("23.1"), dir.path().join("24.3"));
+    record("23.1", &old);
+    record("24.3", &new);
+
+    let out = psconform().arg("drift").arg(&old).arg(&new).arg("--json").output().expect("drift");
+    assert_eq!(out.status.code(), Some(4), "breaking changes exit 4: {}", text(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let changes: Vec<String> = report["endpoints"]
+        .as_object()
+        .expect("endpoints")
+        .iter()
+        .flat_map(|(endpoint, entries)| {
+            entries.as_array().into_iter().flatten().map(move |e| {
+                format!(
+                    "{endpoint} | {} | {} | {} | {}",
+                    e["snapshot"].as_str().unwrap_or(""),
+                    e["at"].as_str().unwrap_or(""),
+                    e["what"].as_str().unwrap_or(""),
+                    e["severity"].as_str().unwrap_or("")
+                )
+            })
+        })
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            "GET Secrets-Safe/Secrets | secrets-safe__list-secrets__decrypt-default__2 | [].Password | field removed | breaking",
+            "GET Secrets-Safe/Secrets | secrets-safe__list-secrets__version-3-2__2 | body | retyped | breaking",
+        ]
+    );
+
+    let md = psconform().arg("drift").arg(&old).arg(&new).output().expect("drift");
+    let md = String::from_utf8_lossy(&md.stdout);
+    assert!(md.contains("**2 breaking**, 0 additive") && md.contains("## GET Secrets-Safe/Secrets"), "{md}");
+
+    // The other way round, the removed field is an additive one.
+    let back = psconform().arg("drift").arg(&new).arg(&old).arg("--json").output().expect("drift");
+    let back: serde_json::Value = serde_json::from_slice(&back.stdout).expect("JSON");
+    assert_eq!((back["breaking"].as_u64(), back["additive"].as_u64()), (Some(1), Some(1)));
+
+    let same = psconform().arg("drift").arg(&new).arg(&new).output().expect("drift");
+    assert_eq!(same.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&same.stdout).contains("No shape changed"));
+}
+
+#[test]
+fn a_run_compares_live_shapes_with_the_snapshot_set() {
+    let dir = tempfile::tempdir().expect("temp");
+    let report = dir.path().join("drift.md");
+    // The shipped snapshots record 24.3; an earlier release drifts from them.
+    let out = psconform()
+        .args(["run", "--cases", "cases", "--sim-profile", "23.1", "--drift-report"])
+        .arg(&report)
+        .output()
+        .expect("run");
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(
+        all.contains("shape: expected the shape in snapshots/secrets-safe__list-secrets__version-3-2__2.snap, got body: retyped (object -> array)"),
+        "{all}"
+    );
+    // The values an earlier release returns unasked are a new field to the 24.3 baseline:
+    // reported, not failing the step.
+    assert!(all.contains("[].Password: new field (string)"), "{all}");
+    let md = std::fs::read_to_string(&report).expect("drift report written");
+    assert!(md.contains("**1 breaking**, 1 additive"), "{md}");
+    assert!(md.contains("| additive | `[].Password` | new field (`string`)"), "{md}");
+}
+
+#[test]
+fn shipped_snapshots_match_the_simulator_and_nothing_is_unreferenced() {
+    let out = psconform().args(["run", "--cases", "cases"]).output().expect("run");
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(!all.contains("shapes:"), "no shape change, missing or unreferenced snapshot: {all}");
+    let pending = std::fs::read_dir(root().join("snapshots"))
+        .expect("snapshots")
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".snap.new"))
+        .count();
+    assert_eq!(pending, 0, "CI writes nothing");
 }

@@ -28,17 +28,8 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     /// A problem at a location inside `source`.
-    pub fn at(
-        file: &Path,
-        source: &str,
-        line: usize,
-        column: usize,
-        message: impl Into<String>,
-    ) -> Self {
-        let source_line = line
-            .checked_sub(1)
-            .and_then(|i| source.lines().nth(i))
-            .map(str::to_owned);
+    pub fn at(file: &Path, source: &str, line: usize, column: usize, message: impl Into<String>) -> Self {
+        let source_line = line.checked_sub(1).and_then(|i| source.lines().nth(i)).map(str::to_owned);
         Diagnostic {
             file: file.to_path_buf(),
             line,
@@ -91,15 +82,9 @@ impl Diagnostic {
         let _ = writeln!(out, "{pad}--> {}", self.location());
         let _ = writeln!(out, "{pad} |");
         let _ = writeln!(out, "{num} | {src}");
-        let start = src
-            .char_indices()
-            .nth(self.column - 1)
-            .map_or(src.len(), |(i, _)| i);
+        let start = src.char_indices().nth(self.column - 1).map_or(src.len(), |(i, _)| i);
         let width = token_width(&src[start..]);
-        let indent: String = src[..start]
-            .chars()
-            .map(|c| if c == '\t' { '\t' } else { ' ' })
-            .collect();
+        let indent: String = src[..start].chars().map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
         let _ = writeln!(out, "{pad} | {indent}{}", "^".repeat(width));
         if let Some(h) = &self.hint {
             let _ = writeln!(out, "{pad} = help: {h}");
@@ -113,21 +98,15 @@ impl Diagnostic {
 fn token_width(rest: &str) -> usize {
     let mut chars = rest.chars();
     let width = match chars.next() {
-        Some(q @ ('"' | '\'')) => chars
-            .position(|c| c == q)
-            .map_or(rest.chars().count(), |n| n + 2),
-        Some(_) => rest
-            .chars()
-            .take_while(|c| !c.is_whitespace() && !matches!(c, ':' | ',' | '}' | ']'))
-            .count(),
+        Some(q @ ('"' | '\'')) => chars.position(|c| c == q).map_or(rest.chars().count(), |n| n + 2),
+        Some(_) => rest.chars().take_while(|c| !c.is_whitespace() && !matches!(c, ':' | ',' | '}' | ']')).count(),
         None => 1,
     };
     width.max(1)
 }
 
 static UNKNOWN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"unknown (field|variant) `([^`]*)`")
-        .expect("the unknown-name pattern is a valid regex")
+    Regex::new(r"unknown (field|variant) `([^`]*)`").expect("the unknown-name pattern is a valid regex")
 });
 static CANDIDATE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"`([^`]*)`").expect("the candidate pattern is a valid regex"));
@@ -138,30 +117,16 @@ pub fn did_you_mean_from_message(message: &str) -> Option<String> {
     let what = caps.get(1)?.as_str();
     let unknown = caps.get(2)?.as_str();
     let rest = &message[caps.get(0)?.end()..];
-    let mut candidates: Vec<&str> = CANDIDATE
-        .captures_iter(rest)
-        .filter_map(|c| c.get(1))
-        .map(|m| m.as_str())
-        .collect();
+    let mut candidates: Vec<&str> =
+        CANDIDATE.captures_iter(rest).filter_map(|c| c.get(1)).map(|m| m.as_str()).collect();
     if candidates.is_empty() {
         // serde-saphyr lists the names bare: "expected one of status, headers, body".
-        let list = rest
-            .split_once("expected")
-            .map_or("", |(_, l)| l)
-            .trim_start_matches(" one of")
-            .trim();
-        candidates = list
-            .split([',', ' '])
-            .map(str::trim)
-            .filter(|w| !w.is_empty() && *w != "or")
-            .collect();
+        let list = rest.split_once("expected").map_or("", |(_, l)| l).trim_start_matches(" one of").trim();
+        candidates = list.split([',', ' ']).map(str::trim).filter(|w| !w.is_empty() && *w != "or").collect();
     }
     match closest(unknown, candidates.iter().copied()) {
         Some(best) => Some(format!("did you mean `{best}`?")),
-        None if !candidates.is_empty() => Some(format!(
-            "a {what} here is one of: {}",
-            candidates.join(", ")
-        )),
+        None if !candidates.is_empty() => Some(format!("a {what} here is one of: {}", candidates.join(", "))),
         None => None,
     }
 }
@@ -189,14 +154,8 @@ mod tests {
     #[test]
     fn renders_location_excerpt_caret_and_hint() {
         let src = "cases:\n  - name: x\n    statuz: 200\n";
-        let d = Diagnostic::at(
-            Path::new("cases/a.yaml"),
-            src,
-            3,
-            5,
-            "unknown field `statuz`",
-        )
-        .with_hint("did you mean `status`?");
+        let d = Diagnostic::at(Path::new("cases/a.yaml"), src, 3, 5, "unknown field `statuz`")
+            .with_hint("did you mean `status`?");
         insta::assert_snapshot!(d.render(), @r"
         error: unknown field `statuz`
          --> cases/a.yaml:3:5
@@ -210,20 +169,11 @@ mod tests {
     #[test]
     fn suggests_the_closest_known_name() {
         let msg = "unknown field `equal`, expected one of `exists`, `equals`, `type`, `matches`";
-        assert_eq!(
-            did_you_mean_from_message(msg).as_deref(),
-            Some("did you mean `equals`?")
-        );
+        assert_eq!(did_you_mean_from_message(msg).as_deref(), Some("did you mean `equals`?"));
         let bare = "unknown field `statuz`, expected one of status, headers, cookies";
-        assert_eq!(
-            did_you_mean_from_message(bare).as_deref(),
-            Some("did you mean `status`?")
-        );
+        assert_eq!(did_you_mean_from_message(bare).as_deref(), Some("did you mean `status`?"));
         let far = "unknown variant `frobnicate`, expected `read` or `audited`";
-        assert_eq!(
-            did_you_mean_from_message(far).as_deref(),
-            Some("a variant here is one of: read, audited")
-        );
+        assert_eq!(did_you_mean_from_message(far).as_deref(), Some("a variant here is one of: read, audited"));
     }
 
     #[test]

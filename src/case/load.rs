@@ -29,19 +29,18 @@ pub struct CaseFile {
 
 /// Every `*.yaml` and `*.yml` file below `root`, sorted, so trial order is stable.
 pub fn discover(root: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
-    let meta = std::fs::metadata(root)
-        .map_err(|e| Diagnostic::whole(root, format!("cannot read the cases folder: {e}")))?;
+    let meta =
+        std::fs::metadata(root).map_err(|e| Diagnostic::whole(root, format!("cannot read the cases folder: {e}")))?;
     if meta.is_file() {
         return Ok(vec![root.to_path_buf()]);
     }
     let mut found = Vec::new();
     let mut pending = vec![root.to_path_buf()];
     while let Some(dir) = pending.pop() {
-        let entries = std::fs::read_dir(&dir)
-            .map_err(|e| Diagnostic::whole(&dir, format!("cannot list folder: {e}")))?;
+        let entries =
+            std::fs::read_dir(&dir).map_err(|e| Diagnostic::whole(&dir, format!("cannot list folder: {e}")))?;
         for entry in entries {
-            let entry =
-                entry.map_err(|e| Diagnostic::whole(&dir, format!("cannot list folder: {e}")))?;
+            let entry = entry.map_err(|e| Diagnostic::whole(&dir, format!("cannot list folder: {e}")))?;
             let path = entry.path();
             if path.is_dir() {
                 pending.push(path);
@@ -56,55 +55,32 @@ pub fn discover(root: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
 
 /// Reads and parses one file. `root` is the cases folder the trial names are relative to.
 pub fn load_file(root: &Path, path: &Path) -> Result<CaseFile, Diagnostic> {
-    let source = std::fs::read_to_string(path)
-        .map_err(|e| Diagnostic::whole(path, format!("cannot read: {e}")))?;
+    let source = std::fs::read_to_string(path).map_err(|e| Diagnostic::whole(path, format!("cannot read: {e}")))?;
     let spec = parse(path, &source)?;
     let rel = path.strip_prefix(root).unwrap_or(path);
-    let stem = rel
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let stem = rel.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     let area = rel
         .parent()
-        .map(|p| {
-            p.components()
-                .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                .collect::<Vec<_>>()
-        })
+        .map(|p| p.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect::<Vec<_>>())
         .unwrap_or_default()
         .join("::");
-    Ok(CaseFile {
-        path: path.to_path_buf(),
-        area,
-        stem,
-        source: source.into(),
-        spec,
-    })
+    Ok(CaseFile { path: path.to_path_buf(), area, stem, source: source.into(), spec })
 }
 
-static LOCATION_PREFIX: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(error: )?line \d+ column \d+: ").expect("the prefix pattern is a valid regex")
-});
-static LOCATION_SUFFIX: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r",? at line \d+,? column \d+$").expect("the suffix pattern is a valid regex")
-});
+static LOCATION_PREFIX: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^(error: )?line \d+ column \d+: ").expect("the prefix pattern is a valid regex"));
+static LOCATION_SUFFIX: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r",? at line \d+,? column \d+$").expect("the suffix pattern is a valid regex"));
 
 /// Parses case-file text. YAML 1.2 booleans only, and numbers with leading zeros stay
 /// strings, so `yes` and `012` in a request body mean what they say.
 pub fn parse(path: &Path, source: &str) -> Result<CaseFileSpec, Diagnostic> {
-    let options =
-        serde_saphyr::options! { strict_booleans: true, leading_zero_numbers_as_strings: true };
+    let options = serde_saphyr::options! { strict_booleans: true, leading_zero_numbers_as_strings: true };
     serde_saphyr::from_str_with_options::<CaseFileSpec>(source, options).map_err(|err| {
-        let plain = err.render_with_options(
-            serde_saphyr::render_options! { snippets: serde_saphyr::SnippetMode::Off },
-        );
+        let plain = err.render_with_options(serde_saphyr::render_options! { snippets: serde_saphyr::SnippetMode::Off });
         let first = plain.lines().next().unwrap_or("invalid case file").trim();
-        let message = LOCATION_SUFFIX
-            .replace(&LOCATION_PREFIX.replace(first, ""), "")
-            .into_owned();
-        let (line, column) = err
-            .location()
-            .map_or((0, 0), |l| (l.line() as usize, l.column() as usize));
+        let message = LOCATION_SUFFIX.replace(&LOCATION_PREFIX.replace(first, ""), "").into_owned();
+        let (line, column) = err.location().map_or((0, 0), |l| (l.line() as usize, l.column() as usize));
         let hint = did_you_mean_from_message(&message);
         let diag = if line == 0 {
             Diagnostic::whole(path, message)
@@ -135,19 +111,13 @@ mod tests {
     fn misspelled_key_points_at_it_with_a_suggestion() {
         let d = parse_err(&format!("{HEAD}        expect: {{ statuz: 200 }}\n"));
         assert_eq!((d.line, d.column), (8, 19), "{}", d.message);
-        assert!(
-            d.message.contains("unknown field `statuz`"),
-            "{}",
-            d.message
-        );
+        assert!(d.message.contains("unknown field `statuz`"), "{}", d.message);
         assert_eq!(d.hint.as_deref(), Some("did you mean `status`?"));
     }
 
     #[test]
     fn misspelled_matcher_gets_did_you_mean() {
-        let d = parse_err(&format!(
-            "{HEAD}        expect:\n          paths:\n            $.a: {{ equal: 1 }}\n"
-        ));
+        let d = parse_err(&format!("{HEAD}        expect:\n          paths:\n            $.a: {{ equal: 1 }}\n"));
         assert_eq!(d.line, 10);
         assert_eq!(d.hint.as_deref(), Some("did you mean `equals`?"));
     }
@@ -156,11 +126,7 @@ mod tests {
     fn wrong_type_and_bad_status_are_located() {
         let d = parse_err(&format!("{HEAD}        expect: {{ status: 2000 }}\n"));
         assert_eq!(d.line, 8);
-        assert!(
-            d.message.contains("not an HTTP status code"),
-            "{}",
-            d.message
-        );
+        assert!(d.message.contains("not an HTTP status code"), "{}", d.message);
         let d = parse_err("endpoint: X\ncases: 5\n");
         assert_eq!(d.line, 2);
     }

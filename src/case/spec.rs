@@ -374,18 +374,12 @@ impl<'de> Deserialize<'de> for StatusSpec {
             u16::try_from(n)
                 .ok()
                 .filter(|c| (100..=599).contains(c))
-                .ok_or_else(|| {
-                    E::custom(format_args!(
-                        "status {n} is not an HTTP status code (100 to 599)"
-                    ))
-                })
+                .ok_or_else(|| E::custom(format_args!("status {n} is not an HTTP status code (100 to 599)")))
         }
         impl<'de> Visitor<'de> for V {
             type Value = StatusSpec;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str(
-                    "a status code such as 200, a list such as [200, 204], or a class such as 4xx",
-                )
+                f.write_str("a status code such as 200, a list such as [200, 204], or a class such as 4xx")
             }
             fn visit_u64<E: de::Error>(self, n: u64) -> Result<StatusSpec, E> {
                 code(n).map(StatusSpec::Code)
@@ -398,9 +392,7 @@ impl<'de> Deserialize<'de> for StatusSpec {
                 if let Some(class) = lower.strip_suffix("xx") {
                     return match class.parse::<u16>() {
                         Ok(c @ 1..=5) => Ok(StatusSpec::Class(c)),
-                        _ => Err(E::custom(format_args!(
-                            "`{s}` is not a status class; write 1xx to 5xx"
-                        ))),
+                        _ => Err(E::custom(format_args!("`{s}` is not a status class; write 1xx to 5xx"))),
                     };
                 }
                 match lower.parse::<u64>() {
@@ -414,9 +406,7 @@ impl<'de> Deserialize<'de> for StatusSpec {
                     codes.push(code(n)?);
                 }
                 if codes.is_empty() {
-                    return Err(de::Error::custom(
-                        "an empty status list accepts nothing; list at least one code",
-                    ));
+                    return Err(de::Error::custom("an empty status list accepts nothing; list at least one code"));
                 }
                 Ok(StatusSpec::AnyOf(codes))
             }
@@ -545,9 +535,7 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
 }
 
 /// JSON types a value may have.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum JsonType {
     /// A number without a fraction.
@@ -609,9 +597,7 @@ impl JsonType {
         JsonType::Object,
     ];
 
-    const NAMES: &'static [&'static str] = &[
-        "integer", "number", "string", "boolean", "null", "array", "object",
-    ];
+    const NAMES: &'static [&'static str] = &["integer", "number", "string", "boolean", "null", "array", "object"];
 
     fn parse<E: de::Error>(name: &str) -> Result<JsonType, E> {
         JsonType::ALL
@@ -627,10 +613,7 @@ impl JsonType {
 pub struct TypeSet(pub Vec<JsonType>);
 
 #[derive(JsonSchema)]
-#[expect(
-    dead_code,
-    reason = "only describes the accepted forms in the JSON Schema"
-)]
+#[expect(dead_code, reason = "only describes the accepted forms in the JSON Schema")]
 #[schemars(untagged)]
 enum TypeSetRepr {
     One(String),
@@ -660,10 +643,7 @@ impl<'de> Deserialize<'de> for TypeSet {
                 f.write_str("a JSON type such as `string`, a union such as `string|null`, or a list of types")
             }
             fn visit_str<E: de::Error>(self, s: &str) -> Result<TypeSet, E> {
-                s.split('|')
-                    .map(JsonType::parse)
-                    .collect::<Result<_, _>>()
-                    .map(TypeSet)
+                s.split('|').map(JsonType::parse).collect::<Result<_, _>>().map(TypeSet)
             }
             fn visit_unit<E: de::Error>(self) -> Result<TypeSet, E> {
                 Ok(TypeSet(vec![JsonType::Null]))
@@ -677,9 +657,7 @@ impl<'de> Deserialize<'de> for TypeSet {
                     });
                 }
                 if types.is_empty() {
-                    return Err(de::Error::custom(
-                        "an empty type list admits nothing; list at least one type",
-                    ));
+                    return Err(de::Error::custom("an empty type list admits nothing; list at least one type"));
                 }
                 Ok(TypeSet(types))
             }
@@ -710,9 +688,7 @@ impl LengthSpec {
     pub fn accepts(&self, n: u64) -> bool {
         match self {
             LengthSpec::Exact(e) => n == *e,
-            LengthSpec::Range { min, max } => {
-                min.is_none_or(|m| n >= m) && max.is_none_or(|m| n <= m)
-            }
+            LengthSpec::Range { min, max } => min.is_none_or(|m| n >= m) && max.is_none_or(|m| n <= m),
         }
     }
 }
@@ -721,22 +697,10 @@ impl fmt::Display for LengthSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             LengthSpec::Exact(n) => write!(f, "{n}"),
-            LengthSpec::Range {
-                min: Some(a),
-                max: Some(b),
-            } => write!(f, "between {a} and {b}"),
-            LengthSpec::Range {
-                min: Some(a),
-                max: None,
-            } => write!(f, "at least {a}"),
-            LengthSpec::Range {
-                min: None,
-                max: Some(b),
-            } => write!(f, "at most {b}"),
-            LengthSpec::Range {
-                min: None,
-                max: None,
-            } => write!(f, "any"),
+            LengthSpec::Range { min: Some(a), max: Some(b) } => write!(f, "between {a} and {b}"),
+            LengthSpec::Range { min: Some(a), max: None } => write!(f, "at least {a}"),
+            LengthSpec::Range { min: None, max: Some(b) } => write!(f, "at most {b}"),
+            LengthSpec::Range { min: None, max: None } => write!(f, "any"),
         }
     }
 }

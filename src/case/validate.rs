@@ -36,20 +36,12 @@ impl Case {
 
     /// `file:line` of the case's name, for messages.
     pub fn location(&self) -> String {
-        format!(
-            "{}:{}",
-            self.file.path.display(),
-            self.spec().name.referenced.line()
-        )
+        format!("{}:{}", self.file.path.display(), self.spec().name.referenced.line())
     }
 
     /// Simulator states the case needs (empty for cases that run anywhere).
     pub fn simulator_state(&self) -> Vec<String> {
-        self.spec()
-            .simulator_state
-            .iter()
-            .map(|s| s.value.clone())
-            .collect()
+        self.spec().simulator_state.iter().map(|s| s.value.clone()).collect()
     }
 }
 
@@ -82,11 +74,7 @@ pub fn load_suite(roots: &[PathBuf], simulator_states: &[&str]) -> Result<Suite,
                     .with_hint("point --cases at the folder that holds the case files"),
             );
         }
-        let names_root = if root.is_dir() {
-            root.as_path()
-        } else {
-            root.parent().unwrap_or(Path::new(""))
-        };
+        let names_root = if root.is_dir() { root.as_path() } else { root.parent().unwrap_or(Path::new("")) };
         for path in paths {
             order.push(path.clone());
             match load_file(names_root, &path) {
@@ -99,11 +87,7 @@ pub fn load_suite(roots: &[PathBuf], simulator_states: &[&str]) -> Result<Suite,
     let mut seen: BTreeMap<String, String> = BTreeMap::new();
     for file in &files {
         for (index, spec) in file.spec.cases.iter().enumerate() {
-            let mut v = Validator {
-                file,
-                diags: &mut diags,
-                states: simulator_states,
-            };
+            let mut v = Validator { file, diags: &mut diags, states: simulator_states };
             let needs = v.case(spec);
             let name = trial_name(file, &spec.name.value);
             let here = format!("{}:{}", file.path.display(), spec.name.referenced.line());
@@ -113,28 +97,15 @@ pub fn load_suite(roots: &[PathBuf], simulator_states: &[&str]) -> Result<Suite,
                     .with_hint(format!("the first case with this name is at {first}; names must be unique in a file"));
                 v.push(d);
             }
-            cases.push(Case {
-                file: Arc::clone(file),
-                index,
-                name,
-                needs,
-            });
+            cases.push(Case { file: Arc::clone(file), index, name, needs });
         }
         if file.spec.cases.is_empty() {
-            diags.push(
-                Diagnostic::whole(&file.path, "the file has no cases")
-                    .with_hint("add a case under `cases:`"),
-            );
+            diags.push(Diagnostic::whole(&file.path, "the file has no cases").with_hint("add a case under `cases:`"));
         }
     }
     if !diags.is_empty() {
         // In reading order: by file as discovered, then by position.
-        let rank = |d: &Diagnostic| {
-            order
-                .iter()
-                .position(|p| *p == d.file)
-                .unwrap_or(usize::MAX)
-        };
+        let rank = |d: &Diagnostic| order.iter().position(|p| *p == d.file).unwrap_or(usize::MAX);
         diags.sort_by_key(|d| (rank(d), d.line, d.column));
         return Err(diags);
     }
@@ -151,9 +122,8 @@ pub fn trial_name(file: &CaseFile, case: &str) -> String {
     }
 }
 
-static CASE_NAME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^[a-z0-9][a-z0-9._-]*$").expect("the case-name pattern is a valid regex")
-});
+static CASE_NAME: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[a-z0-9][a-z0-9._-]*$").expect("the case-name pattern is a valid regex"));
 
 /// Parses `1500ms`, `2s` or `1m` into a duration.
 pub fn parse_duration(text: &str) -> Option<Duration> {
@@ -177,13 +147,7 @@ struct Validator<'a> {
 impl Validator<'_> {
     fn at<T>(&self, s: &Spanned<T>, message: impl Into<String>) -> Diagnostic {
         let l = &s.referenced;
-        Diagnostic::at(
-            &self.file.path,
-            &self.file.source,
-            l.line() as usize,
-            l.column() as usize,
-            message,
-        )
+        Diagnostic::at(&self.file.path, &self.file.source, l.line() as usize, l.column() as usize, message)
     }
 
     fn push(&mut self, d: Diagnostic) {
@@ -193,15 +157,13 @@ impl Validator<'_> {
     /// Checks a case and returns the settings it needs.
     fn case(&mut self, case: &CaseSpec) -> Vec<String> {
         if !CASE_NAME.is_match(&case.name.value) {
-            let d = self.at(&case.name, format!("case name `{}` is not a valid name", case.name.value)).with_hint(
-                "use lower-case letters, digits, `-`, `_` and `.`, so the test name is easy to filter",
-            );
+            let d = self
+                .at(&case.name, format!("case name `{}` is not a valid name", case.name.value))
+                .with_hint("use lower-case letters, digits, `-`, `_` and `.`, so the test name is easy to filter");
             self.push(d);
         }
         if case.steps.is_empty() {
-            let d = self
-                .at(&case.name, "the case has no steps")
-                .with_hint("add at least one step under `steps:`");
+            let d = self.at(&case.name, "the case has no steps").with_hint("add at least one step under `steps:`");
             self.push(d);
         }
         let mut needs = BTreeSet::new();
@@ -212,15 +174,6 @@ impl Validator<'_> {
                 let d = self.unknown(need, "setting", SETTINGS.iter().map(|s| s.var));
                 self.push(d);
             }
-        }
-        if case.simulator_only && case.simulator_state.is_empty() {
-            let d = self
-                .at(
-                    &case.name,
-                    "`simulator_only: true` without a `simulator_state`",
-                )
-                .with_hint("name the simulator state the case needs, or drop `simulator_only`");
-            self.push(d);
         }
         for state in &case.simulator_state {
             if !self.states.contains(&state.value.as_str()) {
@@ -250,17 +203,15 @@ impl Validator<'_> {
             Some(best) => format!("did you mean `{best}`?"),
             None => format!("known {what}s: {}", known.collect::<Vec<_>>().join(", ")),
         };
-        self.at(got, format!("unknown {what} `{}`", got.value))
-            .with_hint(hint)
+        self.at(got, format!("unknown {what} `{}`", got.value)).with_hint(hint)
     }
 
     fn step(&mut self, step: &StepSpec, scope: &BTreeSet<String>, needs: &mut BTreeSet<String>) {
         if let Some(wait) = &step.wait
             && parse_duration(&wait.value).is_none()
         {
-            let d = self
-                .at(wait, format!("`{}` is not a duration", wait.value))
-                .with_hint("write it as 500ms, 2s or 1m");
+            let d =
+                self.at(wait, format!("`{}` is not a duration", wait.value)).with_hint("write it as 500ms, 2s or 1m");
             self.push(d);
         }
         let req = &step.request.value;
@@ -313,12 +264,8 @@ impl Validator<'_> {
                 let d = self.at(name, format!("`{}` is not a valid header name", name.value));
                 self.push(d);
             }
-            let given = [
-                check.equals.is_some(),
-                check.matches.is_some(),
-                check.contains.is_some(),
-                check.absent.is_some(),
-            ];
+            let given =
+                [check.equals.is_some(), check.matches.is_some(), check.contains.is_some(), check.absent.is_some()];
             if !given.contains(&true) {
                 let d = self
                     .at(name, "the header check is empty")
@@ -326,10 +273,7 @@ impl Validator<'_> {
                 self.push(d);
             }
             if check.absent == Some(true) && given[..3].contains(&true) {
-                let d = self.at(
-                    name,
-                    "`absent: true` cannot be combined with a check on the value",
-                );
+                let d = self.at(name, "`absent: true` cannot be combined with a check on the value");
                 self.push(d);
             }
             texts.extend(check.equals.iter().chain(check.contains.iter()));
@@ -340,9 +284,7 @@ impl Validator<'_> {
         }
         if let Some(body) = &expect.body {
             match &body.value {
-                BodyCheck::Exact(v) | BodyCheck::Partial(v) => {
-                    json_names.extend(template::value_names(v))
-                }
+                BodyCheck::Exact(v) | BodyCheck::Partial(v) => json_names.extend(template::value_names(v)),
                 BodyCheck::Empty(_) => {}
                 BodyCheck::Text(t) => {
                     if t.equals.is_none() && t.matches.is_none() && t.contains.is_none() {
@@ -374,38 +316,18 @@ impl Validator<'_> {
                 self.push(d);
             }
             if check.exists == Some(false) && given.contains(&true) {
-                let d = self.at(
-                    path,
-                    "`exists: false` cannot be combined with a check on the value",
-                );
+                let d = self.at(path, "`exists: false` cannot be combined with a check on the value");
                 self.push(d);
             }
             self.regex(check.matches.as_ref());
-            let mut names: Vec<String> = check
-                .equals
-                .iter()
-                .flat_map(template::value_names)
-                .collect();
-            names.extend(
-                check
-                    .one_of
-                    .iter()
-                    .flatten()
-                    .flat_map(template::value_names),
-            );
+            let mut names: Vec<String> = check.equals.iter().flat_map(template::value_names).collect();
+            names.extend(check.one_of.iter().flatten().flat_map(template::value_names));
             self.names_in_scope(path, names.into_iter(), scope, needs);
         }
         for (name, cap) in step.capture.iter() {
-            let sources = [
-                cap.path.is_some(),
-                cap.header.is_some(),
-                cap.cookie.is_some(),
-            ];
+            let sources = [cap.path.is_some(), cap.header.is_some(), cap.cookie.is_some()];
             if sources.iter().filter(|s| **s).count() != 1 {
-                let d = self.at(
-                    name,
-                    "a capture takes its value from exactly one of `path`, `header` or `cookie`",
-                );
+                let d = self.at(name, "a capture takes its value from exactly one of `path`, `header` or `cookie`");
                 self.push(d);
             }
             if let Some(p) = &cap.path {
@@ -429,12 +351,7 @@ impl Validator<'_> {
         }
     }
 
-    fn template(
-        &mut self,
-        text: &Spanned<String>,
-        scope: &BTreeSet<String>,
-        needs: &mut BTreeSet<String>,
-    ) {
+    fn template(&mut self, text: &Spanned<String>, scope: &BTreeSet<String>, needs: &mut BTreeSet<String>) {
         if template::malformed(&text.value).is_some() {
             let d = self
                 .at(text, format!("malformed template in `{}`", text.value))
@@ -458,14 +375,9 @@ impl Validator<'_> {
             } else if !scope.contains(&name) {
                 let hint = match closest(&name, scope.iter().map(String::as_str)) {
                     Some(best) => format!("did you mean `{best}`?"),
-                    None => {
-                        "variables are target settings, built-ins, or captures of earlier steps"
-                            .to_owned()
-                    }
+                    None => "variables are target settings, built-ins, or captures of earlier steps".to_owned(),
                 };
-                let d = self
-                    .at(at, format!("variable `{name}` is not defined here"))
-                    .with_hint(hint);
+                let d = self.at(at, format!("variable `{name}` is not defined here")).with_hint(hint);
                 self.push(d);
             }
         }
@@ -475,18 +387,9 @@ impl Validator<'_> {
         if let Some(p) = pattern
             && let Err(e) = Regex::new(&p.value)
         {
-            let first = e
-                .to_string()
-                .lines()
-                .last()
-                .unwrap_or("invalid")
-                .trim()
-                .to_owned();
+            let first = e.to_string().lines().last().unwrap_or("invalid").trim().to_owned();
             let first = first.strip_prefix("error: ").unwrap_or(&first);
-            let d = self.at(
-                p,
-                format!("invalid regular expression `{}`: {first}", p.value),
-            );
+            let d = self.at(p, format!("invalid regular expression `{}`: {first}", p.value));
             self.push(d);
         }
     }
@@ -503,9 +406,7 @@ impl Validator<'_> {
 
 /// Whether `s` is a valid HTTP header name (an RFC 9110 token).
 fn is_token(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 #[cfg(test)]
@@ -550,10 +451,7 @@ cases:
             Err(d) => panic!("{d:?}"),
         };
         assert_eq!(s.cases[0].name, "auth::sign-in::sign-in");
-        assert_eq!(
-            s.cases[0].needs,
-            vec!["api_key".to_string(), "runas".to_string()]
-        );
+        assert_eq!(s.cases[0].needs, vec!["api_key".to_string(), "runas".to_string()]);
     }
 
     #[test]
@@ -568,41 +466,19 @@ cases:
 
     #[test]
     fn every_error_of_every_file_is_listed() {
-        let dup = OK.replace("      - request: { method: GET", "  - name: sign-in\n    summary: s\n    effect: read\n    steps:\n      - request: { method: GET");
+        let dup = OK.replace(
+            "      - request: { method: GET",
+            "  - name: sign-in\n    summary: s\n    effect: read\n    steps:\n      - request: { method: GET",
+        );
         let bad_regex = OK
             .replace("equals: \"{{ runas }}\"", "matches: \"(\"")
-            .replace(
-                "effect: audited",
-                "effect: audited\n    needs: [api_kee]\n    simulator_state: [licence-invlid]",
-            );
-        let d = errors(&[
-            ("a.yaml", &dup),
-            ("b.yaml", &bad_regex),
-            ("c.yaml", "endpoint: X\ncases: [\n"),
-        ]);
+            .replace("effect: audited", "effect: audited\n    needs: [api_kee]\n    simulator_state: [licence-invlid]");
+        let d = errors(&[("a.yaml", &dup), ("b.yaml", &bad_regex), ("c.yaml", "endpoint: X\ncases: [\n")]);
         let messages: Vec<&str> = d.iter().map(|d| d.message.as_str()).collect();
-        assert!(
-            messages.iter().any(|m| m.contains("duplicate case name")),
-            "{messages:?}"
-        );
-        assert!(
-            messages
-                .iter()
-                .any(|m| m.contains("invalid regular expression")),
-            "{messages:?}"
-        );
-        assert!(
-            messages
-                .iter()
-                .any(|m| m.contains("unknown setting `api_kee`")),
-            "{messages:?}"
-        );
-        assert!(
-            messages
-                .iter()
-                .any(|m| m.contains("unknown simulator state")),
-            "{messages:?}"
-        );
+        assert!(messages.iter().any(|m| m.contains("duplicate case name")), "{messages:?}");
+        assert!(messages.iter().any(|m| m.contains("invalid regular expression")), "{messages:?}");
+        assert!(messages.iter().any(|m| m.contains("unknown setting `api_kee`")), "{messages:?}");
+        assert!(messages.iter().any(|m| m.contains("unknown simulator state")), "{messages:?}");
         assert!(d.iter().any(|d| d.file.ends_with("c.yaml")), "{messages:?}");
     }
 
@@ -620,16 +496,8 @@ cases:
         );
         let d = errors(&[("a.yaml", &bad)]);
         let messages: Vec<&str> = d.iter().map(|d| d.message.as_str()).collect();
-        assert!(
-            messages
-                .iter()
-                .any(|m| m.contains("credentials never go in `headers`")),
-            "{messages:?}"
-        );
-        assert!(
-            messages.iter().any(|m| m.contains("invalid JSONPath")),
-            "{messages:?}"
-        );
+        assert!(messages.iter().any(|m| m.contains("credentials never go in `headers`")), "{messages:?}");
+        assert!(messages.iter().any(|m| m.contains("invalid JSONPath")), "{messages:?}");
     }
 
     #[test]

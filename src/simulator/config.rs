@@ -21,6 +21,8 @@ pub struct SimConfig {
     pub state: SimState,
     /// Deliberate deviations from real-server behaviour.
     pub faults: Vec<Fault>,
+    /// The release modelled where releases differ.
+    pub profile: super::profile::Profile,
 }
 
 impl SimConfig {
@@ -30,6 +32,7 @@ impl SimConfig {
             settings,
             state: SimState::default(),
             faults: Vec::new(),
+            profile: super::profile::Profile::default(),
         }
     }
 }
@@ -80,30 +83,12 @@ impl Default for SimState {
 impl SimState {
     /// Names a case file uses in `simulator_state: [...]`, with a one-line description.
     pub const NAMES: &'static [(&'static str, &'static str)] = &[
-        (
-            "licence-invalid",
-            "the Password Safe licence is not valid: SignAppin answers 403",
-        ),
-        (
-            "api-version-disabled",
-            "API version 3 is disabled: every call answers 410",
-        ),
-        (
-            "password-required",
-            "the API registration requires the run-as user's password (pwd=[...])",
-        ),
-        (
-            "short-idle-timeout",
-            "sessions die after 1 second without a call",
-        ),
-        (
-            "short-token-lifetime",
-            "OAuth tokens expire 1 second after Connect/Token issues them",
-        ),
-        (
-            "source-address-rejected",
-            "the caller's address is outside the registration's rules: SignAppin answers 401",
-        ),
+        ("licence-invalid", "the Password Safe licence is not valid: SignAppin answers 403"),
+        ("api-version-disabled", "API version 3 is disabled: every call answers 410"),
+        ("password-required", "the API registration requires the run-as user's password (pwd=[...])"),
+        ("short-idle-timeout", "sessions die after 1 second without a call"),
+        ("short-token-lifetime", "OAuth tokens expire 1 second after Connect/Token issues them"),
+        ("source-address-rejected", "the caller's address is outside the registration's rules: SignAppin answers 401"),
     ];
 
     /// The state with every named condition switched on. An unknown name is an error naming
@@ -120,10 +105,7 @@ impl SimState {
                 "short-token-lifetime" => state.token_lifetime = SHORT_TOKEN_LIFETIME,
                 other => {
                     let valid: Vec<&str> = Self::NAMES.iter().map(|(n, _)| *n).collect();
-                    return Err(format!(
-                        "unknown simulator state `{other}`; valid states: {}",
-                        valid.join(", ")
-                    ));
+                    return Err(format!("unknown simulator state `{other}`; valid states: {}", valid.join(", ")));
                 }
             }
         }
@@ -147,23 +129,15 @@ pub fn generate_missing(settings: Settings) -> Settings {
             Some(SecretString::from(hex))
         }),
         runas: settings.runas.or_else(|| Some(DEMO_RUNAS.to_owned())),
-        runas_password: settings
-            .runas_password
-            .or_else(|| Some(SecretString::from(random_alphanumeric(&mut rng, 24)))),
-        client_id: settings
-            .client_id
-            .or_else(|| Some(uuid::Uuid::new_v4().to_string())),
-        client_secret: settings
-            .client_secret
-            .or_else(|| Some(SecretString::from(random_alphanumeric(&mut rng, 48)))),
+        runas_password: settings.runas_password.or_else(|| Some(SecretString::from(random_alphanumeric(&mut rng, 24)))),
+        client_id: settings.client_id.or_else(|| Some(uuid::Uuid::new_v4().to_string())),
+        client_secret: settings.client_secret.or_else(|| Some(SecretString::from(random_alphanumeric(&mut rng, 48)))),
     }
 }
 
 /// `len` characters from `[A-Za-z0-9]`.
 pub(crate) fn random_alphanumeric(rng: &mut impl rand::Rng, len: usize) -> String {
-    (0..len)
-        .map(|_| char::from(rng.sample(rand::distr::Alphanumeric)))
-        .collect()
+    (0..len).map(|_| char::from(rng.sample(rand::distr::Alphanumeric))).collect()
 }
 
 #[cfg(test)]
@@ -177,19 +151,9 @@ mod tests {
         let s = generate_missing(Settings::default());
         let key = s.api_key.as_ref().expect("generated").expose_secret();
         assert_eq!(key.len(), 128);
-        assert!(
-            key.chars()
-                .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)),
-            "{key}"
-        );
+        assert!(key.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)), "{key}");
         assert_eq!(s.runas.as_deref(), Some(DEMO_RUNAS));
-        assert!(
-            !s.runas_password
-                .as_ref()
-                .expect("generated")
-                .expose_secret()
-                .is_empty()
-        );
+        assert!(!s.runas_password.as_ref().expect("generated").expose_secret().is_empty());
         let id = s.client_id.as_deref().expect("generated");
         assert!(uuid::Uuid::parse_str(id).is_ok(), "{id}");
         assert_eq!(id.len(), 36);
@@ -216,10 +180,7 @@ mod tests {
         assert_eq!(st.idle_timeout, SHORT_IDLE_TIMEOUT);
         assert!(!st.licence_invalid);
         let none: &[&str] = &[];
-        assert_eq!(
-            SimState::from_names(none).expect("valid").idle_timeout,
-            DEFAULT_IDLE_TIMEOUT
-        );
+        assert_eq!(SimState::from_names(none).expect("valid").idle_timeout, DEFAULT_IDLE_TIMEOUT);
     }
 
     #[test]
@@ -232,8 +193,7 @@ mod tests {
 
     #[test]
     fn unknown_state_is_named_with_the_valid_ones() {
-        let err =
-            SimState::from_names(&["licence-invalid", "licence-expired"]).expect_err("not a state");
+        let err = SimState::from_names(&["licence-invalid", "licence-expired"]).expect_err("not a state");
         assert!(err.contains("`licence-expired`"), "{err}");
         assert!(err.contains("source-address-rejected"), "{err}");
     }

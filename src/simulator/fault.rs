@@ -87,14 +87,10 @@ impl FromStr for Fault {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Fault::ALL
-            .iter()
-            .copied()
-            .find(|f| f.name() == s)
-            .ok_or_else(|| {
-                let valid: Vec<&str> = Fault::ALL.iter().map(|f| f.name()).collect();
-                format!("unknown fault `{s}`; valid faults: {}", valid.join(", "))
-            })
+        Fault::ALL.iter().copied().find(|f| f.name() == s).ok_or_else(|| {
+            let valid: Vec<&str> = Fault::ALL.iter().map(|f| f.name()).collect();
+            format!("unknown fault `{s}`; valid faults: {}", valid.join(", "))
+        })
     }
 }
 
@@ -133,10 +129,7 @@ mod tests {
     #[test]
     fn names_are_unique_kebab_case() {
         let mut names: Vec<&str> = Fault::ALL.iter().map(|f| f.name()).collect();
-        assert!(names.iter().all(|n| {
-            n.chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        }));
+        assert!(names.iter().all(|n| { n.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') }));
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), Fault::ALL.len());
@@ -144,9 +137,7 @@ mod tests {
 
     #[test]
     fn unknown_name_lists_valid_ones() {
-        let err = "signin-missing-user"
-            .parse::<Fault>()
-            .expect_err("a near-miss is not a fault name");
+        let err = "signin-missing-user".parse::<Fault>().expect_err("a near-miss is not a fault name");
         assert!(err.contains("signin-missing-user`"), "{err}");
         assert!(err.contains("signin-missing-userid"), "{err}");
     }

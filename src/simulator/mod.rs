@@ -19,17 +19,20 @@
 
 mod config;
 mod fault;
+mod profile;
 mod psauth;
 mod routes;
+mod secrets;
 mod serve;
 mod server;
 mod store;
 mod tls;
 
 pub use config::{
-    DEFAULT_IDLE_TIMEOUT, DEFAULT_TOKEN_LIFETIME, DEMO_RUNAS, SHORT_IDLE_TIMEOUT,
-    SHORT_TOKEN_LIFETIME, SimConfig, SimState, generate_missing,
+    DEFAULT_IDLE_TIMEOUT, DEFAULT_TOKEN_LIFETIME, DEMO_RUNAS, SHORT_IDLE_TIMEOUT, SHORT_TOKEN_LIFETIME, SimConfig,
+    SimState, generate_missing,
 };
 pub use fault::Fault;
+pub use profile::Profile;
 pub use serve::{EXIT_BIND, EXIT_USAGE, ServeArgs, serve};
 pub use server::{Listen, SimError, Simulator};

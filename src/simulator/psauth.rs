@@ -44,9 +44,7 @@ pub(crate) enum ParseError {
 /// `;` and `]` but not the two characters `];` in a row.
 pub(crate) fn parse(header: &str) -> Result<Credentials<'_>, ParseError> {
     let header = header.trim();
-    let (scheme, rest) = header
-        .split_once(char::is_whitespace)
-        .unwrap_or((header, ""));
+    let (scheme, rest) = header.split_once(char::is_whitespace).unwrap_or((header, ""));
     if scheme.eq_ignore_ascii_case("bearer") {
         let token = rest.trim();
         if token.is_empty() {
@@ -124,11 +122,7 @@ mod tests {
     }
 
     fn full<'a>(key: &'a str, runas: &'a str, pwd: Option<&'a str>) -> PsAuth<'a> {
-        PsAuth {
-            key,
-            runas: Some(runas),
-            pwd,
-        }
+        PsAuth { key, runas: Some(runas), pwd }
     }
 
     #[test]
@@ -155,19 +149,10 @@ mod tests {
 
     #[test]
     fn password_may_contain_semicolons_and_brackets() {
-        assert_eq!(
-            ps("PS-Auth key=K; runas=U; pwd=[a;b]c];").pwd,
-            Some("a;b]c")
-        );
-        assert_eq!(
-            ps("PS-Auth key=K; runas=U; pwd=[x] ; challenge=1").pwd,
-            Some("x")
-        );
+        assert_eq!(ps("PS-Auth key=K; runas=U; pwd=[a;b]c];").pwd, Some("a;b]c"));
+        assert_eq!(ps("PS-Auth key=K; runas=U; pwd=[x] ; challenge=1").pwd, Some("x"));
         assert_eq!(ps("PS-Auth key=K; runas=U; pwd=[];").pwd, Some(""));
-        assert_eq!(
-            ps("PS-Auth key=K; runas=U; pwd=[ sp ace ]").pwd,
-            Some(" sp ace ")
-        );
+        assert_eq!(ps("PS-Auth key=K; runas=U; pwd=[ sp ace ]").pwd, Some(" sp ace "));
     }
 
     #[test]
@@ -187,18 +172,9 @@ mod tests {
         assert_eq!(parse("PS-Auth runas=U;"), Err(ParseError::MissingKey));
         assert_eq!(parse("PS-Auth key=; runas=U"), Err(ParseError::MissingKey));
         assert_eq!(parse("PS-Auth K"), Err(ParseError::NoEquals("K".into())));
-        assert_eq!(
-            parse("PS-Auth foo; key=K"),
-            Err(ParseError::NoEquals("foo".into()))
-        );
-        assert_eq!(
-            parse("PS-Auth key=K; runas=U; pwd=[abc"),
-            Err(ParseError::UnclosedPassword)
-        );
-        assert_eq!(
-            parse("PS-Auth key=K; runas=U; pwd=[a]b"),
-            Err(ParseError::UnclosedPassword)
-        );
+        assert_eq!(parse("PS-Auth foo; key=K"), Err(ParseError::NoEquals("foo".into())));
+        assert_eq!(parse("PS-Auth key=K; runas=U; pwd=[abc"), Err(ParseError::UnclosedPassword));
+        assert_eq!(parse("PS-Auth key=K; runas=U; pwd=[a]b"), Err(ParseError::UnclosedPassword));
     }
 
     #[test]

@@ -27,13 +27,8 @@ use crate::settings::Settings;
 /// The documented base path, lower-cased for matching.
 pub(crate) const BASE_PATH: &str = "/BeyondTrust/api/public/v3";
 /// Base paths accepted, lower-cased: the current one and the legacy one still documented.
-const BASES: &[&str] = &[
-    "/beyondtrust/api/public/v3",
-    "/eeye.retinacs.server/api/public/v3",
-];
+const BASES: &[&str] = &["/beyondtrust/api/public/v3", "/eeye.retinacs.server/api/public/v3"];
 
-/// What `Configuration/Version` reports.
-pub(crate) const PRODUCT_VERSION: &str = "24.3.0.0";
 /// Lifetime of an OAuth access token: the registration default of 60 minutes.
 /// Largest Connect/Token body read; a client-credentials form is far smaller.
 const MAX_FORM_BYTES: usize = 16 * 1024;
@@ -58,6 +53,10 @@ pub(crate) struct App {
     tls: bool,
     sessions: Store<Principal>,
     tokens: Store<()>,
+    /// The release whose behaviour is modelled where releases differ.
+    profile: super::profile::Profile,
+    /// The value of the demo credentials in Secrets Safe: random, so it works as a canary.
+    demo_secret: String,
 }
 
 /// Who a session belongs to.
@@ -78,6 +77,12 @@ impl App {
             tls,
             sessions: Store::new(DEFAULT_CAP),
             tokens: Store::new(DEFAULT_CAP),
+            profile: config.profile,
+            demo_secret: {
+                use rand::Rng as _;
+                let mut rng = rand::rng();
+                (0..24).map(|_| char::from(rng.sample(rand::distr::Alphanumeric))).collect()
+            },
         }
     }
 
@@ -98,12 +103,13 @@ enum Route {
     Signout,
     ConnectToken,
     ConfigurationVersion,
+    SecretsList,
 }
 
 impl Route {
     fn method(self) -> Method {
         match self {
-            Route::ConfigurationVersion => Method::GET,
+            Route::ConfigurationVersion | Route::SecretsList => Method::GET,
             Route::SignAppin | Route::Signout | Route::ConnectToken => Method::POST,
         }
     }
@@ -130,6 +136,7 @@ fn resolve(path: &str) -> Target {
         "/auth/signout" => Some(Route::Signout),
         "/auth/connect/token" => Some(Route::ConnectToken),
         "/configuration/version" => Some(Route::ConfigurationVersion),
+        "/secrets-safe/secrets" => Some(Route::SecretsList),
         // `/BeyondTrust/api/public/v3x` is not under the base.
         r if !r.is_empty() && !r.starts_with('/') => return Target::Elsewhere,
         _ => None,
@@ -157,6 +164,7 @@ async fn dispatch(State(app): State<Arc<App>>, req: Request) -> Response {
         Route::Signout => sign_out(&app, req.headers(), req.version()),
         Route::ConnectToken => connect_token(&app, req).await,
         Route::ConfigurationVersion => configuration_version(&app, req.headers(), req.version()),
+        Route::SecretsList => secrets_list(&app, &req),
     }
 }
 
@@ -184,27 +192,18 @@ fn sign_appin(app: &App, headers: &HeaderMap) -> Response {
 
     let mut rng = rand::rng();
     let now = Instant::now();
-    let session_id: String = (0..24)
-        .map(|_| char::from(b"abcdefghijklmnopqrstuvwxyz0123456789"[rng.random_range(0..36)]))
-        .collect();
+    let session_id: String =
+        (0..24).map(|_| char::from(b"abcdefghijklmnopqrstuvwxyz0123456789"[rng.random_range(0..36)])).collect();
     let expires_at = session_expiry(app, now);
-    app.sessions
-        .insert(session_id.clone(), principal, expires_at, now);
+    app.sessions.insert(session_id.clone(), principal, expires_at, now);
 
     let mut response = json_response(StatusCode::OK, &user_model(app, principal));
     if app.has(Fault::SigninHtmlContentType) {
-        response.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/html; charset=utf-8"),
-        );
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
     }
     if !app.has(Fault::SigninNoCookie) {
         let secure = if app.tls { " secure;" } else { "" };
-        let http_only = if app.has(Fault::CookieNotHttponly) {
-            ""
-        } else {
-            " HttpOnly;"
-        };
+        let http_only = if app.has(Fault::CookieNotHttponly) { "" } else { " HttpOnly;" };
         let verification = random_alphanumeric(&mut rng, 64);
         let cookies = [
             format!("{SESSION_COOKIE}={session_id}; path=/;{secure}{http_only} SameSite=Lax"),
@@ -221,19 +220,11 @@ fn sign_appin(app: &App, headers: &HeaderMap) -> Response {
 
 /// Checks the `Authorization` header of a sign-in; the error says why, for the log only.
 fn authenticate(app: &App, headers: &HeaderMap) -> Result<Principal, &'static str> {
-    let header = headers
-        .get(header::AUTHORIZATION)
-        .ok_or("no Authorization header")?;
-    let header = header
-        .to_str()
-        .map_err(|_| "Authorization header is not visible ASCII")?;
+    let header = headers.get(header::AUTHORIZATION).ok_or("no Authorization header")?;
+    let header = header.to_str().map_err(|_| "Authorization header is not visible ASCII")?;
     match psauth::parse(header).map_err(|_| "Authorization header is garbled")? {
         Credentials::PsAuth(ps) => {
-            let key_ok = app
-                .settings
-                .api_key
-                .as_ref()
-                .is_some_and(|k| k.expose_secret() == ps.key);
+            let key_ok = app.settings.api_key.as_ref().is_some_and(|k| k.expose_secret() == ps.key);
             if !key_ok && !app.has(Fault::SigninAcceptsBadKey) {
                 return Err("wrong API key");
             }
@@ -275,13 +266,7 @@ fn user_model(app: &App, principal: Principal) -> Value {
         Principal::RunAs => {
             let runas = app.settings.runas.clone().unwrap_or_default();
             let local = runas.rsplit('\\').next().unwrap_or_default().to_owned();
-            (
-                RUNAS_USER_ID,
-                Value::from(RUNAS_SID),
-                format!("{local}@example.com"),
-                runas,
-                "PSConform Run-As User",
-            )
+            (RUNAS_USER_ID, Value::from(RUNAS_SID), format!("{local}@example.com"), runas, "PSConform Run-As User")
         }
         Principal::App => (
             APP_USER_ID,
@@ -291,11 +276,7 @@ fn user_model(app: &App, principal: Principal) -> Value {
             "PSConform Application User",
         ),
     };
-    let username = if app.has(Fault::SigninWrongUsername) {
-        format!("not-{username}")
-    } else {
-        username
-    };
+    let username = if app.has(Fault::SigninWrongUsername) { format!("not-{username}") } else { username };
     let mut model = json!({
         "UserId": id,
         "SID": sid,
@@ -314,11 +295,7 @@ fn user_model(app: &App, principal: Principal) -> Value {
 }
 
 fn session_expiry(app: &App, now: Instant) -> Option<Instant> {
-    if app.has(Fault::SessionNeverExpires) {
-        None
-    } else {
-        Some(now + app.state.idle_timeout)
-    }
+    if app.has(Fault::SessionNeverExpires) { None } else { Some(now + app.state.idle_timeout) }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -338,11 +315,7 @@ fn live_session(app: &App, headers: &HeaderMap, version: Version) -> Option<Prin
 /// cookie header to be split into several fields, so there every line counts.
 fn session_cookie(headers: &HeaderMap, version: Version) -> Option<&str> {
     let lines = headers.get_all(header::COOKIE).into_iter();
-    let take = if version == Version::HTTP_2 {
-        usize::MAX
-    } else {
-        1
-    };
+    let take = if version == Version::HTTP_2 { usize::MAX } else { 1 };
     lines
         .take(take)
         .filter_map(|v| v.to_str().ok())
@@ -360,9 +333,7 @@ fn not_authenticated(app: &App) -> Response {
              </body></html>",
         ));
         *response.status_mut() = StatusCode::UNAUTHORIZED;
-        response
-            .headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
         return response;
     }
     json_string(StatusCode::UNAUTHORIZED, NOT_AUTHENTICATED)
@@ -389,7 +360,21 @@ fn configuration_version(app: &App, headers: &HeaderMap, version: Version) -> Re
     if live_session(app, headers, version).is_none() && !app.has(Fault::Unauthenticated200) {
         return not_authenticated(app);
     }
-    json_response(StatusCode::OK, &json!({ "Version": PRODUCT_VERSION }))
+    json_response(StatusCode::OK, &json!({ "Version": app.profile.product_version() }))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Secrets-Safe/Secrets
+
+fn secrets_list(app: &App, req: &Request) -> Response {
+    if live_session(app, req.headers(), req.version()).is_none() && !app.has(Fault::Unauthenticated200) {
+        return not_authenticated(app);
+    }
+    let query = super::secrets::ListQuery::parse(req.uri().query());
+    match super::secrets::list(app.profile, &query, &app.demo_secret) {
+        Ok(body) => json_response(StatusCode::OK, &body),
+        Err(super::secrets::BadRequest(message)) => json_string(StatusCode::BAD_REQUEST, &message),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -401,11 +386,7 @@ async fn connect_token(app: &App, req: Request) -> Response {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .is_some_and(|essence| {
-            essence
-                .trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        });
+        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
     if !is_form {
         // IdentityServer-style token endpoints answer a non-form body with invalid_request.
         return oauth_error(StatusCode::BAD_REQUEST, "invalid_request");
@@ -418,11 +399,7 @@ async fn connect_token(app: &App, req: Request) -> Response {
         Err(error) => return oauth_error(StatusCode::BAD_REQUEST, error),
     };
     let id_ok = app.settings.client_id.as_deref() == Some(form.client_id.as_str());
-    let secret_ok = app
-        .settings
-        .client_secret
-        .as_ref()
-        .is_some_and(|s| s.expose_secret() == form.client_secret);
+    let secret_ok = app.settings.client_secret.as_ref().is_some_and(|s| s.expose_secret() == form.client_secret);
     if !id_ok || !(secret_ok || app.has(Fault::TokenAcceptsBadSecret)) {
         return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client");
     }
@@ -430,8 +407,7 @@ async fn connect_token(app: &App, req: Request) -> Response {
     let now = Instant::now();
     let token_bytes: [u8; 32] = rand::rng().random();
     let token: String = token_bytes.iter().map(|b| format!("{b:02X}")).collect();
-    app.tokens
-        .insert(token.clone(), (), Some(now + app.state.token_lifetime), now);
+    app.tokens.insert(token.clone(), (), Some(now + app.state.token_lifetime), now);
 
     let lifetime = app.state.token_lifetime.as_secs();
     let mut body = json!({
@@ -476,20 +452,13 @@ impl TokenForm {
                 return Err("invalid_request");
             }
         }
-        let grant_type = grant_type
-            .filter(|g| !g.is_empty())
-            .ok_or("invalid_request")?;
+        let grant_type = grant_type.filter(|g| !g.is_empty()).ok_or("invalid_request")?;
         if grant_type != "client_credentials" {
             return Err("unsupported_grant_type");
         }
         match (client_id, client_secret) {
-            (Some(client_id), Some(client_secret))
-                if !client_id.is_empty() && !client_secret.is_empty() =>
-            {
-                Ok(TokenForm {
-                    client_id,
-                    client_secret,
-                })
+            (Some(client_id), Some(client_secret)) if !client_id.is_empty() && !client_secret.is_empty() => {
+                Ok(TokenForm { client_id, client_secret })
             }
             _ => Err("invalid_request"),
         }
@@ -514,10 +483,7 @@ fn no_store(headers: &mut HeaderMap) {
 fn json_response(status: StatusCode, body: &Value) -> Response {
     let mut response = Response::new(Body::from(body.to_string()));
     *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json; charset=utf-8"),
-    );
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
     response
 }
 
@@ -527,17 +493,13 @@ fn json_string(status: StatusCode, message: &str) -> Response {
 }
 
 fn not_found() -> Response {
-    json_string(
-        StatusCode::NOT_FOUND,
-        "No HTTP resource was found that matches the request URI.",
-    )
+    json_string(StatusCode::NOT_FOUND, "No HTTP resource was found that matches the request URI.")
 }
 
 fn method_not_allowed(method: &Method, allowed: Method) -> Response {
     let message = format!("The requested resource does not support http method '{method}'.");
     let mut response = json_string(StatusCode::METHOD_NOT_ALLOWED, &message);
-    let allow =
-        HeaderValue::from_str(allowed.as_str()).expect("a standard method name is a valid header");
+    let allow = HeaderValue::from_str(allowed.as_str()).expect("a standard method name is a valid header");
     response.headers_mut().insert(header::ALLOW, allow);
     response
 }
@@ -549,26 +511,11 @@ mod tests {
     #[test]
     fn paths_resolve_case_insensitively_with_trailing_slashes() {
         let sign_in = Target::Api(Some(Route::SignAppin));
-        assert_eq!(
-            resolve("/BeyondTrust/api/public/v3/Auth/SignAppin"),
-            sign_in
-        );
-        assert_eq!(
-            resolve("/BeyondTrust/api/public/v3/Auth/SignAppIn/"),
-            sign_in
-        );
-        assert_eq!(
-            resolve("/beyondtrust/api/public/V3/auth/signappin//"),
-            sign_in
-        );
-        assert_eq!(
-            resolve("/eEye.RetinaCS.Server/api/public/v3/Auth/SignAppin"),
-            sign_in
-        );
-        assert_eq!(
-            resolve("/BeyondTrust/api/public/v3/Auth/connect/token"),
-            Target::Api(Some(Route::ConnectToken))
-        );
+        assert_eq!(resolve("/BeyondTrust/api/public/v3/Auth/SignAppin"), sign_in);
+        assert_eq!(resolve("/BeyondTrust/api/public/v3/Auth/SignAppIn/"), sign_in);
+        assert_eq!(resolve("/beyondtrust/api/public/V3/auth/signappin//"), sign_in);
+        assert_eq!(resolve("/eEye.RetinaCS.Server/api/public/v3/Auth/SignAppin"), sign_in);
+        assert_eq!(resolve("/BeyondTrust/api/public/v3/Auth/connect/token"), Target::Api(Some(Route::ConnectToken)));
         assert_eq!(
             resolve("/BeyondTrust/api/public/v3/configuration/version"),
             Target::Api(Some(Route::ConfigurationVersion))
@@ -578,59 +525,30 @@ mod tests {
     #[test]
     fn unknown_paths() {
         assert_eq!(resolve("/"), Target::Elsewhere);
-        assert_eq!(
-            resolve("/BeyondTrust/api/public/v31/Auth/SignAppin"),
-            Target::Elsewhere
-        );
+        assert_eq!(resolve("/BeyondTrust/api/public/v31/Auth/SignAppin"), Target::Elsewhere);
         assert_eq!(resolve("/BeyondTrust/api/public/v3"), Target::Api(None));
-        assert_eq!(
-            resolve("/BeyondTrust/api/public/v3/Auth"),
-            Target::Api(None)
-        );
-        assert_eq!(
-            resolve("/BeyondTrust/api/public/v3/Auth/SignAppin/x"),
-            Target::Api(None)
-        );
+        assert_eq!(resolve("/BeyondTrust/api/public/v3/Auth"), Target::Api(None));
+        assert_eq!(resolve("/BeyondTrust/api/public/v3/Auth/SignAppin/x"), Target::Api(None));
     }
 
     #[test]
     fn token_form_fields_in_any_order_and_case() {
-        let ok = TokenForm {
-            client_id: "id".into(),
-            client_secret: "s e".into(),
-        };
-        assert_eq!(
-            TokenForm::parse(b"client_id=id&client_secret=s+e&grant_type=client_credentials"),
-            Ok(ok)
-        );
+        let ok = TokenForm { client_id: "id".into(), client_secret: "s e".into() };
+        assert_eq!(TokenForm::parse(b"client_id=id&client_secret=s+e&grant_type=client_credentials"), Ok(ok));
         assert_eq!(
             TokenForm::parse(b"Grant_Type=client_credentials&CLIENT_SECRET=s%20e&client_id=id"),
-            Ok(TokenForm {
-                client_id: "id".into(),
-                client_secret: "s e".into()
-            })
+            Ok(TokenForm { client_id: "id".into(), client_secret: "s e".into() })
         );
     }
 
     #[test]
     fn token_form_errors() {
         assert_eq!(TokenForm::parse(b""), Err("invalid_request"));
+        assert_eq!(TokenForm::parse(b"client_id=a&client_secret=b"), Err("invalid_request"));
+        assert_eq!(TokenForm::parse(b"grant_type=password&client_id=a&client_secret=b"), Err("unsupported_grant_type"));
+        assert_eq!(TokenForm::parse(b"grant_type=client_credentials&client_id=a"), Err("invalid_request"));
         assert_eq!(
-            TokenForm::parse(b"client_id=a&client_secret=b"),
-            Err("invalid_request")
-        );
-        assert_eq!(
-            TokenForm::parse(b"grant_type=password&client_id=a&client_secret=b"),
-            Err("unsupported_grant_type")
-        );
-        assert_eq!(
-            TokenForm::parse(b"grant_type=client_credentials&client_id=a"),
-            Err("invalid_request")
-        );
-        assert_eq!(
-            TokenForm::parse(
-                b"grant_type=client_credentials&client_id=a&client_id=b&client_secret=c"
-            ),
+            TokenForm::parse(b"grant_type=client_credentials&client_id=a&client_id=b&client_secret=c"),
             Err("invalid_request")
         );
     }
@@ -638,21 +556,12 @@ mod tests {
     #[test]
     fn session_cookie_reading() {
         let mut h = HeaderMap::new();
-        h.append(
-            header::COOKIE,
-            HeaderValue::from_static("__RequestVerificationToken=x"),
-        );
-        h.append(
-            header::COOKIE,
-            HeaderValue::from_static("ASP.NET_SessionId=abc"),
-        );
+        h.append(header::COOKIE, HeaderValue::from_static("__RequestVerificationToken=x"));
+        h.append(header::COOKIE, HeaderValue::from_static("ASP.NET_SessionId=abc"));
         assert_eq!(session_cookie(&h, Version::HTTP_11), None);
         assert_eq!(session_cookie(&h, Version::HTTP_2), Some("abc"));
         let mut h = HeaderMap::new();
-        h.insert(
-            header::COOKIE,
-            HeaderValue::from_static("a=b; asp.net_sessionid=xyz; c=d"),
-        );
+        h.insert(header::COOKIE, HeaderValue::from_static("a=b; asp.net_sessionid=xyz; c=d"));
         assert_eq!(session_cookie(&h, Version::HTTP_11), Some("xyz"));
     }
 }

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use super::config::{SimConfig, SimState, generate_missing};
 use super::fault::Fault;
+use super::profile::Profile;
 use super::server::{Listen, Simulator};
 use crate::settings::{SETTINGS, Settings};
 
@@ -49,7 +50,11 @@ pub struct ServeArgs {
     #[arg(long = "state", value_name = "NAME", value_parser = parse_state_name)]
     pub states: Vec<String>,
 
-    /// List the faults and states, then exit.
+    /// The release to model where releases differ (see --list-faults).
+    #[arg(long, value_name = "NAME", default_value = "24.3")]
+    pub profile: Profile,
+
+    /// List the faults, states and profiles, then exit.
     #[arg(long)]
     pub list_faults: bool,
 }
@@ -77,22 +82,17 @@ pub fn serve(args: ServeArgs) -> ExitCode {
         _ => Listen::Plain,
     };
     let from_env = Settings::from_env();
-    let config = SimConfig {
-        settings: generate_missing(from_env.clone()),
-        state,
-        faults: args.faults,
-    };
+    let config =
+        SimConfig { settings: generate_missing(from_env.clone()), state, faults: args.faults, profile: args.profile };
     let credentials = render_credentials(&from_env, &config.settings);
     let summary = format!(
-        "faults: {}; states: {}",
+        "profile: {}; faults: {}; states: {}",
+        config.profile,
         list_or_none(config.faults.iter().map(|f| f.name())),
         list_or_none(args.states.iter().map(String::as_str)),
     );
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -131,9 +131,7 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     let handlers = {
         use tokio::signal::unix::{SignalKind, signal};
-        signal(SignalKind::terminate())
-            .ok()
-            .zip(signal(SignalKind::interrupt()).ok())
+        signal(SignalKind::terminate()).ok().zip(signal(SignalKind::interrupt()).ok())
     };
     async move {
         #[cfg(unix)]
@@ -179,16 +177,16 @@ fn render_lists() -> String {
     for (name, description) in SimState::NAMES {
         text.push_str(&format!("  {name:<28} {description}\n"));
     }
+    text.push_str("profiles (--profile NAME):\n");
+    for p in Profile::ALL {
+        text.push_str(&format!("  {:<28} {}\n", p.name(), p.description()));
+    }
     text
 }
 
 fn list_or_none<'a>(items: impl Iterator<Item = &'a str>) -> String {
     let items: Vec<&str> = items.collect();
-    if items.is_empty() {
-        "none".to_owned()
-    } else {
-        items.join(", ")
-    }
+    if items.is_empty() { "none".to_owned() } else { items.join(", ") }
 }
 
 #[cfg(test)]
@@ -208,10 +206,7 @@ mod tests {
         assert!(!text.contains("canary"), "{text}");
         assert!(text.contains("PS_API_KEY=(from PS_API_KEY)\n"), "{text}");
         assert!(text.contains("PS_RUNAS=(from PS_RUNAS)\n"), "{text}");
-        assert!(
-            text.lines()
-                .any(|l| l.starts_with("PS_CLIENT_ID=") && l.len() == "PS_CLIENT_ID=".len() + 36)
-        );
+        assert!(text.lines().any(|l| l.starts_with("PS_CLIENT_ID=") && l.len() == "PS_CLIENT_ID=".len() + 36));
     }
 
     #[test]

@@ -33,20 +33,11 @@ pub enum Listen {
 #[derive(Debug, Error)]
 pub enum SimError {
     #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        addr: SocketAddr,
-        source: std::io::Error,
-    },
+    Bind { addr: SocketAddr, source: std::io::Error },
     #[error("cannot read {}: {source}", path.display())]
-    ReadPem {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    ReadPem { path: PathBuf, source: std::io::Error },
     #[error("cannot use {what} for TLS: {source}")]
-    Tls {
-        what: String,
-        source: std::io::Error,
-    },
+    Tls { what: String, source: std::io::Error },
     #[error("cannot generate a self-signed certificate: {0}")]
     CertGen(rcgen::Error),
 }
@@ -69,33 +60,21 @@ pub struct Simulator {
 
 impl std::fmt::Debug for Simulator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Simulator")
-            .field("base_url", &self.base_url.as_str())
-            .finish_non_exhaustive()
+        f.debug_struct("Simulator").field("base_url", &self.base_url.as_str()).finish_non_exhaustive()
     }
 }
 
 impl Simulator {
     /// Binds `addr` (for example `127.0.0.1:0` for a free port), spawns the server on the current
     /// tokio runtime and returns at once.
-    pub async fn start(
-        config: SimConfig,
-        addr: SocketAddr,
-        listen: Listen,
-    ) -> Result<Simulator, SimError> {
+    pub async fn start(config: SimConfig, addr: SocketAddr, listen: Listen) -> Result<Simulator, SimError> {
         // rustls needs a process-wide crypto provider before any config is built; a second
         // install fails harmlessly.
         let _ = rustls::crypto::ring::default_provider().install_default();
 
-        let listener =
-            std::net::TcpListener::bind(addr).map_err(|source| SimError::Bind { addr, source })?;
-        let local = listener
-            .local_addr()
-            .map_err(|source| SimError::Bind { addr, source })?;
-        let bind_err = |source| SimError::Bind {
-            addr: local,
-            source,
-        };
+        let listener = std::net::TcpListener::bind(addr).map_err(|source| SimError::Bind { addr, source })?;
+        let local = listener.local_addr().map_err(|source| SimError::Bind { addr, source })?;
+        let bind_err = |source| SimError::Bind { addr: local, source };
 
         let (tls_config, certificate_pem) = match &listen {
             Listen::Plain => (None, None),
@@ -103,9 +82,7 @@ impl Simulator {
                 let pem = tls::self_signed(local.ip())?;
                 (Some(tls::config_from_pem(&pem).await?), Some(pem.cert_pem))
             }
-            Listen::Tls { cert_pem, key_pem } => {
-                (Some(tls::config_from_files(cert_pem, key_pem).await?), None)
-            }
+            Listen::Tls { cert_pem, key_pem } => (Some(tls::config_from_files(cert_pem, key_pem).await?), None),
         };
 
         let app = Arc::new(App::new(config, tls_config.is_some()));
@@ -113,25 +90,17 @@ impl Simulator {
         let handle = Handle::new();
         let task = match tls_config.clone() {
             None => {
-                let server = axum_server::from_tcp(listener)
-                    .map_err(bind_err)?
-                    .handle(handle.clone());
+                let server = axum_server::from_tcp(listener).map_err(bind_err)?.handle(handle.clone());
                 tokio::spawn(server.serve(service))
             }
             Some(tls_config) => {
-                let server = axum_server::from_tcp_rustls(listener, tls_config)
-                    .map_err(bind_err)?
-                    .handle(handle.clone());
+                let server =
+                    axum_server::from_tcp_rustls(listener, tls_config).map_err(bind_err)?.handle(handle.clone());
                 tokio::spawn(server.serve(service))
             }
         };
 
-        Ok(Simulator {
-            base_url: base_url(local, tls_config.is_some()),
-            certificate_pem,
-            handle,
-            task,
-        })
+        Ok(Simulator { base_url: base_url(local, tls_config.is_some()), certificate_pem, handle, task })
     }
 
     /// `http(s)://IP:PORT/BeyondTrust/api/public/v3`, without a trailing slash.
@@ -168,10 +137,7 @@ fn base_url(local: SocketAddr, tls: bool) -> url::Url {
         ip => ip,
     };
     let scheme = if tls { "https" } else { "http" };
-    let text = format!(
-        "{scheme}://{}{BASE_PATH}",
-        SocketAddr::new(ip, local.port())
-    );
+    let text = format!("{scheme}://{}{BASE_PATH}", SocketAddr::new(ip, local.port()));
     url::Url::parse(&text).expect("a socket address and a fixed path form a valid URL")
 }
 
@@ -182,16 +148,9 @@ mod tests {
     #[test]
     fn base_url_uses_a_connectable_host() {
         let u = base_url("0.0.0.0:8443".parse().expect("addr"), true);
-        assert_eq!(
-            u.as_str(),
-            "https://127.0.0.1:8443/BeyondTrust/api/public/v3"
-        );
+        assert_eq!(u.as_str(), "https://127.0.0.1:8443/BeyondTrust/api/public/v3");
         let u = base_url("[::]:80".parse().expect("addr"), false);
-        assert_eq!(
-            u.as_str(),
-            "http://[::1]/BeyondTrust/api/public/v3",
-            "a default port is dropped"
-        );
+        assert_eq!(u.as_str(), "http://[::1]/BeyondTrust/api/public/v3", "a default port is dropped");
         let u = base_url("192.0.2.1:1".parse().expect("addr"), false);
         assert_eq!(u.as_str(), "http://192.0.2.1:1/BeyondTrust/api/public/v3");
     }

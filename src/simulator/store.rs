@@ -43,12 +43,7 @@ impl<V: Clone> Store<V> {
     pub(crate) fn new(cap: usize) -> Self {
         Store {
             cap: cap.max(1),
-            inner: Mutex::new(Inner {
-                map: HashMap::new(),
-                order: BTreeMap::new(),
-                next_seq: 0,
-                last_sweep: None,
-            }),
+            inner: Mutex::new(Inner { map: HashMap::new(), order: BTreeMap::new(), next_seq: 0, last_sweep: None }),
         }
     }
 
@@ -65,9 +60,7 @@ impl<V: Clone> Store<V> {
             inner.order.remove(&old.seq);
         }
         if inner.map.len() >= self.cap {
-            let due = inner
-                .last_sweep
-                .is_none_or(|t| now.duration_since(t) >= SWEEP_INTERVAL);
+            let due = inner.last_sweep.is_none_or(|t| now.duration_since(t) >= SWEEP_INTERVAL);
             if due {
                 inner.last_sweep = Some(now);
                 inner.sweep(now);
@@ -82,25 +75,13 @@ impl<V: Clone> Store<V> {
         let seq = inner.next_seq;
         inner.next_seq += 1;
         inner.order.insert(seq, key.clone());
-        inner.map.insert(
-            key,
-            Slot {
-                value,
-                seq,
-                expires_at,
-            },
-        );
+        inner.map.insert(key, Slot { value, seq, expires_at });
     }
 
     /// The value under `key` if it is live at `now`; an expired entry is removed. When `renew`
     /// is given, a live entry's expiry becomes `renew(now)`, which is how an idle timeout
     /// slides forward on each use.
-    pub(crate) fn get(
-        &self,
-        key: &str,
-        now: Instant,
-        renew: Option<&dyn Fn(Instant) -> Option<Instant>>,
-    ) -> Option<V> {
+    pub(crate) fn get(&self, key: &str, now: Instant, renew: Option<&dyn Fn(Instant) -> Option<Instant>>) -> Option<V> {
         let mut inner = self.lock();
         let slot = inner.map.get_mut(key)?;
         if slot.expires_at.is_some_and(|t| now >= t) {
@@ -212,11 +193,7 @@ mod tests {
             s.insert(format!("k{i}"), i, Some(t0 + secs(60)), t0);
         }
         assert_eq!(s.len(), 100);
-        assert_eq!(
-            s.lock().order.len(),
-            100,
-            "the age index shrinks with the map"
-        );
+        assert_eq!(s.lock().order.len(), 100, "the age index shrinks with the map");
         assert_eq!(s.get("k9999", t0, None), Some(9999));
     }
 
