@@ -6,10 +6,8 @@
 
 use std::sync::OnceLock;
 
-use regex::Regex;
 use serde::Serialize;
 use serde_json::Value;
-use serde_json_path::JsonPath;
 
 use crate::case::spec::{BodyCheck, CookieCheck, ExpectSpec, HeaderCheck, PathCheck, Spanned};
 use crate::secrets;
@@ -214,7 +212,7 @@ fn header(e: &mut Eval, name: &Spanned<String>, check: &HeaderCheck) {
         }
     }
     if let Some(re) = &check.matches {
-        let ok = Regex::new(&re.value).is_ok_and(|r| values.iter().any(|v| r.is_match(v)));
+        let ok = crate::compiled::regex(&re.value).is_ok_and(|r| values.iter().any(|v| r.is_match(v)));
         e.push(l, what.clone(), format!("matching /{}/", re.value), shown.clone(), ok);
     }
     if let Some(c) = &check.contains {
@@ -237,7 +235,7 @@ fn cookie_check(e: &mut Eval, name: &Spanned<String>, check: &CookieCheck, cooki
     e.push(l, what.clone(), set_text(want_set), set_text(found.is_some()), found.is_some() == want_set);
     let Some(c) = found else { return };
     if let Some(re) = &check.value_matches {
-        let ok = Regex::new(&re.value).is_ok_and(|r| r.is_match(&c.value));
+        let ok = crate::compiled::regex(&re.value).is_ok_and(|r| r.is_match(&c.value));
         let actual = if ok { "a matching value" } else { "a value that does not match (not shown)" };
         e.push(l, format!("{what} value"), format!("matching /{}/", re.value), actual, ok);
     }
@@ -277,7 +275,7 @@ fn body_check(e: &mut Eval, body: &Spanned<BodyCheck>) {
                 }
             }
             if let Some(re) = &t.matches {
-                let ok = Regex::new(&re.value).is_ok_and(|r| r.is_match(&text));
+                let ok = crate::compiled::regex(&re.value).is_ok_and(|r| r.is_match(&text));
                 e.push(l, "body text", format!("matching /{}/", re.value), preview(&text), ok);
             }
             if let Some(c) = &t.contains {
@@ -319,7 +317,7 @@ fn path_check(e: &mut Eval, path: &Spanned<String>, check: &PathCheck) {
             return e.push(l, p.clone(), "a JSON body", why.to_owned(), false);
         }
     };
-    let compiled = match JsonPath::parse(p) {
+    let compiled = match crate::compiled::jsonpath(p) {
         Ok(c) => c,
         Err(err) => return e.push(l, p.clone(), "a valid JSONPath", err.to_string(), false),
     };
@@ -368,7 +366,7 @@ fn path_check(e: &mut Eval, path: &Spanned<String>, check: &PathCheck) {
             }
         }
         if let Some(re) = &check.matches {
-            let ok = node.as_str().is_some_and(|s| Regex::new(&re.value).is_ok_and(|r| r.is_match(s)));
+            let ok = node.as_str().is_some_and(|s| crate::compiled::regex(&re.value).is_ok_and(|r| r.is_match(s)));
             e.push(l, what.clone(), format!("a string matching /{}/", re.value), shown.clone(), ok);
         }
         if let Some(options) = &check.one_of {

@@ -14,6 +14,7 @@
 
 pub mod case;
 pub mod cli;
+pub mod compiled;
 pub mod drift;
 pub mod expect;
 pub mod http;

@@ -13,7 +13,6 @@ use libtest_mimic::{Completion, Failed, Trial};
 use rand::Rng as _;
 use reqwest_cookie_store::CookieStoreMutex;
 use serde_json::Value;
-use serde_json_path::JsonPath;
 use url::Url;
 
 use std::collections::BTreeMap;
@@ -490,7 +489,7 @@ fn capture(
                     continue;
                 }
             };
-            let Ok(path) = JsonPath::parse(&p.value) else {
+            let Ok(path) = crate::compiled::jsonpath(&p.value) else {
                 fail(format!("invalid JSONPath {}", p.value));
                 continue;
             };

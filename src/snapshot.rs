@@ -7,7 +7,7 @@
 //! `cargo metadata`, none of which a shipped binary running in parallel trials can allow.
 //! The comparison is a shape diff, so a reviewer sees "field removed" rather than a text diff.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -41,6 +41,8 @@ pub struct Snapshots {
     pub compare: bool,
     /// Names of the snapshots this run looked at, for the unreferenced report.
     seen: Mutex<BTreeSet<String>>,
+    /// Stored shapes read so far (`None`: no readable snapshot), so a run reads each file once.
+    stored: Mutex<HashMap<String, Option<ResponseShape>>>,
 }
 
 /// How one step's shape compared.
@@ -104,7 +106,15 @@ pub fn name(trial: &str, teardown: bool, index: usize) -> String {
 impl Snapshots {
     /// Snapshot settings for a run.
     pub fn new(dir: PathBuf, mode: Mode, strict: bool, record: Option<PathBuf>) -> Self {
-        Snapshots { dir, mode, strict, record, compare: true, seen: Mutex::new(BTreeSet::new()) }
+        Snapshots {
+            dir,
+            mode,
+            strict,
+            record,
+            compare: true,
+            seen: Mutex::new(BTreeSet::new()),
+            stored: Mutex::new(HashMap::new()),
+        }
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -132,17 +142,17 @@ impl Snapshots {
             seen.insert(name.to_owned());
         }
         let path = self.path(name);
-        let stored = read(&path).ok();
+        let stored = self.stored(name, &path);
         let pending = path.with_extension("snap.new");
         let outcome = match stored {
-            Some(old) if old.shape == *shape => {
+            Some(old) if old == *shape => {
                 // A stale .snap.new from an earlier run would mislead `cargo insta review`.
                 if self.mode != Mode::ReadOnly {
                     let _ = std::fs::remove_file(&pending);
                 }
                 return SnapshotOutcome::Matched;
             }
-            Some(old) => SnapshotOutcome::Changed { changes: diff(&old.shape, shape), written: None },
+            Some(old) => SnapshotOutcome::Changed { changes: diff(&old, shape), written: None },
             None => SnapshotOutcome::Missing { written: None },
         };
         let target = match self.mode {
@@ -151,11 +161,29 @@ impl Snapshots {
             Mode::Update => path,
         };
         let written = write(&target, source, description, shape).ok().map(|()| target.display().to_string());
+        if self.mode == Mode::Update
+            && written.is_some()
+            && let Ok(mut stored) = self.stored.lock()
+        {
+            stored.insert(name.to_owned(), Some(shape.clone()));
+        }
         match outcome {
             SnapshotOutcome::Changed { changes, .. } => SnapshotOutcome::Changed { changes, written },
             SnapshotOutcome::Missing { .. } => SnapshotOutcome::Missing { written },
             SnapshotOutcome::Matched => SnapshotOutcome::Matched,
         }
+    }
+
+    /// The stored shape of `name`, read from disk the first time.
+    fn stored(&self, name: &str, path: &Path) -> Option<ResponseShape> {
+        if let Some(hit) = self.stored.lock().ok().and_then(|s| s.get(name).cloned()) {
+            return hit;
+        }
+        let shape = read(path).ok().map(|f| f.shape);
+        if let Ok(mut stored) = self.stored.lock() {
+            stored.insert(name.to_owned(), shape.clone());
+        }
+        shape
     }
 
     /// `.snap` files in the set that no step of this run looked at.
