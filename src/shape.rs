@@ -42,11 +42,13 @@ impl StringFormat {
         });
         static EMAIL: LazyLock<Regex> =
             LazyLock::new(|| Regex::new(r"^[^@\s]+@[^@\s]+\.[^@\s]+$").expect("the email pattern is a valid regex"));
-        if DATE_TIME.is_match(s) {
+        // Cheap tests first: most strings are none of these, and a regex costs more.
+        let b = s.as_bytes();
+        if b.len() >= 16 && b[..4].iter().all(u8::is_ascii_digit) && b[4] == b'-' && DATE_TIME.is_match(s) {
             StringFormat::DateTime
-        } else if GUID.is_match(s) {
+        } else if (b.len() == 36 || b.len() == 38) && b.contains(&b'-') && GUID.is_match(s) {
             StringFormat::Guid
-        } else if EMAIL.is_match(s) {
+        } else if b.contains(&b'@') && EMAIL.is_match(s) {
             StringFormat::Email
         } else {
             StringFormat::Plain
@@ -118,7 +120,8 @@ impl Node {
     /// so memory stays proportional to the shape, not to the body.
     pub fn infer_slice(json: &[u8]) -> Result<Node, serde_json::Error> {
         let mut de = serde_json::Deserializer::from_slice(json);
-        let node = serde::de::DeserializeSeed::deserialize(NodeSeed, &mut de)?;
+        let mut node = Node::default();
+        serde::de::DeserializeSeed::deserialize(MergeSeed(&mut node), &mut de)?;
         de.end()?;
         Ok(node)
     }
@@ -188,58 +191,109 @@ impl Node {
     }
 }
 
-/// Builds a [`Node`] while the JSON is parsed.
-struct NodeSeed;
+/// Merges each value into a [`Node`] while the JSON is parsed: array elements go straight into
+/// the shape of their position, so no per-element tree is built.
+struct MergeSeed<'n>(&'n mut Node);
 
-impl<'de> serde::de::DeserializeSeed<'de> for NodeSeed {
-    type Value = Node;
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Node, D::Error> {
+impl<'de> serde::de::DeserializeSeed<'de> for MergeSeed<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         d.deserialize_any(self)
     }
 }
 
-impl<'de> serde::de::Visitor<'de> for NodeSeed {
-    type Value = Node;
+impl<'de> serde::de::Visitor<'de> for MergeSeed<'_> {
+    type Value = ();
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         f.write_str("any JSON value")
     }
-    fn visit_unit<E>(self) -> Result<Node, E> {
-        Ok(Node { null: true, ..Node::default() })
+    fn visit_unit<E>(self) -> Result<(), E> {
+        self.0.null = true;
+        Ok(())
     }
-    fn visit_bool<E>(self, _: bool) -> Result<Node, E> {
-        Ok(Node { boolean: true, ..Node::default() })
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        self.0.boolean = true;
+        Ok(())
     }
-    fn visit_i64<E>(self, _: i64) -> Result<Node, E> {
-        Ok(Node { integer: true, ..Node::default() })
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        self.0.integer = true;
+        Ok(())
     }
-    fn visit_u64<E>(self, _: u64) -> Result<Node, E> {
-        Ok(Node { integer: true, ..Node::default() })
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        self.0.integer = true;
+        Ok(())
     }
-    fn visit_f64<E>(self, _: f64) -> Result<Node, E> {
-        Ok(Node { number: true, ..Node::default() })
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        self.0.number = true;
+        Ok(())
     }
-    fn visit_str<E>(self, s: &str) -> Result<Node, E> {
-        Ok(Node { string: Some(StringFormat::of(s)), ..Node::default() })
+    fn visit_str<E>(self, s: &str) -> Result<(), E> {
+        let f = StringFormat::of(s);
+        self.0.string = Some(match self.0.string {
+            Some(old) if old != f => StringFormat::Plain,
+            _ => f,
+        });
+        Ok(())
     }
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
-        let mut element = Node::default();
-        while let Some(n) = seq.next_element_seed(NodeSeed)? {
-            element = element.merge(n);
-        }
-        Ok(Node { array: Some(Box::new(element)), ..Node::default() })
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let element = self.0.array.get_or_insert_with(Box::default);
+        while seq.next_element_seed(MergeSeed(element))?.is_some() {}
+        Ok(())
     }
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
-        let mut fields: BTreeMap<String, Field> = BTreeMap::new();
-        while let Some(key) = map.next_key::<String>()? {
-            let node = map.next_value_seed(NodeSeed)?;
-            // A repeated key (invalid, but parsers accept it) keeps the union of its values.
-            let merged = match fields.remove(&key) {
-                Some(f) => f.node.merge(node),
-                None => node,
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        // The first object at a position has every field it carries; after that, a field
+        // that an object lacks, or that earlier objects lacked, is optional.
+        let first = self.0.object.is_none();
+        let fields = self.0.object.get_or_insert_with(BTreeMap::new);
+        let known = fields.len();
+        let mut seen: Vec<std::borrow::Cow<'de, str>> = Vec::new();
+        let mut seen_known = 0;
+        while let Some(key) = map.next_key_seed(KeySeed)? {
+            let field = match fields.get_mut(key.as_ref()) {
+                Some(f) => {
+                    if !seen.contains(&key) {
+                        seen_known += 1;
+                    }
+                    f
+                }
+                None => {
+                    fields.entry(key.clone().into_owned()).or_insert(Field { optional: !first, node: Node::default() })
+                }
             };
-            fields.insert(key, Field { optional: false, node: merged });
+            map.next_value_seed(MergeSeed(&mut field.node))?;
+            seen.push(key);
         }
-        Ok(Node { object: Some(fields), ..Node::default() })
+        if seen_known < known {
+            for (k, f) in fields.iter_mut() {
+                if !seen.iter().any(|s| s.as_ref() == k.as_str()) {
+                    f.optional = true;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An object key, borrowed from the input when it has no escapes.
+struct KeySeed;
+
+impl<'de> serde::de::DeserializeSeed<'de> for KeySeed {
+    type Value = std::borrow::Cow<'de, str>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for KeySeed {
+    type Value = std::borrow::Cow<'de, str>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an object key")
+    }
+    fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Self::Value, E> {
+        Ok(std::borrow::Cow::Borrowed(s))
+    }
+    fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
+        Ok(std::borrow::Cow::Owned(s.to_owned()))
     }
 }
 
