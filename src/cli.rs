@@ -490,7 +490,11 @@ fn execute(args: &RunArgs, ctx: &Arc<RunContext>, suite: &Suite, store: &SecretS
     }
     if !args.harness.list {
         let what = if ctx.target.builtin { "the built-in simulator at " } else { "" };
-        anstream::eprintln!("psconform: {selected} cases against {what}{}", ctx.target.base_url);
+        anstream::eprintln!(
+            "psconform: {selected} case{} against {what}{}",
+            if selected == 1 { "" } else { "s" },
+            ctx.target.base_url
+        );
     }
     let started = Instant::now();
     let conclusion = libtest_mimic::run(&args.harness, trials);
