@@ -237,7 +237,15 @@ pub fn write(path: &Path, source: &str, description: &str, shape: &ResponseShape
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)?;
     }
-    let quote = |s: &str| serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into());
+    // As insta's own writer does: plain scalars bare, anything YAML could misread quoted, so
+    // `cargo insta accept` leaves the header as it was.
+    let quote = |s: &str| {
+        let plain = !s.is_empty()
+            && !s.starts_with([' ', '-', '.'])
+            && !s.ends_with(' ')
+            && s.chars().all(|c| c.is_ascii_alphanumeric() || " _./-".contains(c));
+        if plain { s.to_owned() } else { serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into()) }
+    };
     let text = format!("---\nsource: {}\ndescription: {}\n---\n{}", quote(source), quote(description), shape.render());
     std::fs::write(path, text)
 }
