@@ -8,6 +8,7 @@
 //! store matches each secret raw, JSON-escaped, URL-encoded and base64-encoded (at every byte
 //! alignment), so a secret cannot slip out inside an encoded header or body either.
 
+use std::collections::HashSet;
 use std::sync::{Arc, RwLock};
 
 use aho_corasick::{AhoCorasick, MatchKind};
@@ -48,6 +49,11 @@ const MIN_ENCODED: usize = 4;
 #[derive(Default)]
 struct Inner {
     needles: Vec<String>,
+    /// The same strings as `needles`, to find duplicates without a linear scan (every session
+    /// cookie is a new secret, so a long run registers thousands).
+    index: HashSet<String>,
+    /// The secrets given to [`SecretStore::add`], whose forms are all in `needles` already.
+    added: HashSet<String>,
     matcher: Option<AhoCorasick>,
 }
 
@@ -74,13 +80,23 @@ impl SecretStore {
         if secret.is_empty() {
             return;
         }
+        // The same credentials are added for every request: a shared lock suffices for those.
+        if self
+            .inner
+            .read()
+            .is_ok_and(|inner| inner.added.contains(secret))
+        {
+            return;
+        }
         let forms = encodings(secret);
         let Ok(mut inner) = self.inner.write() else {
             return;
         };
+        inner.added.insert(secret.to_owned());
         let before = inner.needles.len();
         for f in forms {
-            if !inner.needles.contains(&f) {
+            if !inner.index.contains(&f) {
+                inner.index.insert(f.clone());
                 inner.needles.push(f);
             }
         }
