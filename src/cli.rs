@@ -466,7 +466,7 @@ fn run(args: RunArgs) -> Exit {
         responses: AtomicUsize::new(0),
         unreachable: AtomicUsize::new(0),
         snapshots: snapshot_settings(&args),
-        shapes: Default::default(),
+        shapes: args.shapes.drift_report.is_some().then(Default::default),
     });
     let exit = execute(&args, &ctx, &suite, &store);
     if let Some(sim) = sim {
@@ -637,7 +637,7 @@ fn drift_report(path: &Path, args: &RunArgs, ctx: &RunContext) -> Option<Exit> {
             return Some(Exit::NothingRan);
         }
     };
-    let live = ctx.shapes.lock().map(|s| s.clone()).unwrap_or_default();
+    let live = ctx.shapes.as_ref().and_then(|s| s.lock().ok().map(|s| s.clone())).unwrap_or_default();
     // Only the steps that ran are compared: a filtered run says nothing of the others.
     let baseline = baseline.into_iter().filter(|(k, _)| live.contains_key(k)).collect();
     let report = DriftReport::compare(&dir.display().to_string(), &baseline, ctx.target.base_url.as_str(), &live);

@@ -75,8 +75,8 @@ pub struct RunContext {
     pub unreachable: AtomicUsize,
     /// Shape snapshots, when the run compares them.
     pub snapshots: Option<Snapshots>,
-    /// The shapes this run saw, by snapshot name (for `--drift-report`).
-    pub shapes: Mutex<BTreeMap<String, SnapFile>>,
+    /// The shapes this run saw, by snapshot name, kept only for `--drift-report`.
+    pub shapes: Option<Mutex<BTreeMap<String, SnapFile>>>,
 }
 
 impl RunContext {
@@ -335,7 +335,8 @@ async fn run_step(
         }
     }
     capture(ctx, step, &resp, vars, &mut r.checks, r.line);
-    if step.snapshot.unwrap_or((200..300).contains(&resp.status)) {
+    let wanted = ctx.snapshots.is_some() || ctx.shapes.is_some();
+    if wanted && step.snapshot.unwrap_or((200..300).contains(&resp.status)) {
         snapshot(ctx, case, step, &resp, &mut r);
     }
     r
@@ -354,7 +355,7 @@ fn snapshot(ctx: &RunContext, case: &Case, step: &StepSpec, resp: &Response, r: 
         step.request.value.method.as_str(),
         step.request.value.path.value
     );
-    if let Ok(mut shapes) = ctx.shapes.lock() {
+    if let Some(Ok(mut shapes)) = ctx.shapes.as_ref().map(Mutex::lock) {
         let file = SnapFile { source: source.clone(), description: description.clone(), shape: shape.clone() };
         shapes.insert(name.clone(), file);
     }

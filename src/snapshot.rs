@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 
@@ -42,7 +42,7 @@ pub struct Snapshots {
     /// Names of the snapshots this run looked at, for the unreferenced report.
     seen: Mutex<BTreeSet<String>>,
     /// Stored shapes read so far (`None`: no readable snapshot), so a run reads each file once.
-    stored: Mutex<HashMap<String, Option<ResponseShape>>>,
+    stored: Mutex<HashMap<String, Option<Arc<ResponseShape>>>>,
 }
 
 /// How one step's shape compared.
@@ -145,7 +145,7 @@ impl Snapshots {
         let stored = self.stored(name, &path);
         let pending = path.with_extension("snap.new");
         let outcome = match stored {
-            Some(old) if old == *shape => {
+            Some(old) if *old == *shape => {
                 // A stale .snap.new from an earlier run would mislead `cargo insta review`.
                 if self.mode != Mode::ReadOnly {
                     let _ = std::fs::remove_file(&pending);
@@ -165,7 +165,7 @@ impl Snapshots {
             && written.is_some()
             && let Ok(mut stored) = self.stored.lock()
         {
-            stored.insert(name.to_owned(), Some(shape.clone()));
+            stored.insert(name.to_owned(), Some(Arc::new(shape.clone())));
         }
         match outcome {
             SnapshotOutcome::Changed { changes, .. } => SnapshotOutcome::Changed { changes, written },
@@ -175,11 +175,11 @@ impl Snapshots {
     }
 
     /// The stored shape of `name`, read from disk the first time.
-    fn stored(&self, name: &str, path: &Path) -> Option<ResponseShape> {
+    fn stored(&self, name: &str, path: &Path) -> Option<Arc<ResponseShape>> {
         if let Some(hit) = self.stored.lock().ok().and_then(|s| s.get(name).cloned()) {
             return hit;
         }
-        let shape = read(path).ok().map(|f| f.shape);
+        let shape = read(path).ok().map(|f| Arc::new(f.shape));
         if let Ok(mut stored) = self.stored.lock() {
             stored.insert(name.to_owned(), shape.clone());
         }
@@ -219,17 +219,48 @@ pub fn load_set(dir: &Path) -> Result<BTreeMap<String, SnapFile>, String> {
         .collect()
 }
 
-/// Reads one snapshot file with insta's reader and parses its shape.
+/// Reads one snapshot file and parses its shape. Files in the form [`write`] produces (and
+/// `cargo insta accept` keeps) are read directly; anything else goes through insta's reader.
 pub fn read(path: &Path) -> Result<SnapFile, String> {
-    let snap = insta::Snapshot::from_file(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let text =
-        snap.as_text().map(|t| t.to_string()).ok_or_else(|| format!("{}: not a text snapshot", path.display()))?;
-    let shape = ResponseShape::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok(SnapFile {
-        source: snap.metadata().source().unwrap_or_default().to_owned(),
-        description: snap.metadata().description().unwrap_or_default().to_owned(),
-        shape,
-    })
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let (source, description, contents) = match split_header(&text) {
+        Some(parts) => parts,
+        None => {
+            let snap = insta::Snapshot::from_file(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let contents = snap
+                .as_text()
+                .map(|t| t.to_string())
+                .ok_or_else(|| format!("{}: not a text snapshot", path.display()))?;
+            let meta = snap.metadata();
+            (meta.source().unwrap_or_default().to_owned(), meta.description().unwrap_or_default().to_owned(), contents)
+        }
+    };
+    let shape = ResponseShape::parse(&contents).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(SnapFile { source, description, shape })
+}
+
+/// `---`, `key: value` lines with plain or double-quoted values, `---`, then the contents.
+/// `None` for anything else (block scalars, other quoting), which insta's reader handles.
+fn split_header(text: &str) -> Option<(String, String, String)> {
+    let rest = text.strip_prefix("---\n")?;
+    let end = rest.find("\n---\n")?;
+    let (mut source, mut description) = (String::new(), String::new());
+    for line in rest[..end].lines() {
+        let (key, value) = line.split_once(": ")?;
+        let value = if value.starts_with('"') {
+            serde_json::from_str::<String>(value).ok()?
+        } else if value.starts_with(['\'', '|', '>', '&', '*', '!', '{', '[']) {
+            return None;
+        } else {
+            value.to_owned()
+        };
+        match key {
+            "source" => source = value,
+            "description" => description = value,
+            _ => {}
+        }
+    }
+    Some((source, description, rest[end + 5..].to_owned()))
 }
 
 /// Writes a snapshot in insta's format.
@@ -269,6 +300,26 @@ mod tests {
         let back = read(&p).expect("read");
         assert_eq!(back.shape, s);
         assert_eq!(back.endpoint(), "POST Auth/SignAppin");
+    }
+
+    #[test]
+    fn the_direct_reader_agrees_with_insta() {
+        let dir = tempfile::tempdir().expect("temp");
+        let p = dir.path().join("a.snap");
+        let s = shape(r#"{"A": [1, null]}"#);
+        for (source, description) in [("cases/a.yaml", "a step 1: GET X"), ("odd: name", "quote \" and \\ back")] {
+            write(&p, source, description, &s).expect("write");
+            let direct = read(&p).expect("read");
+            let snap = insta::Snapshot::from_file(&p).expect("insta reads it");
+            assert_eq!(snap.metadata().source(), Some(direct.source.as_str()));
+            assert_eq!(snap.metadata().description(), Some(direct.description.as_str()));
+            assert_eq!(snap.as_text().map(|t| t.to_string()), Some(s.render().trim_end().to_owned()));
+            assert_eq!(direct.shape, s);
+        }
+        // A header insta wrote with a block scalar still reads, through insta.
+        std::fs::write(&p, format!("---\nsource: x.yaml\ndescription: |\n  multi\n---\n{}", s.render()))
+            .expect("write");
+        assert_eq!(read(&p).map(|f| f.shape), Ok(s));
     }
 
     #[test]

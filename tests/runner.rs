@@ -60,7 +60,7 @@ fn context(server: &MockServer, settings: Settings, policy: Policy) -> RunContex
         responses: AtomicUsize::new(0),
         unreachable: AtomicUsize::new(0),
         snapshots: None,
-        shapes: Default::default(),
+        shapes: None,
     }
 }
 
