@@ -404,6 +404,7 @@ fn run(args: RunArgs) -> Exit {
         connect_timeout: args.http.timeout.min(Duration::from_secs(10)),
         max_body: args.http.max_body,
         rate: args.http.rate,
+        plain_http_only: args.target.as_ref().is_none_or(|t| t.scheme() == "http"),
     };
     let http = match Http::new(options) {
         Ok(h) => Arc::new(h),

@@ -35,6 +35,9 @@ pub struct HttpOptions {
     pub max_body: u64,
     /// Requests per second ceiling.
     pub rate: Option<f64>,
+    /// Every request goes to an `http://` target: skip loading the system's trusted roots
+    /// (a few milliseconds at start-up that a plain-HTTP run never uses).
+    pub plain_http_only: bool,
 }
 
 impl Default for HttpOptions {
@@ -48,6 +51,7 @@ impl Default for HttpOptions {
             connect_timeout: Duration::from_secs(10),
             max_body: 16 * 1024 * 1024,
             rate: None,
+            plain_http_only: false,
         }
     }
 }
@@ -168,6 +172,9 @@ impl Http {
             .user_agent(concat!("psconform/", env!("CARGO_PKG_VERSION")));
         if options.insecure {
             b = b.tls_danger_accept_invalid_certs(true);
+        }
+        if options.plain_http_only && options.ca_cert.is_none() {
+            b = b.tls_certs_only([]);
         }
         if let Some(ca) = &options.ca_cert {
             let pem = read(ca)?;

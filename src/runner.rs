@@ -248,11 +248,20 @@ fn initial_vars(settings: &Settings, base: &Url) -> Vars {
             vars.insert(s.var.to_owned(), Value::String(v.to_owned()));
         }
     }
-    let mut rng = rand::rng();
-    let hex: String = (0..128).map(|_| char::from(b"0123456789abcdef"[rng.random_range(0..16)])).collect();
-    let secret: String = (0..48).map(|_| char::from(rng.sample(rand::distr::Alphanumeric))).collect();
+    // One draw of random bytes for all three built-ins: they are made for every case.
+    const ALPHANUMERIC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let bytes: [u8; 128] = rand::rng().random();
+    let hex: String = bytes[..64]
+        .iter()
+        .flat_map(|b| [b >> 4, b & 15])
+        .map(|n| char::from(b"0123456789abcdef"[usize::from(n)]))
+        .collect();
+    let secret: String =
+        bytes[64..112].iter().map(|b| char::from(ALPHANUMERIC[usize::from(*b) % ALPHANUMERIC.len()])).collect();
+    let mut id = [0u8; 16];
+    id.copy_from_slice(&bytes[112..128]);
     vars.insert("base_url".into(), Value::String(base.as_str().trim_end_matches('/').to_owned()));
-    vars.insert("uuid".into(), Value::String(uuid::Uuid::new_v4().to_string()));
+    vars.insert("uuid".into(), Value::String(uuid::Builder::from_random_bytes(id).into_uuid().to_string()));
     vars.insert("random_key".into(), Value::String(hex));
     vars.insert("random_secret".into(), Value::String(secret));
     vars

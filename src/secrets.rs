@@ -8,6 +8,7 @@
 //! store matches each secret raw, JSON-escaped, URL-encoded and base64-encoded (at every byte
 //! alignment), so a secret cannot slip out inside an encoded header or body either.
 
+use std::collections::HashSet;
 use std::sync::{Arc, RwLock};
 
 use aho_corasick::{AhoCorasick, MatchKind};
@@ -42,9 +43,58 @@ const MIN_ENCODED: usize = 4;
 
 #[derive(Default)]
 struct Inner {
+    /// Every secret registered, raw.
+    raw: HashSet<String>,
+    /// Secrets registered since the last redaction, not yet encoded.
+    pending: Vec<String>,
+    /// Every encoded form, without repeats.
     needles: Vec<String>,
-    seen: std::collections::HashSet<String>,
+    needle_set: HashSet<String>,
+    /// A matcher over `needles[..built]`; the few needles after it are searched one by one
+    /// until there are enough of them to be worth a rebuild.
     matcher: Option<AhoCorasick>,
+    built: usize,
+}
+
+impl Inner {
+    /// Encodes the pending secrets, and rebuilds the matcher when the unindexed tail has
+    /// grown as large as the indexed part (so rebuilding stays amortised linear).
+    fn prepare(&mut self) {
+        for secret in std::mem::take(&mut self.pending) {
+            for form in encodings(&secret) {
+                if self.needle_set.insert(form.clone()) {
+                    self.needles.push(form);
+                }
+            }
+        }
+        let tail = self.needles.len() - self.built;
+        if tail > 0 && (self.matcher.is_none() || tail > self.built.max(64)) {
+            // Standard match kind: overlapping search finds every occurrence of every needle.
+            self.matcher = AhoCorasick::builder().match_kind(MatchKind::Standard).build(&self.needles).ok();
+            self.built = if self.matcher.is_some() { self.needles.len() } else { 0 };
+        }
+    }
+
+    /// Byte ranges of every occurrence of every needle, merged.
+    fn ranges(&self, text: &str) -> Option<Vec<(usize, usize)>> {
+        let mut found: Vec<(usize, usize)> = Vec::new();
+        if self.built > 0 {
+            let m = self.matcher.as_ref()?;
+            found.extend(m.find_overlapping_iter(text).map(|h| (h.start(), h.end())));
+        }
+        for needle in &self.needles[self.built..] {
+            found.extend(text.match_indices(needle.as_str()).map(|(i, n)| (i, i + n.len())));
+        }
+        found.sort_unstable();
+        let mut merged: Vec<(usize, usize)> = Vec::with_capacity(found.len());
+        for (a, b) in found {
+            match merged.last_mut() {
+                Some(last) if a <= last.1 => last.1 = last.1.max(b),
+                _ => merged.push((a, b)),
+            }
+        }
+        Some(merged)
+    }
 }
 
 /// A shared, append-only set of secret values that every output is filtered through.
@@ -65,64 +115,57 @@ impl SecretStore {
         Self::default()
     }
 
-    /// Registers a secret in all its encodings. Empty values are ignored.
+    /// Registers a secret. Its encodings are worked out when something is next redacted, so
+    /// registering, which happens on every request, stays cheap. Empty values are ignored.
     pub fn add(&self, secret: &str) {
-        if secret.is_empty() {
+        if secret.is_empty() || self.inner.read().is_ok_and(|i| i.raw.contains(secret)) {
             return;
         }
-        // The same key or cookie is registered once per request: skip the encoding work when
-        // the raw value is known already.
-        if self.inner.read().is_ok_and(|i| i.seen.contains(secret)) {
-            return;
-        }
-        let forms = encodings(secret);
-        let Ok(mut inner) = self.inner.write() else {
-            return;
-        };
-        let before = inner.needles.len();
-        for f in forms {
-            if inner.seen.insert(f.clone()) {
-                inner.needles.push(f);
-            }
-        }
-        if inner.needles.len() != before {
-            inner.matcher = None;
+        if let Ok(mut inner) = self.inner.write()
+            && inner.raw.insert(secret.to_owned())
+        {
+            inner.pending.push(secret.to_owned());
         }
     }
 
-    /// Replaces every registered secret in `text` with [`MASK`].
+    /// Replaces every occurrence of every registered secret, in any of its encodings, with
+    /// [`MASK`]. Overlapping occurrences are masked as one.
     pub fn redact(&self, text: &str) -> String {
-        if let Ok(inner) = self.inner.read() {
-            if inner.needles.is_empty() {
+        let ranges = {
+            let Ok(mut inner) = self.inner.write() else { return MASK.to_owned() };
+            if inner.raw.is_empty() {
                 return text.to_owned();
             }
-            if let Some(m) = &inner.matcher {
-                return m.replace_all(text, &vec![MASK; inner.needles.len()]);
-            }
-        }
-        let Ok(mut inner) = self.inner.write() else {
-            return MASK.to_owned();
+            inner.prepare();
+            inner.ranges(text)
         };
-        let built = AhoCorasick::builder().match_kind(MatchKind::LeftmostLongest).build(&inner.needles);
-        match built {
-            Ok(m) => {
-                let out = m.replace_all(text, &vec![MASK; inner.needles.len()]);
-                inner.matcher = Some(m);
-                out
-            }
-            // Failing closed: if the matcher cannot be built, show nothing rather than a secret.
-            Err(_) => MASK.to_owned(),
+        // Failing closed: if the matcher could not be built, show nothing rather than a secret.
+        let Some(ranges) = ranges else { return MASK.to_owned() };
+        let mut out = String::with_capacity(text.len());
+        let mut last = 0;
+        for (a, b) in ranges {
+            out.push_str(&text[last..a]);
+            out.push_str(MASK);
+            last = b;
         }
+        out.push_str(&text[last..]);
+        out
     }
 
     /// How many encoded forms are registered (for tests and benchmarks).
     pub fn len(&self) -> usize {
-        self.inner.read().map(|i| i.needles.len()).unwrap_or(0)
+        self.inner
+            .write()
+            .map(|mut i| {
+                i.prepare();
+                i.needles.len()
+            })
+            .unwrap_or(0)
     }
 
     /// Whether nothing is registered.
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.inner.read().map(|i| i.raw.is_empty()).unwrap_or(true)
     }
 }
 
@@ -275,6 +318,22 @@ mod tests {
             for form in encodings(CANARY) {
                 assert!(!out.contains(&form), "leak of {form} in {out}");
             }
+        }
+    }
+
+    #[test]
+    fn overlapping_secrets_are_masked_whole_in_any_order_of_registration() {
+        let store = SecretStore::new();
+        store.add("abcd");
+        let _ = store.redact("build the matcher now");
+        store.add("zzabcdyy12");
+        store.add("cdyy");
+        let out = store.redact("x zzabcdyy12 y abcd z");
+        assert_eq!(out, "x [REDACTED] y [REDACTED] z");
+        for i in 0..200 {
+            store.add(&format!("secret-number-{i:04}"));
+            let out = store.redact(&format!("a secret-number-{i:04} and zzabcdyy12"));
+            assert_eq!(out, "a [REDACTED] and [REDACTED]", "after {i} additions");
         }
     }
 
