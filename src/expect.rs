@@ -23,6 +23,7 @@ pub struct Response {
     /// The body bytes (bounded by `--max-body`).
     pub body: Vec<u8>,
     json: OnceLock<Result<Value, String>>,
+    cookies: OnceLock<Vec<SetCookie>>,
 }
 
 /// One cookie from a `Set-Cookie` header.
@@ -46,7 +47,7 @@ impl Response {
     /// A response from its parts.
     pub fn new(status: u16, headers: Vec<(String, String)>, body: Vec<u8>) -> Self {
         let headers = headers.into_iter().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();
-        Response { status, headers, body, json: OnceLock::new() }
+        Response { status, headers, body, json: OnceLock::new(), cookies: OnceLock::new() }
     }
 
     /// Values of a header (case-insensitive name).
@@ -59,8 +60,12 @@ impl Response {
         self.header_values(name).next()
     }
 
-    /// The cookies the response sets.
-    pub fn set_cookies(&self) -> Vec<SetCookie> {
+    /// The cookies the response sets, parsed once.
+    pub fn set_cookies(&self) -> &[SetCookie] {
+        self.cookies.get_or_init(|| self.parse_cookies())
+    }
+
+    fn parse_cookies(&self) -> Vec<SetCookie> {
         self.header_values("set-cookie")
             .filter_map(|v| cookie::Cookie::parse(v.to_owned()).ok())
             .map(|c| SetCookie {
@@ -144,8 +149,8 @@ fn line<T>(s: &Spanned<T>) -> usize {
     s.referenced.line() as usize
 }
 
-/// Evaluates every expectation of a step. `default_line` is used for parts without a location.
-pub fn eval(spec: &ExpectSpec, resp: &Response, vars: &Vars, default_line: usize) -> Vec<CheckResult> {
+/// Evaluates every expectation of a step.
+pub fn eval(spec: &ExpectSpec, resp: &Response, vars: &Vars) -> Vec<CheckResult> {
     let mut e = Eval { resp, vars, out: Vec::new() };
     if let Some(status) = &spec.status {
         let ok = status.value.accepts(resp.status);
@@ -167,7 +172,7 @@ pub fn eval(spec: &ExpectSpec, resp: &Response, vars: &Vars, default_line: usize
     if !spec.cookies.is_empty() {
         let cookies = resp.set_cookies();
         for (name, check) in spec.cookies.iter() {
-            cookie_check(&mut e, name, check, &cookies);
+            cookie_check(&mut e, name, check, cookies);
         }
     }
     if let Some(body) = &spec.body {
@@ -176,7 +181,6 @@ pub fn eval(spec: &ExpectSpec, resp: &Response, vars: &Vars, default_line: usize
     for (path, check) in spec.paths.iter() {
         path_check(&mut e, path, check);
     }
-    let _ = default_line;
     e.out
 }
 
@@ -473,8 +477,7 @@ pub fn show(value: &Value) -> String {
 }
 
 fn show_at(path: &str, value: &Value) -> String {
-    let key = path.rsplit(['.', '[']).next().unwrap_or("").trim_matches(|c| c == '\'' || c == ']');
-    if secrets::is_sensitive_field(key) { secrets::MASK.to_owned() } else { show(value) }
+    if secrets::is_sensitive_path(path) { secrets::MASK.to_owned() } else { show(value) }
 }
 
 fn preview(text: &str) -> String {
@@ -510,7 +513,7 @@ mod tests {
 
     fn failures(spec: &str, resp: &Response) -> Vec<CheckResult> {
         let vars = Vars::from([("runas".into(), json!("svc")), ("uid".into(), json!(7))]);
-        eval(&expect(spec), resp, &vars, 0).into_iter().filter(|c| !c.passed).collect()
+        eval(&expect(spec), resp, &vars).into_iter().filter(|c| !c.passed).collect()
     }
 
     #[test]

@@ -333,7 +333,7 @@ async fn run_step(
     learn_secrets(&ctx.secrets, &r.path, &resp);
     log_response(&resp, r.duration);
     r.status = Some(resp.status);
-    r.checks = expect::eval(&step.expect, &resp, vars, r.line);
+    r.checks = expect::eval(&step.expect, &resp, vars);
     if let Some(loc) = resp.header("location").filter(|_| (300..400).contains(&resp.status)) {
         let loc = loc.to_owned();
         for c in r.checks.iter_mut().filter(|c| c.what == "status" && !c.passed) {
@@ -343,7 +343,7 @@ async fn run_step(
             );
         }
     }
-    capture(ctx, step, &resp, vars, &mut r.checks, r.line);
+    capture(ctx, step, &resp, vars, &mut r.checks);
     let wanted = ctx.snapshots.is_some() || ctx.shapes.is_some();
     if wanted && step.snapshot.unwrap_or((200..300).contains(&resp.status)) {
         snapshot(ctx, case, step, &resp, &mut r);
@@ -354,7 +354,7 @@ async fn run_step(
 /// Records the response's shape and compares it with the step's snapshot.
 fn snapshot(ctx: &RunContext, case: &Case, step: &StepSpec, resp: &Response, r: &mut StepResult) {
     let name = crate::snapshot::name(&case.name, r.phase == Phase::Teardown, r.index);
-    let cookies = resp.set_cookies().into_iter().map(|c| c.name);
+    let cookies = resp.set_cookies().iter().map(|c| c.name.clone());
     let shape = ResponseShape::infer(resp.status, resp.header("content-type"), cookies, &resp.body);
     let source = case.file.path.display().to_string();
     let description = format!(
@@ -473,14 +473,7 @@ fn learn_secrets(store: &SecretStore, path: &str, resp: &Response) {
     }
 }
 
-fn capture(
-    ctx: &RunContext,
-    step: &StepSpec,
-    resp: &Response,
-    vars: &mut Vars,
-    checks: &mut Vec<CheckResult>,
-    line: usize,
-) {
+fn capture(ctx: &RunContext, step: &StepSpec, resp: &Response, vars: &mut Vars, checks: &mut Vec<CheckResult>) {
     for (name, cap) in step.capture.iter() {
         let mut fail = |why: String| {
             checks.push(CheckResult {
@@ -504,10 +497,7 @@ fn capture(
                 continue;
             };
             match path.query(doc).exactly_one() {
-                Ok(v) => {
-                    let key = p.value.rsplit(['.', '[']).next().unwrap_or("").trim_matches(|c| c == '\'' || c == ']');
-                    (v.clone(), secrets::is_sensitive_field(key))
-                }
+                Ok(v) => (v.clone(), secrets::is_sensitive_path(&p.value)),
                 Err(_) => {
                     fail(format!("{} does not select exactly one value", p.value));
                     continue;
@@ -522,8 +512,8 @@ fn capture(
                 }
             }
         } else if let Some(c) = &cap.cookie {
-            match resp.set_cookies().into_iter().rev().find(|k| &k.name == c) {
-                Some(k) => (Value::String(k.value), true),
+            match resp.set_cookies().iter().rev().find(|k| &k.name == c) {
+                Some(k) => (Value::String(k.value.clone()), true),
                 None => {
                     fail(format!("the response does not set cookie {c}"));
                     continue;
@@ -540,7 +530,6 @@ fn capture(
         }
         vars.insert(name.value.clone(), value);
     }
-    let _ = line;
 }
 
 fn log_request(out: &Outgoing) {

@@ -211,6 +211,13 @@ pub fn is_sensitive_field(key: &str) -> bool {
     SENSITIVE_FIELDS.iter().any(|f| f.eq_ignore_ascii_case(key))
 }
 
+/// Whether the last key of a JSONPath (`$.access_token`, `$[0]['Password']`) names a
+/// credential.
+pub fn is_sensitive_path(path: &str) -> bool {
+    let key = path.rsplit(['.', '[']).next().unwrap_or("").trim_matches(|c| c == '\'' || c == '"' || c == ']');
+    is_sensitive_field(key)
+}
+
 /// Whether a header carries credentials.
 pub fn is_sensitive_header(name: &str) -> bool {
     SENSITIVE_HEADERS.iter().any(|h| h.eq_ignore_ascii_case(name))
