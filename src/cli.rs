@@ -110,6 +110,10 @@ pub struct RunArgs {
     /// Run cases that send a wrong password for the run-as user against a real target.
     #[arg(long)]
     pub allow_lockout_risk: bool,
+    /// Run cases that release a managed account's credential (POST Requests, GET Credentials,
+    /// check-in) against a real target; they use the account named by PS_ACCOUNT.
+    #[arg(long)]
+    pub allow_credential_release: bool,
     /// Allow credentials over plain http:// to a host other than loopback.
     #[arg(long)]
     pub allow_plain_http: bool,
@@ -462,7 +466,11 @@ fn run(args: RunArgs) -> Exit {
         target,
         settings,
         secrets: store.clone(),
-        policy: Policy { allow_mutations: args.allow_mutations, allow_lockout_risk: args.allow_lockout_risk },
+        policy: Policy {
+            allow_mutations: args.allow_mutations,
+            allow_lockout_risk: args.allow_lockout_risk,
+            allow_credential_release: args.allow_credential_release,
+        },
         records: Default::default(),
         responses: AtomicUsize::new(0),
         unreachable: AtomicUsize::new(0),

@@ -50,6 +50,8 @@ pub struct Policy {
     pub allow_mutations: bool,
     /// Run cases that risk locking out the run-as user against a real target.
     pub allow_lockout_risk: bool,
+    /// Run cases that release a managed account's credential against a real target.
+    pub allow_credential_release: bool,
 }
 
 /// Everything the trials share.
@@ -149,6 +151,11 @@ pub fn skip_reason(case: &Case, target: &Target, settings: &Settings, policy: Po
     if !target.builtin && spec.effect == Effect::Mutating && !policy.allow_mutations {
         return Some("mutating case: runs against a real target only with --allow-mutations".into());
     }
+    if !target.builtin && spec.releases_credential && !policy.allow_credential_release {
+        return Some(
+            "releases a managed account's credential (audited, may need approval, check-in may rotate it): runs against a real target only with --allow-credential-release".into(),
+        );
+    }
     if !target.builtin && spec.lockout_risk && !policy.allow_lockout_risk {
         return Some("may lock out the run-as user: runs against a real target only with --allow-lockout-risk".into());
     }
@@ -247,6 +254,9 @@ fn initial_vars(settings: &Settings, base: &Url) -> Vars {
         if let Some(v) = settings.get(s.var) {
             vars.insert(s.var.to_owned(), Value::String(v.to_owned()));
         }
+    }
+    for (name, value) in settings.derived() {
+        vars.insert(name.to_owned(), Value::String(value));
     }
     // One draw of random bytes for all three built-ins: they are made for every case.
     const ALPHANUMERIC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";

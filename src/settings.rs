@@ -14,6 +14,17 @@ pub const SETTINGS: &[SettingInfo] = &[
     SettingInfo { env: "PS_RUNAS_PASSWORD", var: "runas_password", secret: true },
     SettingInfo { env: "PS_CLIENT_ID", var: "client_id", secret: false },
     SettingInfo { env: "PS_CLIENT_SECRET", var: "client_secret", secret: true },
+    SettingInfo { env: "PS_ACCOUNT", var: "account", secret: false },
+    SettingInfo { env: "PS_SECRET", var: "secret_path", secret: false },
+];
+
+/// Variables derived from a setting: the parts of `PS_ACCOUNT` (`system/account`) and of
+/// `PS_SECRET` (`folder/path/title`). A case that uses one needs the setting.
+pub const DERIVED: &[(&str, &str, &str)] = &[
+    ("account_system", "account", "the managed system of PS_ACCOUNT (before the first `/`)"),
+    ("account_name", "account", "the managed account of PS_ACCOUNT (after the first `/`)"),
+    ("secret_folder", "secret_path", "the folder path of PS_SECRET (before the last `/`)"),
+    ("secret_title", "secret_path", "the secret title of PS_SECRET (after the last `/`)"),
 ];
 
 /// One target setting: where it comes from and how cases name it.
@@ -41,6 +52,11 @@ pub struct Settings {
     pub client_id: Option<String>,
     /// OAuth client secret of an application user.
     pub client_secret: Option<SecretString>,
+    /// The managed account that credential-release cases request, as `system/account`
+    /// (`PS_ACCOUNT`). Never read from a case file.
+    pub account: Option<String>,
+    /// The Secrets Safe secret that retrieval cases read, as `folder/path/title` (`PS_SECRET`).
+    pub secret_path: Option<String>,
 }
 
 impl Settings {
@@ -58,6 +74,8 @@ impl Settings {
             runas_password: get("PS_RUNAS_PASSWORD").map(SecretString::from),
             client_id: get("PS_CLIENT_ID"),
             client_secret: get("PS_CLIENT_SECRET").map(SecretString::from),
+            account: get("PS_ACCOUNT"),
+            secret_path: get("PS_SECRET"),
         }
     }
 
@@ -69,6 +87,8 @@ impl Settings {
             "runas_password" => self.runas_password.as_ref().map(|s| s.expose_secret()),
             "client_id" => self.client_id.as_deref(),
             "client_secret" => self.client_secret.as_ref().map(|s| s.expose_secret()),
+            "account" => self.account.as_deref(),
+            "secret_path" => self.secret_path.as_deref(),
             _ => None,
         }
     }
@@ -76,6 +96,25 @@ impl Settings {
     /// The values of every secret setting that is set, for the redactor.
     pub fn secret_values(&self) -> Vec<String> {
         SETTINGS.iter().filter(|s| s.secret).filter_map(|s| self.get(s.var).map(str::to_owned)).collect()
+    }
+
+    /// The derived variables (see [`DERIVED`]) of the settings that are set, with their values.
+    pub fn derived(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        if let Some((system, account)) = self.account.as_deref().and_then(|a| a.split_once('/')) {
+            out.push(("account_system", system.to_owned()));
+            out.push(("account_name", account.to_owned()));
+        }
+        if let Some((folder, title)) = self.secret_path.as_deref().and_then(|p| p.rsplit_once('/')) {
+            out.push(("secret_folder", folder.to_owned()));
+            out.push(("secret_title", title.to_owned()));
+        }
+        out
+    }
+
+    /// The setting a derived variable comes from, if `var` is one.
+    pub fn derived_from(var: &str) -> Option<&'static str> {
+        DERIVED.iter().find(|(name, _, _)| *name == var).map(|(_, setting, _)| *setting)
     }
 
     /// Whether `var` names a target setting at all.

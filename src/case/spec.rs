@@ -56,6 +56,12 @@ pub struct CaseSpec {
     /// the account out. It runs on a real target only with `--allow-lockout-risk`.
     #[serde(default)]
     pub lockout_risk: bool,
+    /// The case requests a managed account's credential (`POST Requests`, `GET Credentials`):
+    /// audited, it may need approval, and checking in may rotate the password. It runs on a
+    /// real target only with `--allow-credential-release`, always checks in from `teardown`,
+    /// and names its account only through `PS_ACCOUNT`.
+    #[serde(default)]
+    pub releases_credential: bool,
     /// States the built-in simulator is put in for this case, such as `password-required`; a
     /// simulator of its own is started for the case, so parallel cases are not disturbed.
     /// Against a real target the states are not applied.

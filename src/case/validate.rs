@@ -203,6 +203,7 @@ impl Validator<'_> {
         }
         let mut scope: BTreeSet<String> = SETTINGS.iter().map(|s| s.var.to_owned()).collect();
         scope.extend(template::BUILTINS.iter().map(|(n, _)| (*n).to_owned()));
+        scope.extend(crate::settings::DERIVED.iter().map(|(n, _, _)| (*n).to_owned()));
         for step in &case.steps {
             self.step(step, &scope, &mut needs);
             scope.extend(step.capture.iter().map(|(k, _)| k.value.clone()));
@@ -355,6 +356,7 @@ impl Validator<'_> {
             }
             if !template::names(&format!("{{{{{}}}}}", name.value)).any(|n| n == name.value)
                 || Settings::is_setting(&name.value)
+                || Settings::derived_from(&name.value).is_some()
                 || template::BUILTINS.iter().any(|(b, _)| *b == name.value)
             {
                 let d = self.at(name, format!("`{}` cannot be used as a variable name", name.value)).with_hint(
@@ -390,7 +392,9 @@ impl Validator<'_> {
         needs: &mut BTreeSet<String>,
     ) {
         for name in names {
-            if Settings::is_setting(&name) {
+            if let Some(setting) = Settings::derived_from(&name) {
+                needs.insert(setting.to_owned());
+            } else if Settings::is_setting(&name) {
                 needs.insert(name);
             } else if !scope.contains(&name) {
                 let hint = match closest(&name, scope.iter().map(String::as_str)) {

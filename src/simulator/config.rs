@@ -115,6 +115,10 @@ impl SimState {
 
 /// The run-as user [`generate_missing`] picks.
 pub const DEMO_RUNAS: &str = "psconform-demo";
+/// The managed account (`system/account`) [`generate_missing`] picks for release cases.
+pub const DEMO_ACCOUNT: &str = "demo-linux-01/svc-release";
+/// The Secrets Safe secret (`folder/path/title`) [`generate_missing`] picks for retrieval cases.
+pub const DEMO_SECRET: &str = "psconform/demo/demo-database";
 
 /// Fills every unset credential with a valid generated one, in the formats real servers issue:
 /// a 128-character lower-case hex API key, the run-as user [`DEMO_RUNAS`], a 24-character
@@ -132,6 +136,8 @@ pub fn generate_missing(settings: Settings) -> Settings {
         runas_password: settings.runas_password.or_else(|| Some(SecretString::from(random_alphanumeric(&mut rng, 24)))),
         client_id: settings.client_id.or_else(|| Some(uuid::Uuid::new_v4().to_string())),
         client_secret: settings.client_secret.or_else(|| Some(SecretString::from(random_alphanumeric(&mut rng, 48)))),
+        account: settings.account.or_else(|| Some(DEMO_ACCOUNT.to_owned())),
+        secret_path: settings.secret_path.or_else(|| Some(DEMO_SECRET.to_owned())),
     }
 }
 

@@ -29,8 +29,8 @@ mod store;
 mod tls;
 
 pub use config::{
-    DEFAULT_IDLE_TIMEOUT, DEFAULT_TOKEN_LIFETIME, DEMO_RUNAS, SHORT_IDLE_TIMEOUT, SHORT_TOKEN_LIFETIME, SimConfig,
-    SimState, generate_missing,
+    DEFAULT_IDLE_TIMEOUT, DEFAULT_TOKEN_LIFETIME, DEMO_ACCOUNT, DEMO_RUNAS, DEMO_SECRET, SHORT_IDLE_TIMEOUT,
+    SHORT_TOKEN_LIFETIME, SimConfig, SimState, generate_missing,
 };
 pub use fault::Fault;
 pub use profile::Profile;
