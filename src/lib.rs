@@ -3,28 +3,28 @@
 //!
 //! ```text
 //! cases/**/*.yaml
-//!   → case (load a spanned model, validate every file, all errors at once)
-//!   → runner (one libtest-mimic trial per case)
-//!   → per step: template (render) → http (send) → expect (eval) → capture
-//!   → report (terminal, JUnit, JSON) → exit code
+//!   → case::load        the spanned YAML model, with file:line:col diagnostics
+//!   → plan::compile     every error of every file, or a plan with everything compiled once
+//!   → run               one libtest-mimic trial per case; per step: render → send → learn
+//!                       secrets → evaluate every check → capture → contract
+//!   → redact            each case's typed result is sealed as it ends
+//!   → report            terminal · JUnit · JSON · drift (they read sealed results only)
+//!   → Exit              derived from the typed results
 //! ```
 //!
-//! The case model and its loader know nothing of tokio, reqwest or insta, so `validate` and
-//! `list` never touch the network. The built-in simulator (`simulator`) is the default target.
+//! The case model, the plan, checks, shapes and reports know nothing of tokio or reqwest, so
+//! `validate` and `list` never touch the network. The built-in simulator (`simulator`) is the
+//! default target.
 
 pub mod case;
 pub mod cli;
-pub mod compiled;
-pub mod drift;
-pub mod expect;
-pub mod http;
 pub mod logging;
+pub mod plan;
+pub mod redact;
 pub mod report;
+pub mod response;
 pub mod result;
-pub mod runner;
-pub mod secrets;
+pub mod run;
 pub mod settings;
 pub mod shape;
 pub mod simulator;
-pub mod snapshot;
-pub mod template;

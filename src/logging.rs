@@ -1,25 +1,32 @@
-//! `-v` / `-vv` logs on stderr, every line filtered through the secret store, and a panic hook
-//! that does the same: the last line of defence if a credential reaches a log or a panic.
+//! `-v` / `-vv` logs on stderr, and a panic hook. Log lines are made of values that were
+//! redacted where they were formatted; every line passes the run's redactor once more on its
+//! way out, and so does every panic message.
 
 use std::io::{self, Write};
-use std::sync::OnceLock;
+use std::sync::{LazyLock, RwLock};
 
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
 
-use crate::secrets::SecretStore;
+use crate::redact::Redactor;
 
-static STORE: OnceLock<SecretStore> = OnceLock::new();
+static REDACTOR: LazyLock<RwLock<Redactor>> = LazyLock::new(Default::default);
 
-/// The store the logs and the panic hook redact with. Set once, at start-up.
-pub fn store() -> SecretStore {
-    STORE.get_or_init(SecretStore::new).clone()
+/// Sets the redactor logs and panic messages pass through (the run's configured secrets).
+pub fn set_redactor(r: Redactor) {
+    if let Ok(mut slot) = REDACTOR.write() {
+        *slot = r;
+    }
+}
+
+fn redact(text: &str) -> String {
+    // Fail closed: a lock that cannot be read shows nothing.
+    REDACTOR.read().map_or_else(|_| crate::redact::MASK.to_owned(), |r| r.text(text))
 }
 
 /// Sets up logging and the panic hook. `verbosity`: 0 warnings, 1 requests (`-v`), 2 and more
 /// headers and bodies (`-vv`). `RUST_LOG` overrides the level.
 pub fn init(verbosity: u8) {
-    let store = store();
     let level = match verbosity {
         0 => "warn",
         1 => "psconform=info,warn",
@@ -31,13 +38,12 @@ pub fn init(verbosity: u8) {
         .with_target(false)
         .with_ansi(std::io::IsTerminal::is_terminal(&io::stderr()) && std::env::var_os("NO_COLOR").is_none())
         .without_time()
-        .with_writer(Redacting(store.clone()))
+        .with_writer(Redacting)
         .try_init();
-    let hook_store = store;
     std::panic::set_hook(Box::new(move |info| {
         let payload = panic_text(info.payload());
         let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
-        let _ = writeln!(io::stderr(), "psconform panicked{at}: {}", hook_store.redact(&payload));
+        let _ = writeln!(io::stderr(), "psconform panicked{at}: {}", redact(&payload));
     }));
 }
 
@@ -50,12 +56,11 @@ pub fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "(no message)".into())
 }
 
-#[derive(Clone)]
-struct Redacting(SecretStore);
+#[derive(Clone, Copy)]
+struct Redacting;
 
 /// Buffers one log event and writes it redacted when the event is complete.
 struct EventWriter {
-    store: SecretStore,
     buf: Vec<u8>,
 }
 
@@ -72,13 +77,13 @@ impl Write for EventWriter {
 impl Drop for EventWriter {
     fn drop(&mut self) {
         let text = String::from_utf8_lossy(&self.buf);
-        let _ = io::stderr().write_all(self.store.redact(&text).as_bytes());
+        let _ = io::stderr().write_all(redact(&text).as_bytes());
     }
 }
 
 impl<'a> MakeWriter<'a> for Redacting {
     type Writer = EventWriter;
     fn make_writer(&'a self) -> EventWriter {
-        EventWriter { store: self.0.clone(), buf: Vec::new() }
+        EventWriter { buf: Vec::new() }
     }
 }

@@ -1,40 +1,120 @@
-//! What a run found, as plain data: the runner fills it, reporters only read it.
+//! What a run found, as plain data: the engine fills it, the redaction point seals it, the
+//! reporters only format it, and the exit code is derived from it. Nothing downstream parses
+//! text: an outcome carries its kind, its expected and actual values as JSON, and the place in
+//! the case file it came from.
 
+use std::fmt;
 use std::time::Duration;
 
 use serde::Serialize;
+use serde_json::Value;
 
-use crate::expect::CheckResult;
+use crate::run::http::TransportError;
 
-/// How a case ended.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "snake_case", tag = "outcome", content = "reason")]
-pub enum Outcome {
-    /// Every step ran and every expectation held.
-    Passed,
-    /// An expectation failed or a request got no usable response.
-    Failed,
-    /// Not run, with the reason (a missing setting, a mutating case on a real target, …).
-    Ignored(String),
+/// A place in a case file.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Span {
+    /// 1-based line (0 when the place is the file as a whole).
+    pub line: u32,
+    /// 1-based column.
+    pub column: u32,
 }
 
-/// One case's result.
-#[derive(Debug, Clone, Serialize)]
-pub struct CaseResult {
-    /// `<area>::<file>::<case>`.
-    pub name: String,
-    /// The case file.
-    pub file: String,
-    /// The line of the case's name.
-    pub line: usize,
-    /// How it ended.
-    #[serde(flatten)]
-    pub outcome: Outcome,
-    /// Wall time.
-    #[serde(serialize_with = "secs")]
-    pub duration: Duration,
-    /// The steps, then the teardown steps, in the order they ran.
-    pub steps: Vec<StepResult>,
+/// What part of a response an expectation looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckKind {
+    /// The status code.
+    Status,
+    /// A response header.
+    Header,
+    /// A cookie the response sets.
+    Cookie,
+    /// The whole body.
+    Body,
+    /// Values a JSONPath selects.
+    Path,
+    /// A value a later step needs.
+    Capture,
+    /// The response's shape against its endpoint's contract.
+    Contract,
+}
+
+/// How an expectation compares. The words a report uses for each are next to the variant, in
+/// `report::terminal`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Matcher {
+    /// The status is this code, one of these codes, or of this class.
+    Status,
+    /// Equal to the expected value.
+    Equals,
+    /// A string matching the expected regular expression.
+    Matches,
+    /// A string containing the expected text.
+    Contains,
+    /// A header is absent (`true`) or present (`false`).
+    Absent,
+    /// A cookie is set (`true`) or not (`false`).
+    Set,
+    /// A cookie's value matches the expected regular expression (the value is never shown).
+    ValueMatches,
+    /// A cookie has (`true`) or lacks (`false`) `HttpOnly`.
+    HttpOnly,
+    /// A cookie has (`true`) or lacks (`false`) `Secure`.
+    Secure,
+    /// A cookie's `Path` attribute.
+    CookiePath,
+    /// A cookie's `SameSite` attribute.
+    SameSite,
+    /// The body is exactly this JSON value.
+    Exact,
+    /// The body contains this JSON value.
+    Partial,
+    /// The body is empty (`true`) or not (`false`).
+    Empty,
+    /// A JSONPath selects something (`true`) or nothing (`false`).
+    Exists,
+    /// The value has one of these JSON types.
+    Type,
+    /// The value is one of these.
+    OneOf,
+    /// The length of a string, array or object.
+    Length,
+    /// A number at least this large.
+    Min,
+    /// A number at most this large.
+    Max,
+    /// A string in this format (`guid`, `email`, `date-time`).
+    Format,
+    /// A value could be captured for later steps.
+    Captured,
+    /// The shape conforms to the contract.
+    Conforms,
+}
+
+/// The outcome of one expectation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CheckOutcome {
+    /// What part of the response.
+    pub kind: CheckKind,
+    /// How it compares.
+    pub matcher: Matcher,
+    /// What exactly: `status`, a header or cookie name, `body`, a JSONPath (the normalized
+    /// location of one value when a path selects many), a capture's variable name.
+    pub subject: String,
+    /// What the case expects.
+    pub expected: Value,
+    /// What the response had (`null` when there was nothing to show; see `note`).
+    pub actual: Value,
+    /// Context a reader needs: why there is no actual value, the differences of a body, a
+    /// redirect's location.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Whether the expectation held.
+    pub passed: bool,
+    /// Where the expectation is in the case file.
+    pub span: Span,
 }
 
 /// Whether a step belongs to the case's steps or its teardown.
@@ -47,6 +127,96 @@ pub enum Phase {
     Teardown,
 }
 
+/// The request a step sent, as it may be shown: secret values masked, query left out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RequestLine {
+    /// HTTP method.
+    pub method: String,
+    /// Path relative to the target, as sent, secrets masked.
+    pub path: String,
+    /// The endpoint's route template, such as `Credentials/{requestId}`, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub route: Option<String>,
+}
+
+/// Why a step could not be evaluated.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum StepError {
+    /// The request got no usable response.
+    #[error("{0}")]
+    Transport(TransportError),
+    /// A variable the request needs is not defined (a capture of an earlier step failed).
+    #[error("variable `{0}` is not defined")]
+    Undefined(String),
+    /// The rendered request is not valid HTTP.
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// The case could not be set up (its own simulator did not start).
+    #[error("{0}")]
+    Setup(String),
+    /// Evaluating the step's expectations took longer than the budget.
+    #[error("evaluating the expectations took longer than {secs:.0}s; the rest were not evaluated")]
+    Budget {
+        /// The budget.
+        secs: f64,
+    },
+    /// The run was interrupted (Ctrl-C) before the step.
+    #[error("the run was interrupted")]
+    Interrupted,
+}
+
+impl StepError {
+    /// A short name for the kind, for reports.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            StepError::Transport(t) => t.kind(),
+            StepError::Undefined(_) => "undefined-variable",
+            StepError::InvalidRequest(_) => "invalid-request",
+            StepError::Setup(_) => "setup",
+            StepError::Budget { .. } => "budget",
+            StepError::Interrupted => "interrupted",
+        }
+    }
+}
+
+impl Serialize for StepError {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("StepError", 2)?;
+        st.serialize_field("kind", self.kind())?;
+        st.serialize_field("message", &self.to_string())?;
+        st.end()
+    }
+}
+
+/// Why a step did not run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Skipped {
+    /// An earlier step failed.
+    AfterFailure,
+    /// A teardown step needs a value an earlier step never captured (a check-in with no
+    /// request to check in).
+    NothingToUndo,
+    /// The run was interrupted.
+    Interrupted,
+}
+
+/// One earlier attempt of a polled step.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Attempt {
+    /// The status, when a response came.
+    pub status: Option<u16>,
+    /// Wall time of the request.
+    #[serde(serialize_with = "secs")]
+    pub duration: Duration,
+    /// The expectations that did not hold yet.
+    pub failed: Vec<CheckOutcome>,
+    /// Why no response could be evaluated, if so.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<StepError>,
+}
+
 /// One step's result.
 #[derive(Debug, Clone, Serialize)]
 pub struct StepResult {
@@ -56,35 +226,227 @@ pub struct StepResult {
     pub index: usize,
     /// The step's name, or its method and path.
     pub name: String,
-    /// The line of the step's request.
-    pub line: usize,
-    /// HTTP method.
-    pub method: String,
-    /// Path relative to the target, as sent (query string left out: it may carry ids).
-    pub path: String,
+    /// Where the step's request is in the case file.
+    pub span: Span,
+    /// The request, when one was made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request: Option<RequestLine>,
     /// Status code, when a response came.
     pub status: Option<u16>,
-    /// Wall time of the request, body included.
+    /// Wall time of the request (the last attempt's, for a polled step), body included.
     #[serde(serialize_with = "secs")]
     pub duration: Duration,
+    /// Earlier attempts of a polled step, oldest first; the step's outcomes are the last one's.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attempts: Vec<Attempt>,
     /// Every expectation's outcome.
-    pub checks: Vec<CheckResult>,
-    /// Why the step could not be evaluated: no usable response, an undefined variable, …
-    pub error: Option<String>,
-    /// Whether the step was skipped because an earlier step failed.
-    pub skipped: bool,
-    /// How the response's shape compared with its snapshot, when it was compared.
+    pub outcomes: Vec<CheckOutcome>,
+    /// Outcomes left out of `outcomes` because there were too many.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub outcomes_omitted: usize,
+    /// Why the step could not be evaluated.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub snapshot: Option<crate::snapshot::SnapshotOutcome>,
+    pub error: Option<StepError>,
+    /// Why the step did not run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<Skipped>,
+    /// How the response's shape compared with its endpoint's contract.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contract: Option<crate::shape::Verdict>,
+    /// The response carried more secrets than psconform keeps track of, so nothing taken
+    /// from its body is shown.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub body_masked: bool,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl StepResult {
+    /// A step that has not run yet.
+    pub fn new(phase: Phase, index: usize, name: String, span: Span) -> Self {
+        StepResult {
+            phase,
+            index,
+            name,
+            span,
+            request: None,
+            status: None,
+            duration: Duration::ZERO,
+            attempts: Vec::new(),
+            outcomes: Vec::new(),
+            outcomes_omitted: 0,
+            error: None,
+            skipped: None,
+            contract: None,
+            body_masked: false,
+        }
+    }
+
     /// Whether the step failed.
     pub fn failed(&self) -> bool {
-        self.error.is_some() || self.checks.iter().any(|c| !c.passed)
+        self.error.is_some() || self.outcomes.iter().any(|c| !c.passed)
+    }
+
+    /// Whether a request was answered at all.
+    pub fn answered(&self) -> bool {
+        self.status.is_some()
     }
 }
 
-fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+/// Why a case did not run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "reason")]
+pub enum IgnoreReason {
+    /// The case checks a condition only the built-in simulator can be put in.
+    SimulatorOnly {
+        /// The simulator states it needs.
+        states: Vec<String>,
+    },
+    /// A target setting the case needs is not set.
+    MissingSettings {
+        /// The environment variables.
+        variables: Vec<String>,
+    },
+    /// The case does something to a real target that needs an opt-in.
+    NeedsOptIn {
+        /// The flag.
+        flag: String,
+        /// What the case does.
+        because: String,
+    },
+    /// The target does not offer the endpoint: it answered 404 where the case expects it.
+    NotOffered {
+        /// The endpoint, such as `GET Secrets-Safe/Folders`.
+        endpoint: String,
+    },
+}
+
+impl fmt::Display for IgnoreReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            IgnoreReason::SimulatorOnly { states } if states.is_empty() => {
+                f.write_str("runs only against the built-in simulator (simulator_only; the case file says why)")
+            }
+            IgnoreReason::SimulatorOnly { states } => {
+                write!(f, "checks a condition only the built-in simulator can be put in ({})", states.join(", "))
+            }
+            IgnoreReason::MissingSettings { variables } => {
+                write!(f, "needs {}, which is not set", variables.join(", "))
+            }
+            IgnoreReason::NeedsOptIn { flag, because } => {
+                write!(f, "{because}: runs against a real target only with {flag}")
+            }
+            IgnoreReason::NotOffered { endpoint } => {
+                write!(f, "not offered: the target answered 404 for {endpoint}")
+            }
+        }
+    }
+}
+
+/// How a case ended.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "outcome")]
+pub enum Outcome {
+    /// Every step ran and every expectation held.
+    Passed,
+    /// An expectation failed or a request got no usable response.
+    Failed,
+    /// Not run, or not applicable to this target.
+    Ignored(IgnoreReason),
+}
+
+/// One case's result.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseResult {
+    /// `<area>::<file>::<case>`.
+    pub name: String,
+    /// The case file.
+    pub file: String,
+    /// The line of the case's name.
+    pub line: u32,
+    /// The endpoint or flow the case file covers.
+    pub endpoint: String,
+    /// What a conforming server does.
+    pub summary: String,
+    /// The documentation statement the case checks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// How it ended.
+    #[serde(flatten)]
+    pub outcome: Outcome,
+    /// Wall time.
+    #[serde(serialize_with = "secs")]
+    pub duration: Duration,
+    /// The steps, then the teardown steps, in the order they ran.
+    pub steps: Vec<StepResult>,
+}
+
+impl CaseResult {
+    /// Whether the case failed.
+    pub fn failed(&self) -> bool {
+        self.outcome == Outcome::Failed
+    }
+
+    /// Whether every step that failed met a target that could not be reached at all.
+    pub fn unreachable(&self) -> bool {
+        self.failed()
+            && self.steps.iter().all(|s| !s.answered())
+            && self.steps.iter().any(|s| matches!(&s.error, Some(StepError::Transport(t)) if t.unreachable()))
+    }
+}
+
+/// Exit codes, as documented in the README and `--help`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Exit {
+    /// Every selected case passed (or, for `validate`, every file is valid).
+    Passed = 0,
+    /// At least one case failed.
+    Failed = 1,
+    /// Invalid case files, snapshots or usage; no request was sent.
+    Invalid = 2,
+    /// The target could not be reached at all, or nothing ran.
+    NothingRan = 3,
+    /// `drift`: a breaking shape change.
+    Breaking = 4,
+    /// The run finished but an output (report, JUnit, record, snapshots) could not be written.
+    OutputFailed = 5,
+}
+
+impl Exit {
+    /// The code and its meaning, for reports.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Exit::Passed => "every selected case passed",
+            Exit::Failed => "at least one case failed",
+            Exit::Invalid => "invalid case files, snapshots or usage; no request was sent",
+            Exit::NothingRan => "the target could not be reached at all, or nothing ran",
+            Exit::Breaking => "a breaking shape change",
+            Exit::OutputFailed => "an output could not be written",
+        }
+    }
+
+    /// The exit code of a run's results: 3 when every case that failed could not reach the
+    /// target at all, or when nothing passed or failed; 1 when any case failed; else 0.
+    pub fn of_cases(cases: &[CaseResult]) -> Exit {
+        let failed: Vec<&CaseResult> = cases.iter().filter(|c| c.failed()).collect();
+        if !failed.is_empty() {
+            let answered = cases.iter().any(|c| c.steps.iter().any(StepResult::answered));
+            return if !answered && failed.iter().all(|c| c.unreachable()) { Exit::NothingRan } else { Exit::Failed };
+        }
+        if cases.iter().any(|c| c.outcome == Outcome::Passed) { Exit::Passed } else { Exit::NothingRan }
+    }
+}
+
+impl From<Exit> for std::process::ExitCode {
+    fn from(e: Exit) -> std::process::ExitCode {
+        std::process::ExitCode::from(e as u8)
+    }
+}
+
+/// Durations as seconds with millisecond precision.
+pub fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_f64((d.as_secs_f64() * 1000.0).round() / 1000.0)
 }

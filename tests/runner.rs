@@ -3,18 +3,17 @@
 //! deviates from it. A conformance runner that cannot fail is the worst bug it can have.
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use psconform::case::{Suite, load_suite};
-use psconform::expect::CheckResult;
-use psconform::http::{Http, HttpOptions};
-use psconform::result::{CaseResult, Outcome, Phase};
-use psconform::runner::{Policy, RunContext, Target, run_case};
-use psconform::secrets::SecretStore;
+use psconform::plan::{CasePlan, Plan};
+use psconform::redact::Redactor;
+use psconform::result::{CaseResult, CheckKind, CheckOutcome, IgnoreReason, Matcher, Outcome, Phase, Skipped};
+use psconform::run::http::{Http, HttpOptions};
+use psconform::run::{Policy, RunContext, Target, configured_store, run_case};
 use psconform::settings::Settings;
 use psconform::simulator::SimState;
-use serde_json::json;
+use serde_json::{Value, json};
 use wiremock::matchers::{any, body_json, body_string, header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
@@ -53,14 +52,13 @@ fn context(server: &MockServer, settings: Settings, policy: Policy) -> RunContex
             faults: vec![],
             profile: Default::default(),
         },
+        redactor: Redactor::new(vec![configured_store(&settings)]),
         settings,
-        secrets: SecretStore::new(),
         policy,
         records: Default::default(),
-        responses: AtomicUsize::new(0),
-        unreachable: AtomicUsize::new(0),
-        snapshots: None,
-        shapes: None,
+        contracts: None,
+        eval_budget: Duration::from_secs(5),
+        interrupted: Arc::new(AtomicBool::new(false)),
     }
 }
 
@@ -79,11 +77,11 @@ fn indent(text: &str, by: usize) -> String {
 
 /// Loads a case file written into a fresh temporary folder; panics with the diagnostics when
 /// the YAML is not a valid case file (a broken test, not a runner failure).
-fn suite(yaml: &str) -> Suite {
+fn suite(yaml: &str) -> Plan {
     let dir = tempfile::tempdir().expect("a temporary folder");
     std::fs::write(dir.path().join("t.yaml"), dedent(yaml)).expect("the case file is written");
     let states: Vec<&str> = SimState::NAMES.iter().map(|(n, _)| *n).collect();
-    match load_suite(&[dir.path().to_path_buf()], &states) {
+    match psconform::plan::compile(&[dir.path().to_path_buf()], &states) {
         Ok(s) => s,
         Err(diags) => panic!(
             "the test's case file is invalid:\n{}",
@@ -103,22 +101,27 @@ fn one_case(body: &str) -> String {
     yaml
 }
 
+async fn run_plan(ctx: &RunContext, case: &CasePlan) -> CaseResult {
+    run_case(ctx, case).await.into_inner()
+}
+
 async fn run_with(server: &MockServer, settings: Settings, policy: Policy, body: &str) -> CaseResult {
     let ctx = context(server, settings, policy);
     let suite = suite(&one_case(body));
-    run_case(&ctx, &suite.cases[0]).await
+    run_plan(&ctx, &suite.cases[0]).await
 }
 
 async fn run(server: &MockServer, body: &str) -> CaseResult {
     run_with(server, key_and_runas(), Policy::default(), body).await
 }
 
-fn failed(r: &CaseResult) -> Vec<CheckResult> {
-    r.steps.iter().flat_map(|s| s.checks.iter()).filter(|c| !c.passed).cloned().collect()
+fn failed(r: &CaseResult) -> Vec<CheckOutcome> {
+    r.steps.iter().flat_map(|s| s.outcomes.iter()).filter(|c| !c.passed).cloned().collect()
 }
 
-fn whats(checks: &[CheckResult]) -> Vec<&str> {
-    checks.iter().map(|c| c.what.as_str()).collect()
+/// What an outcome is about: kind, matcher and subject.
+fn about(c: &CheckOutcome) -> (CheckKind, Matcher, &str) {
+    (c.kind, c.matcher, c.subject.as_str())
 }
 
 fn api(p: &str) -> String {
@@ -127,7 +130,7 @@ fn api(p: &str) -> String {
 
 /// Serves `resp` once at `GET X` and returns the failed checks of a one-step case expecting
 /// `expect`; the case must have failed.
-async fn failures(resp: ResponseTemplate, expect: &str) -> Vec<CheckResult> {
+async fn failures(resp: ResponseTemplate, expect: &str) -> Vec<CheckOutcome> {
     let server = MockServer::start().await;
     Mock::given(method("GET")).and(path(api("X"))).respond_with(resp).expect(1).mount(&server).await;
     let body = format!("steps:\n  - request: {{ method: GET, path: X }}\n    expect:\n{}", indent(expect, 6));
@@ -139,7 +142,7 @@ async fn failures(resp: ResponseTemplate, expect: &str) -> Vec<CheckResult> {
 }
 
 /// The single failed check of a case; panics when there is not exactly one.
-fn single(f: Vec<CheckResult>) -> CheckResult {
+fn single(f: Vec<CheckOutcome>) -> CheckOutcome {
     assert_eq!(f.len(), 1, "{f:#?}");
     f.into_iter().next().expect("exactly one failed check")
 }
@@ -190,17 +193,21 @@ async fn ps_auth_leaves_pwd_out_when_no_password_is_set() {
 #[tokio::test]
 async fn ps_auth_sends_a_given_password_even_when_none_is_set() {
     let server = MockServer::start().await;
-    expect_authorization(&server, &format!("PS-Auth key={KEY}; runas={RUNAS}; pwd=[given-pwd];")).await;
-    let r = run(
+    expect_authorization(&server, &format!("PS-Auth key={KEY}; runas={RUNAS}; pwd=[given-pwd-from-a-setting];")).await;
+    let settings =
+        settings(&[("PS_API_KEY", KEY), ("PS_RUNAS", RUNAS), ("PS_CLIENT_SECRET", "given-pwd-from-a-setting")]);
+    let r = run_with(
         &server,
-        "
+        settings,
+        Policy::default(),
+        r#"
         steps:
           - request:
               method: POST
               path: Auth/SignAppin
-              auth: { ps-auth: { pwd: given-pwd } }
+              auth: { ps-auth: { pwd: "{{ client_secret }}" } }
             expect: { status: 200 }
-        ",
+        "#,
     )
     .await;
     assert_eq!(r.outcome, Outcome::Passed, "{r:#?}");
@@ -381,7 +388,7 @@ async fn the_session_cookie_goes_back_in_one_header_and_cases_do_not_share_jars(
     let suite = suite(TWO_CASES_ONE_JAR_EACH);
     assert_eq!(suite.cases.len(), 2);
     for case in &suite.cases {
-        let r = run_case(&ctx, case).await;
+        let r = run_plan(&ctx, case).await;
         assert_eq!(r.outcome, Outcome::Passed, "{r:#?}");
     }
     server.verify().await;
@@ -434,9 +441,9 @@ async fn teardown_runs_after_a_failure_and_later_steps_are_skipped() {
     assert_eq!(r.outcome, Outcome::Failed);
     assert_eq!(r.steps.len(), 3, "{r:#?}");
     assert!(r.steps[0].failed() && r.steps[0].status == Some(500));
-    assert!(r.steps[1].skipped && r.steps[1].status.is_none());
+    assert!(r.steps[1].skipped == Some(Skipped::AfterFailure) && r.steps[1].status.is_none());
     assert_eq!(r.steps[2].phase, Phase::Teardown);
-    assert!(!r.steps[2].skipped && r.steps[2].status == Some(200));
+    assert!(r.steps[2].skipped.is_none() && r.steps[2].status == Some(200));
     server.verify().await;
 }
 
@@ -453,7 +460,7 @@ async fn a_mutating_case_is_ignored_on_a_real_target_without_allow_mutations() {
     Mock::given(any()).respond_with(ResponseTemplate::new(204)).expect(0).mount(&server).await;
     let r = run(&server, DELETE_ITEM).await;
     match &r.outcome {
-        Outcome::Ignored(why) => assert!(why.contains("--allow-mutations"), "{why}"),
+        Outcome::Ignored(IgnoreReason::NeedsOptIn { flag, .. }) => assert_eq!(flag, "--allow-mutations"),
         other => panic!("expected ignored, got {other:?}"),
     }
     assert!(r.steps.is_empty());
@@ -489,7 +496,10 @@ async fn a_case_whose_setting_is_missing_is_ignored_naming_the_variable() {
     "#;
     let only_client_id = settings(&[("PS_CLIENT_ID", "cid")]);
     let r = run_with(&server, only_client_id, Policy::default(), used_in_a_template).await;
-    assert_eq!(r.outcome, Outcome::Ignored("needs PS_CLIENT_SECRET, which is not set".into()));
+    assert_eq!(
+        r.outcome,
+        Outcome::Ignored(IgnoreReason::MissingSettings { variables: vec!["PS_CLIENT_SECRET".into()] })
+    );
     let declared = "
         needs: [runas_password]
         steps:
@@ -498,7 +508,7 @@ async fn a_case_whose_setting_is_missing_is_ignored_naming_the_variable() {
     ";
     let r = run(&server, declared).await;
     match &r.outcome {
-        Outcome::Ignored(why) => assert!(why.contains("PS_RUNAS_PASSWORD"), "{why}"),
+        Outcome::Ignored(IgnoreReason::MissingSettings { variables }) => assert_eq!(variables, &["PS_RUNAS_PASSWORD"]),
         other => panic!("expected ignored, got {other:?}"),
     }
     server.verify().await;
@@ -529,9 +539,9 @@ async fn a_capture_from_a_path_that_selects_nothing_fails_the_step() {
     .await;
     assert_eq!(r.outcome, Outcome::Failed);
     let c = single(failed(&r));
-    assert_eq!(c.what, "capture id");
-    assert!(c.actual.contains("$.Nope"), "{c:?}");
-    assert!(r.steps[1].skipped);
+    assert_eq!(about(&c), (CheckKind::Capture, Matcher::Captured, "id"));
+    assert!(c.note.as_deref().is_some_and(|n| n.contains("$.Nope")), "{c:?}");
+    assert_eq!(r.steps[1].skipped, Some(Skipped::AfterFailure));
     server.verify().await;
 }
 
@@ -550,30 +560,41 @@ async fn every_failure_of_a_step_is_reported_not_only_the_first() {
         "#,
     )
     .await;
-    assert_eq!(whats(&f), ["status", "header Content-Type", "$.UserId type", "$.UserName"]);
+    let got: Vec<_> = f.iter().map(about).collect();
+    assert_eq!(
+        got,
+        [
+            (CheckKind::Status, Matcher::Status, "status"),
+            (CheckKind::Header, Matcher::Matches, "Content-Type"),
+            (CheckKind::Path, Matcher::Type, "$.UserId"),
+            (CheckKind::Path, Matcher::Exists, "$.UserName"),
+        ]
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
-// Every expectation kind fails against a deviating response
+// Every expectation kind fails against a deviating response: each assertion is on the typed
+// outcome (kind, matcher, subject, expected and actual as JSON); the words are the golden
+// tests' business (tests/cli.rs, report::terminal).
 // ---------------------------------------------------------------------------------------------
 
-#[tokio::test]
-async fn status_exact_fails_on_another_code() {
-    let c = single(failures(ResponseTemplate::new(401), "status: 200").await);
-    assert_eq!((c.what.as_str(), c.expected.as_str(), c.actual.as_str()), ("status", "200", "401"));
+/// The single failed outcome's kind, matcher, subject, expected and actual.
+async fn fails(resp: ResponseTemplate, expect: &str) -> (CheckKind, Matcher, String, Value, Value, Option<String>) {
+    let c = single(failures(resp, expect).await);
+    (c.kind, c.matcher, c.subject, c.expected, c.actual, c.note)
 }
 
-#[tokio::test]
-async fn status_list_fails_on_a_code_not_listed() {
-    let c = single(failures(ResponseTemplate::new(500), "status: [200, 204]").await);
-    assert_eq!(c.what, "status");
-    assert_eq!(c.expected, "one of 200, 204");
-}
+use CheckKind as K;
+use Matcher as M;
 
 #[tokio::test]
-async fn status_class_fails_on_another_class() {
-    let c = single(failures(ResponseTemplate::new(404), "status: 2xx").await);
-    assert_eq!((c.what.as_str(), c.expected.as_str(), c.actual.as_str()), ("status", "2xx", "404"));
+async fn status_matchers_fail_on_another_code() {
+    let (k, m, _, e, a, _) = fails(ResponseTemplate::new(401), "status: 200").await;
+    assert_eq!((k, m, e, a), (K::Status, M::Status, json!(200), json!(401)));
+    let (_, _, _, e, a, _) = fails(ResponseTemplate::new(500), "status: [200, 204]").await;
+    assert_eq!((e, a), (json!([200, 204]), json!(500)));
+    let (_, _, _, e, a, _) = fails(ResponseTemplate::new(403), "status: 2xx").await;
+    assert_eq!((e, a), (json!("2xx"), json!(403)));
 }
 
 fn text_plain() -> ResponseTemplate {
@@ -581,35 +602,21 @@ fn text_plain() -> ResponseTemplate {
 }
 
 #[tokio::test]
-async fn header_equals_fails_on_another_value() {
-    let c = single(failures(text_plain(), "headers:\n  Content-Type: { equals: application/json }").await);
-    assert_eq!(c.what, "header Content-Type");
-    assert_eq!(c.actual, "text/plain");
-}
-
-#[tokio::test]
-async fn header_matches_fails_on_a_value_not_matching() {
-    let c = single(failures(text_plain(), "headers:\n  Content-Type: { matches: \"^application/json\" }").await);
-    assert_eq!(c.what, "header Content-Type");
-}
-
-#[tokio::test]
-async fn header_contains_fails_on_a_value_without_the_text() {
-    let c = single(failures(text_plain(), "headers:\n  Content-Type: { contains: json }").await);
-    assert_eq!(c.what, "header Content-Type");
-}
-
-#[tokio::test]
-async fn header_absent_true_fails_when_the_header_is_there() {
+async fn header_matchers_fail_on_another_value() {
+    let (k, m, s, e, a, _) = fails(text_plain(), "headers:\n  Content-Type: { equals: application/json }").await;
+    assert_eq!(
+        (k, m, s.as_str(), e, a),
+        (K::Header, M::Equals, "Content-Type", json!("application/json"), json!("text/plain"))
+    );
+    let (_, m, _, e, _, _) = fails(text_plain(), "headers:\n  Content-Type: { matches: \"^application/json\" }").await;
+    assert_eq!((m, e), (M::Matches, json!("^application/json")));
+    let (_, m, _, e, _, _) = fails(text_plain(), "headers:\n  Content-Type: { contains: json }").await;
+    assert_eq!((m, e), (M::Contains, json!("json")));
     let resp = ResponseTemplate::new(200).insert_header("x-powered-by", "ASP.NET");
-    let c = single(failures(resp, "headers:\n  X-Powered-By: { absent: true }").await);
-    assert_eq!((c.what.as_str(), c.expected.as_str(), c.actual.as_str()), ("header X-Powered-By", "absent", "present"));
-}
-
-#[tokio::test]
-async fn header_absent_false_fails_when_the_header_is_missing() {
-    let c = single(failures(ResponseTemplate::new(200), "headers:\n  X-Request-Id: { absent: false }").await);
-    assert_eq!((c.what.as_str(), c.expected.as_str(), c.actual.as_str()), ("header X-Request-Id", "present", "absent"));
+    let (_, m, s, e, a, _) = fails(resp, "headers:\n  X-Powered-By: { absent: true }").await;
+    assert_eq!((m, s.as_str(), e, a), (M::Absent, "X-Powered-By", json!(true), json!(false)));
+    let (_, m, _, e, a, _) = fails(ResponseTemplate::new(200), "headers:\n  X-Request-Id: { absent: false }").await;
+    assert_eq!((m, e, a), (M::Absent, json!(false), json!(true)));
 }
 
 fn session_cookie(attributes: &str) -> ResponseTemplate {
@@ -617,141 +624,63 @@ fn session_cookie(attributes: &str) -> ResponseTemplate {
 }
 
 #[tokio::test]
-async fn cookie_expected_set_fails_when_it_is_not() {
-    let c = single(failures(ResponseTemplate::new(200), "cookies:\n  ASP.NET_SessionId: {}").await);
-    assert_eq!(
-        (c.what.as_str(), c.expected.as_str(), c.actual.as_str()),
-        ("cookie ASP.NET_SessionId", "set", "not set")
-    );
+async fn cookie_matchers_fail_and_never_show_the_value() {
+    let c = "ASP.NET_SessionId";
+    let (k, m, s, e, a, _) = fails(ResponseTemplate::new(200), "cookies:\n  ASP.NET_SessionId: {}").await;
+    assert_eq!((k, m, s.as_str(), e, a), (K::Cookie, M::Set, c, json!(true), json!(false)));
+    let (_, m, _, e, a, _) = fails(session_cookie("; path=/"), "cookies:\n  ASP.NET_SessionId: { set: false }").await;
+    assert_eq!((m, e, a), (M::Set, json!(false), json!(true)));
+    let (_, m, _, e, a, _) =
+        fails(session_cookie("; path=/"), "cookies:\n  ASP.NET_SessionId: { http_only: true }").await;
+    assert_eq!((m, e, a), (M::HttpOnly, json!(true), json!(false)));
+    let (_, m, _, _, a, _) =
+        fails(session_cookie("; path=/; HttpOnly"), "cookies:\n  ASP.NET_SessionId: { secure: true }").await;
+    assert_eq!((m, a), (M::Secure, json!(false)));
+    let (_, m, _, e, a, _) = fails(session_cookie("; path=/other"), "cookies:\n  ASP.NET_SessionId: { path: / }").await;
+    assert_eq!((m, e, a), (M::CookiePath, json!("/"), json!("/other")));
+    let (_, m, _, e, a, _) =
+        fails(session_cookie("; path=/; SameSite=None; Secure"), "cookies:\n  ASP.NET_SessionId: { same_site: Lax }")
+            .await;
+    assert_eq!((m, e, a), (M::SameSite, json!("Lax"), json!("None")));
+    let (_, m, _, _, a, n) =
+        fails(session_cookie("; path=/"), "cookies:\n  ASP.NET_SessionId: { value_matches: \"^[0-9]+$\" }").await;
+    assert_eq!((m, a), (M::ValueMatches, json!(false)));
+    assert!(!format!("{n:?}").contains("s3cret"));
 }
 
 #[tokio::test]
-async fn cookie_expected_not_set_fails_when_it_is() {
-    let c = single(failures(session_cookie("; path=/"), "cookies:\n  ASP.NET_SessionId: { set: false }").await);
-    assert_eq!(
-        (c.what.as_str(), c.expected.as_str(), c.actual.as_str()),
-        ("cookie ASP.NET_SessionId", "not set", "set")
-    );
-}
-
-#[tokio::test]
-async fn cookie_http_only_fails_without_the_attribute() {
-    let c = single(failures(session_cookie("; path=/"), "cookies:\n  ASP.NET_SessionId: { http_only: true }").await);
-    assert_eq!(c.what, "cookie ASP.NET_SessionId HttpOnly");
-}
-
-#[tokio::test]
-async fn cookie_secure_fails_without_the_attribute() {
-    let c =
-        single(failures(session_cookie("; path=/; HttpOnly"), "cookies:\n  ASP.NET_SessionId: { secure: true }").await);
-    assert_eq!(c.what, "cookie ASP.NET_SessionId Secure");
-}
-
-#[tokio::test]
-async fn cookie_path_fails_on_another_path() {
-    let c = single(failures(session_cookie("; path=/other"), "cookies:\n  ASP.NET_SessionId: { path: / }").await);
-    assert_eq!((c.what.as_str(), c.actual.as_str()), ("cookie ASP.NET_SessionId Path", "/other"));
-}
-
-#[tokio::test]
-async fn cookie_same_site_fails_on_another_mode() {
-    let c = single(
-        failures(
-            session_cookie("; path=/; SameSite=None; Secure"),
-            "cookies:\n  ASP.NET_SessionId: { same_site: Lax }",
-        )
-        .await,
-    );
-    assert_eq!(c.what, "cookie ASP.NET_SessionId SameSite");
-}
-
-#[tokio::test]
-async fn cookie_value_matches_fails_without_showing_the_value() {
-    let c = single(
-        failures(session_cookie("; path=/"), "cookies:\n  ASP.NET_SessionId: { value_matches: \"^[0-9]+$\" }").await,
-    );
-    assert_eq!(c.what, "cookie ASP.NET_SessionId value");
-    assert!(!c.actual.contains("s3cret"), "{c:?}");
-}
-
-#[tokio::test]
-async fn body_exact_fails_on_an_extra_key() {
-    let c = single(failures(json_body(json!({ "UserId": 7, "Extra": true })), "body: { exact: { UserId: 7 } }").await);
-    assert_eq!(c.what, "body (exact)");
-    assert!(c.actual.contains("$.Extra is not expected"), "{c:?}");
-}
-
-#[tokio::test]
-async fn body_exact_fails_on_a_wrong_value() {
-    let c = single(failures(json_body(json!({ "UserId": 8 })), "body: { exact: { UserId: 7 } }").await);
-    assert_eq!(c.what, "body (exact)");
-    assert!(c.actual.contains("$.UserId is 8"), "{c:?}");
-}
-
-#[tokio::test]
-async fn body_exact_fails_on_another_bare_string() {
-    let c =
-        single(failures(json_body(json!("User not authorized")), "body: { exact: \"User not authenticated\" }").await);
-    assert_eq!(c.what, "body (exact)");
-    assert!(c.actual.contains("User not authorized"), "{c:?}");
-}
-
-#[tokio::test]
-async fn body_exact_fails_on_another_bare_number() {
-    let c = single(failures(json_body(json!(4092)), "body: { exact: 4091 }").await);
-    assert_eq!(c.what, "body (exact)");
-    assert!(c.actual.contains("4092"), "{c:?}");
-}
-
-#[tokio::test]
-async fn body_partial_fails_on_a_missing_key() {
-    let c = single(failures(json_body(json!({ "UserId": 7 })), "body: { partial: { UserName: svc } }").await);
-    assert_eq!(c.what, "body (partial)");
-    assert!(c.actual.contains("$.UserName is missing"), "{c:?}");
-}
-
-#[tokio::test]
-async fn body_partial_fails_on_a_nested_mismatch() {
-    let c = single(failures(json_body(json!({ "A": { "B": 1, "C": 2 } })), "body: { partial: { A: { B: 2 } } }").await);
-    assert_eq!(c.what, "body (partial)");
-    assert!(c.actual.contains("$.A.B is 1"), "{c:?}");
-}
-
-#[tokio::test]
-async fn body_partial_fails_on_an_array_of_another_length() {
-    let c = single(failures(json_body(json!({ "Tags": [1, 2, 3] })), "body: { partial: { Tags: [1, 2] } }").await);
-    assert_eq!(c.what, "body (partial)");
-    assert!(c.actual.contains("$.Tags has 3 elements, expected 2"), "{c:?}");
-}
-
-#[tokio::test]
-async fn body_empty_true_fails_on_a_body() {
-    let c = single(failures(text_plain(), "body: { empty: true }").await);
-    assert_eq!((c.what.as_str(), c.expected.as_str(), c.actual.as_str()), ("body", "empty", "5 bytes"));
-}
-
-#[tokio::test]
-async fn body_empty_false_fails_on_an_empty_body() {
-    let c = single(failures(ResponseTemplate::new(200), "body: { empty: false }").await);
-    assert_eq!((c.what.as_str(), c.expected.as_str(), c.actual.as_str()), ("body", "not empty", "empty"));
-}
-
-#[tokio::test]
-async fn body_text_equals_fails_on_other_text() {
-    let c = single(failures(text_plain(), "body: { text: { equals: goodbye } }").await);
-    assert_eq!((c.what.as_str(), c.actual.as_str()), ("body text", "hello"));
-}
-
-#[tokio::test]
-async fn body_text_matches_fails_on_text_not_matching() {
-    let c = single(failures(text_plain(), "body: { text: { matches: \"^<html>\" } }").await);
-    assert_eq!(c.what, "body text");
-}
-
-#[tokio::test]
-async fn body_text_contains_fails_on_text_without_it() {
-    let c = single(failures(text_plain(), "body: { text: { contains: Error } }").await);
-    assert_eq!(c.what, "body text");
+async fn body_matchers_fail_naming_each_difference() {
+    let note = |n: Option<String>| n.unwrap_or_default();
+    let (k, m, _, e, _, n) =
+        fails(json_body(json!({ "UserId": 7, "Extra": true })), "body: { exact: { UserId: 7 } }").await;
+    assert_eq!((k, m, e), (K::Body, M::Exact, json!({"UserId": 7})));
+    assert!(note(n).contains("$.Extra is not expected"));
+    let (_, _, _, _, _, n) = fails(json_body(json!({ "UserId": 8 })), "body: { exact: { UserId: 7 } }").await;
+    assert!(note(n).contains("$.UserId is 8"));
+    let (_, _, _, _, _, n) =
+        fails(json_body(json!("User not authorized")), "body: { exact: \"User not authenticated\" }").await;
+    assert!(note(n).contains("User not authorized"));
+    let (_, _, _, _, _, n) = fails(json_body(json!(4092)), "body: { exact: 4091 }").await;
+    assert!(note(n).contains("4092"));
+    let (_, m, _, _, _, n) = fails(json_body(json!({ "UserId": 7 })), "body: { partial: { UserName: svc } }").await;
+    assert_eq!(m, M::Partial);
+    assert!(note(n).contains("$.UserName is missing"));
+    let (_, _, _, _, _, n) =
+        fails(json_body(json!({ "A": { "B": 1, "C": 2 } })), "body: { partial: { A: { B: 2 } } }").await;
+    assert!(note(n).contains("$.A.B is 1"));
+    let (_, _, _, _, _, n) =
+        fails(json_body(json!({ "Tags": [1, 2, 3] })), "body: { partial: { Tags: [1, 2] } }").await;
+    assert!(note(n).contains("$.Tags has 3 elements, expected 2"));
+    let (_, m, _, e, a, _) = fails(text_plain(), "body: { empty: true }").await;
+    assert_eq!((m, e, a), (M::Empty, json!(true), json!(false)));
+    let (_, m, _, e, a, _) = fails(ResponseTemplate::new(200), "body: { empty: false }").await;
+    assert_eq!((m, e, a), (M::Empty, json!(false), json!(true)));
+    let (k, m, _, e, a, _) = fails(text_plain(), "body: { text: { equals: goodbye } }").await;
+    assert_eq!((k, m, e, a), (K::Body, M::Equals, json!("goodbye"), json!("hello")));
+    let (_, m, _, _, _, _) = fails(text_plain(), "body: { text: { matches: \"^<html>\" } }").await;
+    assert_eq!(m, M::Matches);
+    let (_, m, _, _, _, _) = fails(text_plain(), "body: { text: { contains: Error } }").await;
+    assert_eq!(m, M::Contains);
 }
 
 fn user() -> ResponseTemplate {
@@ -760,86 +689,60 @@ fn user() -> ResponseTemplate {
         "UserName": "svc-conform",
         "SID": "S-1-5-21",
         "Tags": ["a", "b", "c"],
-        "Score": 50
+        "Score": 50,
+        "Id": "not-a-guid"
     }))
 }
 
 #[tokio::test]
-async fn path_exists_true_fails_when_nothing_is_selected() {
-    let c = single(failures(user(), "paths:\n  $.Nope: { exists: true }").await);
-    assert_eq!((c.what.as_str(), c.expected.as_str(), c.actual.as_str()), ("$.Nope", "present", "nothing selected"));
+async fn path_matchers_fail_with_expected_and_actual() {
+    let cases: [(&str, Matcher, &str, Value, Value); 13] = [
+        ("$.Nope: { exists: true }", M::Exists, "$.Nope", json!(true), json!(false)),
+        ("$.UserId: { exists: false }", M::Exists, "$.UserId", json!(false), json!(true)),
+        ("$.UserName: { equals: other }", M::Equals, "$.UserName", json!("other"), json!("svc-conform")),
+        ("$.SID: { equals: null }", M::Equals, "$.SID", Value::Null, json!("S-1-5-21")),
+        ("$.UserId: { type: string }", M::Type, "$.UserId", json!(["string"]), json!("integer")),
+        ("$.UserId: { type: [string, \"null\"] }", M::Type, "$.UserId", json!(["string", "null"]), json!("integer")),
+        ("$.SID: { matches: \"^S-1-5-32\" }", M::Matches, "$.SID", json!("^S-1-5-32"), json!("S-1-5-21")),
+        ("$.UserName: { one_of: [a, b] }", M::OneOf, "$.UserName", json!(["a", "b"]), json!("svc-conform")),
+        ("$.Tags: { length: 2 }", M::Length, "$.Tags", json!(2), json!(3)),
+        ("$.UserName: { length: { min: 1, max: 5 } }", M::Length, "$.UserName", json!({"min": 1, "max": 5}), json!(11)),
+        ("$.Score: { min: 51 }", M::Min, "$.Score", json!(51), json!(50)),
+        ("$.Score: { max: 49.5 }", M::Max, "$.Score", json!(49.5), json!(50)),
+        ("$.Id: { format: guid }", M::Format, "$.Id", json!("guid"), json!("not-a-guid")),
+    ];
+    for (expect, matcher, subject, expected, actual) in cases {
+        let (k, m, s, e, a, _) = fails(user(), &format!("paths:\n  {expect}")).await;
+        assert_eq!((k, m, s.as_str(), e, a), (K::Path, matcher, subject, expected, actual), "{expect}");
+    }
 }
 
 #[tokio::test]
-async fn path_exists_false_fails_when_a_value_is_selected() {
-    let c = single(failures(user(), "paths:\n  $.UserId: { exists: false }").await);
-    assert_eq!((c.what.as_str(), c.expected.as_str()), ("$.UserId", "absent"));
+async fn a_path_that_selects_many_lists_at_most_ten_failures() {
+    let many: Vec<Value> = (0..5000).map(|i| json!({"Id": i})).collect();
+    let f = failures(json_body(Value::Array(many)), "paths:\n  \"$[*].Id\": { type: string }").await;
+    assert_eq!(f.len(), 11, "ten failures and one that counts the rest");
+    assert_eq!(f[0].subject, "$[0]['Id']");
+    assert!(f[10].note.as_deref().is_some_and(|n| n.contains("4990 more of 5000")), "{:?}", f[10]);
 }
 
 #[tokio::test]
-async fn path_equals_fails_on_another_value() {
-    let c = single(failures(user(), "paths:\n  $.UserName: { equals: other }").await);
-    assert_eq!(c.what, "$.UserName");
-    assert_eq!(c.actual, "\"svc-conform\"");
-}
-
-#[tokio::test]
-async fn path_equals_null_fails_on_a_value() {
-    let c = single(failures(user(), "paths:\n  $.SID: { equals: null }").await);
-    assert_eq!((c.what.as_str(), c.expected.as_str()), ("$.SID", "equal to null"));
-}
-
-#[tokio::test]
-async fn path_type_fails_on_another_type() {
-    let c = single(failures(user(), "paths:\n  $.UserId: { type: string }").await);
-    assert_eq!((c.what.as_str(), c.expected.as_str(), c.actual.as_str()), ("$.UserId type", "string", "integer"));
-}
-
-#[tokio::test]
-async fn path_type_union_fails_on_a_type_outside_it() {
-    let c = single(failures(user(), "paths:\n  $.UserId: { type: [string, \"null\"] }").await);
-    assert_eq!(
-        (c.what.as_str(), c.expected.as_str(), c.actual.as_str()),
-        ("$.UserId type", "string or null", "integer")
-    );
-}
-
-#[tokio::test]
-async fn path_matches_fails_on_a_string_not_matching() {
-    let c = single(failures(user(), "paths:\n  $.SID: { matches: \"^S-1-5-32\" }").await);
-    assert_eq!(c.what, "$.SID");
-    assert!(c.expected.contains("^S-1-5-32"), "{c:?}");
-}
-
-#[tokio::test]
-async fn path_one_of_fails_on_a_value_not_listed() {
-    let c = single(failures(user(), "paths:\n  $.UserName: { one_of: [a, b] }").await);
-    assert_eq!((c.what.as_str(), c.expected.as_str()), ("$.UserName", "one of \"a\", \"b\""));
-}
-
-#[tokio::test]
-async fn path_length_exact_fails_on_another_length() {
-    let c = single(failures(user(), "paths:\n  $.Tags: { length: 2 }").await);
-    assert_eq!((c.what.as_str(), c.expected.as_str(), c.actual.as_str()), ("$.Tags length", "2", "3"));
-}
-
-#[tokio::test]
-async fn path_length_range_fails_outside_the_range() {
-    let c = single(failures(user(), "paths:\n  $.UserName: { length: { min: 1, max: 5 } }").await);
-    assert_eq!(
-        (c.what.as_str(), c.expected.as_str(), c.actual.as_str()),
-        ("$.UserName length", "between 1 and 5", "11")
-    );
-}
-
-#[tokio::test]
-async fn path_min_fails_below_it() {
-    let c = single(failures(user(), "paths:\n  $.Score: { min: 51 }").await);
-    assert_eq!((c.what.as_str(), c.expected.as_str(), c.actual.as_str()), ("$.Score", "a number at least 51", "50"));
-}
-
-#[tokio::test]
-async fn path_max_fails_above_it() {
-    let c = single(failures(user(), "paths:\n  $.Score: { max: 49.5 }").await);
-    assert_eq!((c.what.as_str(), c.expected.as_str(), c.actual.as_str()), ("$.Score", "a number at most 49.5", "50"));
+async fn an_endpoint_a_real_target_answers_404_for_is_not_offered() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(api("Secrets-Safe/Folders")))
+        .respond_with(ResponseTemplate::new(404))
+        .mount(&server)
+        .await;
+    let r =
+        run(&server, "steps:\n  - request: { method: GET, path: Secrets-Safe/Folders }\n    expect: { status: 200 }")
+            .await;
+    assert_eq!(r.outcome, Outcome::Ignored(IgnoreReason::NotOffered { endpoint: "GET Secrets-Safe/Folders".into() }));
+    // A 404 the case expects is an answer, and a 404 on sign-in is a failure.
+    let r =
+        run(&server, "steps:\n  - request: { method: GET, path: Secrets-Safe/Folders }\n    expect: { status: 404 }")
+            .await;
+    assert_eq!(r.outcome, Outcome::Passed);
+    let r = run(&server, "effect: audited\nsteps:\n  - request: { method: POST, path: Auth/SignAppin, auth: ps-auth }\n    expect: { status: 200 }").await;
+    assert_eq!(r.outcome, Outcome::Failed);
 }

@@ -62,7 +62,7 @@ fn settings() -> Settings {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn ca_cert_trusts_a_self_signed_server() {
-    psconform::http::install_crypto();
+    psconform::run::http::install_crypto();
     let addr: SocketAddr = "127.0.0.1:0".parse().expect("addr");
     let sim = Simulator::start(SimConfig::new(settings()), addr, Listen::SelfSignedTls).await.expect("start");
     let dir = tempfile::tempdir().expect("temp");
@@ -111,7 +111,7 @@ fn pki() -> Pki {
 async fn client_certificate_is_presented_to_a_server_that_requires_one() {
     use rustls::pki_types::pem::PemObject as _;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    psconform::http::install_crypto();
+    psconform::run::http::install_crypto();
     let pki = pki();
     let mut roots = rustls::RootCertStore::empty();
     roots.add(CertificateDer::from_pem_slice(pki.ca.as_bytes()).expect("ca pem")).expect("root");

@@ -52,6 +52,26 @@ impl Diagnostic {
         }
     }
 
+    /// Hides a value in the quoted source line (a credential written into a case file must not
+    /// be printed back by the error that refuses it).
+    pub fn masking(mut self, value: &str) -> Self {
+        let column = self.column;
+        if let Some(line) = self.source_line.as_mut()
+            && !value.is_empty()
+        {
+            let replaced = line.replace(value, crate::redact::MASK);
+            // A quoted value with escapes is spelled differently in the file: hide the rest of
+            // the line from where the value starts.
+            *line = if replaced != *line {
+                replaced
+            } else {
+                let start = line.char_indices().nth(column.saturating_sub(1)).map_or(line.len(), |(i, _)| i);
+                format!("{}{}", &line[..start], crate::redact::MASK)
+            };
+        }
+        self
+    }
+
     /// Adds a hint.
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());

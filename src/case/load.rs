@@ -27,35 +27,96 @@ pub struct CaseFile {
     pub spec: CaseFileSpec,
 }
 
-/// Every `*.yaml` and `*.yml` file below `root`, sorted, so trial order is stable.
-pub fn discover(root: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
-    let meta =
-        std::fs::metadata(root).map_err(|e| Diagnostic::whole(root, format!("cannot read the cases folder: {e}")))?;
-    if meta.is_file() {
-        return Ok(vec![root.to_path_buf()]);
+/// Largest case file read: a case file is a few kilobytes, and a link to `/dev/zero` must not
+/// read until memory runs out.
+pub const MAX_CASE_FILE: u64 = 1024 * 1024;
+
+/// What a walk of the cases folder found.
+#[derive(Debug, Default)]
+pub struct Discovered {
+    /// Case files, sorted, so trial order is stable.
+    pub files: Vec<PathBuf>,
+    /// Problems that stop the run: an unreadable folder, a symlink loop.
+    pub errors: Vec<Diagnostic>,
+    /// Entries skipped with a reason: a FIFO, a device, a socket named `*.yaml`.
+    pub skipped: Vec<Diagnostic>,
+}
+
+/// Every `*.yaml` and `*.yml` file below `root`, following symlinks but never round a loop,
+/// and each file once however many links lead to it.
+pub fn discover(root: &Path) -> Discovered {
+    let mut found = Discovered::default();
+    let meta = match std::fs::metadata(root) {
+        Ok(m) => m,
+        Err(e) => {
+            found.errors.push(Diagnostic::whole(root, format!("cannot read the cases folder: {e}")));
+            return found;
+        }
+    };
+    if !meta.is_dir() {
+        if meta.is_file() {
+            found.files.push(root.to_path_buf());
+        } else {
+            found.errors.push(Diagnostic::whole(root, "not a regular file or a folder"));
+        }
+        return found;
     }
-    let mut found = Vec::new();
-    let mut pending = vec![root.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        let entries =
-            std::fs::read_dir(&dir).map_err(|e| Diagnostic::whole(&dir, format!("cannot list folder: {e}")))?;
-        for entry in entries {
-            let entry = entry.map_err(|e| Diagnostic::whole(&dir, format!("cannot list folder: {e}")))?;
-            let path = entry.path();
-            if path.is_dir() {
-                pending.push(path);
-            } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
-                found.push(path);
+    let mut seen = std::collections::HashSet::new();
+    for entry in walkdir::WalkDir::new(root).follow_links(true).sort_by_file_name() {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                let path = e.path().unwrap_or(root).to_path_buf();
+                let d = match e.loop_ancestor() {
+                    Some(ancestor) => {
+                        Diagnostic::whole(&path, format!("a symlink loop: this leads back to {}", ancestor.display()))
+                            .with_hint("remove the link; case folders are walked following links")
+                    }
+                    None => Diagnostic::whole(
+                        &path,
+                        format!("cannot read: {}", e.io_error().map_or_else(|| e.to_string(), |io| io.to_string())),
+                    ),
+                };
+                found.errors.push(d);
+                continue;
             }
+        };
+        let path = entry.path();
+        if entry.file_type().is_dir() || !path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+            continue;
+        }
+        if !entry.file_type().is_file() {
+            found.skipped.push(Diagnostic::whole(path, "skipped: not a regular file (a FIFO, a device or a socket)"));
+            continue;
+        }
+        // Two links to one file would run its cases twice.
+        let id = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        if seen.insert(id) {
+            found.files.push(path.to_path_buf());
         }
     }
-    found.sort();
-    Ok(found)
+    found.files.sort();
+    found
+}
+
+/// Reads a case file, refusing one larger than [`MAX_CASE_FILE`].
+fn read_capped(path: &Path) -> Result<String, Diagnostic> {
+    use std::io::Read as _;
+    let file = std::fs::File::open(path).map_err(|e| Diagnostic::whole(path, format!("cannot read: {e}")))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_CASE_FILE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Diagnostic::whole(path, format!("cannot read: {e}")))?;
+    if bytes.len() as u64 > MAX_CASE_FILE {
+        return Err(Diagnostic::whole(path, format!("larger than {} KiB: not a case file", MAX_CASE_FILE / 1024))
+            .with_hint("split it into several files"));
+    }
+    String::from_utf8(bytes).map_err(|_| Diagnostic::whole(path, "not UTF-8 text"))
 }
 
 /// Reads and parses one file. `root` is the cases folder the trial names are relative to.
 pub fn load_file(root: &Path, path: &Path) -> Result<CaseFile, Diagnostic> {
-    let source = std::fs::read_to_string(path).map_err(|e| Diagnostic::whole(path, format!("cannot read: {e}")))?;
+    let source = read_capped(path)?;
     let spec = parse(path, &source)?;
     let rel = path.strip_prefix(root).unwrap_or(path);
     let stem = rel.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();

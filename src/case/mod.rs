@@ -1,14 +1,13 @@
-//! Case files: the format (`spec`), finding and parsing them (`load`), checking them before
-//! anything is sent (`validate`), and reporting what is wrong (`diagnostic`).
+//! Case files as written: the format (`spec`), finding and parsing them (`load`), what is
+//! wrong with them (`diagnostic`), and the JSON Schema editors use (`schema`). `plan::compile`
+//! turns them into what runs.
 //!
-//! Nothing here touches the network, tokio or reqwest: `validate` and `list` are pure.
+//! Nothing here touches the network, tokio or reqwest.
 
 pub mod diagnostic;
 pub mod load;
 pub mod schema;
 pub mod spec;
-pub mod validate;
 
 pub use diagnostic::Diagnostic;
 pub use load::CaseFile;
-pub use validate::{Case, Suite, load_suite};

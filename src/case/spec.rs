@@ -119,14 +119,30 @@ pub struct StepSpec {
     /// reported.
     #[serde(default)]
     pub expect: ExpectSpec,
-    /// Record and compare the response's shape as a snapshot. Defaults to `true` for 2xx
-    /// responses.
+    /// Send the request again until every expectation holds: at most `attempts` times,
+    /// `interval` apart (a request that waits for approval). The report shows each attempt.
+    #[serde(default)]
+    pub poll: Option<PollSpec>,
+    /// Check the response's shape against its endpoint's contract and add it to the
+    /// contract's observations. Defaults to `true` for 2xx responses.
     #[serde(default)]
     pub snapshot: Option<bool>,
     /// Values to keep for later steps, by variable name.
     #[serde(default)]
     #[schemars(with = "std::collections::BTreeMap<String, CaptureSpec>")]
     pub capture: Entries<CaptureSpec>,
+}
+
+/// How a step repeats until its expectations hold.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PollSpec {
+    /// Requests at most, the first included (1 to 100).
+    #[schemars(with = "u32")]
+    pub attempts: Spanned<u32>,
+    /// Time between attempts, such as `2s` (at most 5m).
+    #[schemars(with = "String")]
+    pub interval: Spanned<String>,
 }
 
 /// An HTTP request relative to the target's base URL.
@@ -138,6 +154,12 @@ pub struct RequestSpec {
     /// Path relative to the base URL, such as `Auth/SignAppin`.
     #[schemars(with = "String")]
     pub path: Spanned<String>,
+    /// The endpoint's route template, such as `Credentials/{requestId}`, when the path does
+    /// not show it (a path that is one variable). Responses are checked against the contract
+    /// of method, route and status.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub route: Option<Spanned<String>>,
     /// Query parameters, in order.
     #[serde(default)]
     #[schemars(with = "std::collections::BTreeMap<String, String>")]
@@ -533,6 +555,11 @@ pub struct PathCheck {
     /// The value is a number at most this large.
     #[serde(default)]
     pub max: Option<f64>,
+    /// The value is a string in this format: `guid`, `email` or `date-time`. Shape contracts
+    /// only show formats as hints; this makes one an expectation.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub format: Option<Spanned<String>>,
 }
 
 /// `Some(value)` for a present key, so that `equals: null` means "equals null".

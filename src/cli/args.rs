@@ -1,0 +1,254 @@
+//! The command line as clap sees it: structs and value parsers only. Nothing here decides
+//! anything; `config` turns these into a checked configuration.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use url::Url;
+
+use crate::simulator::{self, Fault, Profile};
+
+/// The exit codes, as `--help` shows them.
+pub const EXIT_CODES: &str = "Exit codes:
+  0  every selected case passed
+  1  at least one case failed (drift: additive changes only)
+  2  invalid case files, snapshots or usage; no request was sent
+  3  the target could not be reached at all, or nothing ran
+  4  (drift) a breaking shape change
+  5  the run finished but an output (report, JUnit, record, snapshots) could not be written";
+
+/// Conformance suite and runner for the BeyondTrust Password Safe public REST API (v3).
+#[derive(Debug, Parser)]
+#[command(name = "psconform", version, about, after_help = EXIT_CODES, propagate_version = true)]
+pub struct Cli {
+    /// Log requests (-v), and headers and bodies with credentials masked (-vv), to stderr.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the conformance cases against a target (the built-in simulator by default).
+    Run(Box<RunArgs>),
+    /// List the cases with their tags, effect and needs.
+    List(ListArgs),
+    /// Check case files without sending anything; every error with file:line:col.
+    Validate(ValidateArgs),
+    /// Serve the built-in Password Safe simulator.
+    Serve(simulator::ServeArgs),
+    /// Compare two contract sets (such as two `--record` baselines) and report every shape
+    /// change, one row per change per contract (exit 0 none, 1 additive only, 4 breaking).
+    Drift(DriftArgs),
+    /// Print the JSON Schema of the case format.
+    Schema,
+}
+
+/// `psconform run`.
+#[derive(Debug, Args)]
+#[command(
+    help_template = "{about-with-newline}\n{usage-heading} {usage}\n\n{all-args}{after-help}",
+    after_help = EXIT_CODES,
+    mut_arg("bench", |a| a.hide(true)),
+    mut_arg("test", |a| a.hide(true)),
+    mut_arg("nocapture", |a| a.hide(true)),
+    mut_arg("show_output", |a| a.hide(true)),
+    mut_arg("unstable_flags", |a| a.hide(true)),
+    mut_arg("logfile", |a| a.hide(true)),
+)]
+pub struct RunArgs {
+    /// Base URL of the target, such as https://ps.example.com/BeyondTrust/api/public/v3.
+    /// Without it, the built-in simulator is started on a free loopback port.
+    #[arg(long, value_name = "URL", env = "PS_TARGET")]
+    pub target: Option<Url>,
+    /// Folder (or file) of case files.
+    #[arg(long, value_name = "DIR", default_value = "cases")]
+    pub cases: PathBuf,
+    /// Write a JUnit XML report.
+    #[arg(long, value_name = "PATH")]
+    pub junit: Option<PathBuf>,
+    /// Write a JSON report (every case, step and check).
+    #[arg(long, value_name = "PATH")]
+    pub report: Option<PathBuf>,
+    /// Run cases whose effect is `mutating` against a real target.
+    #[arg(long)]
+    pub allow_mutations: bool,
+    /// Run cases that send a wrong password for the run-as user against a real target.
+    #[arg(long)]
+    pub allow_lockout_risk: bool,
+    /// Run cases that release a managed account's credential (POST Requests, GET Credentials,
+    /// check-in) against a real target; they use the account named by PS_ACCOUNT.
+    #[arg(long)]
+    pub allow_credential_release: bool,
+    /// Allow credentials over plain http:// to a host other than loopback.
+    #[arg(long)]
+    pub allow_plain_http: bool,
+    #[command(flatten)]
+    pub http: HttpArgs,
+    #[command(flatten)]
+    pub shapes: ShapeArgs,
+    /// Run the built-in simulator with a deliberate deviation (for testing psconform itself);
+    /// repeatable. `psconform serve --list-faults` lists them.
+    #[arg(long = "sim-fault", value_name = "NAME")]
+    pub sim_faults: Vec<Fault>,
+    /// The release the built-in simulator models: 24.3 (default) or 23.1; see
+    /// `psconform serve --list-faults`.
+    #[arg(long = "sim-profile", value_name = "NAME", default_value = "24.3")]
+    pub sim_profile: Profile,
+    #[command(flatten, next_help_heading = "Test harness options (as cargo test)")]
+    pub harness: libtest_mimic::Arguments,
+}
+
+/// Shape contract options of `run`.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Shape contracts")]
+pub struct ShapeArgs {
+    /// The contract set to compare with; default `snapshots` beside the cases folder. Point
+    /// it at a per-instance baseline (`--record`) for a before-and-after check.
+    #[arg(long, value_name = "DIR")]
+    pub snapshots: Option<PathBuf>,
+    /// Merge this run's observations into the contract set (hand-widened contracts stay as
+    /// wide as they are). Nothing is written into the set without this or --replace-snapshots.
+    #[arg(long)]
+    pub update_snapshots: bool,
+    /// Replace each observed contract with this run's observations alone.
+    #[arg(long, conflicts_with = "update_snapshots")]
+    pub replace_snapshots: bool,
+    /// Fail on additive shape changes and missing contracts too, not only on breaking ones.
+    #[arg(long)]
+    pub strict_shapes: bool,
+    /// Also write every contract this run observed, as a complete set, into DIR (a baseline
+    /// of this instance).
+    #[arg(long, value_name = "DIR")]
+    pub record: Option<PathBuf>,
+    /// Write the contracts that did not conform, merged with what was observed, into DIR for
+    /// review.
+    #[arg(long, value_name = "DIR")]
+    pub pending: Option<PathBuf>,
+    /// Write a drift report comparing this run's contracts with the set (Markdown, or JSON
+    /// when PATH ends in .json).
+    #[arg(long, value_name = "PATH")]
+    pub drift_report: Option<PathBuf>,
+    /// Do not compare with or write contracts.
+    #[arg(long, conflicts_with_all = ["update_snapshots", "replace_snapshots", "strict_shapes", "pending"])]
+    pub no_snapshots: bool,
+}
+
+/// HTTP options of `run`.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "HTTP options")]
+pub struct HttpArgs {
+    /// Accept any TLS certificate (test instances with self-signed certificates).
+    #[arg(long)]
+    pub insecure: bool,
+    /// Trust this CA certificate (PEM) as well as the system's.
+    #[arg(long, value_name = "PEM")]
+    pub ca_cert: Option<PathBuf>,
+    /// Client certificate for mutual TLS (PEM); needs --client-key.
+    #[arg(long, value_name = "PEM", requires = "client_key")]
+    pub client_cert: Option<PathBuf>,
+    /// Private key of --client-cert (PEM).
+    #[arg(long, value_name = "PEM", requires = "client_cert")]
+    pub client_key: Option<PathBuf>,
+    /// Send every request through this proxy (environment proxies are ignored).
+    #[arg(long, value_name = "URL")]
+    pub proxy: Option<Url>,
+    /// Seconds allowed for one request, body included (0.1 to 3600); connecting gets at most
+    /// 10 of them. Evaluating one step's expectations gets as long.
+    #[arg(long, value_name = "SECS", default_value = "30", value_parser = parse_secs)]
+    pub timeout: Duration,
+    /// Largest response body read, such as 16MiB, 512KiB or 1000000 (at most 1GiB); a larger
+    /// body fails its step.
+    #[arg(long, value_name = "SIZE", default_value = "16MiB", value_parser = parse_size)]
+    pub max_body: u64,
+    /// At most this many requests per second (0.01 to 10000; gentle runs against production).
+    #[arg(long, value_name = "N", value_parser = parse_rate)]
+    pub rate: Option<f64>,
+}
+
+/// `psconform list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Folder (or file) of case files.
+    #[arg(long, value_name = "DIR", default_value = "cases")]
+    pub cases: PathBuf,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Only cases whose name contains this.
+    pub filter: Option<String>,
+}
+
+/// `psconform drift`.
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    /// The baseline contract set, such as a `--record` of the instance before an upgrade.
+    pub old: PathBuf,
+    /// The set to compare with it.
+    pub new: PathBuf,
+    /// Print JSON instead of Markdown.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `psconform validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Case files or folders; `cases` when none is given.
+    pub paths: Vec<PathBuf>,
+}
+
+/// The largest `--max-body`.
+pub const MAX_BODY_LIMIT: u64 = 1 << 30;
+
+fn parse_secs(s: &str) -> Result<Duration, String> {
+    match s.trim().parse::<f64>() {
+        Ok(n) if n.is_finite() && (0.1..=3600.0).contains(&n) => Ok(Duration::from_secs_f64(n)),
+        _ => Err(format!("`{s}` is not a number of seconds between 0.1 and 3600")),
+    }
+}
+
+fn parse_rate(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(n) if n.is_finite() && (0.01..=10_000.0).contains(&n) => Ok(n),
+        _ => Err(format!("`{s}` is not a number of requests per second between 0.01 and 10000")),
+    }
+}
+
+/// Parses `16MiB`, `512KiB`, `10MB`, `1G` or a plain number of bytes, at most 1GiB.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num.parse().map_err(|_| format!("`{s}` is not a size such as 16MiB or 1000000"))?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" => 1_000,
+        "kib" => 1 << 10,
+        "m" | "mb" => 1_000_000,
+        "mib" => 1 << 20,
+        "g" | "gb" => 1_000_000_000,
+        "gib" => 1 << 30,
+        _ => return Err(format!("`{s}` has an unknown unit; use B, KiB, MiB, GiB, kB, MB or GB")),
+    };
+    n.checked_mul(mult)
+        .filter(|n| (1..=MAX_BODY_LIMIT).contains(n))
+        .ok_or_else(|| format!("`{s}` is out of range: between 1 byte and 1GiB"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges() {
+        assert_eq!(parse_size("16MiB"), Ok(16 << 20));
+        assert_eq!(parse_size("2 kb"), Ok(2000));
+        assert!(parse_size("lots").is_err() && parse_size("0").is_err() && parse_size("100GB").is_err());
+        assert!(parse_rate("1e-300").is_err() && parse_rate("NaN").is_err() && parse_rate("0.5").is_ok());
+        assert!(parse_secs("0").is_err() && parse_secs("99999999").is_err() && parse_secs("2").is_ok());
+    }
+}

@@ -1,0 +1,319 @@
+//! `RunConfig`: the command line of `run`, checked and resolved once, before anything runs.
+//! Commands read this, never the clap structs: ranges are checked, the target's scheme and
+//! opt-ins are decided, outputs are resolved to paths that can be written, and what the
+//! contract layer may write is settled.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use url::Url;
+
+use super::args::RunArgs;
+use crate::run::Policy;
+use crate::run::http::HttpOptions;
+use crate::simulator::{Fault, Profile};
+
+/// Where a run sends its requests.
+#[derive(Debug, Clone)]
+pub enum TargetConfig {
+    /// A real instance.
+    Real(Url),
+    /// The built-in simulator, started by the run.
+    Simulator {
+        /// The release it models.
+        profile: Profile,
+        /// Deliberate deviations.
+        faults: Vec<Fault>,
+    },
+}
+
+/// What the run may write into the contract set it compares with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Update {
+    /// Nothing.
+    None,
+    /// Merge observations into what is there.
+    Merge,
+    /// Replace each observed contract with the observations.
+    Replace,
+}
+
+/// The contract settings of a run.
+#[derive(Debug, Clone)]
+pub struct ContractConfig {
+    /// The set compared with.
+    pub dir: PathBuf,
+    /// Compare at all.
+    pub compare: bool,
+    /// Additive changes and missing contracts fail too.
+    pub strict: bool,
+    /// What may be written into `dir`.
+    pub update: Update,
+    /// Where to record every observed contract.
+    pub record: Option<PathBuf>,
+    /// Where to write contracts that did not conform, for review.
+    pub pending: Option<PathBuf>,
+    /// Where to write the drift report.
+    pub drift_report: Option<PathBuf>,
+}
+
+impl ContractConfig {
+    /// Whether the run observes shapes at all.
+    pub fn observes(&self) -> bool {
+        self.compare || self.record.is_some() || self.update != Update::None
+    }
+}
+
+/// Report files.
+#[derive(Debug, Clone, Default)]
+pub struct Outputs {
+    /// JUnit XML.
+    pub junit: Option<PathBuf>,
+    /// The JSON report.
+    pub report: Option<PathBuf>,
+}
+
+/// Everything `run` needs, checked.
+#[derive(Debug)]
+pub struct RunConfig {
+    /// The target.
+    pub target: TargetConfig,
+    /// The cases folder or file.
+    pub cases: PathBuf,
+    /// Report files.
+    pub outputs: Outputs,
+    /// Contracts.
+    pub contracts: ContractConfig,
+    /// What may be done to a real target.
+    pub policy: Policy,
+    /// The HTTP client's settings.
+    pub http: HttpOptions,
+    /// libtest's options (filters, threads, format).
+    pub harness: libtest_mimic::Arguments,
+    /// How long evaluating one step's expectations may take.
+    pub eval_budget: Duration,
+    /// What changes what ran, for the header of a report.
+    pub described: Vec<String>,
+}
+
+/// A usage problem, found before anything runs (exit 2).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// The most `--test-threads`.
+pub const MAX_THREADS: usize = 1024;
+
+impl RunConfig {
+    /// Checks and resolves the arguments of `run`.
+    pub fn from_args(args: RunArgs) -> Result<RunConfig, UsageError> {
+        let usage = |m: String| Err(UsageError(m));
+        if let Some(t) = &args.target {
+            match t.scheme() {
+                "https" => {}
+                "http" if is_loopback(t) || args.allow_plain_http => {}
+                "http" => {
+                    return usage(format!(
+                        "refusing to send credentials over plain http:// to {}; use https, or pass --allow-plain-http",
+                        t.host_str().unwrap_or("the target")
+                    ));
+                }
+                other => return usage(format!("--target must be an http:// or https:// URL, not {other}://")),
+            }
+            if !t.username().is_empty() || t.password().is_some() {
+                return usage("--target must not carry credentials; they come from PS_* variables".into());
+            }
+            if !t.path().to_ascii_lowercase().contains("/api/public/v3") {
+                tracing::warn!(
+                    "the target's path does not contain /api/public/v3; a Password Safe base URL usually ends in /BeyondTrust/api/public/v3"
+                );
+            }
+            if args.sim_profile != Profile::default() {
+                return usage("--sim-profile applies to the built-in simulator; leave out --target to use it".into());
+            }
+            if !args.sim_faults.is_empty() {
+                return usage("--sim-fault applies to the built-in simulator; leave out --target to use it".into());
+            }
+        }
+        if let Some(n) = args.harness.test_threads
+            && !(1..=MAX_THREADS).contains(&n)
+        {
+            return usage(format!("--test-threads {n}: give a number between 1 and {MAX_THREADS}"));
+        }
+        let shapes = &args.shapes;
+        let dir = shapes.snapshots.clone().unwrap_or_else(|| default_snapshot_dir(&args.cases));
+        let update = if shapes.update_snapshots {
+            Update::Merge
+        } else if shapes.replace_snapshots {
+            Update::Replace
+        } else {
+            Update::None
+        };
+        let contracts = ContractConfig {
+            dir,
+            compare: !shapes.no_snapshots,
+            strict: shapes.strict_shapes,
+            update,
+            record: shapes.record.clone(),
+            pending: shapes.pending.clone(),
+            drift_report: shapes.drift_report.clone(),
+        };
+        let outputs = Outputs { junit: args.junit.clone(), report: args.report.clone() };
+        for path in [&outputs.junit, &outputs.report, &contracts.drift_report].into_iter().flatten() {
+            writable_file(path)?;
+        }
+        for dir in [&contracts.record, &contracts.pending].into_iter().flatten() {
+            writable_dir(dir)?;
+        }
+        if contracts.update != Update::None {
+            writable_dir(&contracts.dir)?;
+        }
+        let http = HttpOptions {
+            insecure: args.http.insecure,
+            ca_cert: args.http.ca_cert.clone(),
+            client_identity: args.http.client_cert.clone().zip(args.http.client_key.clone()),
+            proxy: args.http.proxy.clone(),
+            timeout: args.http.timeout,
+            connect_timeout: args.http.timeout.min(Duration::from_secs(10)),
+            max_body: args.http.max_body,
+            rate: args.http.rate,
+            plain_http_only: args.target.as_ref().is_none_or(|t| t.scheme() == "http"),
+        };
+        let policy = Policy {
+            allow_mutations: args.allow_mutations,
+            allow_lockout_risk: args.allow_lockout_risk,
+            allow_credential_release: args.allow_credential_release,
+        };
+        let mut described = Vec::new();
+        for (on, flag) in [
+            (policy.allow_mutations, "--allow-mutations"),
+            (policy.allow_lockout_risk, "--allow-lockout-risk"),
+            (policy.allow_credential_release, "--allow-credential-release"),
+            (contracts.strict, "--strict-shapes"),
+            (!contracts.compare, "--no-snapshots"),
+            (args.harness.exact, "--exact"),
+            (args.harness.ignored, "--ignored"),
+            (args.harness.include_ignored, "--include-ignored"),
+        ] {
+            if on {
+                described.push(flag.to_owned());
+            }
+        }
+        if let Some(f) = &args.harness.filter {
+            described.push(format!("filter `{f}`"));
+        }
+        for s in &args.harness.skip {
+            described.push(format!("--skip `{s}`"));
+        }
+        if let Some(r) = args.http.rate {
+            described.push(format!("--rate {r}"));
+        }
+        if let Some(t) = args.harness.test_threads {
+            described.push(format!("--test-threads {t}"));
+        }
+        if shapes.snapshots.is_some() {
+            described.push(format!("--snapshots {}", contracts.dir.display()));
+        }
+        let target = match args.target {
+            Some(url) => TargetConfig::Real(url),
+            None => TargetConfig::Simulator { profile: args.sim_profile, faults: args.sim_faults },
+        };
+        Ok(RunConfig {
+            target,
+            cases: args.cases,
+            outputs,
+            contracts,
+            policy,
+            eval_budget: http.timeout,
+            http,
+            harness: args.harness,
+            described,
+        })
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+/// `snapshots` beside the cases folder: `cases` → `snapshots`, `x/cases` → `x/snapshots`.
+pub fn default_snapshot_dir(cases: &Path) -> PathBuf {
+    let base = if cases.is_file() { cases.parent().and_then(Path::parent) } else { cases.parent() };
+    base.unwrap_or(Path::new("")).join("snapshots")
+}
+
+/// Proves a folder can be written into (creating it), with a probe file removed at once.
+fn writable_dir(dir: &Path) -> Result<(), UsageError> {
+    let fail = |e: std::io::Error| UsageError(format!("cannot write into {}: {e}", dir.display()));
+    std::fs::create_dir_all(dir).map_err(fail)?;
+    let probe = dir.join(format!(".psconform-probe-{}", std::process::id()));
+    std::fs::write(&probe, b"").map_err(fail)?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
+/// Proves a report file can be written: its folder exists and takes a file, and the path is
+/// not a folder.
+fn writable_file(path: &Path) -> Result<(), UsageError> {
+    if path.is_dir() {
+        return Err(UsageError(format!("cannot write {}: it is a folder", path.display())));
+    }
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    if !parent.is_dir() {
+        return Err(UsageError(format!(
+            "cannot write {}: the folder {} does not exist",
+            path.display(),
+            parent.display()
+        )));
+    }
+    let probe = parent.join(format!(".psconform-probe-{}", std::process::id()));
+    std::fs::write(&probe, b"").map_err(|e| UsageError(format!("cannot write {}: {e}", path.display())))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::args::{Cli, Command};
+    use clap::Parser as _;
+
+    fn config(args: &[&str]) -> Result<RunConfig, UsageError> {
+        let mut all = vec!["psconform", "run"];
+        all.extend(args);
+        match Cli::try_parse_from(all) {
+            Ok(Cli { command: Command::Run(a), .. }) => RunConfig::from_args(*a),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn plain_http_is_refused_off_loopback() {
+        assert!(config(&["--target", "http://ps.example.com/BeyondTrust/api/public/v3"]).is_err());
+        assert!(config(&["--target", "http://127.0.0.1:9/BeyondTrust/api/public/v3"]).is_ok());
+        assert!(config(&["--allow-plain-http", "--target", "http://ps.example.com/x/api/public/v3"]).is_ok());
+    }
+
+    #[test]
+    fn thread_counts_and_outputs_are_checked() {
+        assert!(config(&["--test-threads", "0"]).is_err());
+        assert!(config(&["--test-threads", "1"]).is_ok());
+        assert!(config(&["--junit", "/nonexistent-folder/junit.xml"]).is_err());
+        assert!(config(&["--record", "/proc/psconform-record"]).is_err());
+    }
+
+    #[test]
+    fn libtest_options_parse_as_cargo_test_users_know_them() {
+        let c = config(&["auth::", "--exact", "--skip", "oauth", "--test-threads", "1", "--format", "json"])
+            .expect("valid");
+        assert_eq!(c.harness.filter.as_deref(), Some("auth::"));
+        assert!(c.harness.exact);
+        assert_eq!(c.harness.skip, vec!["oauth".to_string()]);
+        assert_eq!(c.harness.test_threads, Some(1));
+    }
+}

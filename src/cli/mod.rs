@@ -1,0 +1,44 @@
+//! The command line: `args` (clap structs), `config` (the checked configuration of `run`) and
+//! `commands` (what each subcommand does). `main` parses, dispatches and maps the outcome to
+//! an exit code, nothing else.
+
+pub mod args;
+pub mod commands;
+pub mod config;
+
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+use crate::result::Exit;
+use args::{Cli, Command};
+use config::RunConfig;
+
+/// Parses the command line and runs it. `main` returns what this returns.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { Exit::Invalid.into() } else { Exit::Passed.into() };
+        }
+    };
+    crate::logging::init(cli.verbose);
+    match cli.command {
+        Command::Run(args) => match RunConfig::from_args(*args) {
+            Ok(config) => commands::run(config).into(),
+            Err(e) => {
+                anstream::eprintln!("error: {e}");
+                Exit::Invalid.into()
+            }
+        },
+        Command::List(args) => commands::list(&args).into(),
+        Command::Validate(args) => commands::validate(&args).into(),
+        Command::Serve(args) => crate::simulator::serve(args),
+        Command::Drift(args) => commands::drift(&args).into(),
+        Command::Schema => {
+            print!("{}", crate::case::schema::render());
+            Exit::Passed.into()
+        }
+    }
+}

@@ -1,0 +1,839 @@
+//! Spec → plan. Every check the YAML grammar cannot express is made here, on every file,
+//! before any request is sent, and every problem is reported with its `file:line:col`:
+//! names, variables in scope, templates (the same way in every field), regexes (within their
+//! size limits), JSONPaths, durations (within their ranges), header values, settings,
+//! simulator states, and credentials a case file must not spell.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use regex::Regex;
+
+use super::check::{CaptureFrom, CapturePlan, Check, CookieMatcher, PathMatcher, PathPlan, Pattern, Test, TextMatcher};
+use super::template::{BUILTINS, Template, ValueTemplate};
+use super::{AuthPlan, BodyPlan, CasePlan, Plan, Poll, PwdPlan, RequestPlan, StepPlan};
+use crate::case::diagnostic::{Diagnostic, closest};
+use crate::case::load::{CaseFile, discover, load_file};
+use crate::case::spec::{AuthSpec, BodyCheck, BodySpec, CaseSpec, PwdSpec, Spanned, StepSpec};
+use crate::redact::FieldPolicy;
+use crate::result::Span;
+use crate::settings::{DERIVED, SETTINGS, Settings};
+use crate::shape::StringFormat;
+
+/// The longest `wait:` a step may ask for.
+pub const MAX_WAIT: Duration = Duration::from_secs(10 * 60);
+/// The longest `poll: interval`.
+pub const MAX_POLL_INTERVAL: Duration = Duration::from_secs(5 * 60);
+/// The most `poll: attempts`.
+pub const MAX_POLL_ATTEMPTS: u32 = 100;
+
+/// Loads and compiles every case file under `roots` (folders or single files). Returns the
+/// plan, or every problem of every file.
+pub fn compile(roots: &[PathBuf], simulator_states: &[&str]) -> Result<Plan, Vec<Diagnostic>> {
+    let mut diags = Vec::new();
+    let mut files = Vec::new();
+    let mut order: Vec<PathBuf> = Vec::new();
+    let mut skipped = Vec::new();
+    for root in roots {
+        let found = discover(root);
+        diags.extend(found.errors);
+        skipped.extend(found.skipped);
+        if found.files.is_empty() {
+            diags.push(
+                Diagnostic::whole(root, "no case files (*.yaml, *.yml) found")
+                    .with_hint("point --cases at the folder that holds the case files"),
+            );
+        }
+        let names_root = if root.is_dir() { root.as_path() } else { root.parent().unwrap_or(Path::new("")) };
+        for (path, result) in found.files.iter().zip(load_files(names_root, &found.files)) {
+            order.push(path.clone());
+            match result {
+                Ok(f) => files.push(f),
+                Err(d) => diags.push(d),
+            }
+        }
+    }
+    let mut cases = Vec::new();
+    let mut seen: BTreeMap<String, String> = BTreeMap::new();
+    for file in &files {
+        if file.spec.cases.is_empty() {
+            diags.push(Diagnostic::whole(&file.path, "the file has no cases").with_hint("add a case under `cases:`"));
+        }
+        for spec in &file.spec.cases {
+            let mut c = Compiler { file, diags: &mut diags, states: simulator_states };
+            let name = trial_name(file, &spec.name.value);
+            let here = format!("{}:{}", file.path.display(), spec.name.referenced.line());
+            if let Some(first) = seen.insert(name.clone(), here) {
+                let d = c.at(&spec.name, format!("two cases are both named `{name}`")).with_hint(format!(
+                    "the other one is at {first}; trial names (`<folder>::<file>::<case>`) must be unique"
+                ));
+                c.push(d);
+            }
+            if let Some(plan) = c.case(spec, name) {
+                cases.push(plan);
+            }
+        }
+    }
+    if !diags.is_empty() {
+        // In reading order: by file as discovered, then by position.
+        let rank = |d: &Diagnostic| order.iter().position(|p| *p == d.file).unwrap_or(usize::MAX);
+        diags.sort_by_key(|d| (rank(d), d.line, d.column));
+        return Err(diags);
+    }
+    cases.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(Plan { cases, files: files.len(), skipped })
+}
+
+/// Reads and parses `paths` on up to one thread per core, in their order. Parsing dominates
+/// the start of a large suite, and nothing runs until it is done.
+fn load_files(root: &Path, paths: &[PathBuf]) -> Vec<Result<CaseFile, Diagnostic>> {
+    const MIN_PER_THREAD: usize = 32;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(paths.len() / MIN_PER_THREAD).max(1);
+    if threads == 1 {
+        return paths.iter().map(|p| load_file(root, p)).collect();
+    }
+    let chunk = paths.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = paths
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(|p| load_file(root, p)).collect::<Vec<_>>()))
+            .collect();
+        workers.into_iter().flat_map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
+    })
+}
+
+/// `<area>::<file>::<case>`, or `<file>::<case>` for files directly in the cases folder.
+pub fn trial_name(file: &CaseFile, case: &str) -> String {
+    if file.area.is_empty() {
+        format!("{}::{case}", file.stem)
+    } else {
+        format!("{}::{}::{case}", file.area, file.stem)
+    }
+}
+
+static CASE_NAME: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[a-z0-9][a-z0-9._-]*$").expect("the case-name pattern is a valid regex"));
+
+/// Parses `1500ms`, `2s` or `1m` into a duration.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let t = text.trim();
+    let (num, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
+    let n: u64 = num.parse().ok()?;
+    match unit.trim() {
+        "ms" => Some(Duration::from_millis(n)),
+        "s" => Some(Duration::from_secs(n)),
+        "m" => Some(Duration::from_secs(n.checked_mul(60)?)),
+        _ => None,
+    }
+}
+
+/// Whether `s` is a valid HTTP header name (an RFC 9110 token).
+fn is_token(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+fn span<T>(s: &Spanned<T>) -> Span {
+    Span { line: s.referenced.line() as u32, column: s.referenced.column() as u32 }
+}
+
+struct Compiler<'a> {
+    file: &'a CaseFile,
+    diags: &'a mut Vec<Diagnostic>,
+    states: &'a [&'a str],
+}
+
+/// Variables in scope at a step, and the settings they imply.
+struct Scope {
+    names: BTreeSet<String>,
+}
+
+impl Compiler<'_> {
+    fn at<T>(&self, s: &Spanned<T>, message: impl Into<String>) -> Diagnostic {
+        let l = &s.referenced;
+        Diagnostic::at(&self.file.path, &self.file.source, l.line() as usize, l.column() as usize, message)
+    }
+
+    fn push(&mut self, d: Diagnostic) {
+        self.diags.push(d);
+    }
+
+    fn case(&mut self, case: &CaseSpec, name: String) -> Option<CasePlan> {
+        let before = self.diags.len();
+        if !CASE_NAME.is_match(&case.name.value) {
+            let d = self
+                .at(&case.name, format!("case name `{}` is not a valid name", case.name.value))
+                .with_hint("use lower-case letters, digits, `-`, `_` and `.`, so the test name is easy to filter");
+            self.push(d);
+        }
+        if case.steps.is_empty() {
+            let d = self.at(&case.name, "the case has no steps").with_hint("add at least one step under `steps:`");
+            self.push(d);
+        }
+        let mut needs = BTreeSet::new();
+        for need in &case.needs {
+            if Settings::is_setting(&need.value) {
+                needs.insert(need.value.clone());
+            } else {
+                let d = self.unknown(need, "setting", SETTINGS.iter().map(|s| s.var));
+                self.push(d);
+            }
+        }
+        for state in &case.simulator_state {
+            if !self.states.contains(&state.value.as_str()) {
+                let d = self.unknown(state, "simulator state", self.states.iter().copied());
+                self.push(d);
+            }
+        }
+        let mut scope = Scope {
+            names: SETTINGS
+                .iter()
+                .map(|s| s.var)
+                .chain(BUILTINS.iter().map(|(n, _)| *n))
+                .chain(DERIVED.iter().map(|(n, _, _)| *n))
+                .map(str::to_owned)
+                .collect(),
+        };
+        let mut steps = Vec::new();
+        for (i, step) in case.steps.iter().enumerate() {
+            steps.push(self.step(step, &scope, &mut needs, i + 1));
+            scope.names.extend(step.capture.iter().map(|(k, _)| k.value.clone()));
+        }
+        let mut teardown = Vec::new();
+        for (i, step) in case.teardown.iter().enumerate() {
+            teardown.push(self.step(step, &scope, &mut needs, i + 1));
+        }
+        if self.diags.len() > before {
+            return None;
+        }
+        Some(CasePlan {
+            name,
+            file: self.file.path.clone(),
+            line: case.name.referenced.line() as u32,
+            endpoint: self.file.spec.endpoint.clone(),
+            summary: case.summary.clone(),
+            source: case.source.clone(),
+            tags: case.tags.clone(),
+            needs: needs.into_iter().collect(),
+            effect: case.effect,
+            lockout_risk: case.lockout_risk,
+            releases_credential: case.releases_credential,
+            simulator_state: case.simulator_state.iter().map(|s| s.value.clone()).collect(),
+            simulator_only: case.simulator_only,
+            steps: steps.into_iter().flatten().collect(),
+            teardown: teardown.into_iter().flatten().collect(),
+        })
+    }
+
+    fn unknown<'n>(
+        &self,
+        got: &Spanned<String>,
+        what: &str,
+        known: impl Iterator<Item = &'n str> + Clone,
+    ) -> Diagnostic {
+        let hint = match closest(&got.value, known.clone()) {
+            Some(best) => format!("did you mean `{best}`?"),
+            None => format!("known {what}s: {}", known.collect::<Vec<_>>().join(", ")),
+        };
+        self.at(got, format!("unknown {what} `{}`", got.value)).with_hint(hint)
+    }
+
+    fn duration(&mut self, text: &Spanned<String>, max: Duration, what: &str) -> Option<Duration> {
+        match parse_duration(&text.value) {
+            None => {
+                let d = self
+                    .at(text, format!("`{}` is not a duration", text.value))
+                    .with_hint("write it as 500ms, 2s or 1m");
+                self.push(d);
+                None
+            }
+            Some(d) if d > max => {
+                let d = self
+                    .at(text, format!("{what} `{}` is longer than the {} seconds allowed", text.value, max.as_secs()))
+                    .with_hint("a case that needs longer belongs in a scheduled job, not a conformance run");
+                self.push(d);
+                None
+            }
+            Some(d) => Some(d),
+        }
+    }
+
+    /// Compiles a template, checking its variables are in scope.
+    fn template(&mut self, text: &Spanned<String>, scope: &Scope, needs: &mut BTreeSet<String>) -> Option<Template> {
+        match Template::parse(&text.value) {
+            Ok(t) => {
+                self.names_in_scope(text, t.names(), scope, needs);
+                Some(t)
+            }
+            Err(e) => {
+                let d = self
+                    .at(text, format!("malformed template: {}", e.reason))
+                    .with_hint("write variables as {{ name }}, with a name of letters, digits and `_`");
+                self.push(d);
+                None
+            }
+        }
+    }
+
+    /// Compiles the strings of a JSON value as templates; problems point at `at`.
+    fn value_template<T>(
+        &mut self,
+        at: &Spanned<T>,
+        value: &serde_json::Value,
+        scope: &Scope,
+        needs: &mut BTreeSet<String>,
+    ) -> Option<ValueTemplate> {
+        match ValueTemplate::compile(value) {
+            Ok(t) => {
+                self.names_in_scope(at, t.names().into_iter(), scope, needs);
+                Some(t)
+            }
+            Err(e) => {
+                let d = self
+                    .at(at, format!("malformed template in a JSON value: {}", e.reason))
+                    .with_hint("write variables as {{ name }}, with a name of letters, digits and `_`");
+                self.push(d);
+                None
+            }
+        }
+    }
+
+    fn names_in_scope<'n, T>(
+        &mut self,
+        at: &Spanned<T>,
+        names: impl Iterator<Item = &'n str>,
+        scope: &Scope,
+        needs: &mut BTreeSet<String>,
+    ) {
+        for name in names {
+            if let Some(setting) = Settings::derived_from(name) {
+                needs.insert(setting.to_owned());
+            } else if Settings::is_setting(name) {
+                needs.insert(name.to_owned());
+            } else if !scope.names.contains(name) {
+                let hint = match closest(name, scope.names.iter().map(String::as_str)) {
+                    Some(best) => format!("did you mean `{best}`?"),
+                    None => "variables are target settings, built-ins, or captures of earlier steps".to_owned(),
+                };
+                let d = self.at(at, format!("variable `{name}` is not defined here")).with_hint(hint);
+                self.push(d);
+            }
+        }
+    }
+
+    /// A credential must come from the environment: a template with literal text in it is
+    /// refused, and its value is not printed back.
+    fn no_literal_credential(&mut self, text: &Spanned<String>, t: &Template, what: &str) {
+        if t.has_literal_text() {
+            let d = self
+                .at(text, format!("{what} is spelled out in the case file"))
+                .masking(&text.value)
+                .with_hint("credentials come from the environment: use a setting such as {{ api_key }}, a capture, or {{ random_key }} / {{ random_secret }} for a value no server knows");
+            self.push(d);
+        }
+    }
+
+    fn regex(&mut self, pattern: &Spanned<String>) -> Option<Pattern> {
+        match Pattern::compile(&pattern.value) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                let d = self.at(pattern, format!("invalid regular expression `{}`: {e}", pattern.value));
+                self.push(d);
+                None
+            }
+        }
+    }
+
+    fn jsonpath(&mut self, path: &Spanned<String>) -> Option<PathPlan> {
+        match PathPlan::compile(&path.value) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                let d = self
+                    .at(path, format!("invalid JSONPath `{}`: {e}", path.value))
+                    .with_hint("JSONPath starts at `$`, such as `$.UserId`, `$[0].Name` or `$` for the whole body");
+                self.push(d);
+                None
+            }
+        }
+    }
+
+    fn step(&mut self, step: &StepSpec, scope: &Scope, needs: &mut BTreeSet<String>, index: usize) -> Option<StepPlan> {
+        let before = self.diags.len();
+        let wait = step.wait.as_ref().and_then(|w| self.duration(w, MAX_WAIT, "wait"));
+        let poll = step.poll.as_ref().and_then(|p| {
+            let attempts = p.attempts.value;
+            if !(1..=MAX_POLL_ATTEMPTS).contains(&attempts) {
+                let d =
+                    self.at(&p.attempts, format!("{attempts} attempts: poll between 1 and {MAX_POLL_ATTEMPTS} times"));
+                self.push(d);
+            }
+            let interval = self.duration(&p.interval, MAX_POLL_INTERVAL, "poll interval")?;
+            Some(Poll { attempts, interval })
+        });
+        let req = &step.request.value;
+        let path = self.template(&req.path, scope, needs);
+        let route = match &req.route {
+            Some(r) => {
+                if r.value.trim().is_empty() || r.value.contains(['?', '#']) {
+                    let d = self.at(r, "a route is a path template such as `Credentials/{requestId}`, without a query");
+                    self.push(d);
+                }
+                r.value.trim().trim_start_matches('/').to_owned()
+            }
+            None => crate::shape::contract::route_of_path(&req.path.value),
+        };
+        let mut query = Vec::new();
+        for (k, v) in req.query.iter() {
+            if let (Some(k), Some(v)) = (self.template(k, scope, needs), self.template(v, scope, needs)) {
+                query.push((k, v));
+            }
+        }
+        let mut headers = Vec::new();
+        for (name, value) in req.headers.iter() {
+            if name.value.eq_ignore_ascii_case("authorization")
+                || name.value.eq_ignore_ascii_case("proxy-authorization")
+            {
+                let d = self
+                    .at(name, "credentials never go in `headers`")
+                    .masking(&value.value)
+                    .with_hint("use `auth: ps-auth` or `auth: { bearer: \"{{ token }}\" }`");
+                self.push(d);
+            }
+            if !is_token(&name.value) {
+                let d = self.at(name, format!("`{}` is not a valid header name", name.value));
+                self.push(d);
+            }
+            if value.value.contains(['\r', '\n', '\0']) {
+                let d = self
+                    .at(value, "a header value cannot hold a line break or NUL")
+                    .with_hint("HTTP header values are one line; a folded YAML string (`>`) adds line breaks");
+                self.push(d);
+            }
+            if let Some(t) = self.template(value, scope, needs) {
+                headers.push((name.value.clone(), t));
+            }
+        }
+        let auth = match &req.auth {
+            AuthSpec::None => AuthPlan::None,
+            AuthSpec::Bearer(t) => {
+                let tpl = self.template(t, scope, needs);
+                if let Some(tpl) = &tpl {
+                    self.no_literal_credential(t, tpl, "a Bearer token");
+                }
+                AuthPlan::Bearer(tpl.unwrap_or_else(|| Template::literal("")))
+            }
+            AuthSpec::PsAuth(p) => {
+                let key = match &p.key {
+                    Some(k) => {
+                        let t = self.template(k, scope, needs);
+                        if let Some(t) = &t {
+                            self.no_literal_credential(k, t, "an API key");
+                        }
+                        t
+                    }
+                    None => {
+                        needs.insert("api_key".into());
+                        Template::parse("{{ api_key }}").ok()
+                    }
+                };
+                let runas = match &p.runas {
+                    Some(r) => self.template(r, scope, needs),
+                    None => {
+                        needs.insert("runas".into());
+                        Template::parse("{{ runas }}").ok()
+                    }
+                };
+                let pwd = match &p.pwd {
+                    None => PwdPlan::Default,
+                    Some(PwdSpec::Omit) => PwdPlan::Omit,
+                    Some(PwdSpec::Value(v)) => {
+                        let t = self.template(v, scope, needs);
+                        if let Some(t) = &t {
+                            self.no_literal_credential(v, t, "a run-as password");
+                        }
+                        t.map_or(PwdPlan::Omit, PwdPlan::Value)
+                    }
+                };
+                AuthPlan::PsAuth {
+                    key: key.unwrap_or_else(|| Template::literal("")),
+                    runas: runas.unwrap_or_else(|| Template::literal("")),
+                    pwd,
+                    compact: p.compact,
+                }
+            }
+        };
+        let fields = FieldPolicy::for_path(&req.path.value);
+        let body = match &req.body {
+            None => None,
+            Some(BodySpec::Json(v)) => {
+                let t = self.value_template(&step.request, v, scope, needs);
+                if let Some(t) = &t {
+                    for (key, value) in t.strings() {
+                        let sensitive = key.and_then(Template::as_literal).is_some_and(|k| fields.is_sensitive(&k));
+                        if sensitive && value.has_literal_text() {
+                            let literal = value.as_literal().unwrap_or_default();
+                            let d = self
+                                .at(&step.request, "a credential field of the JSON body is spelled out in the case file")
+                                .masking(&literal)
+                                .with_hint("credentials come from the environment: use a setting, a capture, or {{ random_secret }}");
+                            self.push(d);
+                        }
+                    }
+                }
+                t.map(BodyPlan::Json)
+            }
+            Some(BodySpec::Form(form)) => {
+                let mut out = Vec::new();
+                for (k, v) in form.iter() {
+                    let (kt, vt) = (self.template(k, scope, needs), self.template(v, scope, needs));
+                    if let Some(vt) = &vt
+                        && fields.is_sensitive(&k.value)
+                    {
+                        self.no_literal_credential(v, vt, &format!("the form field `{}`", k.value));
+                    }
+                    if let (Some(kt), Some(vt)) = (kt, vt) {
+                        out.push((kt, vt));
+                    }
+                }
+                Some(BodyPlan::Form(out))
+            }
+            Some(BodySpec::Text(t)) => self.template(t, scope, needs).map(BodyPlan::Text),
+        };
+        let checks = self.checks(step, scope, needs);
+        let captures = self.captures(step);
+        if self.diags.len() > before {
+            return None;
+        }
+        let name = step.name.clone().unwrap_or_else(|| format!("{} {}", req.method.as_str(), req.path.value));
+        let _ = index;
+        Some(StepPlan {
+            name,
+            span: span(&step.request),
+            wait,
+            poll,
+            request: RequestPlan { method: req.method, path: path?, route, query, headers, auth, body },
+            checks,
+            captures,
+            contract: step.snapshot,
+        })
+    }
+
+    fn checks(&mut self, step: &StepSpec, scope: &Scope, needs: &mut BTreeSet<String>) -> Vec<Check> {
+        let expect = &step.expect;
+        let mut out = Vec::new();
+        if let Some(status) = &expect.status {
+            out.push(Check { span: span(status), test: Test::Status(status.value.clone()) });
+        }
+        for (name, check) in expect.headers.iter() {
+            let at = span(name);
+            if !is_token(&name.value) {
+                let d = self.at(name, format!("`{}` is not a valid header name", name.value));
+                self.push(d);
+            }
+            let given = [check.equals.is_some(), check.matches.is_some(), check.contains.is_some()];
+            if !given.contains(&true) && check.absent.is_none() {
+                let d = self
+                    .at(name, "the header check is empty")
+                    .with_hint("give `equals`, `matches`, `contains` or `absent`");
+                self.push(d);
+            }
+            if check.absent == Some(true) && given.contains(&true) {
+                let d = self.at(name, "`absent: true` cannot be combined with a check on the value");
+                self.push(d);
+            }
+            let h = name.value.clone();
+            if let Some(absent) = check.absent {
+                out.push(Check { span: at, test: Test::HeaderAbsent { name: h.clone(), absent } });
+            }
+            if let Some(t) = check.equals.as_ref().and_then(|e| self.template(e, scope, needs)) {
+                out.push(Check { span: at, test: Test::Header { name: h.clone(), matcher: TextMatcher::Equals(t) } });
+            }
+            if let Some(p) = check.matches.as_ref().and_then(|m| self.regex(m)) {
+                out.push(Check { span: at, test: Test::Header { name: h.clone(), matcher: TextMatcher::Matches(p) } });
+            }
+            if let Some(t) = check.contains.as_ref().and_then(|c| self.template(c, scope, needs)) {
+                out.push(Check { span: at, test: Test::Header { name: h.clone(), matcher: TextMatcher::Contains(t) } });
+            }
+        }
+        for (name, check) in expect.cookies.iter() {
+            let at = span(name);
+            let n = name.value.clone();
+            let set = check.set.unwrap_or(true);
+            let attributes = check.value_matches.is_some()
+                || check.http_only.is_some()
+                || check.secure.is_some()
+                || check.path.is_some()
+                || check.same_site.is_some();
+            if !set && attributes {
+                let d =
+                    self.at(name, "`set: false` cannot be combined with checks on the cookie's value or attributes");
+                self.push(d);
+            }
+            out.push(Check { span: at, test: Test::Cookie { name: n.clone(), matcher: CookieMatcher::Set(set) } });
+            let cookie = |m: CookieMatcher| Check { span: at, test: Test::Cookie { name: n.clone(), matcher: m } };
+            let mut add = Vec::new();
+            if let Some(p) = check.value_matches.as_ref().and_then(|re| self.regex(re)) {
+                add.push(cookie(CookieMatcher::ValueMatches(p)));
+            }
+            if let Some(b) = check.http_only {
+                add.push(cookie(CookieMatcher::HttpOnly(b)));
+            }
+            if let Some(b) = check.secure {
+                add.push(cookie(CookieMatcher::Secure(b)));
+            }
+            if let Some(p) = &check.path {
+                add.push(cookie(CookieMatcher::Path(p.clone())));
+            }
+            if let Some(s) = &check.same_site {
+                add.push(cookie(CookieMatcher::SameSite(s.clone())));
+            }
+            out.extend(add);
+        }
+        if let Some(body) = &expect.body {
+            let at = span(body);
+            match &body.value {
+                BodyCheck::Exact(v) | BodyCheck::Partial(v) => {
+                    let partial = matches!(body.value, BodyCheck::Partial(_));
+                    if let Some(value) = self.value_template(body, v, scope, needs) {
+                        out.push(Check { span: at, test: Test::Body { value, partial } });
+                    }
+                }
+                BodyCheck::Empty(b) => out.push(Check { span: at, test: Test::BodyEmpty(*b) }),
+                BodyCheck::Text(t) => {
+                    if t.equals.is_none() && t.matches.is_none() && t.contains.is_none() {
+                        let d = self
+                            .at(body, "the text check is empty")
+                            .with_hint("give `equals`, `matches` or `contains`");
+                        self.push(d);
+                    }
+                    if let Some(x) = t.equals.as_ref().and_then(|e| self.template(e, scope, needs)) {
+                        out.push(Check { span: at, test: Test::BodyText(TextMatcher::Equals(x)) });
+                    }
+                    if let Some(p) = t.matches.as_ref().and_then(|m| self.regex(m)) {
+                        out.push(Check { span: at, test: Test::BodyText(TextMatcher::Matches(p)) });
+                    }
+                    if let Some(x) = t.contains.as_ref().and_then(|c| self.template(c, scope, needs)) {
+                        out.push(Check { span: at, test: Test::BodyText(TextMatcher::Contains(x)) });
+                    }
+                }
+            }
+        }
+        for (path, check) in expect.paths.iter() {
+            let at = span(path);
+            let compiled = self.jsonpath(path);
+            let given = [
+                check.equals.is_some(),
+                check.type_.is_some(),
+                check.matches.is_some(),
+                check.one_of.is_some(),
+                check.length.is_some(),
+                check.min.is_some() || check.max.is_some(),
+                check.format.is_some(),
+            ];
+            if check.exists.is_none() && !given.contains(&true) {
+                let d = self.at(path, "the path check is empty").with_hint(
+                    "give `exists`, `equals`, `type`, `matches`, `one_of`, `length`, `min`, `max` or `format`",
+                );
+                self.push(d);
+            }
+            if check.exists == Some(false) && given.contains(&true) {
+                let d = self.at(path, "`exists: false` cannot be combined with a check on the value");
+                self.push(d);
+            }
+            let mut matchers = Vec::new();
+            if let Some(b) = check.exists {
+                matchers.push(PathMatcher::Exists(b));
+            }
+            if let Some(v) = &check.equals
+                && let Some(t) = self.value_template(path, v, scope, needs)
+            {
+                matchers.push(PathMatcher::Equals(t));
+            }
+            if let Some(t) = &check.type_ {
+                matchers.push(PathMatcher::Type(t.clone()));
+            }
+            if let Some(p) = check.matches.as_ref().and_then(|m| self.regex(m)) {
+                matchers.push(PathMatcher::Matches(p));
+            }
+            if let Some(options) = &check.one_of {
+                let ts: Vec<ValueTemplate> =
+                    options.iter().filter_map(|o| self.value_template(path, o, scope, needs)).collect();
+                matchers.push(PathMatcher::OneOf(ts));
+            }
+            if let Some(l) = &check.length {
+                matchers.push(PathMatcher::Length(l.clone()));
+            }
+            if let Some(n) = check.min {
+                matchers.push(PathMatcher::Min(n));
+            }
+            if let Some(n) = check.max {
+                matchers.push(PathMatcher::Max(n));
+            }
+            if let Some(f) = &check.format {
+                match StringFormat::parse(&f.value).filter(|f| StringFormat::ASSERTABLE.contains(f)) {
+                    Some(format) => matchers.push(PathMatcher::Format(format)),
+                    None => {
+                        let names = StringFormat::ASSERTABLE.iter().map(|f| f.name());
+                        let d = self.unknown(f, "format", names);
+                        self.push(d);
+                    }
+                }
+            }
+            if let Some(p) = compiled {
+                out.extend(
+                    matchers.into_iter().map(|m| Check { span: at, test: Test::Path { path: p.clone(), matcher: m } }),
+                );
+            }
+        }
+        out
+    }
+
+    fn captures(&mut self, step: &StepSpec) -> Vec<CapturePlan> {
+        let mut out = Vec::new();
+        for (name, cap) in step.capture.iter() {
+            let sources = [cap.path.is_some(), cap.header.is_some(), cap.cookie.is_some()];
+            let from = if sources.iter().filter(|s| **s).count() != 1 {
+                let d = self.at(name, "a capture takes its value from exactly one of `path`, `header` or `cookie`");
+                self.push(d);
+                None
+            } else if let Some(p) = &cap.path {
+                self.jsonpath(p).map(CaptureFrom::Path)
+            } else if let Some(h) = &cap.header {
+                Some(CaptureFrom::Header(h.clone()))
+            } else {
+                cap.cookie.clone().map(CaptureFrom::Cookie)
+            };
+            let valid = Template::parse(&format!("{{{{{}}}}}", name.value))
+                .is_ok_and(|t| t.sole_var() == Some(name.value.as_str()));
+            if !valid
+                || Settings::is_setting(&name.value)
+                || Settings::derived_from(&name.value).is_some()
+                || BUILTINS.iter().any(|(b, _)| *b == name.value)
+            {
+                let d = self.at(name, format!("`{}` cannot be used as a variable name", name.value)).with_hint(
+                    "use letters, digits and `_`, starting with a letter, and not the name of a setting or built-in",
+                );
+                self.push(d);
+            }
+            if let Some(from) = from {
+                out.push(CapturePlan { name: name.value.clone(), from, secret: cap.secret, span: span(name) });
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STATES: &[&str] = &["licence-invalid"];
+
+    fn plan(files: &[(&str, &str)]) -> Result<Plan, Vec<Diagnostic>> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        for (name, text) in files {
+            let p = dir.path().join(name);
+            std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+            std::fs::write(p, text).expect("write");
+        }
+        compile(&[dir.path().to_path_buf()], STATES)
+    }
+
+    fn errors(files: &[(&str, &str)]) -> Vec<Diagnostic> {
+        match plan(files) {
+            Ok(_) => panic!("expected errors"),
+            Err(d) => d,
+        }
+    }
+
+    fn messages(d: &[Diagnostic]) -> Vec<&str> {
+        d.iter().map(|d| d.message.as_str()).collect()
+    }
+
+    const OK: &str = r#"endpoint: POST Auth/SignAppin
+cases:
+  - name: sign-in
+    summary: s
+    effect: audited
+    steps:
+      - request: { method: POST, path: Auth/SignAppin, auth: ps-auth }
+        capture: { uid: { path: $.UserId } }
+      - request: { method: GET, path: "Users/{{ uid }}" }
+        expect: { paths: { $.Name: { equals: "{{ runas }}" } } }
+"#;
+
+    #[test]
+    fn names_are_area_file_case_and_needs_are_derived() {
+        let p = match plan(&[("auth/sign-in.yaml", OK)]) {
+            Ok(p) => p,
+            Err(d) => panic!("{d:?}"),
+        };
+        assert_eq!(p.cases[0].name, "auth::sign-in::sign-in");
+        assert_eq!(p.cases[0].needs, vec!["api_key".to_string(), "runas".to_string()]);
+        assert_eq!(p.cases[0].steps[1].request.route, "Users/{uid}");
+    }
+
+    #[test]
+    fn many_files_load_in_parallel_in_path_order() {
+        let names: Vec<String> = (0..200).map(|i| format!("f{i:03}.yaml")).collect();
+        let mut files: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), OK)).collect();
+        files[1].1 = "endpoint: [";
+        files[198].1 = "cases: 7";
+        let d = errors(&files);
+        assert_eq!(d.len(), 2, "{d:?}");
+        assert!(d[0].file.ends_with("f001.yaml") && d[1].file.ends_with("f198.yaml"), "{d:?}");
+    }
+
+    #[test]
+    fn undefined_variable_is_found_before_running() {
+        let d = errors(&[("a.yaml", &OK.replace("{{ uid }}", "{{ uidd }}"))]);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert!(d[0].message.contains("variable `uidd` is not defined"));
+        assert_eq!(d[0].line, 9);
+        assert_eq!(d[0].hint.as_deref(), Some("did you mean `uid`?"));
+    }
+
+    #[test]
+    fn every_error_of_every_file_is_listed() {
+        let dup = OK.replace(
+            "      - request: { method: GET",
+            "  - name: sign-in\n    summary: s\n    effect: read\n    steps:\n      - request: { method: GET",
+        );
+        let bad = OK
+            .replace("equals: \"{{ runas }}\"", "matches: \"(\"")
+            .replace("effect: audited", "effect: audited\n    needs: [api_kee]\n    simulator_state: [licence-invlid]");
+        let d = errors(&[("a.yaml", &dup), ("b.yaml", &bad), ("c.yaml", "endpoint: X\ncases: [\n")]);
+        let m = messages(&d);
+        assert!(m.iter().any(|m| m.contains("two cases are both named")), "{m:?}");
+        assert!(m.iter().any(|m| m.contains("invalid regular expression")), "{m:?}");
+        assert!(m.iter().any(|m| m.contains("unknown setting `api_kee`")), "{m:?}");
+        assert!(m.iter().any(|m| m.contains("unknown simulator state")), "{m:?}");
+        assert!(d.iter().any(|d| d.file.ends_with("c.yaml")), "{m:?}");
+    }
+
+    #[test]
+    fn empty_folder_is_an_error() {
+        assert!(errors(&[])[0].message.contains("no case files"));
+    }
+
+    #[test]
+    fn credentials_in_headers_and_bad_paths_are_refused() {
+        let bad = OK.replace(
+            "auth: ps-auth }",
+            "headers: { Authorization: x }, auth: ps-auth }\n        expect: { paths: { \"$.[\": { exists: true } } }",
+        );
+        let m = errors(&[("a.yaml", &bad)]);
+        let m = messages(&m);
+        assert!(m.iter().any(|m| m.contains("credentials never go in `headers`")), "{m:?}");
+        assert!(m.iter().any(|m| m.contains("invalid JSONPath")), "{m:?}");
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("1500ms"), Some(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("2s"), Some(Duration::from_secs(2)));
+        assert_eq!(parse_duration("soon"), None);
+        assert_eq!(parse_duration("99999999999999999999m"), None);
+    }
+}

@@ -1,0 +1,169 @@
+//! The compiled plan: what `validate` proves and `run` executes.
+//!
+//! [`compile`] turns every case file into typed [`CasePlan`]s in which regexes, JSONPaths,
+//! durations, templates and routes are compiled once, each with its place in the file, or
+//! returns every problem of every file. The engine and the reporters only ever see the plan,
+//! never the YAML model, so a runtime "invalid regex" or "bad duration" cannot exist.
+//!
+//! - `template`: `{{ name }}` templates and the variables they render with
+//! - `check`: one variant per matcher, each evaluating itself into typed outcomes
+//! - `compile`: spec → plan, with every diagnostic
+
+pub mod check;
+pub mod compile;
+pub mod template;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use check::{CapturePlan, Check};
+pub use compile::compile;
+pub use template::{Template, ValueTemplate, Vars};
+
+use crate::case::Diagnostic;
+use crate::case::spec::{Effect, Method};
+use crate::result::Span;
+
+/// Every case of a run, sorted by name.
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// The cases.
+    pub cases: Vec<CasePlan>,
+    /// How many case files they came from.
+    pub files: usize,
+    /// What the walk skipped, with why.
+    pub skipped: Vec<Diagnostic>,
+}
+
+/// One case ready to run.
+#[derive(Debug, Clone)]
+pub struct CasePlan {
+    /// `<area>::<file>::<case>`.
+    pub name: String,
+    /// The case file.
+    pub file: PathBuf,
+    /// The line of the case's name.
+    pub line: u32,
+    /// The endpoint or flow the file covers.
+    pub endpoint: String,
+    /// What a conforming server does.
+    pub summary: String,
+    /// The documentation statement the case checks.
+    pub source: Option<String>,
+    /// Labels.
+    pub tags: Vec<String>,
+    /// Target settings the case needs: declared, used in templates, or implied by `ps-auth`.
+    pub needs: Vec<String>,
+    /// What running the case does to the target.
+    pub effect: Effect,
+    /// The case may count towards locking out the run-as user.
+    pub lockout_risk: bool,
+    /// The case releases a managed account's credential.
+    pub releases_credential: bool,
+    /// Simulator states the case needs.
+    pub simulator_state: Vec<String>,
+    /// The case runs only against the built-in simulator.
+    pub simulator_only: bool,
+    /// The steps.
+    pub steps: Vec<StepPlan>,
+    /// Steps that always run afterwards.
+    pub teardown: Vec<StepPlan>,
+}
+
+impl CasePlan {
+    /// Every step, then every teardown step.
+    pub fn all_steps(&self) -> impl Iterator<Item = &StepPlan> {
+        self.steps.iter().chain(&self.teardown)
+    }
+}
+
+/// One request and its expectations.
+#[derive(Debug, Clone)]
+pub struct StepPlan {
+    /// The step's name, or its method and path.
+    pub name: String,
+    /// Where the step's request is.
+    pub span: Span,
+    /// Time to wait before sending.
+    pub wait: Option<Duration>,
+    /// Repeat until the expectations hold.
+    pub poll: Option<Poll>,
+    /// The request.
+    pub request: RequestPlan,
+    /// Every expectation, in file order.
+    pub checks: Vec<Check>,
+    /// Values to keep for later steps.
+    pub captures: Vec<CapturePlan>,
+    /// Check the shape against the contract: `None` means for 2xx responses.
+    pub contract: Option<bool>,
+}
+
+/// How a step repeats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Poll {
+    /// Requests at most.
+    pub attempts: u32,
+    /// Time between them.
+    pub interval: Duration,
+}
+
+/// A request, compiled.
+#[derive(Debug, Clone)]
+pub struct RequestPlan {
+    /// HTTP method.
+    pub method: Method,
+    /// Path relative to the base URL.
+    pub path: Template,
+    /// The route template, as the case file spells it: declared, or derived from the path.
+    pub route: String,
+    /// Query parameters, in order.
+    pub query: Vec<(Template, Template)>,
+    /// Extra headers.
+    pub headers: Vec<(String, Template)>,
+    /// How it authenticates.
+    pub auth: AuthPlan,
+    /// The body.
+    pub body: Option<BodyPlan>,
+}
+
+/// How a request authenticates.
+#[derive(Debug, Clone)]
+pub enum AuthPlan {
+    /// No Authorization header.
+    None,
+    /// `PS-Auth key=…; runas=…; pwd=[…];`.
+    PsAuth {
+        /// The key.
+        key: Template,
+        /// The run-as user.
+        runas: Template,
+        /// The password part.
+        pwd: PwdPlan,
+        /// `key=K;runas=U;` without spaces, as the official clients send it.
+        compact: bool,
+    },
+    /// `Bearer <token>`.
+    Bearer(Template),
+}
+
+/// The `pwd` part of a PS-Auth header.
+#[derive(Debug, Clone)]
+pub enum PwdPlan {
+    /// The run-as password setting, when it is set.
+    Default,
+    /// Left out.
+    Omit,
+    /// This value.
+    Value(Template),
+}
+
+/// A request body.
+#[derive(Debug, Clone)]
+pub enum BodyPlan {
+    /// JSON.
+    Json(ValueTemplate),
+    /// `application/x-www-form-urlencoded`, fields in order.
+    Form(Vec<(Template, Template)>),
+    /// Raw text.
+    Text(Template),
+}

@@ -1,0 +1,389 @@
+//! `{{ name }}` templates, compiled once when a case is planned.
+//!
+//! A template is a list of literal text and variable references. Rendering gives two strings:
+//! the value that is sent, and the value that is shown, where every secret variable is
+//! replaced by the mask. So a request line shown in a report never holds a credential that a
+//! template put there, in whatever encoding the URL later applies.
+//!
+//! Variables hold JSON values: target settings and built-ins are strings, captures keep the
+//! JSON type they had in the response. A string that is exactly one template (`"{{ id }}"`)
+//! renders to the variable's own value, so `equals: "{{ user_id }}"` compares an integer with
+//! an integer; a template inside other text renders the value's text form.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::redact::MASK;
+
+/// One variable in scope while a case runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Var {
+    /// The value.
+    pub value: Value,
+    /// Whether the value is a credential: shown as the mask wherever a template puts it.
+    pub secret: bool,
+}
+
+/// Variables in scope while a case runs.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Vars(BTreeMap<String, Var>);
+
+impl Vars {
+    /// No variables.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets a variable.
+    pub fn insert(&mut self, name: impl Into<String>, value: Value, secret: bool) {
+        self.0.insert(name.into(), Var { value, secret });
+    }
+
+    /// A variable, if it is defined.
+    pub fn get(&self, name: &str) -> Option<&Var> {
+        self.0.get(name)
+    }
+
+    /// Whether a variable is defined.
+    pub fn contains(&self, name: &str) -> bool {
+        self.0.contains_key(name)
+    }
+
+    /// Every variable, by name.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Var)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v))
+    }
+}
+
+/// Built-in variables, always defined, with what each one holds.
+pub const BUILTINS: &[(&str, &str)] = &[
+    ("base_url", "the target's base URL, such as https://ps.example.com/BeyondTrust/api/public/v3"),
+    ("uuid", "a fresh random GUID, new for each case"),
+    ("random_key", "a fresh random 128-character hex string shaped like an API key, known to no server"),
+    ("random_secret", "a fresh random 48-character string shaped like a password or client secret"),
+];
+
+/// A variable a template uses that is not defined when it is rendered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("variable `{0}` is not defined")]
+pub struct Undefined(pub String);
+
+/// Why a text is not a valid template.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("malformed template at byte {offset}: {reason}")]
+pub struct TemplateError {
+    /// Byte offset of the `{{` that starts the problem.
+    pub offset: usize,
+    /// What is wrong.
+    pub reason: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Part {
+    Text(String),
+    Var(String),
+}
+
+/// A compiled string template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Template {
+    parts: Vec<Part>,
+}
+
+/// A rendered template: what is sent, and what may be shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    /// The text with every variable's value.
+    pub value: String,
+    /// The text with secret variables masked.
+    pub shown: String,
+    /// Whether a secret variable went into it.
+    pub secret: bool,
+}
+
+fn is_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+impl Template {
+    /// Compiles a string. Every `{{` must open a `{{ name }}` with a name of letters, digits
+    /// and `_`; anything else is an error, wherever the string stands in a case file.
+    pub fn parse(text: &str) -> Result<Template, TemplateError> {
+        let mut parts = Vec::new();
+        let mut rest = text;
+        let mut offset = 0;
+        while let Some(start) = rest.find("{{") {
+            if start > 0 {
+                parts.push(Part::Text(rest[..start].to_owned()));
+            }
+            let after = &rest[start + 2..];
+            let Some(end) = after.find("}}") else {
+                return Err(TemplateError { offset: offset + start, reason: "`{{` is never closed by `}}`" });
+            };
+            let name = after[..end].trim();
+            if !is_name(name) {
+                return Err(TemplateError {
+                    offset: offset + start,
+                    reason: "a variable name is letters, digits and `_`, starting with a letter",
+                });
+            }
+            parts.push(Part::Var(name.to_owned()));
+            let used = start + 2 + end + 2;
+            offset += used;
+            rest = &rest[used..];
+        }
+        if !rest.is_empty() {
+            parts.push(Part::Text(rest.to_owned()));
+        }
+        Ok(Template { parts })
+    }
+
+    /// A template of plain text.
+    pub fn literal(text: &str) -> Template {
+        Template { parts: if text.is_empty() { Vec::new() } else { vec![Part::Text(text.to_owned())] } }
+    }
+
+    /// The variable names it uses, in order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.parts.iter().filter_map(|p| match p {
+            Part::Var(n) => Some(n.as_str()),
+            Part::Text(_) => None,
+        })
+    }
+
+    /// The variable name when the template is exactly one variable and nothing else.
+    pub fn sole_var(&self) -> Option<&str> {
+        match self.parts.as_slice() {
+            [Part::Var(n)] => Some(n),
+            _ => None,
+        }
+    }
+
+    /// Whether the template has literal text that is not whitespace.
+    pub fn has_literal_text(&self) -> bool {
+        self.parts.iter().any(|p| matches!(p, Part::Text(t) if !t.trim().is_empty()))
+    }
+
+    /// The literal text when the template uses no variable.
+    pub fn as_literal(&self) -> Option<String> {
+        let mut out = String::new();
+        for p in &self.parts {
+            match p {
+                Part::Text(t) => out.push_str(t),
+                Part::Var(_) => return None,
+            }
+        }
+        Some(out)
+    }
+
+    /// Renders the template. Values that are not strings render as their JSON text.
+    pub fn render(&self, vars: &Vars) -> Result<Rendered, Undefined> {
+        let mut value = String::new();
+        let mut shown = String::new();
+        let mut secret = false;
+        for p in &self.parts {
+            match p {
+                Part::Text(t) => {
+                    value.push_str(t);
+                    shown.push_str(t);
+                }
+                Part::Var(name) => {
+                    let var = vars.get(name).ok_or_else(|| Undefined(name.clone()))?;
+                    let text = match &var.value {
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    value.push_str(&text);
+                    if var.secret {
+                        secret = true;
+                        shown.push_str(MASK);
+                    } else {
+                        shown.push_str(&text);
+                    }
+                }
+            }
+        }
+        Ok(Rendered { value, shown, secret })
+    }
+}
+
+/// A JSON value whose strings (object keys included) are templates.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ValueTemplate {
+    /// A value with no string in it.
+    Plain(Value),
+    /// A string template.
+    Text(Template),
+    /// An array.
+    Array(Vec<ValueTemplate>),
+    /// An object, keys in order.
+    Object(Vec<(Template, ValueTemplate)>),
+}
+
+/// A rendered JSON value: what is sent or compared, and what may be shown.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RenderedValue {
+    /// The value.
+    pub value: Value,
+    /// The value with secret variables masked.
+    pub shown: Value,
+}
+
+impl ValueTemplate {
+    /// Compiles every string inside a value.
+    pub fn compile(value: &Value) -> Result<ValueTemplate, TemplateError> {
+        Ok(match value {
+            Value::String(s) => ValueTemplate::Text(Template::parse(s)?),
+            Value::Array(items) => {
+                ValueTemplate::Array(items.iter().map(ValueTemplate::compile).collect::<Result<_, _>>()?)
+            }
+            Value::Object(map) => ValueTemplate::Object(
+                map.iter()
+                    .map(|(k, v)| Ok((Template::parse(k)?, ValueTemplate::compile(v)?)))
+                    .collect::<Result<_, TemplateError>>()?,
+            ),
+            other => ValueTemplate::Plain(other.clone()),
+        })
+    }
+
+    /// Every variable name used, keys included.
+    pub fn names(&self) -> Vec<&str> {
+        let mut out = Vec::new();
+        self.collect(&mut out);
+        out
+    }
+
+    fn collect<'a>(&'a self, out: &mut Vec<&'a str>) {
+        match self {
+            ValueTemplate::Plain(_) => {}
+            ValueTemplate::Text(t) => out.extend(t.names()),
+            ValueTemplate::Array(items) => items.iter().for_each(|i| i.collect(out)),
+            ValueTemplate::Object(fields) => fields.iter().for_each(|(k, v)| {
+                out.extend(k.names());
+                v.collect(out);
+            }),
+        }
+    }
+
+    /// Every string template inside, with the object key it is the value of (if any).
+    pub fn strings(&self) -> Vec<(Option<&Template>, &Template)> {
+        let mut out = Vec::new();
+        self.collect_strings(None, &mut out);
+        out
+    }
+
+    fn collect_strings<'a>(&'a self, key: Option<&'a Template>, out: &mut Vec<(Option<&'a Template>, &'a Template)>) {
+        match self {
+            ValueTemplate::Plain(_) => {}
+            ValueTemplate::Text(t) => out.push((key, t)),
+            ValueTemplate::Array(items) => items.iter().for_each(|i| i.collect_strings(key, out)),
+            ValueTemplate::Object(fields) => fields.iter().for_each(|(k, v)| v.collect_strings(Some(k), out)),
+        }
+    }
+
+    /// Renders the value. A string that is exactly one variable becomes the variable's value
+    /// with its own JSON type.
+    pub fn render(&self, vars: &Vars) -> Result<RenderedValue, Undefined> {
+        Ok(match self {
+            ValueTemplate::Plain(v) => RenderedValue { value: v.clone(), shown: v.clone() },
+            ValueTemplate::Text(t) => match t.sole_var() {
+                Some(name) => {
+                    let var = vars.get(name).ok_or_else(|| Undefined(name.to_owned()))?;
+                    let shown = if var.secret { Value::String(MASK.to_owned()) } else { var.value.clone() };
+                    RenderedValue { value: var.value.clone(), shown }
+                }
+                None => {
+                    let r = t.render(vars)?;
+                    RenderedValue { value: Value::String(r.value), shown: Value::String(r.shown) }
+                }
+            },
+            ValueTemplate::Array(items) => {
+                let (mut value, mut shown) = (Vec::with_capacity(items.len()), Vec::with_capacity(items.len()));
+                for item in items {
+                    let r = item.render(vars)?;
+                    value.push(r.value);
+                    shown.push(r.shown);
+                }
+                RenderedValue { value: Value::Array(value), shown: Value::Array(shown) }
+            }
+            ValueTemplate::Object(fields) => {
+                let (mut value, mut shown) = (serde_json::Map::new(), serde_json::Map::new());
+                for (k, v) in fields {
+                    let key = k.render(vars)?;
+                    let r = v.render(vars)?;
+                    value.insert(key.value, r.value);
+                    shown.insert(key.shown, r.shown);
+                }
+                RenderedValue { value: Value::Object(value), shown: Value::Object(shown) }
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn vars() -> Vars {
+        let mut v = Vars::new();
+        v.insert("runas", json!("svc"), false);
+        v.insert("user_id", json!(7), false);
+        v.insert("token", json!("t0k3n"), true);
+        v
+    }
+
+    fn t(s: &str) -> Template {
+        Template::parse(s).expect("a valid template")
+    }
+
+    #[test]
+    fn renders_strings_and_numbers() {
+        let r = t("runas={{runas}}; id={{ user_id }}").render(&vars()).expect("renders");
+        assert_eq!(r.value, "runas=svc; id=7");
+        assert!(!r.secret);
+    }
+
+    #[test]
+    fn secrets_are_masked_in_the_shown_form_only() {
+        let r = t("Bearer {{ token }}").render(&vars()).expect("renders");
+        assert_eq!((r.value.as_str(), r.shown.as_str(), r.secret), ("Bearer t0k3n", "Bearer [REDACTED]", true));
+        let v = ValueTemplate::compile(&json!({"t": "{{ token }}", "n": "{{ user_id }}"})).expect("compiles");
+        let r = v.render(&vars()).expect("renders");
+        assert_eq!(r.value, json!({"t": "t0k3n", "n": 7}));
+        assert_eq!(r.shown, json!({"t": MASK, "n": 7}));
+    }
+
+    #[test]
+    fn undefined_variable_is_an_error() {
+        assert_eq!(t("{{ nope }}").render(&vars()), Err(Undefined("nope".into())));
+    }
+
+    #[test]
+    fn sole_template_keeps_the_json_type() {
+        let v = ValueTemplate::compile(&json!({"id": "{{ user_id }}", "s": "id {{ user_id }}"})).expect("compiles");
+        assert_eq!(v.render(&vars()).map(|r| r.value), Ok(json!({"id": 7, "s": "id 7"})));
+    }
+
+    #[test]
+    fn malformed_templates_are_errors_everywhere() {
+        assert_eq!(t("ok {{ a }}").names().collect::<Vec<_>>(), vec!["a"]);
+        assert_eq!(Template::parse("{{ user id }}").map_err(|e| e.offset), Err(0));
+        assert_eq!(Template::parse("x {{ open").map_err(|e| e.offset), Err(2));
+        assert!(ValueTemplate::compile(&json!({"a": ["{{ unterminated"]})).is_err());
+        assert!(ValueTemplate::compile(&json!({"{{ 1x }}": 1})).is_err());
+        assert!(Template::parse("}} alone is text").is_ok());
+    }
+
+    #[test]
+    fn literal_text_is_told_apart() {
+        assert!(!t("{{ a }}").has_literal_text());
+        assert!(!t(" {{ a }} ").has_literal_text());
+        assert!(t("pw-{{ a }}").has_literal_text());
+        assert_eq!(t("plain").as_literal().as_deref(), Some("plain"));
+        assert_eq!(t("{{ a }}").as_literal(), None);
+    }
+}

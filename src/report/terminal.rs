@@ -1,0 +1,275 @@
+//! What a person reads: the text under a failed trial, one line per failed expectation. The
+//! words for each matcher live here, next to each other, and nowhere else.
+
+use std::fmt::Write as _;
+
+use serde_json::Value;
+
+use crate::redact::Redacted;
+use crate::result::{CaseResult, CheckKind, CheckOutcome, Matcher, Phase, Skipped, StepResult};
+
+/// Characters of one line of a failure before it is cut (values are already redacted).
+const MAX_LINE: usize = 600;
+
+fn json(v: &Value) -> String {
+    v.to_string()
+}
+
+fn flag(v: &Value, yes: &str, no: &str) -> String {
+    match v {
+        Value::Bool(true) => yes.to_owned(),
+        Value::Bool(false) => no.to_owned(),
+        other => json(other),
+    }
+}
+
+fn status_text(v: &Value) -> String {
+    match v {
+        Value::Array(items) => format!("one of {}", items.iter().map(json).collect::<Vec<_>>().join(", ")),
+        Value::String(s) => s.clone(),
+        other => json(other),
+    }
+}
+
+/// What the expectation is about, as a reader names it.
+pub fn subject(o: &CheckOutcome) -> String {
+    let s = &o.subject;
+    match (o.kind, o.matcher) {
+        (CheckKind::Status, _) => "status".into(),
+        (CheckKind::Header, _) => format!("header {s}"),
+        (CheckKind::Cookie, Matcher::Set) => format!("cookie {s}"),
+        (CheckKind::Cookie, Matcher::ValueMatches) => format!("cookie {s} value"),
+        (CheckKind::Cookie, Matcher::HttpOnly) => format!("cookie {s} HttpOnly"),
+        (CheckKind::Cookie, Matcher::Secure) => format!("cookie {s} Secure"),
+        (CheckKind::Cookie, Matcher::CookiePath) => format!("cookie {s} Path"),
+        (CheckKind::Cookie, Matcher::SameSite) => format!("cookie {s} SameSite"),
+        (CheckKind::Cookie, _) => format!("cookie {s}"),
+        (CheckKind::Body, Matcher::Exact) => "body (exact)".into(),
+        (CheckKind::Body, Matcher::Partial) => "body (partial)".into(),
+        (CheckKind::Body, Matcher::Equals | Matcher::Matches | Matcher::Contains) => "body text".into(),
+        (CheckKind::Body, _) => "body".into(),
+        (CheckKind::Path, Matcher::Type) => format!("{s} type"),
+        (CheckKind::Path, Matcher::Length) => format!("{s} length"),
+        (CheckKind::Path, Matcher::Format) => format!("{s} format"),
+        (CheckKind::Path, _) => s.clone(),
+        (CheckKind::Capture, _) => format!("capture {s}"),
+        (CheckKind::Contract, _) => "contract".into(),
+    }
+}
+
+/// What the case expects, in words.
+pub fn expected(o: &CheckOutcome) -> String {
+    let e = &o.expected;
+    let string = || e.as_str().map_or_else(|| json(e), str::to_owned);
+    match o.matcher {
+        Matcher::Status => status_text(e),
+        Matcher::Equals => format!("equal to {}", json(e)),
+        Matcher::Matches if o.kind == CheckKind::Path => format!("a string matching /{}/", string()),
+        Matcher::Matches | Matcher::ValueMatches => format!("matching /{}/", string()),
+        Matcher::Contains => format!("containing {}", json(e)),
+        Matcher::Absent => flag(e, "absent", "present"),
+        Matcher::Set => flag(e, "set", "not set"),
+        Matcher::HttpOnly | Matcher::Secure | Matcher::Exists => flag(e, "present", "absent"),
+        Matcher::CookiePath | Matcher::SameSite => string(),
+        Matcher::Exact | Matcher::Partial => json(e),
+        Matcher::Empty => flag(e, "empty", "not empty"),
+        Matcher::Type => match e {
+            Value::Array(ts) => {
+                ts.iter().map(|t| t.as_str().unwrap_or("?").to_owned()).collect::<Vec<_>>().join(" or ")
+            }
+            other => json(other),
+        },
+        Matcher::OneOf => match e {
+            Value::Array(items) => format!("one of {}", items.iter().map(json).collect::<Vec<_>>().join(", ")),
+            other => json(other),
+        },
+        Matcher::Length => match (e.get("min").and_then(Value::as_u64), e.get("max").and_then(Value::as_u64)) {
+            (Some(a), Some(b)) => format!("between {a} and {b}"),
+            (Some(a), None) => format!("at least {a}"),
+            (None, Some(b)) => format!("at most {b}"),
+            (None, None) if e.is_object() => "any".into(),
+            _ => json(e),
+        },
+        Matcher::Min => format!("a number at least {}", json(e)),
+        Matcher::Max => format!("a number at most {}", json(e)),
+        Matcher::Format => format!("a {} string", string()),
+        Matcher::Captured => "a value to capture".into(),
+        Matcher::Conforms => format!("the shape in {}", o.subject),
+    }
+}
+
+/// What the response had, in words.
+pub fn actual(o: &CheckOutcome) -> String {
+    let a = &o.actual;
+    let base = match o.matcher {
+        _ if a.is_null() => return o.note.clone().unwrap_or_else(|| "nothing".into()),
+        Matcher::Status => json(a),
+        Matcher::Absent => flag(a, "absent", "present"),
+        Matcher::Set => flag(a, "set", "not set"),
+        Matcher::HttpOnly | Matcher::Secure | Matcher::Exists => flag(a, "present", "absent"),
+        Matcher::ValueMatches => flag(a, "a matching value", "a value that does not match (not shown)"),
+        Matcher::Empty => {
+            return if a == &Value::Bool(true) {
+                "empty".into()
+            } else {
+                o.note.clone().unwrap_or_else(|| "not empty".into())
+            };
+        }
+        Matcher::Conforms => return o.note.clone().unwrap_or_else(|| a.as_str().unwrap_or("?").to_owned()),
+        Matcher::Captured => return o.note.clone().unwrap_or_else(|| "nothing".into()),
+        Matcher::Type | Matcher::CookiePath | Matcher::SameSite => a.as_str().map_or_else(|| json(a), str::to_owned),
+        _ if o.kind == CheckKind::Header => match a {
+            Value::Array(items) => {
+                items.iter().map(|i| i.as_str().unwrap_or("?").to_owned()).collect::<Vec<_>>().join(" | ")
+            }
+            Value::String(s) => s.clone(),
+            other => json(other),
+        },
+        _ => json(a),
+    };
+    match &o.note {
+        Some(n) if o.matcher == Matcher::Status && n.starts_with("with ") => format!("{base} {n}"),
+        Some(n) => format!("{base} ({n})"),
+        None => base,
+    }
+}
+
+/// One line for an expectation.
+pub fn explain(o: &CheckOutcome) -> String {
+    let line = format!("{}: expected {}, got {}", subject(o), expected(o), actual(o));
+    crate::plan::check::cut(&line, MAX_LINE)
+}
+
+fn step_header(r: &CaseResult, s: &StepResult) -> String {
+    let phase = match s.phase {
+        Phase::Step => "step",
+        Phase::Teardown => "teardown step",
+    };
+    let status = s.status.map_or_else(String::new, |c| format!(" -> {c}"));
+    let (method, path) = s.request.as_ref().map_or(("", ""), |l| (l.method.as_str(), l.path.as_str()));
+    // An unnamed step is named after its request; say it once.
+    let named = if s.name.starts_with(&format!("{method} ")) { String::new() } else { format!(" `{}`", s.name) };
+    let request = if method.is_empty() { String::new() } else { format!(" ({method} {path})") };
+    format!("{}:{}: {phase} {}{named}{request}{status}", r.file, s.span.line, s.index)
+}
+
+/// The message under a failed trial: each failed step with its location, every failed
+/// expectation with what was expected and what came, earlier attempts of a polled step.
+pub fn failure_text(result: &Redacted<CaseResult>) -> String {
+    let r = result.get();
+    let mut out = String::new();
+    for s in r.steps.iter().filter(|s| s.failed()) {
+        let _ = writeln!(out, "{}", step_header(r, s));
+        for (i, a) in s.attempts.iter().enumerate() {
+            let what = match (&a.error, a.failed.first()) {
+                (Some(e), _) => e.to_string(),
+                (None, Some(o)) => explain(o),
+                (None, None) => "did not hold".into(),
+            };
+            let status = a.status.map_or_else(|| "no response".to_owned(), |c| c.to_string());
+            let _ = writeln!(out, "  attempt {}: {status}: {what}", i + 1);
+        }
+        if let Some(e) = &s.error {
+            let _ = writeln!(out, "  error: {e}");
+        }
+        for o in s.outcomes.iter().filter(|o| !o.passed) {
+            let _ = writeln!(out, "  {}  (line {})", explain(o), o.span.line);
+        }
+        if s.outcomes_omitted > 0 {
+            let _ = writeln!(out, "  … {} more outcomes not listed", s.outcomes_omitted);
+        }
+    }
+    let skipped: Vec<String> = r
+        .steps
+        .iter()
+        .filter(|s| s.skipped == Some(Skipped::AfterFailure))
+        .map(|s| format!("{} `{}`", s.index, s.name))
+        .collect();
+    if !skipped.is_empty() {
+        let _ = writeln!(out, "  not run after the failure: step {}", skipped.join(", step "));
+    }
+    out.truncate(out.trim_end().len());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::result::Span;
+    use serde_json::json;
+
+    fn o(
+        kind: CheckKind,
+        matcher: Matcher,
+        subject: &str,
+        expected: Value,
+        actual: Value,
+        note: Option<&str>,
+    ) -> CheckOutcome {
+        CheckOutcome {
+            kind,
+            matcher,
+            subject: subject.into(),
+            expected,
+            actual,
+            note: note.map(str::to_owned),
+            passed: false,
+            span: Span::default(),
+        }
+    }
+
+    #[test]
+    fn the_words_for_each_matcher() {
+        let cases = [
+            (
+                o(CheckKind::Status, Matcher::Status, "status", json!(200), json!(500), Some("with body \"x\"")),
+                "status: expected 200, got 500 with body \"x\"",
+            ),
+            (
+                o(CheckKind::Path, Matcher::Type, "$.UserId", json!(["integer"]), json!("string"), None),
+                "$.UserId type: expected integer, got string",
+            ),
+            (
+                o(CheckKind::Path, Matcher::Equals, "$.token_type", json!("Bearer"), json!("bearer"), None),
+                "$.token_type: expected equal to \"Bearer\", got \"bearer\"",
+            ),
+            (
+                o(CheckKind::Cookie, Matcher::HttpOnly, "ASP.NET_SessionId", json!(true), json!(false), None),
+                "cookie ASP.NET_SessionId HttpOnly: expected present, got absent",
+            ),
+            (
+                o(CheckKind::Cookie, Matcher::Set, "ASP.NET_SessionId", json!(true), json!(false), None),
+                "cookie ASP.NET_SessionId: expected set, got not set",
+            ),
+            (
+                o(
+                    CheckKind::Header,
+                    Matcher::Matches,
+                    "Content-Type",
+                    json!("^application/json"),
+                    json!("text/html"),
+                    None,
+                ),
+                "header Content-Type: expected matching /^application/json/, got text/html",
+            ),
+            (
+                o(
+                    CheckKind::Path,
+                    Matcher::Type,
+                    "$.X",
+                    json!(["integer"]),
+                    Value::Null,
+                    Some("the body is not JSON (x)"),
+                ),
+                "$.X type: expected integer, got the body is not JSON (x)",
+            ),
+            (
+                o(CheckKind::Status, Matcher::Status, "status", json!([200, 204]), json!(401), None),
+                "status: expected one of 200, 204, got 401",
+            ),
+        ];
+        for (outcome, line) in cases {
+            assert_eq!(explain(&outcome), line);
+        }
+    }
+}

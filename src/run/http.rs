@@ -1,0 +1,359 @@
+//! Sending requests: one shared client and connection pool, a cookie jar per case, a body cap,
+//! a rate ceiling, and transport errors turned into plain sentences.
+//!
+//! Redirects are not followed: an API endpoint that redirects is itself a finding, and a
+//! redirect loop cannot hang a run. Proxies come only from `--proxy`, never from the
+//! environment, so a stray `HTTPS_PROXY` cannot send production credentials elsewhere.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use reqwest::cookie::CookieStore as _;
+use reqwest_cookie_store::CookieStoreMutex;
+use thiserror::Error;
+use tokio::sync::Mutex;
+use url::Url;
+
+use crate::response::Response;
+
+/// HTTP settings from the command line.
+#[derive(Debug, Clone)]
+pub struct HttpOptions {
+    /// Accept any TLS certificate.
+    pub insecure: bool,
+    /// Extra trusted CA certificate (PEM).
+    pub ca_cert: Option<PathBuf>,
+    /// Client certificate and key for mutual TLS (PEM).
+    pub client_identity: Option<(PathBuf, PathBuf)>,
+    /// Proxy for every request.
+    pub proxy: Option<Url>,
+    /// Time allowed for one request, body included.
+    pub timeout: Duration,
+    /// Time allowed to connect.
+    pub connect_timeout: Duration,
+    /// Largest response body read, in bytes.
+    pub max_body: u64,
+    /// Requests per second ceiling.
+    pub rate: Option<f64>,
+    /// Every request goes to an `http://` target: skip loading the system's trusted roots
+    /// (a few milliseconds at start-up that a plain-HTTP run never uses).
+    pub plain_http_only: bool,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        HttpOptions {
+            insecure: false,
+            ca_cert: None,
+            client_identity: None,
+            proxy: None,
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            max_body: 16 * 1024 * 1024,
+            rate: None,
+            plain_http_only: false,
+        }
+    }
+}
+
+/// A problem setting the client up, before any request.
+#[derive(Debug, Error)]
+pub enum HttpSetupError {
+    /// A certificate or key file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A certificate, key or proxy was not usable.
+    #[error("{what}: {message}")]
+    Invalid {
+        /// What was being set up.
+        what: &'static str,
+        /// The client library's reason.
+        message: String,
+    },
+}
+
+/// A request that got no usable response.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum TransportError {
+    /// Nothing answered: refused, unreachable, DNS failure.
+    #[error("could not connect to {url}: {reason}")]
+    Connect {
+        /// Where.
+        url: String,
+        /// Why, from the network stack.
+        reason: String,
+    },
+    /// TLS handshake failed (certificate not trusted, wrong host name, protocol mismatch).
+    #[error("TLS handshake with {url} failed: {reason}{hint}")]
+    Tls {
+        /// Where.
+        url: String,
+        /// Why.
+        reason: String,
+        /// What to do about it.
+        hint: &'static str,
+    },
+    /// The target took longer than `--timeout`.
+    #[error("no complete response from {url} within {secs:.1}s (--timeout)")]
+    Timeout {
+        /// Where.
+        url: String,
+        /// The limit.
+        secs: f64,
+    },
+    /// The body was larger than `--max-body`.
+    #[error("the response body is larger than --max-body ({max} bytes){seen}")]
+    TooLarge {
+        /// The limit.
+        max: u64,
+        /// What the target announced, when it did.
+        seen: String,
+    },
+    /// The connection broke while the response was being read.
+    #[error("the response from {url} broke off: {reason}")]
+    Broken {
+        /// Where.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl TransportError {
+    /// A short name for the kind, for reports.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            TransportError::Connect { .. } => "connect",
+            TransportError::Tls { .. } => "tls",
+            TransportError::Timeout { .. } => "timeout",
+            TransportError::TooLarge { .. } => "too-large",
+            TransportError::Broken { .. } => "broken",
+        }
+    }
+
+    /// Whether the target was never reached at all (for exit code 3).
+    pub fn unreachable(&self) -> bool {
+        matches!(self, TransportError::Connect { .. } | TransportError::Tls { .. })
+    }
+}
+
+/// A request ready to send.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    /// HTTP method.
+    pub method: reqwest::Method,
+    /// Full URL.
+    pub url: Url,
+    /// Headers, in order.
+    pub headers: Vec<(String, String)>,
+    /// Body bytes, if any.
+    pub body: Option<Vec<u8>>,
+}
+
+/// The client every case shares.
+#[derive(Debug)]
+pub struct Http {
+    client: reqwest::Client,
+    options: HttpOptions,
+    next_slot: Mutex<Option<Instant>>,
+}
+
+/// Installs the ring crypto provider for rustls once per process; reqwest and the
+/// simulator's TLS both need it before they build anything.
+pub fn install_crypto() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+impl Http {
+    /// Builds the shared client.
+    pub fn new(options: HttpOptions) -> Result<Http, HttpSetupError> {
+        install_crypto();
+        let read = |p: &PathBuf| std::fs::read(p).map_err(|source| HttpSetupError::Read { path: p.clone(), source });
+        let mut b = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .connect_timeout(options.connect_timeout)
+            .timeout(options.timeout)
+            .pool_max_idle_per_host(64)
+            .user_agent(concat!("psconform/", env!("CARGO_PKG_VERSION")));
+        if options.insecure {
+            b = b.tls_danger_accept_invalid_certs(true);
+        }
+        if options.plain_http_only && options.ca_cert.is_none() {
+            b = b.tls_certs_only([]);
+        }
+        if let Some(ca) = &options.ca_cert {
+            let pem = read(ca)?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem)
+                .map_err(|e| HttpSetupError::Invalid { what: "--ca-cert", message: e.to_string() })?;
+            b = b.tls_certs_merge(certs);
+        }
+        if let Some((cert, key)) = &options.client_identity {
+            let mut pem = read(cert)?;
+            pem.push(b'\n');
+            pem.extend(read(key)?);
+            let id = reqwest::Identity::from_pem(&pem)
+                .map_err(|e| HttpSetupError::Invalid { what: "--client-cert/--client-key", message: e.to_string() })?;
+            b = b.identity(id);
+        }
+        if let Some(proxy) = &options.proxy {
+            let p = reqwest::Proxy::all(proxy.as_str())
+                .map_err(|e| HttpSetupError::Invalid { what: "--proxy", message: e.to_string() })?;
+            b = b.proxy(p);
+        }
+        let client = b.build().map_err(|e| HttpSetupError::Invalid { what: "HTTP client", message: chain(&e) })?;
+        Ok(Http { client, options, next_slot: Mutex::new(None) })
+    }
+
+    /// The options the client was built with.
+    pub fn options(&self) -> &HttpOptions {
+        &self.options
+    }
+
+    /// Sends a request with the case's cookies, stores the cookies it sets, and reads the body
+    /// up to the cap.
+    pub async fn send(&self, out: &Outgoing, jar: &CookieStoreMutex) -> Result<Response, TransportError> {
+        self.pace().await;
+        let secs = self.options.timeout.as_secs_f64();
+        let url = out.url.clone();
+        let fut = self.exchange(out, jar);
+        match tokio::time::timeout(self.options.timeout + Duration::from_millis(250), fut).await {
+            Ok(r) => r,
+            Err(_) => Err(TransportError::Timeout { url: origin(&url), secs }),
+        }
+    }
+
+    async fn exchange(&self, out: &Outgoing, jar: &CookieStoreMutex) -> Result<Response, TransportError> {
+        let mut req = self.client.request(out.method.clone(), out.url.clone());
+        for (k, v) in &out.headers {
+            // Values were checked when the request was built: no line breaks, no NUL.
+            let Ok(mut value) = reqwest::header::HeaderValue::from_bytes(v.as_bytes()) else {
+                return Err(TransportError::Broken {
+                    url: origin(&out.url),
+                    reason: format!("header {k} has a value HTTP cannot carry"),
+                });
+            };
+            if crate::redact::is_sensitive_header(k) {
+                value.set_sensitive(true);
+            }
+            req = req.header(k.as_str(), value);
+        }
+        if let Some(mut cookies) = jar.cookies(&out.url) {
+            cookies.set_sensitive(true);
+            req = req.header(reqwest::header::COOKIE, cookies);
+        }
+        if let Some(body) = &out.body {
+            req = req.body(body.clone());
+        }
+        let resp = req.send().await.map_err(|e| classify(&e, &out.url, self.options.timeout))?;
+        jar.set_cookies(&mut resp.headers().get_all(reqwest::header::SET_COOKIE).iter(), &out.url);
+        let status = resp.status().as_u16();
+        let headers: Vec<(String, String)> = resp
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .collect();
+        let body = read_capped(resp, self.options.max_body, &out.url, self.options.timeout).await?;
+        Ok(Response::new(status, headers, body))
+    }
+
+    /// Waits for the next slot under `--rate`.
+    async fn pace(&self) {
+        let Some(rate) = self.options.rate.filter(|r| *r > 0.0) else {
+            return;
+        };
+        let gap = Duration::from_secs_f64(1.0 / rate);
+        let wait = {
+            let mut next = self.next_slot.lock().await;
+            let now = Instant::now();
+            let slot = next.map_or(now, |n| n.max(now));
+            *next = Some(slot + gap);
+            slot.saturating_duration_since(now)
+        };
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+async fn read_capped(
+    mut resp: reqwest::Response,
+    max: u64,
+    url: &Url,
+    timeout: Duration,
+) -> Result<Vec<u8>, TransportError> {
+    if let Some(n) = resp.content_length().filter(|n| *n > max) {
+        return Err(TransportError::TooLarge { max, seen: format!("; the target announced {n} bytes") });
+    }
+    // Never sized from Content-Length: a target may announce any number. Grow as bytes come.
+    let mut buf = Vec::with_capacity(resp.content_length().map_or(0, |n| n.min(64 * 1024) as usize));
+    loop {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => {
+                if buf.len() as u64 + chunk.len() as u64 > max {
+                    return Err(TransportError::TooLarge { max, seen: String::new() });
+                }
+                buf.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(buf),
+            Err(e) if e.is_timeout() => {
+                return Err(TransportError::Timeout { url: origin(url), secs: timeout.as_secs_f64() });
+            }
+            Err(e) => {
+                return Err(TransportError::Broken { url: origin(url), reason: chain(&e) });
+            }
+        }
+    }
+}
+
+/// Scheme, host and port: enough to say where, without a path that might carry an id.
+fn origin(url: &Url) -> String {
+    url.origin().ascii_serialization()
+}
+
+/// Every message in an error's source chain, joined, without repeats.
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        let text = err.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        cur = err.source();
+    }
+    parts.join(": ")
+}
+
+fn classify(e: &reqwest::Error, url: &Url, timeout: Duration) -> TransportError {
+    // reqwest's own top line is "error sending request for url (<the whole URL>)": the step
+    // already names the request, so the reason starts at the cause.
+    let reason = match std::error::Error::source(e) {
+        Some(cause) => chain(cause),
+        None => chain(e),
+    };
+    // Classify on the error's own words, not on the URL reqwest quotes in them: a host named
+    // `ssl-gw.example.com` must not turn a DNS failure or a refused connection into "TLS".
+    let lower = e.url().map_or_else(|| reason.clone(), |u| reason.replace(u.as_str(), "")).to_ascii_lowercase();
+    if e.is_timeout() {
+        return TransportError::Timeout { url: origin(url), secs: timeout.as_secs_f64() };
+    }
+    let tls = ["certificate", "tls", "handshake", "invalidcertificate", "unknownissuer", "ssl"];
+    if tls.iter().any(|t| lower.contains(t)) {
+        let hint = if lower.contains("certificate") || lower.contains("issuer") {
+            "; trust the server's CA with --ca-cert PEM, or use --insecure for a test instance"
+        } else {
+            ""
+        };
+        return TransportError::Tls { url: origin(url), reason, hint };
+    }
+    if e.is_connect() || lower.contains("dns") || lower.contains("connection refused") {
+        return TransportError::Connect { url: origin(url), reason };
+    }
+    TransportError::Broken { url: origin(url), reason }
+}

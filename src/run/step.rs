@@ -1,0 +1,411 @@
+//! One step: render the request from the plan, send it, learn the secrets the response
+//! carries, evaluate every expectation within the step's budget, capture values, and check the
+//! shape against its endpoint's contract. A polled step repeats until its expectations hold.
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use url::Url;
+
+use super::http::Outgoing;
+use super::{CaseRun, RunContext};
+use crate::plan::check::{Eval, captured};
+use crate::plan::{AuthPlan, BodyPlan, CasePlan, PwdPlan, StepPlan};
+use crate::redact::{Added, FieldPolicy, MASK, Origin, show_header};
+use crate::response::Response;
+use crate::result::{Attempt, CheckKind, CheckOutcome, Matcher, Phase, RequestLine, Skipped, StepError, StepResult};
+use crate::shape::{ContractKey, ResponseShape, Verdict};
+
+/// Outcomes kept per step; the rest are counted.
+pub const MAX_OUTCOMES: usize = 200;
+
+/// A request ready to send, with what may be shown of it.
+struct Built {
+    outgoing: Outgoing,
+    line: RequestLine,
+    /// The URL as it may be logged: secret variables masked.
+    shown_url: String,
+    /// The `version` query, for the contract key.
+    version: Option<String>,
+}
+
+/// Runs one step.
+pub async fn run(
+    ctx: &RunContext,
+    case: &CasePlan,
+    run: &mut CaseRun,
+    base: &Url,
+    step: &StepPlan,
+    phase: Phase,
+    index: usize,
+) -> StepResult {
+    let mut r = StepResult::new(phase, index, step.name.clone(), step.span);
+    // A teardown step that needs a value no step captured has nothing to undo: a check-in
+    // of a request that was never made.
+    if phase == Phase::Teardown && !defined(step, run) {
+        r.skipped = Some(Skipped::NothingToUndo);
+        return r;
+    }
+    if let Some(wait) = step.wait {
+        tokio::time::sleep(wait).await;
+    }
+    let attempts = step.poll.map_or(1, |p| p.attempts.max(1));
+    for attempt in 1..=attempts {
+        let last = attempt == attempts || (phase == Phase::Step && ctx.interrupted());
+        let built = match build(ctx, run, base, step) {
+            Ok(b) => b,
+            Err(e) => {
+                r.error = Some(e);
+                return r;
+            }
+        };
+        r.request = Some(built.line.clone());
+        let fields = FieldPolicy::for_path(&built.line.path);
+        tracing::info!("{}", run.redactor.text(&format!("> {} {}", built.outgoing.method, built.shown_url)));
+        log_request_details(run, &built.outgoing);
+        let started = Instant::now();
+        let sent = ctx.http.send(&built.outgoing, &run.jar).await;
+        r.duration = started.elapsed();
+        let resp = match sent {
+            Ok(resp) => resp,
+            Err(e) => {
+                tracing::info!("{}", run.redactor.text(&format!("{} {}: {e}", built.outgoing.method, built.shown_url)));
+                if last {
+                    r.error = Some(StepError::Transport(e));
+                    return r;
+                }
+                r.attempts.push(Attempt {
+                    status: None,
+                    duration: r.duration,
+                    failed: Vec::new(),
+                    error: Some(StepError::Transport(e)),
+                });
+                if let Some(p) = step.poll {
+                    tokio::time::sleep(p.interval).await;
+                }
+                continue;
+            }
+        };
+        learn(run, &resp, fields);
+        r.body_masked = run.saturated;
+        log_response(run, &resp, fields, r.duration);
+        r.status = Some(resp.status);
+        let (mut outcomes, over) = evaluate(ctx, run, step, &resp, fields);
+        if let Some(loc) = resp.header("location").filter(|_| (300..400).contains(&resp.status)) {
+            let loc = run.redactor.text(&show_header("location", loc));
+            for o in outcomes.iter_mut().filter(|o| o.kind == CheckKind::Status && !o.passed) {
+                o.note = Some(format!(
+                    "a redirect to {loc}; psconform does not follow redirects: point --target at the final URL"
+                ));
+            }
+        }
+        let holds = over.is_none() && outcomes.iter().all(|o| o.passed);
+        if !holds && !last {
+            let failed = outcomes.into_iter().filter(|o| !o.passed).take(MAX_OUTCOMES).collect();
+            r.attempts.push(Attempt { status: Some(resp.status), duration: r.duration, failed, error: None });
+            if let Some(p) = step.poll {
+                tokio::time::sleep(p.interval).await;
+            }
+            continue;
+        }
+        if let Some(e) = over {
+            r.error = Some(e);
+        }
+        capture(run, step, &resp, fields, &mut outcomes);
+        if let Some(o) = contract(ctx, case, run, step, &built, &resp, &mut r) {
+            outcomes.push(o);
+        }
+        if outcomes.len() > MAX_OUTCOMES {
+            // Keep every failure first, then passes, up to the cap.
+            outcomes.sort_by_key(|o| o.passed);
+            r.outcomes_omitted = outcomes.len() - MAX_OUTCOMES;
+            outcomes.truncate(MAX_OUTCOMES);
+        }
+        r.outcomes = outcomes;
+        return r;
+    }
+    r
+}
+
+/// Whether every variable the step's request uses is defined.
+fn defined(step: &StepPlan, run: &CaseRun) -> bool {
+    let req = &step.request;
+    let mut names: Vec<&str> = req.path.names().collect();
+    for (k, v) in &req.query {
+        names.extend(k.names().chain(v.names()));
+    }
+    for (_, v) in &req.headers {
+        names.extend(v.names());
+    }
+    match &req.body {
+        Some(BodyPlan::Json(v)) => names.extend(v.names()),
+        Some(BodyPlan::Form(f)) => f.iter().for_each(|(k, v)| names.extend(k.names().chain(v.names()))),
+        Some(BodyPlan::Text(t)) => names.extend(t.names()),
+        None => {}
+    }
+    if let AuthPlan::Bearer(t) = &req.auth {
+        names.extend(t.names());
+    }
+    names.into_iter().all(|n| run.vars.contains(n))
+}
+
+/// Renders the request a step describes.
+fn build(ctx: &RunContext, run: &CaseRun, base: &Url, step: &StepPlan) -> Result<Built, StepError> {
+    let req = &step.request;
+    let vars = &run.vars;
+    let undefined = |u: crate::plan::template::Undefined| StepError::Undefined(u.0);
+    let path = req.path.render(vars).map_err(undefined)?;
+    let join = |p: &str| format!("{}/{}", base.as_str().trim_end_matches('/'), p.trim_start_matches('/'));
+    let mut url = Url::parse(&join(&path.value))
+        .map_err(|e| StepError::InvalidRequest(format!("the path `{}` does not make a valid URL: {e}", path.shown)))?;
+    let mut shown_url = Url::parse(&join(&path.shown)).map_or_else(|_| join(&path.shown), |u| u.to_string());
+    let mut version = None;
+    if !req.query.is_empty() {
+        let mut shown = url::form_urlencoded::Serializer::new(String::new());
+        let mut pairs = url.query_pairs_mut();
+        for (k, v) in &req.query {
+            let (k, v) = (k.render(vars).map_err(undefined)?, v.render(vars).map_err(undefined)?);
+            if k.value.eq_ignore_ascii_case("version") {
+                version = Some(v.value.clone());
+            }
+            pairs.append_pair(&k.value, &v.value);
+            shown.append_pair(&k.shown, &v.shown);
+        }
+        drop(pairs);
+        shown_url = format!("{shown_url}?{}", shown.finish());
+    }
+    let mut headers: Vec<(String, String)> = Vec::new();
+    for (k, v) in &req.headers {
+        let v = v.render(vars).map_err(undefined)?;
+        headers.push((k.clone(), v.value));
+    }
+    let secret = |value: &str| {
+        run.store.add(value, Origin::Configured);
+    };
+    match &req.auth {
+        AuthPlan::None => {}
+        AuthPlan::Bearer(t) => {
+            let token = t.render(vars).map_err(undefined)?;
+            secret(&token.value);
+            headers.push(("Authorization".into(), format!("Bearer {}", token.value)));
+        }
+        AuthPlan::PsAuth { key, runas, pwd, compact } => {
+            let key = key.render(vars).map_err(undefined)?.value;
+            let runas = runas.render(vars).map_err(undefined)?.value;
+            let pwd = match pwd {
+                PwdPlan::Default => ctx.settings.get("runas_password").map(str::to_owned),
+                PwdPlan::Omit => None,
+                PwdPlan::Value(t) => Some(t.render(vars).map_err(undefined)?.value),
+            };
+            secret(&key);
+            let sep = if *compact { ";" } else { "; " };
+            let mut value = format!("PS-Auth key={key}{sep}runas={runas};");
+            if let Some(pwd) = pwd {
+                secret(&pwd);
+                value.push_str(&format!("{}pwd=[{pwd}];", if *compact { "" } else { " " }));
+            }
+            headers.push(("Authorization".into(), value));
+        }
+    }
+    for (k, v) in &headers {
+        if v.contains(['\r', '\n', '\0']) {
+            return Err(StepError::InvalidRequest(format!(
+                "the value of header {k} holds a line break or NUL after its variables were filled in"
+            )));
+        }
+    }
+    let has = |headers: &[(String, String)], name: &str| headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name));
+    let fields = FieldPolicy::for_path(&path.value);
+    let body = match &req.body {
+        None => None,
+        Some(BodyPlan::Json(v)) => {
+            let v = v.render(vars).map_err(undefined)?;
+            if !has(&headers, "content-type") {
+                headers.push(("Content-Type".into(), "application/json".into()));
+            }
+            let mut found = Vec::new();
+            fields.secrets_in(&v.value, &mut found);
+            found.iter().for_each(|s| secret(s));
+            Some(serde_json::to_vec(&v.value).map_err(|e| StepError::InvalidRequest(e.to_string()))?)
+        }
+        Some(BodyPlan::Form(form)) => {
+            let mut ser = url::form_urlencoded::Serializer::new(String::new());
+            for (k, v) in form {
+                let (k, v) = (k.render(vars).map_err(undefined)?, v.render(vars).map_err(undefined)?);
+                if fields.is_sensitive(&k.value) || v.secret {
+                    secret(&v.value);
+                }
+                ser.append_pair(&k.value, &v.value);
+            }
+            if !has(&headers, "content-type") {
+                headers.push(("Content-Type".into(), "application/x-www-form-urlencoded".into()));
+            }
+            Some(ser.finish().into_bytes())
+        }
+        Some(BodyPlan::Text(t)) => Some(t.render(vars).map_err(undefined)?.value.into_bytes()),
+    };
+    let method = reqwest::Method::from_bytes(req.method.as_str().as_bytes())
+        .map_err(|e| StepError::InvalidRequest(e.to_string()))?;
+    let shown_path = path.shown.trim_start_matches('/').to_owned();
+    Ok(Built {
+        line: RequestLine { method: req.method.as_str().to_owned(), path: shown_path, route: Some(req.route.clone()) },
+        outgoing: Outgoing { method, url, headers, body },
+        shown_url,
+        version,
+    })
+}
+
+/// Registers every credential a response carries, before anything about it is shown. Values
+/// too short to match globally stay masked where they stand; past the store's bound the case
+/// is saturated and shows nothing more from bodies.
+fn learn(run: &mut CaseRun, resp: &Response, fields: FieldPolicy) {
+    let mut found: Vec<String> = resp.set_cookies().iter().map(|c| c.value.clone()).collect();
+    match resp.json() {
+        Ok(json) => fields.secrets_in(json, &mut found),
+        // A raw credential body (a file download) is never shown; only a small one is worth
+        // matching elsewhere.
+        Err(_) if fields.bare_body() && resp.body.len() <= 4096 => found.push(resp.text().into_owned()),
+        Err(_) => {}
+    }
+    for f in found {
+        if run.store.add(&f, Origin::Learned) == Added::Full {
+            run.saturated = true;
+        }
+    }
+}
+
+/// Evaluates every expectation within the budget.
+fn evaluate(
+    ctx: &RunContext,
+    run: &CaseRun,
+    step: &StepPlan,
+    resp: &Response,
+    fields: FieldPolicy,
+) -> (Vec<CheckOutcome>, Option<StepError>) {
+    let e = Eval::new(resp, &run.vars, fields, &run.redactor, Instant::now() + ctx.eval_budget);
+    let mut out = Vec::new();
+    for check in &step.checks {
+        if check.eval(&e, &mut out).is_err() {
+            return (out, Some(StepError::Budget { secs: ctx.eval_budget.as_secs_f64() }));
+        }
+    }
+    (out, None)
+}
+
+fn capture(run: &mut CaseRun, step: &StepPlan, resp: &Response, fields: FieldPolicy, outcomes: &mut Vec<CheckOutcome>) {
+    for cap in &step.captures {
+        match cap.eval(resp, fields) {
+            Ok((value, secret)) => {
+                if secret {
+                    let text = match &value {
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    run.store.add(&text, Origin::Configured);
+                }
+                run.vars.insert(cap.name.clone(), value, secret);
+                outcomes.push(captured(cap));
+            }
+            Err(o) => outcomes.push(*o),
+        }
+    }
+}
+
+/// Checks the response's shape against its endpoint's contract and adds the observation.
+fn contract(
+    ctx: &RunContext,
+    case: &CasePlan,
+    run: &CaseRun,
+    step: &StepPlan,
+    built: &Built,
+    resp: &Response,
+    r: &mut StepResult,
+) -> Option<CheckOutcome> {
+    let contracts = ctx.contracts.as_ref()?;
+    if !step.contract.unwrap_or((200..300).contains(&resp.status)) {
+        return None;
+    }
+    let cookies = resp.set_cookies().iter().map(|c| c.name.clone());
+    let mut shape = ResponseShape::infer(resp.status, resp.header("content-type"), cookies, &resp.body);
+    // A server may put a credential into a field name or a cookie name.
+    redact_shape(&mut shape, &run.redactor);
+    let route = &step.request.route;
+    let key = ContractKey::new(&built.line.method, route, resp.status, built.version.as_deref());
+    contracts.observed.add(crate::shape::Contract::observed(key.clone(), route, shape.clone(), &case.name));
+    if !contracts.compare {
+        return None;
+    }
+    let verdict = Verdict::of(&contracts.set.path(&key), contracts.set.get(&key), &shape);
+    let fails = verdict.fails(contracts.strict);
+    let outcome = CheckOutcome {
+        kind: CheckKind::Contract,
+        matcher: Matcher::Conforms,
+        subject: verdict.contract.clone(),
+        expected: Value::String("conforming".into()),
+        actual: Value::String(format!("{:?}", verdict.status).to_ascii_lowercase()),
+        note: (!verdict.changes.is_empty())
+            .then(|| verdict.changes.iter().map(|c| c.line()).collect::<Vec<_>>().join("; ")),
+        passed: !fails,
+        span: step.span,
+    };
+    r.contract = Some(verdict);
+    Some(outcome)
+}
+
+/// Masks secrets in a shape's field and cookie names.
+pub fn redact_shape(shape: &mut ResponseShape, r: &crate::redact::Redactor) {
+    shape.cookies = std::mem::take(&mut shape.cookies).into_iter().map(|(k, v)| (r.text(&k), v)).collect();
+    if let Some(node) = shape.body.json.as_mut() {
+        node.keys_mut(&mut |k| {
+            let masked = r.text(k);
+            (masked != k).then_some(masked)
+        });
+    }
+}
+
+fn log_request_details(run: &CaseRun, out: &Outgoing) {
+    if !tracing::enabled!(tracing::Level::DEBUG) {
+        return;
+    }
+    for (k, v) in &out.headers {
+        tracing::debug!("{}", run.redactor.text(&format!("> {k}: {}", show_header(k, v))));
+    }
+    if let Some(body) = &out.body {
+        let fields = FieldPolicy::for_path(out.url.path());
+        tracing::debug!("> {}", show_body(run, body, fields));
+    }
+}
+
+fn log_response(run: &CaseRun, resp: &Response, fields: FieldPolicy, took: Duration) {
+    tracing::info!("< {} ({} bytes, {} ms)", resp.status, resp.body.len(), took.as_millis());
+    if !tracing::enabled!(tracing::Level::DEBUG) {
+        return;
+    }
+    for (k, v) in &resp.headers {
+        tracing::debug!("{}", run.redactor.text(&format!("< {k}: {}", show_header(k, v))));
+    }
+    if !resp.body.is_empty() {
+        let shown =
+            if fields.bare_body() || run.saturated { MASK.to_owned() } else { show_body(run, &resp.body, fields) };
+        tracing::debug!("< {shown}");
+    }
+}
+
+/// A body fit for the log: JSON with credential fields masked, form bodies likewise, other
+/// text redacted, and only then cut.
+fn show_body(run: &CaseRun, body: &[u8], fields: FieldPolicy) -> String {
+    const MAX: usize = 2048;
+    if let Ok(mut v) = serde_json::from_slice::<Value>(body) {
+        run.redactor.value(&mut v, fields);
+        return crate::plan::check::cut(&v.to_string(), MAX);
+    }
+    let text = String::from_utf8_lossy(body);
+    if text.contains('=') && !text.contains(' ') && text.len() < 64 * 1024 {
+        let form = url::form_urlencoded::parse(text.as_bytes())
+            .map(|(k, v)| if fields.is_sensitive(&k) { format!("{k}={MASK}") } else { format!("{k}={v}") })
+            .collect::<Vec<_>>()
+            .join("&");
+        return crate::plan::check::cut(&run.redactor.text(&form), MAX);
+    }
+    crate::plan::check::cut(&run.redactor.text(&text), MAX)
+}

@@ -1,0 +1,304 @@
+//! Comparing shapes: a response against its endpoint's contract (does it conform?), and one
+//! contract against another (what drifted between two recordings?). Both walk the same way
+//! and name each difference once, with where it is, what happened, and how much it matters.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use super::infer::{BodyShape, Node, ResponseShape, StringFormat};
+use super::text::key_text;
+
+/// How much a difference matters to a client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// Worth knowing, never failing: a string format hint changed, a variation not seen again.
+    Info,
+    /// A client that worked before keeps working: a new field, a new cookie.
+    Additive,
+    /// A client that worked before may break: a required field missing, a type outside the
+    /// union, `null` where the contract does not allow it.
+    Breaking,
+}
+
+/// One difference.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct Change {
+    /// Where: `status`, `content-type`, `cookie NAME`, `body`, or a body path such as `.UserId`.
+    pub at: String,
+    /// What happened, in a few words: `field removed`, `retyped`, `became nullable`, …
+    pub what: String,
+    /// Before, when there was something.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub before: Option<String>,
+    /// After, when there is something.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// How much it matters.
+    pub severity: Severity,
+}
+
+impl Change {
+    fn new(
+        at: impl Into<String>,
+        what: &str,
+        before: Option<String>,
+        after: Option<String>,
+        severity: Severity,
+    ) -> Self {
+        Change { at: at.into(), what: what.to_owned(), before, after, severity }
+    }
+
+    /// One line, as a reviewer reads it.
+    pub fn line(&self) -> String {
+        let mut s = format!("{}: {}", self.at, self.what);
+        match (&self.before, &self.after) {
+            (Some(b), Some(a)) => {
+                let _ = write!(s, " ({b} -> {a})");
+            }
+            (Some(b), None) => {
+                let _ = write!(s, " (was {b})");
+            }
+            (None, Some(a)) => {
+                let _ = write!(s, " ({a})");
+            }
+            (None, None) => {}
+        }
+        s
+    }
+}
+
+/// What the comparison is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// One response against its contract: what the contract allows but the response does not
+    /// use is no change at all.
+    Conform,
+    /// Two contracts: variety the old one recorded and the new one did not is reported, as
+    /// information.
+    Drift,
+}
+
+/// Every difference from `old` (a contract) to `new` (a response, or another contract),
+/// breaking ones first, then by place.
+pub fn compare(old: &ResponseShape, new: &ResponseShape, mode: Mode) -> Vec<Change> {
+    use Severity::{Additive, Breaking, Info};
+    let mut out = Vec::new();
+    if old.status != new.status {
+        out.push(Change::new(
+            "status",
+            "status changed",
+            Some(old.status.to_string()),
+            Some(new.status.to_string()),
+            Breaking,
+        ));
+    }
+    for ct in new.content_types.difference(&old.content_types) {
+        let before = old.content_types.iter().cloned().collect::<Vec<_>>().join(" | ");
+        out.push(Change::new(
+            "content-type",
+            "content type not in the contract",
+            Some(before),
+            Some(ct.clone()),
+            Breaking,
+        ));
+    }
+    if mode == Mode::Drift {
+        for ct in old.content_types.difference(&new.content_types) {
+            out.push(Change::new("content-type", "content type not seen", Some(ct.clone()), None, Info));
+        }
+    }
+    for (name, optional) in &old.cookies {
+        match new.cookies.get(name) {
+            None if !optional => {
+                out.push(Change::new(format!("cookie {name}"), "cookie no longer set", None, None, Breaking))
+            }
+            None if mode == Mode::Drift => {
+                out.push(Change::new(format!("cookie {name}"), "optional cookie not seen", None, None, Info))
+            }
+            Some(true) if !optional => {
+                out.push(Change::new(format!("cookie {name}"), "cookie not always set", None, None, Breaking))
+            }
+            _ => {}
+        }
+    }
+    for name in new.cookies.keys().filter(|n| !old.cookies.contains_key(*n)) {
+        out.push(Change::new(format!("cookie {name}"), "new cookie", None, None, Additive));
+    }
+    compare_bodies(&old.body, &new.body, mode, &mut out);
+    out.sort_by(|a, b| b.severity.cmp(&a.severity).then_with(|| a.at.cmp(&b.at)));
+    out.dedup();
+    out
+}
+
+fn body_kinds(b: &BodyShape) -> String {
+    let mut k = Vec::new();
+    if b.empty {
+        k.push("empty".to_owned());
+    }
+    if b.text {
+        k.push("text".to_owned());
+    }
+    if let Some(n) = &b.json {
+        k.extend(n.kinds());
+    }
+    k.join(" | ")
+}
+
+fn compare_bodies(old: &BodyShape, new: &BodyShape, mode: Mode, out: &mut Vec<Change>) {
+    let widened = (new.empty && !old.empty) || (new.text && !old.text) || (new.json.is_some() && old.json.is_none());
+    if widened {
+        out.push(Change::new(
+            "body",
+            "body form not in the contract",
+            Some(body_kinds(old)),
+            Some(body_kinds(new)),
+            Severity::Breaking,
+        ));
+    }
+    if let (Some(a), Some(b)) = (&old.json, &new.json) {
+        compare_nodes(a, b, "", mode, out);
+    }
+}
+
+fn compare_nodes(old: &Node, new: &Node, path: &str, mode: Mode, out: &mut Vec<Change>) {
+    use Severity::{Additive, Breaking, Info};
+    let at = if path.is_empty() { "body".to_owned() } else { path.to_owned() };
+    if old.is_unknown() {
+        // Only empty arrays were seen here: whatever comes now is new, not wrong.
+        if !new.is_unknown() && mode == Mode::Drift {
+            out.push(Change::new(&at, "first seen", None, Some(new.kinds().join(" | ")), Additive));
+        }
+        return;
+    }
+    if new.is_unknown() {
+        return;
+    }
+    let (ko, kn) = (old.base_kinds(), new.base_kinds());
+    // An integer where the contract says number is a number.
+    let admitted = |k: &&str| ko.contains(k) || (*k == "integer" && ko.contains(&"number"));
+    let outside: Vec<&str> = kn.iter().filter(|k| !admitted(k)).copied().collect();
+    if !outside.is_empty() && !kn.is_empty() {
+        out.push(Change::new(&at, "retyped", Some(or_null(&ko)), Some(or_null(&kn)), Breaking));
+    } else if mode == Mode::Drift && !kn.is_empty() && ko.iter().any(|k| !kn.contains(k)) {
+        out.push(Change::new(&at, "narrowed", Some(or_null(&ko)), Some(or_null(&kn)), Info));
+    }
+    if new.null && !old.null {
+        out.push(Change::new(&at, "became nullable", None, None, Breaking));
+    }
+    if mode == Mode::Drift && old.null && !new.null {
+        out.push(Change::new(&at, "no longer null", None, None, Info));
+    }
+    if let (Some(a), Some(b)) = (old.string, new.string)
+        && a != b
+        && (a != StringFormat::Plain || mode == Mode::Drift)
+    {
+        let show = |f: StringFormat| {
+            if f == StringFormat::Plain { "string".to_owned() } else { format!("string({})", f.name()) }
+        };
+        out.push(Change::new(&at, "format hint changed", Some(show(a)), Some(show(b)), Info));
+    }
+    if let (Some(a), Some(b)) = (&old.object, &new.object) {
+        for (k, fa) in a {
+            let p = format!("{path}{}", key_text(k));
+            match b.get(k) {
+                None if !fa.optional => out.push(Change::new(
+                    &p,
+                    "required field missing",
+                    Some(fa.node.kinds().join(" | ")),
+                    None,
+                    Breaking,
+                )),
+                None if mode == Mode::Drift => out.push(Change::new(&p, "optional field not seen", None, None, Info)),
+                None => {}
+                Some(fb) => {
+                    if !fa.optional && fb.optional {
+                        out.push(Change::new(&p, "became optional", None, None, Breaking));
+                    }
+                    if mode == Mode::Drift && fa.optional && !fb.optional {
+                        out.push(Change::new(&p, "now always present", None, None, Info));
+                    }
+                    compare_nodes(&fa.node, &fb.node, &p, mode, out);
+                }
+            }
+        }
+        for (k, fb) in b.iter().filter(|(k, _)| !a.contains_key(*k)) {
+            let p = format!("{path}{}", key_text(k));
+            out.push(Change::new(&p, "new field", None, Some(fb.node.kinds().join(" | ")), Additive));
+        }
+    }
+    if let (Some(a), Some(b)) = (&old.map, &new.map) {
+        compare_nodes(a, b, &format!("{path}{{}}"), mode, out);
+    }
+    if let (Some(a), Some(b)) = (&old.array, &new.array) {
+        compare_nodes(a, b, &format!("{path}[]"), mode, out);
+    }
+}
+
+fn or_null(kinds: &[&str]) -> String {
+    if kinds.is_empty() { "null".to_owned() } else { kinds.join(" | ") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+
+    fn shape(body: Value) -> ResponseShape {
+        ResponseShape::infer(
+            200,
+            Some("application/json"),
+            ["ASP.NET_SessionId".to_owned()],
+            body.to_string().as_bytes(),
+        )
+    }
+
+    fn lines(changes: &[Change]) -> String {
+        changes.iter().map(|c| format!("{:?} {}", c.severity, c.line())).collect::<Vec<_>>().join("\n")
+    }
+
+    #[test]
+    fn a_drift_reads_like_a_review() {
+        let old = shape(json!({"UserId": 7, "SID": "S-1", "Name": "n", "Gone": 1}));
+        let mut new = shape(json!({"UserId": "7", "SID": null, "Name": "n", "Added": true}));
+        new.cookies.clear();
+        insta::assert_snapshot!(lines(&compare(&old, &new, Mode::Drift)), @r"
+        Breaking .Gone: required field missing (was integer)
+        Breaking .SID: became nullable
+        Breaking .UserId: retyped (integer -> string)
+        Breaking cookie ASP.NET_SessionId: cookie no longer set
+        Additive .Added: new field (boolean)
+        ");
+    }
+
+    #[test]
+    fn conformance_allows_what_the_contract_allows() {
+        let contract = shape(json!({"SID": "S-1", "EmailAddress": "a@b.example", "UserName": "0f6a3d2e-5b1c-4e8f-9a7d-2c3b4a5d6e7f", "N": 1.5, "Opt": [{"A": 1}, {}]}))
+            .merge(shape(json!({"SID": null, "EmailAddress": "", "UserName": "plain", "N": 1, "Opt": []})));
+        let response = shape(
+            json!({"SID": null, "EmailAddress": "x@y.example", "UserName": "0f6a3d2e-5b1c-4e8f-9a7d-2c3b4a5d6e7f", "N": 2, "Opt": [{}], "Extra": true}),
+        );
+        let changes = compare(&contract, &response, Mode::Conform);
+        assert_eq!(lines(&changes), "Additive .Extra: new field (boolean)");
+    }
+
+    #[test]
+    fn breaking_is_named_by_path() {
+        let contract = shape(json!({"UserId": 7, "Items": [{"Id": "a"}]}));
+        let response = shape(json!({"Items": [{"Id": null}, {}]}));
+        let got = lines(&compare(&contract, &response, Mode::Conform));
+        assert!(got.contains("Breaking .UserId: required field missing"), "{got}");
+        assert!(got.contains("Breaking .Items[].Id: became nullable"), "{got}");
+        assert!(got.contains("Breaking .Items[].Id: became optional"), "{got}");
+    }
+
+    #[test]
+    fn formats_are_only_information() {
+        let contract = shape(json!({"E": "a@b.example"}));
+        let response = shape(json!({"E": "not an address"}));
+        let changes = compare(&contract, &response, Mode::Conform);
+        assert!(changes.iter().all(|c| c.severity == Severity::Info), "{changes:?}");
+        assert!(compare(&response, &contract, Mode::Conform).is_empty(), "a plain string admits any format");
+    }
+}

@@ -1,0 +1,461 @@
+//! Shape contracts: one per endpoint response, the merge of every observation.
+//!
+//! A contract belongs to a method, a route template, a status and, where the API versions its
+//! models, the `version` query. Route templates compare ignoring case and a trailing slash,
+//! with ids as `{id}`, so `Auth/SignAppin`, `auth/signappin/` and `Auth/SignAppIn` are one
+//! contract. Every step that hits the endpoint is checked against the same contract and adds
+//! its case to the contract's list.
+//!
+//! On disk a contract is an insta-format `.snap` file with a readable name
+//! (`get__credentials__{id}__200.snap`): a YAML header saying which endpoint and which cases,
+//! then the shape's text form, which a reviewer may widen by hand (`string | null`).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+
+use super::compare::{Change, Mode, Severity, compare};
+use super::infer::ResponseShape;
+
+/// Which contract a response belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct ContractKey {
+    /// `GET`, `POST`, …
+    pub method: String,
+    /// The route template, lower case, without a trailing slash, ids as `{id}`.
+    pub route: String,
+    /// The status code.
+    pub status: u16,
+    /// The model version asked for with `?version=`, when not the default 3.0.
+    pub version: Option<String>,
+}
+
+impl ContractKey {
+    /// The key of a response to `method route_template` with `status`, asked for in model
+    /// `version`.
+    pub fn new(method: &str, route: &str, status: u16, version: Option<&str>) -> ContractKey {
+        let version = version.map(str::trim).filter(|v| !v.is_empty() && *v != "3.0" && *v != "3").map(str::to_owned);
+        ContractKey { method: method.to_ascii_uppercase(), route: normalize_route(route), status, version }
+    }
+
+    /// The file name of the contract, without a folder.
+    pub fn file_name(&self) -> String {
+        let route = self.route.replace('/', "__");
+        let version = self.version.as_ref().map(|v| format!("__v{v}")).unwrap_or_default();
+        let name = format!("{}__{route}__{}{version}.snap", self.method.to_ascii_lowercase(), self.status);
+        // Nothing a file system would misread: route segments are URL path characters.
+        name.chars().map(|c| if c.is_ascii_alphanumeric() || "_-.{}@".contains(c) { c } else { '_' }).collect()
+    }
+}
+
+impl fmt::Display for ContractKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {} {}", self.method, self.route, self.status)?;
+        if let Some(v) = &self.version {
+            write!(f, " (version {v})")?;
+        }
+        Ok(())
+    }
+}
+
+/// A route template compared ignoring case and a trailing slash, every id segment as `{id}`.
+pub fn normalize_route(route: &str) -> String {
+    let path = route.split(['?', '#']).next().unwrap_or("");
+    path.split('/')
+        .filter(|s| !s.is_empty())
+        .map(|s| if is_id_segment(s) { "{id}".to_owned() } else { s.to_ascii_lowercase() })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// A segment that stands for an id: a `{param}`, a `{{ variable }}`, a number or a GUID.
+fn is_id_segment(s: &str) -> bool {
+    (s.starts_with('{') && s.ends_with('}'))
+        || s.contains("{{")
+        || s.bytes().all(|b| b.is_ascii_digit())
+        || super::infer::StringFormat::of(s) == super::infer::StringFormat::Guid
+}
+
+/// The route template of a request path as a case file writes it: each segment that holds a
+/// `{{ variable }}` becomes `{variable}`, each number or GUID `{id}`. The spelling is kept for
+/// display.
+pub fn route_of_path(path_template: &str) -> String {
+    let path = path_template.split(['?', '#']).next().unwrap_or("");
+    path.split('/')
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            if let Some(start) = s.find("{{") {
+                let name = s[start + 2..].split("}}").next().unwrap_or("").trim();
+                format!("{{{}}}", if name.is_empty() { "id" } else { name })
+            } else if is_id_segment(s) && !(s.starts_with('{') && s.ends_with('}')) {
+                "{id}".to_owned()
+            } else {
+                s.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// A contract: the merged shape of an endpoint's responses and the cases that saw them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contract {
+    /// Which responses.
+    pub key: ContractKey,
+    /// The route as people write it: `Credentials/{requestId}`.
+    pub route: String,
+    /// The shape.
+    pub shape: ResponseShape,
+    /// The trial names of the cases that exercise it.
+    pub cases: BTreeSet<String>,
+}
+
+impl Contract {
+    /// A contract of one observation.
+    pub fn observed(key: ContractKey, route: &str, shape: ResponseShape, case: &str) -> Contract {
+        Contract { key, route: route.to_owned(), shape, cases: BTreeSet::from([case.to_owned()]) }
+    }
+
+    /// The endpoint as people write it: `GET Credentials/{requestId} 200`.
+    pub fn title(&self) -> String {
+        let version = self.key.version.as_ref().map(|v| format!(" (version {v})")).unwrap_or_default();
+        format!("{} {} {}{version}", self.key.method, self.route, self.key.status)
+    }
+
+    /// Adds another observation of the same endpoint.
+    pub fn merge(mut self, other: Contract) -> Contract {
+        self.shape = self.shape.merge(other.shape);
+        self.cases.extend(other.cases);
+        self
+    }
+}
+
+/// How a response compared with its contract.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Verdict {
+    /// The contract file.
+    pub contract: String,
+    /// Conforming, additive, breaking, or no contract yet.
+    pub status: VerdictStatus,
+    /// Every difference, breaking first; format hints are `info`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<Change>,
+}
+
+/// The verdict's summary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VerdictStatus {
+    /// The response is inside the contract (format hints may differ).
+    Conforming,
+    /// The response adds to the contract (a new field): reported, failing only with
+    /// `--strict-shapes`.
+    Additive,
+    /// The response breaks the contract.
+    Breaking,
+    /// There is no contract for this endpoint yet: reported, failing only with
+    /// `--strict-shapes`.
+    Missing,
+}
+
+impl Verdict {
+    /// Compares a response's shape with a contract.
+    pub fn of(contract_file: &Path, contract: Option<&Contract>, observed: &ResponseShape) -> Verdict {
+        let contract_name = contract_file.display().to_string();
+        let Some(c) = contract else {
+            return Verdict { contract: contract_name, status: VerdictStatus::Missing, changes: Vec::new() };
+        };
+        let changes = compare(&c.shape, observed, Mode::Conform);
+        let status = match changes.iter().map(|c| c.severity).max() {
+            Some(Severity::Breaking) => VerdictStatus::Breaking,
+            Some(Severity::Additive) => VerdictStatus::Additive,
+            _ => VerdictStatus::Conforming,
+        };
+        Verdict { contract: contract_name, status, changes }
+    }
+
+    /// Whether the verdict fails the step.
+    pub fn fails(&self, strict: bool) -> bool {
+        match self.status {
+            VerdictStatus::Conforming => false,
+            VerdictStatus::Breaking => true,
+            VerdictStatus::Additive | VerdictStatus::Missing => strict,
+        }
+    }
+}
+
+/// A contract file that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}{}: {message}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
+pub struct ContractError {
+    /// The file.
+    pub path: PathBuf,
+    /// The line, when the problem is on one.
+    pub line: Option<usize>,
+    /// What is wrong.
+    pub message: String,
+}
+
+#[derive(Deserialize)]
+struct Header {
+    #[serde(default)]
+    info: Option<Info>,
+}
+
+#[derive(Deserialize, Serialize)]
+struct Info {
+    method: String,
+    route: String,
+    status: u16,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    version: Option<String>,
+    #[serde(default)]
+    cases: Vec<String>,
+}
+
+/// Reads one contract file.
+pub fn read(path: &Path) -> Result<Contract, ContractError> {
+    let err = |line: Option<usize>, message: String| ContractError { path: path.to_path_buf(), line, message };
+    let bytes = std::fs::read(path).map_err(|e| err(None, format!("cannot read: {e}")))?;
+    let text = String::from_utf8(bytes).map_err(|_| err(None, "not UTF-8 text".into()))?;
+    parse(&text).map_err(|(line, message)| err(line, message))
+}
+
+/// Parses a contract file's text.
+pub fn parse(text: &str) -> Result<Contract, (Option<usize>, String)> {
+    for (i, line) in text.lines().enumerate() {
+        if line.starts_with("<<<<<<<") || line.starts_with(">>>>>>>") || line == "=======" {
+            return Err((
+                Some(i + 1),
+                "merge-conflict markers: resolve the conflict (both sides' shapes may be merged by hand)".into(),
+            ));
+        }
+    }
+    let rest =
+        text.strip_prefix("---\n").ok_or((Some(1), "not an insta snapshot: expected a `---` header".to_owned()))?;
+    let end = rest.find("\n---\n").ok_or((Some(1), "the `---` header is never closed".to_owned()))?;
+    let header_lines = rest[..end].lines().count();
+    let header: Header = serde_saphyr::from_str(&rest[..end])
+        .map_err(|e| (Some(2), format!("invalid header: {}", e.to_string().lines().next().unwrap_or(""))))?;
+    let info = header
+        .info
+        .ok_or((Some(2), "the header has no `info` with the contract's method, route and status".to_owned()))?;
+    let body_start = header_lines + 3;
+    let shape = ResponseShape::parse(&rest[end + 5..]).map_err(|e| (Some(e.line + body_start - 1), e.message))?;
+    if shape.status != info.status {
+        return Err((
+            Some(body_start),
+            format!("the shape's status {} is not the header's {}", shape.status, info.status),
+        ));
+    }
+    let key = ContractKey::new(&info.method, &info.route, info.status, info.version.as_deref());
+    Ok(Contract { key, route: info.route, shape, cases: info.cases.into_iter().collect() })
+}
+
+/// The text of a contract file, in insta's format.
+pub fn render(contract: &Contract) -> String {
+    let q = |s: &str| serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into());
+    let mut out = String::from("---\nsource: psconform contract\n");
+    out.push_str(&format!("description: {}\n", q(&contract.title())));
+    out.push_str("info:\n");
+    out.push_str(&format!("  method: {}\n", contract.key.method));
+    out.push_str(&format!("  route: {}\n", q(&contract.route)));
+    out.push_str(&format!("  status: {}\n", contract.key.status));
+    if let Some(v) = &contract.key.version {
+        out.push_str(&format!("  version: {}\n", q(v)));
+    }
+    out.push_str("  cases:\n");
+    for c in &contract.cases {
+        out.push_str(&format!("    - {}\n", q(c)));
+    }
+    out.push_str("---\n");
+    out.push_str(&contract.shape.render());
+    out
+}
+
+/// A folder of contracts, by file name.
+#[derive(Debug, Clone, Default)]
+pub struct ContractSet {
+    /// The folder.
+    pub dir: PathBuf,
+    /// The contracts, by file name.
+    pub contracts: BTreeMap<String, Contract>,
+}
+
+impl ContractSet {
+    /// Reads every `.snap` in `dir`. A missing folder is an empty set; an unreadable or
+    /// conflicted file is an error with its path, never "missing".
+    pub fn load(dir: &Path) -> Result<ContractSet, Vec<ContractError>> {
+        let mut set = ContractSet { dir: dir.to_path_buf(), contracts: BTreeMap::new() };
+        let entries = match std::fs::read_dir(dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(set),
+            Err(e) => {
+                return Err(vec![ContractError {
+                    path: dir.to_path_buf(),
+                    line: None,
+                    message: format!("cannot list: {e}"),
+                }]);
+            }
+        };
+        let mut errors = Vec::new();
+        let mut names: Vec<String> = entries
+            .flatten()
+            .filter_map(|e| e.file_name().to_str().map(str::to_owned))
+            .filter(|n| n.ends_with(".snap"))
+            .collect();
+        names.sort();
+        for name in names {
+            let path = dir.join(&name);
+            match read(&path) {
+                Ok(c) if c.key.file_name() != name => errors.push(ContractError {
+                    path,
+                    line: None,
+                    message: format!("the header describes {}, whose file is {}", c.key, c.key.file_name()),
+                }),
+                Ok(c) => {
+                    set.contracts.insert(name, c);
+                }
+                Err(e) => errors.push(e),
+            }
+        }
+        if errors.is_empty() { Ok(set) } else { Err(errors) }
+    }
+
+    /// The contract for a key.
+    pub fn get(&self, key: &ContractKey) -> Option<&Contract> {
+        self.contracts.get(&key.file_name())
+    }
+
+    /// Where the contract for a key lives.
+    pub fn path(&self, key: &ContractKey) -> PathBuf {
+        self.dir.join(key.file_name())
+    }
+}
+
+/// Writes contracts into `dir`, one file each. Returns the paths written.
+pub fn write_all<'a>(
+    dir: &Path,
+    contracts: impl IntoIterator<Item = &'a Contract>,
+) -> Result<Vec<PathBuf>, ContractError> {
+    std::fs::create_dir_all(dir).map_err(|e| ContractError {
+        path: dir.to_path_buf(),
+        line: None,
+        message: format!("cannot create: {e}"),
+    })?;
+    let mut written = Vec::new();
+    for c in contracts {
+        let path = dir.join(c.key.file_name());
+        std::fs::write(&path, render(c)).map_err(|e| ContractError {
+            path: path.clone(),
+            line: None,
+            message: format!("cannot write: {e}"),
+        })?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+/// The contracts a run observed, merged as they come in from parallel cases.
+#[derive(Debug, Default)]
+pub struct Observed {
+    inner: Mutex<BTreeMap<ContractKey, Contract>>,
+}
+
+impl Observed {
+    /// Adds one observation (already redacted).
+    pub fn add(&self, observation: Contract) {
+        if let Ok(mut map) = self.inner.lock() {
+            let key = observation.key.clone();
+            // Cases run in parallel: of the spellings seen, the first in sort order names the
+            // contract, so the file is the same from run to run.
+            let merged = match map.remove(&key) {
+                Some(c) => {
+                    let route = c.route.clone().min(observation.route.clone());
+                    Contract { route, ..c.merge(observation) }
+                }
+                None => observation,
+            };
+            map.insert(key, merged);
+        }
+    }
+
+    /// Everything observed, by file name.
+    pub fn take(&self) -> BTreeMap<String, Contract> {
+        self.inner
+            .lock()
+            .map(|mut m| std::mem::take(&mut *m).into_values().map(|c| (c.key.file_name(), c)).collect())
+            .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_contract_for_every_spelling_of_a_route() {
+        let a = ContractKey::new("post", "Auth/SignAppin", 200, None);
+        let b = ContractKey::new("POST", "auth/signappin/", 200, Some("3.0"));
+        let c = ContractKey::new("POST", "/Auth/SignAppIn", 200, None);
+        assert_eq!((a.clone(), a.file_name()), (b, "post__auth__signappin__200.snap".to_owned()));
+        assert_eq!(a, c);
+        let id = ContractKey::new("GET", &route_of_path("Credentials/{{ request_id }}"), 200, None);
+        assert_eq!(id, ContractKey::new("GET", "credentials/12", 200, None));
+        assert_eq!(id.file_name(), "get__credentials__{id}__200.snap");
+        let v = ContractKey::new("GET", "Secrets-Safe/Secrets", 200, Some("3.2"));
+        assert_eq!(v.file_name(), "get__secrets-safe__secrets__200__v3.2.snap");
+    }
+
+    #[test]
+    fn routes_keep_their_spelling_for_display() {
+        assert_eq!(route_of_path("Credentials/{{ request_id }}"), "Credentials/{request_id}");
+        assert_eq!(route_of_path("Users/7/"), "Users/{id}");
+        assert_eq!(
+            route_of_path("Secrets-Safe/Secrets/0f6a3d2e-5b1c-4e8f-9a7d-2c3b4a5d6e7f/text"),
+            "Secrets-Safe/Secrets/{id}/text"
+        );
+    }
+
+    fn sample() -> Contract {
+        let shape = ResponseShape::infer(200, Some("application/json"), [], br#"{"UserId": 7, "SID": null}"#);
+        Contract::observed(
+            ContractKey::new("POST", "Auth/SignAppin", 200, None),
+            "Auth/SignAppin",
+            shape,
+            "auth::sign-app-in::api-key",
+        )
+    }
+
+    #[test]
+    fn files_read_back_and_insta_reads_them() {
+        let dir = tempfile::tempdir().expect("temp");
+        let c = sample();
+        let written = write_all(dir.path(), [&c]).expect("write");
+        let back = read(&written[0]).expect("read");
+        assert_eq!(back, c);
+        let snap = insta::Snapshot::from_file(&written[0]).expect("insta reads it");
+        assert_eq!(snap.metadata().description(), Some("POST Auth/SignAppin 200"));
+        let set = ContractSet::load(dir.path()).expect("loads");
+        assert_eq!(set.get(&c.key), Some(&c));
+    }
+
+    #[test]
+    fn broken_files_are_errors_with_their_place() {
+        let text = render(&sample());
+        let conflicted =
+            text.replace(".SID: null\n", "<<<<<<< HEAD\n  .SID: null\n=======\n  .SID: string\n>>>>>>> other\n");
+        assert!(matches!(parse(&conflicted), Err((Some(_), m)) if m.contains("merge-conflict")));
+        let bad_kind = text.replace(".SID: null", ".SID: strnig");
+        let e = parse(&bad_kind).expect_err("a bad kind");
+        assert_eq!(e.0, Some(text.lines().position(|l| l.contains(".SID")).map_or(0, |i| i + 1)));
+        assert!(parse("status: 200\n").is_err());
+        let dir = tempfile::tempdir().expect("temp");
+        std::fs::write(dir.path().join("post__auth__signappin__200.snap"), bad_kind).expect("write");
+        let errors = ContractSet::load(dir.path()).expect_err("errors");
+        assert!(errors[0].to_string().contains("post__auth__signappin__200.snap:"), "{}", errors[0]);
+    }
+}
