@@ -173,7 +173,8 @@ pub struct RequestSpec {
     pub auth: AuthSpec,
     /// The request body.
     #[serde(default)]
-    pub body: Option<BodySpec>,
+    #[schemars(with = "Option<BodySpec>")]
+    pub body: Option<Spanned<BodySpec>>,
 }
 
 /// HTTP methods a case may use.

@@ -155,6 +155,11 @@ impl Compiler<'_> {
         Diagnostic::at(&self.file.path, &self.file.source, l.line() as usize, l.column() as usize, message)
     }
 
+    /// At `s`, or at `fallback` when `s` has no place (a value read through an untagged form).
+    fn at_or<T, U>(&self, s: &Spanned<T>, fallback: &Spanned<U>, message: impl Into<String>) -> Diagnostic {
+        if s.referenced.line() == 0 { self.at(fallback, message) } else { self.at(s, message) }
+    }
+
     fn push(&mut self, d: Diagnostic) {
         self.diags.push(d);
     }
@@ -324,10 +329,10 @@ impl Compiler<'_> {
 
     /// A credential must come from the environment: a template with literal text in it is
     /// refused, and its value is not printed back.
-    fn no_literal_credential(&mut self, text: &Spanned<String>, t: &Template, what: &str) {
+    fn no_literal_credential<U>(&mut self, text: &Spanned<String>, t: &Template, what: &str, fallback: &Spanned<U>) {
         if t.has_literal_text() {
             let d = self
-                .at(text, format!("{what} is spelled out in the case file"))
+                .at_or(text, fallback, format!("{what} is spelled out in the case file"))
                 .masking(&text.value)
                 .with_hint("credentials come from the environment: use a setting such as {{ api_key }}, a capture, or {{ random_key }} / {{ random_secret }} for a value no server knows");
             self.push(d);
@@ -419,7 +424,7 @@ impl Compiler<'_> {
             AuthSpec::Bearer(t) => {
                 let tpl = self.template(t, scope, needs);
                 if let Some(tpl) = &tpl {
-                    self.no_literal_credential(t, tpl, "a Bearer token");
+                    self.no_literal_credential(t, tpl, "a Bearer token", &step.request);
                 }
                 AuthPlan::Bearer(tpl.unwrap_or_else(|| Template::literal("")))
             }
@@ -428,7 +433,7 @@ impl Compiler<'_> {
                     Some(k) => {
                         let t = self.template(k, scope, needs);
                         if let Some(t) = &t {
-                            self.no_literal_credential(k, t, "an API key");
+                            self.no_literal_credential(k, t, "an API key", &step.request);
                         }
                         t
                     }
@@ -450,7 +455,7 @@ impl Compiler<'_> {
                     Some(PwdSpec::Value(v)) => {
                         let t = self.template(v, scope, needs);
                         if let Some(t) = &t {
-                            self.no_literal_credential(v, t, "a run-as password");
+                            self.no_literal_credential(v, t, "a run-as password", &step.request);
                         }
                         t.map_or(PwdPlan::Omit, PwdPlan::Value)
                     }
@@ -464,17 +469,17 @@ impl Compiler<'_> {
             }
         };
         let fields = FieldPolicy::for_path(&req.path.value);
-        let body = match &req.body {
+        let body = match req.body.as_ref().map(|b| (b, &b.value)) {
             None => None,
-            Some(BodySpec::Json(v)) => {
-                let t = self.value_template(&step.request, v, scope, needs);
+            Some((at, BodySpec::Json(v))) => {
+                let t = self.value_template(at, v, scope, needs);
                 if let Some(t) = &t {
                     for (key, value) in t.strings() {
                         let sensitive = key.and_then(Template::as_literal).is_some_and(|k| fields.is_sensitive(&k));
                         if sensitive && value.has_literal_text() {
                             let literal = value.as_literal().unwrap_or_default();
                             let d = self
-                                .at(&step.request, "a credential field of the JSON body is spelled out in the case file")
+                                .at(at, "a credential field of the JSON body is spelled out in the case file")
                                 .masking(&literal)
                                 .with_hint("credentials come from the environment: use a setting, a capture, or {{ random_secret }}");
                             self.push(d);
@@ -483,14 +488,14 @@ impl Compiler<'_> {
                 }
                 t.map(BodyPlan::Json)
             }
-            Some(BodySpec::Form(form)) => {
+            Some((_, BodySpec::Form(form))) => {
                 let mut out = Vec::new();
                 for (k, v) in form.iter() {
                     let (kt, vt) = (self.template(k, scope, needs), self.template(v, scope, needs));
                     if let Some(vt) = &vt
                         && fields.is_sensitive(&k.value)
                     {
-                        self.no_literal_credential(v, vt, &format!("the form field `{}`", k.value));
+                        self.no_literal_credential(v, vt, &format!("the form field `{}`", k.value), &step.request);
                     }
                     if let (Some(kt), Some(vt)) = (kt, vt) {
                         out.push((kt, vt));
@@ -498,7 +503,7 @@ impl Compiler<'_> {
                 }
                 Some(BodyPlan::Form(out))
             }
-            Some(BodySpec::Text(t)) => self.template(t, scope, needs).map(BodyPlan::Text),
+            Some((_, BodySpec::Text(t))) => self.template(t, scope, needs).map(BodyPlan::Text),
         };
         let checks = self.checks(step, scope, needs);
         let captures = self.captures(step);
