@@ -20,7 +20,7 @@ use crate::runner::{self, Policy, RunContext, Target};
 use crate::secrets::SecretStore;
 use crate::settings::Settings;
 use crate::shape::Severity;
-use crate::simulator::{self, Fault, Listen, Profile, SimConfig, SimState, Simulator};
+use crate::simulator::{self, DataVariant, Fault, Listen, Profile, SimConfig, SimState, Simulator};
 use crate::snapshot::{self, Mode, SnapshotOutcome, Snapshots};
 
 /// Exit codes, as documented in the README and `--help`.
@@ -129,6 +129,10 @@ pub struct RunArgs {
     /// `psconform serve --list-faults`.
     #[arg(long = "sim-profile", value_name = "NAME", default_value = "24.3")]
     pub sim_profile: Profile,
+    /// Which documented shapes the built-in simulator's data takes: standard (default), sparse
+    /// or extended; see `psconform serve --list-faults`.
+    #[arg(long = "sim-data", value_name = "NAME", default_value = "standard")]
+    pub sim_data: DataVariant,
     #[command(flatten, next_help_heading = "Test harness options (as cargo test)")]
     pub harness: libtest_mimic::Arguments,
 }
@@ -383,6 +387,9 @@ fn check_target(args: &RunArgs) -> Result<(), String> {
     if args.target.is_some() && args.sim_profile != Profile::default() {
         return Err("--sim-profile applies to the built-in simulator; leave out --target to use it".into());
     }
+    if args.target.is_some() && args.sim_data != DataVariant::default() {
+        return Err("--sim-data applies to the built-in simulator; leave out --target to use it".into());
+    }
     if !args.sim_faults.is_empty() && args.target.is_some() {
         return Err("--sim-fault applies to the built-in simulator; leave out --target to use it".into());
     }
@@ -428,7 +435,13 @@ fn run(args: RunArgs) -> Exit {
     let (settings, target, sim) = match &args.target {
         Some(url) => (
             env_settings,
-            Target { base_url: url.clone(), builtin: false, faults: Vec::new(), profile: Profile::default() },
+            Target {
+                base_url: url.clone(),
+                builtin: false,
+                faults: Vec::new(),
+                profile: Profile::default(),
+                data: DataVariant::default(),
+            },
             None,
         ),
         None => {
@@ -438,6 +451,7 @@ fn run(args: RunArgs) -> Exit {
                 state: SimState::default(),
                 faults: args.sim_faults.clone(),
                 profile: args.sim_profile,
+                data: args.sim_data,
             };
             let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
             match rt.block_on(Simulator::start(config, addr, Listen::Plain)) {
@@ -447,6 +461,7 @@ fn run(args: RunArgs) -> Exit {
                         builtin: true,
                         faults: args.sim_faults.clone(),
                         profile: args.sim_profile,
+                        data: args.sim_data,
                     };
                     (settings, target, Some(sim))
                 }

@@ -26,7 +26,7 @@ use crate::result::{CaseResult, Outcome, Phase, StepResult};
 use crate::secrets::{self, SecretStore};
 use crate::settings::{SETTINGS, Settings};
 use crate::shape::ResponseShape;
-use crate::simulator::{Fault, Listen, Profile, SimConfig, SimState, Simulator};
+use crate::simulator::{DataVariant, Fault, Listen, Profile, SimConfig, SimState, Simulator};
 use crate::snapshot::{SnapFile, SnapshotOutcome, Snapshots};
 use crate::template::{self, Vars};
 
@@ -41,6 +41,8 @@ pub struct Target {
     pub faults: Vec<Fault>,
     /// The release the built-in simulator models (also for the per-case simulators).
     pub profile: Profile,
+    /// The data variant of the built-in simulator (also for the per-case simulators).
+    pub data: DataVariant,
 }
 
 /// What a run is allowed to do to a real target.
@@ -225,6 +227,7 @@ async fn start_own_simulator(ctx: &RunContext, case: &Case) -> Result<Simulator,
         state,
         faults: ctx.target.faults.clone(),
         profile: ctx.target.profile,
+        data: ctx.target.data,
     };
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
     Simulator::start(config, addr, Listen::Plain).await.map_err(|e| e.to_string())

@@ -52,6 +52,7 @@ fn context(server: &MockServer, settings: Settings, policy: Policy) -> RunContex
             builtin: false,
             faults: vec![],
             profile: Default::default(),
+            data: Default::default(),
         },
         settings,
         secrets: SecretStore::new(),

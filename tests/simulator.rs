@@ -27,8 +27,13 @@ impl Sim {
             runas_password: Some(SecretString::from("p;a]ss word")),
             ..Settings::default()
         });
-        let config =
-            SimConfig { settings: settings.clone(), state, faults: faults.to_vec(), profile: Default::default() };
+        let config = SimConfig {
+            settings: settings.clone(),
+            state,
+            faults: faults.to_vec(),
+            profile: Default::default(),
+            data: Default::default(),
+        };
         let addr = "127.0.0.1:0".parse().expect("addr");
         let sim = Simulator::start(config, addr, listen).await.expect("simulator starts");
         Sim { sim, settings }
