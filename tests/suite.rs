@@ -39,6 +39,20 @@ fn faithful_simulator_passes_every_shipped_case() {
     assert!(!all.contains("panicked"), "{all}");
 }
 
+#[test]
+fn faithful_simulator_passes_every_shipped_case_with_every_data_variant() {
+    for variant in psconform::simulator::DataVariant::ALL {
+        let out = psconform()
+            .args(["run", "--cases", "cases", "--no-snapshots", "--sim-data", variant.name()])
+            .output()
+            .expect("run");
+        let all = text(&out);
+        assert_eq!(out.status.code(), Some(0), "{variant}: {all}");
+        assert!(all.contains(" 0 failed; 0 ignored"), "{variant}: {all}");
+        assert!(!all.contains("panicked"), "{variant}: {all}");
+    }
+}
+
 /// What the failure text must name for each fault: the deviation, in the runner's words.
 fn named_deviation(fault: Fault) -> &'static str {
     match fault {
@@ -63,6 +77,22 @@ fn named_deviation(fault: Fault) -> &'static str {
         Fault::VersionDisabledIgnored => "status: expected 410",
         Fault::SessionNeverExpires => "auth::session::idle-timeout",
         Fault::CookieNotHttponly => "cookie ASP.NET_SessionId HttpOnly: expected present, got absent",
+        Fault::RoutesCaseSensitive => "status: expected 200, got 404 with body \"No HTTP resource was found",
+        Fault::AccountLookupList => "$ type: expected object, got array",
+        Fault::AccountSystemIdSpelling => "$.SystemId: expected a value, got nothing selected",
+        Fault::RequestIdObject => "$ type: expected integer, got object",
+        Fault::RequestConflictIgnored => "status: expected 409, got 201",
+        Fault::ApprovalIgnored => "`not yet approved` (GET Credentials/",
+        Fault::CredentialsObject => "$ type: expected string, got object",
+        Fault::CredentialsAfterCheckin => "`the checked-in request has no credentials` (GET Credentials/",
+        Fault::Checkin200Body => "status: expected 204, got 200",
+        Fault::RequestsNeverExpire => "`the request has expired` (GET Credentials/",
+        Fault::SecretsUnwrapped => "$.TotalCount: expected a value, got nothing selected",
+        Fault::SecretsTitleIgnored => "$ length: expected 1, got 2",
+        Fault::FileDownloadJson => {
+            "header Content-Type: expected matching /^application/octet-stream/, got application/json"
+        }
+        Fault::FoldersBoolCaseSensitive => "got 400 with body \"The value 'True' is not valid for includeSubfolders.",
     }
 }
 
