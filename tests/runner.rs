@@ -51,6 +51,7 @@ fn context(server: &MockServer, settings: Settings, policy: Policy) -> RunContex
             builtin: false,
             faults: vec![],
             profile: Default::default(),
+            data: Default::default(),
         },
         redactor: Redactor::new(vec![configured_store(&settings)]),
         settings,

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use psconform::settings::Settings;
-use psconform::simulator::{Fault, Listen, SimConfig, SimState, Simulator, generate_missing};
+use psconform::simulator::{DataVariant, Fault, Listen, SimConfig, SimState, Simulator, generate_missing};
 use reqwest::StatusCode;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, SET_COOKIE};
 use secrecy::{ExposeSecret as _, SecretString};
@@ -22,13 +22,21 @@ impl Sim {
         Sim::start_on(state, faults, Listen::Plain).await
     }
 
+    async fn start_data(state: SimState, faults: &[Fault], data: DataVariant) -> Sim {
+        Sim::start_with(state, faults, Listen::Plain, data).await
+    }
+
     async fn start_on(state: SimState, faults: &[Fault], listen: Listen) -> Sim {
+        Sim::start_with(state, faults, listen, DataVariant::default()).await
+    }
+
+    async fn start_with(state: SimState, faults: &[Fault], listen: Listen, data: DataVariant) -> Sim {
         let settings = generate_missing(Settings {
             runas_password: Some(SecretString::from("p;a]ss word")),
             ..Settings::default()
         });
         let config =
-            SimConfig { settings: settings.clone(), state, faults: faults.to_vec(), profile: Default::default() };
+            SimConfig { settings: settings.clone(), state, faults: faults.to_vec(), profile: Default::default(), data };
         let addr = "127.0.0.1:0".parse().expect("addr");
         let sim = Simulator::start(config, addr, listen).await.expect("simulator starts");
         Sim { sim, settings }
@@ -83,6 +91,43 @@ impl Sim {
             req = req.header(COOKIE, cookie);
         }
         req.send().await.expect("request")
+    }
+
+    /// A GET with the session cookie (when given).
+    async fn get(&self, path: &str, cookie: Option<&str>) -> reqwest::Response {
+        let mut req = client().get(self.url(path));
+        if let Some(cookie) = cookie {
+            req = req.header(COOKIE, cookie);
+        }
+        req.send().await.expect("request")
+    }
+
+    /// A GET with the session cookie, answered 200 with a JSON body.
+    async fn get_json(&self, path: &str, cookie: &str) -> Value {
+        let r = self.get(path, Some(cookie)).await;
+        let status = r.status();
+        let body = r.text().await.expect("body");
+        assert_eq!(status, StatusCode::OK, "GET {path}: {body}");
+        serde_json::from_str(&body).expect("JSON")
+    }
+
+    /// A request with a raw body as `application/json`.
+    async fn send(&self, method: reqwest::Method, path: &str, cookie: &str, body: &str) -> reqwest::Response {
+        client()
+            .request(method, self.url(path))
+            .header(COOKIE, cookie)
+            .header(CONTENT_TYPE, "application/json")
+            .body(body.to_owned())
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// `POST Requests` for the demo account, with a ConflictOption or none.
+    async fn request(&self, cookie: &str, conflict: Option<&str>) -> reqwest::Response {
+        let option = conflict.map(|c| format!(r#","ConflictOption":"{c}""#)).unwrap_or_default();
+        let body = format!(r#"{{"SystemID":1,"AccountID":10,"DurationMinutes":5{option}}}"#);
+        self.send(reqwest::Method::POST, "Requests", cookie, &body).await
     }
 
     async fn token(&self, form: &[(&str, &str)]) -> reqwest::Response {
@@ -557,6 +602,516 @@ async fn no_html_anywhere() {
         assert!(!body.trim_start().starts_with('<'), "{status} {body}");
         assert!(serde_json::from_str::<Value>(&body).is_ok(), "{status} {body}");
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Managed accounts and systems
+
+/// The status, and the body as JSON.
+async fn status_json(r: reqwest::Response) -> (StatusCode, Value) {
+    let status = r.status();
+    let text = r.text().await.expect("body");
+    (status, serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text:?}")))
+}
+
+#[tokio::test]
+async fn managed_account_lookup_answers_one_object_with_the_exact_casing() {
+    let s = Sim::start(SimState::default(), &[]).await;
+    let cookie = s.session().await;
+    let account = s.get_json("ManagedAccounts?systemName=demo-linux-01&accountName=svc-release", &cookie).await;
+    assert!(account.is_object(), "{account}");
+    assert_eq!((account["SystemId"].as_i64(), account["AccountId"].as_i64()), (Some(1), Some(10)));
+    for key in ["PlatformID", "SystemName", "DomainName", "InstanceName", "DefaultReleaseDuration", "PreferredNodeID"] {
+        assert!(account.get(key).is_some(), "{key} in {account}");
+    }
+    // The Python client's spelling: lower-case route and names, plus limit and offset.
+    let same = s
+        .get_json("managedaccounts?systemname=DEMO-LINUX-01&accountname=SVC-RELEASE&limit=1000&offset=0", &cookie)
+        .await;
+    assert_eq!(same, account);
+    let (status, body) =
+        status_json(s.get("ManagedAccounts?systemName=nope&accountName=svc-release", Some(&cookie)).await).await;
+    assert_eq!((status, body.is_string()), (StatusCode::NOT_FOUND, true));
+    // Without both names: a plain array of requestable accounts only (root is not API-enabled).
+    let all = s.get_json("ManagedAccounts", &cookie).await;
+    let names: Vec<&str> = all.as_array().expect("array").iter().filter_map(|a| a["AccountName"].as_str()).collect();
+    assert!(names.contains(&"svc-release") && !names.contains(&"root"), "{names:?}");
+    let page = s.get_json("ManagedAccounts?limit=2&offset=1", &cookie).await;
+    assert_eq!(page.as_array().map(Vec::len), Some(2));
+    assert_eq!(page[0], all[1]);
+    let domain = s.get_json("ManagedAccounts?type=domainlinked", &cookie).await;
+    assert!(domain.as_array().expect("array").iter().all(|a| a["DomainName"].is_string()), "{domain}");
+    let upn = s
+        .get_json("ManagedAccounts?systemName=corp.example.com&accountName=svc-backup@corp.example.com", &cookie)
+        .await;
+    assert_eq!(upn["AccountName"], json!("svc-backup"));
+    assert_eq!(s.get("ManagedAccounts?type=bogus", Some(&cookie)).await.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(s.get("ManagedAccounts?limit=0", Some(&cookie)).await.status(), StatusCode::BAD_REQUEST);
+    let r = s.get("ManagedAccounts", None).await;
+    assert_eq!(status_and_text(r).await, (StatusCode::UNAUTHORIZED, ct(), NOT_AUTHENTICATED.into()));
+}
+
+#[tokio::test]
+async fn managed_systems_wrap_with_limit_and_list_their_accounts() {
+    let s = Sim::start(SimState::default(), &[]).await;
+    let cookie = s.session().await;
+    let bare = s.get_json("ManagedSystems", &cookie).await;
+    assert!(bare.as_array().is_some_and(|a| a.len() >= 3), "{bare}");
+    let wrapped = s.get_json("managedsystems?limit=1&offset=1", &cookie).await;
+    assert_eq!(wrapped["TotalCount"].as_u64(), Some(bare.as_array().map_or(0, Vec::len) as u64));
+    assert_eq!(wrapped["Data"][0], bare[1]);
+    let one = s.get_json("ManagedSystems/1", &cookie).await;
+    assert_eq!((one["ManagedSystemID"].as_i64(), one["SystemName"].as_str()), (Some(1), Some("demo-linux-01")));
+    let accounts = s.get_json("ManagedSystems/1/ManagedAccounts", &cookie).await;
+    let accounts = accounts.as_array().expect("array");
+    assert!(accounts.iter().all(|a| a["ManagedSystemID"] == json!(1) && a["ManagedAccountID"].is_i64()));
+    assert!(accounts.iter().any(|a| a["ApiEnabled"] == json!(false)), "provisioning shows every account");
+    for path in ["ManagedSystems/999", "ManagedSystems/x", "ManagedSystems/999/ManagedAccounts"] {
+        let (status, body) = status_json(s.get(path, Some(&cookie)).await).await;
+        assert_eq!((status, body.is_string()), (StatusCode::NOT_FOUND, true), "{path}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests, credentials, check-in
+
+#[tokio::test]
+async fn release_flow_with_conflict_options_and_check_in() {
+    let s = Sim::start(SimState::default(), &[]).await;
+    let cookie = s.session().await;
+    let (status, id) = status_json(s.request(&cookie, Some("reuse")).await).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let id = id.as_u64().expect("a bare integer id");
+    let (status, again) = status_json(s.request(&cookie, Some("Reuse")).await).await;
+    assert_eq!((status, again.as_u64()), (StatusCode::OK, Some(id)), "reuse answers the live request");
+    let r = s.request(&cookie, None).await;
+    assert_eq!(status_and_text(r).await, (StatusCode::CONFLICT, ct(), "4091".into()));
+
+    let credential = s.get_json(&format!("Credentials/{id}"), &cookie).await;
+    let password = credential.as_str().expect("a bare JSON string").to_owned();
+    assert_eq!(password.len(), 24);
+    // An empty query (`Credentials/124?`, as the Python client builds it) is tolerated.
+    assert_eq!(s.get_json(&format!("credentials/{id}?"), &cookie).await, credential);
+    let key = s.get_json(&format!("Credentials/{id}?type=DSSKey"), &cookie).await;
+    assert!(key.as_str().is_some_and(|k| k.contains("PRIVATE KEY")), "{key}");
+    assert_eq!(s.get(&format!("Credentials/{id}?type=totp"), Some(&cookie)).await.status(), StatusCode::BAD_REQUEST);
+
+    // Renew cancels the live request and creates another.
+    let (status, renewed) = status_json(s.request(&cookie, Some("renew")).await).await;
+    let renewed = renewed.as_u64().expect("id");
+    assert_eq!(status, StatusCode::CREATED);
+    assert_ne!(renewed, id);
+    assert_eq!(s.get(&format!("Credentials/{id}"), Some(&cookie)).await.status(), StatusCode::NOT_FOUND);
+
+    let listed = s.get_json("Requests?status=active&queue=req", &cookie).await;
+    assert_eq!(listed.as_array().map(Vec::len), Some(1));
+    assert_eq!((listed[0]["RequestID"].as_u64(), listed[0]["Status"].as_str()), (Some(renewed), Some("Active")));
+    assert_eq!(s.get_json("Requests?queue=app", &cookie).await, json!([]));
+    assert_eq!(s.get("Requests?status=old", Some(&cookie)).await.status(), StatusCode::BAD_REQUEST);
+
+    // Check-in: exactly 204, no body, with `?version=` ignored; the credentials are then gone.
+    let r = s.send(reqwest::Method::PUT, &format!("requests/{renewed}/checkin?version=3.1"), &cookie, "{}").await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert!(r.headers().get(CONTENT_TYPE).is_none());
+    assert!(r.bytes().await.expect("body").is_empty());
+    assert_eq!(s.get(&format!("Credentials/{renewed}"), Some(&cookie)).await.status(), StatusCode::NOT_FOUND);
+    let twice = s.send(reqwest::Method::PUT, &format!("Requests/{renewed}/Checkin"), &cookie, "").await;
+    assert_eq!(twice.status(), StatusCode::NOT_FOUND);
+    assert_eq!(s.get_json("Requests", &cookie).await, json!([]));
+}
+
+#[tokio::test]
+async fn request_bodies_bind_leniently_and_check_in_takes_every_reason_form() {
+    let s = Sim::start(SimState::default(), &[]).await;
+    let cookie = s.session().await;
+    let bodies = [
+        r#"{"SystemID":1,"AccountID":10,"DurationMinutes":5,"Reason":"r","ConflictOption":"reuse"}"#,
+        "{'SystemId': '1', 'AccountId': '10', 'DurationMinutes': 1, 'ConflictOption': 'reuse'}",
+        r#"{"systemid":"1","accountid":"10","conflictoption":"RENEW"}"#,
+    ];
+    let mut ids = Vec::new();
+    for body in bodies {
+        let (status, id) = status_json(s.send(reqwest::Method::POST, "Requests", &cookie, body).await).await;
+        assert!(status == StatusCode::OK || status == StatusCode::CREATED, "{body}: {status}");
+        ids.push(id.as_u64().expect("id"));
+    }
+    for (body, path) in [
+        ("{}", "Requests/{id}/checkin"),
+        (r#"{"Reason":null}"#, "Requests/Release/{id}"),
+        (r#"{"Reason":"done"}"#, "requests/{id}/CHECKIN/"),
+    ] {
+        let (_, id) = status_json(s.request(&cookie, Some("reuse")).await).await;
+        let path = path.replace("{id}", &id.to_string());
+        assert_eq!(
+            s.send(reqwest::Method::PUT, &path, &cookie, body).await.status(),
+            StatusCode::NO_CONTENT,
+            "{path} {body}"
+        );
+    }
+    for (body, status) in [
+        ("", StatusCode::BAD_REQUEST),
+        ("[1,2]", StatusCode::BAD_REQUEST),
+        (r#"{"AccountID":10}"#, StatusCode::BAD_REQUEST),
+        (r#"{"SystemID":1,"AccountID":10,"DurationMinutes":0}"#, StatusCode::BAD_REQUEST),
+        (r#"{"SystemID":1,"AccountID":10,"AccessType":"App"}"#, StatusCode::BAD_REQUEST),
+        (r#"{"SystemID":1,"AccountID":11}"#, StatusCode::FORBIDDEN),
+        (r#"{"SystemID":2,"AccountID":10}"#, StatusCode::FORBIDDEN),
+    ] {
+        let r = s.send(reqwest::Method::POST, "Requests", &cookie, body).await;
+        let (got, content_type, text) = status_and_text(r).await;
+        assert_eq!(got, status, "{body}: {text}");
+        assert_eq!(content_type, ct());
+        assert!(serde_json::from_str::<Value>(&text).is_ok(), "{text}");
+    }
+    let huge = format!(r#"{{"SystemID":1,"AccountID":10,"Reason":"{}"}}"#, "x".repeat(100_000));
+    assert_eq!(s.send(reqwest::Method::POST, "Requests", &cookie, &huge).await.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let bad_reason =
+        s.send(reqwest::Method::PUT, &format!("Requests/{}/checkin", ids[0]), &cookie, r#"{"Reason":5}"#).await;
+    assert_eq!(bad_reason.status(), StatusCode::BAD_REQUEST);
+    // Another user's request does not exist for this one.
+    let token = s.good_token().await;
+    let app = cookie_header(&s.sign_in(&format!("Bearer {token}")).await);
+    let (_, mine) = status_json(s.request(&cookie, Some("reuse")).await).await;
+    assert_eq!(s.get(&format!("Credentials/{mine}"), Some(&app)).await.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn credentials_are_fresh_per_start() {
+    let a = Sim::start(SimState::default(), &[]).await;
+    let b = Sim::start(SimState::default(), &[]).await;
+    let mut values = Vec::new();
+    for s in [&a, &b] {
+        let cookie = s.session().await;
+        let (_, id) = status_json(s.request(&cookie, Some("reuse")).await).await;
+        values.push(s.get_json(&format!("Credentials/{id}"), &cookie).await);
+    }
+    assert_ne!(values[0], values[1]);
+}
+
+#[tokio::test]
+async fn approval_required_answers_4034_until_approved() {
+    let s = Sim::start(SimState::from_names(&["approval-required"]).expect("state"), &[]).await;
+    let cookie = s.session().await;
+    let (status, id) = status_json(s.request(&cookie, Some("reuse")).await).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let pending = s.get_json("Requests?status=pending", &cookie).await;
+    assert_eq!((pending[0]["Status"].as_str(), pending[0]["ApprovedDate"].is_null()), (Some("Pending"), true));
+    for _ in 0..psconform::simulator::APPROVAL_POLLS {
+        let r = s.get(&format!("Credentials/{id}"), Some(&cookie)).await;
+        assert_eq!(status_and_text(r).await, (StatusCode::FORBIDDEN, ct(), "4034".into()));
+    }
+    assert!(s.get_json(&format!("Credentials/{id}"), &cookie).await.is_string());
+    assert_eq!(s.get_json("Requests?status=pending", &cookie).await, json!([]));
+
+    let lax = Sim::start(SimState::from_names(&["approval-required"]).expect("state"), &[Fault::ApprovalIgnored]).await;
+    let cookie = lax.session().await;
+    let (_, id) = status_json(lax.request(&cookie, Some("reuse")).await).await;
+    assert_eq!(lax.get(&format!("Credentials/{id}"), Some(&cookie)).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn access_policy_states_answer_bare_sub_codes() {
+    for (state, path, code) in [
+        ("request-forbidden", "Requests", "4031"),
+        ("approver-only", "Requests", "4033"),
+        ("approvers-missing", "Requests", "4035"),
+        ("approver-only", "Requests?queue=req", "4033"),
+        ("requestor-only", "Requests?queue=APP", "4032"),
+    ] {
+        let s = Sim::start(SimState::from_names(&[state]).expect("state"), &[]).await;
+        let cookie = s.session().await;
+        let r =
+            if path == "Requests" { s.request(&cookie, Some("reuse")).await } else { s.get(path, Some(&cookie)).await };
+        assert_eq!(status_and_text(r).await, (StatusCode::FORBIDDEN, ct(), code.into()), "{state} {path}");
+    }
+}
+
+#[tokio::test]
+async fn releases_expire_after_their_duration() {
+    let state = SimState::from_names(&["short-release-duration"]).expect("state");
+    let s = Sim::start(state.clone(), &[]).await;
+    let cookie = s.session().await;
+    let body = r#"{"SystemID":1,"AccountID":10,"DurationMinutes":1,"ConflictOption":"reuse"}"#;
+    let (_, id) = status_json(s.send(reqwest::Method::POST, "Requests", &cookie, body).await).await;
+    assert_eq!(s.get(&format!("Credentials/{id}"), Some(&cookie)).await.status(), StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert_eq!(s.get(&format!("Credentials/{id}"), Some(&cookie)).await.status(), StatusCode::NOT_FOUND);
+    // With no live request left, a request without ConflictOption is no conflict.
+    assert_eq!(s.request(&cookie, None).await.status(), StatusCode::CREATED);
+
+    let immortal = Sim::start(state, &[Fault::RequestsNeverExpire]).await;
+    let cookie = immortal.session().await;
+    let (_, id) = status_json(immortal.send(reqwest::Method::POST, "Requests", &cookie, body).await).await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert_eq!(immortal.get(&format!("Credentials/{id}"), Some(&cookie)).await.status(), StatusCode::OK);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Secrets Safe
+
+#[tokio::test]
+async fn secrets_by_path_title_and_separator() {
+    let s = Sim::start(SimState::default(), &[]).await;
+    let cookie = s.session().await;
+    let one = s.get_json("secrets-safe/secrets?path=psconform/demo&title=demo-database&separator=/", &cookie).await;
+    assert_eq!(one.as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        (one[0]["Title"].as_str(), one[0]["FolderPath"].as_str()),
+        (Some("demo-database"), Some("psconform/demo"))
+    );
+    assert!(one[0].get("Password").is_none(), "no value without decrypt");
+    let star = s
+        .get_json("Secrets-Safe/Secrets?path=psconform*demo&separator=*&title=demo-database&decrypt=True", &cookie)
+        .await;
+    assert!(star[0]["Password"].as_str().is_some_and(|p| p.len() == 24));
+    let folder = s.get_json("Secrets-Safe/Secrets?path=psconform/demo/nested&decrypt=true", &cookie).await;
+    let kinds: Vec<&str> = folder.as_array().expect("array").iter().filter_map(|x| x["SecretType"].as_str()).collect();
+    assert_eq!(kinds, ["Text", "File"]);
+    // Both official clients read a text secret's value from Password; a file's is downloaded.
+    assert!(folder[0]["Password"].is_string() && folder[0]["Password"] == folder[0]["Text"]);
+    assert!(folder[1].get("Password").is_none() && folder[1]["FileName"].is_string());
+    let wrapped = s.get_json("Secrets-Safe/Secrets?path=psconform/demo&version=3.2&limit=1", &cookie).await;
+    assert_eq!((wrapped["TotalCount"].as_u64(), wrapped["Data"].as_array().map(Vec::len)), (Some(2), Some(1)));
+    assert_eq!(s.get_json("Secrets-Safe/Secrets?path=psconform/demo&title=demo", &cookie).await, json!([]));
+    assert_eq!(s.get_json("Secrets-Safe/Secrets?path=nowhere", &cookie).await, json!([]));
+    let after = s.get_json("Secrets-Safe/Secrets?afterdate=2024-12-11T00:00:00Z", &cookie).await;
+    assert!(after.as_array().expect("array").iter().all(|x| x["ModifiedOn"].as_str() > Some("2024-12-11")));
+    for bad in ["separator=ab", "afterdate=yesterday", "decrypt=maybe", "offset=-3"] {
+        let r = s.get(&format!("Secrets-Safe/Secrets?{bad}"), Some(&cookie)).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{bad}");
+    }
+}
+
+#[tokio::test]
+async fn one_secret_by_id_text_file_and_download() {
+    let s = Sim::start(SimState::default(), &[]).await;
+    let cookie = s.session().await;
+    let id = "6f1d0c3a-2b4e-4c8d-9a1f-3e5b7c9d1a20";
+    let v30 = s.get_json(&format!("Secrets-Safe/Secrets/{id}"), &cookie).await;
+    assert!(v30["OwnerId"].is_i64() && v30["Password"].is_string() && v30.get("SecretType").is_none(), "{v30}");
+    let v32 = s.get_json(&format!("Secrets-Safe/Secrets/{}?version=3.2", id.to_uppercase()), &cookie).await;
+    assert!(v32["SecretValueModifiedOn"].is_string() && v32.get("OwnerId").is_none(), "{v32}");
+    let text = s.get_json("Secrets-Safe/Secrets/9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d/text", &cookie).await;
+    assert!(text["Text"].as_str().is_some_and(|t| t.len() == 32) && text.get("Password").is_none());
+    let file_id = "3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e6f";
+    let meta = s.get_json(&format!("secrets-safe/secrets/{file_id}/file"), &cookie).await;
+    assert_eq!(meta["FileName"], json!("demo-certificate.pem"));
+    let r = s.get(&format!("Secrets-Safe/Secrets/{file_id}/file/download?version=3.1"), Some(&cookie)).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(content_type(&r), "application/octet-stream");
+    let length: usize = r.headers()["content-length"].to_str().expect("ascii").parse().expect("number");
+    let bytes = r.bytes().await.expect("body");
+    assert_eq!(bytes.len(), length);
+    assert!(bytes.starts_with(b"-----BEGIN CERTIFICATE-----\n"));
+    for path in [
+        format!("Secrets-Safe/Secrets/{id}/text"),
+        format!("Secrets-Safe/Secrets/{id}/file/download"),
+        "Secrets-Safe/Secrets/00000000-0000-0000-0000-000000000000".to_owned(),
+    ] {
+        let (status, body) = status_json(s.get(&path, Some(&cookie)).await).await;
+        assert_eq!((status, body.is_string()), (StatusCode::NOT_FOUND, true), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn folders_filters_and_safes() {
+    let s = Sim::start(SimState::default(), &[]).await;
+    let cookie = s.session().await;
+    let names = |v: &Value| -> Vec<String> {
+        v.as_array().expect("array").iter().filter_map(|f| f["Name"].as_str().map(str::to_owned)).collect()
+    };
+    let all = s.get_json("Secrets-Safe/Folders/", &cookie).await;
+    assert_eq!(names(&all), ["psconform", "demo", "nested", "team-vault"]);
+    let python = s.get_json("secrets-safe/folders?includeSubfolders=True&rootOnly=False", &cookie).await;
+    assert_eq!(python, all);
+    assert_eq!(names(&s.get_json("Secrets-Safe/Folders?rootOnly=TRUE", &cookie).await), ["psconform", "team-vault"]);
+    assert_eq!(names(&s.get_json("Secrets-Safe/Folders?folderName=EST", &cookie).await), ["nested"]);
+    assert_eq!(
+        names(&s.get_json("Secrets-Safe/Folders?folderPath=psconform", &cookie).await),
+        ["psconform", "demo", "nested"]
+    );
+    let shallow = s.get_json("Secrets-Safe/Folders?folderPath=psconform&includeSubfolders=false", &cookie).await;
+    assert_eq!(names(&shallow), ["psconform", "demo"]);
+    let safe_id = all[0]["Id"].as_str().expect("id").to_owned();
+    assert_eq!(all[1]["ParentId"].as_str(), Some(safe_id.as_str()));
+    let owned = s.get_json(&format!("Secrets-Safe/Folders?folderOwnerId={safe_id}"), &cookie).await;
+    assert_eq!(names(&owned).len(), 3);
+    assert_eq!(s.get_json(&format!("Secrets-Safe/Folders/{safe_id}"), &cookie).await, all[0]);
+    let safes = s.get_json("Secrets-Safe/Safes", &cookie).await;
+    assert_eq!(names(&safes), ["psconform", "team-vault"]);
+    assert_eq!(safes[0].as_object().map(|o| o.len()), Some(3), "Id, Name, Description");
+    assert_eq!(s.get_json(&format!("Secrets-Safe/Safes/{safe_id}"), &cookie).await, safes[0]);
+    let child = all[1]["Id"].as_str().expect("id");
+    assert_eq!(s.get(&format!("Secrets-Safe/Safes/{child}"), Some(&cookie)).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(s.get("Secrets-Safe/Folders?rootOnly=yes", Some(&cookie)).await.status(), StatusCode::BAD_REQUEST);
+
+    let strict = Sim::start(SimState::default(), &[Fault::FoldersBoolCaseSensitive]).await;
+    let cookie = strict.session().await;
+    assert_eq!(
+        strict.get("Secrets-Safe/Folders?rootOnly=False", Some(&cookie)).await.status(),
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(strict.get("Secrets-Safe/Folders?rootOnly=false", Some(&cookie)).await.status(), StatusCode::OK);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lookups
+
+#[tokio::test]
+async fn workgroups_and_assets() {
+    let s = Sim::start(SimState::default(), &[]).await;
+    let cookie = s.session().await;
+    let workgroups = s.get_json("Workgroups", &cookie).await;
+    assert!(
+        workgroups.as_array().is_some_and(|w| w.iter().all(|g| g["ID"].is_i64() && g["OrganizationID"].is_string()))
+    );
+    let by_name = s.get_json("workgroups?name=PSCONFORM-LAB", &cookie).await;
+    assert_eq!((by_name["ID"].as_i64(), by_name.is_object()), (Some(2), true));
+    assert_eq!(s.get_json("Workgroups/2", &cookie).await, by_name);
+    assert_eq!(s.get("Workgroups?name=nope", Some(&cookie)).await.status(), StatusCode::NOT_FOUND);
+    let by_id = s.get_json("Workgroups/1/Assets", &cookie).await;
+    let by_wg_name = s.get_json("Workgroups/Default%20Workgroup/Assets", &cookie).await;
+    assert_eq!(by_id, by_wg_name);
+    assert!(by_id.as_array().is_some_and(|a| a.len() == 2 && a.iter().all(|x| x["WorkgroupID"] == json!(1))));
+    let paged = s.get_json("Workgroups/1/Assets?limit=1&offset=1", &cookie).await;
+    assert_eq!((paged["TotalCount"].as_u64(), &paged["Data"][0]), (Some(2), &by_id[1]));
+    let one = s.get_json("Workgroups/Default%20Workgroup/Assets?name=DEMO-LINUX-01", &cookie).await;
+    assert_eq!(one["AssetID"].as_i64(), Some(11));
+    assert_eq!(s.get_json("Assets/11", &cookie).await, one);
+    let found =
+        s.send(reqwest::Method::POST, "Assets/Search", &cookie, r#"{"IPAddress":"192.0.2.13,192.0.2.11"}"#).await;
+    let (status, found) = status_json(found).await;
+    assert_eq!((status, found.as_array().map(Vec::len)), (StatusCode::OK, Some(2)));
+    let empty = s.send(reqwest::Method::POST, "Assets/Search", &cookie, "{}").await;
+    assert_eq!(empty.status(), StatusCode::BAD_REQUEST);
+    for path in ["Assets/99", "Workgroups/99/Assets", "Workgroups/1/Assets?name=nope", "Workgroups/99"] {
+        assert_eq!(s.get(path, Some(&cookie)).await.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+    // There is no asset list outside a workgroup.
+    assert_eq!(s.get("Assets", Some(&cookie)).await.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn users_and_user_groups() {
+    let s = Sim::start(SimState::default(), &[]).await;
+    let cookie = s.session().await;
+    let users = s.get_json("Users", &cookie).await;
+    let users = users.as_array().expect("array");
+    assert!(users.iter().any(|u| u["UserType"] == json!("Application") && u["ClientSecret"].is_null()));
+    let me = s.get_json(&format!("users?username={}&includeInactive=False", s.runas().to_uppercase()), &cookie).await;
+    assert_eq!((me.as_array().map(Vec::len), me[0]["UserID"].as_i64()), (Some(1), Some(7)));
+    assert_eq!(s.get_json("Users/7", &cookie).await, me[0]);
+    assert_eq!(s.get_json("Users?username=nobody", &cookie).await, json!([]));
+    assert_eq!(s.get("Users/70", Some(&cookie)).await.status(), StatusCode::NOT_FOUND);
+    let groups = s.get_json("UserGroups", &cookie).await;
+    assert!(groups.as_array().is_some_and(|g| g.len() == 2 && g.iter().all(|x| x["Description"].is_string())));
+    let by_name = s.get_json("usergroups?name=pam%20requestors", &cookie).await;
+    assert!(by_name.is_object() && by_name.get("Description").is_none(), "{by_name}");
+    assert_eq!(s.get_json("UserGroups/2", &cookie).await, groups[1]);
+    assert_eq!(s.get("UserGroups?name=nope", Some(&cookie)).await.status(), StatusCode::NOT_FOUND);
+    for path in ["Users", "UserGroups", "Workgroups", "Assets/11", "Secrets-Safe/Safes", "ManagedSystems", "Requests"] {
+        let r = s.get(path, None).await;
+        assert_eq!(status_and_text(r).await, (StatusCode::UNAUTHORIZED, ct(), NOT_AUTHENTICATED.into()), "{path}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Data variants, routing and faults of the new areas
+
+#[tokio::test]
+async fn data_variants_change_shapes_within_the_documented_types() {
+    let sparse = Sim::start_data(SimState::default(), &[], DataVariant::Sparse).await;
+    let r = sparse.sign_in(&sparse.ps_auth()).await;
+    let cookie = cookie_header(&r);
+    let user: Value = r.json().await.expect("json");
+    assert_eq!((user["SID"].clone(), user["EmailAddress"].clone()), (Value::Null, json!("")));
+    let account = sparse.get_json("ManagedAccounts?systemName=demo-linux-01&accountName=svc-release", &cookie).await;
+    assert!(account["LastChangeDate"].is_null() && account["DomainName"].is_null());
+    let group = sparse.get_json("UserGroups?name=Administrators", &cookie).await;
+    assert!(group.is_array(), "the newer documented form: {group}");
+    let systems = sparse.get_json("ManagedSystems", &cookie).await;
+    assert!(
+        systems
+            .as_array()
+            .expect("array")
+            .iter()
+            .any(|s| uuid::Uuid::parse_str(s["SystemName"].as_str().unwrap_or("")).is_ok())
+    );
+
+    let extended = Sim::start_data(SimState::default(), &[], DataVariant::Extended).await;
+    let cookie = extended.session().await;
+    let account = extended.get_json("ManagedAccounts?systemName=demo-linux-01&accountName=svc-release", &cookie).await;
+    assert!(account["ObjectID"].is_string(), "an undocumented extra field: {account}");
+    assert!(account["LastChangeDate"].is_string());
+}
+
+#[tokio::test]
+async fn new_routes_answer_405_and_never_html() {
+    let s = Sim::start(SimState::default(), &[]).await;
+    let cookie = s.session().await;
+    let r = client().delete(s.url("ManagedAccounts")).header(COOKIE, &cookie).send().await.expect("request");
+    assert_eq!(r.headers().get("allow").map(|v| v.as_bytes()), Some(&b"GET"[..]));
+    assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+    let r = client().get(s.url("Requests/1/checkin")).header(COOKIE, &cookie).send().await.expect("request");
+    assert_eq!(r.headers().get("allow").map(|v| v.as_bytes()), Some(&b"PUT"[..]));
+    let r = client().delete(s.url("Requests")).send().await.expect("request");
+    assert_eq!(r.headers().get("allow").map(|v| v.as_bytes()), Some(&b"POST, GET"[..]));
+    for path in ["Credentials", "Secrets-Safe", "Secrets-Safe/Secrets/x/y", "Workgroups/1/Assets/2"] {
+        let (status, content_type, body) = status_and_text(s.get(path, Some(&cookie)).await).await;
+        assert_eq!((status, content_type), (StatusCode::NOT_FOUND, ct()), "{path}");
+        assert!(serde_json::from_str::<Value>(&body).is_ok_and(|v| v.is_string()), "{body}");
+    }
+}
+
+#[tokio::test]
+async fn faults_of_the_release_flow() {
+    let s = Sim::start(
+        SimState::default(),
+        &[Fault::AccountLookupList, Fault::AccountSystemIdSpelling, Fault::RequestIdObject, Fault::CredentialsObject],
+    )
+    .await;
+    let cookie = s.session().await;
+    let list = s.get_json("ManagedAccounts?systemName=demo-linux-01&accountName=svc-release", &cookie).await;
+    assert!(list.is_array() && list[0]["SystemID"] == json!(1) && list[0].get("SystemId").is_none(), "{list}");
+    let (_, id) = status_json(s.request(&cookie, Some("reuse")).await).await;
+    let id = id["RequestID"].as_u64().expect("an object with RequestID");
+    let credential = s.get_json(&format!("Credentials/{id}"), &cookie).await;
+    assert!(credential["Password"].is_string(), "{credential}");
+
+    let s = Sim::start(
+        SimState::default(),
+        &[Fault::RequestConflictIgnored, Fault::Checkin200Body, Fault::CredentialsAfterCheckin],
+    )
+    .await;
+    let cookie = s.session().await;
+    let (_, id) = status_json(s.request(&cookie, Some("reuse")).await).await;
+    assert_eq!(s.request(&cookie, None).await.status(), StatusCode::CREATED);
+    let r = s.send(reqwest::Method::PUT, &format!("Requests/{id}/checkin"), &cookie, "{}").await;
+    assert_eq!(status_and_text(r).await.0, StatusCode::OK);
+    assert_eq!(s.get(&format!("Credentials/{id}"), Some(&cookie)).await.status(), StatusCode::OK);
+
+    let s = Sim::start(SimState::default(), &[Fault::RoutesCaseSensitive]).await;
+    let cookie = s.session().await;
+    assert_eq!(s.get("managedaccounts", Some(&cookie)).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(s.get("ManagedAccounts", Some(&cookie)).await.status(), StatusCode::OK);
+    let lower =
+        client().post(s.url("auth/signappin")).header(AUTHORIZATION, s.ps_auth()).send().await.expect("request");
+    assert_eq!(lower.status(), StatusCode::OK, "Authentication stays case-insensitive");
+}
+
+#[tokio::test]
+async fn faults_of_secrets_safe() {
+    let s = Sim::start(
+        SimState::default(),
+        &[Fault::SecretsUnwrapped, Fault::SecretsTitleIgnored, Fault::FileDownloadJson],
+    )
+    .await;
+    let cookie = s.session().await;
+    let list = s.get_json("Secrets-Safe/Secrets?path=psconform/demo&title=demo-database&version=3.2", &cookie).await;
+    assert_eq!(list.as_array().map(Vec::len), Some(2), "unwrapped, and the title ignored: {list}");
+    let r = s.get("Secrets-Safe/Secrets/3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e6f/file/download", Some(&cookie)).await;
+    assert_eq!(content_type(&r), ct());
+    assert!(r.json::<Value>().await.expect("json").is_string());
 }
 
 // ---------------------------------------------------------------------------------------------

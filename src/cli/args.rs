@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use url::Url;
 
-use crate::simulator::{self, Fault, Profile};
+use crate::simulator::{self, DataVariant, Fault, Profile};
 
 /// The exit codes, as `--help` shows them.
 pub const EXIT_CODES: &str = "Exit codes:
@@ -98,6 +98,10 @@ pub struct RunArgs {
     /// `psconform serve --list-faults`.
     #[arg(long = "sim-profile", value_name = "NAME", default_value = "24.3")]
     pub sim_profile: Profile,
+    /// Which documented shapes the built-in simulator's data takes: standard (default), sparse
+    /// or extended; see `psconform serve --list-faults`.
+    #[arg(long = "sim-data", value_name = "NAME", default_value = "standard")]
+    pub sim_data: DataVariant,
     #[command(flatten, next_help_heading = "Test harness options (as cargo test)")]
     pub harness: libtest_mimic::Arguments,
 }

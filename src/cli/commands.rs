@@ -14,7 +14,7 @@ use crate::plan::{CasePlan, Plan};
 use crate::redact::Redactor;
 use crate::report::drift::{self, DriftReport};
 use crate::report::{RunMeta, RunReport};
-use crate::result::{CaseResult, Exit, IgnoreReason, Outcome, StepError};
+use crate::result::{CaseResult, Exit, IgnoreReason, Outcome};
 use crate::run::http::Http;
 use crate::run::{Contracts, RunContext, Target, configured_store};
 use crate::settings::Settings;
@@ -178,6 +178,7 @@ pub fn run(config: RunConfig) -> Exit {
             set,
             compare: config.contracts.compare,
             strict: config.contracts.strict,
+            accepting: config.contracts.update != Update::None,
             observed: Default::default(),
         })
     } else {
@@ -199,14 +200,22 @@ pub fn run(config: RunConfig) -> Exit {
     };
     let (target, sim) = match &config.target {
         TargetConfig::Real(url) => {
-            (Target { base_url: url.clone(), builtin: false, faults: Vec::new(), profile: Default::default() }, None)
+            let target = Target {
+                base_url: url.clone(),
+                builtin: false,
+                faults: Vec::new(),
+                profile: Default::default(),
+                data: Default::default(),
+            };
+            (target, None)
         }
-        TargetConfig::Simulator { profile, faults } => {
+        TargetConfig::Simulator { profile, faults, data } => {
             let sim_config = SimConfig {
                 settings: settings.clone(),
                 state: SimState::default(),
                 faults: faults.clone(),
                 profile: *profile,
+                data: *data,
             };
             match rt.block_on(Simulator::start(
                 sim_config,
@@ -219,6 +228,7 @@ pub fn run(config: RunConfig) -> Exit {
                         builtin: true,
                         faults: faults.clone(),
                         profile: *profile,
+                        data: *data,
                     };
                     (target, Some(sim))
                 }
@@ -315,7 +325,7 @@ fn execute(config: &RunConfig, ctx: &Arc<RunContext>, plan: Plan, redactor: &Red
         product_version: None,
         simulator: ctx.target.builtin.then(|| {
             let faults: Vec<&str> = ctx.target.faults.iter().map(|f| f.name()).collect();
-            let mut s = format!("profile {}", ctx.target.profile);
+            let mut s = format!("profile {}, data {}", ctx.target.profile, ctx.target.data);
             if !faults.is_empty() {
                 s.push_str(&format!("; faults {}", faults.join(", ")));
             }
@@ -519,8 +529,7 @@ fn finish_contracts(
     // Contracts no case exercised only mean something when every case ran.
     let complete = config.harness.filter.is_none()
         && config.harness.skip.is_empty()
-        && results.iter().all(|r| !matches!(r.get().outcome, Outcome::Ignored(_)))
-        && results.iter().all(|r| r.get().steps.iter().all(|s| !matches!(s.error, Some(StepError::Transport(_)))));
+        && results.iter().all(|r| r.get().outcome == Outcome::Passed);
     if complete && cc.compare {
         let unused: Vec<&str> =
             contracts.set.contracts.keys().filter(|k| !observed.contains_key(*k)).map(String::as_str).collect();

@@ -11,7 +11,7 @@ use url::Url;
 use super::args::RunArgs;
 use crate::run::Policy;
 use crate::run::http::HttpOptions;
-use crate::simulator::{Fault, Profile};
+use crate::simulator::{DataVariant, Fault, Profile};
 
 /// Where a run sends its requests.
 #[derive(Debug, Clone)]
@@ -24,6 +24,8 @@ pub enum TargetConfig {
         profile: Profile,
         /// Deliberate deviations.
         faults: Vec<Fault>,
+        /// The data it serves.
+        data: DataVariant,
     },
 }
 
@@ -134,6 +136,9 @@ impl RunConfig {
             if !args.sim_faults.is_empty() {
                 return usage("--sim-fault applies to the built-in simulator; leave out --target to use it".into());
             }
+            if args.sim_data != DataVariant::default() {
+                return usage("--sim-data applies to the built-in simulator; leave out --target to use it".into());
+            }
         }
         if let Some(n) = args.harness.test_threads
             && !(1..=MAX_THREADS).contains(&n)
@@ -216,7 +221,7 @@ impl RunConfig {
         }
         let target = match args.target {
             Some(url) => TargetConfig::Real(url),
-            None => TargetConfig::Simulator { profile: args.sim_profile, faults: args.sim_faults },
+            None => TargetConfig::Simulator { profile: args.sim_profile, faults: args.sim_faults, data: args.sim_data },
         };
         Ok(RunConfig {
             target,

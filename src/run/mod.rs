@@ -28,7 +28,7 @@ use crate::redact::{Origin, Redacted, Redactor, SecretStore};
 use crate::result::{CaseResult, IgnoreReason, Outcome, Phase, Skipped, StepError, StepResult};
 use crate::settings::{SETTINGS, Settings};
 use crate::shape::{ContractSet, Observed};
-use crate::simulator::{Fault, Listen, Profile, SimConfig, SimState, Simulator};
+use crate::simulator::{DataVariant, Fault, Listen, Profile, SimConfig, SimState, Simulator};
 use http::Http;
 
 /// What the runner needs to know about the target.
@@ -42,6 +42,8 @@ pub struct Target {
     pub faults: Vec<Fault>,
     /// The release the built-in simulator models (also for the per-case simulators).
     pub profile: Profile,
+    /// The data the built-in simulator serves (also for the per-case simulators).
+    pub data: DataVariant,
 }
 
 /// What a run is allowed to do to a real target.
@@ -64,6 +66,9 @@ pub struct Contracts {
     pub compare: bool,
     /// Additive changes and missing contracts fail too.
     pub strict: bool,
+    /// The run merges what it sees into the set (`--update-snapshots`): differences are
+    /// reported, never failing.
+    pub accepting: bool,
     /// What this run saw.
     pub observed: Observed,
 }
@@ -293,6 +298,7 @@ async fn start_own_simulator(ctx: &RunContext, case: &CasePlan) -> Result<Simula
         state,
         faults: ctx.target.faults.clone(),
         profile: ctx.target.profile,
+        data: ctx.target.data,
     };
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
     Simulator::start(config, addr, Listen::Plain).await.map_err(|e| e.to_string())

@@ -176,6 +176,20 @@ fn compare_nodes(old: &Node, new: &Node, path: &str, mode: Mode, out: &mut Vec<C
         return;
     }
     let (ko, kn) = (old.base_kinds(), new.base_kinds());
+    // Only `null` was ever seen here, so the contract says nothing of the type a value has:
+    // a value is news, not a break. A reviewer writes the documented type in by hand.
+    if ko.is_empty() && old.null {
+        if !kn.is_empty() {
+            out.push(Change::new(
+                &at,
+                "a value where only null was seen",
+                None,
+                Some(new.kinds().join(" | ")),
+                Additive,
+            ));
+        }
+        return;
+    }
     // An integer where the contract says number is a number.
     let admitted = |k: &&str| ko.contains(k) || (*k == "integer" && ko.contains(&"number"));
     let outside: Vec<&str> = kn.iter().filter(|k| !admitted(k)).copied().collect();
@@ -291,6 +305,14 @@ mod tests {
         assert!(got.contains("Breaking .UserId: required field missing"), "{got}");
         assert!(got.contains("Breaking .Items[].Id: became nullable"), "{got}");
         assert!(got.contains("Breaking .Items[].Id: became optional"), "{got}");
+    }
+
+    #[test]
+    fn a_value_where_only_null_was_seen_is_news_not_a_break() {
+        let contract = shape(json!({"Domain": null}));
+        let response = shape(json!({"Domain": "corp.example.com"}));
+        let changes = compare(&contract, &response, Mode::Conform);
+        assert_eq!(lines(&changes), "Additive .Domain: a value where only null was seen (string)");
     }
 
     #[test]

@@ -8,6 +8,7 @@ use std::time::Duration;
 use rand::Rng as _;
 use secrecy::SecretString;
 
+use super::data::DataVariant;
 use super::fault::Fault;
 use crate::settings::Settings;
 
@@ -23,6 +24,8 @@ pub struct SimConfig {
     pub faults: Vec<Fault>,
     /// The release modelled where releases differ.
     pub profile: super::profile::Profile,
+    /// Which documented shapes the data takes (see [`DataVariant`]).
+    pub data: DataVariant,
 }
 
 impl SimConfig {
@@ -33,6 +36,7 @@ impl SimConfig {
             state: SimState::default(),
             faults: Vec::new(),
             profile: super::profile::Profile::default(),
+            data: DataVariant::default(),
         }
     }
 }
@@ -65,7 +69,26 @@ pub struct SimState {
     pub source_address_rejected: bool,
     /// How long a token from Connect/Token signs in (`expires_in`, whole seconds).
     pub token_lifetime: Duration,
+    /// New release requests wait for approval: `GET Credentials` answers 403 `4034` until the
+    /// request has been polled [`APPROVAL_POLLS`] times (reference §2.2, §2.3).
+    pub approval_required: bool,
+    /// The caller may not request the account: `POST Requests` answers 403 `4031`.
+    pub request_forbidden: bool,
+    /// The caller is a requestor only: the approver queue (`GET Requests?queue=app`) answers
+    /// 403 `4032`.
+    pub requestor_only: bool,
+    /// The caller is an approver only: `POST Requests` and the requestor queue answer 403 `4033`.
+    pub approver_only: bool,
+    /// The access policy has too few approvers: `POST Requests` answers 403 `4035`.
+    pub approvers_missing: bool,
+    /// `DurationMinutes` counts seconds, so a case can watch a release expire.
+    pub short_release: bool,
 }
+
+/// How many `GET Credentials` calls a request waits through in the `approval-required` state:
+/// each answers 403 `4034`, and the call after the last one gets the credential. A count rather
+/// than a time, so a case polls deterministically with plain steps.
+pub const APPROVAL_POLLS: u32 = 2;
 
 impl Default for SimState {
     fn default() -> Self {
@@ -76,6 +99,12 @@ impl Default for SimState {
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             source_address_rejected: false,
             token_lifetime: DEFAULT_TOKEN_LIFETIME,
+            approval_required: false,
+            request_forbidden: false,
+            requestor_only: false,
+            approver_only: false,
+            approvers_missing: false,
+            short_release: false,
         }
     }
 }
@@ -89,6 +118,15 @@ impl SimState {
         ("short-idle-timeout", "sessions die after 1 second without a call"),
         ("short-token-lifetime", "OAuth tokens expire 1 second after Connect/Token issues them"),
         ("source-address-rejected", "the caller's address is outside the registration's rules: SignAppin answers 401"),
+        (
+            "approval-required",
+            "new requests wait for approval: GET Credentials answers 403 4034 twice, then the credential",
+        ),
+        ("request-forbidden", "the caller may not request the account: POST Requests answers 403 4031"),
+        ("requestor-only", "the caller is a requestor only: GET Requests?queue=app answers 403 4032"),
+        ("approver-only", "the caller is an approver only: POST Requests and GET Requests?queue=req answer 403 4033"),
+        ("approvers-missing", "the access policy has too few approvers: POST Requests answers 403 4035"),
+        ("short-release-duration", "a request's DurationMinutes counts seconds, so releases expire within a case"),
     ];
 
     /// The state with every named condition switched on. An unknown name is an error naming
@@ -103,6 +141,12 @@ impl SimState {
                 "short-idle-timeout" => state.idle_timeout = SHORT_IDLE_TIMEOUT,
                 "source-address-rejected" => state.source_address_rejected = true,
                 "short-token-lifetime" => state.token_lifetime = SHORT_TOKEN_LIFETIME,
+                "approval-required" => state.approval_required = true,
+                "request-forbidden" => state.request_forbidden = true,
+                "requestor-only" => state.requestor_only = true,
+                "approver-only" => state.approver_only = true,
+                "approvers-missing" => state.approvers_missing = true,
+                "short-release-duration" => state.short_release = true,
                 other => {
                     let valid: Vec<&str> = Self::NAMES.iter().map(|(n, _)| *n).collect();
                     return Err(format!("unknown simulator state `{other}`; valid states: {}", valid.join(", ")));

@@ -75,6 +75,34 @@ faults! {
         "idle sessions never time out";
     CookieNotHttponly => "cookie-not-httponly",
         "the session cookies lack the HttpOnly attribute";
+    RoutesCaseSensitive => "routes-case-sensitive",
+        "routes outside Auth match only the documented spelling: managedaccounts answers 404, ManagedAccounts works";
+    AccountLookupList => "account-lookup-list",
+        "GET ManagedAccounts?systemName&accountName answers a one-element array instead of the object";
+    AccountSystemIdSpelling => "account-systemid-spelling",
+        "the requestable-account model spells SystemId as SystemID, which clients indexing SystemId miss";
+    RequestIdObject => "request-id-object",
+        "POST Requests answers {\"RequestID\": n} instead of the bare integer id";
+    RequestConflictIgnored => "request-conflict-ignored",
+        "POST Requests without ConflictOption creates a second request (201) instead of answering 409 4091";
+    ApprovalIgnored => "approval-ignored",
+        "with the approval-required state, GET Credentials releases the credential at once instead of 403 4034";
+    CredentialsObject => "credentials-object",
+        "GET Credentials answers {\"Password\": …} instead of a bare JSON string";
+    CredentialsAfterCheckin => "credentials-after-checkin",
+        "GET Credentials still answers 200 after the request was checked in";
+    Checkin200Body => "checkin-200-body",
+        "PUT Requests/{id}/checkin answers 200 with a body instead of 204";
+    RequestsNeverExpire => "requests-never-expire",
+        "release requests never expire after DurationMinutes";
+    SecretsUnwrapped => "secrets-unwrapped",
+        "GET Secrets-Safe/Secrets with version=3.2 answers a bare array instead of {TotalCount, Data}";
+    SecretsTitleIgnored => "secrets-title-ignored",
+        "GET Secrets-Safe/Secrets ignores the title filter and answers every secret under the path";
+    FileDownloadJson => "file-download-json",
+        "Secrets-Safe file download answers a JSON string (application/json) instead of the raw bytes";
+    FoldersBoolCaseSensitive => "folders-bool-case-sensitive",
+        "GET Secrets-Safe/Folders refuses the booleans True and False (400), as the Python client sends them";
 }
 
 impl fmt::Display for Fault {

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use super::config::{SimConfig, SimState, generate_missing};
+use super::data::DataVariant;
 use super::fault::Fault;
 use super::profile::Profile;
 use super::server::{Listen, Simulator};
@@ -45,8 +46,8 @@ pub struct ServeArgs {
     #[arg(long = "fault", value_name = "NAME")]
     pub faults: Vec<Fault>,
 
-    /// Switch on a server condition (repeatable): licence-invalid, api-version-disabled,
-    /// password-required, short-idle-timeout, source-address-rejected.
+    /// Switch on a server condition (repeatable), such as password-required or
+    /// approval-required; see --list-faults.
     #[arg(long = "state", value_name = "NAME", value_parser = parse_state_name)]
     pub states: Vec<String>,
 
@@ -54,7 +55,11 @@ pub struct ServeArgs {
     #[arg(long, value_name = "NAME", default_value = "24.3")]
     pub profile: Profile,
 
-    /// List the faults, states and profiles, then exit.
+    /// Which documented shapes the data takes: standard (default), sparse or extended.
+    #[arg(long, value_name = "NAME", default_value = "standard")]
+    pub data: DataVariant,
+
+    /// List the faults, states, profiles and data variants, then exit.
     #[arg(long)]
     pub list_faults: bool,
 }
@@ -82,12 +87,18 @@ pub fn serve(args: ServeArgs) -> ExitCode {
         _ => Listen::Plain,
     };
     let from_env = Settings::from_env();
-    let config =
-        SimConfig { settings: generate_missing(from_env.clone()), state, faults: args.faults, profile: args.profile };
+    let config = SimConfig {
+        settings: generate_missing(from_env.clone()),
+        state,
+        faults: args.faults,
+        profile: args.profile,
+        data: args.data,
+    };
     let credentials = render_credentials(&from_env, &config.settings);
     let summary = format!(
-        "profile: {}; faults: {}; states: {}",
+        "profile: {}; data: {}; faults: {}; states: {}",
         config.profile,
+        config.data,
         list_or_none(config.faults.iter().map(|f| f.name())),
         list_or_none(args.states.iter().map(String::as_str)),
     );
@@ -181,6 +192,10 @@ fn render_lists() -> String {
     for p in Profile::ALL {
         text.push_str(&format!("  {:<28} {}\n", p.name(), p.description()));
     }
+    text.push_str("data variants (--data NAME):\n");
+    for d in DataVariant::ALL {
+        text.push_str(&format!("  {:<28} {}\n", d.name(), d.description()));
+    }
     text
 }
 
@@ -217,6 +232,9 @@ mod tests {
         }
         for (name, _) in SimState::NAMES {
             assert!(text.contains(name), "{name}");
+        }
+        for d in DataVariant::ALL {
+            assert!(text.contains(d.name()), "{d}");
         }
     }
 }

@@ -10,8 +10,9 @@ use axum_server::Handle;
 use thiserror::Error;
 use tokio::task::JoinHandle;
 
+use super::app::App;
 use super::config::SimConfig;
-use super::routes::{App, BASE_PATH, router};
+use super::routes::{BASE_PATH, router};
 use super::tls;
 
 /// How long a graceful shutdown waits for in-flight requests before closing connections.

@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Runs the official Python client (beyondtrust-bips-library) against `psconform serve --tls`.
 #
-#   python3 -m venv /tmp/bips-venv && /tmp/bips-venv/bin/pip install beyondtrust-bips-library
+#   python3 -m venv /tmp/bips-venv
+#   /tmp/bips-venv/bin/pip install beyondtrust-bips-library==2.32.1 beyondtrust-bips-cli
 #   tests/tools/python-client-check.sh            # PYTHON=/path/to/python overrides the venv
+#
+# The CLI check uses the venv's ps-cli (PSCLI=/path/to/ps-cli overrides it) and is skipped with
+# a note when it is not installed.
 #
 # Builds the binary, starts the simulator on a free port, reads the base URL from its first
 # stdout line, runs python-client-check.py, then stops the simulator by its pid and checks that
@@ -26,9 +30,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Wait for the URL and the five credential lines (or for the server to die).
+# Wait for the URL and the settings lines, PS_SECRET the last of them (or for the server to die).
 for _ in $(seq 1 100); do
-    if [ "$(wc -l <"$work/stdout")" -ge 6 ]; then break; fi
+    if grep -q '^PS_SECRET=' "$work/stdout"; then break; fi
     if ! kill -0 "$pid" 2>/dev/null; then
         echo "psconform serve exited early:" >&2
         cat "$work/stderr" >&2
