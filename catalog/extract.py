@@ -1323,42 +1323,6 @@ def build(site: Path | None, repo_root: Path):
             "calls": cs,
         }
 
-    # docstring cross-check: each docstring route should name a route the same method calls
-    doc_mismatch = []
-    for (module, fn), items in sorted(doc_by_fn.items()):
-        cls_name, func = fn.split(".", 1)
-        mine = {
-            (c.method, route_key(c.path))
-            for c in calls
-            if c.module == module and c.cls == cls_name and c.func == func
-        }
-        for verb, droute in items:
-            dk = route_key(droute)
-            if (verb, dk) in mine or (verb, dk) in entries and any(
-                c.func == func and c.module == module for c in entries[(verb, dk)]["calls"]
-            ):
-                continue
-            dsegs = dk.split("/")
-            if any(
-                m == verb and k != dk and (
-                    k.split("/")[: len(dsegs)] == dsegs  # cut at a line break
-                    or not Counter(dsegs) - Counter(k.split("/"))  # prose: "POST Sessions Admin"
-                )
-                for m, k in mine
-            ):
-                continue
-            if mine:
-                doc_mismatch.append((module, fn, verb, droute, sorted(mine)))
-    for module, fn, verb, droute, mine in doc_mismatch:
-        for m, k in mine:
-            if m == verb and (m, k) in entries:
-                e = entries[(m, k)]
-                msg = f"docstring of {fn} says {verb} {droute}"
-                if msg not in " ".join(e["notes"]) and not any(
-                    q for q in LIBRARY_QUIRKS.values() if q[0] == k
-                ):
-                    e["notes"].append(msg)
-
     # hand-kept entries
     for ref in REF_ENTRIES:
         key = route_key(ref["route"])
@@ -1402,6 +1366,40 @@ def build(site: Path | None, repo_root: Path):
             "endpoint constants that match no library call (add each to CONSTANT_ONLY_OK or "
             "CONSTANT_ONLY_ENTRIES): " + "; ".join(unmatched)
         )
+
+    # docstring cross-check: each docstring route should name a route the same method calls
+    doc_mismatch = []
+    for (module, fn), items in sorted(doc_by_fn.items()):
+        cls_name, func = fn.split(".", 1)
+        mine = {
+            (c.method, route_key(c.path))
+            for c in calls
+            if c.module == module and c.cls == cls_name and c.func == func
+        }
+        for verb, droute in items:
+            dk = route_key(droute)
+            if (verb, dk) in mine or (verb, dk) in entries:
+                continue  # the docstring names a route the code calls, or one catalogued
+            dsegs = dk.split("/")
+            if any(
+                m == verb and k != dk and (
+                    k.split("/")[: len(dsegs)] == dsegs  # cut at a line break
+                    or not Counter(dsegs) - Counter(k.split("/"))  # prose: "POST Sessions Admin"
+                )
+                for m, k in mine
+            ):
+                continue
+            if mine:
+                doc_mismatch.append((module, fn, verb, droute, sorted(mine)))
+    for module, fn, verb, droute, mine in doc_mismatch:
+        for m, k in mine:
+            if m == verb and (m, k) in entries:
+                e = entries[(m, k)]
+                msg = f"docstring of {fn} says {verb} {droute}"
+                if msg not in " ".join(e["notes"]) and not any(
+                    q for q in LIBRARY_QUIRKS.values() if q[0] == k
+                ):
+                    e["notes"].append(msg)
 
     # reference facts
     for fkey, fact in REF_FACTS.items():

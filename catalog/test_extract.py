@@ -108,6 +108,25 @@ class CatalogShape(unittest.TestCase):
             self.assertIn(src["wheel"], text)
             self.assertIn(src["sha256"], text)
 
+    def test_readme_counts(self):
+        readme = (HERE / "README.md").read_text(encoding="utf-8")
+        rows = re.findall(r"^\| ([A-Z][A-Za-z ]+) \| (\d+) \| (\d+) \| (\d+) \|$", readme, re.M)
+        table = {a: (int(n), int(r), int(c)) for a, n, r, c in rows}
+        want = {}
+        for e in self.entries:
+            n, r, c = want.get(e["area"], (0, 0, 0))
+            read = e["effect"] == "read"
+            want[e["area"]] = (n + 1, r + read, c + (not read))
+        self.assertEqual(table, want, "README.md's table of counts")
+        methods = Counter(e["method"] for e in self.entries)
+        reads = sum(e["effect"] == "read" for e in self.entries)
+        line = (
+            f"{len(self.entries)} endpoints in {len(want)} areas: {reads} read, "
+            f"{len(self.entries) - reads} change; {methods['GET']} GET, {methods['POST']} POST, "
+            f"{methods['PUT']} PUT, {methods['DELETE']} DELETE."
+        )
+        self.assertIn(line, readme)
+
     def test_known_endpoints(self):
         known = [
             ("GET", "ManagedAccounts", "read", "Managed Accounts"),
