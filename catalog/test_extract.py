@@ -206,6 +206,134 @@ class Helpers(unittest.TestCase):
         self.assertEqual(extract.load(extract.dump(entries, "cmd")), entries)
 
 
+FAKE_CORE = """
+class APIObject:
+    def __init__(self, authentication, logger=None, endpoint=None):
+        self.endpoint = endpoint
+    def _run_get_request(self, endpoint, include_api_version=True, expected_status_code=200):
+        pass
+    def _run_post_request(self, endpoint, payload, include_api_version=True,
+                          expected_status_code=201):
+        pass
+    def _run_post_file_request(self, endpoint, file_path, payload=None,
+                               include_api_version=True, expected_status_code=201):
+        pass
+    def _run_put_request(self, endpoint, payload, include_api_version=True,
+                         expected_status_code=200):
+        pass
+    def _run_put_file_request(self, endpoint, file_path, payload=None,
+                              include_api_version=True, expected_status_code=204):
+        pass
+    def _run_delete_request(self, endpoint, expected_status_code=200, payload=None):
+        pass
+"""
+FAKE_MIXINS = """
+class GetByIdMixin:
+    def get_by_id(self, object_id, include_api_version=False):
+        endpoint = f"{self.endpoint}/{object_id}"
+        return self._run_get_request(endpoint, include_api_version=include_api_version)
+"""
+FAKE_THINGS = """
+from secrets_safe_library.core import APIObject
+from secrets_safe_library.mixins import GetByIdMixin
+from secrets_safe_library.constants.endpoints import DELETE_THING
+
+class Thing(APIObject, GetByIdMixin):
+    def __init__(self, authentication, logger=None):
+        super().__init__(authentication, logger, endpoint="/things")
+
+    def list_things(self, name=None):
+        query = "x"
+        endpoint = f"{self.endpoint}?{query}" if name else self.endpoint
+        return self._run_get_request(endpoint)
+
+    def update(self, thing_id, text=None, file_path=None):
+        partial = ""
+        if text:
+            partial = "text"
+        elif file_path:
+            partial = "file"
+        else:
+            raise ValueError("one of them")
+        endpoint = f"{self.endpoint}/{thing_id}/{partial}"
+        if file_path:
+            self._run_put_file_request(endpoint, file_path)
+        else:
+            self._run_put_request(endpoint, {})
+
+    def create(self, parent_id):
+        return self._write(
+            endpoint=f"/parents/{quote(parent_id)}{self.endpoint}",
+            run_request=self._run_post_request,
+            expected=[200, 201],
+        )
+
+    def _write(self, endpoint, run_request, expected):
+        return run_request(endpoint, payload={}, expected_status_code=expected)
+
+    def delete(self, thing_id, expected_status_code=204):
+        endpoint = "/" + DELETE_THING.format(id=thing_id).replace("delete:", "")
+        self._run_delete_request(endpoint, expected_status_code=expected_status_code)
+"""
+
+
+class InterpreterOnFakeLibrary(unittest.TestCase):
+    """extract.Context on a small library written here: runs without the real packages."""
+
+    def analyse(self, things_source):
+        import tempfile
+
+        holder = tempfile.TemporaryDirectory()
+        self.addCleanup(holder.cleanup)
+        tmp = Path(holder.name)
+        lib = tmp / "secrets_safe_library"
+        (lib / "constants").mkdir(parents=True)
+        (lib / "__init__.py").write_text("")
+        (lib / "core.py").write_text(FAKE_CORE)
+        (lib / "mixins.py").write_text(FAKE_MIXINS)
+        (lib / "constants" / "endpoints.py").write_text('DELETE_THING = "delete:things/{id}"\n')
+        (lib / "things.py").write_text(things_source)
+        return extract.Context(lib).all_calls()
+
+    def test_calls(self):
+        got = sorted(
+            (c.method, c.path, c.statuses, c.func, c.via) for c in self.analyse(FAKE_THINGS)
+        )
+        self.assertEqual(
+            got,
+            [
+                ("DELETE", "/things/{thing_id}", (204,), "delete", ""),
+                ("GET", "/things", (200,), "list_things", ""),
+                ("GET", "/things/{object_id}", (200,), "get_by_id", "mixins.py GetByIdMixin"),
+                ("GET", "/things?x", (200,), "list_things", ""),
+                ("POST", "/parents/{parent_id}/things", (200, 201), "create", ""),
+                ("PUT", "/things/{thing_id}/file", (204,), "update", ""),
+                ("PUT", "/things/{thing_id}/text", (200,), "update", ""),
+            ],
+        )
+
+    def test_unresolvable_endpoint_is_an_error(self):
+        src = FAKE_THINGS + (
+            "\n    def odd(self):\n        return self._run_get_request(self.make_url())\n"
+        )
+        with self.assertRaisesRegex(extract.ExtractError, "cannot resolve endpoint"):
+            self.analyse(src)
+
+    def test_route_spelling_and_parameter_names(self):
+        speller = extract.Speller(["GET ManagedAccounts/{id}/Credentials"], [])
+        self.assertEqual(
+            extract.make_route("/managedaccounts/{account_id}/credentials?type=x", speller),
+            "ManagedAccounts/{managedAccountId}/Credentials",
+        )
+        self.assertEqual(
+            extract.make_route("/managedaccounts/{object_id}", speller),
+            "ManagedAccounts/{managedAccountId}",
+        )
+        self.assertEqual(
+            extract.make_route("/credentials/{request_id}", speller), "Credentials/{requestId}"
+        )
+
+
 @unittest.skipIf(
     importlib.util.find_spec("secrets_safe_library") is None
     or importlib.util.find_spec("ps_cli") is None,
