@@ -197,11 +197,9 @@ class Session:
         Why GNU time for memory: a process started from here inherits this Python process's
         peak RSS in its ru_maxrss (the kernel keeps the old image's peak across exec, and
         vfork shares it), about 10-25 MiB, as large as what is measured. GNU time forks from
-        its own 1 MiB image, so its %M is the command's own peak, as before. Its CPU (under a
-        millisecond) is in the figure; the old script read CPU from GNU time's %U %S, which
-        truncates each to 10 ms."""
-        log = self.work / "log" / f"{_safe_name(label)}-{n}-{rep}"
-        out_path, err_path, time_path = (log.with_suffix(s) for s in (".out", ".err", ".time"))
+        its own 1 MiB image, so its %M is the command's own peak. GNU time's own CPU (under a
+        millisecond) is in the figure; its %U and %S would be truncated to 10 ms each."""
+        out_path, err_path, time_path = (self.log(label, n, rep, s) for s in (".out", ".err", ".time"))
         if self.gnu_time:
             argv = [self.gnu_time, "-f", "%M", "-o", str(time_path), *argv]
         with open(out_path, "wb") as out, open(err_path, "wb") as err:
@@ -232,6 +230,10 @@ class Session:
             tail = (_tail(err_path, 600) + " " + _tail(out_path, 600)).replace("\n", " ")[:400]
             self.note(f"{label} at N={n} (run {rep}) exited {rc}: {tail}")
         return run
+
+    def log(self, label: str, n: int, rep: int, suffix: str) -> Path:
+        """Where a measured run's output goes: log/LABEL-N-REP.out, .err, .time."""
+        return self.work / "log" / f"{_safe_name(label)}-{n}-{rep}{suffix}"
 
     def start(self, argv: list[str], out: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
         """Starts a background server, its stdout in `out` and its stderr in `out`.err."""
@@ -388,20 +390,22 @@ def _first_line(argv: list[str]) -> str:
 
 
 def find_peers(session: Session) -> Peers:
+    """What is installed; each peer that is not is a `missing:` note, never dropped silently."""
     tools = session.config.tools
     session.gnu_time = find_gnu_time()
-    peers = Peers(find_nginx(), shutil.which("wrk"), find_hurl(tools), find_tavern(tools))
-    if not session.config.ps_only:
-        if not peers.hurl:
-            session.note(f"missing: Hurl {HURL_VERSION} (bench/run --install, or cargo install hurl --version {HURL_VERSION} --locked)")
-        if not peers.tavern_python:
-            session.note(f"missing: Tavern {TAVERN_VERSION} with pytest-xdist (bench/run --install)")
-        if not peers.wrk:
-            session.note("missing: wrk (apt-get install wrk): no floor and no load test")
-        if not peers.nginx:
-            session.note("missing: nginx (apt-get install nginx): only psconform against its simulator runs")
     if not session.gnu_time:
         session.note("missing: GNU time (/usr/bin/time, apt package time): no peak memory")
+    if session.config.ps_only:  # no peer runs, so Hurl and Tavern are not looked for
+        return Peers(find_nginx(), shutil.which("wrk"), None, None)
+    peers = Peers(find_nginx(), shutil.which("wrk"), find_hurl(tools), find_tavern(tools))
+    if not peers.hurl:
+        session.note(f"missing: Hurl {HURL_VERSION} (bench/run --install, or cargo install hurl --version {HURL_VERSION} --locked)")
+    if not peers.tavern_python:
+        session.note(f"missing: Tavern {TAVERN_VERSION} with pytest-xdist (bench/run --install)")
+    if not peers.wrk:
+        session.note("missing: wrk (apt-get install wrk): no floor and no load test")
+    if not peers.nginx:
+        session.note("missing: nginx (apt-get install nginx): only psconform against its simulator runs")
     return peers
 
 
@@ -655,10 +659,11 @@ class Bench:
         if self.peers.wrk:
             origin = self.nginx_base.removesuffix(BASE_PATH)
             env = _env(BENCH_REQUESTS=str(2 * n), BENCH_PATH=BASE_PATH, PS_API_KEY=API_KEY, PS_RUNAS=RUNAS)
-            self.s.measure("wrk floor -t1 -c1", n, rep, [
+            label = "wrk floor -t1 -c1"
+            self.s.measure(label, n, rep, [
                 self.peers.wrk, "-t1", "-c1", "-d120s", "-s", str(WRK_SCRIPTS / "floor.lua"), origin], env)
             # The floor counts only if wrk made exactly the 2N requests, all answered 2xx.
-            out = self.s.work / "log" / f"{_safe_name('wrk floor -t1 -c1')}-{n}-{rep}.out"
+            out = self.s.log(label, n, rep, ".out")
             summary = [l for l in _tail(out, 10_000).splitlines() if l.startswith("bench:")]
             if summary != [f"bench: {2 * n} responses, 0 non-2xx"]:
                 self.s.note(f"wrk floor at N={n}: {' '.join(summary)}, expected {2 * n} responses, 0 non-2xx")
