@@ -126,7 +126,7 @@ def _threads(text: str) -> list[str]:
 
 
 def parse_config(argv: list[str]) -> Config:
-    p = _Parser(prog="bench/run", add_help=False)
+    p = _Parser(prog="bench/run", add_help=False, allow_abbrev=False)
     p.add_argument("-h", "--help", action="store_true")
     p.add_argument("--smoke", action="store_true")
     p.add_argument("--psconform-only", dest="ps_only", action="store_true")
@@ -455,9 +455,9 @@ def start_nginx(session: Session, nginx: str) -> str | None:
     for key, value in {"@DIR@": str(folder), "@PORT@": str(port), "@BASE_PATH@": BASE_PATH, "@RUNAS@": RUNAS}.items():
         conf = conf.replace(key, value)
     (folder / "nginx.conf").write_text(conf)
-    proc = session.start([nginx, "-p", str(folder), "-c", str(folder / "nginx.conf")], folder / "logs/stdout.log")
+    proc = session.start([nginx, "-p", str(folder), "-c", str(folder / "nginx.conf")], folder / "logs/nginx.out")
     if not wait_for_port(port, proc):
-        logs = _tail(folder / "logs/stdout.log.err", 300) + _tail(folder / "logs/error.log", 300)
+        logs = _tail(folder / "logs/nginx.out.err", 300) + _tail(folder / "logs/error.log", 300)
         session.note(f"nginx did not start: {' '.join(logs.split())}")
         return None
     base = f"http://127.0.0.1:{port}{BASE_PATH}"
@@ -587,7 +587,7 @@ def write_suites(folder: Path, n: int) -> None:
 
 
 class Bench:
-    """The runs of one size after another, in the order of the old table: psconform against
+    """The runs of one size after another, in the order of the table rows: psconform against
     nginx at each --test-threads, Hurl, Tavern, the wrk floor, psconform's built-in simulator,
     and (smoke or psconform-only) psconform against `psconform serve`."""
 
