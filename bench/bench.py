@@ -373,7 +373,8 @@ def apt_install(session: Session, packages: list[str]) -> None:
 def _run_logged(argv: list[str], log: Path, **kwargs) -> bool:
     with open(log, "ab") as f:
         try:
-            return subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=f, stderr=subprocess.STDOUT, **kwargs).returncode == 0
+            done = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=f, stderr=subprocess.STDOUT, **kwargs)
+            return done.returncode == 0
         except OSError as e:
             f.write(f"cannot start {argv[0]}: {e}\n".encode())
             return False
@@ -399,7 +400,8 @@ def find_peers(session: Session) -> Peers:
         return Peers(find_nginx(), shutil.which("wrk"), None, None)
     peers = Peers(find_nginx(), shutil.which("wrk"), find_hurl(tools), find_tavern(tools))
     if not peers.hurl:
-        session.note(f"missing: Hurl {HURL_VERSION} (bench/run --install, or cargo install hurl --version {HURL_VERSION} --locked)")
+        session.note(f"missing: Hurl {HURL_VERSION} (bench/run --install, or cargo install hurl "
+                     f"--version {HURL_VERSION} --locked)")
     if not peers.tavern_python:
         session.note(f"missing: Tavern {TAVERN_VERSION} with pytest-xdist (bench/run --install)")
     if not peers.wrk:
@@ -452,7 +454,8 @@ def start_nginx(session: Session, nginx: str) -> str | None:
     (folder / "tmp").mkdir()
     port = free_port()
     conf = NGINX_TEMPLATE.read_text()
-    for key, value in {"@DIR@": str(folder), "@PORT@": str(port), "@BASE_PATH@": BASE_PATH, "@RUNAS@": RUNAS}.items():
+    values = {"@DIR@": str(folder), "@PORT@": str(port), "@BASE_PATH@": BASE_PATH, "@RUNAS@": RUNAS}
+    for key, value in values.items():
         conf = conf.replace(key, value)
     (folder / "nginx.conf").write_text(conf)
     proc = session.start([nginx, "-p", str(folder), "-c", str(folder / "nginx.conf")], folder / "logs/nginx.out")
@@ -485,8 +488,8 @@ def start_serve(session: Session, binary: str, env: dict[str, str]) -> Serve | N
     for _ in range(200):
         lines = out.read_text(errors="replace").splitlines()
         # The URL comes first, flushed with the settings; wait for both all the same.
-        if lines and lines[0].startswith("http") and any(l.startswith("PS_RUNAS=") for l in lines):
-            printed = dict(l.split("=", 1) for l in lines[1:] if "=" in l)
+        if lines and lines[0].startswith("http") and any(line.startswith("PS_RUNAS=") for line in lines):
+            printed = dict(line.split("=", 1) for line in lines[1:] if "=" in line)
             return Serve(proc, lines[0].strip(), printed)
         if proc.poll() is not None:
             break
@@ -592,7 +595,7 @@ class Bench:
     and (smoke or psconform-only) psconform against `psconform serve`."""
 
     def __init__(self, session: Session, binary: str, peers: Peers, nginx_base: str | None):
-        self.s, self.c = session, session.config
+        self.session, self.config = session, session.config
         self.binary, self.peers, self.nginx_base = binary, peers, nginx_base
         self.tree_notes: list[str] = []
         # CI=true: psconform compares every response's shape with a snapshot set and writes
@@ -606,38 +609,38 @@ class Bench:
         argv = [self.binary, "run", *args, "-q", "--snapshots", str(snapshots), "--update-snapshots"]
         if subprocess.run(argv, env=self.ps_env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                           stderr=subprocess.DEVNULL).returncode != 0:
-            self.s.note(f"recording shapes for {snapshots} failed")
+            self.session.note(f"recording shapes for {snapshots} failed")
 
     def run_size(self, n: int) -> None:
-        folder = self.s.work / "suites" / str(n)
+        folder = self.session.work / "suites" / str(n)
         write_suites(folder, n)
         cases, sim_snaps, nginx_snaps = folder / "psconform", folder / "snapshots-sim", folder / "snapshots-nginx"
-        self.s.say(f"N={n}: {2 * n} requests per run, {self.c.reps} run(s) each")
+        self.session.say(f"N={n}: {2 * n} requests per run, {self.config.reps} run(s) each")
         if self.nginx_base:
             self.record_shapes(nginx_snaps, "--target", self.nginx_base, "--cases", str(cases))
         self.record_shapes(sim_snaps, "--cases", str(cases))
         psconform = [self.binary, "run", "--cases", str(cases), "-q"]
         # One round goes through every tool, so a slow phase of a shared machine hits them all.
-        for rep in range(1, self.c.reps + 1):
+        for rep in range(1, self.config.reps + 1):
             if self.nginx_base:
-                for t in self.c.threads:
+                for t in self.config.threads:
                     label, extra = ("psconform nginx", []) if t == "default" else (
                         f"psconform nginx --test-threads {t}", ["--test-threads", t])
-                    self.s.measure(label, n, rep, [*psconform, "--target", self.nginx_base,
-                                                   "--snapshots", str(nginx_snaps), *extra], self.ps_env)
-                if not self.c.ps_only:
+                    argv = [*psconform, "--target", self.nginx_base, "--snapshots", str(nginx_snaps), *extra]
+                    self.session.measure(label, n, rep, argv, self.ps_env)
+                if not self.config.ps_only:
                     self.run_peers(folder, n, rep)
             # The built-in simulator, started by the run itself (its CPU and memory count).
-            self.s.measure("psconform built-in simulator", n, rep, [*psconform, "--snapshots", str(sim_snaps)],
-                           self.ps_env)
+            argv = [*psconform, "--snapshots", str(sim_snaps)]
+            self.session.measure("psconform built-in simulator", n, rep, argv, self.ps_env)
             # `psconform serve` as the target: the nginx-free stand-in for a real server.
-            if self.c.smoke or self.c.ps_only:
-                serve = start_serve(self.s, self.binary, _env(PS_API_KEY=API_KEY, PS_RUNAS=RUNAS))
+            if self.config.smoke or self.config.ps_only:
+                serve = start_serve(self.session, self.binary, _env(PS_API_KEY=API_KEY, PS_RUNAS=RUNAS))
                 if serve:
-                    self.s.measure("psconform psconform-serve", n, rep,
-                                   [*psconform, "--target", serve.url, "--snapshots", str(sim_snaps)], self.ps_env)
-                    self.s.stop(serve.proc)
-        if not self.c.smoke and self.peers.tavern_python and self.nginx_base:
+                    argv = [*psconform, "--target", serve.url, "--snapshots", str(sim_snaps)]
+                    self.session.measure("psconform psconform-serve", n, rep, argv, self.ps_env)
+                    self.session.stop(serve.proc)
+        if not self.config.smoke and self.peers.tavern_python and self.nginx_base:
             peak = tree_peak_mib(self.tavern_argv(folder), self.peer_env)
             shown = "?" if peak is None else f"{peak:.1f}"
             self.tree_notes.append(
@@ -650,23 +653,24 @@ class Bench:
 
     def run_peers(self, folder: Path, n: int, rep: int) -> None:
         if self.peers.hurl:
-            self.s.measure("hurl --test --jobs 2", n, rep, [
+            self.session.measure("hurl --test --jobs 2", n, rep, [
                 self.peers.hurl, "--test", "--jobs", "2", "--no-color",
                 "--variable", f"base={self.nginx_base}", "--variable", f"api_key={API_KEY}",
                 "--variable", f"runas={RUNAS}", *sorted(map(str, (folder / "hurl").glob("*.hurl")))])
         if self.peers.tavern_python:
-            self.s.measure("tavern pytest -n 2", n, rep, self.tavern_argv(folder), self.peer_env)
+            self.session.measure("tavern pytest -n 2", n, rep, self.tavern_argv(folder), self.peer_env)
         if self.peers.wrk:
             origin = self.nginx_base.removesuffix(BASE_PATH)
             env = _env(BENCH_REQUESTS=str(2 * n), BENCH_PATH=BASE_PATH, PS_API_KEY=API_KEY, PS_RUNAS=RUNAS)
             label = "wrk floor -t1 -c1"
-            self.s.measure(label, n, rep, [
+            self.session.measure(label, n, rep, [
                 self.peers.wrk, "-t1", "-c1", "-d120s", "-s", str(WRK_SCRIPTS / "floor.lua"), origin], env)
             # The floor counts only if wrk made exactly the 2N requests, all answered 2xx.
-            out = self.s.log(label, n, rep, ".out")
-            summary = [l for l in _tail(out, 10_000).splitlines() if l.startswith("bench:")]
+            out = self.session.log(label, n, rep, ".out")
+            summary = [line for line in _tail(out, 10_000).splitlines() if line.startswith("bench:")]
             if summary != [f"bench: {2 * n} responses, 0 non-2xx"]:
-                self.s.note(f"wrk floor at N={n}: {' '.join(summary)}, expected {2 * n} responses, 0 non-2xx")
+                self.session.note(
+                    f"wrk floor at N={n}: {' '.join(summary)}, expected {2 * n} responses, 0 non-2xx")
 
 
 def _env(unset: tuple[str, ...] = (), **set_vars: str) -> dict[str, str]:
@@ -773,7 +777,8 @@ def render_header(config: Config, binary: str, peers: Peers, nginx_base: str | N
     if peers.wrk:
         lines.append(f"wrk: {' '.join(_first_line([peers.wrk, '-v']).split()[:2])}")
     load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
-    lines.append(f"machine: {os.cpu_count()} cores, {os.uname().sysname} {os.uname().release}, load average {load}")
+    system = f"{os.uname().sysname} {os.uname().release}"
+    lines.append(f"machine: {os.cpu_count()} cores, {system}, load average {load}")
     return lines
 
 
@@ -838,7 +843,8 @@ def load_test(session: Session, binary: str, wrk: str | None, nginx_base: str | 
     print(f"simulator VmRSS: {_mib(rss0)} at start, {_mib(rss1)} after the sign-in run, "
           f"{_mib(rss2)} after the session run (VmHWM {_mib(hwm)})", flush=True)
     for name, path in (("session", session_out), ("sign-in", signin)):
-        errors = [l.strip() for l in _tail(path, 100_000).splitlines() if "Non-2xx" in l or "Socket errors" in l]
+        lines = _tail(path, 100_000).splitlines()
+        errors = [line.strip() for line in lines if "Non-2xx" in line or "Socket errors" in line]
         if errors:
             session.note(f"load: the {name} run had errors: {' '.join(errors)}")
 
