@@ -18,6 +18,7 @@
 
 pub mod case;
 pub mod cli;
+pub mod coverage;
 pub mod logging;
 pub mod plan;
 pub mod redact;

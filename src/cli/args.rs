@@ -43,8 +43,28 @@ pub enum Command {
     /// Compare two contract sets (such as two `--record` baselines) and report every shape
     /// change, one row per change per contract (exit 0 none, 1 additive only, 4 breaking).
     Drift(DriftArgs),
+    /// Show which documented endpoints the cases exercise, with the statuses they assert (and,
+    /// from a run's JSON report, the statuses the target answered), and which they do not.
+    Coverage(CoverageArgs),
     /// Print the JSON Schema of the case format.
     Schema,
+}
+
+/// `psconform coverage`.
+#[derive(Debug, Args)]
+pub struct CoverageArgs {
+    /// Folder (or file) of case files.
+    #[arg(long, value_name = "DIR", default_value = "cases")]
+    pub cases: PathBuf,
+    /// A JSON report of a run (`run --report`), to show the statuses the target answered.
+    #[arg(long, value_name = "PATH")]
+    pub report: Option<PathBuf>,
+    /// Print JSON.
+    #[arg(long, conflicts_with = "markdown")]
+    pub json: bool,
+    /// Print Markdown.
+    #[arg(long)]
+    pub markdown: bool,
 }
 
 /// `psconform run`.

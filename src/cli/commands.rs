@@ -7,9 +7,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use super::args::{DriftArgs, ListArgs, ValidateArgs};
+use super::args::{CoverageArgs, DriftArgs, ListArgs, ValidateArgs};
 use super::config::{RunConfig, TargetConfig, Update};
 use crate::case::Diagnostic;
+use crate::coverage::{Catalog, Coverage};
 use crate::plan::{CasePlan, Plan};
 use crate::redact::Redactor;
 use crate::report::drift::{self, DriftReport};
@@ -152,6 +153,87 @@ pub fn drift(args: &DriftArgs) -> Exit {
     );
     print!("{}", if args.json { drift::json(&report) } else { drift::markdown(&report) });
     report.get().exit()
+}
+
+/// `psconform coverage`.
+pub fn coverage(args: &CoverageArgs) -> Exit {
+    let redactor = env_redactor();
+    let plan = match load(std::slice::from_ref(&args.cases), &redactor) {
+        Ok(p) => p,
+        Err(e) => return e,
+    };
+    let catalog = match Catalog::builtin() {
+        Ok(c) => c,
+        Err(e) => {
+            anstream::eprintln!("error: {e}");
+            return Exit::Invalid;
+        }
+    };
+    let results = match &args.report {
+        None => Vec::new(),
+        Some(path) => match read_report_cases(path) {
+            Ok(r) => r,
+            Err(e) => {
+                anstream::eprintln!("error: {e}");
+                return Exit::Invalid;
+            }
+        },
+    };
+    let matrix = Coverage::of(&catalog, &plan.cases, &results);
+    let text = if args.json {
+        serde_json::to_string_pretty(&matrix).unwrap_or_default() + "\n"
+    } else if args.markdown {
+        matrix.markdown()
+    } else {
+        matrix.terminal()
+    };
+    print!("{}", redactor.text(&text));
+    Exit::Passed
+}
+
+/// The cases of a JSON run report, as far as coverage needs them: each step's request line
+/// and status.
+fn read_report_cases(path: &Path) -> Result<Vec<CaseResult>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let v: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("{} is not a JSON report: {e}", path.display()))?;
+    let cases = v["cases"].as_array().ok_or_else(|| format!("{} has no `cases`", path.display()))?;
+    Ok(cases
+        .iter()
+        .map(|c| {
+            let steps = c["steps"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|s| {
+                    let mut step = crate::result::StepResult::new(
+                        crate::result::Phase::Step,
+                        0,
+                        String::new(),
+                        Default::default(),
+                    );
+                    step.status = s["status"].as_u64().and_then(|n| u16::try_from(n).ok());
+                    step.request = s.get("request").map(|r| crate::result::RequestLine {
+                        method: r["method"].as_str().unwrap_or("").to_owned(),
+                        path: r["path"].as_str().unwrap_or("").to_owned(),
+                        route: r["route"].as_str().map(str::to_owned),
+                    });
+                    step
+                })
+                .collect();
+            CaseResult {
+                name: c["name"].as_str().unwrap_or("").to_owned(),
+                file: String::new(),
+                line: 0,
+                endpoint: String::new(),
+                summary: String::new(),
+                source: None,
+                outcome: Outcome::Passed,
+                duration: Duration::ZERO,
+                steps,
+            }
+        })
+        .collect())
 }
 
 /// `psconform run`.
@@ -335,7 +417,9 @@ fn execute(config: &RunConfig, ctx: &Arc<RunContext>, plan: Plan, redactor: &Red
         duration: total,
         options: config.described.clone(),
     };
-    let report = RunReport::new(meta, &results, exit, redactor);
+    let plain: Vec<CaseResult> = results.iter().map(|r| r.get().clone()).collect();
+    let coverage = Catalog::builtin().ok().map(|c| Coverage::of(&c, cases.iter().map(|c| c.as_ref()), &plain));
+    let report = RunReport::new(meta, &results, exit, coverage, redactor);
     let mut output_failed = false;
     if let Some(path) = &config.outputs.junit {
         match crate::report::junit::render(&report) {

@@ -36,6 +36,7 @@ pub fn main() -> ExitCode {
         Command::Validate(args) => commands::validate(&args).into(),
         Command::Serve(args) => crate::simulator::serve(args),
         Command::Drift(args) => commands::drift(&args).into(),
+        Command::Coverage(args) => commands::coverage(&args).into(),
         Command::Schema => {
             print!("{}", crate::case::schema::render());
             Exit::Passed.into()

@@ -109,6 +109,9 @@ pub struct RunReport {
     pub exit: ExitInfo,
     /// Every case, sorted by name.
     pub cases: Vec<CaseResult>,
+    /// What the cases cover of the documented API, with the statuses the run observed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coverage: Option<crate::coverage::Coverage>,
 }
 
 impl RunReport {
@@ -117,6 +120,7 @@ impl RunReport {
         mut meta: RunMeta,
         results: &[Redacted<CaseResult>],
         exit: Exit,
+        coverage: Option<crate::coverage::Coverage>,
         redactor: &Redactor,
     ) -> Redacted<RunReport> {
         meta.product_version = meta.product_version.or_else(|| product_version(results));
@@ -125,6 +129,7 @@ impl RunReport {
             summary: Summary::of(results),
             exit: exit.into(),
             cases: results.iter().map(|r| r.get().clone()).collect(),
+            coverage,
         };
         redactor.seal(report)
     }
@@ -138,6 +143,12 @@ impl Redact for RunReport {
         self.meta.options.redact(r);
         // The cases were sealed when they ended; sealing again only costs time.
         self.cases.redact(r);
+        if let Some(c) = self.coverage.as_mut() {
+            for row in c.endpoints.iter_mut().chain(c.uncatalogued.iter_mut()) {
+                row.route.redact(r);
+                row.cases = std::mem::take(&mut row.cases).into_iter().map(|n| r.text(&n)).collect();
+            }
+        }
     }
 }
 

@@ -1,0 +1,296 @@
+//! The coverage matrix: for each catalog endpoint, the cases that exercise it, the statuses
+//! they assert, and (after a run) the statuses the target answered. Endpoints the cases call
+//! that the catalog does not list are kept apart, not dropped.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use super::catalog::{Catalog, key};
+use crate::case::spec::StatusSpec;
+use crate::plan::CasePlan;
+use crate::plan::check::Test;
+use crate::result::CaseResult;
+
+/// One endpoint's coverage.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct EndpointCoverage {
+    /// The API area.
+    pub area: String,
+    /// The method.
+    pub method: String,
+    /// The route template.
+    pub route: String,
+    /// `read` or `change` (empty for an endpoint the catalog does not list).
+    pub effect: String,
+    /// The statuses the documentation gives.
+    pub documented: Vec<u16>,
+    /// The cases that exercise it.
+    pub cases: BTreeSet<String>,
+    /// The statuses their steps assert (`200`, `4xx`).
+    pub asserted: BTreeSet<String>,
+    /// The statuses a run observed.
+    pub observed: BTreeSet<u16>,
+}
+
+impl EndpointCoverage {
+    /// Whether any case exercises it.
+    pub fn covered(&self) -> bool {
+        !self.cases.is_empty()
+    }
+}
+
+/// The whole matrix.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Coverage {
+    /// Every catalog endpoint, in catalog order.
+    pub endpoints: Vec<EndpointCoverage>,
+    /// Endpoints cases call that the catalog does not list.
+    pub uncatalogued: Vec<EndpointCoverage>,
+    /// Catalog endpoints.
+    pub total: usize,
+    /// Catalog endpoints at least one case exercises.
+    pub covered: usize,
+    /// Catalog areas.
+    pub areas: usize,
+    /// Areas with at least one covered endpoint.
+    pub areas_covered: usize,
+}
+
+fn status_text(spec: &StatusSpec) -> Vec<String> {
+    match spec {
+        StatusSpec::Code(c) => vec![c.to_string()],
+        StatusSpec::AnyOf(cs) => cs.iter().map(u16::to_string).collect(),
+        StatusSpec::Class(c) => vec![format!("{c}xx")],
+    }
+}
+
+impl Coverage {
+    /// The matrix of a plan's cases, with what a run observed when results are given.
+    pub fn of<'a>(
+        catalog: &Catalog,
+        cases: impl IntoIterator<Item = &'a CasePlan>,
+        results: &[CaseResult],
+    ) -> Coverage {
+        let mut rows: Vec<EndpointCoverage> = catalog
+            .endpoints
+            .iter()
+            .map(|e| EndpointCoverage {
+                area: e.area.clone(),
+                method: e.method.clone(),
+                route: e.route.clone(),
+                effect: e.effect.clone(),
+                documented: e.statuses.clone(),
+                ..Default::default()
+            })
+            .collect();
+        let index: BTreeMap<(String, String), usize> =
+            catalog.endpoints.iter().enumerate().map(|(i, e)| (e.key(), i)).collect();
+        let mut extra: BTreeMap<(String, String), EndpointCoverage> = BTreeMap::new();
+        let mut touch = |method: &str, route: &str, f: &mut dyn FnMut(&mut EndpointCoverage)| {
+            let k = key(method, route);
+            match index.get(&k) {
+                Some(i) => f(&mut rows[*i]),
+                None => f(extra.entry(k).or_insert_with(|| EndpointCoverage {
+                    area: "(not in the catalog)".into(),
+                    method: method.to_ascii_uppercase(),
+                    route: route.to_owned(),
+                    ..Default::default()
+                })),
+            }
+        };
+        for case in cases {
+            for step in case.all_steps() {
+                let method = step.request.method.as_str();
+                let asserted: Vec<String> = step
+                    .checks
+                    .iter()
+                    .filter_map(|c| match &c.test {
+                        Test::Status(s) => Some(status_text(s)),
+                        _ => None,
+                    })
+                    .flatten()
+                    .collect();
+                touch(method, &step.request.route, &mut |row| {
+                    row.cases.insert(case.name.clone());
+                    row.asserted.extend(asserted.iter().cloned());
+                });
+            }
+        }
+        for result in results {
+            for step in &result.steps {
+                let (Some(line), Some(status)) = (&step.request, step.status) else { continue };
+                let route = line.route.as_deref().unwrap_or(&line.path);
+                touch(&line.method, route, &mut |row| {
+                    row.observed.insert(status);
+                });
+            }
+        }
+        let covered = rows.iter().filter(|r| r.covered()).count();
+        let areas = catalog.areas();
+        let areas_covered = areas.iter().filter(|a| rows.iter().any(|r| r.area == **a && r.covered())).count();
+        Coverage {
+            total: rows.len(),
+            covered,
+            areas: areas.len(),
+            areas_covered,
+            endpoints: rows,
+            uncatalogued: extra.into_values().collect(),
+        }
+    }
+
+    /// The rows grouped by area, in catalog order.
+    pub fn by_area(&self) -> Vec<(&str, Vec<&EndpointCoverage>)> {
+        let mut out: Vec<(&str, Vec<&EndpointCoverage>)> = Vec::new();
+        for r in &self.endpoints {
+            match out.last_mut() {
+                Some((area, rows)) if *area == r.area => rows.push(r),
+                _ => out.push((&r.area, vec![r])),
+            }
+        }
+        out
+    }
+
+    /// The headline: how much of the catalog the cases exercise.
+    pub fn headline(&self) -> String {
+        format!(
+            "{} of {} documented endpoints covered ({:.0} %), in {} of {} areas",
+            self.covered,
+            self.total,
+            100.0 * self.covered as f64 / self.total.max(1) as f64,
+            self.areas_covered,
+            self.areas
+        )
+    }
+
+    /// A table for the terminal: covered endpoints in full, then each area's uncovered
+    /// endpoints by name, so what is not covered is said plainly.
+    pub fn terminal(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "{}\n", self.headline());
+        let width = self.endpoints.iter().map(|r| r.method.len() + r.route.len() + 1).max().unwrap_or(20).min(72);
+        for (area, rows) in self.by_area() {
+            let covered = rows.iter().filter(|r| r.covered()).count();
+            let _ = writeln!(out, "{area}  ({covered} of {})", rows.len());
+            for r in rows {
+                let endpoint = format!("{} {}", r.method, r.route);
+                if r.covered() {
+                    let _ = writeln!(
+                        out,
+                        "  {endpoint:<width$}  {} case(s)  asserts {}{}",
+                        r.cases.len(),
+                        join(&r.asserted),
+                        observed(r)
+                    );
+                } else {
+                    let _ = writeln!(out, "  {endpoint:<width$}  not covered");
+                }
+            }
+        }
+        if !self.uncatalogued.is_empty() {
+            let _ = writeln!(out, "\nExercised but not in the catalog:");
+            for r in &self.uncatalogued {
+                let _ = writeln!(
+                    out,
+                    "  {} {}  {} case(s)  asserts {}{}",
+                    r.method,
+                    r.route,
+                    r.cases.len(),
+                    join(&r.asserted),
+                    observed(r)
+                );
+            }
+        }
+        out
+    }
+
+    /// Markdown, for a pull request or a ticket.
+    pub fn markdown(&self) -> String {
+        let mut out = format!("# API coverage\n\n{}.\n", self.headline());
+        for (area, rows) in self.by_area() {
+            let covered = rows.iter().filter(|r| r.covered()).count();
+            let _ = writeln!(
+                out,
+                "\n## {area} ({covered} of {})\n\n| endpoint | effect | cases | asserted | observed | documented |\n|---|---|---|---|---|---|",
+                rows.len()
+            );
+            for r in rows {
+                let cases = if r.covered() { r.cases.len().to_string() } else { "**not covered**".into() };
+                let obs: Vec<String> = r.observed.iter().map(u16::to_string).collect();
+                let doc: Vec<String> = r.documented.iter().map(u16::to_string).collect();
+                let _ = writeln!(
+                    out,
+                    "| `{} {}` | {} | {cases} | {} | {} | {} |",
+                    r.method,
+                    r.route,
+                    r.effect,
+                    join(&r.asserted),
+                    if obs.is_empty() { "–".into() } else { obs.join(", ") },
+                    if doc.is_empty() { "–".into() } else { doc.join(", ") }
+                );
+            }
+        }
+        if !self.uncatalogued.is_empty() {
+            let _ = writeln!(out, "\n## Exercised but not in the catalog\n");
+            for r in &self.uncatalogued {
+                let _ = writeln!(out, "- `{} {}`: {} case(s)", r.method, r.route, r.cases.len());
+            }
+        }
+        out
+    }
+}
+
+fn join(set: &BTreeSet<String>) -> String {
+    if set.is_empty() { "–".into() } else { set.iter().cloned().collect::<Vec<_>>().join(", ") }
+}
+
+fn observed(r: &EndpointCoverage) -> String {
+    if r.observed.is_empty() {
+        String::new()
+    } else {
+        format!("  observed {}", r.observed.iter().map(u16::to_string).collect::<Vec<_>>().join(", "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(yaml: &str) -> Vec<CasePlan> {
+        let dir = tempfile::tempdir().expect("temp");
+        std::fs::write(dir.path().join("t.yaml"), yaml).expect("write");
+        match crate::plan::compile(&[dir.path().to_path_buf()], &[]) {
+            Ok(p) => p.cases,
+            Err(d) => panic!("{d:?}"),
+        }
+    }
+
+    #[test]
+    fn cases_map_to_catalog_endpoints_with_their_asserted_statuses() {
+        let cases = plan(
+            r#"
+endpoint: release
+cases:
+  - name: a
+    summary: s
+    effect: audited
+    steps:
+      - request: { method: GET, path: managedaccounts }
+        expect: { status: [200, 404] }
+      - request: { method: GET, path: "Credentials/{{ uuid }}" }
+        expect: { status: 4xx }
+      - request: { method: GET, path: Not/In/Catalog }
+"#,
+        );
+        let catalog = Catalog::builtin().expect("catalog");
+        let m = Coverage::of(&catalog, &cases, &[]);
+        let row = |route: &str| m.endpoints.iter().find(|r| r.route == route).expect("a catalog row");
+        assert_eq!(row("ManagedAccounts").asserted.iter().collect::<Vec<_>>(), ["200", "404"]);
+        assert_eq!(row("Credentials/{requestId}").asserted.iter().collect::<Vec<_>>(), ["4xx"]);
+        assert_eq!(m.covered, 2);
+        assert_eq!(m.uncatalogued.len(), 1);
+        assert!(m.terminal().contains("not covered"));
+        assert!(m.headline().starts_with("2 of "));
+    }
+}
