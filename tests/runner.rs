@@ -747,3 +747,109 @@ async fn an_endpoint_a_real_target_answers_404_for_is_not_offered() {
     let r = run(&server, "effect: audited\nsteps:\n  - request: { method: POST, path: Auth/SignAppin, auth: ps-auth }\n    expect: { status: 200 }").await;
     assert_eq!(r.outcome, Outcome::Failed);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Polling and interruption
+// ---------------------------------------------------------------------------------------------
+
+/// Answers `first` for the first `n` calls of `GET X`, then `then`.
+async fn answers_then(server: &MockServer, n: u64, first: ResponseTemplate, then: ResponseTemplate) {
+    Mock::given(method("GET"))
+        .and(path(api("X")))
+        .respond_with(first)
+        .up_to_n_times(n)
+        .with_priority(1)
+        .mount(server)
+        .await;
+    Mock::given(method("GET")).and(path(api("X"))).respond_with(then).with_priority(2).mount(server).await;
+}
+
+#[tokio::test]
+async fn a_polled_step_repeats_until_its_expectations_hold_and_keeps_each_attempt() {
+    let server = MockServer::start().await;
+    answers_then(&server, 2, ResponseTemplate::new(403).set_body_json(json!(4034)), json_body(json!("pw-0123456789")))
+        .await;
+    let r = run(
+        &server,
+        "steps:\n  - poll: { attempts: 5, interval: 10ms, while_status: 403 }\n    request: { method: GET, path: X }\n    expect: { status: 200, paths: { $: { type: string } } }",
+    )
+    .await;
+    assert_eq!(r.outcome, Outcome::Passed, "{r:#?}");
+    let step = &r.steps[0];
+    assert_eq!(step.attempts.len(), 2);
+    assert!(
+        step.attempts.iter().all(|a| a.status == Some(403) && a.failed.iter().any(|o| o.matcher == Matcher::Status))
+    );
+    assert_eq!(server.received_requests().await.map(|r| r.len()), Some(3));
+}
+
+#[tokio::test]
+async fn a_poll_stops_at_once_on_a_status_it_does_not_wait_through() {
+    let server = MockServer::start().await;
+    answers_then(&server, 1, ResponseTemplate::new(403), ResponseTemplate::new(500)).await;
+    let r = run(
+        &server,
+        "steps:\n  - poll: { attempts: 10, interval: 10ms, while_status: 403 }\n    request: { method: GET, path: X }\n    expect: { status: 200 }",
+    )
+    .await;
+    assert_eq!(r.outcome, Outcome::Failed, "{r:#?}");
+    assert_eq!((r.steps[0].attempts.len(), r.steps[0].status), (1, Some(500)));
+    assert_eq!(server.received_requests().await.map(|r| r.len()), Some(2));
+}
+
+#[tokio::test]
+async fn an_exhausted_poll_fails_with_every_attempt() {
+    let server = MockServer::start().await;
+    answers_then(&server, 100, ResponseTemplate::new(403), ResponseTemplate::new(200)).await;
+    let r = run(&server, "steps:\n  - poll: { attempts: 3, interval: 10ms }\n    request: { method: GET, path: X }\n    expect: { status: 200 }").await;
+    assert_eq!(r.outcome, Outcome::Failed);
+    assert_eq!((r.steps[0].attempts.len(), r.steps[0].status), (2, Some(403)));
+}
+
+/// Ctrl-C in the middle of a release: the running step finishes, the rest are not started,
+/// and the teardown still checks the credential in.
+#[cfg(unix)]
+#[tokio::test]
+async fn an_interrupted_run_still_runs_the_teardown() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(api("Slow")))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(2)))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(api("Never")))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path(api("Requests/7/checkin")))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().expect("temp");
+    std::fs::write(
+        dir.path().join("t.yaml"),
+        "endpoint: X\ncases:\n  - name: release\n    summary: s\n    effect: audited\n    steps:\n      - request: { method: GET, path: Slow }\n      - request: { method: GET, path: Never }\n    teardown:\n      - request: { method: PUT, path: Requests/7/checkin }\n        expect: { status: 204 }\n",
+    )
+    .expect("write");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("psconform"))
+        .args(["run", "--no-snapshots", "--target", &format!("{}{BASE}", server.uri()), "--cases"])
+        .arg(dir.path())
+        .env("CI", "true")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("starts");
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let killed =
+        std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill runs");
+    assert!(killed.success());
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output()).await.expect("joins").expect("waits");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    server.verify().await;
+}

@@ -143,6 +143,10 @@ pub struct PollSpec {
     /// Time between attempts, such as `2s` (at most 5m).
     #[schemars(with = "String")]
     pub interval: Spanned<String>,
+    /// Repeat only while the response has one of these statuses (such as `403` while a
+    /// request waits for approval); any other answer ends the polling at once.
+    #[serde(default)]
+    pub while_status: Option<StatusSpec>,
 }
 
 /// An HTTP request relative to the target's base URL.

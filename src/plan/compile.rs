@@ -374,7 +374,7 @@ impl Compiler<'_> {
                 self.push(d);
             }
             let interval = self.duration(&p.interval, MAX_POLL_INTERVAL, "poll interval")?;
-            Some(Poll { attempts, interval })
+            Some(Poll { attempts, interval, while_status: p.while_status.clone() })
         });
         let req = &step.request.value;
         let path = self.template(&req.path, scope, needs);

@@ -99,12 +99,14 @@ pub struct StepPlan {
 }
 
 /// How a step repeats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Poll {
     /// Requests at most.
     pub attempts: u32,
     /// Time between them.
     pub interval: Duration,
+    /// Repeat only while the status is one of these.
+    pub while_status: Option<crate::case::spec::StatusSpec>,
 }
 
 /// A request, compiled.

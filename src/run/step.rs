@@ -49,7 +49,7 @@ pub async fn run(
     if let Some(wait) = step.wait {
         tokio::time::sleep(wait).await;
     }
-    let attempts = step.poll.map_or(1, |p| p.attempts.max(1));
+    let attempts = step.poll.as_ref().map_or(1, |p| p.attempts.max(1));
     for attempt in 1..=attempts {
         let last = attempt == attempts || (phase == Phase::Step && ctx.interrupted());
         let built = match build(ctx, run, base, step) {
@@ -80,7 +80,7 @@ pub async fn run(
                     failed: Vec::new(),
                     error: Some(StepError::Transport(e)),
                 });
-                if let Some(p) = step.poll {
+                if let Some(p) = &step.poll {
                     tokio::time::sleep(p.interval).await;
                 }
                 continue;
@@ -100,10 +100,12 @@ pub async fn run(
             }
         }
         let holds = over.is_none() && outcomes.iter().all(|o| o.passed);
-        if !holds && !last {
+        // A status the poll does not wait through (a refusal, not "not yet") ends it at once.
+        let waiting = step.poll.as_ref().and_then(|p| p.while_status.as_ref()).is_none_or(|s| s.accepts(resp.status));
+        if !holds && !last && waiting {
             let failed = outcomes.into_iter().filter(|o| !o.passed).take(MAX_OUTCOMES).collect();
             r.attempts.push(Attempt { status: Some(resp.status), duration: r.duration, failed, error: None });
-            if let Some(p) = step.poll {
+            if let Some(p) = &step.poll {
                 tokio::time::sleep(p.interval).await;
             }
             continue;
