@@ -835,7 +835,7 @@ async fn an_interrupted_run_still_runs_the_teardown() {
         "endpoint: X\ncases:\n  - name: release\n    summary: s\n    effect: audited\n    steps:\n      - request: { method: GET, path: Slow }\n      - request: { method: GET, path: Never }\n    teardown:\n      - request: { method: PUT, path: Requests/7/checkin }\n        expect: { status: 204 }\n",
     )
     .expect("write");
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("psconform"))
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("psconform"))
         .args(["run", "--no-snapshots", "--target", &format!("{}{BASE}", server.uri()), "--cases"])
         .arg(dir.path())
         .env("CI", "true")
