@@ -417,21 +417,24 @@ fn execute(config: &RunConfig, ctx: &Arc<RunContext>, plan: Plan, redactor: &Red
         duration: total,
         options: config.described.clone(),
     };
-    let plain: Vec<CaseResult> = results.iter().map(|r| r.get().clone()).collect();
-    let coverage = Catalog::builtin().ok().map(|c| Coverage::of(&c, cases.iter().map(|c| c.as_ref()), &plain));
-    let report = RunReport::new(meta, &results, exit, coverage, redactor);
     let mut output_failed = false;
-    if let Some(path) = &config.outputs.junit {
-        match crate::report::junit::render(&report) {
-            Ok(xml) => output_failed |= !write(path, &xml),
-            Err(e) => {
-                anstream::eprintln!("error: cannot write the JUnit report: {e}");
-                output_failed = true;
+    // The report (and the coverage it carries) is only worth building when one is written.
+    if config.outputs.junit.is_some() || config.outputs.report.is_some() {
+        let plain: Vec<CaseResult> = results.iter().map(|r| r.get().clone()).collect();
+        let coverage = Catalog::builtin().ok().map(|c| Coverage::of(&c, cases.iter().map(|c| c.as_ref()), &plain));
+        let report = RunReport::new(meta, &results, exit, coverage, redactor);
+        if let Some(path) = &config.outputs.junit {
+            match crate::report::junit::render(&report) {
+                Ok(xml) => output_failed |= !write(path, &xml),
+                Err(e) => {
+                    anstream::eprintln!("error: cannot write the JUnit report: {e}");
+                    output_failed = true;
+                }
             }
         }
-    }
-    if let Some(path) = &config.outputs.report {
-        output_failed |= !write(path, &crate::report::json::render(&report));
+        if let Some(path) = &config.outputs.report {
+            output_failed |= !write(path, &crate::report::json::render(&report));
+        }
     }
     if let Some(contracts) = &ctx.contracts {
         output_failed |= !finish_contracts(config, contracts, &results, redactor);

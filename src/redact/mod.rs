@@ -237,6 +237,11 @@ impl Redactor {
         Redactor { stores }
     }
 
+    /// Whether one of the stores already matches this value.
+    pub fn knows(&self, secret: &str) -> bool {
+        self.stores.iter().any(|s| s.contains(secret))
+    }
+
     /// Masks every secret in a text, by value. Fails closed: a store that cannot be read
     /// masks the whole text.
     pub fn text(&self, text: &str) -> String {

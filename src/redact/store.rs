@@ -220,6 +220,11 @@ impl SecretStore {
         Added::New
     }
 
+    /// Whether a value is registered.
+    pub fn contains(&self, secret: &str) -> bool {
+        self.inner.read().is_ok_and(|i| i.raw.contains(secret))
+    }
+
     /// Whether the bound on learned secrets was reached at some point.
     pub fn is_full(&self) -> bool {
         self.inner.read().map_or(true, |i| i.full)

@@ -155,12 +155,27 @@ pub struct Outgoing {
     pub body: Option<Vec<u8>>,
 }
 
-/// The client every case shares.
+/// The HTTP side of a run: one client per thread that runs cases, all built from the same
+/// checked settings, and a rate ceiling they share.
+///
+/// A trial runs its case on its own thread's single-threaded runtime, and the client's
+/// connections are driven by that same runtime: a request wakes no other thread, which on a
+/// two-core machine is most of what a request costs beyond the network.
 #[derive(Debug)]
 pub struct Http {
-    client: reqwest::Client,
+    id: u64,
+    ca: Option<Vec<reqwest::Certificate>>,
+    identity: Option<reqwest::Identity>,
+    proxy: Option<reqwest::Proxy>,
     options: HttpOptions,
     next_slot: Mutex<Option<Instant>>,
+}
+
+static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+thread_local! {
+    /// This thread's client of each `Http`, by id.
+    static CLIENTS: std::cell::RefCell<Vec<(u64, reqwest::Client)>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// Installs the ring crypto provider for rustls once per process; reqwest and the
@@ -170,10 +185,44 @@ pub fn install_crypto() {
 }
 
 impl Http {
-    /// Builds the shared client.
+    /// Checks the settings (certificates, key, proxy) and builds a first client with them.
     pub fn new(options: HttpOptions) -> Result<Http, HttpSetupError> {
         install_crypto();
         let read = |p: &PathBuf| std::fs::read(p).map_err(|source| HttpSetupError::Read { path: p.clone(), source });
+        let ca = match &options.ca_cert {
+            Some(ca) => Some(
+                reqwest::Certificate::from_pem_bundle(&read(ca)?)
+                    .map_err(|e| HttpSetupError::Invalid { what: "--ca-cert", message: e.to_string() })?,
+            ),
+            None => None,
+        };
+        let identity = match &options.client_identity {
+            Some((cert, key)) => {
+                let mut pem = read(cert)?;
+                pem.push(b'\n');
+                pem.extend(read(key)?);
+                Some(reqwest::Identity::from_pem(&pem).map_err(|e| HttpSetupError::Invalid {
+                    what: "--client-cert/--client-key",
+                    message: e.to_string(),
+                })?)
+            }
+            None => None,
+        };
+        let proxy = match &options.proxy {
+            Some(p) => Some(
+                reqwest::Proxy::all(p.as_str())
+                    .map_err(|e| HttpSetupError::Invalid { what: "--proxy", message: e.to_string() })?,
+            ),
+            None => None,
+        };
+        let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let http = Http { id, ca, identity, proxy, options, next_slot: Mutex::new(None) };
+        http.build().map_err(|e| HttpSetupError::Invalid { what: "HTTP client", message: chain(&e) })?;
+        Ok(http)
+    }
+
+    fn build(&self) -> Result<reqwest::Client, reqwest::Error> {
+        let options = &self.options;
         let mut b = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
@@ -184,30 +233,30 @@ impl Http {
         if options.insecure {
             b = b.tls_danger_accept_invalid_certs(true);
         }
-        if options.plain_http_only && options.ca_cert.is_none() {
+        if options.plain_http_only && self.ca.is_none() {
             b = b.tls_certs_only([]);
         }
-        if let Some(ca) = &options.ca_cert {
-            let pem = read(ca)?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem)
-                .map_err(|e| HttpSetupError::Invalid { what: "--ca-cert", message: e.to_string() })?;
-            b = b.tls_certs_merge(certs);
+        if let Some(certs) = &self.ca {
+            b = b.tls_certs_merge(certs.clone());
         }
-        if let Some((cert, key)) = &options.client_identity {
-            let mut pem = read(cert)?;
-            pem.push(b'\n');
-            pem.extend(read(key)?);
-            let id = reqwest::Identity::from_pem(&pem)
-                .map_err(|e| HttpSetupError::Invalid { what: "--client-cert/--client-key", message: e.to_string() })?;
-            b = b.identity(id);
+        if let Some(id) = &self.identity {
+            b = b.identity(id.clone());
         }
-        if let Some(proxy) = &options.proxy {
-            let p = reqwest::Proxy::all(proxy.as_str())
-                .map_err(|e| HttpSetupError::Invalid { what: "--proxy", message: e.to_string() })?;
-            b = b.proxy(p);
+        if let Some(p) = &self.proxy {
+            b = b.proxy(p.clone());
         }
-        let client = b.build().map_err(|e| HttpSetupError::Invalid { what: "HTTP client", message: chain(&e) })?;
-        Ok(Http { client, options, next_slot: Mutex::new(None) })
+        b.build()
+    }
+
+    /// This thread's client, built on first use.
+    fn client(&self) -> Result<reqwest::Client, reqwest::Error> {
+        let found = CLIENTS.with(|c| c.borrow().iter().find(|(id, _)| *id == self.id).map(|(_, c)| c.clone()));
+        if let Some(c) = found {
+            return Ok(c);
+        }
+        let client = self.build()?;
+        CLIENTS.with(|c| c.borrow_mut().push((self.id, client.clone())));
+        Ok(client)
     }
 
     /// The options the client was built with.
@@ -229,7 +278,8 @@ impl Http {
     }
 
     async fn exchange(&self, out: &Outgoing, jar: &CookieStoreMutex) -> Result<Response, TransportError> {
-        let mut req = self.client.request(out.method.clone(), out.url.clone());
+        let client = self.client().map_err(|e| TransportError::Broken { url: origin(&out.url), reason: chain(&e) })?;
+        let mut req = client.request(out.method.clone(), out.url.clone());
         for (k, v) in &out.headers {
             // Values were checked when the request was built: no line breaks, no NUL.
             let Ok(mut value) = reqwest::header::HeaderValue::from_bytes(v.as_bytes()) else {

@@ -122,7 +122,7 @@ pub fn trials(ctx: &Arc<RunContext>, cases: &[Arc<CasePlan>]) -> Vec<Trial> {
                 // A panic is a bug in psconform, but its message could still quote a value
                 // from the response: catch it here so it is redacted like everything else.
                 let run =
-                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ctx.rt.block_on(run_case(&ctx, &case))));
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| block_on(&ctx, run_case(&ctx, &case))));
                 let result = match run {
                     Ok(r) => r,
                     Err(payload) => {
@@ -143,6 +143,27 @@ pub fn trials(ctx: &Arc<RunContext>, cases: &[Arc<CasePlan>]) -> Vec<Trial> {
             })
         })
         .collect()
+}
+
+thread_local! {
+    /// The runtime a trial thread runs its cases on.
+    static RUNTIME: std::cell::RefCell<Option<tokio::runtime::Runtime>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs a case's future on this thread's own single-threaded runtime (made on first use), so
+/// its requests and their connections never wake another thread. Falls back to the run's
+/// shared runtime if one cannot be made.
+fn block_on<F: std::future::Future>(ctx: &RunContext, future: F) -> F::Output {
+    RUNTIME.with(|slot| {
+        let mut slot = slot.borrow_mut();
+        if slot.is_none() {
+            *slot = tokio::runtime::Builder::new_current_thread().enable_all().build().ok();
+        }
+        match slot.as_ref() {
+            Some(rt) => rt.block_on(future),
+            None => ctx.rt.block_on(future),
+        }
+    })
 }
 
 /// Why a case does not run against this target, if it does not.

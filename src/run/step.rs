@@ -181,8 +181,12 @@ fn build(ctx: &RunContext, run: &CaseRun, base: &Url, step: &StepPlan) -> Result
         let v = v.render(vars).map_err(undefined)?;
         headers.push((k.clone(), v.value));
     }
+    // The configured credentials are the run's already; only what this case made up (a
+    // captured token, a random key) is new to it.
     let secret = |value: &str| {
-        run.store.add(value, Origin::Configured);
+        if !run.redactor.knows(value) {
+            run.store.add(value, Origin::Configured);
+        }
     };
     match &req.auth {
         AuthPlan::None => {}
