@@ -375,3 +375,100 @@ fn golden_junit_and_json_reports() {
     }
     insta::assert_snapshot!("report", stable(&serde_json::to_string_pretty(&json).expect("JSON")));
 }
+
+/// A copy of the shipped Authentication cases and contracts in a temporary folder.
+fn auth_project() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp");
+    std::fs::create_dir_all(dir.path().join("cases/auth")).expect("mkdir");
+    std::fs::create_dir_all(dir.path().join("snapshots")).expect("mkdir");
+    for entry in std::fs::read_dir(root().join("cases/auth")).expect("cases") {
+        let p = entry.expect("entry").path();
+        std::fs::copy(&p, dir.path().join("cases/auth").join(p.file_name().expect("name"))).expect("copy");
+    }
+    for entry in std::fs::read_dir(root().join("snapshots")).expect("snapshots") {
+        let p = entry.expect("entry").path();
+        std::fs::copy(&p, dir.path().join("snapshots").join(p.file_name().expect("name"))).expect("copy");
+    }
+    dir
+}
+
+const SIGN_IN_CONTRACT: &str = "snapshots/post__auth__signappin__200.snap";
+
+#[test]
+fn a_hand_widened_contract_survives_update_and_replace_starts_over() {
+    let dir = auth_project();
+    let path = dir.path().join(SIGN_IN_CONTRACT);
+    let widened = std::fs::read_to_string(&path)
+        .expect("contract")
+        .replace("  .UserName: string\n", "  .UserName: string | null\n");
+    std::fs::write(&path, &widened).expect("write");
+    let r = run(psconform(dir.path()).args(["run", "auth::sign-app-in::api-key", "--update-snapshots"]));
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(std::fs::read_to_string(&path).expect("contract").contains("  .UserName: string | null\n"));
+    let r = run(psconform(dir.path()).args(["run", "auth::sign-app-in::api-key", "--replace-snapshots"]));
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let replaced = std::fs::read_to_string(&path).expect("contract");
+    assert!(replaced.contains("  .UserName: string\n"), "{replaced}");
+    assert!(
+        replaced.contains("    - \"auth::sign-app-in::api-key\"\n") && !replaced.contains("compact-header"),
+        "{replaced}"
+    );
+}
+
+#[test]
+fn a_run_writes_contracts_only_where_it_is_asked_to() {
+    let dir = auth_project();
+    let path = dir.path().join(SIGN_IN_CONTRACT);
+    // Narrow the contract by hand: the simulator's answers now break it.
+    let narrowed =
+        std::fs::read_to_string(&path).expect("contract").replace("  .SID: string | null\n", "  .SID: string\n");
+    std::fs::write(&path, &narrowed).expect("write");
+    let before: Vec<(String, String)> = std::fs::read_dir(dir.path().join("snapshots"))
+        .expect("dir")
+        .flatten()
+        .map(|e| (e.file_name().to_string_lossy().into_owned(), std::fs::read_to_string(e.path()).unwrap_or_default()))
+        .collect();
+    let r = run(psconform(dir.path()).args(["run", "auth::", "--pending", "pending", "--record", "recorded"]));
+    assert_eq!(r.code, Some(1), "{}", r.stderr);
+    assert!(r.stdout.contains("got .SID: became nullable"), "{}", r.stdout);
+    let mut after: Vec<(String, String)> = std::fs::read_dir(dir.path().join("snapshots"))
+        .expect("dir")
+        .flatten()
+        .map(|e| (e.file_name().to_string_lossy().into_owned(), std::fs::read_to_string(e.path()).unwrap_or_default()))
+        .collect();
+    let mut before = before;
+    before.sort();
+    after.sort();
+    assert_eq!(before, after, "nothing is written into the contract set without --update-snapshots");
+    let pending: Vec<String> = std::fs::read_dir(dir.path().join("pending"))
+        .expect("pending")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(pending, ["post__auth__signappin__200.snap"]);
+    assert!(
+        std::fs::read_to_string(dir.path().join("pending/post__auth__signappin__200.snap"))
+            .expect("pending")
+            .contains(".SID: string | null")
+    );
+    assert!(dir.path().join("recorded/post__auth__signappin__200.snap").is_file());
+}
+
+#[test]
+fn a_conflicted_contract_stops_the_run_with_its_path_and_line() {
+    let dir = auth_project();
+    let path = dir.path().join(SIGN_IN_CONTRACT);
+    let conflicted = std::fs::read_to_string(&path).expect("contract").replace(
+        "  .SID: string | null\n",
+        "<<<<<<< ours\n  .SID: string | null\n=======\n  .SID: string\n>>>>>>> theirs\n",
+    );
+    std::fs::write(&path, conflicted).expect("write");
+    let r = run(psconform(dir.path()).args(["run"]));
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("snapshots/post__auth__signappin__200.snap:") && r.stderr.contains("merge-conflict"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("nothing was sent"), "{}", r.stderr);
+}
