@@ -10,9 +10,11 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
-use percent_encoding::{AsciiSet, CONTROLS, NON_ALPHANUMERIC, utf8_percent_encode};
+use percent_encoding::utf8_percent_encode;
 use serde_json::json;
+
+mod common;
+use common::{RFC3986, assert_no_secret};
 use tempfile::TempDir;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use wiremock::matchers::{method, path};
@@ -24,55 +26,6 @@ const RUNAS: &str = "svc-canary";
 /// A password with every character that an escape or an encoding changes.
 const PWD: &str = "Canary & <tag> \"dq\" 'sq' \\bs 50% x=y+z/w";
 const CLIENT_SECRET: &str = "ClientCanary-0123456789abcdefghijklmnopqrstuv";
-
-// ---------------------------------------------------------------------------------------------
-// The oracle
-// ---------------------------------------------------------------------------------------------
-
-const RFC3986: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
-const PATH: &AsciiSet =
-    &CONTROLS.add(b' ').add(b'"').add(b'#').add(b'<').add(b'>').add(b'?').add(b'`').add(b'{').add(b'}');
-
-/// Every form a secret can take in an output.
-fn encodings(secret: &str) -> Vec<String> {
-    let json = serde_json::to_string(secret).expect("a string serializes");
-    let json = json[1..json.len() - 1].to_owned();
-    let xml = secret.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
-    let b64 = base64::engine::general_purpose::STANDARD;
-    let b64u = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    let mut out = vec![
-        secret.to_owned(),
-        json.clone(),
-        serde_json::to_string(&json).expect("a string serializes").trim_matches('"').to_owned(),
-        xml.replace('"', "&quot;").replace('\'', "&apos;"),
-        xml.replace('"', "&quot;").replace('\'', "&#39;"),
-        xml.replace('"', "&#34;").replace('\'', "&#x27;"),
-        url::form_urlencoded::byte_serialize(secret.as_bytes()).collect(),
-        utf8_percent_encode(secret, NON_ALPHANUMERIC).to_string(),
-        utf8_percent_encode(secret, NON_ALPHANUMERIC).to_string().to_ascii_lowercase(),
-        utf8_percent_encode(secret, RFC3986).to_string(),
-        utf8_percent_encode(secret, PATH).to_string(),
-        b64.encode(secret),
-        b64u.encode(secret),
-    ];
-    out.sort();
-    out.dedup();
-    out
-}
-
-/// Panics when any form of any secret, or any 24-character fragment of one, is in `text`.
-fn assert_no_secret(what: &str, text: &str, secrets: &[&str]) {
-    for secret in secrets {
-        for form in encodings(secret) {
-            assert!(!text.contains(&form), "{what}: {secret:?} leaked as {form:?}");
-            let chars: Vec<char> = form.chars().collect();
-            for w in chars.windows(24) {
-                let fragment: String = w.iter().collect();
-                assert!(!text.contains(&fragment), "{what}: a fragment of {secret:?} leaked: {fragment:?}");
-            }
-        }
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Running the binary

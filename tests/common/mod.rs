@@ -1,0 +1,68 @@
+//! What several integration tests share: the leak oracle. It is written here, independently
+//! of psconform's own redactor, so a mistake in one is not repeated in the other.
+
+#![allow(dead_code, reason = "each test binary uses a part")]
+
+use base64::Engine as _;
+use percent_encoding::{AsciiSet, CONTROLS, NON_ALPHANUMERIC, utf8_percent_encode};
+
+// ---------------------------------------------------------------------------------------------
+// The oracle
+// ---------------------------------------------------------------------------------------------
+
+pub const RFC3986: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+const PATH: &AsciiSet =
+    &CONTROLS.add(b' ').add(b'"').add(b'#').add(b'<').add(b'>').add(b'?').add(b'`').add(b'{').add(b'}');
+
+/// Every form a secret can take in an output.
+pub fn encodings(secret: &str) -> Vec<String> {
+    let json = serde_json::to_string(secret).expect("a string serializes");
+    let json = json[1..json.len() - 1].to_owned();
+    let xml = secret.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let b64u = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let mut out = vec![
+        secret.to_owned(),
+        json.clone(),
+        serde_json::to_string(&json).expect("a string serializes").trim_matches('"').to_owned(),
+        xml.replace('"', "&quot;").replace('\'', "&apos;"),
+        xml.replace('"', "&quot;").replace('\'', "&#39;"),
+        xml.replace('"', "&#34;").replace('\'', "&#x27;"),
+        url::form_urlencoded::byte_serialize(secret.as_bytes()).collect(),
+        utf8_percent_encode(secret, NON_ALPHANUMERIC).to_string(),
+        utf8_percent_encode(secret, NON_ALPHANUMERIC).to_string().to_ascii_lowercase(),
+        utf8_percent_encode(secret, RFC3986).to_string(),
+        utf8_percent_encode(secret, PATH).to_string(),
+        b64.encode(secret),
+        b64u.encode(secret),
+    ];
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Panics when any form of any secret, or any 24-character fragment of one, is in `text`.
+pub fn assert_no_secret(what: &str, text: &str, secrets: &[&str]) {
+    for secret in secrets {
+        for form in encodings(secret) {
+            assert!(!text.contains(&form), "{what}: {secret:?} leaked as {form:?}");
+            let chars: Vec<char> = form.chars().collect();
+            for w in chars.windows(24) {
+                let fragment: String = w.iter().collect();
+                assert!(!text.contains(&fragment), "{what}: a fragment of {secret:?} leaked: {fragment:?}");
+            }
+        }
+    }
+}
+
+
+/// Tokens that look like a made-up secret: 16 to 64 letters and digits, with both a letter and
+/// a digit, standing alone (the simulator's passwords, session ids, tokens and retrieved
+/// credentials are such values, fresh on every start).
+pub fn random_tokens(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|t| (16..=64).contains(&t.len()))
+        .filter(|t| t.bytes().any(|b| b.is_ascii_digit()) && t.bytes().any(|b| b.is_ascii_alphabetic()))
+        .map(str::to_owned)
+        .collect()
+}
