@@ -19,13 +19,14 @@ pub fn drift_page(report: &Redacted<DriftReport>, psconform: &str, generated: &s
             "passed"
         };
         h.open("header", &[("class", "page-header"), ("data-verdict", verdict)])
-            .raw("<p class=\"kicker\">psconform drift report</p><h1>API drift between two contract sets</h1>")
-            .raw("<dl class=\"meta\">");
+            .raw("<p class=\"kicker\">")
+            .el("span", &[("data-meta", "psconform")], &format!("psconform {psconform}"))
+            .raw(" drift report</p><h1>API drift between two contract sets</h1><dl class=\"meta\">");
+        let generated = super::shown_date(generated);
         for (name, key, value) in [
             ("Baseline", "old", r.old.as_str()),
             ("Compared with it", "new", r.new.as_str()),
-            ("Generated", "started", generated),
-            ("psconform", "psconform", psconform),
+            ("Generated", "started", generated.as_str()),
         ] {
             h.open("div", &[("data-meta", key)])
                 .el("dt", &[], name)

@@ -1,11 +1,21 @@
 // Filters the cases (failed only, text); the page is whole without it. `?only=failed&q=text`
 // in the address sets the filters, so a filtered view can be linked. For print, every
-// <details> opens and the filters are put aside.
+// <details> opens (the stylesheet does it too where the browser supports ::details-content).
 (function () {
+  var opened = [];
+  window.addEventListener("beforeprint", function () {
+    opened = Array.prototype.filter.call(document.querySelectorAll("details:not([open])"), function (d) {
+      d.open = true;
+      return true;
+    });
+  });
+  window.addEventListener("afterprint", function () {
+    opened.forEach(function (d) { d.open = false; });
+  });
   var form = document.getElementById("filters");
   if (!form) return;
   var failedOnly = form.elements.failed, query = form.elements.q, shown = form.querySelector("output");
-  var cases = document.querySelectorAll(".case");
+  var cases = document.querySelectorAll("#results .case");
   var params = new URLSearchParams(location.search);
   failedOnly.checked = params.get("only") === "failed";
   query.value = params.get("q") || "";
@@ -26,15 +36,5 @@
   form.addEventListener("submit", function (e) { e.preventDefault(); });
   form.hidden = false;
   apply();
-  var closed = [];
-  window.addEventListener("beforeprint", function () {
-    closed = Array.prototype.filter.call(document.querySelectorAll("details:not([open])"), function (d) {
-      d.open = true;
-      return true;
-    });
-  });
-  window.addEventListener("afterprint", function () {
-    closed.forEach(function (d) { d.open = false; });
-  });
   document.documentElement.setAttribute("data-filter", "ready");
 })();

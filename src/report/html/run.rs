@@ -44,14 +44,8 @@ pub fn run_page(report: &Redacted<RunReport>, drift: Option<&Redacted<DriftRepor
 }
 
 /// A value of the header: `<div><dt>name</dt><dd>value</dd></div>`.
-fn meta_item(h: &mut Html, name: &str, key: &'static str, value: &str, code: bool) {
-    h.open("div", &[("data-meta", key)]).el("dt", &[], name).open("dd", &[]);
-    if code {
-        h.el("code", &[], value);
-    } else {
-        h.text(value);
-    }
-    h.close("dd").close("div");
+fn meta_item(h: &mut Html, name: &str, key: &'static str, value: &str) {
+    h.open("div", &[("data-meta", key)]).el("dt", &[], name).el("dd", &[], value).close("div");
 }
 
 fn header(h: &mut Html, r: &RunReport) {
@@ -64,36 +58,42 @@ fn header(h: &mut Html, r: &RunReport) {
         "ignored"
     };
     h.open("header", &[("class", "page-header"), ("data-verdict", verdict)]);
-    h.raw("<p class=\"kicker\">psconform conformance report</p>");
+    h.raw("<p class=\"kicker\">").el("span", &[("data-meta", "psconform")], &format!("psconform {}", m.psconform));
+    h.raw(" conformance report</p>");
     h.raw("<h1>BeyondTrust Password Safe API v3</h1>");
     h.open("dl", &[("class", "meta")]);
-    let target =
-        if m.simulator.is_some() { format!("{} (the built-in simulator)", m.target) } else { m.target.clone() };
-    meta_item(h, "Target", "target", &target, false);
+    // A URL may break after a slash, not inside a word.
+    h.raw("<div data-meta=\"target\"><dt>Target</dt><dd>");
+    for (i, part) in m.target.split('/').enumerate() {
+        if i > 0 {
+            h.raw("/<wbr>");
+        }
+        h.text(part);
+    }
+    if m.simulator.is_some() {
+        h.raw(" (the built-in simulator)");
+    }
+    h.raw("</dd></div>");
     let version =
         m.product_version.clone().unwrap_or_else(|| "not read (no case read GET Configuration/Version)".into());
-    meta_item(h, "Product version", "product-version", &version, false);
+    meta_item(h, "Product version", "product-version", &version);
     if let Some(sim) = &m.simulator {
-        meta_item(h, "Simulator", "simulator", sim, false);
+        meta_item(h, "Simulator", "simulator", sim);
     }
-    meta_item(
-        h,
-        "Started",
-        "started",
-        &format!("{}, took {}", shown_date(&m.started), shown_duration(m.duration)),
-        false,
-    );
+    meta_item(h, "Started", "started", &format!("{}, took {}", shown_date(&m.started), shown_duration(m.duration)));
     let options =
         if m.options.is_empty() { "none: every case, the defaults".to_owned() } else { m.options.join(" · ") };
-    meta_item(h, "Options", "options", &options, false);
+    meta_item(h, "Options", "options", &options);
     let contracts = if m.contracts.compared {
         format!("compared with {}{}", m.contracts.set, if m.contracts.strict { " (--strict-shapes)" } else { "" })
     } else {
         "not compared (--no-snapshots)".to_owned()
     };
-    meta_item(h, "Shape contracts", "contracts", &contracts, false);
-    meta_item(h, "psconform", "psconform", &m.psconform, false);
-    h.close("dl").close("header");
+    meta_item(h, "Shape contracts", "contracts", &contracts);
+    h.close("dl");
+    h.raw("<nav class=\"toc\"><a href=\"#summary\">Summary</a><a href=\"#coverage\">Coverage</a>")
+        .raw("<a href=\"#contracts\">Shape contracts</a><a href=\"#results\">Results</a></nav>");
+    h.close("header");
 }
 
 fn summary(h: &mut Html, r: &RunReport) {
