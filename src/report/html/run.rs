@@ -824,7 +824,10 @@ mod tests {
         assert!(page.contains(r#"data-summary-ignored="1""#));
         assert!(page.contains(r#"data-exit-code="1""#) && page.contains("at least one case failed"));
         assert!(page.contains(r#"data-ignored-reason="settings not provided""#));
-        assert!(page.contains("https://ps.example.com/BeyondTrust/api/public/v3") && page.contains("24.3.0.0"));
+        assert!(
+            page.contains("https:/<wbr>/<wbr>ps.example.com/<wbr>BeyondTrust/<wbr>api/<wbr>public/<wbr>v3")
+                && page.contains("24.3.0.0")
+        );
         assert!(page.contains("--rate 2") && page.contains("2026-12-01 16:33:42 UTC"));
     }
 
