@@ -1,6 +1,6 @@
-//! The HTML reports: one self-contained page for a run (`run`) and one for a drift comparison
-//! (`drift`), readable offline from disk or a CI artifact, printable, and whole without
-//! JavaScript. The stylesheet (`style.css`) and the small filter script (`filter.js`) are
+//! The HTML reports: one self-contained page for a run (`run`, with its `coverage` grid and its
+//! `contracts`) and one for a drift comparison (`drift`), readable offline from disk or a CI
+//! artifact, printable, and whole without JavaScript. The stylesheet (`style.css`) and the small filter script (`filter.js`) are
 //! compiled in and inlined; the page loads nothing, and its Content-Security-Policy forbids it
 //! to.
 //!
@@ -9,6 +9,8 @@
 //! pages are made of [`crate::redact::Redacted`] values only), so an escape cannot carry a
 //! secret past the redaction point.
 
+mod contracts;
+mod coverage;
 mod drift;
 mod run;
 

@@ -1,24 +1,21 @@
-//! The page of a run: what ran against what, the counts and the exit code, the coverage of the
-//! documented API as a grid, the shape contracts (and the drift, when the run wrote one), and
-//! every case by area and endpoint with each step's request, status, expectations and
-//! contract verdict. Failed cases come first in their group and are open; passed ones are
-//! closed. The words for each expectation are `report::terminal`'s.
+//! The page of a run: what ran against what, the counts and the exit code, then the coverage
+//! (`coverage`) and the contracts (`contracts`), then every case by area and endpoint with each
+//! step's request, status, expectations and contract verdict. Failed cases come first in their
+//! group and are open; passed ones are closed. The words for each expectation are
+//! `report::terminal`'s.
 
 use std::collections::BTreeMap;
 
 use super::{Html, page, plural, shown_date, shown_duration};
-use crate::coverage::{Coverage, EndpointCoverage};
 use crate::redact::Redacted;
 use crate::report::drift::{DriftReport, severity};
 use crate::report::terminal::{actual, expected, explain, subject};
 use crate::report::{RunReport, reason_kind};
 use crate::result::{CaseResult, CheckKind, CheckOutcome, Outcome, Phase, Skipped, StepResult};
-use crate::shape::{Change, Severity, VerdictStatus};
+use crate::shape::{Change, VerdictStatus};
 
 /// Characters of one expected or actual value before it is cut (values are redacted already).
 const MAX_VALUE: usize = 2000;
-/// Cases of an endpoint listed by name before the list is folded away.
-const MAX_CASES_SHOWN: usize = 8;
 
 /// The page of a run. `drift` is the drift report the run wrote (`--drift-report`), if any.
 pub fn run_page(report: &Redacted<RunReport>, drift: Option<&Redacted<DriftReport>>) -> String {
@@ -30,9 +27,9 @@ pub fn run_page(report: &Redacted<RunReport>, drift: Option<&Redacted<DriftRepor
         h.raw("\n<main>\n");
         summary(h, r);
         if let Some(c) = &r.coverage {
-            coverage(h, c);
+            super::coverage::coverage(h, c);
         }
-        contracts(h, r, drift.map(Redacted::get));
+        super::contracts::contracts(h, r, drift.map(Redacted::get));
         results(h, r);
         h.raw("\n</main>\n<footer>");
         h.text(&format!(
@@ -188,285 +185,6 @@ fn first_failure(c: &CaseResult) -> Option<String> {
     s.outcomes.iter().find(|o| !o.passed).map(explain)
 }
 
-fn statuses(set: impl IntoIterator<Item = String>) -> String {
-    let v: Vec<String> = set.into_iter().collect();
-    if v.is_empty() { "–".into() } else { v.join(", ") }
-}
-
-/// Whether a case asserts a status the endpoint answered (`404` or `4xx`).
-fn asserted(row: &EndpointCoverage, code: u16) -> bool {
-    row.asserted.contains(&code.to_string()) || row.asserted.contains(&format!("{}xx", code / 100))
-}
-
-fn endpoint_id(row: &EndpointCoverage) -> String {
-    format!("ep-{}-{}", row.method, row.route.replace(char::is_whitespace, "_"))
-}
-
-fn cell_title(row: &EndpointCoverage) -> String {
-    let documented = statuses(row.documented.iter().map(u16::to_string));
-    if !row.covered() {
-        return format!("{} {}\nnot covered · documented {documented}", row.method, row.route);
-    }
-    let observed = if row.observed.is_empty() {
-        "not called in this run".to_owned()
-    } else {
-        format!("observed {}", statuses(row.observed.iter().map(u16::to_string)))
-    };
-    format!(
-        "{} {}\n{} · asserts {} · {observed}\ndocumented {documented}",
-        row.method,
-        row.route,
-        plural(row.cases.len(), "case", "cases"),
-        statuses(row.asserted.iter().cloned())
-    )
-}
-
-fn coverage(h: &mut Html, c: &Coverage) {
-    h.raw("<section id=\"coverage\"><h2>Coverage of the documented API</h2>");
-    h.open("p", &[("class", "headline"), ("data-covered", &c.covered.to_string()), ("data-total", &c.total.to_string())])
-        .text(&c.headline())
-        .text(". One square per endpoint of the catalog (the endpoints the official clients call); hover a square for its statuses.")
-        .close("p");
-    h.raw("<ul class=\"legend\"><li><span class=\"cell covered observed\"></span>covered, called in this run</li>")
-        .raw("<li><span class=\"cell covered\"></span>covered by a case not run this time</li>")
-        .raw("<li><span class=\"cell uncovered\"></span>not covered</li>")
-        .raw("<li><span class=\"cell covered observed change\"></span>changes data</li></ul>");
-    h.raw("<div class=\"grid\">");
-    for (area, rows) in c.by_area() {
-        let covered = rows.iter().filter(|r| r.covered()).count();
-        let class = if covered > 0 { "area-tile some" } else { "area-tile none" };
-        h.open("div", &[("class", class), ("data-area", area)])
-            .raw("<div class=\"area-head\">")
-            .el("span", &[("class", "area-name")], area)
-            .el("span", &[("class", "area-count")], &format!("{covered}/{}", rows.len()))
-            .raw("</div><div class=\"cells\">");
-        for row in rows {
-            let mut class = String::from("cell");
-            class.push_str(if row.covered() { " covered" } else { " uncovered" });
-            if !row.observed.is_empty() {
-                class.push_str(" observed");
-            }
-            if row.effect == "change" {
-                class.push_str(" change");
-            }
-            let endpoint = format!("{} {}", row.method, row.route);
-            let title = cell_title(row);
-            if row.covered() {
-                let href = format!("#{}", endpoint_id(row));
-                h.open("a", &[("class", &class), ("href", &href), ("title", &title), ("data-endpoint", &endpoint)])
-                    .close("a");
-            } else {
-                h.open("span", &[("class", &class), ("title", &title), ("data-endpoint", &endpoint)]).close("span");
-            }
-        }
-        h.raw("</div></div>");
-    }
-    h.raw("</div>");
-    let covered: Vec<&EndpointCoverage> = c.endpoints.iter().filter(|r| r.covered()).collect();
-    if !covered.is_empty() || !c.uncatalogued.is_empty() {
-        h.raw("<h3>Covered endpoints</h3><div class=\"scroll\"><table class=\"endpoints\"><thead><tr>")
-            .raw("<th>Endpoint</th><th>Effect</th><th>Cases</th><th>Asserted</th><th>Observed</th><th>Documented</th>")
-            .raw("</tr></thead><tbody>");
-        for row in covered.iter().copied().chain(&c.uncatalogued) {
-            endpoint_row(h, row);
-        }
-        h.raw("</tbody></table></div>");
-    }
-    let uncovered = c.total - c.covered;
-    if uncovered > 0 {
-        h.open("details", &[("class", "uncovered-list")])
-            .el("summary", &[], &format!("Not covered: {}", plural(uncovered, "endpoint", "endpoints")))
-            .raw("<dl>");
-        for (area, rows) in c.by_area() {
-            let names: Vec<String> =
-                rows.iter().filter(|r| !r.covered()).map(|r| format!("{} {}", r.method, r.route)).collect();
-            if !names.is_empty() {
-                h.el("dt", &[], area).el("dd", &[], &names.join(" · "));
-            }
-        }
-        h.raw("</dl></details>");
-    }
-    h.raw("</section>\n");
-}
-
-fn endpoint_row(h: &mut Html, row: &EndpointCoverage) {
-    h.open("tr", &[("id", &endpoint_id(row))]).raw("<td>").el("code", &[], &format!("{} {}", row.method, row.route));
-    h.el("div", &[("class", "sub")], &row.area).raw("</td>");
-    h.el("td", &[], if row.effect.is_empty() { "–" } else { &row.effect });
-    // A long list of cases (every case signs in) is one click away.
-    let many = row.cases.len() > MAX_CASES_SHOWN;
-    h.raw("<td>");
-    if many {
-        h.raw("<details class=\"sub\"><summary>").num(row.cases.len()).raw(" cases</summary>");
-    } else {
-        h.num(row.cases.len()).raw("<div class=\"sub\">");
-    }
-    for (i, name) in row.cases.iter().enumerate() {
-        if i > 0 {
-            h.raw(", ");
-        }
-        h.open("a", &[("href", &format!("#{name}"))]).text(name).close("a");
-    }
-    h.raw(if many { "</details></td>" } else { "</div></td>" });
-    h.el("td", &[], &statuses(row.asserted.iter().cloned()));
-    h.raw("<td>");
-    if row.observed.is_empty() {
-        h.raw("–");
-    }
-    for (i, code) in row.observed.iter().enumerate() {
-        if i > 0 {
-            h.raw(", ");
-        }
-        if asserted(row, *code) {
-            h.text(&code.to_string());
-        } else {
-            h.el("span", &[("class", "unasserted"), ("title", "no case asserts this status")], &code.to_string());
-        }
-    }
-    h.raw("</td>");
-    h.el("td", &[], &statuses(row.documented.iter().map(u16::to_string)));
-    h.raw("</tr>");
-}
-
-/// How the steps of a run fared against one contract file.
-#[derive(Default)]
-struct ContractTally {
-    conforming: usize,
-    additive: usize,
-    breaking: usize,
-    missing: usize,
-    /// Each change once, with the number of steps that showed it.
-    changes: BTreeMap<(std::cmp::Reverse<Severity>, String), usize>,
-}
-
-fn contracts(h: &mut Html, r: &RunReport, drift: Option<&DriftReport>) {
-    h.raw("<section id=\"contracts\"><h2>Shape contracts</h2>");
-    let mut tallies: BTreeMap<&str, ContractTally> = BTreeMap::new();
-    for v in r.cases.iter().flat_map(|c| &c.steps).filter_map(|s| s.contract.as_ref()) {
-        let t = tallies.entry(&v.contract).or_default();
-        match v.status {
-            VerdictStatus::Conforming => t.conforming += 1,
-            VerdictStatus::Additive => t.additive += 1,
-            VerdictStatus::Breaking => t.breaking += 1,
-            VerdictStatus::Missing => t.missing += 1,
-        }
-        for c in &v.changes {
-            *t.changes.entry((std::cmp::Reverse(c.severity), c.line())).or_default() += 1;
-        }
-    }
-    let meta = &r.meta.contracts;
-    if !meta.compared {
-        h.el(
-            "p",
-            &[("class", "notice"), ("data-contracts", "not-compared")],
-            "Contracts were not compared: the run was given --no-snapshots, so no response shape was checked.",
-        );
-    } else if tallies.is_empty() {
-        h.el(
-            "p",
-            &[("class", "notice"), ("data-contracts", "none")],
-            &format!("No response of this run was compared with the contracts in {}.", meta.set),
-        );
-    } else {
-        let sum = |f: fn(&ContractTally) -> usize| tallies.values().map(f).sum::<usize>();
-        h.el(
-            "p",
-            &[("data-contracts", "compared")],
-            &format!(
-                "Each response shape was compared with its contract in {}: {} conforming, {} additive, {} breaking, {} without a contract{}.",
-                meta.set,
-                plural(sum(|t| t.conforming), "step", "steps"),
-                sum(|t| t.additive),
-                sum(|t| t.breaking),
-                sum(|t| t.missing),
-                if meta.strict { " (--strict-shapes: additive changes and missing contracts fail)" } else { "; only breaking changes fail" }
-            ),
-        );
-        let mut rows: Vec<(&str, &ContractTally)> = tallies.iter().map(|(k, v)| (*k, v)).collect();
-        rows.sort_by_key(|(name, t)| (std::cmp::Reverse((t.breaking, t.additive, t.missing)), *name));
-        let (differ, conform): (Vec<_>, Vec<_>) =
-            rows.into_iter().partition(|(_, t)| t.breaking + t.additive + t.missing > 0 || !t.changes.is_empty());
-        if !differ.is_empty() {
-            contract_table(h, &differ);
-        }
-        if !conform.is_empty() {
-            let steps: usize = conform.iter().map(|(_, t)| t.conforming).sum();
-            let files = plural(conform.len(), "contract file", "contract files");
-            let steps = plural(steps, "step", "steps");
-            let what = if differ.is_empty() {
-                format!("Every response conformed: {files}, {steps}")
-            } else {
-                format!("{files} more, every response conforming ({steps})")
-            };
-            h.open("details", &[("class", "conforming-contracts")]).el("summary", &[], &what);
-            contract_table(h, &conform);
-            h.raw("</details>");
-        }
-    }
-    if let Some(d) = drift {
-        h.raw("<div class=\"drift\" id=\"drift\"><h3>Drift against the set</h3>");
-        let written =
-            meta.drift_report.as_deref().map(|p| format!(" The drift report was written to {p}.")).unwrap_or_default();
-        h.open(
-            "p",
-            &[("data-drift-breaking", &d.breaking.to_string()), ("data-drift-additive", &d.additive.to_string())],
-        )
-        .text(&format!(
-            "{} breaking, {} additive, {} informational, in {} ({} compared).{written}",
-            d.breaking,
-            d.additive,
-            d.info,
-            plural(d.contracts.len(), "changed contract", "changed contracts"),
-            d.compared
-        ))
-        .close("p");
-        super::drift::changes(h, d);
-        h.raw("</div>");
-    }
-    h.raw("</section>\n");
-}
-
-fn contract_table(h: &mut Html, rows: &[(&str, &ContractTally)]) {
-    h.raw("<div class=\"scroll\"><table class=\"contracts\"><thead><tr><th>Contract file</th>")
-        .raw("<th class=\"n\">Conforming</th><th class=\"n\">Additive</th><th class=\"n\">Breaking</th><th class=\"n\">No contract</th>")
-        .raw("</tr></thead><tbody>");
-    for (name, t) in rows {
-        let status = if t.breaking > 0 {
-            "breaking"
-        } else if t.additive > 0 {
-            "additive"
-        } else if t.missing > 0 {
-            "missing"
-        } else {
-            "conforming"
-        };
-        h.open("tr", &[("class", &format!("contract {status}")), ("data-contract", name)]);
-        h.raw("<td>").el("code", &[], name);
-        if !t.changes.is_empty() {
-            h.raw("<ul class=\"changes\">");
-            for ((sev, line), n) in &t.changes {
-                let word = severity(sev.0);
-                h.open("li", &[("class", &format!("change {word}"))])
-                    .el("span", &[("class", "sev")], word)
-                    .raw(" ")
-                    .text(line)
-                    .el("span", &[("class", "sub")], &format!(" in {}", plural(*n, "step", "steps")))
-                    .close("li");
-            }
-            h.raw("</ul>");
-        }
-        h.raw("</td>");
-        for (class, n) in
-            [("ok", t.conforming), ("additive", t.additive), ("breaking", t.breaking), ("missing", t.missing)]
-        {
-            let class = if n == 0 { "n zero".to_owned() } else { format!("n {class}") };
-            h.el("td", &[("class", &class)], &n.to_string());
-        }
-        h.raw("</tr>");
-    }
-    h.raw("</tbody></table></div>");
-}
-
 fn results(h: &mut Html, r: &RunReport) {
     h.raw("<section id=\"results\"><h2>Results by area and endpoint</h2>");
     h.raw("<form id=\"filters\" class=\"filters\" hidden role=\"search\">")
@@ -528,19 +246,9 @@ fn outcome_word(o: &Outcome) -> &'static str {
 
 fn case(h: &mut Html, c: &CaseResult) {
     let word = outcome_word(&c.outcome);
-    let mut attrs: Vec<(&'static str, &str)> = vec![
-        (
-            "class",
-            match word {
-                "failed" => "case failed",
-                "ignored" => "case ignored",
-                _ => "case passed",
-            },
-        ),
-        ("id", &c.name),
-        ("data-outcome", word),
-        ("data-name", &c.name),
-    ];
+    let class = format!("case {word}");
+    let mut attrs: Vec<(&'static str, &str)> =
+        vec![("class", &class), ("id", &c.name), ("data-outcome", word), ("data-name", &c.name)];
     if c.failed() {
         attrs.push(("open", ""));
     }
