@@ -183,17 +183,22 @@ async fn issue8_a_key_echoed_as_a_field_name_and_a_cookie_name_reaches_no_contra
     )
     .await;
     assert_eq!(run.code, Some(1), "{run:#?}");
-    let run2 = psconform(dir.path(), &["run", "--target", &t, "--drift-report", "drift.json"]).await;
-    let drift = psconform(dir.path(), &["drift", "rec", "snapshots"]).await;
+    let run2 =
+        psconform(dir.path(), &["run", "--target", &t, "--drift-report", "drift.json", "--html", "run.html"]).await;
+    let drift = psconform(dir.path(), &["drift", "rec", "snapshots", "--html", "drift.html"]).await;
+    assert!(read(dir.path(), "run.html").contains("id=\"drift\""), "the run page shows the drift");
+    assert!(read(dir.path(), "drift.html").contains("data-drift-breaking"), "the drift page is written");
     let artifacts = format!(
-        "{}{}{}{}{}{}{}",
+        "{}{}{}{}{}{}{}{}{}",
         run.text(),
         run2.text(),
         drift.text(),
         read_tree(&dir.path().join("snapshots")),
         read_tree(&dir.path().join("rec")),
         read(dir.path(), "drift.md"),
-        read(dir.path(), "drift.json")
+        read(dir.path(), "drift.json"),
+        read(dir.path(), "run.html"),
+        read(dir.path(), "drift.html")
     );
     assert!(read_tree(&dir.path().join("rec")).contains("[REDACTED]"), "the key's place is marked");
     assert_no_secret("contracts", &artifacts, &[KEY, PWD]);
@@ -220,12 +225,22 @@ cases:
             X-Echo: { contains: "{{ client_secret }}" }
 "#,
     );
-    let run =
-        psconform(dir.path(), &["run", "--target", &target(&server), "--junit", "j.xml", "--report", "r.json"]).await;
+    let run = psconform(
+        dir.path(),
+        &["run", "--target", &target(&server), "--junit", "j.xml", "--report", "r.json", "--html", "r.html"],
+    )
+    .await;
     assert_eq!(run.code, Some(1), "{run:#?}");
     let junit = read(dir.path(), "j.xml");
     assert!(junit.contains("$.UserName") && junit.contains("[REDACTED]"), "{junit}");
-    assert_no_secret("junit", &format!("{junit}{}{}", read(dir.path(), "r.json"), run.text()), &[PWD, CLIENT_SECRET]);
+    // The HTML page escapes after redaction too (issue #10).
+    let page = read(dir.path(), "r.html");
+    assert!(page.contains("$.UserName") && page.contains("[REDACTED]"), "{page}");
+    assert_no_secret(
+        "junit and html",
+        &format!("{junit}{}{page}{}", read(dir.path(), "r.json"), run.text()),
+        &[PWD, CLIENT_SECRET],
+    );
 }
 
 /// Issue #8, leak 3: a credential in a request path appeared URL-path-encoded in the failure,

@@ -242,16 +242,24 @@ cases:
         expect: { status: 200 }
 "#;
 
+/// A text as HTML escapes it (written here, not psconform's escape function).
+fn html_escaped(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+}
+
 fn encodings(secret: &str) -> Vec<String> {
     let b64 = base64::engine::general_purpose::STANDARD;
     let json = serde_json::to_string(secret).expect("json");
-    vec![
+    let plain = vec![
         secret.to_owned(),
         json[1..json.len() - 1].to_owned(),
         url::form_urlencoded::byte_serialize(secret.as_bytes()).collect(),
         percent_encoding::utf8_percent_encode(secret, percent_encoding::NON_ALPHANUMERIC).to_string(),
         b64.encode(secret),
-    ]
+    ];
+    // The HTML page escapes each of those forms again.
+    let html: Vec<String> = plain.iter().map(|f| html_escaped(f)).collect();
+    plain.into_iter().chain(html).collect()
 }
 
 #[test]
@@ -268,6 +276,7 @@ fn no_secret_reaches_any_artifact() {
     for (i, fault) in [None, Some("signin-wrong-username"), Some("token-type-lowercase")].into_iter().enumerate() {
         let junit = dir.path().join(format!("junit{i}.xml"));
         let report = dir.path().join(format!("report{i}.json"));
+        let html = dir.path().join(format!("report{i}.html"));
         let mut cmd = psconform();
         cmd.env("PS_API_KEY", CANARY_KEY)
             .env("PS_RUNAS", "svc-canary")
@@ -280,7 +289,9 @@ fn no_secret_reaches_any_artifact() {
             .arg("--junit")
             .arg(&junit)
             .arg("--report")
-            .arg(&report);
+            .arg(&report)
+            .arg("--html")
+            .arg(&html);
         if let Some(f) = fault {
             cmd.args(["--sim-fault", f]);
         }
@@ -289,9 +300,16 @@ fn no_secret_reaches_any_artifact() {
         artifacts.push_str(&text(&out));
         artifacts.push_str(&std::fs::read_to_string(&junit).expect("junit"));
         artifacts.push_str(&std::fs::read_to_string(&report).expect("report"));
+        let page = std::fs::read_to_string(&html).expect("the HTML page is written");
+        assert!(page.contains("$[0].Password"), "the page shows the failed credential check");
+        artifacts.push_str(&page);
     }
     assert!(artifacts.contains("> POST"), "the -vv log was captured");
     assert!(artifacts.contains("[REDACTED]"), "something was redacted");
+    assert!(
+        encodings(CANARY_PWD).iter().any(|f| f.contains("&amp;") && f.contains("&quot;")),
+        "HTML forms are checked"
+    );
     for secret in [CANARY_KEY, CANARY_PWD, CANARY_SECRET] {
         for form in encodings(secret) {
             assert!(!artifacts.contains(&form), "secret leaked as {form:?}");

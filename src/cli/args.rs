@@ -93,6 +93,10 @@ pub struct RunArgs {
     /// Write a JSON report (every case, step and check).
     #[arg(long, value_name = "PATH")]
     pub report: Option<PathBuf>,
+    /// Write a self-contained HTML page of the run (summary, every case and expectation,
+    /// coverage, contracts), to read offline, share or print.
+    #[arg(long, value_name = "PATH")]
+    pub html: Option<PathBuf>,
     /// Run cases whose effect is `mutating` against a real target.
     #[arg(long)]
     pub allow_mutations: bool,
@@ -216,6 +220,9 @@ pub struct DriftArgs {
     /// Print JSON instead of Markdown.
     #[arg(long)]
     pub json: bool,
+    /// Also write the comparison as a self-contained HTML page.
+    #[arg(long, value_name = "PATH")]
+    pub html: Option<PathBuf>,
 }
 
 /// `psconform validate`.

@@ -12,7 +12,7 @@ use super::config::{RunConfig, TargetConfig, Update};
 use crate::case::Diagnostic;
 use crate::coverage::{Catalog, Coverage};
 use crate::plan::{CasePlan, Plan};
-use crate::redact::Redactor;
+use crate::redact::{Redacted, Redactor};
 use crate::report::drift::{self, DriftReport};
 use crate::report::{RunMeta, RunReport};
 use crate::result::{CaseResult, Exit, IgnoreReason, Outcome};
@@ -140,6 +140,12 @@ pub fn drift(args: &DriftArgs) -> Exit {
             return Exit::Invalid;
         }
     }
+    if let Some(path) = &args.html
+        && let Err(e) = super::config::writable_file(path)
+    {
+        anstream::eprintln!("error: {e}");
+        return Exit::Invalid;
+    }
     let (old, new) = match (load_contracts(&args.old, &redactor), load_contracts(&args.new, &redactor)) {
         (Ok(o), Ok(n)) => (o, n),
         _ => return Exit::Invalid,
@@ -152,6 +158,12 @@ pub fn drift(args: &DriftArgs) -> Exit {
         &redactor,
     );
     print!("{}", if args.json { drift::json(&report) } else { drift::markdown(&report) });
+    if let Some(path) = &args.html {
+        let page = crate::report::html::drift_page(&report, env!("CARGO_PKG_VERSION"), &crate::report::now_rfc3339());
+        if !write(path, &page) {
+            return Exit::OutputFailed;
+        }
+    }
     report.get().exit()
 }
 
@@ -416,15 +428,24 @@ fn execute(config: &RunConfig, ctx: &Arc<RunContext>, plan: Plan, redactor: &Red
         started: started_at,
         duration: total,
         options: config.described.clone(),
+        contracts: crate::report::ContractsMeta {
+            compared: config.contracts.compare,
+            set: config.contracts.dir.display().to_string(),
+            strict: config.contracts.strict,
+            drift_report: config.contracts.drift_report.as_ref().map(|p| p.display().to_string()),
+        },
     };
     let mut output_failed = false;
     // The report (and the coverage it carries) is only worth building when one is written.
-    if config.outputs.junit.is_some() || config.outputs.report.is_some() {
+    let outputs = &config.outputs;
+    let report = (outputs.junit.is_some() || outputs.report.is_some() || outputs.html.is_some()).then(|| {
         let plain: Vec<CaseResult> = results.iter().map(|r| r.get().clone()).collect();
         let coverage = Catalog::builtin().ok().map(|c| Coverage::of(&c, cases.iter().map(|c| c.as_ref()), &plain));
-        let report = RunReport::new(meta, &results, exit, coverage, redactor);
+        RunReport::new(meta, &results, exit, coverage, redactor)
+    });
+    if let Some(report) = &report {
         if let Some(path) = &config.outputs.junit {
-            match crate::report::junit::render(&report) {
+            match crate::report::junit::render(report) {
                 Ok(xml) => output_failed |= !write(path, &xml),
                 Err(e) => {
                     anstream::eprintln!("error: cannot write the JUnit report: {e}");
@@ -433,11 +454,18 @@ fn execute(config: &RunConfig, ctx: &Arc<RunContext>, plan: Plan, redactor: &Red
             }
         }
         if let Some(path) = &config.outputs.report {
-            output_failed |= !write(path, &crate::report::json::render(&report));
+            output_failed |= !write(path, &crate::report::json::render(report));
         }
     }
+    let mut drift = None;
     if let Some(contracts) = &ctx.contracts {
-        output_failed |= !finish_contracts(config, contracts, &results, redactor);
+        let (ok, d) = finish_contracts(config, contracts, &results, redactor);
+        output_failed |= !ok;
+        drift = d;
+    }
+    // Last, so the page can show the drift the contracts gave.
+    if let (Some(path), Some(report)) = (&config.outputs.html, &report) {
+        output_failed |= !write(path, &crate::report::html::run_page(report, drift.as_ref()));
     }
     if output_failed { Exit::OutputFailed } else { exit }
 }
@@ -507,13 +535,13 @@ fn write(path: &Path, text: &str) -> bool {
 }
 
 /// Reports what the run found of the contracts, and writes what it was asked to write. Returns
-/// whether every write worked.
+/// whether every write worked, and the drift report when one was asked for.
 fn finish_contracts(
     config: &RunConfig,
     contracts: &Contracts,
     results: &[crate::redact::Redacted<CaseResult>],
     redactor: &Redactor,
-) -> bool {
+) -> (bool, Option<Redacted<DriftReport>>) {
     let cc = &config.contracts;
     let observed: BTreeMap<String, Contract> =
         contracts.observed.take().into_iter().map(|(k, c)| (k, redactor.seal(c).into_inner())).collect();
@@ -600,6 +628,7 @@ fn finish_contracts(
             .collect();
         write_set(dir, pending, "written for review to");
     }
+    let mut drift = None;
     if let Some(path) = &cc.drift_report {
         let baseline: BTreeMap<String, Contract> = contracts
             .set
@@ -612,6 +641,7 @@ fn finish_contracts(
         let text =
             if path.extension().is_some_and(|e| e == "json") { drift::json(&report) } else { drift::markdown(&report) };
         ok &= write(path, &text);
+        drift = Some(report);
     }
     // Contracts no case exercised only mean something when every case ran.
     let complete = config.harness.filter.is_none()
@@ -629,5 +659,5 @@ fn finish_contracts(
             );
         }
     }
-    ok
+    (ok, drift)
 }

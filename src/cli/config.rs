@@ -73,6 +73,8 @@ pub struct Outputs {
     pub junit: Option<PathBuf>,
     /// The JSON report.
     pub report: Option<PathBuf>,
+    /// The HTML page.
+    pub html: Option<PathBuf>,
 }
 
 /// Everything `run` needs, checked.
@@ -163,8 +165,8 @@ impl RunConfig {
             pending: shapes.pending.clone(),
             drift_report: shapes.drift_report.clone(),
         };
-        let outputs = Outputs { junit: args.junit.clone(), report: args.report.clone() };
-        for path in [&outputs.junit, &outputs.report, &contracts.drift_report].into_iter().flatten() {
+        let outputs = Outputs { junit: args.junit.clone(), report: args.report.clone(), html: args.html.clone() };
+        for path in [&outputs.junit, &outputs.report, &outputs.html, &contracts.drift_report].into_iter().flatten() {
             writable_file(path)?;
         }
         for dir in [&contracts.record, &contracts.pending].into_iter().flatten() {
@@ -264,7 +266,7 @@ fn writable_dir(dir: &Path) -> Result<(), UsageError> {
 
 /// Proves a report file can be written: its folder exists and takes a file, and the path is
 /// not a folder.
-fn writable_file(path: &Path) -> Result<(), UsageError> {
+pub fn writable_file(path: &Path) -> Result<(), UsageError> {
     if path.is_dir() {
         return Err(UsageError(format!("cannot write {}: it is a folder", path.display())));
     }
@@ -309,6 +311,8 @@ mod tests {
         assert!(config(&["--test-threads", "0"]).is_err());
         assert!(config(&["--test-threads", "1"]).is_ok());
         assert!(config(&["--junit", "/nonexistent-folder/junit.xml"]).is_err());
+        assert!(config(&["--html", "/nonexistent-folder/report.html"]).is_err());
+        assert!(config(&["--html", "/tmp"]).is_err(), "a folder is not a page");
         assert!(config(&["--record", "/proc/psconform-record"]).is_err());
     }
 

@@ -101,6 +101,15 @@ impl DriftReport {
             Exit::Passed
         }
     }
+
+    /// What [`DriftReport::exit`] means for a comparison.
+    pub fn exit_meaning(&self) -> &'static str {
+        match self.exit() {
+            Exit::Breaking => "a breaking shape change",
+            Exit::Failed => "additive changes only",
+            _ => "no contract changed",
+        }
+    }
 }
 
 impl Redact for DriftReport {
@@ -117,7 +126,8 @@ impl Redact for DriftReport {
     }
 }
 
-fn severity(s: Severity) -> &'static str {
+/// A severity's word, as every report writes it.
+pub fn severity(s: Severity) -> &'static str {
     match s {
         Severity::Breaking => "breaking",
         Severity::Additive => "additive",

@@ -4,11 +4,13 @@
 //! - `junit`: JUnit XML
 //! - `json`: the JSON report
 //! - `drift`: contract-by-contract drift between two sets, as Markdown and JSON
+//! - `html`: self-contained HTML pages of a run and of a drift comparison
 //!
 //! [`RunReport`] is what every report of a run is made from: the sealed case results plus
 //! what a reader needs to know about the run itself.
 
 pub mod drift;
+pub mod html;
 pub mod json;
 pub mod junit;
 pub mod terminal;
@@ -39,6 +41,22 @@ pub struct RunMeta {
     pub duration: Duration,
     /// Options that change what ran: opt-ins, filters, rate, strictness.
     pub options: Vec<String>,
+    /// How the run treated shape contracts.
+    pub contracts: ContractsMeta,
+}
+
+/// How a run treated shape contracts, so a report can say whether its verdicts mean anything.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ContractsMeta {
+    /// Whether responses were compared with a contract set (`--no-snapshots` turns it off).
+    pub compared: bool,
+    /// The set compared with.
+    pub set: String,
+    /// Whether additive changes and missing contracts failed too (`--strict-shapes`).
+    pub strict: bool,
+    /// Where the drift report was written (`--drift-report`), if one was asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drift_report: Option<String>,
 }
 
 /// Counts of a run.
@@ -141,6 +159,8 @@ impl Redact for RunReport {
         self.meta.product_version.redact(r);
         self.meta.simulator.redact(r);
         self.meta.options.redact(r);
+        self.meta.contracts.set.redact(r);
+        self.meta.contracts.drift_report.redact(r);
         // The cases were sealed when they ended; sealing again only costs time.
         self.cases.redact(r);
         if let Some(c) = self.coverage.as_mut() {

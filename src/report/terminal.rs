@@ -116,7 +116,10 @@ pub fn actual(o: &CheckOutcome) -> String {
             };
         }
         Matcher::Conforms => return o.note.clone().unwrap_or_else(|| a.as_str().unwrap_or("?").to_owned()),
-        Matcher::Captured => return o.note.clone().unwrap_or_else(|| "nothing".into()),
+        Matcher::Captured => {
+            let got = if a == &Value::Bool(true) { "a value" } else { "nothing" };
+            return o.note.clone().unwrap_or_else(|| got.into());
+        }
         Matcher::Type | Matcher::CookiePath | Matcher::SameSite => a.as_str().map_or_else(|| json(a), str::to_owned),
         _ if o.kind == CheckKind::Header => match a {
             Value::Array(items) => {

@@ -55,7 +55,6 @@ pub fn assert_no_secret(what: &str, text: &str, secrets: &[&str]) {
     }
 }
 
-
 /// Tokens that look like a made-up secret: 16 to 64 letters and digits, with both a letter and
 /// a digit, standing alone (the simulator's passwords, session ids, tokens and retrieved
 /// credentials are such values, fresh on every start).

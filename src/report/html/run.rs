@@ -1,0 +1,612 @@
+//! The page of a run: what ran against what, the counts and the exit code, then the coverage
+//! (`coverage`) and the contracts (`contracts`), then every case by area and endpoint with each
+//! step's request, status, expectations and contract verdict. Failed cases come first in their
+//! group and are open; passed ones are closed. The words for each expectation are
+//! `report::terminal`'s.
+
+use std::collections::BTreeMap;
+
+use super::{Html, page, plural, shown_date, shown_duration};
+use crate::redact::Redacted;
+use crate::report::drift::{DriftReport, severity};
+use crate::report::terminal::{actual, expected, explain, subject};
+use crate::report::{RunReport, reason_kind};
+use crate::result::{CaseResult, CheckKind, CheckOutcome, Outcome, Phase, Skipped, StepResult};
+use crate::shape::{Change, VerdictStatus};
+
+/// Characters of one expected or actual value before it is cut (values are redacted already).
+const MAX_VALUE: usize = 2000;
+
+/// The page of a run. `drift` is the drift report the run wrote (`--drift-report`), if any.
+pub fn run_page(report: &Redacted<RunReport>, drift: Option<&Redacted<DriftReport>>) -> String {
+    let r = report.get();
+    let title =
+        format!("psconform: {} passed, {} failed, {} ignored", r.summary.passed, r.summary.failed, r.summary.ignored);
+    page(&title, |h| {
+        header(h, r);
+        h.raw("\n<main>\n");
+        summary(h, r);
+        if let Some(c) = &r.coverage {
+            super::coverage::coverage(h, c);
+        }
+        super::contracts::contracts(h, r, drift.map(Redacted::get));
+        results(h, r);
+        h.raw("\n</main>\n<footer>");
+        h.text(&format!(
+            "psconform {} · this page is self-contained: it loads nothing and reads the same offline",
+            r.meta.psconform
+        ));
+        h.raw("</footer>");
+    })
+}
+
+/// A value of the header: `<div><dt>name</dt><dd>value</dd></div>`.
+fn meta_item(h: &mut Html, name: &str, key: &'static str, value: &str) {
+    h.open("div", &[("data-meta", key)]).el("dt", &[], name).el("dd", &[], value).close("div");
+}
+
+fn header(h: &mut Html, r: &RunReport) {
+    let m = &r.meta;
+    let verdict = if r.summary.failed > 0 {
+        "failed"
+    } else if r.summary.passed > 0 {
+        "passed"
+    } else {
+        "ignored"
+    };
+    h.open("header", &[("class", "page-header"), ("data-verdict", verdict)]);
+    h.raw("<p class=\"kicker\">").el("span", &[("data-meta", "psconform")], &format!("psconform {}", m.psconform));
+    h.raw(" conformance report</p>");
+    h.raw("<h1>BeyondTrust Password Safe API v3</h1>");
+    h.open("dl", &[("class", "meta")]);
+    // A URL may break after a slash, not inside a word.
+    h.raw("<div data-meta=\"target\"><dt>Target</dt><dd>");
+    for (i, part) in m.target.split('/').enumerate() {
+        if i > 0 {
+            h.raw("/<wbr>");
+        }
+        h.text(part);
+    }
+    if m.simulator.is_some() {
+        h.raw(" (the built-in simulator)");
+    }
+    h.raw("</dd></div>");
+    let version =
+        m.product_version.clone().unwrap_or_else(|| "not read (no case read GET Configuration/Version)".into());
+    meta_item(h, "Product version", "product-version", &version);
+    if let Some(sim) = &m.simulator {
+        meta_item(h, "Simulator", "simulator", sim);
+    }
+    meta_item(h, "Started", "started", &format!("{}, took {}", shown_date(&m.started), shown_duration(m.duration)));
+    let options =
+        if m.options.is_empty() { "none: every case, the defaults".to_owned() } else { m.options.join(" · ") };
+    meta_item(h, "Options", "options", &options);
+    let contracts = if m.contracts.compared {
+        format!("compared with {}{}", m.contracts.set, if m.contracts.strict { " (--strict-shapes)" } else { "" })
+    } else {
+        "not compared (--no-snapshots)".to_owned()
+    };
+    meta_item(h, "Shape contracts", "contracts", &contracts);
+    h.close("dl");
+    h.raw("<nav class=\"toc\"><a href=\"#summary\">Summary</a><a href=\"#coverage\">Coverage</a>")
+        .raw("<a href=\"#contracts\">Shape contracts</a><a href=\"#results\">Results</a></nav>");
+    h.close("header");
+}
+
+fn summary(h: &mut Html, r: &RunReport) {
+    let s = &r.summary;
+    h.raw("<section id=\"summary\"><h2>Summary</h2><div class=\"tiles\">");
+    for (class, attr, n, label) in [
+        ("tile passed", "data-summary-passed", s.passed, "passed"),
+        ("tile failed", "data-summary-failed", s.failed, "failed"),
+        ("tile ignored", "data-summary-ignored", s.ignored, "ignored"),
+    ] {
+        let n_text = n.to_string();
+        let zero = if n == 0 { " zero" } else { "" };
+        h.open("div", &[("class", &format!("{class}{zero}")), (attr, &n_text)])
+            .el("span", &[("class", "n")], &n_text)
+            .el("span", &[("class", "label")], label)
+            .close("div");
+    }
+    let code = r.exit.code.to_string();
+    h.open("div", &[("class", &format!("tile exit code-{code}")), ("data-exit-code", &code)])
+        .el("span", &[("class", "n")], &format!("exit {code}"))
+        .el("span", &[("class", "label")], r.exit.meaning)
+        .close("div");
+    h.raw("</div>");
+    let total = s.passed + s.failed + s.ignored;
+    if total > 0 {
+        let label = format!(
+            "{} passed, {} failed, {} ignored of {}",
+            s.passed,
+            s.failed,
+            s.ignored,
+            plural(total, "case", "cases")
+        );
+        h.open("div", &[("class", "bar"), ("role", "img"), ("aria-label", &label), ("title", &label)]);
+        for (class, n) in [("passed", s.passed), ("failed", s.failed), ("ignored", s.ignored)] {
+            if n > 0 {
+                h.open("span", &[("class", class), ("style", &format!("flex-grow:{n}"))]).close("span");
+            }
+        }
+        h.close("div");
+    }
+    if !s.ignored_by_reason.is_empty() {
+        h.raw("<ul class=\"reasons\">");
+        for (reason, n) in &s.ignored_by_reason {
+            h.open("li", &[("data-ignored-reason", reason)])
+                .text(&format!("{}: ignored, {reason}", plural(*n, "case", "cases")))
+                .close("li");
+        }
+        h.raw("</ul>");
+    }
+    let mut facts = Vec::new();
+    if let Some(c) = &r.coverage {
+        facts.push(c.headline());
+    }
+    let verdicts: Vec<VerdictStatus> =
+        r.cases.iter().flat_map(|c| &c.steps).filter_map(|s| s.contract.as_ref().map(|v| v.status)).collect();
+    if r.meta.contracts.compared && !verdicts.is_empty() {
+        let breaking = verdicts.iter().filter(|v| **v == VerdictStatus::Breaking).count();
+        let additive = verdicts.iter().filter(|v| **v == VerdictStatus::Additive).count();
+        facts.push(format!(
+            "{} compared with their contracts: {breaking} breaking, {additive} additive",
+            plural(verdicts.len(), "response shape", "response shapes")
+        ));
+    }
+    if !facts.is_empty() {
+        h.raw("<ul class=\"facts\">");
+        for f in &facts {
+            h.el("li", &[], f);
+        }
+        h.raw("</ul>");
+    }
+    let failed: Vec<&CaseResult> = r.cases.iter().filter(|c| c.failed()).collect();
+    if !failed.is_empty() {
+        h.open("div", &[("class", "failures")]).el("h3", &[], &format!("Failed cases ({})", failed.len())).raw("<ol>");
+        for c in failed {
+            h.raw("<li>").open("a", &[("href", &format!("#{}", c.name))]).text(&c.name).close("a");
+            if let Some(first) = first_failure(c) {
+                h.raw(" ").el("span", &[("class", "first")], &first);
+            }
+            h.raw("</li>");
+        }
+        h.raw("</ol></div>");
+    }
+    h.raw("</section>\n");
+}
+
+/// The first reason a case failed, in one line.
+fn first_failure(c: &CaseResult) -> Option<String> {
+    let s = c.steps.iter().find(|s| s.failed())?;
+    if let Some(e) = &s.error {
+        return Some(e.to_string());
+    }
+    s.outcomes.iter().find(|o| !o.passed).map(explain)
+}
+
+fn results(h: &mut Html, r: &RunReport) {
+    h.raw("<section id=\"results\"><h2>Results by area and endpoint</h2>");
+    h.raw("<form id=\"filters\" class=\"filters\" hidden role=\"search\">")
+        .raw("<label><input type=\"checkbox\" name=\"failed\"> failed only</label>")
+        .raw("<label>filter <input type=\"search\" name=\"q\" placeholder=\"case, endpoint, JSONPath…\" autocomplete=\"off\"></label>")
+        .raw("<output></output></form>");
+    // Area (the first part of the name), then case file, in name order.
+    let mut areas: BTreeMap<&str, BTreeMap<&str, Vec<&CaseResult>>> = BTreeMap::new();
+    for c in &r.cases {
+        let area = c.name.split("::").next().unwrap_or(&c.name);
+        areas.entry(area).or_default().entry(&c.file).or_default().push(c);
+    }
+    for (area, files) in &areas {
+        let all: Vec<&CaseResult> = files.values().flatten().copied().collect();
+        let failed = all.iter().filter(|c| c.failed()).count();
+        let ignored = all.iter().filter(|c| matches!(c.outcome, Outcome::Ignored(_))).count();
+        let class = if failed > 0 { "area has-failed" } else { "area" };
+        h.open("section", &[("class", class), ("id", &format!("area-{area}")), ("data-area", area)]);
+        h.raw("<h3>").text(area).raw(" <span class=\"counts\">");
+        h.text(&format!("{} passed", all.len() - failed - ignored));
+        if failed > 0 {
+            h.raw(" · ").el("span", &[("class", "failed")], &format!("{failed} failed"));
+        }
+        if ignored > 0 {
+            h.text(&format!(" · {ignored} ignored"));
+        }
+        h.raw("</span></h3>");
+        for (file, cases) in files {
+            let endpoint = cases.first().map_or("", |c| c.endpoint.as_str());
+            h.open("div", &[("class", "endpoint"), ("data-file", file)])
+                .raw("<h4>")
+                .text(endpoint)
+                .raw(" ")
+                .el("span", &[("class", "file")], file)
+                .raw("</h4>");
+            let mut ordered = cases.clone();
+            ordered.sort_by_key(|c| match c.outcome {
+                Outcome::Failed => 0,
+                Outcome::Ignored(_) => 1,
+                Outcome::Passed => 2,
+            });
+            for c in ordered {
+                case(h, c);
+            }
+            h.raw("</div>");
+        }
+        h.raw("</section>\n");
+    }
+    h.raw("</section>\n");
+}
+
+fn outcome_word(o: &Outcome) -> &'static str {
+    match o {
+        Outcome::Passed => "passed",
+        Outcome::Failed => "failed",
+        Outcome::Ignored(_) => "ignored",
+    }
+}
+
+fn case(h: &mut Html, c: &CaseResult) {
+    let word = outcome_word(&c.outcome);
+    let class = format!("case {word}");
+    let mut attrs: Vec<(&'static str, &str)> =
+        vec![("class", &class), ("id", &c.name), ("data-outcome", word), ("data-name", &c.name)];
+    if c.failed() {
+        attrs.push(("open", ""));
+    }
+    h.open("details", &attrs);
+    let short = c.name.rsplit("::").next().unwrap_or(&c.name);
+    h.raw("<summary>")
+        .el("span", &[("class", &format!("badge {word}"))], word)
+        .el("code", &[("class", "name")], short)
+        .el("span", &[("class", "case-summary")], &c.summary)
+        .el("span", &[("class", "dur")], &shown_duration(c.duration))
+        .raw("</summary><div class=\"case-body\">");
+    h.raw("<p class=\"where\">")
+        .el("code", &[], &c.name)
+        .raw(" in ")
+        .el("code", &[], &format!("{}:{}", c.file, c.line))
+        .raw("</p>");
+    if let Some(source) = &c.source {
+        h.raw("<p class=\"source\"><span class=\"label\">source</span> ").text(source).raw("</p>");
+    }
+    if let Outcome::Ignored(reason) = &c.outcome {
+        h.open("p", &[("class", "reason"), ("data-ignored-reason", reason_kind(reason))])
+            .raw("<span class=\"label\">ignored</span> ")
+            .text(&reason.to_string())
+            .close("p");
+    }
+    if !c.steps.is_empty() {
+        h.raw("<ol class=\"steps\">");
+        for s in &c.steps {
+            step(h, s);
+        }
+        h.raw("</ol>");
+    }
+    h.raw("</div></details>\n");
+}
+
+fn step(h: &mut Html, s: &StepResult) {
+    let state = if s.failed() {
+        "failed"
+    } else if s.skipped.is_some() {
+        "skipped"
+    } else {
+        "passed"
+    };
+    let phase = match s.phase {
+        Phase::Step => "step",
+        Phase::Teardown => "teardown",
+    };
+    h.open("li", &[("class", &format!("step {state}")), ("data-phase", phase)]);
+    h.raw("<div class=\"step-head\">").el("span", &[("class", "phase")], &format!("{phase} {}", s.index));
+    let (method, path) = s.request.as_ref().map_or(("", ""), |l| (l.method.as_str(), l.path.as_str()));
+    if !s.name.starts_with(&format!("{method} ")) || method.is_empty() {
+        h.el("span", &[("class", "step-name")], &s.name);
+    }
+    if let Some(line) = &s.request {
+        let route = line.route.as_deref().unwrap_or("");
+        h.open("code", &[("class", "request"), ("title", route)]).text(&format!("{method} {path}")).close("code");
+    }
+    if let Some(code) = s.status {
+        let class = format!("status s{}xx", code / 100);
+        h.raw("<span class=\"arrow\">→</span>").el("span", &[("class", &class)], &code.to_string());
+        h.el("span", &[("class", "dur")], &shown_duration(s.duration));
+    }
+    if s.span.line > 0 {
+        h.el("span", &[("class", "line")], &format!("line {}", s.span.line));
+    }
+    h.raw("</div>");
+    if let Some(skipped) = s.skipped {
+        let why = match skipped {
+            Skipped::AfterFailure => "not run: an earlier step failed",
+            Skipped::NothingToUndo => "not run: nothing to undo (an earlier step captured nothing to clean up)",
+            Skipped::Interrupted => "not run: the run was interrupted",
+        };
+        h.el("p", &[("class", "skipped")], why);
+    }
+    if !s.attempts.is_empty() {
+        h.raw("<ol class=\"attempts\">");
+        for (i, a) in s.attempts.iter().enumerate() {
+            let status = a.status.map_or_else(|| "no response".to_owned(), |c| c.to_string());
+            let what = match (&a.error, a.failed.first()) {
+                (Some(e), _) => e.to_string(),
+                (None, Some(_)) => a.failed.iter().map(explain).collect::<Vec<_>>().join("; "),
+                (None, None) => "did not hold".into(),
+            };
+            h.raw("<li>")
+                .el("span", &[("class", "label")], &format!("attempt {}", i + 1))
+                .raw(" ")
+                .text(&format!("{status} after {}: {what}", shown_duration(a.duration)))
+                .raw("</li>");
+        }
+        h.raw("</ol>");
+    }
+    if let Some(e) = &s.error {
+        h.open("p", &[("class", "error outcome failed"), ("data-kind", e.kind())])
+            .el("span", &[("class", "label")], e.kind())
+            .raw(" ")
+            .text(&e.to_string())
+            .close("p");
+    }
+    let shown: Vec<&CheckOutcome> = s.outcomes.iter().filter(|o| o.kind != CheckKind::Contract).collect();
+    if !shown.is_empty() {
+        h.raw("<table class=\"outcomes\"><thead><tr><th class=\"mark\"></th><th>expectation</th><th>expected</th><th>actual</th><th class=\"line\">line</th></tr></thead><tbody>");
+        for o in shown {
+            outcome(h, o);
+        }
+        h.raw("</tbody></table>");
+    }
+    if s.outcomes_omitted > 0 {
+        h.el(
+            "p",
+            &[("class", "omitted")],
+            &format!("… {} more not listed", plural(s.outcomes_omitted, "outcome", "outcomes")),
+        );
+    }
+    if s.body_masked {
+        h.el(
+            "p",
+            &[("class", "masked")],
+            "The response carried more secrets than psconform keeps track of, so nothing taken from its body is shown.",
+        );
+    }
+    if let Some(v) = &s.contract {
+        let failed = s.outcomes.iter().any(|o| o.kind == CheckKind::Contract && !o.passed);
+        let status = match v.status {
+            VerdictStatus::Conforming => "conforming",
+            VerdictStatus::Additive => "additive",
+            VerdictStatus::Breaking => "breaking",
+            VerdictStatus::Missing => "missing",
+        };
+        let class = if failed { format!("verdict {status} outcome failed") } else { format!("verdict {status}") };
+        h.open("div", &[("class", &class), ("data-contract", &v.contract)])
+            .el("span", &[("class", "label")], "contract")
+            .raw(" ");
+        h.el("code", &[], &v.contract).raw(" ");
+        let word = if v.status == VerdictStatus::Missing { "no contract yet" } else { status };
+        h.el("span", &[("class", "sev")], word);
+        changes_list(h, &v.changes);
+        h.raw("</div>");
+    }
+    h.raw("</li>");
+}
+
+fn changes_list(h: &mut Html, changes: &[Change]) {
+    if changes.is_empty() {
+        return;
+    }
+    h.raw("<ul class=\"changes\">");
+    for c in changes {
+        let word = severity(c.severity);
+        h.open("li", &[("class", &format!("change {word}"))])
+            .el("span", &[("class", "sev")], word)
+            .raw(" ")
+            .text(&c.line())
+            .close("li");
+    }
+    h.raw("</ul>");
+}
+
+fn cut(s: String) -> String {
+    crate::plan::check::cut(&s, MAX_VALUE)
+}
+
+fn outcome(h: &mut Html, o: &CheckOutcome) {
+    let (class, mark) = if o.passed { ("outcome passed", "✓") } else { ("outcome failed", "✗") };
+    let kind = serde_json::to_value(o.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+    let matcher = serde_json::to_value(o.matcher).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+    h.open("tr", &[("class", class), ("data-kind", &kind), ("data-matcher", &matcher)])
+        .el("td", &[("class", "mark")], mark)
+        .raw("<td class=\"subject\">")
+        .el("code", &[], &subject(o))
+        .raw("</td>")
+        .el("td", &[("class", "expected")], &cut(expected(o)))
+        .el("td", &[("class", "actual")], &cut(actual(o)))
+        .el("td", &[("class", "line")], &o.span.line.to_string())
+        .close("tr");
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::redact::Redactor;
+    use crate::report::{ContractsMeta, ExitInfo, RunMeta, Summary};
+    use crate::result::{Attempt, Exit, IgnoreReason, Matcher, RequestLine, Span};
+    use crate::shape::Verdict;
+
+    fn outcome(
+        subject: &str,
+        matcher: Matcher,
+        expected: serde_json::Value,
+        actual: serde_json::Value,
+    ) -> CheckOutcome {
+        let passed = expected == actual || (matcher == Matcher::Type && expected[0] == actual);
+        CheckOutcome {
+            kind: if subject == "status" { CheckKind::Status } else { CheckKind::Path },
+            matcher,
+            subject: subject.into(),
+            expected,
+            actual,
+            note: None,
+            passed,
+            span: Span { line: 12, column: 9 },
+        }
+    }
+
+    fn step(outcomes: Vec<CheckOutcome>) -> StepResult {
+        let mut s = StepResult::new(Phase::Step, 1, "POST Auth/SignAppin".into(), Span { line: 10, column: 7 });
+        s.request = Some(RequestLine { method: "POST".into(), path: "Auth/SignAppin".into(), route: None });
+        s.status = Some(200);
+        s.outcomes = outcomes;
+        s
+    }
+
+    fn case(name: &str, outcome: Outcome, steps: Vec<StepResult>) -> CaseResult {
+        CaseResult {
+            name: name.into(),
+            file: "cases/auth/sign-app-in.yaml".into(),
+            line: 3,
+            endpoint: "POST Auth/SignAppin".into(),
+            summary: format!("summary of {name}"),
+            source: Some("reference §1.1".into()),
+            outcome,
+            duration: Duration::from_millis(3),
+            steps,
+        }
+    }
+
+    fn report(cases: Vec<CaseResult>, compared: bool) -> Redacted<RunReport> {
+        let meta = RunMeta {
+            psconform: "0.1.0".into(),
+            target: "https://ps.example.com/BeyondTrust/api/public/v3".into(),
+            product_version: Some("24.3.0.0".into()),
+            simulator: None,
+            started: "2026-12-01T16:33:42Z".into(),
+            duration: Duration::from_secs(2),
+            options: vec!["--rate 2".into()],
+            contracts: ContractsMeta { compared, set: "snapshots".into(), strict: false, drift_report: None },
+        };
+        let sealed: Vec<Redacted<CaseResult>> = cases.iter().map(|c| Redactor::default().seal(c.clone())).collect();
+        let report = RunReport {
+            meta,
+            summary: Summary::of(&sealed),
+            exit: ExitInfo::from(Exit::of_cases(&cases)),
+            cases,
+            coverage: None,
+        };
+        Redactor::default().seal(report)
+    }
+
+    fn sample() -> Redacted<RunReport> {
+        let good = outcome("status", Matcher::Status, json!(200), json!(200));
+        let bad = outcome("$.UserId", Matcher::Type, json!(["integer"]), json!("string"));
+        let mut failing = step(vec![good.clone(), bad]);
+        failing.contract = Some(Verdict {
+            contract: "snapshots/post__auth__signappin__200.snap".into(),
+            status: VerdictStatus::Conforming,
+            changes: Vec::new(),
+        });
+        let ignored = case(
+            "auth::sign-app-in::oauth",
+            Outcome::Ignored(IgnoreReason::MissingSettings { variables: vec!["PS_CLIENT_ID".into()] }),
+            Vec::new(),
+        );
+        report(
+            vec![
+                case("auth::sign-app-in::a-pass", Outcome::Passed, vec![step(vec![good])]),
+                case("auth::sign-app-in::b-fail", Outcome::Failed, vec![failing]),
+                ignored,
+            ],
+            true,
+        )
+    }
+
+    #[test]
+    fn counts_exit_code_and_header_are_shown() {
+        let page = run_page(&sample(), None);
+        assert!(page.contains(r#"data-summary-passed="1""#), "{page}");
+        assert!(page.contains(r#"data-summary-failed="1""#));
+        assert!(page.contains(r#"data-summary-ignored="1""#));
+        assert!(page.contains(r#"data-exit-code="1""#) && page.contains("at least one case failed"));
+        assert!(page.contains(r#"data-ignored-reason="settings not provided""#));
+        assert!(
+            page.contains("https:/<wbr>/<wbr>ps.example.com/<wbr>BeyondTrust/<wbr>api/<wbr>public/<wbr>v3")
+                && page.contains("24.3.0.0")
+        );
+        assert!(page.contains("--rate 2") && page.contains("2026-12-01 16:33:42 UTC"));
+    }
+
+    #[test]
+    fn a_failed_case_comes_first_and_open_with_expected_and_actual_in_terminal_words() {
+        let page = run_page(&sample(), None);
+        let failed = page.find(r#"id="auth::sign-app-in::b-fail""#).expect("the failed case");
+        let ignored = page.find(r#"id="auth::sign-app-in::oauth""#).expect("the ignored case");
+        let passed = page.find(r#"id="auth::sign-app-in::a-pass""#).expect("the passed case");
+        assert!(failed < ignored && ignored < passed, "failed, then ignored, then passed");
+        let open_tag = |at: usize| {
+            let start = page[..at].rfind("<details").unwrap_or(at);
+            let end = page[at..].find('>').map_or(page.len(), |e| at + e + 1);
+            &page[start..end]
+        };
+        assert!(open_tag(failed).contains(" open>"), "{}", open_tag(failed));
+        assert!(!open_tag(passed).contains(" open>"), "{}", open_tag(passed));
+        assert!(page.contains(
+            r#"<tr class="outcome failed" data-kind="path" data-matcher="type"><td class="mark">✗</td><td class="subject"><code>$.UserId type</code></td><td class="expected">integer</td><td class="actual">string</td>"#
+        ), "{page}");
+        assert!(page.contains("needs PS_CLIENT_ID, which is not set"));
+        assert!(page.contains(r##"<a href="#auth::sign-app-in::b-fail">"##), "the failure list links to the case");
+    }
+
+    #[test]
+    fn every_text_is_escaped_and_nothing_is_loaded() {
+        let mut bad = case(
+            "auth::x::y",
+            Outcome::Failed,
+            vec![step(vec![outcome(
+                "$.Name",
+                Matcher::Equals,
+                json!("<script>alert('x')</script>"),
+                json!("a & b \"c\""),
+            )])],
+        );
+        bad.summary = "<img src=x onerror=alert(1)>".into();
+        let page = run_page(&report(vec![bad], true), None);
+        assert!(!page.contains("<img src=x") && !page.contains("<script>alert"), "{page}");
+        assert!(page.contains("&lt;img src=x onerror=alert(1)&gt;"));
+        assert!(page.contains("&quot;&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&quot;"));
+        assert!(page.contains("&quot;a &amp; b \\&quot;c\\&quot;&quot;"), "{page}");
+        let refs = regex::Regex::new(r#"\b(?:href|src|action|srcset)\s*=\s*"([^"]*)""#).expect("regex");
+        for r in refs.captures_iter(&page) {
+            assert!(r[1].starts_with('#'), "an outside reference: {}", &r[0]);
+        }
+        for tag in ["<img", "<link", "<iframe", "<object", "<embed", "url(", "@import"] {
+            assert!(!page.contains(tag), "{tag} in the page");
+        }
+        assert_eq!(page.matches("<script>").count(), 1, "one inline script, the filter");
+    }
+
+    #[test]
+    fn contracts_not_compared_are_said_to_be_so() {
+        let page = run_page(&report(vec![case("a::b::c", Outcome::Passed, vec![])], false), None);
+        assert!(page.contains(r#"data-contracts="not-compared""#) && page.contains("--no-snapshots"), "{page}");
+        let page = run_page(&sample(), None);
+        assert!(page.contains(r#"data-contracts="compared""#), "{page}");
+        assert!(page.contains("Every response conformed: 1 contract file, 1 step"), "{page}");
+    }
+
+    #[test]
+    fn earlier_attempts_of_a_polled_step_are_listed() {
+        let mut s = step(vec![outcome("status", Matcher::Status, json!(200), json!(200))]);
+        s.attempts = vec![Attempt {
+            status: Some(403),
+            duration: Duration::from_millis(2),
+            failed: vec![outcome("status", Matcher::Status, json!(200), json!(403))],
+            error: None,
+        }];
+        let page = run_page(&report(vec![case("a::b::c", Outcome::Passed, vec![s])], true), None);
+        assert!(page.contains("attempt 1</span> 403 after 2 ms: status: expected 200, got 403"), "{page}");
+    }
+}
