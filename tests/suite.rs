@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use assert_cmd::Command;
-use base64::Engine as _;
 use psconform::simulator::Fault;
+
+mod common;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -177,7 +178,7 @@ fn shipped_case_files_satisfy_the_schema_editors_use() {
 }
 
 const CANARY_KEY: &str = "c4a7a12ecafe0000canary0000key0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000099";
-const CANARY_PWD: &str = "Canary+Pwd/with=&\"quotes\" 42";
+const CANARY_PWD: &str = "Canary & <tag> \"dq\" 'sq' \\bs 50% x=y+z/w";
 const CANARY_SECRET: &str = "CanarySecret-0123456789abcdefghijklmnopqrstuvwxyz";
 
 /// Cases that push secrets towards every output: a failing check on a credential field, a
@@ -247,84 +248,95 @@ fn html_escaped(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
 }
 
-fn encodings(secret: &str) -> Vec<String> {
-    let b64 = base64::engine::general_purpose::STANDARD;
-    let json = serde_json::to_string(secret).expect("json");
-    let plain = vec![
-        secret.to_owned(),
-        json[1..json.len() - 1].to_owned(),
-        url::form_urlencoded::byte_serialize(secret.as_bytes()).collect(),
-        percent_encoding::utf8_percent_encode(secret, percent_encoding::NON_ALPHANUMERIC).to_string(),
-        b64.encode(secret),
-    ];
-    // The HTML page escapes each of those forms again.
-    let html: Vec<String> = plain.iter().map(|f| html_escaped(f)).collect();
-    plain.into_iter().chain(html).collect()
+/// Copies `from` into `to`, folders included.
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let p = entry.expect("entry").path();
+        let target = to.join(p.file_name().expect("name"));
+        if p.is_dir() {
+            copy_tree(&p, &target);
+        } else {
+            std::fs::copy(&p, &target).expect("copy");
+        }
+    }
 }
 
+/// Every file below `dir`, concatenated.
+fn read_tree(dir: &Path) -> String {
+    let mut out = String::new();
+    for entry in walkdir::WalkDir::new(dir).into_iter().flatten().filter(|e| e.file_type().is_file()) {
+        out.push_str(&std::fs::read_to_string(entry.path()).unwrap_or_default());
+    }
+    out
+}
+
+/// Canary credentials through the whole shipped suite plus adversarial cases, three times
+/// (faithful and with two faults), into every artifact psconform writes: the terminal and
+/// `-vv` logs, JUnit, the JSON report, the HTML page, contracts merged with
+/// `--update-snapshots`, the `--record` set, the `--drift-report`, `drift` output,
+/// `list --json` and `validate` diagnostics. None may hold a canary in any encoding or any
+/// 24-character fragment of one, nor any of the values the simulator made up (session ids,
+/// tokens, retrieved credentials and secrets).
 #[test]
 fn no_secret_reaches_any_artifact() {
     let dir = tempfile::tempdir().expect("temp dir");
     let cases = dir.path().join("cases");
-    std::fs::create_dir_all(cases.join("auth")).expect("mkdir");
-    for entry in std::fs::read_dir(root().join("cases/auth")).expect("cases") {
-        let p = entry.expect("entry").path();
-        std::fs::copy(&p, cases.join("auth").join(p.file_name().expect("name"))).expect("copy");
-    }
+    copy_tree(&root().join("cases"), &cases);
+    copy_tree(&root().join("snapshots"), &dir.path().join("snapshots"));
     std::fs::write(cases.join("adversarial.yaml"), ADVERSARIAL).expect("write");
-    let mut artifacts = String::new();
-    for (i, fault) in [None, Some("signin-wrong-username"), Some("token-type-lowercase")].into_iter().enumerate() {
-        let junit = dir.path().join(format!("junit{i}.xml"));
-        let report = dir.path().join(format!("report{i}.json"));
-        let html = dir.path().join(format!("report{i}.html"));
-        let mut cmd = psconform();
+    // A case file someone pasted a key into, in a place the loader cannot refuse it.
+    let pasted = format!(
+        "endpoint: X\ncases:\n  - name: pasted\n    summary: \"the key is {CANARY_KEY}\"\n    effect: read\n    steps:\n      - request: {{ method: GET, path: Configuration/Version }}\n        expect: {{ status: 401 }}\n"
+    );
+    std::fs::write(cases.join("pasted.yaml"), pasted).expect("write");
+    let canaries = |cmd: &mut Command| {
         cmd.env("PS_API_KEY", CANARY_KEY)
             .env("PS_RUNAS", "svc-canary")
             .env("PS_RUNAS_PASSWORD", CANARY_PWD)
             .env("PS_CLIENT_ID", "0f6a3d2e-5b1c-4e8f-9a7d-2c3b4a5d6e7f")
             .env("PS_CLIENT_SECRET", CANARY_SECRET)
-            .arg("-vv")
-            .args(["run", "--cases"])
-            .arg(&cases)
-            .arg("--junit")
-            .arg(&junit)
-            .arg("--report")
-            .arg(&report)
-            .arg("--html")
-            .arg(&html);
+            .current_dir(dir.path());
+    };
+    let mut artifacts = String::new();
+    for (i, fault) in [None, Some("signin-wrong-username"), Some("credentials-after-checkin")].into_iter().enumerate() {
+        let mut cmd = psconform();
+        canaries(&mut cmd);
+        cmd.args(["-vv", "run", "--cases", "cases", "--update-snapshots", "--test-threads", "4"])
+            .args(["--junit", &format!("junit{i}.xml"), "--report", &format!("report{i}.json")])
+            .args(["--html", &format!("report{i}.html"), "--record", &format!("record{i}")])
+            .args(["--drift-report", &format!("drift{i}.md")]);
         if let Some(f) = fault {
             cmd.args(["--sim-fault", f]);
         }
         let out = cmd.output().expect("run");
         assert_eq!(out.status.code(), Some(1), "the adversarial cases fail:\n{}", text(&out));
         artifacts.push_str(&text(&out));
-        artifacts.push_str(&std::fs::read_to_string(&junit).expect("junit"));
-        artifacts.push_str(&std::fs::read_to_string(&report).expect("report"));
-        let page = std::fs::read_to_string(&html).expect("the HTML page is written");
-        assert!(page.contains("$[0].Password"), "the page shows the failed credential check");
-        artifacts.push_str(&page);
+        for file in
+            [format!("junit{i}.xml"), format!("report{i}.json"), format!("report{i}.html"), format!("drift{i}.md")]
+        {
+            let content = std::fs::read_to_string(dir.path().join(&file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+            artifacts.push_str(&content);
+        }
+        artifacts.push_str(&read_tree(&dir.path().join(format!("record{i}"))));
+    }
+    artifacts.push_str(&read_tree(&dir.path().join("snapshots")));
+    for args in
+        [&["drift", "record0", "snapshots"][..], &["list", "--json", "--cases", "cases"], &["validate", "cases"]]
+    {
+        let mut cmd = psconform();
+        canaries(&mut cmd);
+        artifacts.push_str(&text(&cmd.args(args).output().expect("runs")));
     }
     assert!(artifacts.contains("> POST"), "the -vv log was captured");
     assert!(artifacts.contains("[REDACTED]"), "something was redacted");
-    assert!(
-        encodings(CANARY_PWD).iter().any(|f| f.contains("&amp;") && f.contains("&quot;")),
-        "HTML forms are checked"
-    );
-    for secret in [CANARY_KEY, CANARY_PWD, CANARY_SECRET] {
-        for form in encodings(secret) {
-            assert!(!artifacts.contains(&form), "secret leaked as {form:?}");
-        }
-    }
-    // Values the simulator made up: session ids (24 lower-case alphanumerics after the cookie
-    // name) and access tokens (64 upper-case hex).
-    let cookie = regex::Regex::new(r"ASP\.NET_SessionId=[a-z0-9]{24}").expect("regex");
-    assert!(!cookie.is_match(&artifacts), "a session id leaked");
-    let token = regex::Regex::new(r"[0-9A-F]{64}").expect("regex");
-    assert!(!token.is_match(&artifacts), "an access token leaked");
-    // Retrieved credentials: the simulator's demo passwords are 24 random alphanumerics.
-    let password = regex::Regex::new(r#"Password\W{1,6}[A-Za-z0-9]{24}\b"#).expect("regex");
-    assert!(!password.is_match(&artifacts), "a retrieved credential leaked");
     assert!(artifacts.contains("$[0].Password"), "the credential check ran and failed");
+    assert!(artifacts.contains("the key is [REDACTED]"), "the pasted key is masked where it stands");
+    common::assert_no_secret("artifacts", &artifacts, &[CANARY_KEY, CANARY_PWD, CANARY_SECRET]);
+    // A file secret's FileHash is a SHA-256 of its content: metadata, shown on purpose.
+    let file_hash = regex::Regex::new(r"FileHash\W{1,8}[0-9A-F]{16,64}").expect("regex");
+    let made_up = common::random_tokens(&file_hash.replace_all(&artifacts, "FileHash"));
+    assert!(made_up.is_empty(), "values the simulator made up leaked: {made_up:?}");
 }
 
 #[test]
