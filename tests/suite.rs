@@ -243,11 +243,6 @@ cases:
         expect: { status: 200 }
 "#;
 
-/// A text as HTML escapes it (written here, not psconform's escape function).
-fn html_escaped(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
-}
-
 /// Copies `from` into `to`, folders included.
 fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("mkdir");
