@@ -4,7 +4,7 @@
 //! enough fragment of one) is what appears.
 
 use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 use percent_encoding::{AsciiSet, CONTROLS, NON_ALPHANUMERIC, utf8_percent_encode};
 
 /// RFC 3986 §2.3: everything but the unreserved characters is percent-encoded.
@@ -127,18 +127,17 @@ fn lower_hex_escapes(encoded: &str) -> String {
 /// Base64 of the secret as it would appear inside a longer encoded value (`user:secret` in a
 /// Basic header, a token in a JWT): at each of the three byte alignments, only the characters
 /// that carry bits of the secret alone, so the context around it does not matter.
+///
+/// Only the standard alphabet is listed: the store matches the URL-safe alphabet (`-_` for
+/// `+/`) as the same text. The stable part at offset 0 is a prefix of the unpadded encoding.
 fn base64_forms(bytes: &[u8]) -> Vec<String> {
     let mut out = Vec::new();
-    for engine in [&STANDARD, &URL_SAFE] {
-        for offset in 0..3usize {
+    for engine in [&STANDARD] {
+        for offset in 1..3usize {
             let mut input = vec![0u8; offset];
             input.extend_from_slice(bytes);
             let encoded = engine.encode(&input);
-            let skip = match offset {
-                0 => 0,
-                1 => 2,
-                _ => 3,
-            };
+            let skip = if offset == 1 { 2 } else { 3 };
             let stable = (input.len() * 8) / 6;
             if stable > skip + MIN_ENCODED {
                 out.push(encoded[skip..stable].to_owned());
@@ -146,8 +145,25 @@ fn base64_forms(bytes: &[u8]) -> Vec<String> {
         }
     }
     out.push(STANDARD_NO_PAD.encode(bytes));
-    out.push(URL_SAFE_NO_PAD.encode(bytes));
     out
+}
+
+/// What the store matches on: the URL-safe base64 alphabet read as the standard one.
+pub fn fold(b: u8) -> u8 {
+    match b {
+        b'-' => b'+',
+        b'_' => b'/',
+        b => b,
+    }
+}
+
+/// A text with [`fold`] applied.
+pub fn folded(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.bytes().any(|b| b == b'-' || b == b'_') {
+        std::borrow::Cow::Owned(text.chars().map(|c| if c.is_ascii() { char::from(fold(c as u8)) } else { c }).collect())
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
 }
 
 #[cfg(test)]

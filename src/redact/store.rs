@@ -103,16 +103,14 @@ fn windows(bytes: &[u8], mut f: impl FnMut(usize, u64)) {
     if bytes.len() < FRAGMENT {
         return;
     }
+    let byte = |i: usize| u64::from(encodings::fold(bytes[i]));
     let mut h: u64 = 0;
-    for &b in &bytes[..FRAGMENT] {
-        h = h.wrapping_mul(BASE).wrapping_add(u64::from(b));
+    for i in 0..FRAGMENT {
+        h = h.wrapping_mul(BASE).wrapping_add(byte(i));
     }
     f(0, mix(h));
     for i in FRAGMENT..bytes.len() {
-        h = h
-            .wrapping_sub(u64::from(bytes[i - FRAGMENT]).wrapping_mul(TOP))
-            .wrapping_mul(BASE)
-            .wrapping_add(u64::from(bytes[i]));
+        h = h.wrapping_sub(byte(i - FRAGMENT).wrapping_mul(TOP)).wrapping_mul(BASE).wrapping_add(byte(i));
         f(i + 1 - FRAGMENT, mix(h));
     }
 }
@@ -137,8 +135,11 @@ impl Inner {
                 windows(form.as_bytes(), |_, h| {
                     fragments.insert(h);
                 });
-            } else if self.short_set.insert(form.clone()) {
-                self.short.push(form);
+            } else {
+                let form = encodings::folded(&form).into_owned();
+                if self.short_set.insert(form.clone()) {
+                    self.short.push(form);
+                }
             }
         }
     }
@@ -153,12 +154,16 @@ impl Inner {
     }
 
     fn ranges(&self, text: &str, out: &mut Vec<(usize, usize)>) -> Result<(), Unreadable> {
-        if self.built > 0 {
-            let m = self.matcher.as_ref().ok_or(Unreadable)?;
-            out.extend(m.find_overlapping_iter(text).map(|h| (h.start(), h.end())));
-        }
-        for needle in &self.short[self.built..] {
-            out.extend(text.match_indices(needle.as_str()).map(|(i, n)| (i, i + n.len())));
+        if !self.short.is_empty() {
+            // Folding maps ASCII bytes to ASCII bytes: offsets stay the same.
+            let text = encodings::folded(text);
+            if self.built > 0 {
+                let m = self.matcher.as_ref().ok_or(Unreadable)?;
+                out.extend(m.find_overlapping_iter(text.as_ref()).map(|h| (h.start(), h.end())));
+            }
+            for needle in &self.short[self.built..] {
+                out.extend(text.match_indices(needle.as_str()).map(|(i, n)| (i, i + n.len())));
+            }
         }
         if !self.fragments.is_empty() {
             windows(text.as_bytes(), |i, h| {
@@ -353,6 +358,25 @@ mod tests {
         assert_eq!(mask_ranges("aébc", vec![(1, 2)], "*"), "a*bc");
         assert_eq!(mask_ranges("abcdef", vec![(1, 3), (2, 5)], "*"), "a*f");
         assert_eq!(mask_ranges("abcdef", vec![(4, 6), (0, 1)], "*"), "*bcd*");
+    }
+
+    #[test]
+    fn base64_in_either_alphabet_at_any_alignment_is_found() {
+        use base64::Engine as _;
+        use base64::engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD};
+        let store = SecretStore::new();
+        let secret = "Canary>>>???Pwd~~~with<<<bits";
+        store.add(secret, Origin::Configured);
+        for prefix in ["", "u:", "us:", "usr:"] {
+            for encoded in [
+                STANDARD.encode(format!("{prefix}{secret}")),
+                URL_SAFE.encode(format!("{prefix}{secret}")),
+                URL_SAFE_NO_PAD.encode(format!("{prefix}{secret}!")),
+            ] {
+                let out = redact(&store, &format!("Basic {encoded} end"));
+                assert!(out.contains("[REDACTED]") && out.len() < encoded.len(), "{prefix:?}: {encoded} -> {out}");
+            }
+        }
     }
 
     #[test]
