@@ -95,9 +95,16 @@ impl ResponseShape {
         };
         let (n, status) = next("status")?;
         let status = status.parse().map_err(|_| ShapeParseError::new(n, "status is not a number"))?;
-        let (_, ct) = next("content-type")?;
+        let (n, ct) = next("content-type")?;
         let content_types: BTreeSet<String> =
             ct.split('|').map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()).collect();
+        // An empty list would admit no response at all, and renders back as `(none)`.
+        if content_types.is_empty() {
+            return Err(ShapeParseError::new(
+                n,
+                "no media type: list them, or write `(none)` for responses without one",
+            ));
+        }
         let (n, cookies) = next("cookies")?;
         let cookies = parse_cookies(&cookies, n)?;
         let (n, body_line) = next("body")?;
@@ -376,5 +383,9 @@ mod tests {
             "status: 200\ncontent-type: (none)\ncookies: (none)\nbody: object\n  .A: string\n  .A: integer\n",
         );
         assert_eq!(e.map_err(|e| e.line), Err(6));
+        // Found by a property: an empty list read as "no media type is allowed", which
+        // rendered back as `(none)`, a different contract.
+        let e = ResponseShape::parse("status: 401\ncontent-type:\ncookies: (none)\nbody: empty\n");
+        assert_eq!(e.map_err(|e| e.line), Err(2));
     }
 }
