@@ -267,7 +267,8 @@ pub fn render(contract: &Contract) -> String {
     if let Some(v) = &contract.key.version {
         out.push_str(&format!("  version: {}\n", q(v)));
     }
-    out.push_str("  cases:\n");
+    // An empty list is written `[]`: a bare `cases:` is YAML null, which reads back as an error.
+    out.push_str(if contract.cases.is_empty() { "  cases: []\n" } else { "  cases:\n" });
     for c in &contract.cases {
         out.push_str(&format!("    - {}\n", q(c)));
     }
@@ -441,6 +442,13 @@ mod tests {
         assert_eq!(snap.metadata().description(), Some("POST Auth/SignAppin 200"));
         let set = ContractSet::load(dir.path()).expect("loads");
         assert_eq!(set.get(&c.key), Some(&c));
+    }
+
+    #[test]
+    fn a_contract_without_cases_reads_back() {
+        // Found by a property: `cases:` with no item after it is YAML null, not a list.
+        let c = Contract { cases: BTreeSet::new(), ..sample() };
+        assert_eq!(parse(&render(&c)), Ok(c));
     }
 
     #[test]
