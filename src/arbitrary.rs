@@ -9,6 +9,8 @@ use proptest::prelude::*;
 use proptest::test_runner::Config;
 use serde_json::Value;
 
+use crate::shape::ResponseShape;
+
 /// The configuration of a property: `cases` cases, unless `PROPTEST_CASES` asks for another
 /// number.
 pub fn config(cases: u32) -> Config {
@@ -138,5 +140,41 @@ pub fn response(status: u16) -> impl Strategy<Value = Response> {
         content_type: ct.map(str::to_owned),
         cookies: cookies.into_iter().map(str::to_owned).collect(),
         body,
+    })
+}
+
+/// The merge of one to three responses of `status`: what a contract holds.
+pub fn shape_of(status: u16) -> impl Strategy<Value = ResponseShape> {
+    prop::collection::vec(response(status), 1..4).prop_map(|rs| {
+        rs.into_iter()
+            .map(|r| ResponseShape::infer(r.status, r.content_type.as_deref(), r.cookies, &r.body))
+            .reduce(ResponseShape::merge)
+            .expect("at least one response")
+    })
+}
+
+/// A contract's shape, of a common status.
+pub fn shape() -> impl Strategy<Value = ResponseShape> {
+    prop::sample::select(vec![200u16, 201, 204, 401]).prop_flat_map(shape_of)
+}
+
+/// A text with a span deleted, duplicated, or replaced by other text (characters the YAML and
+/// shape formats give meaning to, indentation, or anything printable).
+pub fn mutated(text: String) -> impl Strategy<Value = String> {
+    let len = text.len();
+    let other = "\\PC{0,12}|[\n:|?.\\[\\]{}\"' #&*!%@`,-]{1,4}|\n {1,8}|\\{\\{ ?[a-z_ ]{0,6}( ?\\}\\})?";
+    (0..=len, 0..=len, 0..3u8, other).prop_map(move |(a, b, op, other)| {
+        let floor = |mut i: usize| {
+            while !text.is_char_boundary(i) {
+                i -= 1;
+            }
+            i
+        };
+        let (a, b) = (floor(a.min(b)), floor(a.max(b)));
+        match op {
+            0 => format!("{}{}", &text[..a], &text[b..]),
+            1 => format!("{}{}", &text[..b], &text[a..]),
+            _ => format!("{}{other}{}", &text[..a], &text[b..]),
+        }
     })
 }

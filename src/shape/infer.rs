@@ -595,7 +595,7 @@ mod properties {
     }
 
     proptest! {
-        #![proptest_config(arbitrary::config(256))]
+        #![proptest_config(arbitrary::config(128))]
 
         #[test]
         fn streaming_inference_agrees_with_value_inference(v in json()) {

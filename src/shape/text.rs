@@ -389,3 +389,61 @@ mod tests {
         assert_eq!(e.map_err(|e| e.line), Err(2));
     }
 }
+
+/// The text form as properties: it reads back every shape it renders, and reading any text,
+/// rendered or not, returns a shape or an error with its line.
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::arbitrary::{self, mutated, shape};
+
+    /// A text made of lines that look like the format, and some that do not.
+    fn shape_like_text() -> impl Strategy<Value = String> {
+        let line = prop_oneof![
+            Just("status: 200".to_owned()),
+            Just("content-type: application/json".to_owned()),
+            Just("cookies: A, B?".to_owned()),
+            Just("body: object | array".to_owned()),
+            "  (\\.[A-Za-z?]{1,3}|\\[\\]|\\{\\}|\\[\"[^\"]{0,3}\"\\]){1,4}\\??: (object|map|array|string|string\\(guid\\)|integer|null|unknown|strng)( \\| (null|number))?",
+            "\\PC{0,20}",
+        ];
+        prop::collection::vec(line, 0..10).prop_map(|lines| lines.join("\n"))
+    }
+
+    fn check_error_line(text: &str, result: Result<ResponseShape, ShapeParseError>) -> Result<(), TestCaseError> {
+        if let Err(e) = result {
+            prop_assert!(e.line <= text.lines().count(), "line {} of {} lines: {}", e.line, text.lines().count(), e);
+            prop_assert!(!e.message.trim().is_empty());
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(arbitrary::config(128))]
+
+        #[test]
+        fn every_rendered_shape_parses_back(s in shape()) {
+            let text = s.render();
+            prop_assert_eq!(ResponseShape::parse(&text), Ok(s), "{}", text);
+        }
+
+        #[test]
+        fn parsing_any_text_gives_a_shape_or_a_located_error(text in prop_oneof![any::<String>(), shape_like_text()]) {
+            check_error_line(&text, ResponseShape::parse(&text))?;
+        }
+
+        #[test]
+        fn parsing_a_damaged_rendering_gives_a_shape_or_a_located_error(
+            text in shape().prop_flat_map(|s| mutated(s.render()))
+        ) {
+            let parsed = ResponseShape::parse(&text);
+            check_error_line(&text, parsed.clone())?;
+            // What parses renders to a text that parses to the same shape.
+            if let Ok(s) = parsed {
+                prop_assert_eq!(ResponseShape::parse(&s.render()), Ok(s));
+            }
+        }
+    }
+}
