@@ -29,7 +29,7 @@ pub struct Diagnostic {
 impl Diagnostic {
     /// A problem at a location inside `source`.
     pub fn at(file: &Path, source: &str, line: usize, column: usize, message: impl Into<String>) -> Self {
-        let source_line = line.checked_sub(1).and_then(|i| source.lines().nth(i)).map(str::to_owned);
+        let source_line = line.checked_sub(1).and_then(|i| yaml_lines(source).nth(i)).map(str::to_owned);
         Diagnostic {
             file: file.to_path_buf(),
             line,
@@ -113,6 +113,13 @@ impl Diagnostic {
     }
 }
 
+/// The lines of a source as the YAML parser numbers them: `\r\n`, `\n` and a lone `\r` each
+/// end one (`str::lines` keeps a lone `\r` inside a line, so an excerpt would show the wrong
+/// line of a file saved with old Mac line endings).
+fn yaml_lines(source: &str) -> impl Iterator<Item = &str> {
+    source.split('\n').flat_map(|l| l.strip_suffix('\r').unwrap_or(l).split('\r'))
+}
+
 /// How many characters the caret should underline: the word, key or quoted string at the
 /// location, at least one.
 fn token_width(rest: &str) -> usize {
@@ -194,6 +201,14 @@ mod tests {
         assert_eq!(did_you_mean_from_message(bare).as_deref(), Some("did you mean `status`?"));
         let far = "unknown variant `frobnicate`, expected `read` or `audited`";
         assert_eq!(did_you_mean_from_message(far).as_deref(), Some("a variant here is one of: read, audited"));
+    }
+
+    #[test]
+    fn the_excerpt_is_the_line_the_parser_counted() {
+        // Found by a property: YAML ends a line at a lone `\r`, `str::lines` does not.
+        let src = "a: 1\rb: 2\r\nc: 3\n";
+        let line = |n| Diagnostic::at(Path::new("t.yaml"), src, n, 1, "m").source_line;
+        assert_eq!((line(1), line(2), line(3)), (Some("a: 1".into()), Some("b: 2".into()), Some("c: 3".into())));
     }
 
     #[test]

@@ -387,3 +387,172 @@ mod tests {
         assert_eq!(t("{{ a }}").as_literal(), None);
     }
 }
+
+/// Templates as properties (issue #8): parsing never panics, rendering matches a plain
+/// reference, a secret never shows, and a lone variable keeps its JSON type.
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    use super::*;
+    use crate::arbitrary::{self, json};
+
+    /// Literal text: anything without `{{`, and not ending in `{` (which would open the next
+    /// variable's braces early).
+    fn literal() -> impl Strategy<Value = String> {
+        prop_oneof!["[a-z0-9 {}.:/=&?%-]{1,10}", "\\PC{1,6}"]
+            .prop_filter("literal text", |t| !t.contains("{{") && !t.ends_with('{'))
+    }
+
+    fn name() -> impl Strategy<Value = String> {
+        "[A-Za-z_][A-Za-z0-9_]{0,8}"
+    }
+
+    /// A template's parts: literal text or a variable name, with how `{{ name }}` is spaced.
+    #[derive(Debug, Clone)]
+    enum Piece {
+        Text(String),
+        Var(String, &'static str, &'static str),
+    }
+
+    fn pieces() -> impl Strategy<Value = Vec<Piece>> {
+        let piece = prop_oneof![
+            literal().prop_map(Piece::Text),
+            (name(), prop::sample::select(vec!["", " ", "  "]), prop::sample::select(vec!["", " ", "\t"]))
+                .prop_map(|(n, l, r)| Piece::Var(n, l, r)),
+        ];
+        prop::collection::vec(piece, 0..6).prop_filter("no two texts in a row", |ps| {
+            ps.windows(2).all(|w| !matches!(w, [Piece::Text(_), Piece::Text(_)]))
+        })
+    }
+
+    fn source(pieces: &[Piece]) -> String {
+        pieces
+            .iter()
+            .map(|p| match p {
+                Piece::Text(t) => t.clone(),
+                Piece::Var(n, l, r) => format!("{{{{{l}{n}{r}}}}}"),
+            })
+            .collect()
+    }
+
+    /// A secret value: upper case with a digit, so neither literal text (lower case), the
+    /// mask nor a plain value can hold it.
+    fn secret() -> impl Strategy<Value = String> {
+        "[A-Z]{3,6}[0-9][A-Z0-9]{3,8}"
+    }
+
+    /// A plain value: lower-case text, a number, a boolean, null, or a small array.
+    fn plain() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            "[a-z0-9 ]{0,8}".prop_map(Value::String),
+            any::<i32>().prop_map(Value::from),
+            any::<bool>().prop_map(Value::Bool),
+            Just(Value::Null),
+            prop::collection::vec("[a-z]{0,3}", 0..3).prop_map(|v| json!(v)),
+        ]
+    }
+
+    /// Values for the names a template uses: each one secret or plain.
+    fn vars_for(pieces: &[Piece]) -> impl Strategy<Value = Vars> + use<> {
+        let names: Vec<String> = pieces
+            .iter()
+            .filter_map(|p| match p {
+                Piece::Var(n, ..) => Some(n.clone()),
+                Piece::Text(_) => None,
+            })
+            .collect();
+        let values = prop::collection::vec(
+            prop_oneof![secret().prop_map(|s| (Value::String(s), true)), plain().prop_map(|v| (v, false))],
+            names.len(),
+        );
+        values.prop_map(move |values| {
+            let mut vars = Vars::new();
+            for (n, (v, secret)) in names.iter().zip(values) {
+                vars.insert(n.clone(), v, secret);
+            }
+            vars
+        })
+    }
+
+    /// What rendering means, written out plainly.
+    fn reference(pieces: &[Piece], vars: &Vars) -> (String, String) {
+        let (mut value, mut shown) = (String::new(), String::new());
+        for p in pieces {
+            match p {
+                Piece::Text(t) => {
+                    value.push_str(t);
+                    shown.push_str(t);
+                }
+                Piece::Var(n, ..) => {
+                    let var = vars.get(n).expect("every name has a value");
+                    let text = match &var.value {
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    value.push_str(&text);
+                    shown.push_str(if var.secret { MASK } else { &text });
+                }
+            }
+        }
+        (value, shown)
+    }
+
+    proptest! {
+        #![proptest_config(arbitrary::config(256))]
+
+        #[test]
+        fn parsing_never_panics(text in prop_oneof![
+            any::<String>(),
+            prop::collection::vec(prop_oneof![Just("{{"), Just("}}"), Just("{"), Just("}"), Just(" "), Just("a"), Just("1"), Just("é")], 0..12)
+                .prop_map(|p| p.concat()),
+        ]) {
+            if let Err(e) = Template::parse(&text) {
+                prop_assert!(e.offset < text.len() && text[e.offset..].starts_with("{{"), "{e}");
+            }
+        }
+
+        #[test]
+        fn rendering_matches_the_reference(
+            (pieces, vars) in pieces().prop_flat_map(|ps| { let vars = vars_for(&ps); (Just(ps), vars) })
+        ) {
+            let text = source(&pieces);
+            let t = Template::parse(&text).map_err(|e| TestCaseError::fail(format!("{text:?}: {e}")))?;
+            let names: Vec<&str> = pieces.iter().filter_map(|p| match p { Piece::Var(n, ..) => Some(n.as_str()), Piece::Text(_) => None }).collect();
+            prop_assert_eq!(t.names().collect::<Vec<_>>(), names);
+            let r = t.render(&vars).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let (value, shown) = reference(&pieces, &vars);
+            prop_assert_eq!(&r.value, &value);
+            prop_assert_eq!(&r.shown, &shown);
+            let secrets: Vec<&str> = vars.iter().filter(|(_, v)| v.secret).filter_map(|(_, v)| v.value.as_str()).collect();
+            prop_assert_eq!(r.secret, pieces.iter().any(|p| matches!(p, Piece::Var(n, ..) if vars.get(n).is_some_and(|v| v.secret))));
+            for s in secrets {
+                prop_assert!(!r.shown.contains(s), "{s} shows in {:?}", r.shown);
+            }
+        }
+
+        #[test]
+        fn a_lone_variable_keeps_its_json_type(
+            value in json(),
+            secret in any::<bool>(),
+            spacing in prop::sample::select(vec!["{{x}}", "{{ x }}", "{{  x\t}}"]),
+        ) {
+            let mut vars = Vars::new();
+            vars.insert("x", value.clone(), secret);
+            let shown = if secret { Value::String(MASK.to_owned()) } else { value.clone() };
+            let t = ValueTemplate::compile(&json!({"a": [spacing, {"b": spacing}], "c": 1})).expect("compiles");
+            let r = t.render(&vars).expect("renders");
+            prop_assert_eq!(r.value, json!({"a": [value.clone(), {"b": value}], "c": 1}));
+            prop_assert_eq!(r.shown, json!({"a": [shown.clone(), {"b": shown}], "c": 1}));
+        }
+
+        #[test]
+        fn a_value_without_templates_renders_as_itself(value in json()) {
+            let text = value.to_string();
+            prop_assume!(!text.contains("{{"));
+            let r = ValueTemplate::compile(&value).expect("no template, nothing to refuse").render(&Vars::new());
+            prop_assert_eq!(r.map(|r| (r.value, r.shown)), Ok((value.clone(), value)));
+        }
+    }
+}

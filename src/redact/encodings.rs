@@ -160,7 +160,9 @@ pub fn fold(b: u8) -> u8 {
 /// A text with [`fold`] applied.
 pub fn folded(text: &str) -> std::borrow::Cow<'_, str> {
     if text.bytes().any(|b| b == b'-' || b == b'_') {
-        std::borrow::Cow::Owned(text.chars().map(|c| if c.is_ascii() { char::from(fold(c as u8)) } else { c }).collect())
+        std::borrow::Cow::Owned(
+            text.chars().map(|c| if c.is_ascii() { char::from(fold(c as u8)) } else { c }).collect(),
+        )
     } else {
         std::borrow::Cow::Borrowed(text)
     }

@@ -324,3 +324,121 @@ mod tests {
         assert!(compare(&response, &contract, Mode::Conform).is_empty(), "a plain string admits any format");
     }
 }
+
+/// Conformance as properties (issue #9): every observation conforms to the merge of any set
+/// that holds it, a shape compared with itself shows nothing, and a field removed or retyped
+/// in an observation breaks the contract at that field's path.
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+    use serde_json::{Map, Value, json};
+
+    use super::*;
+    use crate::arbitrary::{self, field_key, json, shape};
+
+    fn infer(status: u16, body: &Value) -> ResponseShape {
+        ResponseShape::infer(status, Some("application/json"), [], body.to_string().as_bytes())
+    }
+
+    /// A set of observations of one status.
+    fn observations() -> impl Strategy<Value = Vec<ResponseShape>> {
+        prop::sample::select(vec![200u16, 201, 401]).prop_flat_map(|status| {
+            prop::collection::vec(arbitrary::response(status), 1..6).prop_map(|rs| {
+                rs.into_iter()
+                    .map(|r| ResponseShape::infer(r.status, r.content_type.as_deref(), r.cookies, &r.body))
+                    .collect()
+            })
+        })
+    }
+
+    /// An object body (fields named like the API's, never data keys, so it stays an object)
+    /// and a second observation with the same fields and other values.
+    fn object_pair() -> impl Strategy<Value = (Map<String, Value>, Map<String, Value>)> {
+        prop::collection::btree_map(field_key(), json(), 1..6).prop_flat_map(|fields| {
+            let n = fields.len();
+            let first: Map<String, Value> = fields.into_iter().collect();
+            (Just(first), prop::collection::vec(json(), n)).prop_map(|(first, values)| {
+                let second = first.keys().cloned().zip(values).collect();
+                (first, second)
+            })
+        })
+    }
+
+    /// A value of a kind the node does not admit, if there is one.
+    fn outside(node: &Node) -> Option<Value> {
+        [
+            (node.string.is_none(), json!("x")),
+            (!node.boolean, json!(true)),
+            (!node.integer && !node.number, json!(7)),
+            (!node.number, json!(1.5)),
+            (node.array.is_none(), json!([])),
+            (node.object.is_none(), json!({"Z": 1})),
+            (node.map.is_none(), json!({"12": 1})),
+            (!node.null, Value::Null),
+        ]
+        .into_iter()
+        .find_map(|(fits, v)| fits.then_some(v))
+    }
+
+    fn severities(changes: &[Change]) -> Vec<(String, Severity)> {
+        changes.iter().map(|c| (c.line(), c.severity)).collect()
+    }
+
+    proptest! {
+        #![proptest_config(arbitrary::config(128))]
+
+        #[test]
+        fn every_observation_conforms_to_the_merge_of_its_set(obs in observations()) {
+            let merged = obs.iter().cloned().reduce(ResponseShape::merge).expect("at least one");
+            for o in &obs {
+                let changes = compare(&merged, o, Mode::Conform);
+                prop_assert!(
+                    changes.iter().all(|c| c.severity == Severity::Info),
+                    "{:?}\ncontract:\n{}\nobservation:\n{}", severities(&changes), merged.render(), o.render()
+                );
+            }
+        }
+
+        #[test]
+        fn a_shape_compared_with_itself_shows_nothing(s in shape()) {
+            prop_assert_eq!(compare(&s, &s, Mode::Conform), Vec::new());
+            prop_assert_eq!(compare(&s, &s, Mode::Drift), Vec::new());
+        }
+
+        #[test]
+        fn a_removed_field_breaks_the_contract((first, second) in object_pair(), pick in any::<prop::sample::Index>()) {
+            let contract = infer(200, &Value::Object(first.clone())).merge(infer(200, &Value::Object(second)));
+            let key = first.keys().nth(pick.index(first.len())).expect("a field").clone();
+            let mut observed = first;
+            observed.remove(&key);
+            let changes = compare(&contract, &infer(200, &Value::Object(observed)), Mode::Conform);
+            let at = crate::shape::text::key_text(&key);
+            prop_assert!(
+                changes.iter().any(|c| c.at == at && c.severity == Severity::Breaking && c.what == "required field missing"),
+                "{at}: {:?}", severities(&changes)
+            );
+        }
+
+        #[test]
+        fn a_retyped_field_breaks_the_contract((first, second) in object_pair(), pick in any::<prop::sample::Index>()) {
+            let contract = infer(200, &Value::Object(first.clone())).merge(infer(200, &Value::Object(second)));
+            let fields = contract.body.json.as_ref().and_then(|n| n.object.as_ref()).expect("an object contract");
+            // A field where only null was seen says nothing of a type: a value there is news.
+            let candidates: Vec<(&String, Value)> = fields
+                .iter()
+                .filter(|(_, f)| !f.node.base_kinds().is_empty())
+                .filter_map(|(k, f)| outside(&f.node).map(|v| (k, v)))
+                .collect();
+            prop_assume!(!candidates.is_empty());
+            let (key, value) = candidates[pick.index(candidates.len())].clone();
+            let mut observed = first;
+            observed.insert(key.clone(), value);
+            let changes = compare(&contract, &infer(200, &Value::Object(observed)), Mode::Conform);
+            let at = crate::shape::text::key_text(key);
+            prop_assert!(
+                changes.iter().any(|c| c.at == at && c.severity == Severity::Breaking),
+                "{at}: {:?}", severities(&changes)
+            );
+        }
+    }
+}

@@ -267,7 +267,8 @@ pub fn render(contract: &Contract) -> String {
     if let Some(v) = &contract.key.version {
         out.push_str(&format!("  version: {}\n", q(v)));
     }
-    out.push_str("  cases:\n");
+    // An empty list is written `[]`: a bare `cases:` is YAML null, which reads back as an error.
+    out.push_str(if contract.cases.is_empty() { "  cases: []\n" } else { "  cases:\n" });
     for c in &contract.cases {
         out.push_str(&format!("    - {}\n", q(c)));
     }
@@ -453,6 +454,13 @@ mod tests {
     }
 
     #[test]
+    fn a_contract_without_cases_reads_back() {
+        // Found by a property: `cases:` with no item after it is YAML null, not a list.
+        let c = Contract { cases: BTreeSet::new(), ..sample() };
+        assert_eq!(parse(&render(&c)), Ok(c));
+    }
+
+    #[test]
     fn broken_files_are_errors_with_their_place() {
         let text = render(&sample());
         let conflicted =
@@ -466,5 +474,103 @@ mod tests {
         std::fs::write(dir.path().join("post__auth__signappin__200.snap"), bad_kind).expect("write");
         let errors = ContractSet::load(dir.path()).expect_err("errors");
         assert!(errors[0].to_string().contains("post__auth__signappin__200.snap:"), "{}", errors[0]);
+    }
+}
+
+/// Contract files as properties: every contract renders to a file that reads back as the same
+/// contract, and reading any text gives a contract or an error on a line of that text.
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::arbitrary::{self, guid, mutated, shape_of};
+
+    fn route() -> impl Strategy<Value = String> {
+        let segment = prop_oneof![
+            6 => prop::sample::select(vec![
+                "Auth", "SignAppin", "signappin", "Secrets-Safe", "Secrets", "{id}", "Credentials", "{requestId}",
+                "ManagedAccounts", "Requests", "Checkin", "file", "download",
+            ])
+            .prop_map(str::to_owned),
+            1 => "[0-9]{1,4}",
+            1 => guid(),
+            1 => "\\PC{1,8}",
+        ];
+        (prop::collection::vec(segment, 1..5), any::<bool>()).prop_map(|(segments, slash)| {
+            let route = segments.join("/");
+            if slash { format!("{route}/") } else { route }
+        })
+    }
+
+    fn contract() -> impl Strategy<Value = Contract> {
+        let method = prop::sample::select(vec!["GET", "POST", "PUT", "DELETE", "get"]);
+        let version = prop::option::of(prop::sample::select(vec!["3.1", "3.2", "3.0", "3.10"]));
+        let cases = prop::collection::btree_set(
+            prop_oneof![3 => "[a-z-]{1,8}::[a-z-]{1,8}::[a-z0-9.-]{1,8}", 1 => "\\PC{0,12}"],
+            0..4,
+        );
+        (method, route(), prop::sample::select(vec![200u16, 201, 204, 401]), version, cases).prop_flat_map(
+            |(method, route, status, version, cases)| {
+                shape_of(status).prop_map(move |shape| Contract {
+                    key: ContractKey::new(method, &route, status, version),
+                    route: route.clone(),
+                    shape,
+                    cases: cases.clone(),
+                })
+            },
+        )
+    }
+
+    fn check_error_line(text: &str, result: Result<Contract, (Option<usize>, String)>) -> Result<(), TestCaseError> {
+        if let Err((line, message)) = result {
+            let lines = text.lines().count();
+            prop_assert!(line.is_none_or(|l| l >= 1 && l <= lines.max(1)), "line {line:?} of {lines}: {message}");
+            prop_assert!(!message.trim().is_empty());
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(arbitrary::config(128))]
+
+        #[test]
+        fn every_contract_file_reads_back_as_the_same_contract(c in contract()) {
+            let text = render(&c);
+            prop_assert_eq!(parse(&text), Ok(c), "{}", text);
+        }
+
+        #[test]
+        fn reading_any_text_gives_a_contract_or_a_located_error(text in any::<String>()) {
+            check_error_line(&text, parse(&text))?;
+        }
+
+        #[test]
+        fn reading_a_damaged_file_gives_a_contract_or_a_located_error(
+            text in contract().prop_flat_map(|c| mutated(render(&c)))
+        ) {
+            let parsed = parse(&text);
+            check_error_line(&text, parsed.clone())?;
+            if let Ok(c) = parsed {
+                prop_assert_eq!(parse(&render(&c)), Ok(c));
+            }
+        }
+    }
+
+    proptest! {
+        // Each case writes and lists a folder: fewer of them.
+        #![proptest_config(arbitrary::config(16))]
+
+        #[test]
+        fn a_written_set_loads_back(cs in prop::collection::vec(contract(), 1..4)) {
+            let dir = tempfile::tempdir().expect("a temporary folder");
+            let mut expected = BTreeMap::new();
+            for c in cs {
+                expected.insert(c.key.file_name(), c);
+            }
+            write_all(dir.path(), expected.values()).expect("written");
+            let set = ContractSet::load(dir.path()).map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
+            prop_assert_eq!(set.contracts, expected);
+        }
     }
 }

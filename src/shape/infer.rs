@@ -557,3 +557,97 @@ mod tests {
         assert_eq!(n.string, Some(StringFormat::Plain));
     }
 }
+
+/// The merge laws (issue #9) and streaming inference, as properties over generated JSON.
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+    use serde_json::Value;
+
+    use super::*;
+    use crate::arbitrary::{self, json};
+
+    fn node() -> impl Strategy<Value = Node> {
+        json().prop_map(|v| Node::infer(&v))
+    }
+
+    /// The shape of a merge of one to four observations: what a contract holds.
+    fn merged_node() -> impl Strategy<Value = Node> {
+        prop::collection::vec(node(), 1..4).prop_map(|ns| ns.into_iter().fold(Node::default(), Node::merge))
+    }
+
+    fn response_shape(status: u16) -> impl Strategy<Value = ResponseShape> {
+        arbitrary::response(status)
+            .prop_map(|r| ResponseShape::infer(r.status, r.content_type.as_deref(), r.cookies, &r.body))
+    }
+
+    /// Serialises with every object's keys in reverse order.
+    fn reversed(v: &Value) -> String {
+        match v {
+            Value::Object(m) => {
+                let parts: Vec<String> =
+                    m.iter().rev().map(|(k, v)| format!("{}:{}", Value::String(k.clone()), reversed(v))).collect();
+                format!("{{{}}}", parts.join(","))
+            }
+            Value::Array(a) => format!("[{}]", a.iter().map(reversed).collect::<Vec<_>>().join(",")),
+            other => other.to_string(),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(arbitrary::config(128))]
+
+        #[test]
+        fn streaming_inference_agrees_with_value_inference(v in json()) {
+            let expected = Some(Node::infer(&v));
+            prop_assert_eq!(Node::infer_slice(v.to_string().as_bytes()).ok(), expected.clone());
+            let pretty = serde_json::to_string_pretty(&v).expect("a value serialises");
+            prop_assert_eq!(Node::infer_slice(pretty.as_bytes()).ok(), expected);
+        }
+
+        #[test]
+        fn inference_ignores_object_key_order(v in json()) {
+            let a = Node::infer_slice(v.to_string().as_bytes()).ok();
+            let b = Node::infer_slice(reversed(&v).as_bytes()).ok();
+            prop_assert!(a.is_some());
+            prop_assert_eq!(a, b);
+        }
+
+        #[test]
+        fn node_merge_is_commutative(a in merged_node(), b in merged_node()) {
+            prop_assert_eq!(a.clone().merge(b.clone()), b.merge(a));
+        }
+
+        #[test]
+        fn node_merge_is_associative(a in merged_node(), b in merged_node(), c in merged_node()) {
+            prop_assert_eq!(a.clone().merge(b.clone()).merge(c.clone()), a.merge(b.merge(c)));
+        }
+
+        #[test]
+        fn node_merge_is_idempotent_with_the_unknown_node_as_identity(a in merged_node()) {
+            prop_assert_eq!(a.clone().merge(a.clone()), a.clone());
+            prop_assert_eq!(a.clone().merge(Node::default()), a.clone());
+            prop_assert_eq!(Node::default().merge(a.clone()), a);
+        }
+
+        #[test]
+        fn merging_a_set_does_not_depend_on_its_order(mut ns in prop::collection::vec(node(), 1..6), seed in any::<u64>()) {
+            let forward = ns.iter().cloned().fold(Node::default(), Node::merge);
+            // A rotation and a reversal: any order folds to the same contract.
+            let len = ns.len();
+            ns.rotate_left((seed as usize) % len);
+            ns.reverse();
+            prop_assert_eq!(ns.into_iter().fold(Node::default(), Node::merge), forward);
+        }
+
+        #[test]
+        fn response_shape_merge_is_commutative_associative_and_idempotent(
+            (a, b, c) in prop::sample::select(vec![200u16, 201, 401]).prop_flat_map(|s| (response_shape(s), response_shape(s), response_shape(s)))
+        ) {
+            prop_assert_eq!(a.clone().merge(b.clone()), b.clone().merge(a.clone()));
+            prop_assert_eq!(a.clone().merge(b.clone()).merge(c.clone()), a.clone().merge(b.merge(c)));
+            prop_assert_eq!(a.clone().merge(a.clone()), a.clone());
+            prop_assert_eq!(a.body.clone().merge(BodyShape::default()), a.body);
+        }
+    }
+}

@@ -95,9 +95,16 @@ impl ResponseShape {
         };
         let (n, status) = next("status")?;
         let status = status.parse().map_err(|_| ShapeParseError::new(n, "status is not a number"))?;
-        let (_, ct) = next("content-type")?;
+        let (n, ct) = next("content-type")?;
         let content_types: BTreeSet<String> =
             ct.split('|').map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()).collect();
+        // An empty list would admit no response at all, and renders back as `(none)`.
+        if content_types.is_empty() {
+            return Err(ShapeParseError::new(
+                n,
+                "no media type: list them, or write `(none)` for responses without one",
+            ));
+        }
         let (n, cookies) = next("cookies")?;
         let cookies = parse_cookies(&cookies, n)?;
         let (n, body_line) = next("body")?;
@@ -376,5 +383,67 @@ mod tests {
             "status: 200\ncontent-type: (none)\ncookies: (none)\nbody: object\n  .A: string\n  .A: integer\n",
         );
         assert_eq!(e.map_err(|e| e.line), Err(6));
+        // Found by a property: an empty list read as "no media type is allowed", which
+        // rendered back as `(none)`, a different contract.
+        let e = ResponseShape::parse("status: 401\ncontent-type:\ncookies: (none)\nbody: empty\n");
+        assert_eq!(e.map_err(|e| e.line), Err(2));
+    }
+}
+
+/// The text form as properties: it reads back every shape it renders, and reading any text,
+/// rendered or not, returns a shape or an error with its line.
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::arbitrary::{self, mutated, shape};
+
+    /// A text made of lines that look like the format, and some that do not.
+    fn shape_like_text() -> impl Strategy<Value = String> {
+        let line = prop_oneof![
+            Just("status: 200".to_owned()),
+            Just("content-type: application/json".to_owned()),
+            Just("cookies: A, B?".to_owned()),
+            Just("body: object | array".to_owned()),
+            "  (\\.[A-Za-z?]{1,3}|\\[\\]|\\{\\}|\\[\"[^\"]{0,3}\"\\]){1,4}\\??: (object|map|array|string|string\\(guid\\)|integer|null|unknown|strng)( \\| (null|number))?",
+            "\\PC{0,20}",
+        ];
+        prop::collection::vec(line, 0..10).prop_map(|lines| lines.join("\n"))
+    }
+
+    fn check_error_line(text: &str, result: Result<ResponseShape, ShapeParseError>) -> Result<(), TestCaseError> {
+        if let Err(e) = result {
+            prop_assert!(e.line <= text.lines().count(), "line {} of {} lines: {}", e.line, text.lines().count(), e);
+            prop_assert!(!e.message.trim().is_empty());
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(arbitrary::config(128))]
+
+        #[test]
+        fn every_rendered_shape_parses_back(s in shape()) {
+            let text = s.render();
+            prop_assert_eq!(ResponseShape::parse(&text), Ok(s), "{}", text);
+        }
+
+        #[test]
+        fn parsing_any_text_gives_a_shape_or_a_located_error(text in prop_oneof![any::<String>(), shape_like_text()]) {
+            check_error_line(&text, ResponseShape::parse(&text))?;
+        }
+
+        #[test]
+        fn parsing_a_damaged_rendering_gives_a_shape_or_a_located_error(
+            text in shape().prop_flat_map(|s| mutated(s.render()))
+        ) {
+            let parsed = ResponseShape::parse(&text);
+            check_error_line(&text, parsed.clone())?;
+            // What parses renders to a text that parses to the same shape.
+            if let Ok(s) = parsed {
+                prop_assert_eq!(ResponseShape::parse(&s.render()), Ok(s));
+            }
+        }
     }
 }

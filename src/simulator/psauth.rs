@@ -189,3 +189,115 @@ mod tests {
         assert_eq!(ps("PS-Auth key=A; key=B; runas=U").key, "A");
     }
 }
+
+/// The parser as properties (issue #8): it never panics, and every header built from a key, a
+/// run-as user and an optional password, in any spelling real clients use, reads back as
+/// those parts.
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::arbitrary;
+
+    /// A key or run-as value: no `;`, no surrounding spaces, anything else (`=`, `\`, `[`,
+    /// non-ASCII) allowed.
+    fn value() -> impl Strategy<Value = String> {
+        prop_oneof![
+            3 => "[0-9a-f]{8,128}",
+            2 => "[A-Za-z0-9._-]{1,12}(\\\\[A-Za-z0-9._-]{1,12})?",
+            1 => "[^;\\s](\\PC{0,10}[^;\\s])?".prop_filter("no `;`", |s| !s.contains(';')),
+        ]
+    }
+
+    /// Whether a password can be written inside `pwd=[…]`: no `]` followed (after optional
+    /// spaces) by `;`, which would end it.
+    fn writable(pwd: &str) -> bool {
+        pwd.match_indices(']').all(|(i, _)| !pwd[i + 1..].trim_start().starts_with(';'))
+    }
+
+    /// A password: empty, printable with the characters that matter here, or anything.
+    fn password() -> impl Strategy<Value = String> {
+        prop_oneof![Just(String::new()), "[A-Za-z0-9 ;\\]\\[=&%\"'\\\\]{1,16}", "\\PC{1,16}",]
+            .prop_filter("a password a header can carry", |p| writable(p))
+    }
+
+    /// How the parts are separated and spaced.
+    #[derive(Debug, Clone)]
+    struct Spelling {
+        scheme: &'static str,
+        after_scheme: &'static str,
+        separator: &'static str,
+        around_equals: (&'static str, &'static str),
+        trailing: &'static str,
+        order: Vec<usize>,
+    }
+
+    fn spelling() -> impl Strategy<Value = Spelling> {
+        (
+            prop::sample::select(vec!["PS-Auth", "ps-auth", "PS-AUTH", "Ps-AuTh"]),
+            prop::sample::select(vec![" ", "  ", "\t"]),
+            prop::sample::select(vec!["; ", ";", " ; ", ";  ", " ;"]),
+            prop::sample::select(vec![("", ""), (" ", ""), ("", " "), (" ", " ")]),
+            prop::sample::select(vec!["", ";", "; ", " ;"]),
+            Just(vec![0usize, 1, 2]).prop_shuffle(),
+        )
+            .prop_map(|(scheme, after_scheme, separator, around_equals, trailing, order)| Spelling {
+                scheme,
+                after_scheme,
+                separator,
+                around_equals,
+                trailing,
+                order,
+            })
+    }
+
+    fn header(key: &str, runas: &str, pwd: Option<&str>, s: &Spelling, compact: bool) -> String {
+        let (before, after) = if compact { ("", "") } else { s.around_equals };
+        let parts = [
+            Some(format!("key{before}={after}{key}")),
+            Some(format!("runas{before}={after}{runas}")),
+            pwd.map(|p| format!("pwd{before}={after}[{p}]")),
+        ];
+        if compact {
+            // As the official clients send it: `key=K;runas=U;`, in this order.
+            let list: Vec<String> = parts.into_iter().flatten().collect();
+            return format!("{} {};", s.scheme, list.join(";"));
+        }
+        let list: Vec<String> = s.order.iter().filter_map(|&i| parts[i].clone()).collect();
+        format!("{}{}{}{}", s.scheme, s.after_scheme, list.join(s.separator), s.trailing)
+    }
+
+    proptest! {
+        #![proptest_config(arbitrary::config(512))]
+
+        #[test]
+        fn never_panics(header in prop_oneof![
+            any::<String>(),
+            prop::collection::vec(
+                prop_oneof![
+                    Just("PS-Auth ".to_owned()), Just("Bearer ".to_owned()), Just("key=".to_owned()),
+                    Just("runas=".to_owned()), Just("pwd=[".to_owned()), Just("]".to_owned()),
+                    Just(";".to_owned()), Just(" ".to_owned()), Just("=".to_owned()), "\\PC{0,4}",
+                ],
+                0..12,
+            )
+            .prop_map(|parts| parts.concat()),
+        ]) {
+            let _ = parse(&header);
+        }
+
+        #[test]
+        fn a_header_reads_back_as_its_parts(
+            key in value(),
+            runas in value(),
+            pwd in prop::option::of(password()),
+            s in spelling(),
+            compact in any::<bool>(),
+        ) {
+            let text = header(&key, &runas, pwd.as_deref(), &s, compact);
+            let expected = Credentials::PsAuth(PsAuth { key: &key, runas: Some(&runas), pwd: pwd.as_deref() });
+            prop_assert_eq!(parse(&text), Ok(expected), "{:?}", text);
+        }
+    }
+}
