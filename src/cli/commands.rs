@@ -509,15 +509,18 @@ fn endpoint_key(method: &str, route: &str) -> String {
 }
 
 fn summarize_ignored(results: &[crate::redact::Redacted<CaseResult>]) {
-    let mut not_offered: BTreeMap<String, usize> = BTreeMap::new();
+    // One line per endpoint, however the case files spell its route.
+    let mut not_offered: BTreeMap<String, (String, usize)> = BTreeMap::new();
     for r in results {
         if let Outcome::Ignored(IgnoreReason::NotOffered { endpoint }) = &r.get().outcome {
-            *not_offered.entry(endpoint.clone()).or_default() += 1;
+            let (method, route) = endpoint.split_once(' ').unwrap_or(("", endpoint));
+            let entry = not_offered.entry(endpoint_key(method, route)).or_insert_with(|| (endpoint.clone(), 0));
+            entry.1 += 1;
         }
     }
     if !not_offered.is_empty() {
         anstream::eprintln!("not offered by the target (it answered 404; these cases are ignored, not failed):");
-        for (endpoint, n) in not_offered {
+        for (endpoint, n) in not_offered.into_values() {
             anstream::eprintln!("  {endpoint}: {n} case(s)");
         }
     }
