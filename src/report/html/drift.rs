@@ -41,12 +41,7 @@ pub fn drift_page(report: &Redacted<DriftReport>, psconform: &str, generated: &s
             ("tile neutral", "data-drift-info", r.info, "informational"),
             ("tile neutral", "data-drift-compared", r.compared, "contracts compared"),
         ] {
-            let n_text = n.to_string();
-            let zero = if n == 0 { " zero" } else { "" };
-            h.open("div", &[("class", &format!("{class}{zero}")), (attr, &n_text)])
-                .el("span", &[("class", "n")], &n_text)
-                .el("span", &[("class", "label")], label)
-                .close("div");
+            h.tile(class, attr, n, label);
         }
         let exit = r.exit();
         let code = (exit as u8).to_string();

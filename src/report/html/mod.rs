@@ -96,6 +96,17 @@ impl Html {
         self.open(tag, attrs).text(text).close(tag)
     }
 
+    /// A summary tile: the count `n` (also in the `attr` data attribute, for scripts and
+    /// tests) over its `label`; a zero count is marked so the page can dim it.
+    fn tile(&mut self, class: &str, attr: &'static str, n: usize, label: &str) -> &mut Self {
+        let n_text = n.to_string();
+        let zero = if n == 0 { " zero" } else { "" };
+        self.open("div", &[("class", &format!("{class}{zero}")), (attr, &n_text)])
+            .el("span", &[("class", "n")], &n_text)
+            .el("span", &[("class", "label")], label)
+            .close("div")
+    }
+
     /// A count, as text.
     fn num(&mut self, n: usize) -> &mut Self {
         self.out.push_str(&n.to_string());

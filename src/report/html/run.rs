@@ -101,12 +101,7 @@ fn summary(h: &mut Html, r: &RunReport) {
         ("tile failed", "data-summary-failed", s.failed, "failed"),
         ("tile ignored", "data-summary-ignored", s.ignored, "ignored"),
     ] {
-        let n_text = n.to_string();
-        let zero = if n == 0 { " zero" } else { "" };
-        h.open("div", &[("class", &format!("{class}{zero}")), (attr, &n_text)])
-            .el("span", &[("class", "n")], &n_text)
-            .el("span", &[("class", "label")], label)
-            .close("div");
+        h.tile(class, attr, n, label);
     }
     let code = r.exit.code.to_string();
     h.open("div", &[("class", &format!("tile exit code-{code}")), ("data-exit-code", &code)])
