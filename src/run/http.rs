@@ -1,5 +1,5 @@
-//! Sending requests: one shared client and connection pool, a cookie jar per case, a body cap,
-//! a rate ceiling, and transport errors turned into plain sentences.
+//! Sending requests: one client and connection pool per test thread, a cookie jar per case, a
+//! body cap, a rate ceiling, and transport errors turned into plain sentences.
 //!
 //! Redirects are not followed: an API endpoint that redirects is itself a finding, and a
 //! redirect loop cannot hang a run. Proxies come only from `--proxy`, never from the

@@ -6,7 +6,7 @@
 //! redaction point as soon as it ends; the trial's failure text and every report are rendered
 //! from the sealed result.
 //!
-//! - `http`: the shared client, body caps, transport errors
+//! - `http`: a client per test thread, body caps, transport errors
 //! - `step`: one step: render, send, evaluate, capture, contract, poll
 
 pub mod http;
@@ -78,7 +78,7 @@ pub struct Contracts {
 pub struct RunContext {
     /// The runtime the trials block on.
     pub rt: tokio::runtime::Handle,
-    /// The shared client.
+    /// The HTTP settings each test thread builds its client from, and the shared rate ceiling.
     pub http: Arc<Http>,
     /// The target.
     pub target: Target,

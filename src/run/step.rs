@@ -337,11 +337,10 @@ fn contract(
     redact_shape(&mut shape, &run.redactor);
     let route = &step.request.route;
     let key = ContractKey::new(&built.line.method, route, resp.status, built.version.as_deref());
-    contracts.observed.add(crate::shape::Contract::observed(key.clone(), route, shape.clone(), &case.name));
-    if !contracts.compare {
-        return None;
-    }
-    let verdict = Verdict::of(&contracts.set.path(&key), contracts.set.get(&key), &shape);
+    // Compared before it is handed to the observations, so the shape is moved, not copied.
+    let verdict = contracts.compare.then(|| Verdict::of(&contracts.set.path(&key), contracts.set.get(&key), &shape));
+    contracts.observed.add(crate::shape::Contract::observed(key, route, shape, &case.name));
+    let verdict = verdict?;
     let fails = verdict.fails(contracts.strict) && !contracts.accepting;
     let outcome = CheckOutcome {
         kind: CheckKind::Contract,
