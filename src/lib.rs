@@ -19,6 +19,7 @@
 #[cfg(test)]
 mod arbitrary;
 pub mod case;
+pub mod catalog;
 pub mod cli;
 pub mod coverage;
 pub mod logging;

@@ -100,7 +100,7 @@ pub fn discover(root: &Path) -> Discovered {
 }
 
 /// Reads a case file, refusing one larger than [`MAX_CASE_FILE`].
-fn read_capped(path: &Path) -> Result<String, Diagnostic> {
+pub fn read_capped(path: &Path) -> Result<String, Diagnostic> {
     use std::io::Read as _;
     let file = std::fs::File::open(path).map_err(|e| Diagnostic::whole(path, format!("cannot read: {e}")))?;
     let mut bytes = Vec::new();
@@ -137,22 +137,24 @@ static LOCATION_SUFFIX: LazyLock<Regex> =
 /// strings, so `yes` and `012` in a request body mean what they say.
 pub fn parse(path: &Path, source: &str) -> Result<CaseFileSpec, Diagnostic> {
     let options = serde_saphyr::options! { strict_booleans: true, leading_zero_numbers_as_strings: true };
-    serde_saphyr::from_str_with_options::<CaseFileSpec>(source, options).map_err(|err| {
-        let plain = err.render_with_options(serde_saphyr::render_options! { snippets: serde_saphyr::SnippetMode::Off });
-        let first = plain.lines().next().unwrap_or("invalid case file").trim();
-        let message = LOCATION_SUFFIX.replace(&LOCATION_PREFIX.replace(first, ""), "").into_owned();
-        let (line, column) = err.location().map_or((0, 0), |l| (l.line() as usize, l.column() as usize));
-        let hint = did_you_mean_from_message(&message);
-        let diag = if line == 0 {
-            Diagnostic::whole(path, message)
-        } else {
-            Diagnostic::at(path, source, line, column, message)
-        };
-        match hint {
-            Some(h) => diag.with_hint(h),
-            None => diag,
-        }
-    })
+    serde_saphyr::from_str_with_options::<CaseFileSpec>(source, options).map_err(|err| yaml_error(path, source, &err))
+}
+
+/// A serde-saphyr error as a [`Diagnostic`]: its first line without the location serde-saphyr
+/// writes into it (the diagnostic carries the location), and a did-you-mean hint for a
+/// misspelled key. Every YAML file psconform reads (cases, models) reports errors this way.
+pub fn yaml_error(path: &Path, source: &str, err: &serde_saphyr::Error) -> Diagnostic {
+    let plain = err.render_with_options(serde_saphyr::render_options! { snippets: serde_saphyr::SnippetMode::Off });
+    let first = plain.lines().next().unwrap_or("invalid YAML").trim();
+    let message = LOCATION_SUFFIX.replace(&LOCATION_PREFIX.replace(first, ""), "").into_owned();
+    let (line, column) = err.location().map_or((0, 0), |l| (l.line() as usize, l.column() as usize));
+    let hint = did_you_mean_from_message(&message);
+    let diag =
+        if line == 0 { Diagnostic::whole(path, message) } else { Diagnostic::at(path, source, line, column, message) };
+    match hint {
+        Some(h) => diag.with_hint(h),
+        None => diag,
+    }
 }
 
 #[cfg(test)]

@@ -65,6 +65,10 @@ pub struct CoverageArgs {
     /// Print Markdown.
     #[arg(long)]
     pub markdown: bool,
+    /// Read the documented models from this folder instead of the built-in ones (to check
+    /// model files while writing them: every problem is reported with file:line:col).
+    #[arg(long, value_name = "DIR")]
+    pub catalog: Option<PathBuf>,
 }
 
 /// `psconform run`.

@@ -174,13 +174,11 @@ pub fn coverage(args: &CoverageArgs) -> Exit {
         Ok(p) => p,
         Err(e) => return e,
     };
-    let catalog = match Catalog::builtin() {
-        Ok(c) => c,
-        Err(e) => {
-            anstream::eprintln!("error: {e}");
-            return Exit::Invalid;
-        }
+    let catalog = match &args.catalog {
+        None => Catalog::builtin().map_err(|e| anstream::eprintln!("error: {e}")),
+        Some(dir) => Catalog::with_models_from(dir).map_err(|diags| print_diagnostics(diags, &redactor)),
     };
+    let Ok(catalog) = catalog else { return Exit::Invalid };
     let results = match &args.report {
         None => Vec::new(),
         Some(path) => match read_report_cases(path) {

@@ -1,0 +1,119 @@
+//! The catalog: the one source of what the API is. `endpoints` lists the documented endpoints
+//! (generated from the official client library); `model` adds, per endpoint, what the vendor's
+//! pages document (parameters, response models, effects, sources), read from
+//! `catalog/models/*.yaml` (`spec` is what those files say, `types` their type expressions).
+//! Effects, contracts, the simulator's data, coverage and the OpenAPI document all come from
+//! here. It reads only its own files; it knows nothing of cases, runs or reports.
+
+pub mod endpoints;
+pub mod model;
+pub mod spec;
+pub mod types;
+
+use std::path::{Path, PathBuf};
+
+pub use endpoints::{Endpoint, key};
+pub use model::{Body, Condition, Effect, EndpointDoc, Field, Model, Models, Presence, RequestFacts};
+pub use types::{ModelRef, Term, TypeExpr};
+
+use crate::case::Diagnostic;
+
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
+}
+
+/// The catalog: every endpoint, and the documented models of those that have one.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    /// Every endpoint, in the file's order (by area, then route).
+    pub endpoints: Vec<Endpoint>,
+    /// The documented models and endpoints.
+    pub models: Models,
+}
+
+impl Catalog {
+    /// The compiled-in catalog. An error here is a bug in the shipped files (the tests load it).
+    pub fn builtin() -> Result<Catalog, String> {
+        let files: Vec<model::ModelFile> = embedded::MODEL_FILES
+            .iter()
+            .map(|(name, text)| model::ModelFile {
+                path: Path::new("catalog/models").join(name),
+                text: (*text).to_owned(),
+            })
+            .collect();
+        Catalog::from_files(endpoints::CATALOG, &files).map_err(|diags| render(&diags))
+    }
+
+    /// The catalog with its models read from a folder (`coverage --catalog DIR`), to check
+    /// model files while writing them.
+    pub fn with_models_from(dir: &Path) -> Result<Catalog, Vec<Diagnostic>> {
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(|e| vec![Diagnostic::whole(dir, format!("cannot read the catalog folder: {e}"))])?
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+            .collect();
+        paths.sort();
+        let mut files = Vec::new();
+        let mut diags = Vec::new();
+        for p in paths {
+            match crate::case::load::read_capped(&p) {
+                Ok(text) => files.push(model::ModelFile { path: p, text }),
+                Err(d) => diags.push(d),
+            }
+        }
+        if !diags.is_empty() {
+            return Err(diags);
+        }
+        Catalog::from_files(endpoints::CATALOG, &files)
+    }
+
+    fn from_files(endpoints_text: &str, files: &[model::ModelFile]) -> Result<Catalog, Vec<Diagnostic>> {
+        let endpoints = endpoints::parse(endpoints_text)
+            .map_err(|e| vec![Diagnostic::whole(Path::new("catalog/endpoints.yaml"), e)])?;
+        let models = model::load(files, &endpoints)?;
+        Ok(Catalog { endpoints, models })
+    }
+
+    /// The entry a method and route (template or path) belong to.
+    pub fn find(&self, method: &str, route: &str) -> Option<&Endpoint> {
+        let k = key(method, route);
+        self.endpoints.iter().find(|e| e.key() == k)
+    }
+
+    /// The areas, in order.
+    pub fn areas(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for e in &self.endpoints {
+            if !out.contains(&e.area.as_str()) {
+                out.push(&e.area);
+            }
+        }
+        out
+    }
+
+    /// What an endpoint does to the server: its model's effect, else the generated catalog's
+    /// (`read` or `change`); `None` for an endpoint neither knows.
+    pub fn effect(&self, method: &str, route: &str) -> Option<Effect> {
+        match self.models.endpoint(method, route) {
+            Some(doc) => Some(doc.effect),
+            None => self.find(method, route).map(|e| Effect::of_catalog(&e.effect)),
+        }
+    }
+}
+
+fn render(diags: &[Diagnostic]) -> String {
+    diags.iter().map(Diagnostic::render).collect::<Vec<_>>().join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_models_load_without_a_problem() {
+        if let Err(e) = Catalog::builtin() {
+            panic!("the shipped model files have problems:\n{e}");
+        }
+    }
+}
