@@ -22,6 +22,7 @@ pub mod case;
 pub mod catalog;
 pub mod cli;
 pub mod coverage;
+pub mod fixture;
 pub mod logging;
 pub mod plan;
 pub mod redact;

@@ -42,6 +42,32 @@ pub fn key(method: &str, route: &str) -> (String, String) {
     (method.to_ascii_uppercase(), normalize_route(route))
 }
 
+/// How well a request path fits a route template: `None` when it does not, else the number of
+/// literal segments it matched. Literal segments compare ignoring case, a `{param}` takes any
+/// one segment, and a trailing `/` or a query is ignored. Where several templates fit a path,
+/// the one with more literal segments is the endpoint (`Secrets-Safe/Safes/Safe-Permissions`
+/// before `Secrets-Safe/Safes/{safeId}`), as a server's typed routes decide.
+pub fn fit(template: &str, path: &str) -> Option<usize> {
+    let segments = |s: &str| -> Vec<String> {
+        s.split(['?', '#']).next().unwrap_or("").split('/').filter(|p| !p.is_empty()).map(str::to_owned).collect()
+    };
+    let (t, p) = (segments(template), segments(path));
+    if t.len() != p.len() {
+        return None;
+    }
+    let mut literal = 0;
+    for (a, b) in t.iter().zip(&p) {
+        if a.starts_with('{') && a.ends_with('}') {
+            continue;
+        }
+        if !a.eq_ignore_ascii_case(b) {
+            return None;
+        }
+        literal += 1;
+    }
+    Some(literal)
+}
+
 /// Parses `endpoints.yaml`.
 pub fn parse(text: &str) -> Result<Vec<Endpoint>, String> {
     serde_saphyr::from_str(text).map_err(|e| format!("the endpoint catalog is invalid: {e}"))
@@ -62,6 +88,19 @@ mod tests {
         keys.dedup();
         assert_eq!(keys.len(), n, "two entries share a method and route");
         assert!(c.areas().len() > 50);
+    }
+
+    #[test]
+    fn a_path_fits_the_template_with_most_literal_segments() {
+        assert_eq!(fit("Secrets-Safe/Safes/{safeId}", "secrets-safe/safes/Safe-Permissions/"), Some(2));
+        assert_eq!(fit("Secrets-Safe/Safes/Safe-Permissions", "secrets-safe/safes/Safe-Permissions"), Some(3));
+        assert_eq!(fit("Workgroups/{workgroupId}/Assets", "Workgroups/My%20Group/assets?name=x"), Some(2));
+        assert_eq!(fit("Workgroups/{workgroupId}/Assets", "Workgroups/1"), None);
+        let c = Catalog::builtin().expect("the catalog parses");
+        let e = c.endpoint_of("GET", "Secrets-Safe/Safes/Safe-Permissions").expect("an endpoint");
+        assert_eq!(e.route, "Secrets-Safe/Safes/Safe-Permissions");
+        let e = c.endpoint_of("GET", "secrets-safe/safes/3f2a").expect("an endpoint");
+        assert_eq!(e.route, "Secrets-Safe/Safes/{safeId}");
     }
 
     #[test]

@@ -27,6 +27,8 @@ mod embedded {
 pub struct Catalog {
     /// Every endpoint, in the file's order (by area, then route).
     pub endpoints: Vec<Endpoint>,
+    /// Endpoints no vendor page documents but clients call (from the model files).
+    pub unverified: Vec<Endpoint>,
     /// The documented models and endpoints.
     pub models: Models,
 }
@@ -72,13 +74,45 @@ impl Catalog {
         let endpoints = endpoints::parse(endpoints_text)
             .map_err(|e| vec![Diagnostic::whole(Path::new("catalog/endpoints.yaml"), e)])?;
         let models = model::load(files, &endpoints)?;
-        Ok(Catalog { endpoints, models })
+        let unverified = models
+            .endpoints
+            .iter()
+            .filter(|d| d.unverified)
+            .map(|d| Endpoint {
+                area: d.area.clone(),
+                method: d.method.clone(),
+                route: d.route.clone(),
+                effect: if d.effect >= Effect::Change { "change".into() } else { "read".into() },
+                statuses: d.responses.keys().copied().collect(),
+                source: d.sources.join("; "),
+                note: Some("unverified: no vendor page documents it; clients call it".into()),
+            })
+            .collect();
+        Ok(Catalog { endpoints, unverified, models })
     }
 
     /// The entry a method and route (template or path) belong to.
     pub fn find(&self, method: &str, route: &str) -> Option<&Endpoint> {
         let k = key(method, route);
         self.endpoints.iter().find(|e| e.key() == k)
+    }
+
+    /// The endpoint a request path (as sent, relative to the base URL) belongs to: the
+    /// template that fits it with the most literal segments (see [`endpoints::fit`]).
+    pub fn endpoint_of(&self, method: &str, path: &str) -> Option<&Endpoint> {
+        self.endpoints
+            .iter()
+            .chain(self.unverified.iter())
+            .filter(|e| e.method.eq_ignore_ascii_case(method))
+            .filter_map(|e| endpoints::fit(&e.route, path).map(|n| (n, e)))
+            .max_by_key(|(n, _)| *n)
+            .map(|(_, e)| e)
+    }
+
+    /// The documented endpoint a request path belongs to, if its page is transcribed.
+    pub fn doc_of(&self, method: &str, path: &str) -> Option<&EndpointDoc> {
+        let e = self.endpoint_of(method, path)?;
+        self.models.endpoint(&e.method, &e.route)
     }
 
     /// The areas, in order.

@@ -12,6 +12,7 @@
 
 pub mod compare;
 pub mod contract;
+pub mod documented;
 pub mod infer;
 pub mod text;
 

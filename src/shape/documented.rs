@@ -1,0 +1,161 @@
+//! The documented contract of an endpoint response: the shape its model in the catalog allows.
+//! A documented field has a type, "can be null" is the only null it admits unless a cited
+//! source shows more, and a field is optional only where the page makes it conditional (a
+//! query parameter, a model version, a product release that added it). Every form a status
+//! can take (the paged and the plain list, one object or an array) is one contract: their
+//! union, so one model gives both.
+
+use std::collections::BTreeMap;
+
+use super::infer::{BodyShape, Field, NO_CONTENT_TYPE, Node, ResponseShape, StringFormat};
+use crate::catalog::{Body, EndpointDoc, Model, ModelRef, Models, Presence, Term, TypeExpr};
+
+/// Models nest (a folder holds folders); past this depth a position is left unknown rather
+/// than expanded forever.
+const MAX_DEPTH: usize = 12;
+
+/// The documented shape of `status` answers of `doc` in model version `version` (`3.0` when
+/// the request names none), or `None` when the page documents no such status.
+pub fn documented(models: &Models, doc: &EndpointDoc, status: u16, version: (u32, u32)) -> Option<ResponseShape> {
+    let forms = doc.responses.get(&status)?;
+    let mut shape: Option<ResponseShape> = None;
+    for form in forms {
+        if form.when.as_ref().and_then(|c| c.version).is_some_and(|v| !v.admits(version)) {
+            continue;
+        }
+        let body = body_shape(models, &form.body, version);
+        let content_type = match (&form.body, &form.content_type) {
+            (Body::Empty, _) | (_, None) => NO_CONTENT_TYPE.to_owned(),
+            (_, Some(ct)) => ct.to_ascii_lowercase(),
+        };
+        let one = ResponseShape {
+            status,
+            content_types: [content_type].into_iter().collect(),
+            cookies: BTreeMap::new(),
+            body,
+        };
+        shape = Some(match shape {
+            Some(s) => s.merge(one),
+            None => one,
+        });
+    }
+    shape
+}
+
+fn body_shape(models: &Models, body: &Body, version: (u32, u32)) -> BodyShape {
+    let json = |node: Node| BodyShape { empty: false, text: false, json: Some(node) };
+    match body {
+        Body::Empty => BodyShape { empty: true, text: false, json: None },
+        Body::Raw => BodyShape { empty: true, text: true, json: None },
+        Body::String => json(Node { string: Some(StringFormat::Plain), ..Node::default() }),
+        Body::Integer => json(Node { integer: true, ..Node::default() }),
+        Body::Any => json(any()),
+        Body::Object(m) => json(model_node(models, m, version, 0)),
+        Body::Array(m) => json(Node { array: Some(Box::new(model_node(models, m, version, 0))), ..Node::default() }),
+        Body::Paged(m) => {
+            let data = Node { array: Some(Box::new(model_node(models, m, version, 0))), ..Node::default() };
+            let fields = [
+                ("TotalCount".to_owned(), Field { optional: false, node: Node { integer: true, ..Node::default() } }),
+                ("Data".to_owned(), Field { optional: false, node: data }),
+            ];
+            json(Node { object: Some(fields.into_iter().collect()), ..Node::default() })
+        }
+        Body::Type(t) => json(type_node(models, t, version, 0)),
+    }
+}
+
+/// Any JSON value: every kind, with nothing known inside.
+fn any() -> Node {
+    Node {
+        null: true,
+        boolean: true,
+        integer: false,
+        number: true,
+        string: Some(StringFormat::Plain),
+        array: Some(Box::default()),
+        object: Some(BTreeMap::new()),
+        map: None,
+    }
+}
+
+fn model_node(models: &Models, r: &ModelRef, version: (u32, u32), depth: usize) -> Node {
+    match models.model(r) {
+        Some(m) if depth < MAX_DEPTH => object_node(models, m, version, depth),
+        _ => Node::default(),
+    }
+}
+
+fn object_node(models: &Models, m: &Model, version: (u32, u32), depth: usize) -> Node {
+    let fields = m
+        .fields
+        .iter()
+        .filter(|f| f.in_version(version))
+        .map(|f| {
+            let optional = f.presence != Presence::Required || f.since.is_some();
+            (f.name.clone(), Field { optional, node: type_node(models, &f.ty, version, depth + 1) })
+        })
+        .collect();
+    Node { object: Some(fields), ..Node::default() }
+}
+
+fn type_node(models: &Models, t: &TypeExpr, version: (u32, u32), depth: usize) -> Node {
+    t.0.iter().map(|term| term_node(models, term, version, depth)).fold(Node::default(), Node::merge)
+}
+
+fn term_node(models: &Models, t: &Term, version: (u32, u32), depth: usize) -> Node {
+    match t {
+        Term::Integer => Node { integer: true, ..Node::default() },
+        Term::Number => Node { number: true, ..Node::default() },
+        Term::String(f) => Node { string: Some(f.unwrap_or(StringFormat::Plain)), ..Node::default() },
+        Term::Boolean => Node { boolean: true, ..Node::default() },
+        Term::Null => Node { null: true, ..Node::default() },
+        Term::Object => Node { object: Some(BTreeMap::new()), ..Node::default() },
+        Term::Any => any(),
+        Term::Model(r) => model_node(models, r, version, depth),
+        Term::Array(inner) => {
+            Node { array: Some(Box::new(term_node(models, inner, version, depth + 1))), ..Node::default() }
+        }
+        Term::Map(inner) => {
+            Node { map: Some(Box::new(term_node(models, inner, version, depth + 1))), ..Node::default() }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Catalog;
+    use crate::shape::{Mode, Severity, compare};
+    use serde_json::json;
+
+    fn response(body: serde_json::Value) -> ResponseShape {
+        ResponseShape::infer(200, Some("application/json"), Vec::<String>::new(), body.to_string().as_bytes())
+    }
+
+    fn breaking(contract: &ResponseShape, body: serde_json::Value) -> Vec<String> {
+        compare(contract, &response(body), Mode::Conform)
+            .iter()
+            .filter(|c| c.severity == Severity::Breaking)
+            .map(|c| c.line())
+            .collect()
+    }
+
+    #[test]
+    fn the_sign_in_model_gives_its_contract_and_a_null_only_position_still_has_a_type() {
+        let catalog = Catalog::builtin().expect("the shipped catalog loads");
+        let doc = catalog.models.endpoint("POST", "Auth/SignAppin").expect("documented");
+        let contract = documented(&catalog.models, doc, 200, (3, 0)).expect("200 is documented");
+        let user = json!({"UserId": 1, "SID": null, "EmailAddress": "a@b.example", "UserName": "u", "Name": "n"});
+        assert_eq!(breaking(&contract, user.clone()), Vec::<String>::new());
+        let mut retyped = user.clone();
+        retyped["UserId"] = json!("1");
+        assert_eq!(breaking(&contract, retyped), [".UserId: retyped (integer -> string)"]);
+        let mut missing = user.clone();
+        missing.as_object_mut().map(|o| o.remove("Name"));
+        assert_eq!(breaking(&contract, missing), [".Name: required field missing (was string)"]);
+        let mut sid = user;
+        sid["SID"] = json!(5);
+        assert_eq!(breaking(&contract, sid), [".SID: retyped (string -> integer)"]);
+        assert!(documented(&catalog.models, doc, 418, (3, 0)).is_none());
+    }
+}
