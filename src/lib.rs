@@ -24,6 +24,7 @@ pub mod cli;
 pub mod coverage;
 pub mod fixture;
 pub mod logging;
+pub mod openapi;
 pub mod plan;
 pub mod redact;
 pub mod report;
