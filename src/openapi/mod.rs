@@ -131,7 +131,7 @@ fn operation(
     if !params.is_empty() {
         op.insert("parameters".into(), json!(params));
     }
-    if let Some(body) = doc.and_then(|d| d.request.as_ref()).and_then(|r| request_body(r)) {
+    if let Some(body) = doc.and_then(|d| d.request.as_ref()).and_then(request_body) {
         op.insert("requestBody".into(), body);
     }
     let mut responses = Map::new();
