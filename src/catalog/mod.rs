@@ -46,6 +46,13 @@ impl Catalog {
         Catalog::from_files(endpoints::CATALOG, &files).map_err(|diags| render(&diags))
     }
 
+    /// The compiled-in catalog, read once per process (the simulator starts many times in a
+    /// run, once per case that needs a state of its own).
+    pub fn shared() -> Result<&'static Catalog, &'static str> {
+        static SHARED: std::sync::LazyLock<Result<Catalog, String>> = std::sync::LazyLock::new(Catalog::builtin);
+        SHARED.as_ref().map_err(String::as_str)
+    }
+
     /// The catalog with its models read from a folder (`coverage --catalog DIR`), to check
     /// model files while writing them.
     pub fn with_models_from(dir: &Path) -> Result<Catalog, Vec<Diagnostic>> {

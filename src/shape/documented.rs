@@ -78,6 +78,12 @@ fn any() -> Node {
     }
 }
 
+/// The documented shape of one model in a model version: an object whose fields have their
+/// documented types, optional where the page makes them conditional.
+pub fn model_shape(models: &Models, r: &ModelRef, version: (u32, u32)) -> Node {
+    model_node(models, r, version, 0)
+}
+
 fn model_node(models: &Models, r: &ModelRef, version: (u32, u32), depth: usize) -> Node {
     match models.model(r) {
         Some(m) if depth < MAX_DEPTH => object_node(models, m, version, depth),

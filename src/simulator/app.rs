@@ -7,7 +7,7 @@ use super::data::DataVariant;
 use super::fault::{Fault, FaultSet};
 use super::profile::Profile;
 use super::store::{DEFAULT_CAP, Store};
-use super::{lookups, managed, requests, secrets_safe};
+use super::{lookups, managed, requests, resources, secrets_safe};
 use crate::settings::Settings;
 
 /// Shared state of one running simulator.
@@ -32,6 +32,8 @@ pub(crate) struct App {
     pub secrets: secrets_safe::Data,
     /// Workgroups, assets, users and user groups.
     pub lookups: lookups::Data,
+    /// Every other resource the catalog's models declare, served from its documented routes.
+    pub tables: resources::Tables,
 }
 
 /// Who a session belongs to.
@@ -50,6 +52,7 @@ impl App {
             managed: managed::Data::build(data, &config.settings),
             secrets: secrets_safe::Data::build(data, &config.settings),
             lookups: lookups::Data::build(data, &config.settings),
+            tables: crate::catalog::Catalog::shared().map(|c| resources::Tables::build(c, data)).unwrap_or_default(),
             requests: requests::Book::new(requests::CAP),
             settings: config.settings,
             state: config.state,

@@ -47,6 +47,11 @@ impl Query {
         Query { pairs }
     }
 
+    /// Every parameter, names as sent, in order.
+    pub(crate) fn pairs(&self) -> &[(String, String)] {
+        &self.pairs
+    }
+
     /// The value of `name`, if given (an empty value counts as given).
     pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.pairs.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())

@@ -29,6 +29,7 @@ mod profile;
 mod psauth;
 mod reply;
 mod requests;
+mod resources;
 mod routes;
 mod secrets_safe;
 mod serve;

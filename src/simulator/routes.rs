@@ -135,6 +135,11 @@ fn match_template(template: &str, segments: &[&str], exact_case: bool) -> Option
     Some(params)
 }
 
+/// How many segments of a template are literal (not `{…}`).
+fn literal_segments(template: &str) -> usize {
+    template.split('/').filter(|s| !s.is_empty() && !s.starts_with('{')).count()
+}
+
 /// The routes a path matches (any method), each with its `{id}` values.
 fn matching(app: &App, rest: &str) -> Vec<(&'static Route, Vec<String>)> {
     let rest = rest.strip_prefix('/').unwrap_or(rest);
@@ -159,11 +164,25 @@ async fn dispatch(State(app): State<Arc<App>>, req: Request) -> Response {
         return reply::message(StatusCode::GONE, "API version has been disabled");
     }
     let candidates = matching(&app, rest);
-    if candidates.is_empty() {
-        return reply::no_route();
-    }
     let method = req.method().as_str().to_owned();
-    let Some((route, params)) = candidates.iter().find(|(r, _)| r.method == method).cloned() else {
+    // Literal segments win over `{id}` ones, between coded routes and against the catalog's:
+    // `Secrets-Safe/Safes/Safe-Permissions` is not the safe named "Safe-Permissions".
+    let coded =
+        candidates.iter().filter(|(r, _)| r.method == method).rev().max_by_key(|(r, _)| literal_segments(r.template));
+    let table_fit = crate::catalog::Catalog::shared()
+        .ok()
+        .and_then(|c| c.doc_of(&method, rest.trim_start_matches('/')))
+        .filter(|d| d.serve.is_some())
+        .map(|d| literal_segments(&d.route));
+    let coded = coded.filter(|(r, _)| table_fit.is_none_or(|t| literal_segments(r.template) >= t));
+    let Some((route, params)) = coded.cloned() else {
+        let rest = rest.to_owned();
+        if let Some(answer) = from_tables(&app, &method, &rest, req).await {
+            return answer;
+        }
+        if candidates.is_empty() {
+            return reply::no_route();
+        }
         let mut allowed: Vec<&str> = candidates.iter().map(|(r, _)| r.method).collect();
         allowed.dedup();
         return reply::method_not_allowed(&method, &allowed);
@@ -186,6 +205,25 @@ async fn dispatch(State(app): State<Arc<App>>, req: Request) -> Response {
     };
     let call = Call { headers: parts.headers, version: parts.version, query, params, body, principal };
     (route.handler)(&app, &call)
+}
+
+/// The answer of the table-driven resources (see `resources`) to a call no coded route takes,
+/// or `None` when the catalog serves nothing there either.
+async fn from_tables(app: &App, method: &str, rest: &str, req: Request) -> Option<Response> {
+    let catalog = crate::catalog::Catalog::shared().ok()?;
+    let path = rest.strip_prefix('/').unwrap_or(rest);
+    let doc = catalog.doc_of(method, path)?;
+    doc.serve.as_ref()?;
+    let principal = match auth::live_session(app, req.headers(), req.version()) {
+        Some(p) => p,
+        None if app.has(Fault::Unauthenticated200) => Principal::RunAs,
+        None => return Some(auth::not_authenticated(app)),
+    };
+    let query = Query::parse(req.uri().query());
+    let (parts, body) = req.into_parts();
+    let body = axum::body::to_bytes(body, MAX_BODY_BYTES).await.ok();
+    let call = Call { headers: parts.headers, version: parts.version, query, params: Vec::new(), body, principal };
+    app.tables.answer(catalog, doc, path, &call)
 }
 
 #[cfg(test)]
