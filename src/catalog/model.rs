@@ -326,6 +326,8 @@ pub struct ResponseForm {
     pub content_type: Option<String>,
     /// What it means.
     pub description: Option<String>,
+    /// The whole body is a credential.
+    pub secret: bool,
 }
 
 /// How a query parameter pages.
@@ -1058,6 +1060,7 @@ impl Checker<'_> {
                         content_type: f.content_type.clone().or_else(|| body.default_content_type().map(str::to_owned)),
                         body,
                         description: f.description.clone(),
+                        secret: f.secret,
                     });
                 }
             }

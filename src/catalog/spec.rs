@@ -378,6 +378,9 @@ pub struct ResponseSpec {
     /// What it means.
     #[serde(default)]
     pub description: Option<String>,
+    /// The whole body is a credential (a bare string such as a released password or an API key).
+    #[serde(default)]
+    pub secret: bool,
     /// What a reader must know.
     #[serde(default)]
     pub note: Option<String>,
