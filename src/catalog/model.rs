@@ -521,6 +521,9 @@ pub fn load(files: &[ModelFile], catalog: &[Endpoint]) -> Result<Models, Vec<Dia
         checker.area(f, spec, &names);
     }
     checker.extends(&parsed);
+    for (f, spec) in &parsed {
+        checker.resources(f, spec, &names);
+    }
     if checker.diags.is_empty() { Ok(checker.models) } else { Err(checker.diags) }
 }
 
@@ -604,15 +607,26 @@ impl Checker<'_> {
                 },
             );
         }
+        for e in &spec.endpoints {
+            self.endpoint(&ctx, &area, e);
+        }
+        self.models.sources.insert(slug, sources);
+    }
+
+    /// The resources of a file, checked against their models' fields once inheritance is in
+    /// (so an id may come from the model a resource's model extends).
+    fn resources(&mut self, f: &ModelFile, spec: &AreaSpec, names: &BTreeSet<(String, String)>) {
+        let slug = slug_of(&f.path);
+        let sources = BTreeMap::new();
+        let ctx = Ctx { file: f, slug: slug.clone(), sources: &sources, names };
         for (name, r) in &spec.resources.0 {
             let at = At::of(f, name);
             let Some(model) = self.model_ref(&ctx, &at, &name.value) else { continue };
-            let fields: Vec<String> = spec
+            let fields: Vec<String> = self
                 .models
-                .0
-                .iter()
-                .find(|(n, _)| n.value == name.value)
-                .map(|(_, m)| m.fields.0.iter().map(|(k, _)| k.value.clone()).collect())
+                .models
+                .get(&(model.area.clone().unwrap_or_default(), model.name.clone()))
+                .map(|m| m.fields.iter().map(|f| f.name.clone()).collect())
                 .unwrap_or_default();
             let check_field = |field: &Spanned<String>, what: &str, checker: &mut Self| {
                 if !fields.is_empty() && !fields.contains(&field.value) {
@@ -638,10 +652,6 @@ impl Checker<'_> {
                 Resource { model, id: r.id.value.clone(), name: r.name.as_ref().map(|n| n.value.clone()), parents },
             );
         }
-        for e in &spec.endpoints {
-            self.endpoint(&ctx, &area, e);
-        }
-        self.models.sources.insert(slug, sources);
     }
 
     fn sources(&mut self, ctx: &Ctx<'_>, at: &At<'_>, refs: Option<&SourceRefs>) -> Vec<String> {
@@ -1268,6 +1278,8 @@ mod tests {
       Text: {{ type: string, when: {{ query: {{ decrypt: true }} }}, secret: true }}
       Tags: \"[string]\"
       Owner: {{ type: other.Owner, versions: \">=3.1\" }}
+resources:
+  Thing: {{ id: Id, name: Name }}
 endpoints:
   - method: GET
     route: Things
@@ -1313,6 +1325,8 @@ endpoints:
         };
         let req = models.model(&req).expect("the request model");
         assert_eq!(req.fields[0].presence, Presence::Required);
+        let thing_ref = ("things".to_owned(), "Thing".to_owned());
+        assert_eq!(models.resources[&thing_ref].id, "Id", "an id inherited through extends");
     }
 
     #[test]
@@ -1358,6 +1372,10 @@ endpoints:
                 "extends itself",
             ),
             ("models:\n  Thing:\n    fields: { Id: { type: integer, colour: red } }\n", "unknown field `colour`"),
+            (
+                "models:\n  Thing: { source: page, fields: { Id: integer } }\nresources:\n  Thing: { id: ID }\n",
+                "its id `ID` is not a field of the model",
+            ),
             ("endpoints:\n  - { method: GET, route: Things, effect: read }\n", "cite the page it comes from"),
         ];
         for (body, expected) in cases {
