@@ -381,6 +381,10 @@ pub enum ServeOp {
     Update,
     /// A removed record.
     Delete,
+    /// Links the route's two records.
+    Link,
+    /// Unlinks the route's records.
+    Unlink,
     /// Code in the simulator, by name.
     Behaviour(String),
 }
@@ -396,6 +400,17 @@ pub struct Serve {
     pub parent: Option<ModelRef>,
     /// Query parameters that filter, each with the field it compares.
     pub filters: Vec<(String, String)>,
+    /// The link a list follows, or that `Link`/`Unlink` change.
+    pub link: Option<ModelRef>,
+}
+
+/// A relation between records of two resources that no field holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    /// One end.
+    pub from: ModelRef,
+    /// The other end.
+    pub to: ModelRef,
 }
 
 /// A resource the simulator keeps records of.
@@ -466,6 +481,8 @@ pub struct Models {
     pub models: BTreeMap<(String, String), Model>,
     /// Resources by model.
     pub resources: BTreeMap<(String, String), Resource>,
+    /// Links by area slug and name.
+    pub links: BTreeMap<(String, String), Link>,
     /// Endpoints, by file, then in file order.
     pub endpoints: Vec<EndpointDoc>,
 }
@@ -517,12 +534,22 @@ pub fn load(files: &[ModelFile], catalog: &[Endpoint]) -> Result<Models, Vec<Dia
             spec.models.0.iter().map(move |(n, _)| (slug.clone(), n.value.clone()))
         })
         .collect();
+    let links: BTreeSet<(String, String)> = parsed
+        .iter()
+        .flat_map(|(f, spec)| {
+            let slug = slug_of(&f.path);
+            spec.links.0.iter().map(move |(n, _)| (slug.clone(), n.value.clone()))
+        })
+        .collect();
     for (f, spec) in &parsed {
-        checker.area(f, spec, &names);
+        checker.area(f, spec, &names, &links);
     }
     checker.extends(&parsed);
     for (f, spec) in &parsed {
         checker.resources(f, spec, &names);
+    }
+    for (f, spec) in &parsed {
+        checker.links(f, spec, &names);
     }
     if checker.diags.is_empty() { Ok(checker.models) } else { Err(checker.diags) }
 }
@@ -569,7 +596,13 @@ impl Checker<'_> {
         self.diags.push(d);
     }
 
-    fn area(&mut self, f: &ModelFile, spec: &AreaSpec, names: &BTreeSet<(String, String)>) {
+    fn area(
+        &mut self,
+        f: &ModelFile,
+        spec: &AreaSpec,
+        names: &BTreeSet<(String, String)>,
+        links: &BTreeSet<(String, String)>,
+    ) {
         let slug = slug_of(&f.path);
         let area = spec.area.value.clone();
         if !self.catalog.iter().any(|e| e.area == area) {
@@ -587,7 +620,7 @@ impl Checker<'_> {
                 Source { id: id.clone(), url: s.url.value.clone(), release: s.release.clone(), title: s.title.clone() },
             );
         }
-        let ctx = Ctx { file: f, slug: slug.clone(), sources: &sources, names };
+        let ctx = Ctx { file: f, slug: slug.clone(), sources: &sources, names, links };
         for (name, m) in &spec.models.0 {
             let at = At::of(f, name);
             if !name.value.chars().next().is_some_and(|c| c.is_ascii_uppercase()) {
@@ -618,7 +651,7 @@ impl Checker<'_> {
     fn resources(&mut self, f: &ModelFile, spec: &AreaSpec, names: &BTreeSet<(String, String)>) {
         let slug = slug_of(&f.path);
         let sources = BTreeMap::new();
-        let ctx = Ctx { file: f, slug: slug.clone(), sources: &sources, names };
+        let ctx = Ctx { file: f, slug: slug.clone(), sources: &sources, names, links: &BTreeSet::new() };
         for (name, r) in &spec.resources.0 {
             let at = At::of(f, name);
             let Some(model) = self.model_ref(&ctx, &at, &name.value) else { continue };
@@ -651,6 +684,44 @@ impl Checker<'_> {
                 (slug.clone(), name.value.clone()),
                 Resource { model, id: r.id.value.clone(), name: r.name.as_ref().map(|n| n.value.clone()), parents },
             );
+        }
+    }
+
+    /// The links of a file, once every resource is known.
+    fn links(&mut self, f: &ModelFile, spec: &AreaSpec, names: &BTreeSet<(String, String)>) {
+        let slug = slug_of(&f.path);
+        let sources = BTreeMap::new();
+        let ctx = Ctx { file: f, slug: slug.clone(), sources: &sources, names, links: &BTreeSet::new() };
+        for (name, l) in &spec.links.0 {
+            let (from, to) = (
+                self.model_ref(&ctx, &At::of(f, &l.from), &l.from.value),
+                self.model_ref(&ctx, &At::of(f, &l.to), &l.to.value),
+            );
+            if let (Some(from), Some(to)) = (from, to) {
+                for end in [&from, &to] {
+                    if !self.models.resources.contains_key(&(end.area.clone().unwrap_or_default(), end.name.clone())) {
+                        self.error(
+                            &At::of(f, name),
+                            format!("link `{}`: `{end}` is not a resource (declare it under `resources:`)", name.value),
+                        );
+                    }
+                }
+                self.models.links.insert((slug.clone(), name.value.clone()), Link { from, to });
+            }
+        }
+    }
+
+    /// A link's reference, checked against every file's links.
+    fn link_ref(&mut self, ctx: &Ctx<'_>, at: &At<'_>, name: &str) -> Option<ModelRef> {
+        let r = match name.split_once('.') {
+            Some((a, n)) => ModelRef { area: Some(a.to_owned()), name: n.to_owned() },
+            None => ModelRef { area: Some(ctx.slug.clone()), name: name.to_owned() },
+        };
+        if ctx.links.contains(&(r.area.clone().unwrap_or_default(), r.name.clone())) {
+            Some(r)
+        } else {
+            self.error(at, format!("`{name}` is not a link any file declares (under `links:`)"));
+            None
         }
     }
 
@@ -1077,21 +1148,39 @@ impl Checker<'_> {
             responses.insert(status.value, out);
         }
         let serve = e.serve.as_ref().and_then(|s| {
-            let ops: Vec<(ServeOp, Option<&Spanned<String>>)> = [
+            let ops: Vec<(ServeOp, &Spanned<String>)> = [
                 (ServeOp::List, s.list.as_ref()),
                 (ServeOp::Get, s.get.as_ref()),
                 (ServeOp::Create, s.create.as_ref()),
                 (ServeOp::Update, s.update.as_ref()),
                 (ServeOp::Delete, s.delete.as_ref()),
+                (ServeOp::Link, s.link.as_ref()),
+                (ServeOp::Unlink, s.unlink.as_ref()),
             ]
             .into_iter()
-            .filter(|(_, v)| v.is_some())
+            .filter_map(|(op, v)| v.map(|v| (op, v)))
             .collect();
-            let (op, model) = match (ops.as_slice(), &s.behaviour) {
-                ([(op, Some(m))], None) => (op.clone(), self.model_ref(ctx, &at, &m.value)),
-                ([], Some(b)) => (ServeOp::Behaviour(b.value.clone()), None),
+            let (op, model, link) = match (ops.as_slice(), &s.behaviour) {
+                ([(op @ (ServeOp::Link | ServeOp::Unlink), l)], None) => {
+                    (op.clone(), None, Some(self.link_ref(ctx, &at, &l.value)?))
+                }
+                ([(op, m)], None) => {
+                    let via = match &s.via {
+                        Some(v) if *op == ServeOp::List => Some(self.link_ref(ctx, &at, &v.value)?),
+                        Some(_) => {
+                            self.error(&at, "`via` goes with `list`");
+                            None
+                        }
+                        None => None,
+                    };
+                    (op.clone(), self.model_ref(ctx, &at, &m.value), via)
+                }
+                ([], Some(b)) => (ServeOp::Behaviour(b.value.clone()), None, None),
                 _ => {
-                    self.error(&at, "`serve` names exactly one of list, get, create, update, delete or behaviour");
+                    self.error(
+                        &at,
+                        "`serve` names exactly one of list, get, create, update, delete, link, unlink or behaviour",
+                    );
                     return None;
                 }
             };
@@ -1101,7 +1190,13 @@ impl Checker<'_> {
                     self.error(&at, format!("`serve` filters by `{q}`, which is not a documented query parameter"));
                 }
             }
-            Some(Serve { op, model, parent, filters: s.filters.iter().map(|(k, v)| (k.clone(), v.clone())).collect() })
+            Some(Serve {
+                op,
+                model,
+                parent,
+                filters: s.filters.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                link,
+            })
         });
         self.models.endpoints.push(EndpointDoc {
             area: area.to_owned(),
@@ -1199,6 +1294,7 @@ struct Ctx<'a> {
     slug: String,
     sources: &'a BTreeMap<String, Source>,
     names: &'a BTreeSet<(String, String)>,
+    links: &'a BTreeSet<(String, String)>,
 }
 
 /// Gives every model reference its area (the file's, when it names none) and shows it to `f`.

@@ -55,6 +55,9 @@ pub struct AreaSpec {
     /// The models the simulator keeps records of.
     #[serde(default)]
     pub resources: Entries<ResourceSpec>,
+    /// Relations between records of two resources that no field holds (a group's members).
+    #[serde(default)]
+    pub links: Entries<LinkSpec>,
     /// The endpoints.
     #[serde(default)]
     pub endpoints: Vec<EndpointSpec>,
@@ -257,6 +260,16 @@ pub struct ResourceSpec {
     pub parents: BTreeMap<String, Spanned<String>>,
 }
 
+/// A relation between records of two resources.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkSpec {
+    /// One end (a model name, `file.Name` for another file's).
+    pub from: Spanned<String>,
+    /// The other end.
+    pub to: Spanned<String>,
+}
+
 /// An endpoint.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -435,6 +448,15 @@ pub struct ServeSpec {
     /// The parent model whose id is a route parameter.
     #[serde(default)]
     pub parent: Option<Spanned<String>>,
+    /// With `list`: the records linked to the route's record by this link.
+    #[serde(default)]
+    pub via: Option<Spanned<String>>,
+    /// Links the route's two records.
+    #[serde(default)]
+    pub link: Option<Spanned<String>>,
+    /// Unlinks the route's two records (or, with one record in the route, all its links).
+    #[serde(default)]
+    pub unlink: Option<Spanned<String>>,
     /// Query parameters that filter, each with the field it compares.
     #[serde(default)]
     pub filters: BTreeMap<String, String>,

@@ -33,7 +33,7 @@ pub(crate) struct App {
     /// Workgroups, assets, users and user groups.
     pub lookups: lookups::Data,
     /// Every other resource the catalog's models declare, served from its documented routes.
-    pub tables: resources::Tables,
+    pub tables: std::sync::Mutex<resources::Tables>,
 }
 
 /// Who a session belongs to.
@@ -52,7 +52,9 @@ impl App {
             managed: managed::Data::build(data, &config.settings),
             secrets: secrets_safe::Data::build(data, &config.settings),
             lookups: lookups::Data::build(data, &config.settings),
-            tables: crate::catalog::Catalog::shared().map(|c| resources::Tables::build(c, data)).unwrap_or_default(),
+            tables: std::sync::Mutex::new(
+                crate::catalog::Catalog::shared().map(|c| resources::Tables::build(c, data)).unwrap_or_default(),
+            ),
             requests: requests::Book::new(requests::CAP),
             settings: config.settings,
             state: config.state,

@@ -223,7 +223,8 @@ async fn from_tables(app: &App, method: &str, rest: &str, req: Request) -> Optio
     let (parts, body) = req.into_parts();
     let body = axum::body::to_bytes(body, MAX_BODY_BYTES).await.ok();
     let call = Call { headers: parts.headers, version: parts.version, query, params: Vec::new(), body, principal };
-    app.tables.answer(catalog, doc, path, &call)
+    let mut tables = app.tables.lock().ok()?;
+    tables.answer(catalog, doc, path, &call)
 }
 
 #[cfg(test)]
