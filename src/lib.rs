@@ -34,3 +34,4 @@ pub mod run;
 pub mod settings;
 pub mod shape;
 pub mod simulator;
+pub mod suite;

@@ -18,10 +18,6 @@ pub use types::{ModelRef, Term, TypeExpr};
 
 use crate::case::Diagnostic;
 
-mod embedded {
-    include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
-}
-
 /// The catalog: every endpoint, and the documented models of those that have one.
 #[derive(Debug, Clone)]
 pub struct Catalog {
@@ -36,12 +32,9 @@ pub struct Catalog {
 impl Catalog {
     /// The compiled-in catalog. An error here is a bug in the shipped files (the tests load it).
     pub fn builtin() -> Result<Catalog, String> {
-        let files: Vec<model::ModelFile> = embedded::MODEL_FILES
+        let files: Vec<model::ModelFile> = crate::suite::MODEL_FILES
             .iter()
-            .map(|(name, text)| model::ModelFile {
-                path: Path::new("catalog/models").join(name),
-                text: (*text).to_owned(),
-            })
+            .map(|(path, text)| model::ModelFile { path: PathBuf::from(path), text: (*text).to_owned() })
             .collect();
         Catalog::from_files(endpoints::CATALOG, &files).map_err(|diags| render(&diags))
     }
