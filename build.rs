@@ -18,10 +18,11 @@ fn files(root: &Path, dir: &str, endings: &[&str]) -> Vec<PathBuf> {
             let Ok(kind) = e.file_type() else { continue };
             if kind.is_dir() {
                 stack.push(path);
-            } else if kind.is_file() && endings.iter().any(|end| path.to_string_lossy().ends_with(end)) {
-                if let Ok(rel) = path.strip_prefix(root) {
-                    out.push(rel.to_path_buf());
-                }
+            } else if kind.is_file()
+                && endings.iter().any(|end| path.to_string_lossy().ends_with(end))
+                && let Ok(rel) = path.strip_prefix(root)
+            {
+                out.push(rel.to_path_buf());
             }
         }
     }
