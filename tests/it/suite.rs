@@ -8,7 +8,7 @@ use std::process::Output;
 use assert_cmd::Command;
 use psconform::simulator::Fault;
 
-mod common;
+use crate::common;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

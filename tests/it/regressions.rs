@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use percent_encoding::utf8_percent_encode;
 use serde_json::json;
 
-mod common;
+use crate::common;
 use common::{RFC3986, assert_no_secret};
 use tempfile::TempDir;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
