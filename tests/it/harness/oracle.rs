@@ -1,15 +1,33 @@
-//! What several integration tests share: the leak oracle. It is written here, independently
-//! of psconform's own redactor, so a mistake in one is not repeated in the other.
-
-#![allow(dead_code, reason = "each test binary uses a part")]
+//! The leak oracle and the canaries it looks for. It is written here, independently of
+//! psconform's own redactor, so a mistake in one is not repeated in the other; it must never
+//! call into psconform.
 
 use base64::Engine as _;
 use percent_encoding::{AsciiSet, CONTROLS, NON_ALPHANUMERIC, utf8_percent_encode};
 
-// ---------------------------------------------------------------------------------------------
-// The oracle
-// ---------------------------------------------------------------------------------------------
+/// A 128-character API key, as new registrations have; hexadecimal, so no run of it can occur
+/// by chance in an output.
+pub const KEY: &str = "c4a7a12e9f0d4b6a8e2c1f3b5d7a9c0e2f4b6d8a0c2e4f6b8d0a2c4e6f8b0d2a4c6e8f0b2d4a6c8e0f2b4d6a8c0e2f4b6d8a0c2e4f6b8d0a2c4e6f8b0d2a4c6e8f";
+pub const RUNAS: &str = "svc-canary";
+/// A run-as password with every character that an escape or an encoding changes.
+pub const PASSWORD: &str = "Canary & <tag> \"dq\" 'sq' \\bs 50% x=y+z/w";
+pub const CLIENT_ID: &str = "0f6a3d2e-5b1c-4e8f-9a7d-2c3b4a5d6e7f";
+pub const CLIENT_SECRET: &str = "ClientCanary-0123456789abcdefghijklmnopqrstuv";
 
+/// The canaries that are secrets (the run-as user and the client id are not).
+pub const SECRETS: &[&str] = &[KEY, PASSWORD, CLIENT_SECRET];
+
+/// The settings psconform reads from the environment, set to the canaries.
+pub const ENV: &[(&str, &str)] = &[
+    ("PS_API_KEY", KEY),
+    ("PS_RUNAS", RUNAS),
+    ("PS_RUNAS_PASSWORD", PASSWORD),
+    ("PS_CLIENT_ID", CLIENT_ID),
+    ("PS_CLIENT_SECRET", CLIENT_SECRET),
+];
+
+/// Percent-encoding as RFC 3986 leaves unreserved characters: what a server echoing a header
+/// into a URL writes.
 pub const RFC3986: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 const PATH: &AsciiSet =
     &CONTROLS.add(b' ').add(b'"').add(b'#').add(b'<').add(b'>').add(b'?').add(b'`').add(b'{').add(b'}');
