@@ -2,6 +2,8 @@
 //! psconform's own redactor, so a mistake in one is not repeated in the other; it must never
 //! call into psconform.
 
+use std::collections::{BTreeMap, HashMap};
+
 use base64::Engine as _;
 use percent_encoding::{AsciiSet, CONTROLS, NON_ALPHANUMERIC, utf8_percent_encode};
 
@@ -59,18 +61,49 @@ pub fn encodings(secret: &str) -> Vec<String> {
     out
 }
 
-/// Panics when any form of any secret, or any 24-character fragment of one, is in `text`.
+/// How many characters of a secret's form make a fragment that must not appear.
+const FRAGMENT: usize = 24;
+
+/// Panics when any form of any secret, or any [`FRAGMENT`]-character fragment of one, is in
+/// `text`.
 pub fn assert_no_secret(what: &str, text: &str, secrets: &[&str]) {
-    for secret in secrets {
-        for form in encodings(secret) {
-            assert!(!text.contains(&form), "{what}: {secret:?} leaked as {form:?}");
-            let chars: Vec<char> = form.chars().collect();
-            for w in chars.windows(24) {
-                let fragment: String = w.iter().collect();
-                assert!(!text.contains(&fragment), "{what}: a fragment of {secret:?} leaked: {fragment:?}");
+    if let Some(leak) = leak(text, secrets) {
+        panic!("{what}: {leak}");
+    }
+}
+
+/// What of `secrets` is in `text`, if anything: a whole form, or else a fragment.
+fn leak(text: &str, secrets: &[&str]) -> Option<String> {
+    // What to look for, by length in bytes: each form shorter than a fragment whole, and every
+    // fragment of the longer ones (a form holds its fragments, so they find it whole too).
+    // One pass over the text per length, rather than one search per piece: the artifacts of a
+    // whole run are megabytes, and the pieces thousands.
+    let mut pieces: BTreeMap<usize, HashMap<&[u8], &str>> = BTreeMap::new();
+    let forms: Vec<(&str, String)> =
+        secrets.iter().flat_map(|secret| encodings(secret).into_iter().map(move |form| (*secret, form))).collect();
+    for (secret, form) in &forms {
+        let starts: Vec<usize> = form.char_indices().map(|(i, _)| i).chain([form.len()]).collect();
+        if starts.len() <= FRAGMENT {
+            pieces.entry(form.len()).or_default().insert(form.as_bytes(), secret);
+        }
+        for w in starts.windows(FRAGMENT + 1) {
+            let piece = &form[w[0]..w[FRAGMENT]];
+            pieces.entry(piece.len()).or_default().insert(piece.as_bytes(), secret);
+        }
+    }
+    let bytes = text.as_bytes();
+    for (len, of_len) in &pieces {
+        for piece in bytes.windows(*len) {
+            if let Some(secret) = of_len.get(piece) {
+                // Found: say which form it is, when one is there whole.
+                return Some(match forms.iter().find(|(_, form)| text.contains(form.as_str())) {
+                    Some((secret, form)) => format!("{secret:?} leaked as {form:?}"),
+                    None => format!("a fragment of {secret:?} leaked: {:?}", String::from_utf8_lossy(piece)),
+                });
             }
         }
     }
+    None
 }
 
 /// Tokens that look like a made-up secret: 16 to 64 letters and digits, with both a letter and
@@ -82,4 +115,37 @@ pub fn random_tokens(text: &str) -> Vec<String> {
         .filter(|t| t.bytes().any(|b| b.is_ascii_digit()) && t.bytes().any(|b| b.is_ascii_alphabetic()))
         .map(str::to_owned)
         .collect()
+}
+
+/// The oracle is what every leak test stands on: it must find what it is meant to find.
+mod tests {
+    use super::{KEY, PASSWORD, encodings, leak};
+
+    #[test]
+    fn every_form_of_a_secret_is_found_whole_in_any_text() {
+        for secret in [KEY, PASSWORD, "short-pw"] {
+            for form in encodings(secret) {
+                let text = format!("before «{form}» after");
+                let found = leak(&text, &[secret]).unwrap_or_default();
+                assert!(found.contains("leaked as"), "{form:?} in {text:?}: {found:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_fragment_of_24_characters_is_found_and_one_of_23_is_not() {
+        // The password's JSON form, cut as a preview would cut it, keeping multi-byte text around.
+        let json = serde_json::to_string(PASSWORD).expect("a string serializes");
+        let chars: Vec<char> = json.chars().collect();
+        let cut = |n: usize| -> String { chars[3..3 + n].iter().collect() };
+        let found = leak(&format!("é{}€", cut(24)), &[PASSWORD]).unwrap_or_default();
+        assert!(found.contains("a fragment of"), "{found:?}");
+        assert_eq!(leak(&format!("é{}€", cut(23)), &[PASSWORD]), None);
+    }
+
+    #[test]
+    fn text_without_a_secret_passes() {
+        assert_eq!(leak("[REDACTED] everywhere, key=[REDACTED]", &[KEY, PASSWORD]), None);
+        assert_eq!(leak("", &[KEY]), None);
+    }
 }
