@@ -8,21 +8,31 @@
 
 use std::time::Duration;
 
-use tokio::io::AsyncWriteExt as _;
 use wiremock::{MockServer, ResponseTemplate};
 
 use crate::harness::bin::{Run, psconform};
 use crate::harness::files::{Project, sign_in};
 use crate::harness::target::{
-    BASE, RawServer, base_url, nothing_listening, on, read_head, sign_in_answering, tls_simulator,
+    BASE, RawServer, base_url, nothing_listening, on, once, read_head, sign_in_answering, tls_simulator,
 };
 
 /// The `--timeout` every run gets, in seconds.
 const TIMEOUT: u64 = 2;
 
-/// A project whose one case file, `hostile.yaml`, signs in; `expect` is what it expects.
-fn signs_in(expect: &str) -> Project {
-    cases(&sign_in(expect))
+/// What the sign-in case expects: a 200.
+const OK: &str = "status: 200";
+/// What the sign-in case expects: a 200 with the user model.
+const USER_MODEL: &str = "status: 200\npaths:\n  $.UserId: { type: integer }";
+
+/// The sign-in case expecting `expect`, run against `target` with `extra`.
+async fn sign_in_at(expect: &str, target: &str, extra: &[&str]) -> Run {
+    psconform_run(&cases(&sign_in(expect)), target, extra).await
+}
+
+/// The run failed on the `--timeout` of 2 seconds, and ended soon after it.
+fn assert_timed_out(run: &Run) {
+    run.assert(1, &["no complete response", "within 2.0s (--timeout)"]);
+    assert!(run.took < Duration::from_secs(TIMEOUT + 5), "took {:?}", run.took);
 }
 
 /// A project whose one case file is `hostile.yaml`.
@@ -46,15 +56,13 @@ async fn psconform_run(project: &Project, target: &str, extra: &[&str]) -> Run {
 
 #[tokio::test]
 async fn connection_refused_is_unreachable_exit_3() {
-    let dir = signs_in("status: 200");
-    let run = psconform_run(&dir, &nothing_listening(), &[]).await;
+    let run = sign_in_at(OK, &nothing_listening(), &[]).await;
     run.assert(3, &["could not connect", "refused", "the target could not be reached at all"]);
 }
 
 #[tokio::test]
 async fn dns_failure_is_unreachable_exit_3() {
-    let dir = signs_in("status: 200");
-    let run = psconform_run(&dir, &format!("http://nonexistent.invalid{BASE}"), &["--allow-plain-http"]).await;
+    let run = sign_in_at(OK, &format!("http://nonexistent.invalid{BASE}"), &["--allow-plain-http"]).await;
     run.assert(3, &["could not connect to http://nonexistent.invalid", "dns"]);
     assert!(!run.text().contains("TLS"), "{}", run.text());
 }
@@ -63,9 +71,7 @@ async fn dns_failure_is_unreachable_exit_3() {
 /// reported as a failed TLS handshake, because the error text quotes the URL.
 #[tokio::test]
 async fn a_host_named_like_tls_does_not_make_a_dns_failure_a_tls_failure() {
-    let dir = signs_in("status: 200");
-    let run =
-        psconform_run(&dir, &format!("http://ssl-tls-gw.nonexistent.invalid{BASE}"), &["--allow-plain-http"]).await;
+    let run = sign_in_at(OK, &format!("http://ssl-tls-gw.nonexistent.invalid{BASE}"), &["--allow-plain-http"]).await;
     run.assert(3, &["could not connect to http://ssl-tls-gw.nonexistent.invalid"]);
     assert!(!run.text().contains("TLS handshake"), "{}", run.text());
 }
@@ -73,10 +79,9 @@ async fn a_host_named_like_tls_does_not_make_a_dns_failure_a_tls_failure() {
 #[tokio::test]
 async fn an_untrusted_certificate_is_unreachable_exit_3_with_a_hint() {
     let sim = tls_simulator().await;
-    let dir = signs_in("status: 200");
-    let run = psconform_run(&dir, sim.base_url().as_str(), &[]).await;
+    let run = sign_in_at(OK, sim.base_url().as_str(), &[]).await;
     run.assert(3, &["TLS handshake", "certificate", "--ca-cert", "--insecure"]);
-    let run = psconform_run(&dir, sim.base_url().as_str(), &["--insecure"]).await;
+    let run = sign_in_at(OK, sim.base_url().as_str(), &["--insecure"]).await;
     run.assert(0, &["1 passed; 0 failed"]);
     sim.stop().await;
 }
@@ -90,53 +95,29 @@ async fn a_target_that_never_answers_times_out_within_the_limit() {
         drop(stream);
     })
     .await;
-    let dir = signs_in("status: 200");
-    let run = psconform_run(&dir, &silent.url(), &[]).await;
-    run.assert(1, &["no complete response", "within 2.0s (--timeout)"]);
-    assert!(run.took < Duration::from_secs(TIMEOUT + 5), "took {:?}", run.took);
+    let run = sign_in_at(OK, &silent.url(), &[]).await;
+    assert_timed_out(&run);
 }
 
 #[tokio::test]
 async fn a_body_trickled_forever_times_out_within_the_limit() {
-    let trickle = RawServer::start(|mut stream| async move {
-        read_head(&mut stream).await;
-        let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
-        if stream.write_all(head.as_bytes()).await.is_err() {
-            return;
-        }
-        // One byte at a time, far below --max-body: only --timeout can end this.
-        while stream.write_all(b"1\r\n \r\n").await.is_ok() {
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    })
-    .await;
-    let dir = signs_in("status: 200");
-    let run = psconform_run(&dir, &trickle.url(), &[]).await;
-    run.assert(1, &["no complete response", "within 2.0s (--timeout)"]);
-    assert!(run.took < Duration::from_secs(TIMEOUT + 5), "took {:?}", run.took);
+    // One byte at a time, far below --max-body: only --timeout can end this.
+    let trickle = RawServer::trickling("Transfer-Encoding: chunked", b"1\r\n \r\n", Duration::from_millis(200)).await;
+    let run = sign_in_at(OK, &trickle.url(), &[]).await;
+    assert_timed_out(&run);
 }
 
 #[tokio::test]
 async fn a_body_that_stops_short_of_its_length_is_reported_broken() {
-    let server = RawServer::answering(
-        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n",
-        b"{\"UserId\":",
-    )
-    .await;
-    let dir = signs_in("status: 200");
-    let run = psconform_run(&dir, &server.url(), &[]).await;
+    let server = RawServer::json("Content-Length: 1000", b"{\"UserId\":").await;
+    let run = sign_in_at(OK, &server.url(), &[]).await;
     run.assert(1, &["broke off"]);
 }
 
 #[tokio::test]
 async fn an_announced_body_over_max_body_fails() {
-    let server = RawServer::answering(
-        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2048\r\n\r\n",
-        &[b' '; 2048],
-    )
-    .await;
-    let dir = signs_in("status: 200");
-    let run = psconform_run(&dir, &server.url(), &["--max-body", "1KiB"]).await;
+    let server = RawServer::json("Content-Length: 2048", &[b' '; 2048]).await;
+    let run = sign_in_at(OK, &server.url(), &["--max-body", "1KiB"]).await;
     run.assert(1, &["larger than --max-body (1024 bytes)", "announced 2048 bytes"]);
 }
 
@@ -149,35 +130,16 @@ async fn a_chunked_body_over_max_body_fails() {
         body.extend_from_slice(b"\r\n");
     }
     body.extend_from_slice(b"0\r\n\r\n");
-    let server = RawServer::answering(
-        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n",
-        &body,
-    )
-    .await;
-    let dir = signs_in("status: 200");
-    let run = psconform_run(&dir, &server.url(), &["--max-body", "1KiB"]).await;
+    let server = RawServer::json("Transfer-Encoding: chunked", &body).await;
+    let run = sign_in_at(OK, &server.url(), &["--max-body", "1KiB"]).await;
     run.assert(1, &["larger than --max-body (1024 bytes)"]);
 }
 
 #[tokio::test]
 async fn a_gigabyte_announced_body_fails_fast_on_the_cap() {
-    let server = RawServer::start(|mut stream| async move {
-        read_head(&mut stream).await;
-        let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1073741824\r\n\r\n";
-        if stream.write_all(head.as_bytes()).await.is_err() {
-            return;
-        }
-        // Trickle the body: a client that tried to read it all would hang for days.
-        loop {
-            if stream.write_all(b" ").await.is_err() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    })
-    .await;
-    let dir = signs_in("status: 200");
-    let run = psconform_run(&dir, &server.url(), &[]).await;
+    // Trickle the body: a client that tried to read it all would hang for days.
+    let server = RawServer::trickling("Content-Length: 1073741824", b" ", Duration::from_millis(100)).await;
+    let run = sign_in_at(OK, &server.url(), &[]).await;
     run.assert(1, &["larger than --max-body", "announced 1073741824 bytes"]);
     assert!(run.took < Duration::from_secs(TIMEOUT), "took {:?}", run.took);
 }
@@ -186,8 +148,7 @@ async fn a_gigabyte_announced_body_fails_fast_on_the_cap() {
 async fn invalid_json_fails_the_path_check_saying_so() {
     let server =
         sign_in_answering(ResponseTemplate::new(200).set_body_raw("{\"UserId\": 7,", "application/json"), 1).await;
-    let dir = signs_in("status: 200\npaths:\n  $.UserId: { type: integer }");
-    let run = psconform_run(&dir, &base_url(&server), &[]).await;
+    let run = sign_in_at(USER_MODEL, &base_url(&server), &[]).await;
     run.assert(1, &["$.UserId", "the body is not JSON", "{\\\"UserId\\\": 7,"]);
 }
 
@@ -195,8 +156,7 @@ async fn invalid_json_fails_the_path_check_saying_so() {
 async fn an_html_error_page_fails_with_the_status_and_the_page() {
     let page = "<html><body><h1>Server Error in '/' Application.</h1></body></html>";
     let server = sign_in_answering(ResponseTemplate::new(500).set_body_raw(page, "text/html"), 1).await;
-    let dir = signs_in("status: 200\npaths:\n  $.UserId: { type: integer }");
-    let run = psconform_run(&dir, &base_url(&server), &[]).await;
+    let run = sign_in_at(USER_MODEL, &base_url(&server), &[]).await;
     run.assert(1, &["status: expected 200, got 500", "not JSON", "<html><body>"]);
 }
 
@@ -205,9 +165,8 @@ async fn a_redirect_loop_is_not_followed_and_names_the_location() {
     let server = MockServer::start().await;
     let location = format!("{}/Auth/SignAppin", base_url(&server));
     let redirect = ResponseTemplate::new(302).insert_header("location", location.as_str());
-    on("POST", "Auth/SignAppin").respond_with(redirect).expect(1).mount(&server).await;
-    let dir = signs_in("status: 200");
-    let run = psconform_run(&dir, &base_url(&server), &[]).await;
+    once(&server, on("POST", "Auth/SignAppin"), redirect).await;
+    let run = sign_in_at(OK, &base_url(&server), &[]).await;
     run.assert(1, &["expected 200, got 302", &format!("a redirect to {location}"), "does not follow redirects"]);
     server.verify().await;
 }
@@ -215,9 +174,9 @@ async fn a_redirect_loop_is_not_followed_and_names_the_location() {
 #[tokio::test]
 async fn one_misbehaving_endpoint_does_not_stop_the_run() {
     let server = MockServer::start().await;
-    on("POST", "Auth/SignAppin").respond_with(ResponseTemplate::new(200)).expect(1).mount(&server).await;
+    once(&server, on("POST", "Auth/SignAppin"), ResponseTemplate::new(200)).await;
     let hang = ResponseTemplate::new(200).set_delay(Duration::from_secs(TIMEOUT + 3));
-    on("GET", "Configuration/Version").respond_with(hang).expect(1).mount(&server).await;
+    once(&server, on("GET", "Configuration/Version"), hang).await;
     let dir = cases(
         "\
 endpoint: two endpoints

@@ -14,9 +14,9 @@ use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 use crate::harness::bin::{Run, psconform};
-use crate::harness::files::{Project, line_of, read_tree, sign_in};
+use crate::harness::files::{Project, line_of, one_case, read_tree, sign_in};
 use crate::harness::oracle::{CLIENT_SECRET, KEY, PASSWORD, RFC3986, assert_no_secret};
-use crate::harness::target::{RawServer, base_url, on, sign_in_answering};
+use crate::harness::target::{RawServer, base_url, every_get, on, sign_in_answering};
 
 /// Runs `psconform ARGS` in `project` with the canary credentials, sampling its memory.
 async fn psconform_in(project: &Project, args: &[&str]) -> Run {
@@ -36,6 +36,18 @@ fn sign_in_case() -> String {
 /// A target whose `POST Auth/SignAppin` answers with `respond(request)`.
 async fn sign_in_echo(respond: impl Fn(&Request) -> ResponseTemplate + Send + Sync + 'static) -> MockServer {
     sign_in_answering(respond, ..).await
+}
+
+/// Runs `yaml` against `server` with JUnit, the JSON report and `extra`; the run fails (exit
+/// 1). Returns the project, the run, and everything it showed and wrote into those two.
+async fn failing_run(server: &MockServer, yaml: &str, extra: &[&str]) -> (Project, Run, String) {
+    let dir = project(yaml);
+    let target = base_url(server);
+    let args = [&["run", "--target", &target, "--junit", "j.xml", "--report", "r.json"], extra].concat();
+    let run = psconform_in(&dir, &args).await;
+    assert_eq!(run.code, Some(1), "{run:#?}");
+    let all = format!("{}{}{}", run.text(), dir.read("j.xml"), dir.read("r.json"));
+    (dir, run, all)
 }
 
 fn auth_of(req: &Request) -> String {
@@ -91,48 +103,30 @@ async fn issue8_a_key_echoed_as_a_field_name_and_a_cookie_name_reaches_no_contra
 #[tokio::test]
 async fn issue8_an_expected_credential_is_not_in_junit_in_any_escape() {
     let server = sign_in_echo(|_| ResponseTemplate::new(200).set_body_json(json!({"UserName": "other"}))).await;
-    let dir = project(
+    // The user name is the password (it is not).
+    let case = sign_in(
         r#"
-endpoint: POST Auth/SignAppin
-cases:
-  - name: sign-in
-    summary: the user name is the password (it is not)
-    effect: audited
-    steps:
-      - request: { method: POST, path: Auth/SignAppin, auth: ps-auth }
-        expect:
-          paths:
-            $.UserName: { equals: "{{ runas_password }}" }
-          headers:
-            X-Echo: { contains: "{{ client_secret }}" }
-"#,
+        paths:
+          $.UserName: { equals: "{{ runas_password }}" }
+        headers:
+          X-Echo: { contains: "{{ client_secret }}" }
+        "#,
     );
-    let run = psconform_in(
-        &dir,
-        &["run", "--target", &base_url(&server), "--junit", "j.xml", "--report", "r.json", "--html", "r.html"],
-    )
-    .await;
-    assert_eq!(run.code, Some(1), "{run:#?}");
+    let (dir, _, all) = failing_run(&server, &case, &["--html", "r.html"]).await;
     let junit = dir.read("j.xml");
     assert!(junit.contains("$.UserName") && junit.contains("[REDACTED]"), "{junit}");
     // The HTML page escapes after redaction too (issue #10).
     let page = dir.read("r.html");
     assert!(page.contains("$.UserName") && page.contains("[REDACTED]"), "{page}");
-    assert_no_secret(
-        "junit and html",
-        &format!("{junit}{}{page}{}", dir.read("r.json"), run.text()),
-        &[PASSWORD, CLIENT_SECRET],
-    );
+    assert_no_secret("junit and html", &format!("{all}{page}"), &[PASSWORD, CLIENT_SECRET]);
 }
 
 /// Issue #8, leak 3: a credential in a request path appeared URL-path-encoded in the failure,
 /// the -v log, the JSON report and JUnit.
 #[tokio::test]
 async fn issue8_a_credential_in_a_request_path_is_shown_masked() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET")).respond_with(ResponseTemplate::new(500)).mount(&server).await;
-    let dir = project(
-        r#"
+    let server = every_get(ResponseTemplate::new(500)).await;
+    let case = r#"
 endpoint: GET Users/{name}
 cases:
   - name: path
@@ -141,59 +135,48 @@ cases:
     steps:
       - request: { method: GET, path: "Users/{{ runas_password }}/x", query: { s: "{{ client_secret }}" } }
         expect: { status: 200 }
-"#,
-    );
-    let run =
-        psconform_in(&dir, &["run", "--target", &base_url(&server), "-v", "--junit", "j.xml", "--report", "r.json"])
-            .await;
-    assert_eq!(run.code, Some(1), "{run:#?}");
+"#;
+    let (_, run, all) = failing_run(&server, case, &["-v"]).await;
     assert!(run.stderr.contains("> GET ") && run.text().contains("Users/[REDACTED]/x"), "{run:#?}");
-    let all = format!("{}{}{}", run.text(), dir.read("j.xml"), dir.read("r.json"));
     assert_no_secret("path", &all, &[PASSWORD, CLIENT_SECRET]);
+}
+
+/// Signs in, with `-vv`, against a target whose answer `respond(authorization)` echoes the
+/// Authorization header: the run fails, shows `shown`, and holds neither the key nor the
+/// password anywhere.
+async fn assert_echo_is_masked(what: &str, respond: fn(&str) -> ResponseTemplate, shown: &str) {
+    let server = sign_in_echo(move |req| respond(&auth_of(req))).await;
+    let (_, run, all) = failing_run(&server, &sign_in_case(), &["-vv"]).await;
+    assert!(run.text().contains(shown), "{what}: {shown:?} is not shown: {run:#?}");
+    assert_no_secret(what, &all, &[KEY, PASSWORD]);
 }
 
 /// Issue #8, leak 4: a `Location` that echoes the Authorization header in RFC 3986 encoding.
 #[tokio::test]
 async fn issue8_a_location_echoing_the_authorization_header_is_masked() {
-    let server = sign_in_echo(|req| {
-        let echoed = utf8_percent_encode(&auth_of(req), RFC3986).to_string();
+    let location = |auth: &str| {
+        let echoed = utf8_percent_encode(auth, RFC3986).to_string();
         ResponseTemplate::new(302)
             .insert_header("location", format!("https://sso.example.com/login/{echoed}?r={echoed}").as_str())
-    })
-    .await;
-    let dir = project(&sign_in_case());
-    let run =
-        psconform_in(&dir, &["run", "--target", &base_url(&server), "-vv", "--junit", "j.xml", "--report", "r.json"])
-            .await;
-    assert_eq!(run.code, Some(1), "{run:#?}");
-    assert!(run.text().contains("a redirect to https://sso.example.com/login/"), "{run:#?}");
-    let all = format!("{}{}{}", run.text(), dir.read("j.xml"), dir.read("r.json"));
-    assert_no_secret("location", &all, &[KEY, PASSWORD]);
+    };
+    assert_echo_is_masked("location", location, "a redirect to https://sso.example.com/login/").await;
 }
 
 /// Issue #8, leak 5: an HTML error page that echoes the Authorization header, cut for the
 /// preview inside the key: 117 of its 128 characters used to appear.
 #[tokio::test]
 async fn issue8_an_html_page_echoing_the_key_leaves_no_fragment_in_a_preview() {
-    let server = sign_in_echo(|req| {
+    let page = |auth: &str| {
         // The key starts where a 200- or 2048-character preview cuts it.
         let page = format!(
-            "<html><body>{}<pre>Authorization: {}</pre>{}</body></html>",
+            "<html><body>{}<pre>Authorization: {auth}</pre>{}</body></html>",
             "x".repeat(120),
-            auth_of(req),
             "y".repeat(1900)
         );
         ResponseTemplate::new(500).set_body_raw(page, "text/html")
-    })
-    .await;
-    let dir = project(&sign_in_case());
-    let run =
-        psconform_in(&dir, &["run", "--target", &base_url(&server), "-vv", "--junit", "j.xml", "--report", "r.json"])
-            .await;
-    assert_eq!(run.code, Some(1), "{run:#?}");
-    assert!(run.text().contains("<html><body>xxx"), "the page is previewed: {run:#?}");
-    let all = format!("{}{}{}", run.text(), dir.read("j.xml"), dir.read("r.json"));
-    assert_no_secret("html", &all, &[KEY, PASSWORD]);
+    };
+    // The page is previewed.
+    assert_echo_is_masked("html", page, "<html><body>xxx").await;
 }
 
 /// Issue #8, leak 6: the `Text` of a decrypted Secrets Safe text secret was shown everywhere.
@@ -205,8 +188,7 @@ async fn issue8_a_decrypted_text_secret_is_never_shown() {
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"Id": "1", "Title": "t", "Text": TEXT})))
         .mount(&server)
         .await;
-    let dir = project(
-        r#"
+    let case = r#"
 endpoint: GET Secrets-Safe/Secrets/{id}/text
 cases:
   - name: text
@@ -220,15 +202,9 @@ cases:
           paths:
             $.Text: { equals: "not it" }
             $: { type: string }
-"#,
-    );
-    let run = psconform_in(
-        &dir,
-        &["run", "--target", &base_url(&server), "-vv", "--junit", "j.xml", "--report", "r.json", "--record", "rec"],
-    )
-    .await;
-    assert_eq!(run.code, Some(1), "{run:#?}");
-    let all = format!("{}{}{}{}", run.text(), dir.read("j.xml"), dir.read("r.json"), read_tree(&dir.join("rec")));
+"#;
+    let (dir, _, all) = failing_run(&server, case, &["-vv", "--record", "rec"]).await;
+    let all = all + &read_tree(&dir.join("rec"));
     assert!(all.contains("$.Text"), "the check ran: {all}");
     assert_no_secret("text secret", &all, &[TEXT]);
 }
@@ -262,26 +238,16 @@ async fn issue8_a_response_with_200k_passwords_stays_in_bounded_memory() {
     let items: Vec<serde_json::Value> =
         (0..200_000).map(|i| json!({"Id": i, "Password": format!("pw-{i:08}-{:016x}", (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15))})).collect();
     let body = serde_json::to_vec(&items).expect("json");
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_body_raw(body, "application/json"))
-        .mount(&server)
-        .await;
-    let dir = project(
-        r#"
-endpoint: GET Secrets
-cases:
-  - name: many
-    summary: many passwords
-    effect: read
-    steps:
-      - request: { method: GET, path: Secrets }
-        expect:
-          paths:
-            $[0].Password: { equals: "not it" }
-            $[199999].Password: { equals: "not it" }
-"#,
-    );
+    let server = every_get(ResponseTemplate::new(200).set_body_raw(body, "application/json")).await;
+    let case = r#"
+        steps:
+          - request: { method: GET, path: Secrets }
+            expect:
+              paths:
+                $[0].Password: { equals: "not it" }
+                $[199999].Password: { equals: "not it" }
+    "#;
+    let dir = project(&one_case("many", case));
     let run =
         psconform_in(&dir, &["run", "--target", &base_url(&server), "--max-body", "64MiB", "--report", "r.json"]).await;
     assert_eq!(run.code, Some(1), "{run:#?}");
@@ -298,25 +264,16 @@ async fn issue8_a_path_selecting_millions_of_values_is_listed_within_caps() {
     let items: Vec<serde_json::Value> = (0..300_000).map(|i| json!({"A": i, "B": [i, i + 1], "C": {"D": i}})).collect();
     let body = serde_json::to_vec(&items).expect("json");
     assert!(body.len() > 12_000_000);
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_body_raw(body, "application/json"))
-        .mount(&server)
-        .await;
-    let dir = project(
-        r#"
-endpoint: GET Items
-cases:
-  - name: all
-    summary: every value a string (they are not)
-    effect: read
-    steps:
-      - request: { method: GET, path: Items }
-        expect:
-          paths:
-            "$..*": { type: string }
-"#,
-    );
+    let server = every_get(ResponseTemplate::new(200).set_body_raw(body, "application/json")).await;
+    // Every value a string (they are not).
+    let case = r#"
+        steps:
+          - request: { method: GET, path: Items }
+            expect:
+              paths:
+                "$..*": { type: string }
+    "#;
+    let dir = project(&one_case("all", case));
     let run = psconform_in(
         &dir,
         &["run", "--target", &base_url(&server), "--max-body", "64MiB", "--junit", "j.xml", "--report", "r.json"],
@@ -353,24 +310,15 @@ cases:
     assert!(run.stderr.contains("size limit") && run.stderr.contains("t.yaml:10:"), "{}", run.stderr);
 
     let body = "ab cd ef gh ".repeat(15_000_000 / 12);
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_body_raw(body, "text/plain"))
-        .mount(&server)
-        .await;
-    let dir = project(
-        r#"
-endpoint: GET X
-cases:
-  - name: big
-    summary: an allowed pattern on a big body
-    effect: read
-    steps:
-      - request: { method: GET, path: X }
-        expect:
-          body: { text: { matches: "^(\\w+\\s)*\\w+Z" } }
-"#,
-    );
+    let server = every_get(ResponseTemplate::new(200).set_body_raw(body, "text/plain")).await;
+    // An allowed pattern on a big body.
+    let case = r#"
+        steps:
+          - request: { method: GET, path: X }
+            expect:
+              body: { text: { matches: "^(\\w+\\s)*\\w+Z" } }
+    "#;
+    let dir = project(&one_case("big", case));
     let run =
         psconform_in(&dir, &["run", "--target", &base_url(&server), "--max-body", "32MiB", "--timeout", "10"]).await;
     assert_eq!(run.code, Some(1), "{run:#?}");
@@ -447,11 +395,7 @@ async fn issue8_out_of_range_options_are_usage_errors() {
 /// gigabyte and sending a few bytes fails its step; the report is written.
 #[tokio::test]
 async fn issue8_a_huge_content_length_is_not_allocated() {
-    let server = RawServer::answering(
-        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 999999999\r\n\r\n",
-        b"{\"a\":",
-    )
-    .await;
+    let server = RawServer::json("Content-Length: 999999999", b"{\"a\":").await;
     let dir = project(OK_CASE);
     let t = server.url();
     let run = psconform_in(&dir, &["run", "--target", &t, "--max-body", "1GiB", "--report", "r.json"]).await;

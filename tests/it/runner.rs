@@ -18,7 +18,7 @@ use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 use crate::harness::bin::psconform;
 use crate::harness::files::{Project, dedent, indent, one_case, sign_in};
-use crate::harness::target::{base_url, on};
+use crate::harness::target::{base_url, on, once};
 use crate::harness::{KEY, RUNAS, credentials, settings};
 
 const PWD: &str = "test-pwd-4567";
@@ -99,7 +99,7 @@ fn about(c: &CheckOutcome) -> (CheckKind, Matcher, &str) {
 /// `expect`; the case must have failed.
 async fn failures(resp: ResponseTemplate, expect: &str) -> Vec<CheckOutcome> {
     let server = MockServer::start().await;
-    on("GET", "X").respond_with(resp).expect(1).mount(&server).await;
+    once(&server, on("GET", "X"), resp).await;
     let body = format!("steps:\n  - request: {{ method: GET, path: X }}\n    expect:\n{}", indent(expect, 6));
     let r = run(&server, &body).await;
     assert_eq!(r.outcome, Outcome::Failed, "{r:#?}");
@@ -122,98 +122,68 @@ fn json_body(v: serde_json::Value) -> ResponseTemplate {
 // What the runner sends
 // ---------------------------------------------------------------------------------------------
 
-/// Answers 200 to `POST Auth/SignAppin` only when the Authorization header is exactly `auth`.
-async fn expect_authorization(server: &MockServer, auth: &str) {
-    on("POST", "Auth/SignAppin")
-        .and(header("authorization", auth))
-        .respond_with(ResponseTemplate::new(200))
-        .expect(1)
-        .mount(server)
+/// Runs `case_file` with `settings` against a target that answers 200 to `POST
+/// Auth/SignAppin` only when the Authorization header is exactly `authorization`, once: the
+/// case passes, and the sign-in was sent.
+async fn assert_sends_authorization(authorization: &str, settings: Settings, case_file: &str) {
+    let server = MockServer::start().await;
+    once(&server, on("POST", "Auth/SignAppin").and(header("authorization", authorization)), ResponseTemplate::new(200))
         .await;
+    let r = run_file(&server, settings, Policy::default(), case_file).await;
+    assert_eq!(r.outcome, Outcome::Passed, "{r:#?}");
+    server.verify().await;
+}
+
+/// A case that signs in with PS-Auth given as `auth`.
+fn sign_in_with(auth: &str) -> String {
+    one_case(
+        "c",
+        &format!(
+            "steps:\n  - request: {{ method: POST, path: Auth/SignAppin, auth: {{ ps-auth: {auth} }} }}\n    expect: {{ status: 200 }}"
+        ),
+    )
 }
 
 #[tokio::test]
 async fn ps_auth_sends_key_runas_and_the_configured_password() {
-    let server = MockServer::start().await;
-    expect_authorization(&server, &format!("PS-Auth key={KEY}; runas={RUNAS}; pwd=[{PWD}];")).await;
-    let r = run_file(&server, with_password(), Policy::default(), &sign_in("status: 200")).await;
-    assert_eq!(r.outcome, Outcome::Passed, "{r:#?}");
-    server.verify().await;
+    let auth = format!("PS-Auth key={KEY}; runas={RUNAS}; pwd=[{PWD}];");
+    assert_sends_authorization(&auth, with_password(), &sign_in("status: 200")).await;
 }
 
 #[tokio::test]
 async fn ps_auth_leaves_pwd_out_when_no_password_is_set() {
-    let server = MockServer::start().await;
-    expect_authorization(&server, &format!("PS-Auth key={KEY}; runas={RUNAS};")).await;
-    let r = run_file(&server, credentials(), Policy::default(), &sign_in("status: 200")).await;
-    assert_eq!(r.outcome, Outcome::Passed, "{r:#?}");
-    server.verify().await;
+    let auth = format!("PS-Auth key={KEY}; runas={RUNAS};");
+    assert_sends_authorization(&auth, credentials(), &sign_in("status: 200")).await;
 }
 
 #[tokio::test]
 async fn ps_auth_sends_a_given_password_even_when_none_is_set() {
-    let server = MockServer::start().await;
-    expect_authorization(&server, &format!("PS-Auth key={KEY}; runas={RUNAS}; pwd=[given-pwd-from-a-setting];")).await;
+    let auth = format!("PS-Auth key={KEY}; runas={RUNAS}; pwd=[given-pwd-from-a-setting];");
     let settings =
         settings(&[("PS_API_KEY", KEY), ("PS_RUNAS", RUNAS), ("PS_CLIENT_SECRET", "given-pwd-from-a-setting")]);
-    let r = run_with(
-        &server,
-        settings,
-        Policy::default(),
-        r#"
-        steps:
-          - request:
-              method: POST
-              path: Auth/SignAppin
-              auth: { ps-auth: { pwd: "{{ client_secret }}" } }
-            expect: { status: 200 }
-        "#,
-    )
-    .await;
-    assert_eq!(r.outcome, Outcome::Passed, "{r:#?}");
-    server.verify().await;
+    assert_sends_authorization(&auth, settings, &sign_in_with(r#"{ pwd: "{{ client_secret }}" }"#)).await;
 }
 
 #[tokio::test]
 async fn ps_auth_compact_form_without_pwd_even_when_a_password_is_set() {
-    let server = MockServer::start().await;
-    expect_authorization(&server, &format!("PS-Auth key={KEY};runas={RUNAS};")).await;
-    let r = run_with(
-        &server,
-        with_password(),
-        Policy::default(),
-        "
-        steps:
-          - request:
-              method: POST
-              path: Auth/SignAppin
-              auth: { ps-auth: { compact: true, pwd: false } }
-            expect: { status: 200 }
-        ",
-    )
-    .await;
-    assert_eq!(r.outcome, Outcome::Passed, "{r:#?}");
-    server.verify().await;
+    let auth = format!("PS-Auth key={KEY};runas={RUNAS};");
+    assert_sends_authorization(&auth, with_password(), &sign_in_with("{ compact: true, pwd: false }")).await;
 }
 
 #[tokio::test]
 async fn bearer_sends_the_token_captured_from_a_previous_body() {
     let server = MockServer::start().await;
-    on("POST", "Auth/Connect/Token")
-        .respond_with(json_body(json!({
+    once(
+        &server,
+        on("POST", "Auth/Connect/Token"),
+        json_body(json!({
             "access_token": "tok-abc123",
             "token_type": "Bearer",
             "expires_in": 3600
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
-    on("GET", "X")
-        .and(header("authorization", "Bearer tok-abc123"))
-        .respond_with(ResponseTemplate::new(200))
-        .expect(1)
-        .mount(&server)
-        .await;
+        })),
+    )
+    .await;
+    once(&server, on("GET", "X").and(header("authorization", "Bearer tok-abc123")), ResponseTemplate::new(200)).await;
     let r = run(
         &server,
         r#"
@@ -237,30 +207,31 @@ async fn bearer_sends_the_token_captured_from_a_previous_body() {
 #[tokio::test]
 async fn a_captured_value_fills_path_query_json_and_form_bodies() {
     let server = MockServer::start().await;
-    on("POST", "Items")
-        .and(header("content-type", "application/json"))
-        .and(body_json(json!({ "Name": "n" })))
-        .respond_with(ResponseTemplate::new(201).set_body_json(json!({ "Id": 42 })))
-        .expect(1)
-        .mount(&server)
-        .await;
+    once(
+        &server,
+        on("POST", "Items").and(header("content-type", "application/json")).and(body_json(json!({ "Name": "n" }))),
+        ResponseTemplate::new(201).set_body_json(json!({ "Id": 42 })),
+    )
+    .await;
     // `body_json` compares parsed JSON, so `"Id": "42"` would not match: a whole-string
     // template keeps the captured integer an integer, a template inside text renders as text.
-    on("PUT", "Items/42")
-        .and(query_param("q", "42"))
-        .and(header("content-type", "application/json"))
-        .and(body_json(json!({ "Id": 42, "Label": "item-42" })))
-        .respond_with(ResponseTemplate::new(200))
-        .expect(1)
-        .mount(&server)
-        .await;
-    on("POST", "Items/42/Notes")
-        .and(header("content-type", "application/x-www-form-urlencoded"))
-        .and(body_string("ItemId=42&Text=a+b%26c"))
-        .respond_with(ResponseTemplate::new(200))
-        .expect(1)
-        .mount(&server)
-        .await;
+    once(
+        &server,
+        on("PUT", "Items/42")
+            .and(query_param("q", "42"))
+            .and(header("content-type", "application/json"))
+            .and(body_json(json!({ "Id": 42, "Label": "item-42" }))),
+        ResponseTemplate::new(200),
+    )
+    .await;
+    once(
+        &server,
+        on("POST", "Items/42/Notes")
+            .and(header("content-type", "application/x-www-form-urlencoded"))
+            .and(body_string("ItemId=42&Text=a+b%26c")),
+        ResponseTemplate::new(200),
+    )
+    .await;
     let r = run(
         &server,
         r#"
@@ -318,23 +289,15 @@ const TWO_CASES_ONE_JAR_EACH: &str = "
 #[tokio::test]
 async fn the_session_cookie_goes_back_in_one_header_and_cases_do_not_share_jars() {
     let server = MockServer::start().await;
-    on("POST", "Auth/SignAppin")
-        .respond_with(ResponseTemplate::new(200).insert_header("set-cookie", "ASP.NET_SessionId=abc; path=/"))
-        .expect(1)
-        .mount(&server)
-        .await;
+    once(
+        &server,
+        on("POST", "Auth/SignAppin"),
+        ResponseTemplate::new(200).insert_header("set-cookie", "ASP.NET_SessionId=abc; path=/"),
+    )
+    .await;
     // `header` compares every value of every Cookie header, so two headers would not match.
-    on("GET", "X")
-        .and(header("cookie", "ASP.NET_SessionId=abc"))
-        .respond_with(ResponseTemplate::new(200))
-        .expect(1)
-        .mount(&server)
-        .await;
-    on("GET", "X")
-        .and(|req: &Request| !req.headers.contains_key("cookie"))
-        .respond_with(ResponseTemplate::new(401))
-        .expect(1)
-        .mount(&server)
+    once(&server, on("GET", "X").and(header("cookie", "ASP.NET_SessionId=abc")), ResponseTemplate::new(200)).await;
+    once(&server, on("GET", "X").and(|req: &Request| !req.headers.contains_key("cookie")), ResponseTemplate::new(401))
         .await;
     let ctx = context(&server, credentials(), Policy::default());
     let suite = plan(TWO_CASES_ONE_JAR_EACH);
@@ -358,9 +321,9 @@ async fn the_session_cookie_goes_back_in_one_header_and_cases_do_not_share_jars(
 #[tokio::test]
 async fn teardown_runs_after_a_failure_and_later_steps_are_skipped() {
     let server = MockServer::start().await;
-    on("POST", "Auth/SignAppin").respond_with(ResponseTemplate::new(500)).expect(1).mount(&server).await;
+    once(&server, on("POST", "Auth/SignAppin"), ResponseTemplate::new(500)).await;
     on("GET", "X").respond_with(ResponseTemplate::new(200)).expect(0).mount(&server).await;
-    on("POST", "Auth/Signout").respond_with(ResponseTemplate::new(200)).expect(1).mount(&server).await;
+    once(&server, on("POST", "Auth/Signout"), ResponseTemplate::new(200)).await;
     let r = run(
         &server,
         "
@@ -407,7 +370,7 @@ async fn a_mutating_case_is_ignored_on_a_real_target_without_allow_mutations() {
 #[tokio::test]
 async fn a_mutating_case_runs_with_allow_mutations() {
     let server = MockServer::start().await;
-    on("DELETE", "Items/1").respond_with(ResponseTemplate::new(204)).expect(1).mount(&server).await;
+    once(&server, on("DELETE", "Items/1"), ResponseTemplate::new(204)).await;
     let policy = Policy { allow_mutations: true, ..Policy::default() };
     let r = run_with(&server, credentials(), policy, DELETE_ITEM).await;
     assert_eq!(r.outcome, Outcome::Passed, "{r:#?}");
@@ -449,7 +412,7 @@ async fn a_case_whose_setting_is_missing_is_ignored_naming_the_variable() {
 #[tokio::test]
 async fn a_capture_from_a_path_that_selects_nothing_fails_the_step() {
     let server = MockServer::start().await;
-    on("GET", "X").respond_with(json_body(json!({ "Id": 1 }))).expect(1).mount(&server).await;
+    once(&server, on("GET", "X"), json_body(json!({ "Id": 1 }))).await;
     Mock::given(any()).respond_with(ResponseTemplate::new(200)).expect(0).mount(&server).await;
     let r = run(
         &server,
@@ -730,7 +693,7 @@ async fn an_interrupted_run_still_runs_the_teardown() {
     let server = MockServer::start().await;
     on("GET", "Slow").respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(2))).mount(&server).await;
     on("GET", "Never").respond_with(ResponseTemplate::new(200)).expect(0).mount(&server).await;
-    on("PUT", "Requests/7/checkin").respond_with(ResponseTemplate::new(204)).expect(1).mount(&server).await;
+    once(&server, on("PUT", "Requests/7/checkin"), ResponseTemplate::new(204)).await;
     let dir = Project::new(&[(
         "t.yaml",
         &one_case(

@@ -3,13 +3,14 @@
 //! test drops it; none listens beyond the loopback interface.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use psconform::simulator::{Listen, SimConfig, Simulator};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
 use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockBuilder, MockServer, Respond, Times};
+use wiremock::{Mock, MockBuilder, MockServer, Respond, ResponseTemplate, Times};
 
 /// The path of the API below a server's origin.
 pub const BASE: &str = "/BeyondTrust/api/public/v3";
@@ -27,6 +28,18 @@ pub fn base_url(server: &MockServer) -> String {
 /// A mock of `verb route` (relative to the API), to be given its answer and mounted.
 pub fn on(verb: &str, route: &str) -> MockBuilder {
     Mock::given(method(verb)).and(path(api(route)))
+}
+
+/// A wiremock server answering every GET with `response`.
+pub async fn every_get(response: ResponseTemplate) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("GET")).respond_with(response).mount(&server).await;
+    server
+}
+
+/// Mounts `mock` on `server`, answering `response`, and expects it exactly once.
+pub async fn once(server: &MockServer, mock: MockBuilder, response: impl Respond + 'static) {
+    mock.respond_with(response).expect(1).mount(server).await;
 }
 
 /// A wiremock server answering `POST Auth/SignAppin` with `respond`, which it expects `times`.
@@ -86,9 +99,10 @@ impl RawServer {
         RawServer { addr, task }
     }
 
-    /// Reads the request head, then writes `head` and `body` and closes.
-    pub async fn answering(head: &str, body: &[u8]) -> RawServer {
-        let (head, body) = (head.to_owned(), body.to_vec());
+    /// Reads the request head, answers [`json_head`]`(header)` and `body` (whatever the header
+    /// says about it), and closes.
+    pub async fn json(header: &str, body: &[u8]) -> RawServer {
+        let (head, body) = (json_head(header), body.to_vec());
         RawServer::start(move |mut stream| {
             let (head, body) = (head.clone(), body.clone());
             async move {
@@ -101,10 +115,34 @@ impl RawServer {
         .await
     }
 
+    /// Reads the request head, answers [`json_head`]`(header)`, then writes `chunk` every
+    /// `interval` for as long as the client reads.
+    pub async fn trickling(header: &str, chunk: &'static [u8], interval: Duration) -> RawServer {
+        let head = json_head(header);
+        RawServer::start(move |mut stream| {
+            let head = head.clone();
+            async move {
+                read_head(&mut stream).await;
+                if stream.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                while stream.write_all(chunk).await.is_ok() {
+                    tokio::time::sleep(interval).await;
+                }
+            }
+        })
+        .await
+    }
+
     /// The base URL of the API it stands in for.
     pub fn url(&self) -> String {
         http(self.addr)
     }
+}
+
+/// The head of a 200 answer with a JSON content type and one more header line, `header`.
+fn json_head(header: &str) -> String {
+    format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n{header}\r\n\r\n")
 }
 
 /// Reads until the end of the request head (the cases send no body).
