@@ -178,7 +178,15 @@ fn mutated_case_file() -> impl Strategy<Value = (PathBuf, String)> {
 /// The lines of a text as YAML counts them: `\r\n`, `\r` and `\n` each end one, and a final
 /// line break starts one more, empty, line (where an editor puts the cursor at the end).
 fn yaml_lines(source: &str) -> Vec<&str> {
-    source.split('\n').flat_map(|l| l.strip_suffix('\r').unwrap_or(l).split('\r')).collect()
+    let segments: Vec<&str> = source.split('\n').collect();
+    let last = segments.len() - 1;
+    segments
+        .iter()
+        .enumerate()
+        // A CR before a LF belongs to that line break; any other CR, a final one included, is a
+        // line break of its own.
+        .flat_map(|(i, l)| if i < last { l.strip_suffix('\r').unwrap_or(l) } else { l }.split('\r'))
+        .collect()
 }
 
 fn check_diagnostic(d: &psconform::case::Diagnostic, source: &str) -> Result<(), TestCaseError> {
