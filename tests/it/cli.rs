@@ -89,11 +89,7 @@ cases:
 fn bad_case_files_exit_2_with_every_error_and_send_nothing() {
     let dir = Project::new(&[("auth/broken.yaml", BROKEN), ("auth/second.yaml", SECOND), ("third.yaml", THIRD)]);
     let (target, connections) = counting_target();
-    let r = run(psconform()
-        .current_dir(dir.path())
-        .args(["run", "--target", &target])
-        .env("PS_API_KEY", "k")
-        .env("PS_RUNAS", "u"));
+    let r = run(dir.psconform().args(["run", "--target", &target]).env("PS_API_KEY", "k").env("PS_RUNAS", "u"));
     assert_eq!(r.code, Some(2));
     assert_eq!(connections.load(Ordering::SeqCst), 0, "no request may be sent");
     assert_eq!(r.stdout, "");
@@ -141,7 +137,7 @@ fn bad_case_files_exit_2_with_every_error_and_send_nothing() {
 
     error: 6 problems in 3 file(s); nothing was sent
     "#);
-    let v = run(psconform().current_dir(dir.path()).args(["validate"]));
+    let v = run(dir.psconform().args(["validate"]));
     assert_eq!(v.code, Some(2));
     assert_eq!(v.stderr, r.stderr, "validate and run report the same problems");
 }
@@ -149,7 +145,7 @@ fn bad_case_files_exit_2_with_every_error_and_send_nothing() {
 #[test]
 fn empty_cases_folder_exits_2() {
     let dir = Project::new(&[]);
-    let r = run(psconform().current_dir(dir.path()).arg("run"));
+    let r = run(dir.psconform().arg("run"));
     assert_eq!(r.code, Some(2));
     insta::assert_snapshot!(r.stderr, @r"
     error: no case files (*.yaml, *.yml) found
@@ -241,7 +237,7 @@ fn mutating_and_lockout_cases_are_opt_in_on_a_real_target() {
         "endpoint: x\ncases:\n  - name: change\n    summary: s\n    effect: mutating\n    steps:\n      - request: { method: POST, path: X }\n  - name: lock\n    summary: s\n    effect: read\n    lockout_risk: true\n    steps:\n      - request: { method: POST, path: X }\n",
     )]);
     let (target, connections) = counting_target();
-    let r = run(psconform().current_dir(dir.path()).args(["run", "--target", &target]));
+    let r = run(dir.psconform().args(["run", "--target", &target]));
     assert_eq!(r.code, Some(3));
     assert!(
         r.stdout
@@ -352,10 +348,10 @@ fn a_hand_widened_contract_survives_update_and_replace_starts_over() {
         .expect("contract")
         .replace("  .UserName: string\n", "  .UserName: string | null\n");
     std::fs::write(&path, &widened).expect("write");
-    let r = run(psconform().current_dir(dir.path()).args(["run", "auth::sign-app-in::api-key", "--update-snapshots"]));
+    let r = run(dir.psconform().args(["run", "auth::sign-app-in::api-key", "--update-snapshots"]));
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     assert!(std::fs::read_to_string(&path).expect("contract").contains("  .UserName: string | null\n"));
-    let r = run(psconform().current_dir(dir.path()).args(["run", "auth::sign-app-in::api-key", "--replace-snapshots"]));
+    let r = run(dir.psconform().args(["run", "auth::sign-app-in::api-key", "--replace-snapshots"]));
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     let replaced = std::fs::read_to_string(&path).expect("contract");
     assert!(replaced.contains("  .UserName: string\n"), "{replaced}");
@@ -374,14 +370,7 @@ fn a_run_writes_contracts_only_where_it_is_asked_to() {
         std::fs::read_to_string(&path).expect("contract").replace("  .SID: string | null\n", "  .SID: string\n");
     std::fs::write(&path, &narrowed).expect("write");
     let before = listing(&dir.join("snapshots"));
-    let r = run(psconform().current_dir(dir.path()).args([
-        "run",
-        "auth::",
-        "--pending",
-        "pending",
-        "--record",
-        "recorded",
-    ]));
+    let r = run(dir.psconform().args(["run", "auth::", "--pending", "pending", "--record", "recorded"]));
     assert_eq!(r.code, Some(1), "{}", r.stderr);
     assert!(r.stdout.contains("got .SID: became nullable"), "{}", r.stdout);
     assert_eq!(
@@ -404,7 +393,7 @@ fn a_conflicted_contract_stops_the_run_with_its_path_and_line() {
         "<<<<<<< ours\n  .SID: string | null\n=======\n  .SID: string\n>>>>>>> theirs\n",
     );
     std::fs::write(&path, conflicted).expect("write");
-    let r = run(psconform().current_dir(dir.path()).args(["run"]));
+    let r = run(dir.psconform().args(["run"]));
     assert_eq!(r.code, Some(2), "{}", r.stderr);
     assert!(
         r.stderr.contains("snapshots/post__auth__signappin__200.snap:") && r.stderr.contains("merge-conflict"),

@@ -13,14 +13,14 @@ use serde_json::json;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
-use crate::harness::bin::{Run, psconform};
+use crate::harness::bin::Run;
 use crate::harness::files::{Project, line_of, one_case, read_tree, sign_in};
 use crate::harness::oracle::{CLIENT_SECRET, KEY, PASSWORD, RFC3986, assert_no_secret};
 use crate::harness::target::{RawServer, base_url, every_get, on, sign_in_answering};
 
 /// Runs `psconform ARGS` in `project` with the canary credentials, sampling its memory.
 async fn psconform_in(project: &Project, args: &[&str]) -> Run {
-    psconform().canaries().current_dir(project.path()).args(args).run_async().await
+    project.psconform().canaries().args(args).run_async().await
 }
 
 /// A project whose one case file, `cases/t.yaml`, is `yaml`.

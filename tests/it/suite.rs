@@ -233,9 +233,9 @@ fn no_secret_reaches_any_artifact() {
     dir.write("cases/pasted.yaml", pasted);
     let mut artifacts = String::new();
     for (i, fault) in [None, Some("signin-wrong-username"), Some("credentials-after-checkin")].into_iter().enumerate() {
-        let run = psconform()
+        let run = dir
+            .psconform()
             .canaries()
-            .current_dir(dir.path())
             .args(["-vv", "run", "--cases", "cases", "--update-snapshots", "--test-threads", "4"])
             .args(["--junit", &format!("junit{i}.xml"), "--report", &format!("report{i}.json")])
             .args(["--html", &format!("report{i}.html"), "--record", &format!("record{i}")])
@@ -256,7 +256,7 @@ fn no_secret_reaches_any_artifact() {
     for args in
         [&["drift", "record0", "snapshots"][..], &["list", "--json", "--cases", "cases"], &["validate", "cases"]]
     {
-        artifacts.push_str(&psconform().canaries().current_dir(dir.path()).args(args).run().text());
+        artifacts.push_str(&dir.psconform().canaries().args(args).run().text());
     }
     assert!(artifacts.contains("> POST"), "the -vv log was captured");
     assert!(artifacts.contains("[REDACTED]"), "something was redacted");

@@ -10,6 +10,8 @@ use psconform::plan::Plan;
 use psconform::simulator::SimState;
 use tempfile::TempDir;
 
+use super::bin::{Psconform, psconform};
+
 /// The repository's root, where `cases/`, `snapshots/` and the README are.
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -101,6 +103,12 @@ impl Project {
 
     pub fn path(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// `psconform` run in the project's folder, where `cases/` and `snapshots/` are the
+    /// defaults.
+    pub fn psconform(&self) -> Psconform {
+        psconform().current_dir(self.path())
     }
 
     pub fn cases(&self) -> PathBuf {
