@@ -97,14 +97,17 @@ fn failed_outcomes(report: &serde_json::Value) -> Vec<(&str, &str, &str)> {
 }
 
 /// One run of the shipped suite per fault, several at once: each run has a simulator of its
-/// own, so no fault can mask another.
+/// own, so no fault can mask another. Within a run the cases go one at a time: the release
+/// cases share the run-as user's live requests, and side by side one case's check-in or renewal
+/// can end another's request, which then fails on a 404 instead of on the outcome its fault is
+/// named by (seen in 1 of 48 runs of `credentials-object` with four threads, eight runs at once).
 #[test]
 fn every_fault_fails_a_case_and_the_report_names_the_deviation() {
     let dir = tempfile::tempdir().expect("temp");
     let missed = in_parallel(Fault::ALL, |fault| {
         let report = dir.path().join(format!("{}.json", fault.name()));
         let run = psconform()
-            .args(["run", "--cases", "cases", "--sim-fault", fault.name(), "--test-threads", "4", "--report"])
+            .args(["run", "--cases", "cases", "--sim-fault", fault.name(), "--test-threads", "1", "--report"])
             .arg(&report)
             .run();
         let all = run.text();
