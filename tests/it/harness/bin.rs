@@ -167,7 +167,8 @@ pub fn run_command(mut cmd: Command, limit: Duration) -> Run {
         if started.elapsed() > limit {
             // Its process group, if it leads one, then the process itself: it is not reaped
             // yet, so no other process or group can hold its id.
-            let _ = Command::new("kill").args(["-KILL", "--", &format!("-{pid}")]).status();
+            let group = format!("-{pid}");
+            let _ = Command::new("kill").args(["-KILL", "--", &group]).stderr(Stdio::null()).status();
             let _ = child.kill();
             let _ = child.wait();
             panic!("`{what}` (pid {pid}) ran for over {limit:?} and was killed:\n{}\n{}", join(stdout), join(stderr));
@@ -231,4 +232,47 @@ pub fn in_parallel<T: Sync, R: Send>(items: &[T], run: impl Fn(&T) -> R + Sync) 
         done.sort_by_key(|(i, _)| *i);
         done.into_iter().map(|(_, r)| r).collect()
     })
+}
+
+/// What every run of the binary stands on: a clean environment, a time limit that holds, and
+/// parallel runs that keep their order.
+mod tests {
+    use std::process::Command;
+    use std::time::{Duration, Instant};
+
+    use super::{READ_FROM_THE_ENVIRONMENT, in_parallel, psconform, run_command};
+
+    #[test]
+    fn a_run_starts_without_any_setting_psconform_reads() {
+        let cmd = psconform().command();
+        let envs: Vec<_> = cmd.get_envs().collect();
+        for var in READ_FROM_THE_ENVIRONMENT {
+            assert!(envs.contains(&(std::ffi::OsStr::new(var), None)), "{var} is not removed: {envs:?}");
+        }
+    }
+
+    #[test]
+    fn a_run_past_its_limit_is_killed_and_fails_the_test() {
+        let started = Instant::now();
+        let outcome = std::panic::catch_unwind(|| {
+            let mut sleep = Command::new("sleep");
+            sleep.arg("30");
+            run_command(sleep, Duration::from_millis(200))
+        });
+        let message = outcome.err().and_then(|p| p.downcast_ref::<String>().cloned()).unwrap_or_default();
+        assert!(message.contains("was killed"), "{message:?}");
+        assert!(started.elapsed() < Duration::from_secs(10), "the limit held: {:?}", started.elapsed());
+    }
+
+    #[test]
+    fn runs_in_parallel_go_at_once_and_keep_their_order() {
+        let started = Instant::now();
+        let items: Vec<u64> = (0..6).collect();
+        let done = in_parallel(&items, |i| {
+            std::thread::sleep(Duration::from_millis(300));
+            i * 10
+        });
+        assert_eq!(done, [0, 10, 20, 30, 40, 50]);
+        assert!(started.elapsed() < Duration::from_millis(6 * 300), "one at a time: {:?}", started.elapsed());
+    }
 }
