@@ -3,7 +3,7 @@
 The same suite, N x [POST Auth/SignAppin with PS-Auth, check UserName and UserId; POST
 Auth/Signout], run by psconform, Hurl, Tavern and a wrk floor against a static nginx on
 loopback; psconform against its own simulator; and the simulator as a wrk load-test target.
-Not part of CI: only `--smoke --psconform-only` runs in `cargo test` (tests/bench_smoke.rs).
+Not part of CI: only `--smoke --psconform-only` runs in `cargo test` (tests/it/bench_smoke.rs).
 
 The flow, top to bottom in this file:
 
@@ -56,7 +56,7 @@ USAGE = """\
 usage: bench/run [options]
   --smoke              N=5, one repetition, no load test; missing peers are reported and skipped
   --psconform-only     run only psconform, against its built-in simulator and `psconform serve`:
-                       no nginx, no peers, no install (what tests/bench_smoke.rs runs)
+                       no nginx, no peers, no install (what tests/it/bench_smoke.rs runs)
   --install            install missing peers first (apt-get, cargo install hurl, a Tavern venv)
   --n "200 2000"       suite sizes (cases; each case is 2 requests)
   --reps 3             repetitions of each measurement (medians are reported)

@@ -5,19 +5,17 @@
 //! the job fails; and the job's own script, run here with a stand-in `psconform` for each exit
 //! code, fails on every code but 0 and explains 2 and 5 as the README does.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
+use std::process::{Command, Output};
 
 use serde_json::Value;
+
+use crate::harness::files::root;
 
 /// The settings psconform reads from the environment; the credentials among them.
 const SETTINGS: &[&str] = &["PS_API_KEY", "PS_RUNAS", "PS_RUNAS_PASSWORD", "PS_CLIENT_ID", "PS_CLIENT_SECRET"];
 
 const TARGET: &str = "https://ps.example.com/BeyondTrust/api/public/v3";
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn read(path: &str) -> (String, Value) {
     let text = std::fs::read_to_string(root().join(path)).expect("the example exists");
@@ -54,18 +52,24 @@ fn check_exit_codes(what: &str, shell: &[&str], script: &str) {
     std::fs::write(&bin, "#!/bin/sh\nprintf '%s\\n' \"$@\" > \"$STUB_ARGS\"\nexit \"$STUB_EXIT\"\n").expect("stub");
     make_executable(&bin);
     let args_file = dir.path().join("args");
-    for code in 0..=5 {
-        let out = Command::new(shell[0])
-            .args(&shell[1..])
+    // The job's script in `shell`, with only PATH and `target` as PS_TARGET in its environment,
+    // and the stand-in exiting `code`.
+    let job = |target: Option<&str>, code: i32| -> Output {
+        let mut cmd = Command::new(shell[0]);
+        cmd.args(&shell[1..])
             .arg(script)
             .current_dir(dir.path())
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("PS_TARGET", TARGET)
             .env("STUB_EXIT", code.to_string())
-            .env("STUB_ARGS", &args_file)
-            .output()
-            .expect("the shell runs");
+            .env("STUB_ARGS", &args_file);
+        if let Some(target) = target {
+            cmd.env("PS_TARGET", target);
+        }
+        cmd.output().expect("the shell runs")
+    };
+    for code in 0..=5 {
+        let out = job(Some(TARGET), code);
         let said = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(code), "{what}: psconform's exit {code} is the job's: {said}");
         let explained = match code {
@@ -85,16 +89,7 @@ fn check_exit_codes(what: &str, shell: &[&str], script: &str) {
     }
     // Without PS_TARGET the job fails before running anything (it would test the simulator).
     let _ = std::fs::remove_file(&args_file);
-    let out = Command::new(shell[0])
-        .args(&shell[1..])
-        .arg(script)
-        .current_dir(dir.path())
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("STUB_EXIT", "0")
-        .env("STUB_ARGS", &args_file)
-        .output()
-        .expect("the shell runs");
+    let out = job(None, 0);
     assert!(!out.status.success() && !args_file.exists(), "{what}: no PS_TARGET, no run");
 }
 

@@ -7,11 +7,12 @@
 
 use std::process::Command;
 
+use crate::harness::files::root;
+
 #[test]
 fn bench_smoke_runs_psconform_and_prints_its_rows() {
-    let root = env!("CARGO_MANIFEST_DIR");
     let out = Command::new("bash")
-        .arg(format!("{root}/bench/run"))
+        .arg(root().join("bench/run"))
         .args(["--smoke", "--psconform-only"])
         .env("PSCONFORM_BIN", env!("CARGO_BIN_EXE_psconform"))
         .output()

@@ -1119,70 +1119,61 @@ async fn faults_of_secrets_safe() {
 
 mod serve_cli {
     use std::io::{BufRead as _, BufReader};
-    use std::process::{Command, Stdio};
+    use std::process::Stdio;
 
-    use predicates::prelude::*;
+    use crate::harness::bin::{Psconform, Run, psconform};
 
-    fn serve() -> assert_cmd::Command {
-        let mut cmd = assert_cmd::Command::cargo_bin("psconform").expect("binary");
-        cmd.arg("serve");
-        for var in ["PS_API_KEY", "PS_RUNAS", "PS_RUNAS_PASSWORD", "PS_CLIENT_ID", "PS_CLIENT_SECRET"] {
-            cmd.env_remove(var);
-        }
-        cmd
+    fn serve() -> Psconform {
+        psconform().arg("serve")
+    }
+
+    /// The run exited with `code`, and its stderr says `text`.
+    fn assert_fails(run: &Run, code: i32, text: &str) {
+        assert_eq!(run.code, Some(code), "{run:#?}");
+        assert!(run.stderr.contains(text), "{text:?} is not in: {}", run.stderr);
     }
 
     #[test]
     fn usage_errors_exit_2() {
-        serve()
-            .args(["--listen", "127.0.0.1:0", "--fault", "signin-typo"])
-            .assert()
-            .code(2)
-            .stderr(predicate::str::contains("signin-missing-userid"));
-        serve()
-            .args(["--listen", "127.0.0.1:0", "--state", "licence-expired"])
-            .assert()
-            .code(2)
-            .stderr(predicate::str::contains("licence-invalid"));
-        serve()
+        let run = serve().args(["--listen", "127.0.0.1:0", "--fault", "signin-typo"]).run();
+        assert_fails(&run, 2, "signin-missing-userid");
+        let run = serve().args(["--listen", "127.0.0.1:0", "--state", "licence-expired"]).run();
+        assert_fails(&run, 2, "licence-invalid");
+        let run = serve()
             .args(["--listen", "127.0.0.1:0", "--tls-cert", "/nonexistent/c.pem", "--tls-key", "/nonexistent/k.pem"])
-            .assert()
-            .code(2)
-            .stderr(predicate::str::contains("/nonexistent/c.pem"));
-        serve().args(["--tls", "--tls-cert", "c.pem", "--tls-key", "k.pem"]).assert().code(2);
+            .run();
+        assert_fails(&run, 2, "/nonexistent/c.pem");
+        assert_eq!(serve().args(["--tls", "--tls-cert", "c.pem", "--tls-key", "k.pem"]).run().code, Some(2));
     }
 
     #[test]
     fn a_port_in_use_exits_3() {
         let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let addr = taken.local_addr().expect("addr").to_string();
-        serve().args(["--listen", &addr]).assert().code(3).stderr(predicate::str::contains(addr.as_str()));
+        assert_fails(&serve().args(["--listen", &addr]).run(), 3, &addr);
     }
 
     #[test]
     fn list_faults() {
-        serve().arg("--list-faults").assert().success().stdout(
-            predicate::str::contains("session-never-expires").and(predicate::str::contains("short-idle-timeout")),
-        );
+        let run = serve().arg("--list-faults").run();
+        assert_eq!(run.code, Some(0), "{run:#?}");
+        assert!(run.stdout.contains("session-never-expires") && run.stdout.contains("short-idle-timeout"));
     }
 
     #[test]
     fn prints_the_url_first_and_never_an_environment_credential() {
-        let bin = assert_cmd::cargo::cargo_bin("psconform");
-        let mut child = Command::new(bin)
-            .args(["serve", "--listen", "127.0.0.1:0"])
+        let mut child = serve()
+            .args(["--listen", "127.0.0.1:0"])
             .env("PS_API_KEY", "env-key-canary")
-            .env_remove("PS_RUNAS")
-            .env_remove("PS_RUNAS_PASSWORD")
-            .env_remove("PS_CLIENT_ID")
-            .env_remove("PS_CLIENT_SECRET")
+            .command()
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .expect("spawn");
         let stdout = child.stdout.take().expect("piped");
         let lines: Vec<String> = BufReader::new(stdout).lines().take(6).map(|l| l.expect("line")).collect();
-        let stopped = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
+        let stopped =
+            std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
         assert!(stopped.success());
         let status = child.wait().expect("wait");
 

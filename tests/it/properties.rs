@@ -3,9 +3,10 @@
 //! (`src/shape`, `src/plan/template.rs`, `src/simulator/psauth.rs`), with the generators in
 //! `src/arbitrary.rs`.
 //!
-//! `cargo test` runs a short pass of each; `PROPTEST_CASES=5000 cargo test --test properties`
+//! `cargo test` runs a short pass of each; `PROPTEST_CASES=5000 cargo test --test it properties`
 //! runs a longer one. A failure is shrunk to a minimal input and its seed kept in
-//! `tests/properties.proptest-regressions`, replayed first on later runs.
+//! `tests/it/properties.proptest-regressions` (beside this file, where proptest looks),
+//! replayed first on later runs.
 
 use std::path::{Path, PathBuf};
 
@@ -15,6 +16,11 @@ use proptest::test_runner::{Config, FileFailurePersistence};
 use psconform::redact::store::{FRAGMENT, mask_ranges};
 use psconform::redact::{MASK, Origin, Redactor, SecretStore, encodings};
 
+use crate::harness::files::{Project, root, shipped_case_files};
+
+// TODO(walls): this and `mutated` below are copies of `psconform::arbitrary::{config, mutated}`
+// (there with the persistence proptest chooses by default, here beside this file); use them from
+// the library once it exposes `arbitrary` behind a `testing` feature.
 /// `cases` cases, unless `PROPTEST_CASES` asks for another number.
 fn config(cases: u32) -> Config {
     let mut config = Config {
@@ -126,30 +132,18 @@ proptest! {
 // ---------------------------------------------------------------------------------------------
 // The case-file loader
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
 /// Every shipped case file, with its text.
 fn shipped() -> Vec<(PathBuf, String)> {
-    fn walk(dir: &Path, out: &mut Vec<(PathBuf, String)>) {
-        for entry in std::fs::read_dir(dir).expect("the cases folder reads") {
-            let path = entry.expect("an entry").path();
-            if path.is_dir() {
-                walk(&path, out);
-            } else if path.extension().is_some_and(|e| e == "yaml") {
-                let text = std::fs::read_to_string(&path).expect("a shipped case file reads");
-                out.push((path, text));
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(&root().join("cases"), &mut out);
-    out.sort();
-    assert!(!out.is_empty(), "no shipped case files found");
-    out
+    shipped_case_files()
+        .into_iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(&path).expect("a shipped case file reads");
+            (path, text)
+        })
+        .collect()
 }
 
+// TODO(walls): a copy of `psconform::arbitrary::mutated`; see `config` above.
 /// A text with a span deleted, duplicated or replaced: by YAML syntax, indentation, template
 /// braces, or anything printable.
 fn mutated(text: String) -> impl Strategy<Value = String> {
@@ -184,7 +178,15 @@ fn mutated_case_file() -> impl Strategy<Value = (PathBuf, String)> {
 /// The lines of a text as YAML counts them: `\r\n`, `\r` and `\n` each end one, and a final
 /// line break starts one more, empty, line (where an editor puts the cursor at the end).
 fn yaml_lines(source: &str) -> Vec<&str> {
-    source.split('\n').flat_map(|l| l.strip_suffix('\r').unwrap_or(l).split('\r')).collect()
+    let segments: Vec<&str> = source.split('\n').collect();
+    let last = segments.len() - 1;
+    segments
+        .iter()
+        .enumerate()
+        // A CR before a LF belongs to that line break; any other CR, a final one included, is a
+        // line break of its own.
+        .flat_map(|(i, l)| if i < last { l.strip_suffix('\r').unwrap_or(l) } else { l }.split('\r'))
+        .collect()
 }
 
 fn check_diagnostic(d: &psconform::case::Diagnostic, source: &str) -> Result<(), TestCaseError> {
@@ -207,22 +209,12 @@ fn check_diagnostic(d: &psconform::case::Diagnostic, source: &str) -> Result<(),
     Ok(())
 }
 
-fn simulator_states() -> Vec<&'static str> {
-    psconform::simulator::SimState::NAMES.iter().map(|(n, _)| *n).collect()
-}
-
-/// Writes `files` into a fresh folder and compiles it.
-fn compile(
-    files: &[(&str, &[u8])],
-) -> (tempfile::TempDir, Result<psconform::plan::Plan, Vec<psconform::case::Diagnostic>>) {
-    let dir = tempfile::tempdir().expect("a temporary folder");
-    for (name, bytes) in files {
-        let path = dir.path().join(name);
-        std::fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir");
-        std::fs::write(path, bytes).expect("write");
-    }
-    let result = psconform::plan::compile(&[dir.path().to_path_buf()], &simulator_states());
-    (dir, result)
+/// A project whose one case file, `cases/<name>`, holds `bytes`, and what compiling it gives.
+fn compile(name: &str, bytes: &[u8]) -> (Project, Result<psconform::plan::Plan, Vec<psconform::case::Diagnostic>>) {
+    let project = Project::new(&[]);
+    project.write(&format!("cases/{name}"), bytes);
+    let result = project.compile();
+    (project, result)
 }
 
 /// Text that looks a little like a case file, and text that does not.
@@ -290,7 +282,7 @@ proptest! {
     #[test]
     fn compiling_a_damaged_shipped_file_gives_a_plan_or_located_errors((path, source) in mutated_case_file()) {
         let name = path.strip_prefix(root().join("cases")).expect("under cases").to_string_lossy().into_owned();
-        let (dir, result) = compile(&[(&name, source.as_bytes())]);
+        let (dir, result) = compile(&name, source.as_bytes());
         match result {
             Ok(plan) => {
                 let area = name.trim_end_matches(".yaml").replace('/', "::");
@@ -300,7 +292,7 @@ proptest! {
             Err(diags) => {
                 prop_assert!(!diags.is_empty());
                 for d in &diags {
-                    prop_assert_eq!(&d.file, &dir.path().join(&name));
+                    prop_assert_eq!(&d.file, &dir.cases().join(&name));
                     check_diagnostic(d, &source)?;
                 }
             }
@@ -312,11 +304,11 @@ proptest! {
         prop::collection::vec(any::<u8>(), 0..300),
         yaml_like().prop_map(String::into_bytes),
     ]) {
-        let (dir, result) = compile(&[("area/file.yaml", &bytes)]);
+        let (dir, result) = compile("area/file.yaml", &bytes);
         let source = String::from_utf8_lossy(&bytes);
         if let Err(diags) = result {
             for d in &diags {
-                prop_assert!(d.file.starts_with(dir.path()));
+                prop_assert!(d.file.starts_with(dir.cases()));
                 check_diagnostic(d, &source)?;
             }
         }
@@ -443,7 +435,7 @@ proptest! {
 
         let (text, places) = render(&file);
         let name = format!("{}/{}.yaml", file.area, file.stem);
-        let (_dir, result) = compile(&[(&name, text.as_bytes())]);
+        let (_dir, result) = compile(&name, text.as_bytes());
         let plan = result.map_err(|d| {
             TestCaseError::fail(format!("{}\n{text}", d.iter().map(|d| d.render()).collect::<String>()))
         })?;

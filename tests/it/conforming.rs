@@ -10,16 +10,19 @@
 //! run fails and the JSON report names the deviation by typed outcome and by contract verdict.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use assert_cmd::Command;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::Response;
 use serde_json::{Value, json};
+
+use crate::harness::bin::{in_parallel, psconform};
+use crate::harness::files::{listing, root};
+use crate::harness::report::{self, case, list, text};
 
 // ---------------------------------------------------------------------------------------------
 // What the fixture accepts and serves
@@ -448,22 +451,11 @@ fn serve(deviation: Option<Deviation>) -> Server {
 // ---------------------------------------------------------------------------------------------
 // Running the shipped suite against it
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
 /// Runs the shipped cases and contracts against `base` with the fixture's settings; returns the
 /// exit code, the output and the JSON report.
 fn run(base: &str, report_dir: &Path) -> (Option<i32>, String, Value) {
     let report = report_dir.join("report.json");
-    let mut cmd = Command::cargo_bin("psconform").expect("the psconform binary is built");
-    cmd.current_dir(root());
-    for var in ["PS_TARGET", "RUST_LOG"] {
-        cmd.env_remove(var);
-    }
-    let out = cmd
-        // As in CI: compare with the shipped contracts, never write into them.
-        .env("CI", "true")
+    let run = psconform()
         .env("PS_API_KEY", API_KEY)
         .env("PS_RUNAS", RUNAS)
         .env("PS_RUNAS_PASSWORD", RUNAS_PASSWORD)
@@ -473,36 +465,8 @@ fn run(base: &str, report_dir: &Path) -> (Option<i32>, String, Value) {
         .env("PS_SECRET", format!("{SECRET_FOLDER}/{SECRET_TITLE}"))
         .args(["run", "--target", base, "--cases", "cases", "--test-threads", "4", "--report"])
         .arg(&report)
-        .output()
-        .expect("psconform runs");
-    let text = format!("{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    let json = std::fs::read_to_string(&report).ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default();
-    (out.status.code(), text, json)
-}
-
-/// Every file of a folder with its bytes.
-fn listing(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    std::fs::read_dir(dir)
-        .expect("the folder lists")
-        .flatten()
-        .map(|e| (e.file_name().to_string_lossy().into_owned(), std::fs::read(e.path()).unwrap_or_default()))
-        .collect()
-}
-
-fn cases(report: &Value) -> impl Iterator<Item = &Value> {
-    report["cases"].as_array().into_iter().flatten()
-}
-
-fn steps(case: &Value) -> impl Iterator<Item = &Value> {
-    case["steps"].as_array().into_iter().flatten()
-}
-
-fn case<'r>(report: &'r Value, name: &str) -> &'r Value {
-    cases(report).find(|c| c["name"] == name).unwrap_or_else(|| panic!("{name} is in the report"))
-}
-
-fn text(v: &Value) -> &str {
-    v.as_str().unwrap_or("")
+        .run();
+    (run.code, run.text(), report::read(&report))
 }
 
 #[test]
@@ -512,7 +476,8 @@ fn a_conforming_server_that_is_not_the_simulator_passes_with_snapshots_on() {
     let before = listing(&root().join("snapshots"));
     let (code, out, report) = run(&server.base, dir.path());
 
-    let failed: Vec<&str> = cases(&report).filter(|c| c["outcome"] == "failed").map(|c| text(&c["name"])).collect();
+    let failed: Vec<&str> =
+        list(&report["cases"]).filter(|c| c["outcome"] == "failed").map(|c| text(&c["name"])).collect();
     assert_eq!(failed, Vec::<&str>::new(), "{out}");
     assert_eq!(code, Some(0), "{out}");
     assert_eq!(report["summary"]["failed"], 0, "{out}");
@@ -568,7 +533,7 @@ fn a_conforming_server_that_is_not_the_simulator_passes_with_snapshots_on() {
     }
 
     // Every contract verdict: nothing breaking; the extra fields reported as additive.
-    let verdicts: Vec<&Value> = cases(&report).flat_map(steps).filter_map(|s| s.get("contract")).collect();
+    let verdicts: Vec<&Value> = report::verdicts(&report).collect();
     assert!(verdicts.len() > 20, "the contracts were compared: {verdicts:?}");
     let breaking: Vec<&&Value> = verdicts.iter().filter(|v| v["status"] == "breaking").collect();
     assert!(breaking.is_empty(), "a conforming server breaks no contract: {breaking:#?}");
@@ -576,7 +541,7 @@ fn a_conforming_server_that_is_not_the_simulator_passes_with_snapshots_on() {
         verdicts.iter().any(|v| {
             v["status"] == "additive"
                 && text(&v["contract"]).ends_with(contract)
-                && v["changes"].as_array().into_iter().flatten().any(|c| c["at"] == at && c["severity"] == "additive")
+                && list(&v["changes"]).any(|c| c["at"] == at && c["severity"] == "additive")
         })
     };
     for (contract, at) in [
@@ -591,13 +556,9 @@ fn a_conforming_server_that_is_not_the_simulator_passes_with_snapshots_on() {
     }
     // A GUID-looking UserName, an empty EmailAddress and a null SID are inside the contract:
     // the sign-in differs from it only by the two extra fields.
-    let sign_in = steps(case(&report, "auth::sign-app-in::api-key")).next().expect("the sign-in step");
-    let changes: Vec<(&str, &str)> = sign_in["contract"]["changes"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|c| (text(&c["at"]), text(&c["severity"])))
-        .collect();
+    let sign_in = &case(&report, "auth::sign-app-in::api-key")["steps"][0];
+    let changes: Vec<(&str, &str)> =
+        list(&sign_in["contract"]["changes"]).map(|c| (text(&c["at"]), text(&c["severity"]))).collect();
     assert_eq!(changes, [(".Culture", "additive"), (".LastLogin", "additive")], "{sign_in:#}");
 
     // Nothing was written into the shipped contracts.
@@ -641,38 +602,35 @@ fn named(deviation: Deviation) -> Named {
 
 #[test]
 fn each_deviation_fails_the_run_and_the_report_names_it() {
-    let mut missed = Vec::new();
-    for deviation in [
+    let deviations = [
         Deviation::UserIdAsString,
         Deviation::SidMissing,
         Deviation::SigninHtmlContentType,
         Deviation::Unauthenticated401Html,
-    ] {
+    ];
+    // Each deviation has a fixture of its own, so the runs can go at once.
+    let missed = in_parallel(&deviations, |&deviation| {
         let Named { case: name, outcome: (kind, matcher, subject), contract } = named(deviation);
         let server = serve(Some(deviation));
         let dir = tempfile::tempdir().expect("a temporary folder");
         let (code, out, report) = run(&server.base, dir.path());
         let c = case(&report, name);
+        let steps = || list(&c["steps"]);
         let named = c["outcome"] == "failed"
-            && steps(c).flat_map(|s| s["outcomes"].as_array().into_iter().flatten()).any(|o| {
+            && steps().flat_map(|s| list(&s["outcomes"])).any(|o| {
                 o["passed"] == false && o["kind"] == kind && o["matcher"] == matcher && o["subject"] == subject
             });
         let verdict = contract.is_none_or(|(file, at)| {
-            steps(c).filter_map(|s| s.get("contract")).any(|v| {
+            steps().filter_map(|s| s.get("contract")).any(|v| {
                 v["status"] == "breaking"
                     && v["contract"] == file
-                    && v["changes"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .any(|ch| ch["at"] == at && ch["severity"] == "breaking")
+                    && list(&v["changes"]).any(|ch| ch["at"] == at && ch["severity"] == "breaking")
             })
         });
-        if code != Some(1) || !named || !verdict || out.contains("panicked") {
-            missed.push(format!(
-                "{deviation:?} (exit {code:?}, outcome named: {named}, contract named: {verdict}):\n{c:#}"
-            ));
-        }
-    }
+        (code != Some(1) || !named || !verdict || out.contains("panicked")).then(|| {
+            format!("{deviation:?} (exit {code:?}, outcome named: {named}, contract named: {verdict}):\n{c:#}")
+        })
+    });
+    let missed: Vec<String> = missed.into_iter().flatten().collect();
     assert!(missed.is_empty(), "deviations the run did not name:\n{}", missed.join("\n"));
 }

@@ -2,28 +2,12 @@
 //! (ports, durations, temp paths) redacted before comparing.
 
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use assert_cmd::Command;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn psconform(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("psconform").expect("the psconform binary is built");
-    cmd.current_dir(dir);
-    for var in
-        ["PS_API_KEY", "PS_RUNAS", "PS_RUNAS_PASSWORD", "PS_CLIENT_ID", "PS_CLIENT_SECRET", "PS_TARGET", "RUST_LOG"]
-    {
-        cmd.env_remove(var);
-    }
-    // As in CI: compare snapshots, never write into the repository's snapshot set.
-    cmd.env("CI", "true");
-    cmd
-}
+use crate::harness::bin::{Psconform, Run, psconform};
+use crate::harness::files::{Project, listing};
+use crate::harness::target::{http, nothing_listening};
 
 /// Replaces what changes from run to run.
 fn redact(text: &str) -> String {
@@ -36,31 +20,16 @@ fn redact(text: &str) -> String {
     secs.replace_all(&out, "finished in [TIME]").into_owned()
 }
 
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-fn run(cmd: &mut Command) -> Run {
-    let out = cmd.output().expect("psconform runs");
-    Run {
-        code: out.status.code(),
-        stdout: redact(&String::from_utf8_lossy(&out.stdout)),
-        stderr: redact(&String::from_utf8_lossy(&out.stderr)),
-    }
-}
-
-fn write(dir: &Path, name: &str, text: &str) {
-    let p = dir.join(name);
-    std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-    std::fs::write(p, text).expect("write");
+/// Runs `cmd` and redacts what changes from run to run in its output.
+fn run(cmd: Psconform) -> Run {
+    let run = cmd.run();
+    Run { stdout: redact(&run.stdout), stderr: redact(&run.stderr), ..run }
 }
 
 /// A TCP listener that counts the connections it gets, to prove nothing was sent.
 fn counting_target() -> (String, Arc<AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let url = format!("http://{}/BeyondTrust/api/public/v3", listener.local_addr().expect("addr"));
+    let url = http(listener.local_addr().expect("addr"));
     let count = Arc::new(AtomicUsize::new(0));
     let c = Arc::clone(&count);
     std::thread::spawn(move || {
@@ -118,12 +87,9 @@ cases:
 
 #[test]
 fn bad_case_files_exit_2_with_every_error_and_send_nothing() {
-    let dir = tempfile::tempdir().expect("temp");
-    write(dir.path(), "cases/auth/broken.yaml", BROKEN);
-    write(dir.path(), "cases/auth/second.yaml", SECOND);
-    write(dir.path(), "cases/third.yaml", THIRD);
+    let dir = Project::new(&[("auth/broken.yaml", BROKEN), ("auth/second.yaml", SECOND), ("third.yaml", THIRD)]);
     let (target, connections) = counting_target();
-    let r = run(psconform(dir.path()).args(["run", "--target", &target]).env("PS_API_KEY", "k").env("PS_RUNAS", "u"));
+    let r = run(dir.psconform().args(["run", "--target", &target]).env("PS_API_KEY", "k").env("PS_RUNAS", "u"));
     assert_eq!(r.code, Some(2));
     assert_eq!(connections.load(Ordering::SeqCst), 0, "no request may be sent");
     assert_eq!(r.stdout, "");
@@ -171,16 +137,15 @@ fn bad_case_files_exit_2_with_every_error_and_send_nothing() {
 
     error: 6 problems in 3 file(s); nothing was sent
     "#);
-    let v = run(psconform(dir.path()).args(["validate"]));
+    let v = run(dir.psconform().args(["validate"]));
     assert_eq!(v.code, Some(2));
     assert_eq!(v.stderr, r.stderr, "validate and run report the same problems");
 }
 
 #[test]
 fn empty_cases_folder_exits_2() {
-    let dir = tempfile::tempdir().expect("temp");
-    std::fs::create_dir(dir.path().join("cases")).expect("mkdir");
-    let r = run(psconform(dir.path()).arg("run"));
+    let dir = Project::new(&[]);
+    let r = run(dir.psconform().arg("run"));
     assert_eq!(r.code, Some(2));
     insta::assert_snapshot!(r.stderr, @r"
     error: no case files (*.yaml, *.yml) found
@@ -193,14 +158,14 @@ fn empty_cases_folder_exits_2() {
 
 #[test]
 fn a_filter_that_selects_nothing_exits_3() {
-    let r = run(psconform(&root()).args(["run", "no-such-case"]));
+    let r = run(psconform().args(["run", "no-such-case"]));
     assert_eq!(r.code, Some(3));
     assert!(r.stderr.contains("no case matches the filter `no-such-case`"), "{}", r.stderr);
 }
 
 #[test]
 fn golden_run_against_the_simulator() {
-    let r = run(psconform(&root()).args(["run", "auth::sign-out", "--test-threads", "1"]));
+    let r = run(psconform().args(["run", "auth::sign-out", "--test-threads", "1"]));
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     insta::assert_snapshot!(r.stdout, @r"
 
@@ -219,7 +184,7 @@ fn golden_run_against_the_simulator() {
 
 #[test]
 fn golden_failure_against_a_deviating_simulator() {
-    let r = run(psconform(&root()).args([
+    let r = run(psconform().args([
         "run",
         "auth::sign-app-in::api-key",
         "--exact",
@@ -251,9 +216,9 @@ fn golden_failure_against_a_deviating_simulator() {
 #[test]
 fn against_a_real_target_without_settings_cases_are_ignored_with_the_reason() {
     let (target, _) = counting_target();
-    let r = run(psconform(&root()).args(["run", "--target", &target, "auth::sign-app-in::", "--list"]));
+    let r = run(psconform().args(["run", "--target", &target, "auth::sign-app-in::", "--list"]));
     assert_eq!(r.code, Some(0));
-    let r = run(psconform(&root()).args(["run", "--target", &target, "auth::sign-app-in::licence", "--timeout", "1"]));
+    let r = run(psconform().args(["run", "--target", &target, "auth::sign-app-in::licence", "--timeout", "1"]));
     assert_eq!(r.code, Some(3), "{}\n{}", r.stdout, r.stderr);
     assert!(
         r.stdout.contains("auth::sign-app-in::licence-invalid ... ignored (checks a condition only the built-in simulator can be put in (licence-invalid))"),
@@ -261,20 +226,18 @@ fn against_a_real_target_without_settings_cases_are_ignored_with_the_reason() {
         r.stdout
     );
     assert!(r.stderr.contains("nothing ran"), "{}", r.stderr);
-    let r = run(psconform(&root()).args(["run", "--target", &target, "auth::sign-app-in::api-key", "--exact"]));
+    let r = run(psconform().args(["run", "--target", &target, "auth::sign-app-in::api-key", "--exact"]));
     assert!(r.stdout.contains("ignored (needs PS_API_KEY, PS_RUNAS, which is not set)"), "{}", r.stdout);
 }
 
 #[test]
 fn mutating_and_lockout_cases_are_opt_in_on_a_real_target() {
-    let dir = tempfile::tempdir().expect("temp");
-    write(
-        dir.path(),
-        "cases/x.yaml",
+    let dir = Project::new(&[(
+        "x.yaml",
         "endpoint: x\ncases:\n  - name: change\n    summary: s\n    effect: mutating\n    steps:\n      - request: { method: POST, path: X }\n  - name: lock\n    summary: s\n    effect: read\n    lockout_risk: true\n    steps:\n      - request: { method: POST, path: X }\n",
-    );
+    )]);
     let (target, connections) = counting_target();
-    let r = run(psconform(dir.path()).args(["run", "--target", &target]));
+    let r = run(dir.psconform().args(["run", "--target", &target]));
     assert_eq!(r.code, Some(3));
     assert!(
         r.stdout
@@ -288,9 +251,8 @@ fn mutating_and_lockout_cases_are_opt_in_on_a_real_target() {
 
 #[test]
 fn unreachable_target_exits_3() {
-    let port = TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
-    let target = format!("http://127.0.0.1:{port}/BeyondTrust/api/public/v3");
-    let r = run(psconform(&root()).args(["run", "--target", &target, "auth::session::no-session"]));
+    let target = nothing_listening();
+    let r = run(psconform().args(["run", "--target", &target, "auth::session::no-session"]));
     assert_eq!(r.code, Some(3), "{}", r.stdout);
     assert!(r.stdout.contains("could not connect to http://127.0.0.1:[PORT]"), "{}", r.stdout);
     assert!(r.stderr.contains("the target could not be reached at all"), "{}", r.stderr);
@@ -298,16 +260,16 @@ fn unreachable_target_exits_3() {
 
 #[test]
 fn plain_http_to_a_remote_host_is_refused() {
-    let r = run(psconform(&root()).args(["run", "--target", "http://ps.example.com/BeyondTrust/api/public/v3"]));
+    let r = run(psconform().args(["run", "--target", "http://ps.example.com/BeyondTrust/api/public/v3"]));
     assert_eq!(r.code, Some(2));
     assert!(r.stderr.contains("refusing to send credentials over plain http://"), "{}", r.stderr);
 }
 
 #[test]
 fn usage_errors_exit_2_and_help_documents_exit_codes() {
-    assert_eq!(run(psconform(&root()).args(["run", "--timeout", "soon"])).code, Some(2));
-    assert_eq!(run(psconform(&root()).args(["frobnicate"])).code, Some(2));
-    let help = run(psconform(&root()).args(["run", "--help"]));
+    assert_eq!(run(psconform().args(["run", "--timeout", "soon"])).code, Some(2));
+    assert_eq!(run(psconform().args(["frobnicate"])).code, Some(2));
+    let help = run(psconform().args(["run", "--help"]));
     assert_eq!(help.code, Some(0));
     for line in [
         "0  every selected case passed",
@@ -323,7 +285,7 @@ fn usage_errors_exit_2_and_help_documents_exit_codes() {
 
 #[test]
 fn list_shows_effect_needs_and_tags_and_json() {
-    let r = run(psconform(&root()).args(["list", "auth::sign-out"]));
+    let r = run(psconform().args(["list", "auth::sign-out"]));
     assert_eq!(r.code, Some(0));
     insta::assert_snapshot!(r.stdout, @r"
     auth::sign-out::ends-session  [audited; needs api_key, runas; tags: smoke]
@@ -334,7 +296,7 @@ fn list_shows_effect_needs_and_tags_and_json() {
         Signout without a session does not fail with a server error.
     3 cases
     ");
-    let j = run(psconform(&root()).args(["list", "--json"]));
+    let j = run(psconform().args(["list", "--json"]));
     let v: serde_json::Value = serde_json::from_str(&j.stdout).expect("list --json is JSON");
     assert!(v.as_array().is_some_and(|a| a.len() >= 20));
     assert_eq!(v[0]["name"], "auth::connect-token::client-credentials");
@@ -359,7 +321,7 @@ fn golden_junit_and_json_reports() {
     let dir = tempfile::tempdir().expect("temp");
     let junit = dir.path().join("j.xml");
     let report = dir.path().join("r.json");
-    let r = run(psconform(&root())
+    let r = run(psconform()
         .args(["run", "auth::session", "--sim-fault", "unauthenticated-html-body", "--test-threads", "1", "--junit"])
         .arg(&junit)
         .arg("--report")
@@ -376,36 +338,20 @@ fn golden_junit_and_json_reports() {
     insta::assert_snapshot!("report", stable(&serde_json::to_string_pretty(&json).expect("JSON")));
 }
 
-/// A copy of the shipped Authentication cases and contracts in a temporary folder.
-fn auth_project() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("temp");
-    std::fs::create_dir_all(dir.path().join("cases/auth")).expect("mkdir");
-    std::fs::create_dir_all(dir.path().join("snapshots")).expect("mkdir");
-    for entry in std::fs::read_dir(root().join("cases/auth")).expect("cases") {
-        let p = entry.expect("entry").path();
-        std::fs::copy(&p, dir.path().join("cases/auth").join(p.file_name().expect("name"))).expect("copy");
-    }
-    for entry in std::fs::read_dir(root().join("snapshots")).expect("snapshots") {
-        let p = entry.expect("entry").path();
-        std::fs::copy(&p, dir.path().join("snapshots").join(p.file_name().expect("name"))).expect("copy");
-    }
-    dir
-}
-
 const SIGN_IN_CONTRACT: &str = "snapshots/post__auth__signappin__200.snap";
 
 #[test]
 fn a_hand_widened_contract_survives_update_and_replace_starts_over() {
-    let dir = auth_project();
-    let path = dir.path().join(SIGN_IN_CONTRACT);
+    let dir = Project::shipped("auth");
+    let path = dir.join(SIGN_IN_CONTRACT);
     let widened = std::fs::read_to_string(&path)
         .expect("contract")
         .replace("  .UserName: string\n", "  .UserName: string | null\n");
     std::fs::write(&path, &widened).expect("write");
-    let r = run(psconform(dir.path()).args(["run", "auth::sign-app-in::api-key", "--update-snapshots"]));
+    let r = run(dir.psconform().args(["run", "auth::sign-app-in::api-key", "--update-snapshots"]));
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     assert!(std::fs::read_to_string(&path).expect("contract").contains("  .UserName: string | null\n"));
-    let r = run(psconform(dir.path()).args(["run", "auth::sign-app-in::api-key", "--replace-snapshots"]));
+    let r = run(dir.psconform().args(["run", "auth::sign-app-in::api-key", "--replace-snapshots"]));
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     let replaced = std::fs::read_to_string(&path).expect("contract");
     assert!(replaced.contains("  .UserName: string\n"), "{replaced}");
@@ -417,53 +363,37 @@ fn a_hand_widened_contract_survives_update_and_replace_starts_over() {
 
 #[test]
 fn a_run_writes_contracts_only_where_it_is_asked_to() {
-    let dir = auth_project();
-    let path = dir.path().join(SIGN_IN_CONTRACT);
+    let dir = Project::shipped("auth");
+    let path = dir.join(SIGN_IN_CONTRACT);
     // Narrow the contract by hand: the simulator's answers now break it.
     let narrowed =
         std::fs::read_to_string(&path).expect("contract").replace("  .SID: string | null\n", "  .SID: string\n");
     std::fs::write(&path, &narrowed).expect("write");
-    let before: Vec<(String, String)> = std::fs::read_dir(dir.path().join("snapshots"))
-        .expect("dir")
-        .flatten()
-        .map(|e| (e.file_name().to_string_lossy().into_owned(), std::fs::read_to_string(e.path()).unwrap_or_default()))
-        .collect();
-    let r = run(psconform(dir.path()).args(["run", "auth::", "--pending", "pending", "--record", "recorded"]));
+    let before = listing(&dir.join("snapshots"));
+    let r = run(dir.psconform().args(["run", "auth::", "--pending", "pending", "--record", "recorded"]));
     assert_eq!(r.code, Some(1), "{}", r.stderr);
     assert!(r.stdout.contains("got .SID: became nullable"), "{}", r.stdout);
-    let mut after: Vec<(String, String)> = std::fs::read_dir(dir.path().join("snapshots"))
-        .expect("dir")
-        .flatten()
-        .map(|e| (e.file_name().to_string_lossy().into_owned(), std::fs::read_to_string(e.path()).unwrap_or_default()))
-        .collect();
-    let mut before = before;
-    before.sort();
-    after.sort();
-    assert_eq!(before, after, "nothing is written into the contract set without --update-snapshots");
-    let pending: Vec<String> = std::fs::read_dir(dir.path().join("pending"))
-        .expect("pending")
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    assert_eq!(pending, ["post__auth__signappin__200.snap"]);
-    assert!(
-        std::fs::read_to_string(dir.path().join("pending/post__auth__signappin__200.snap"))
-            .expect("pending")
-            .contains(".SID: string | null")
+    assert_eq!(
+        before,
+        listing(&dir.join("snapshots")),
+        "nothing is written into the contract set without --update-snapshots"
     );
-    assert!(dir.path().join("recorded/post__auth__signappin__200.snap").is_file());
+    let pending: Vec<String> = listing(&dir.join("pending")).into_keys().collect();
+    assert_eq!(pending, ["post__auth__signappin__200.snap"]);
+    assert!(dir.read("pending/post__auth__signappin__200.snap").contains(".SID: string | null"));
+    assert!(dir.join("recorded/post__auth__signappin__200.snap").is_file());
 }
 
 #[test]
 fn a_conflicted_contract_stops_the_run_with_its_path_and_line() {
-    let dir = auth_project();
-    let path = dir.path().join(SIGN_IN_CONTRACT);
+    let dir = Project::shipped("auth");
+    let path = dir.join(SIGN_IN_CONTRACT);
     let conflicted = std::fs::read_to_string(&path).expect("contract").replace(
         "  .SID: string | null\n",
         "<<<<<<< ours\n  .SID: string | null\n=======\n  .SID: string\n>>>>>>> theirs\n",
     );
     std::fs::write(&path, conflicted).expect("write");
-    let r = run(psconform(dir.path()).args(["run"]));
+    let r = run(dir.psconform().args(["run"]));
     assert_eq!(r.code, Some(2), "{}", r.stderr);
     assert!(
         r.stderr.contains("snapshots/post__auth__signappin__200.snap:") && r.stderr.contains("merge-conflict"),

@@ -6,153 +6,48 @@
 //! every encoding a serializer, a URL or a server echo applies, and every 24-character
 //! fragment of each, must be absent from every artifact.
 
-use std::path::Path;
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use percent_encoding::utf8_percent_encode;
 use serde_json::json;
-
-mod common;
-use common::{RFC3986, assert_no_secret};
-use tempfile::TempDir;
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use wiremock::matchers::{method, path};
+use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
-const BASE: &str = "/BeyondTrust/api/public/v3";
-const KEY: &str = "c4a7a12e9f0d4b6a8e2c1f3b5d7a9c0e2f4b6d8a0c2e4f6b8d0a2c4e6f8b0d2a4c6e8f0b2d4a6c8e0f2b4d6a8c0e2f4b6d8a0c2e4f6b8d0a2c4e6f8b0d2a4c6e8f";
-const RUNAS: &str = "svc-canary";
-/// A password with every character that an escape or an encoding changes.
-const PWD: &str = "Canary & <tag> \"dq\" 'sq' \\bs 50% x=y+z/w";
-const CLIENT_SECRET: &str = "ClientCanary-0123456789abcdefghijklmnopqrstuv";
+use crate::harness::bin::Run;
+use crate::harness::files::{Project, line_of, one_case, read_tree, sign_in};
+use crate::harness::oracle::{CLIENT_SECRET, KEY, PASSWORD, RFC3986, assert_no_secret};
+use crate::harness::target::{RawServer, base_url, every_get, on, sign_in_answering};
 
-// ---------------------------------------------------------------------------------------------
-// Running the binary
-// ---------------------------------------------------------------------------------------------
-
-/// A folder with `cases/` (holding `yaml` as `cases/t.yaml`) and an empty `snapshots/`.
-fn project(yaml: &str) -> TempDir {
-    let dir = tempfile::tempdir().expect("a temporary folder");
-    std::fs::create_dir_all(dir.path().join("cases")).expect("mkdir");
-    std::fs::create_dir_all(dir.path().join("snapshots")).expect("mkdir");
-    std::fs::write(dir.path().join("cases/t.yaml"), yaml).expect("write");
-    dir
+/// Runs `psconform ARGS` in `project` with the canary credentials, sampling its memory.
+async fn psconform_in(project: &Project, args: &[&str]) -> Run {
+    project.psconform().canaries().args(args).run_async().await
 }
 
-#[derive(Debug)]
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-    took: Duration,
-    peak_rss_kib: u64,
+/// A project whose one case file, `cases/t.yaml`, is `yaml`.
+fn project(yaml: &str) -> Project {
+    Project::new(&[("t.yaml", yaml)])
 }
 
-impl Run {
-    fn text(&self) -> String {
-        format!("{}\n{}", self.stdout, self.stderr)
-    }
+/// Signs in and expects a string UserId, which no server here answers.
+fn sign_in_case() -> String {
+    sign_in("status: 200\npaths:\n  $.UserId: { type: string }")
 }
-
-/// Runs `psconform ARGS` in `dir` with the canary credentials, on a blocking thread so servers
-/// on the test's runtime keep answering; samples the child's resident memory as it runs.
-async fn psconform(dir: &Path, args: &[&str]) -> Run {
-    let bin = assert_cmd::cargo::cargo_bin("psconform");
-    let mut cmd = std::process::Command::new(bin);
-    cmd.current_dir(dir)
-        .args(args)
-        .env("NO_COLOR", "1")
-        .env("PS_API_KEY", KEY)
-        .env("PS_RUNAS", RUNAS)
-        .env("PS_RUNAS_PASSWORD", PWD)
-        .env("PS_CLIENT_ID", "0f6a3d2e-5b1c-4e8f-9a7d-2c3b4a5d6e7f")
-        .env("PS_CLIENT_SECRET", CLIENT_SECRET)
-        .env("CI", "true")
-        .env_remove("PS_TARGET")
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    tokio::task::spawn_blocking(move || {
-        let started = Instant::now();
-        let mut child = cmd.spawn().expect("the binary starts");
-        let pid = child.id();
-        let (mut out, mut err) = (child.stdout.take().expect("stdout"), child.stderr.take().expect("stderr"));
-        let reader = std::thread::spawn(move || {
-            let mut s = Vec::new();
-            let _ = std::io::Read::read_to_end(&mut out, &mut s);
-            s
-        });
-        let ereader = std::thread::spawn(move || {
-            let mut s = Vec::new();
-            let _ = std::io::Read::read_to_end(&mut err, &mut s);
-            s
-        });
-        let mut peak = 0;
-        let status = loop {
-            if let Some(status) = child.try_wait().expect("wait") {
-                break status;
-            }
-            if let Some(rss) = rss_kib(pid) {
-                peak = peak.max(rss);
-            }
-            assert!(started.elapsed() < Duration::from_secs(120), "psconform ran for two minutes");
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        Run {
-            code: status.code(),
-            stdout: String::from_utf8_lossy(&reader.join().unwrap_or_default()).into_owned(),
-            stderr: String::from_utf8_lossy(&ereader.join().unwrap_or_default()).into_owned(),
-            took: started.elapsed(),
-            peak_rss_kib: peak,
-        }
-    })
-    .await
-    .expect("the blocking task ends")
-}
-
-fn rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
-fn target(server: &MockServer) -> String {
-    format!("{}{BASE}", server.uri())
-}
-
-fn read(dir: &Path, name: &str) -> String {
-    std::fs::read_to_string(dir.join(name)).unwrap_or_default()
-}
-
-/// Every file below `dir`, concatenated.
-fn read_tree(dir: &Path) -> String {
-    let mut out = String::new();
-    for entry in walkdir::WalkDir::new(dir).into_iter().flatten().filter(|e| e.file_type().is_file()) {
-        out.push_str(&std::fs::read_to_string(entry.path()).unwrap_or_default());
-    }
-    out
-}
-
-const SIGN_IN_CASE: &str = r#"
-endpoint: POST Auth/SignAppin
-cases:
-  - name: sign-in
-    summary: signs in
-    effect: audited
-    steps:
-      - request: { method: POST, path: Auth/SignAppin, auth: ps-auth }
-        expect:
-          status: 200
-          paths:
-            $.UserId: { type: string }
-"#;
 
 /// A target whose `POST Auth/SignAppin` answers with `respond(request)`.
 async fn sign_in_echo(respond: impl Fn(&Request) -> ResponseTemplate + Send + Sync + 'static) -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(method("POST")).and(path(format!("{BASE}/Auth/SignAppin"))).respond_with(respond).mount(&server).await;
-    server
+    sign_in_answering(respond, ..).await
+}
+
+/// Runs `yaml` against `server` with JUnit, the JSON report and `extra`; the run fails (exit
+/// 1). Returns the project, the run, and everything it showed and wrote into those two.
+async fn failing_run(server: &MockServer, yaml: &str, extra: &[&str]) -> (Project, Run, String) {
+    let dir = project(yaml);
+    let target = base_url(server);
+    let args = [&["run", "--target", &target, "--junit", "j.xml", "--report", "r.json"], extra].concat();
+    let run = psconform_in(&dir, &args).await;
+    assert_eq!(run.code, Some(1), "{run:#?}");
+    let all = format!("{}{}{}", run.text(), dir.read("j.xml"), dir.read("r.json"));
+    (dir, run, all)
 }
 
 fn auth_of(req: &Request) -> String {
@@ -175,33 +70,32 @@ async fn issue8_a_key_echoed_as_a_field_name_and_a_cookie_name_reaches_no_contra
             .set_body_json(json!({ key.clone(): 1, "UserId": 7, "Nested": { key: true } }))
     })
     .await;
-    let dir = project(SIGN_IN_CASE);
-    let t = target(&server);
-    let run = psconform(
-        dir.path(),
+    let dir = project(&sign_in_case());
+    let t = base_url(&server);
+    let run = psconform_in(
+        &dir,
         &["run", "--target", &t, "--update-snapshots", "--record", "rec", "--drift-report", "drift.md", "-vv"],
     )
     .await;
     assert_eq!(run.code, Some(1), "{run:#?}");
-    let run2 =
-        psconform(dir.path(), &["run", "--target", &t, "--drift-report", "drift.json", "--html", "run.html"]).await;
-    let drift = psconform(dir.path(), &["drift", "rec", "snapshots", "--html", "drift.html"]).await;
-    assert!(read(dir.path(), "run.html").contains("id=\"drift\""), "the run page shows the drift");
-    assert!(read(dir.path(), "drift.html").contains("data-drift-breaking"), "the drift page is written");
+    let run2 = psconform_in(&dir, &["run", "--target", &t, "--drift-report", "drift.json", "--html", "run.html"]).await;
+    let drift = psconform_in(&dir, &["drift", "rec", "snapshots", "--html", "drift.html"]).await;
+    assert!(dir.read("run.html").contains("id=\"drift\""), "the run page shows the drift");
+    assert!(dir.read("drift.html").contains("data-drift-breaking"), "the drift page is written");
     let artifacts = format!(
         "{}{}{}{}{}{}{}{}{}",
         run.text(),
         run2.text(),
         drift.text(),
-        read_tree(&dir.path().join("snapshots")),
-        read_tree(&dir.path().join("rec")),
-        read(dir.path(), "drift.md"),
-        read(dir.path(), "drift.json"),
-        read(dir.path(), "run.html"),
-        read(dir.path(), "drift.html")
+        read_tree(&dir.join("snapshots")),
+        read_tree(&dir.join("rec")),
+        dir.read("drift.md"),
+        dir.read("drift.json"),
+        dir.read("run.html"),
+        dir.read("drift.html")
     );
-    assert!(read_tree(&dir.path().join("rec")).contains("[REDACTED]"), "the key's place is marked");
-    assert_no_secret("contracts", &artifacts, &[KEY, PWD]);
+    assert!(read_tree(&dir.join("rec")).contains("[REDACTED]"), "the key's place is marked");
+    assert_no_secret("contracts", &artifacts, &[KEY, PASSWORD]);
 }
 
 /// Issue #8, leak 2: a failing check whose expected value is a credential variable; JUnit
@@ -209,48 +103,30 @@ async fn issue8_a_key_echoed_as_a_field_name_and_a_cookie_name_reaches_no_contra
 #[tokio::test]
 async fn issue8_an_expected_credential_is_not_in_junit_in_any_escape() {
     let server = sign_in_echo(|_| ResponseTemplate::new(200).set_body_json(json!({"UserName": "other"}))).await;
-    let dir = project(
+    // The user name is the password (it is not).
+    let case = sign_in(
         r#"
-endpoint: POST Auth/SignAppin
-cases:
-  - name: sign-in
-    summary: the user name is the password (it is not)
-    effect: audited
-    steps:
-      - request: { method: POST, path: Auth/SignAppin, auth: ps-auth }
-        expect:
-          paths:
-            $.UserName: { equals: "{{ runas_password }}" }
-          headers:
-            X-Echo: { contains: "{{ client_secret }}" }
-"#,
+        paths:
+          $.UserName: { equals: "{{ runas_password }}" }
+        headers:
+          X-Echo: { contains: "{{ client_secret }}" }
+        "#,
     );
-    let run = psconform(
-        dir.path(),
-        &["run", "--target", &target(&server), "--junit", "j.xml", "--report", "r.json", "--html", "r.html"],
-    )
-    .await;
-    assert_eq!(run.code, Some(1), "{run:#?}");
-    let junit = read(dir.path(), "j.xml");
+    let (dir, _, all) = failing_run(&server, &case, &["--html", "r.html"]).await;
+    let junit = dir.read("j.xml");
     assert!(junit.contains("$.UserName") && junit.contains("[REDACTED]"), "{junit}");
     // The HTML page escapes after redaction too (issue #10).
-    let page = read(dir.path(), "r.html");
+    let page = dir.read("r.html");
     assert!(page.contains("$.UserName") && page.contains("[REDACTED]"), "{page}");
-    assert_no_secret(
-        "junit and html",
-        &format!("{junit}{}{page}{}", read(dir.path(), "r.json"), run.text()),
-        &[PWD, CLIENT_SECRET],
-    );
+    assert_no_secret("junit and html", &format!("{all}{page}"), &[PASSWORD, CLIENT_SECRET]);
 }
 
 /// Issue #8, leak 3: a credential in a request path appeared URL-path-encoded in the failure,
 /// the -v log, the JSON report and JUnit.
 #[tokio::test]
 async fn issue8_a_credential_in_a_request_path_is_shown_masked() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET")).respond_with(ResponseTemplate::new(500)).mount(&server).await;
-    let dir = project(
-        r#"
+    let server = every_get(ResponseTemplate::new(500)).await;
+    let case = r#"
 endpoint: GET Users/{name}
 cases:
   - name: path
@@ -259,59 +135,48 @@ cases:
     steps:
       - request: { method: GET, path: "Users/{{ runas_password }}/x", query: { s: "{{ client_secret }}" } }
         expect: { status: 200 }
-"#,
-    );
-    let run =
-        psconform(dir.path(), &["run", "--target", &target(&server), "-v", "--junit", "j.xml", "--report", "r.json"])
-            .await;
-    assert_eq!(run.code, Some(1), "{run:#?}");
+"#;
+    let (_, run, all) = failing_run(&server, case, &["-v"]).await;
     assert!(run.stderr.contains("> GET ") && run.text().contains("Users/[REDACTED]/x"), "{run:#?}");
-    let all = format!("{}{}{}", run.text(), read(dir.path(), "j.xml"), read(dir.path(), "r.json"));
-    assert_no_secret("path", &all, &[PWD, CLIENT_SECRET]);
+    assert_no_secret("path", &all, &[PASSWORD, CLIENT_SECRET]);
+}
+
+/// Signs in, with `-vv`, against a target whose answer `respond(authorization)` echoes the
+/// Authorization header: the run fails, shows `shown`, and holds neither the key nor the
+/// password anywhere.
+async fn assert_echo_is_masked(what: &str, respond: fn(&str) -> ResponseTemplate, shown: &str) {
+    let server = sign_in_echo(move |req| respond(&auth_of(req))).await;
+    let (_, run, all) = failing_run(&server, &sign_in_case(), &["-vv"]).await;
+    assert!(run.text().contains(shown), "{what}: {shown:?} is not shown: {run:#?}");
+    assert_no_secret(what, &all, &[KEY, PASSWORD]);
 }
 
 /// Issue #8, leak 4: a `Location` that echoes the Authorization header in RFC 3986 encoding.
 #[tokio::test]
 async fn issue8_a_location_echoing_the_authorization_header_is_masked() {
-    let server = sign_in_echo(|req| {
-        let echoed = utf8_percent_encode(&auth_of(req), RFC3986).to_string();
+    let location = |auth: &str| {
+        let echoed = utf8_percent_encode(auth, RFC3986).to_string();
         ResponseTemplate::new(302)
             .insert_header("location", format!("https://sso.example.com/login/{echoed}?r={echoed}").as_str())
-    })
-    .await;
-    let dir = project(SIGN_IN_CASE);
-    let run =
-        psconform(dir.path(), &["run", "--target", &target(&server), "-vv", "--junit", "j.xml", "--report", "r.json"])
-            .await;
-    assert_eq!(run.code, Some(1), "{run:#?}");
-    assert!(run.text().contains("a redirect to https://sso.example.com/login/"), "{run:#?}");
-    let all = format!("{}{}{}", run.text(), read(dir.path(), "j.xml"), read(dir.path(), "r.json"));
-    assert_no_secret("location", &all, &[KEY, PWD]);
+    };
+    assert_echo_is_masked("location", location, "a redirect to https://sso.example.com/login/").await;
 }
 
 /// Issue #8, leak 5: an HTML error page that echoes the Authorization header, cut for the
 /// preview inside the key: 117 of its 128 characters used to appear.
 #[tokio::test]
 async fn issue8_an_html_page_echoing_the_key_leaves_no_fragment_in_a_preview() {
-    let server = sign_in_echo(|req| {
+    let page = |auth: &str| {
         // The key starts where a 200- or 2048-character preview cuts it.
         let page = format!(
-            "<html><body>{}<pre>Authorization: {}</pre>{}</body></html>",
+            "<html><body>{}<pre>Authorization: {auth}</pre>{}</body></html>",
             "x".repeat(120),
-            auth_of(req),
             "y".repeat(1900)
         );
         ResponseTemplate::new(500).set_body_raw(page, "text/html")
-    })
-    .await;
-    let dir = project(SIGN_IN_CASE);
-    let run =
-        psconform(dir.path(), &["run", "--target", &target(&server), "-vv", "--junit", "j.xml", "--report", "r.json"])
-            .await;
-    assert_eq!(run.code, Some(1), "{run:#?}");
-    assert!(run.text().contains("<html><body>xxx"), "the page is previewed: {run:#?}");
-    let all = format!("{}{}{}", run.text(), read(dir.path(), "j.xml"), read(dir.path(), "r.json"));
-    assert_no_secret("html", &all, &[KEY, PWD]);
+    };
+    // The page is previewed.
+    assert_echo_is_masked("html", page, "<html><body>xxx").await;
 }
 
 /// Issue #8, leak 6: the `Text` of a decrypted Secrets Safe text secret was shown everywhere.
@@ -319,13 +184,11 @@ async fn issue8_an_html_page_echoing_the_key_leaves_no_fragment_in_a_preview() {
 async fn issue8_a_decrypted_text_secret_is_never_shown() {
     const TEXT: &str = "TextSecretCanary-9d8c7b6a5f4e3d2c1b0a";
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(format!("{BASE}/Secrets-Safe/Secrets/1/text")))
+    on("GET", "Secrets-Safe/Secrets/1/text")
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"Id": "1", "Title": "t", "Text": TEXT})))
         .mount(&server)
         .await;
-    let dir = project(
-        r#"
+    let case = r#"
 endpoint: GET Secrets-Safe/Secrets/{id}/text
 cases:
   - name: text
@@ -339,21 +202,9 @@ cases:
           paths:
             $.Text: { equals: "not it" }
             $: { type: string }
-"#,
-    );
-    let run = psconform(
-        dir.path(),
-        &["run", "--target", &target(&server), "-vv", "--junit", "j.xml", "--report", "r.json", "--record", "rec"],
-    )
-    .await;
-    assert_eq!(run.code, Some(1), "{run:#?}");
-    let all = format!(
-        "{}{}{}{}",
-        run.text(),
-        read(dir.path(), "j.xml"),
-        read(dir.path(), "r.json"),
-        read_tree(&dir.path().join("rec"))
-    );
+"#;
+    let (dir, _, all) = failing_run(&server, case, &["-vv", "--record", "rec"]).await;
+    let all = all + &read_tree(&dir.join("rec"));
     assert!(all.contains("$.Text"), "the check ran: {all}");
     assert_no_secret("text secret", &all, &[TEXT]);
 }
@@ -366,10 +217,13 @@ async fn issue8_a_short_cookie_value_is_not_masked_everywhere() {
         ResponseTemplate::new(200).insert_header("set-cookie", "lb=1; path=/").set_body_json(json!({"UserId": 1}))
     })
     .await;
-    let dir = project(SIGN_IN_CASE);
-    let run = psconform(dir.path(), &["run", "--target", &target(&server), "--report", "r.json"]).await;
+    let case = sign_in_case();
+    let dir = project(&case);
+    let run = psconform_in(&dir, &["run", "--target", &base_url(&server), "--report", "r.json"]).await;
     assert_eq!(run.code, Some(1), "{run:#?}");
-    assert!(run.stdout.contains("$.UserId type: expected string, got integer  (line 12)"), "{}", run.stdout);
+    let line = line_of(&case, "$.UserId");
+    let failure = format!("$.UserId type: expected string, got integer  (line {line})");
+    assert!(run.stdout.contains(&failure), "{failure}: {}", run.stdout);
     assert!(!run.stdout.contains("[REDACTED]"), "{}", run.stdout);
 }
 
@@ -384,32 +238,21 @@ async fn issue8_a_response_with_200k_passwords_stays_in_bounded_memory() {
     let items: Vec<serde_json::Value> =
         (0..200_000).map(|i| json!({"Id": i, "Password": format!("pw-{i:08}-{:016x}", (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15))})).collect();
     let body = serde_json::to_vec(&items).expect("json");
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_body_raw(body, "application/json"))
-        .mount(&server)
-        .await;
-    let dir = project(
-        r#"
-endpoint: GET Secrets
-cases:
-  - name: many
-    summary: many passwords
-    effect: read
-    steps:
-      - request: { method: GET, path: Secrets }
-        expect:
-          paths:
-            $[0].Password: { equals: "not it" }
-            $[199999].Password: { equals: "not it" }
-"#,
-    );
+    let server = every_get(ResponseTemplate::new(200).set_body_raw(body, "application/json")).await;
+    let case = r#"
+        steps:
+          - request: { method: GET, path: Secrets }
+            expect:
+              paths:
+                $[0].Password: { equals: "not it" }
+                $[199999].Password: { equals: "not it" }
+    "#;
+    let dir = project(&one_case("many", case));
     let run =
-        psconform(dir.path(), &["run", "--target", &target(&server), "--max-body", "64MiB", "--report", "r.json"])
-            .await;
+        psconform_in(&dir, &["run", "--target", &base_url(&server), "--max-body", "64MiB", "--report", "r.json"]).await;
     assert_eq!(run.code, Some(1), "{run:#?}");
     assert!(run.peak_rss_kib < 600 * 1024, "peak RSS {} MiB", run.peak_rss_kib / 1024);
-    let report = read(dir.path(), "r.json");
+    let report = dir.read("r.json");
     assert!(report.contains("\"body_masked\": true"), "past the bound, the body is masked wholesale");
     assert!(!report.contains("pw-00199999"), "a password past the bound is not shown");
 }
@@ -421,34 +264,25 @@ async fn issue8_a_path_selecting_millions_of_values_is_listed_within_caps() {
     let items: Vec<serde_json::Value> = (0..300_000).map(|i| json!({"A": i, "B": [i, i + 1], "C": {"D": i}})).collect();
     let body = serde_json::to_vec(&items).expect("json");
     assert!(body.len() > 12_000_000);
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_body_raw(body, "application/json"))
-        .mount(&server)
-        .await;
-    let dir = project(
-        r#"
-endpoint: GET Items
-cases:
-  - name: all
-    summary: every value a string (they are not)
-    effect: read
-    steps:
-      - request: { method: GET, path: Items }
-        expect:
-          paths:
-            "$..*": { type: string }
-"#,
-    );
-    let run = psconform(
-        dir.path(),
-        &["run", "--target", &target(&server), "--max-body", "64MiB", "--junit", "j.xml", "--report", "r.json"],
+    let server = every_get(ResponseTemplate::new(200).set_body_raw(body, "application/json")).await;
+    // Every value a string (they are not).
+    let case = r#"
+        steps:
+          - request: { method: GET, path: Items }
+            expect:
+              paths:
+                "$..*": { type: string }
+    "#;
+    let dir = project(&one_case("all", case));
+    let run = psconform_in(
+        &dir,
+        &["run", "--target", &base_url(&server), "--max-body", "64MiB", "--junit", "j.xml", "--report", "r.json"],
     )
     .await;
     assert_eq!(run.code, Some(1), "{run:#?}");
     assert!(run.stdout.len() < 64 * 1024, "stdout {} bytes", run.stdout.len());
-    assert!(read(dir.path(), "j.xml").len() < 64 * 1024);
-    assert!(read(dir.path(), "r.json").len() < 256 * 1024);
+    assert!(dir.read("j.xml").len() < 64 * 1024);
+    assert!(dir.read("r.json").len() < 256 * 1024);
     assert!(run.stdout.contains("more of 2100000 selected values failed"), "{}", run.stdout);
     assert!(run.peak_rss_kib < 1024 * 1024, "peak RSS {} MiB", run.peak_rss_kib / 1024);
 }
@@ -471,31 +305,22 @@ cases:
           body: { text: { matches: "(?:[a-h ]{1,100}){1,50}Z" } }
 "#,
     );
-    let run = psconform(dir.path(), &["validate"]).await;
+    let run = psconform_in(&dir, &["validate"]).await;
     assert_eq!(run.code, Some(2), "{run:#?}");
     assert!(run.stderr.contains("size limit") && run.stderr.contains("t.yaml:10:"), "{}", run.stderr);
 
     let body = "ab cd ef gh ".repeat(15_000_000 / 12);
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_body_raw(body, "text/plain"))
-        .mount(&server)
-        .await;
-    let dir = project(
-        r#"
-endpoint: GET X
-cases:
-  - name: big
-    summary: an allowed pattern on a big body
-    effect: read
-    steps:
-      - request: { method: GET, path: X }
-        expect:
-          body: { text: { matches: "^(\\w+\\s)*\\w+Z" } }
-"#,
-    );
+    let server = every_get(ResponseTemplate::new(200).set_body_raw(body, "text/plain")).await;
+    // An allowed pattern on a big body.
+    let case = r#"
+        steps:
+          - request: { method: GET, path: X }
+            expect:
+              body: { text: { matches: "^(\\w+\\s)*\\w+Z" } }
+    "#;
+    let dir = project(&one_case("big", case));
     let run =
-        psconform(dir.path(), &["run", "--target", &target(&server), "--max-body", "32MiB", "--timeout", "10"]).await;
+        psconform_in(&dir, &["run", "--target", &base_url(&server), "--max-body", "32MiB", "--timeout", "10"]).await;
     assert_eq!(run.code, Some(1), "{run:#?}");
     assert!(run.took < Duration::from_secs(30), "{:?}", run.took);
 }
@@ -512,10 +337,10 @@ const OK_CASE: &str = "endpoint: X\ncases:\n  - name: a\n    summary: s\n    eff
 #[tokio::test]
 async fn issue8_symlink_loops_end_the_walk_with_an_error() {
     let dir = project(OK_CASE);
-    let cases = dir.path().join("cases");
+    let cases = dir.cases();
     std::os::unix::fs::symlink(".", cases.join("a")).expect("link");
     std::os::unix::fs::symlink(".", cases.join("b")).expect("link");
-    let run = psconform(dir.path(), &["validate"]).await;
+    let run = psconform_in(&dir, &["validate"]).await;
     assert_eq!(run.code, Some(2), "{run:#?}");
     assert!(run.stderr.contains("symlink loop"), "{}", run.stderr);
     assert!(run.took < Duration::from_secs(10));
@@ -527,11 +352,11 @@ async fn issue8_symlink_loops_end_the_walk_with_an_error() {
 #[tokio::test]
 async fn issue8_devices_and_fifos_named_yaml_are_skipped() {
     let dir = project(OK_CASE);
-    let cases = dir.path().join("cases");
+    let cases = dir.cases();
     std::os::unix::fs::symlink("/dev/zero", cases.join("zero.yaml")).expect("link");
     let fifo = cases.join("fifo.yaml");
     let made = std::process::Command::new("mkfifo").arg(&fifo).status().is_ok_and(|s| s.success());
-    let run = psconform(dir.path(), &["validate"]).await;
+    let run = psconform_in(&dir, &["validate"]).await;
     assert_eq!(run.code, Some(0), "{run:#?}");
     assert!(run.stderr.contains("zero.yaml: skipped: not a regular file"), "{}", run.stderr);
     if made {
@@ -540,7 +365,7 @@ async fn issue8_devices_and_fifos_named_yaml_are_skipped() {
     assert!(run.stdout.contains("ok: 1 cases in 1 files"), "{}", run.stdout);
     // A regular file that is too large is an error with its path.
     std::fs::write(cases.join("huge.yaml"), "#".repeat(2 * 1024 * 1024)).expect("write");
-    let run = psconform(dir.path(), &["validate"]).await;
+    let run = psconform_in(&dir, &["validate"]).await;
     assert_eq!(run.code, Some(2));
     assert!(run.stderr.contains("huge.yaml") && run.stderr.contains("larger than 1024 KiB"), "{}", run.stderr);
 }
@@ -559,7 +384,7 @@ async fn issue8_out_of_range_options_are_usage_errors() {
     ] {
         let mut all = vec!["run"];
         all.extend_from_slice(args);
-        let run = psconform(dir.path(), &all).await;
+        let run = psconform_in(&dir, &all).await;
         assert_eq!(run.code, Some(2), "{args:?}: {run:#?}");
         assert!(!run.text().contains("panicked"));
         assert!(run.took < Duration::from_secs(20), "{args:?} took {:?}", run.took);
@@ -570,24 +395,13 @@ async fn issue8_out_of_range_options_are_usage_errors() {
 /// gigabyte and sending a few bytes fails its step; the report is written.
 #[tokio::test]
 async fn issue8_a_huge_content_length_is_not_allocated() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        while let Ok((mut s, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let mut buf = [0u8; 4096];
-                let _ = s.read(&mut buf).await;
-                let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 999999999\r\n\r\n{\"a\":").await;
-                let _ = s.shutdown().await;
-            });
-        }
-    });
+    let server = RawServer::json("Content-Length: 999999999", b"{\"a\":").await;
     let dir = project(OK_CASE);
-    let t = format!("http://{addr}{BASE}");
-    let run = psconform(dir.path(), &["run", "--target", &t, "--max-body", "1GiB", "--report", "r.json"]).await;
+    let t = server.url();
+    let run = psconform_in(&dir, &["run", "--target", &t, "--max-body", "1GiB", "--report", "r.json"]).await;
     assert_eq!(run.code, Some(1), "{run:#?}");
     assert!(run.peak_rss_kib < 300 * 1024, "peak RSS {} MiB", run.peak_rss_kib / 1024);
-    let report: serde_json::Value = serde_json::from_str(&read(dir.path(), "r.json")).expect("the report is written");
+    let report: serde_json::Value = serde_json::from_str(&dir.read("r.json")).expect("the report is written");
     assert_eq!(report["cases"][0]["steps"][0]["error"]["kind"], "broken", "{report:#}");
 }
 
@@ -616,7 +430,7 @@ cases:
           auth: { ps-auth: { pwd: "Literal-Pa55word-in-a-case-file" } }
 "#,
     );
-    let run = psconform(dir.path(), &["validate"]).await;
+    let run = psconform_in(&dir, &["validate"]).await;
     assert_eq!(run.code, Some(2), "{run:#?}");
     for expected in [
         "t.yaml:8:15",
@@ -635,15 +449,15 @@ cases:
 #[tokio::test]
 async fn issue8_colliding_names_are_an_error_naming_both_files() {
     let dir = project(OK_CASE);
-    let cases = dir.path().join("cases");
+    let cases = dir.cases();
     std::fs::create_dir_all(cases.join("x")).expect("mkdir");
     std::fs::write(cases.join("x/y.yaml"), OK_CASE).expect("write");
     std::fs::write(cases.join("x__y.yaml"), OK_CASE).expect("write");
-    let run = psconform(dir.path(), &["list"]).await;
+    let run = psconform_in(&dir, &["list"]).await;
     assert_eq!(run.code, Some(0), "{run:#?}");
     assert!(run.stdout.contains("x::y::a") && run.stdout.contains("x__y::a"), "{}", run.stdout);
     std::fs::write(cases.join("x::y.yaml"), OK_CASE).expect("write");
-    let run = psconform(dir.path(), &["validate"]).await;
+    let run = psconform_in(&dir, &["validate"]).await;
     assert_eq!(run.code, Some(2), "{run:#?}");
     assert!(
         run.stderr.contains("both named `x::y::a`")
@@ -662,13 +476,12 @@ async fn issue8_unwritable_outputs_and_corrupt_contracts_stop_the_run_before_sen
     let server = MockServer::start().await;
     Mock::given(method("GET")).respond_with(ResponseTemplate::new(200)).expect(0).mount(&server).await;
     let dir = project(OK_CASE);
-    let t = target(&server);
-    let run = psconform(dir.path(), &["run", "--target", &t, "--record", "/proc/psconform-cannot-write"]).await;
+    let t = base_url(&server);
+    let run = psconform_in(&dir, &["run", "--target", &t, "--record", "/proc/psconform-cannot-write"]).await;
     assert_eq!(run.code, Some(2), "{run:#?}");
     assert!(run.stderr.contains("cannot write into /proc/psconform-cannot-write"), "{}", run.stderr);
-    std::fs::write(dir.path().join("snapshots/get__x__200.snap"), "---\nsource: x\n---\nstatus: 200\nbody: garbage\n")
-        .expect("write");
-    let run = psconform(dir.path(), &["run", "--target", &t]).await;
+    dir.write("snapshots/get__x__200.snap", "---\nsource: x\n---\nstatus: 200\nbody: garbage\n");
+    let run = psconform_in(&dir, &["run", "--target", &t]).await;
     assert_eq!(run.code, Some(2), "{run:#?}");
     assert!(run.stderr.contains("snapshots/get__x__200.snap"), "{}", run.stderr);
     server.verify().await;

@@ -12,29 +12,20 @@ use psconform::result::{CaseResult, CheckKind, CheckOutcome, IgnoreReason, Match
 use psconform::run::http::{Http, HttpOptions};
 use psconform::run::{Policy, RunContext, Target, configured_store, run_case};
 use psconform::settings::Settings;
-use psconform::simulator::SimState;
 use serde_json::{Value, json};
-use wiremock::matchers::{any, body_json, body_string, header, method, path, query_param};
+use wiremock::matchers::{any, body_json, body_string, header, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
-const BASE: &str = "/BeyondTrust/api/public/v3";
-const KEY: &str = "test-key-0123";
-const RUNAS: &str = "svc-conform";
+use crate::harness::bin::psconform;
+use crate::harness::files::{Project, dedent, indent, one_case, sign_in};
+use crate::harness::target::{base_url, on, once};
+use crate::harness::{KEY, RUNAS, credentials, settings};
+
 const PWD: &str = "test-pwd-4567";
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------
-
-/// Settings read from `vars` instead of the process environment.
-fn settings(vars: &[(&str, &str)]) -> Settings {
-    Settings::from_lookup(|name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned()))
-}
-
-/// An API key and a run-as user, no password: what most cases need.
-fn key_and_runas() -> Settings {
-    settings(&[("PS_API_KEY", KEY), ("PS_RUNAS", RUNAS)])
-}
 
 fn with_password() -> Settings {
     settings(&[("PS_API_KEY", KEY), ("PS_RUNAS", RUNAS), ("PS_RUNAS_PASSWORD", PWD)])
@@ -47,7 +38,7 @@ fn context(server: &MockServer, settings: Settings, policy: Policy) -> RunContex
         rt: tokio::runtime::Handle::current(),
         http: Arc::new(Http::new(options).expect("the HTTP client builds")),
         target: Target {
-            base_url: format!("{}{BASE}", server.uri()).parse().expect("the mock server's URI is a valid base URL"),
+            base_url: base_url(server).parse().expect("the mock server's URI is a valid base URL"),
             builtin: false,
             faults: vec![],
             profile: Default::default(),
@@ -63,27 +54,11 @@ fn context(server: &MockServer, settings: Settings, policy: Policy) -> RunContex
     }
 }
 
-/// Strips the indentation common to all non-blank lines, so YAML can be written indented
-/// inside a test.
-fn dedent(text: &str) -> String {
-    let depth =
-        text.lines().filter(|l| !l.trim().is_empty()).map(|l| l.len() - l.trim_start().len()).min().unwrap_or(0);
-    text.lines().map(|l| l.get(depth..).unwrap_or("").trim_end()).collect::<Vec<_>>().join("\n")
-}
-
-fn indent(text: &str, by: usize) -> String {
-    let pad = " ".repeat(by);
-    dedent(text).lines().map(|l| format!("{pad}{l}\n")).collect()
-}
-
-/// Loads a case file written into a fresh temporary folder; panics with the diagnostics when
-/// the YAML is not a valid case file (a broken test, not a runner failure).
-fn suite(yaml: &str) -> Plan {
-    let dir = tempfile::tempdir().expect("a temporary folder");
-    std::fs::write(dir.path().join("t.yaml"), dedent(yaml)).expect("the case file is written");
-    let states: Vec<&str> = SimState::NAMES.iter().map(|(n, _)| *n).collect();
-    match psconform::plan::compile(&[dir.path().to_path_buf()], &states) {
-        Ok(s) => s,
+/// Compiles `yaml` as the case file `t.yaml`; panics with the diagnostics when it is not a
+/// valid case file (a broken test, not a runner failure).
+fn plan(yaml: &str) -> Plan {
+    match Project::new(&[("t.yaml", &dedent(yaml))]).compile() {
+        Ok(plan) => plan,
         Err(diags) => panic!(
             "the test's case file is invalid:\n{}",
             diags.iter().map(|d| d.render()).collect::<Vec<_>>().join("\n")
@@ -91,29 +66,24 @@ fn suite(yaml: &str) -> Plan {
     }
 }
 
-/// A file with one case `t::c`; `body` holds its `steps` (and `effect`, `needs`, `teardown`
-/// when the test needs them; `effect` defaults to `read`).
-fn one_case(body: &str) -> String {
-    let mut yaml = String::from("endpoint: X\ncases:\n  - name: c\n    summary: s\n");
-    if !body.contains("effect:") {
-        yaml.push_str("    effect: read\n");
-    }
-    yaml.push_str(&indent(body, 4));
-    yaml
-}
-
 async fn run_plan(ctx: &RunContext, case: &CasePlan) -> CaseResult {
     run_case(ctx, case).await.into_inner()
 }
 
-async fn run_with(server: &MockServer, settings: Settings, policy: Policy, body: &str) -> CaseResult {
+/// Runs the one case of the case file `yaml` against `server`.
+async fn run_file(server: &MockServer, settings: Settings, policy: Policy, yaml: &str) -> CaseResult {
     let ctx = context(server, settings, policy);
-    let suite = suite(&one_case(body));
-    run_plan(&ctx, &suite.cases[0]).await
+    run_plan(&ctx, &plan(yaml).cases[0]).await
 }
 
+/// Runs a case `c` (see [`one_case`] for `body`) against `server`.
+async fn run_with(server: &MockServer, settings: Settings, policy: Policy, body: &str) -> CaseResult {
+    run_file(server, settings, policy, &one_case("c", body)).await
+}
+
+/// [`run_with`] the test credentials and the default policy.
 async fn run(server: &MockServer, body: &str) -> CaseResult {
-    run_with(server, key_and_runas(), Policy::default(), body).await
+    run_with(server, credentials(), Policy::default(), body).await
 }
 
 fn failed(r: &CaseResult) -> Vec<CheckOutcome> {
@@ -125,15 +95,11 @@ fn about(c: &CheckOutcome) -> (CheckKind, Matcher, &str) {
     (c.kind, c.matcher, c.subject.as_str())
 }
 
-fn api(p: &str) -> String {
-    format!("{BASE}/{p}")
-}
-
 /// Serves `resp` once at `GET X` and returns the failed checks of a one-step case expecting
 /// `expect`; the case must have failed.
 async fn failures(resp: ResponseTemplate, expect: &str) -> Vec<CheckOutcome> {
     let server = MockServer::start().await;
-    Mock::given(method("GET")).and(path(api("X"))).respond_with(resp).expect(1).mount(&server).await;
+    once(&server, on("GET", "X"), resp).await;
     let body = format!("steps:\n  - request: {{ method: GET, path: X }}\n    expect:\n{}", indent(expect, 6));
     let r = run(&server, &body).await;
     assert_eq!(r.outcome, Outcome::Failed, "{r:#?}");
@@ -156,107 +122,68 @@ fn json_body(v: serde_json::Value) -> ResponseTemplate {
 // What the runner sends
 // ---------------------------------------------------------------------------------------------
 
-const SIGN_IN: &str = "
-    steps:
-      - request: { method: POST, path: Auth/SignAppin, auth: ps-auth }
-        expect: { status: 200 }
-";
-
-/// Answers 200 to `POST Auth/SignAppin` only when the Authorization header is exactly `auth`.
-async fn expect_authorization(server: &MockServer, auth: &str) {
-    Mock::given(method("POST"))
-        .and(path(api("Auth/SignAppin")))
-        .and(header("authorization", auth))
-        .respond_with(ResponseTemplate::new(200))
-        .expect(1)
-        .mount(server)
+/// Runs `case_file` with `settings` against a target that answers 200 to `POST
+/// Auth/SignAppin` only when the Authorization header is exactly `authorization`, once: the
+/// case passes, and the sign-in was sent.
+async fn assert_sends_authorization(authorization: &str, settings: Settings, case_file: &str) {
+    let server = MockServer::start().await;
+    once(&server, on("POST", "Auth/SignAppin").and(header("authorization", authorization)), ResponseTemplate::new(200))
         .await;
+    let r = run_file(&server, settings, Policy::default(), case_file).await;
+    assert_eq!(r.outcome, Outcome::Passed, "{r:#?}");
+    server.verify().await;
+}
+
+/// A case that signs in with PS-Auth given as `auth`.
+fn sign_in_with(auth: &str) -> String {
+    one_case(
+        "c",
+        &format!(
+            "steps:\n  - request: {{ method: POST, path: Auth/SignAppin, auth: {{ ps-auth: {auth} }} }}\n    expect: {{ status: 200 }}"
+        ),
+    )
 }
 
 #[tokio::test]
 async fn ps_auth_sends_key_runas_and_the_configured_password() {
-    let server = MockServer::start().await;
-    expect_authorization(&server, &format!("PS-Auth key={KEY}; runas={RUNAS}; pwd=[{PWD}];")).await;
-    let r = run_with(&server, with_password(), Policy::default(), SIGN_IN).await;
-    assert_eq!(r.outcome, Outcome::Passed, "{r:#?}");
-    server.verify().await;
+    let auth = format!("PS-Auth key={KEY}; runas={RUNAS}; pwd=[{PWD}];");
+    assert_sends_authorization(&auth, with_password(), &sign_in("status: 200")).await;
 }
 
 #[tokio::test]
 async fn ps_auth_leaves_pwd_out_when_no_password_is_set() {
-    let server = MockServer::start().await;
-    expect_authorization(&server, &format!("PS-Auth key={KEY}; runas={RUNAS};")).await;
-    let r = run(&server, SIGN_IN).await;
-    assert_eq!(r.outcome, Outcome::Passed, "{r:#?}");
-    server.verify().await;
+    let auth = format!("PS-Auth key={KEY}; runas={RUNAS};");
+    assert_sends_authorization(&auth, credentials(), &sign_in("status: 200")).await;
 }
 
 #[tokio::test]
 async fn ps_auth_sends_a_given_password_even_when_none_is_set() {
-    let server = MockServer::start().await;
-    expect_authorization(&server, &format!("PS-Auth key={KEY}; runas={RUNAS}; pwd=[given-pwd-from-a-setting];")).await;
+    let auth = format!("PS-Auth key={KEY}; runas={RUNAS}; pwd=[given-pwd-from-a-setting];");
     let settings =
         settings(&[("PS_API_KEY", KEY), ("PS_RUNAS", RUNAS), ("PS_CLIENT_SECRET", "given-pwd-from-a-setting")]);
-    let r = run_with(
-        &server,
-        settings,
-        Policy::default(),
-        r#"
-        steps:
-          - request:
-              method: POST
-              path: Auth/SignAppin
-              auth: { ps-auth: { pwd: "{{ client_secret }}" } }
-            expect: { status: 200 }
-        "#,
-    )
-    .await;
-    assert_eq!(r.outcome, Outcome::Passed, "{r:#?}");
-    server.verify().await;
+    assert_sends_authorization(&auth, settings, &sign_in_with(r#"{ pwd: "{{ client_secret }}" }"#)).await;
 }
 
 #[tokio::test]
 async fn ps_auth_compact_form_without_pwd_even_when_a_password_is_set() {
-    let server = MockServer::start().await;
-    expect_authorization(&server, &format!("PS-Auth key={KEY};runas={RUNAS};")).await;
-    let r = run_with(
-        &server,
-        with_password(),
-        Policy::default(),
-        "
-        steps:
-          - request:
-              method: POST
-              path: Auth/SignAppin
-              auth: { ps-auth: { compact: true, pwd: false } }
-            expect: { status: 200 }
-        ",
-    )
-    .await;
-    assert_eq!(r.outcome, Outcome::Passed, "{r:#?}");
-    server.verify().await;
+    let auth = format!("PS-Auth key={KEY};runas={RUNAS};");
+    assert_sends_authorization(&auth, with_password(), &sign_in_with("{ compact: true, pwd: false }")).await;
 }
 
 #[tokio::test]
 async fn bearer_sends_the_token_captured_from_a_previous_body() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(api("Auth/Connect/Token")))
-        .respond_with(json_body(json!({
+    once(
+        &server,
+        on("POST", "Auth/Connect/Token"),
+        json_body(json!({
             "access_token": "tok-abc123",
             "token_type": "Bearer",
             "expires_in": 3600
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(api("X")))
-        .and(header("authorization", "Bearer tok-abc123"))
-        .respond_with(ResponseTemplate::new(200))
-        .expect(1)
-        .mount(&server)
-        .await;
+        })),
+    )
+    .await;
+    once(&server, on("GET", "X").and(header("authorization", "Bearer tok-abc123")), ResponseTemplate::new(200)).await;
     let r = run(
         &server,
         r#"
@@ -280,33 +207,31 @@ async fn bearer_sends_the_token_captured_from_a_previous_body() {
 #[tokio::test]
 async fn a_captured_value_fills_path_query_json_and_form_bodies() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(api("Items")))
-        .and(header("content-type", "application/json"))
-        .and(body_json(json!({ "Name": "n" })))
-        .respond_with(ResponseTemplate::new(201).set_body_json(json!({ "Id": 42 })))
-        .expect(1)
-        .mount(&server)
-        .await;
+    once(
+        &server,
+        on("POST", "Items").and(header("content-type", "application/json")).and(body_json(json!({ "Name": "n" }))),
+        ResponseTemplate::new(201).set_body_json(json!({ "Id": 42 })),
+    )
+    .await;
     // `body_json` compares parsed JSON, so `"Id": "42"` would not match: a whole-string
     // template keeps the captured integer an integer, a template inside text renders as text.
-    Mock::given(method("PUT"))
-        .and(path(api("Items/42")))
-        .and(query_param("q", "42"))
-        .and(header("content-type", "application/json"))
-        .and(body_json(json!({ "Id": 42, "Label": "item-42" })))
-        .respond_with(ResponseTemplate::new(200))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path(api("Items/42/Notes")))
-        .and(header("content-type", "application/x-www-form-urlencoded"))
-        .and(body_string("ItemId=42&Text=a+b%26c"))
-        .respond_with(ResponseTemplate::new(200))
-        .expect(1)
-        .mount(&server)
-        .await;
+    once(
+        &server,
+        on("PUT", "Items/42")
+            .and(query_param("q", "42"))
+            .and(header("content-type", "application/json"))
+            .and(body_json(json!({ "Id": 42, "Label": "item-42" }))),
+        ResponseTemplate::new(200),
+    )
+    .await;
+    once(
+        &server,
+        on("POST", "Items/42/Notes")
+            .and(header("content-type", "application/x-www-form-urlencoded"))
+            .and(body_string("ItemId=42&Text=a+b%26c")),
+        ResponseTemplate::new(200),
+    )
+    .await;
     let r = run(
         &server,
         r#"
@@ -364,29 +289,18 @@ const TWO_CASES_ONE_JAR_EACH: &str = "
 #[tokio::test]
 async fn the_session_cookie_goes_back_in_one_header_and_cases_do_not_share_jars() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(api("Auth/SignAppin")))
-        .respond_with(ResponseTemplate::new(200).insert_header("set-cookie", "ASP.NET_SessionId=abc; path=/"))
-        .expect(1)
-        .mount(&server)
-        .await;
+    once(
+        &server,
+        on("POST", "Auth/SignAppin"),
+        ResponseTemplate::new(200).insert_header("set-cookie", "ASP.NET_SessionId=abc; path=/"),
+    )
+    .await;
     // `header` compares every value of every Cookie header, so two headers would not match.
-    Mock::given(method("GET"))
-        .and(path(api("X")))
-        .and(header("cookie", "ASP.NET_SessionId=abc"))
-        .respond_with(ResponseTemplate::new(200))
-        .expect(1)
-        .mount(&server)
+    once(&server, on("GET", "X").and(header("cookie", "ASP.NET_SessionId=abc")), ResponseTemplate::new(200)).await;
+    once(&server, on("GET", "X").and(|req: &Request| !req.headers.contains_key("cookie")), ResponseTemplate::new(401))
         .await;
-    Mock::given(method("GET"))
-        .and(path(api("X")))
-        .and(|req: &Request| !req.headers.contains_key("cookie"))
-        .respond_with(ResponseTemplate::new(401))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let ctx = context(&server, key_and_runas(), Policy::default());
-    let suite = suite(TWO_CASES_ONE_JAR_EACH);
+    let ctx = context(&server, credentials(), Policy::default());
+    let suite = plan(TWO_CASES_ONE_JAR_EACH);
     assert_eq!(suite.cases.len(), 2);
     for case in &suite.cases {
         let r = run_plan(&ctx, case).await;
@@ -407,24 +321,9 @@ async fn the_session_cookie_goes_back_in_one_header_and_cases_do_not_share_jars(
 #[tokio::test]
 async fn teardown_runs_after_a_failure_and_later_steps_are_skipped() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(api("Auth/SignAppin")))
-        .respond_with(ResponseTemplate::new(500))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(api("X")))
-        .respond_with(ResponseTemplate::new(200))
-        .expect(0)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path(api("Auth/Signout")))
-        .respond_with(ResponseTemplate::new(200))
-        .expect(1)
-        .mount(&server)
-        .await;
+    once(&server, on("POST", "Auth/SignAppin"), ResponseTemplate::new(500)).await;
+    on("GET", "X").respond_with(ResponseTemplate::new(200)).expect(0).mount(&server).await;
+    once(&server, on("POST", "Auth/Signout"), ResponseTemplate::new(200)).await;
     let r = run(
         &server,
         "
@@ -471,14 +370,9 @@ async fn a_mutating_case_is_ignored_on_a_real_target_without_allow_mutations() {
 #[tokio::test]
 async fn a_mutating_case_runs_with_allow_mutations() {
     let server = MockServer::start().await;
-    Mock::given(method("DELETE"))
-        .and(path(api("Items/1")))
-        .respond_with(ResponseTemplate::new(204))
-        .expect(1)
-        .mount(&server)
-        .await;
+    once(&server, on("DELETE", "Items/1"), ResponseTemplate::new(204)).await;
     let policy = Policy { allow_mutations: true, ..Policy::default() };
-    let r = run_with(&server, key_and_runas(), policy, DELETE_ITEM).await;
+    let r = run_with(&server, credentials(), policy, DELETE_ITEM).await;
     assert_eq!(r.outcome, Outcome::Passed, "{r:#?}");
     server.verify().await;
 }
@@ -518,12 +412,7 @@ async fn a_case_whose_setting_is_missing_is_ignored_naming_the_variable() {
 #[tokio::test]
 async fn a_capture_from_a_path_that_selects_nothing_fails_the_step() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(api("X")))
-        .respond_with(json_body(json!({ "Id": 1 })))
-        .expect(1)
-        .mount(&server)
-        .await;
+    once(&server, on("GET", "X"), json_body(json!({ "Id": 1 }))).await;
     Mock::given(any()).respond_with(ResponseTemplate::new(200)).expect(0).mount(&server).await;
     let r = run(
         &server,
@@ -730,11 +619,7 @@ async fn a_path_that_selects_many_lists_at_most_ten_failures() {
 #[tokio::test]
 async fn an_endpoint_a_real_target_answers_404_for_is_not_offered() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(api("Secrets-Safe/Folders")))
-        .respond_with(ResponseTemplate::new(404))
-        .mount(&server)
-        .await;
+    on("GET", "Secrets-Safe/Folders").respond_with(ResponseTemplate::new(404)).mount(&server).await;
     let r =
         run(&server, "steps:\n  - request: { method: GET, path: Secrets-Safe/Folders }\n    expect: { status: 200 }")
             .await;
@@ -754,14 +639,8 @@ async fn an_endpoint_a_real_target_answers_404_for_is_not_offered() {
 
 /// Answers `first` for the first `n` calls of `GET X`, then `then`.
 async fn answers_then(server: &MockServer, n: u64, first: ResponseTemplate, then: ResponseTemplate) {
-    Mock::given(method("GET"))
-        .and(path(api("X")))
-        .respond_with(first)
-        .up_to_n_times(n)
-        .with_priority(1)
-        .mount(server)
-        .await;
-    Mock::given(method("GET")).and(path(api("X"))).respond_with(then).with_priority(2).mount(server).await;
+    on("GET", "X").respond_with(first).up_to_n_times(n).with_priority(1).mount(server).await;
+    on("GET", "X").respond_with(then).with_priority(2).mount(server).await;
 }
 
 #[tokio::test]
@@ -812,33 +691,21 @@ async fn an_exhausted_poll_fails_with_every_attempt() {
 #[tokio::test]
 async fn an_interrupted_run_still_runs_the_teardown() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(api("Slow")))
-        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(2)))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(api("Never")))
-        .respond_with(ResponseTemplate::new(200))
-        .expect(0)
-        .mount(&server)
-        .await;
-    Mock::given(method("PUT"))
-        .and(path(api("Requests/7/checkin")))
-        .respond_with(ResponseTemplate::new(204))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let dir = tempfile::tempdir().expect("temp");
-    std::fs::write(
-        dir.path().join("t.yaml"),
-        "endpoint: X\ncases:\n  - name: release\n    summary: s\n    effect: audited\n    steps:\n      - request: { method: GET, path: Slow }\n      - request: { method: GET, path: Never }\n    teardown:\n      - request: { method: PUT, path: Requests/7/checkin }\n        expect: { status: 204 }\n",
-    )
-    .expect("write");
-    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("psconform"))
-        .args(["run", "--no-snapshots", "--target", &format!("{}{BASE}", server.uri()), "--cases"])
-        .arg(dir.path())
-        .env("CI", "true")
+    on("GET", "Slow").respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(2))).mount(&server).await;
+    on("GET", "Never").respond_with(ResponseTemplate::new(200)).expect(0).mount(&server).await;
+    once(&server, on("PUT", "Requests/7/checkin"), ResponseTemplate::new(204)).await;
+    let dir = Project::new(&[(
+        "t.yaml",
+        &one_case(
+            "release",
+            "effect: audited\nsteps:\n  - request: { method: GET, path: Slow }\n  - request: { method: GET, path: Never }\n\
+             teardown:\n  - request: { method: PUT, path: Requests/7/checkin }\n    expect: { status: 204 }",
+        ),
+    )]);
+    let child = psconform()
+        .args(["run", "--no-snapshots", "--target", &base_url(&server), "--cases"])
+        .arg(dir.cases())
+        .command()
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()

@@ -7,19 +7,15 @@
 //! Where it is missing the test says so and passes, except under `CI=true`, where it fails:
 //! CI installs it (`.ci/run`).
 
-use std::io::{Read as _, Write as _};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use assert_cmd::cargo::cargo_bin;
+use crate::harness::bin::{psconform, run_command};
 
 /// How long one browser run may take before it is killed.
 const BROWSER_TIMEOUT: Duration = Duration::from_secs(60);
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// Says something on the terminal even when the harness captures the test's output.
 fn say(text: &str) {
@@ -53,42 +49,11 @@ fn browse(bin: &Path, args: &[String], url: &str) -> String {
     ])
     .arg(format!("--user-data-dir={}", profile.path().display()))
     .args(args)
-    .arg(url)
-    .stdin(Stdio::null())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
+    .arg(url);
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-    let mut child = cmd.spawn().expect("Chromium starts");
-    let pid = child.id();
-    let (mut out, mut err) = (child.stdout.take().expect("stdout"), child.stderr.take().expect("stderr"));
-    let reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = out.read_to_string(&mut s);
-        s
-    });
-    let ereader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = err.read_to_string(&mut s);
-        s
-    });
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for Chromium") {
-            break status;
-        }
-        if started.elapsed() > BROWSER_TIMEOUT {
-            // The group is the browser's own (process_group(0)): its id is the browser's pid.
-            let _ = Command::new("kill").args(["-KILL", "--", &format!("-{pid}")]).status();
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("Chromium (pid {pid}) did not finish within {BROWSER_TIMEOUT:?} on {url}; killed");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let stdout = reader.join().unwrap_or_default();
-    let stderr = ereader.join().unwrap_or_default();
-    assert!(status.success(), "Chromium failed ({status}) on {url}:\n{stderr}");
-    stdout
+    let run = run_command(cmd, BROWSER_TIMEOUT);
+    assert_eq!(run.code, Some(0), "Chromium failed on {url}:\n{}", run.stderr);
+    run.stdout
 }
 
 /// The opening tags of the elements whose opening tag contains `marker`.
@@ -110,23 +75,14 @@ fn the_report_of_a_run_with_failures_reads_in_chromium() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("an output folder");
     let (page, json) = (dir.join("report.html"), dir.join("report.json"));
-    let mut cmd = Command::new(cargo_bin("psconform"));
-    cmd.current_dir(root());
-    for var in
-        ["PS_API_KEY", "PS_RUNAS", "PS_RUNAS_PASSWORD", "PS_CLIENT_ID", "PS_CLIENT_SECRET", "PS_TARGET", "RUST_LOG"]
-    {
-        cmd.env_remove(var);
-    }
-    let out = cmd
-        .env("CI", "true")
+    let run = psconform()
         .args(["run", "--cases", "cases", "--sim-fault", "signin-userid-as-string", "--test-threads", "4"])
         .arg("--report")
         .arg(&json)
         .arg("--html")
         .arg(&page)
-        .output()
-        .expect("psconform runs");
-    assert_eq!(out.status.code(), Some(1), "the deviation fails cases: {}", String::from_utf8_lossy(&out.stderr));
+        .run();
+    assert_eq!(run.code, Some(1), "the deviation fails cases: {}", run.stderr);
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).expect("the JSON report")).expect("JSON");
     let size = std::fs::metadata(&page).expect("the page is written").len();

@@ -2,52 +2,42 @@
 //! every deliberate deviation makes a case fail with a message naming it, the JSON Schema does
 //! not drift from the model, and no secret reaches any artifact.
 
-use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::path::Path;
+use std::sync::OnceLock;
 
-use assert_cmd::Command;
 use psconform::simulator::Fault;
 
-mod common;
+use crate::harness::bin::{Run, in_parallel, psconform};
+use crate::harness::files::{Project, read, read_tree, root, shipped_case_files};
+use crate::harness::oracle;
+use crate::harness::report::{self, list, text};
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+/// `psconform run --cases cases` against the faithful simulator, run once for the tests that
+/// read it.
+fn faithful_run() -> &'static Run {
+    static RUN: OnceLock<Run> = OnceLock::new();
+    RUN.get_or_init(|| psconform().args(["run", "--cases", "cases"]).run())
 }
 
-fn psconform() -> Command {
-    let mut cmd = Command::cargo_bin("psconform").expect("the psconform binary is built");
-    cmd.current_dir(root());
-    for var in
-        ["PS_API_KEY", "PS_RUNAS", "PS_RUNAS_PASSWORD", "PS_CLIENT_ID", "PS_CLIENT_SECRET", "PS_TARGET", "RUST_LOG"]
-    {
-        cmd.env_remove(var);
-    }
-    // As in CI: compare snapshots, never write into the repository's snapshot set.
-    cmd.env("CI", "true");
-    cmd
-}
-
-fn text(out: &Output) -> String {
-    format!("{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+/// Every case of `run` passed, none was ignored, nothing panicked.
+fn assert_every_case_passed(what: &str, run: &Run) {
+    let all = run.text();
+    assert_eq!(run.code, Some(0), "{what}: {all}");
+    assert!(all.contains(" 0 failed; 0 ignored"), "{what}: {all}");
+    assert!(!all.contains("panicked"), "{what}: {all}");
 }
 
 #[test]
 fn faithful_simulator_passes_every_shipped_case() {
-    let out = psconform().args(["run", "--cases", "cases"]).output().expect("run");
-    let all = text(&out);
-    assert_eq!(out.status.code(), Some(0), "{all}");
-    assert!(all.contains(" 0 failed; 0 ignored"), "{all}");
-    assert!(!all.contains("panicked"), "{all}");
+    assert_every_case_passed("faithful", faithful_run());
 }
 
 #[test]
 fn faithful_simulator_passes_every_shipped_case_with_every_data_variant() {
-    for variant in psconform::simulator::DataVariant::ALL {
-        let out = psconform().args(["run", "--cases", "cases", "--sim-data", variant.name()]).output().expect("run");
-        let all = text(&out);
-        assert_eq!(out.status.code(), Some(0), "{variant}: {all}");
-        assert!(all.contains(" 0 failed; 0 ignored"), "{variant}: {all}");
-        assert!(!all.contains("panicked"), "{variant}: {all}");
+    let variants = psconform::simulator::DataVariant::ALL;
+    let runs = in_parallel(variants, |v| psconform().args(["run", "--cases", "cases", "--sim-data", v.name()]).run());
+    for (variant, run) in variants.iter().zip(&runs) {
+        assert_every_case_passed(variant.name(), run);
     }
 }
 
@@ -94,12 +84,11 @@ fn named_deviation(fault: Fault) -> (&'static str, &'static str, &'static str) {
 }
 
 /// The failed outcomes of the failed cases in a JSON report: (case, subject, matcher).
-fn failed_outcomes(report: &serde_json::Value) -> Vec<(String, String, String)> {
+fn failed_outcomes(report: &serde_json::Value) -> Vec<(&str, &str, &str)> {
     let mut out = Vec::new();
-    for case in report["cases"].as_array().into_iter().flatten().filter(|c| c["outcome"] == "failed") {
-        for step in case["steps"].as_array().into_iter().flatten() {
-            for o in step["outcomes"].as_array().into_iter().flatten().filter(|o| o["passed"] == false) {
-                let text = |v: &serde_json::Value| v.as_str().unwrap_or("").to_owned();
+    for case in list(&report["cases"]).filter(|c| c["outcome"] == "failed") {
+        for step in list(&case["steps"]) {
+            for o in list(&step["outcomes"]).filter(|o| o["passed"] == false) {
                 out.push((text(&case["name"]), text(&o["subject"]), text(&o["matcher"])));
             }
         }
@@ -107,31 +96,34 @@ fn failed_outcomes(report: &serde_json::Value) -> Vec<(String, String, String)> 
     out
 }
 
+/// One run of the shipped suite per fault, several at once: each run has a simulator of its
+/// own, so no fault can mask another. Within a run the cases go one at a time: the release
+/// cases share the run-as user's live requests, and side by side one case's check-in or renewal
+/// can end another's request, which then fails on a 404 instead of on the outcome its fault is
+/// named by (seen in 1 of 48 runs of `credentials-object` with four threads, eight runs at once).
 #[test]
 fn every_fault_fails_a_case_and_the_report_names_the_deviation() {
     let dir = tempfile::tempdir().expect("temp");
-    let mut missed = Vec::new();
-    for fault in Fault::ALL {
+    let missed = in_parallel(Fault::ALL, |fault| {
         let report = dir.path().join(format!("{}.json", fault.name()));
-        let out = psconform()
-            .args(["run", "--cases", "cases", "--sim-fault", fault.name(), "--test-threads", "4", "--report"])
+        let run = psconform()
+            .args(["run", "--cases", "cases", "--sim-fault", fault.name(), "--test-threads", "1", "--report"])
             .arg(&report)
-            .output()
-            .expect("run");
-        let all = text(&out);
-        let json: serde_json::Value =
-            std::fs::read_to_string(&report).ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default();
+            .run();
+        let all = run.text();
+        let json = report::read(&report);
         let (case, subject, matcher) = named_deviation(*fault);
         let failed = failed_outcomes(&json);
-        let named = failed.iter().any(|(c, s, m)| c == case && s == subject && m == matcher);
-        if out.status.code() != Some(1) || !named || all.contains("panicked") {
-            missed.push(format!(
+        let named = failed.contains(&(case, subject, matcher));
+        (run.code != Some(1) || !named || all.contains("panicked")).then(|| {
+            format!(
                 "{} (exit {:?}, wanted {case} {subject} {matcher}; failed: {failed:?}):\n{all}",
                 fault.name(),
-                out.status.code()
-            ));
-        }
-    }
+                run.code
+            )
+        })
+    });
+    let missed: Vec<String> = missed.into_iter().flatten().collect();
     assert!(missed.is_empty(), "faults the suite did not catch as expected:\n{}", missed.join("\n"));
 }
 
@@ -145,26 +137,12 @@ fn json_schema_is_generated_from_the_model() {
     );
 }
 
-fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).expect("read dir") {
-        let path = entry.expect("entry").path();
-        if path.is_dir() {
-            yaml_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "yaml") {
-            out.push(path);
-        }
-    }
-}
-
 #[test]
 fn shipped_case_files_satisfy_the_schema_editors_use() {
     let schema: serde_json::Value =
         serde_json::from_str(&psconform::case::schema::render()).expect("the schema is JSON");
     let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
-    let mut files = Vec::new();
-    yaml_files(&root().join("cases"), &mut files);
-    assert!(!files.is_empty());
-    for file in files {
+    for file in shipped_case_files() {
         let text = std::fs::read_to_string(&file).expect("read");
         let doc: serde_json::Value = serde_saphyr::from_str(&text).expect("YAML");
         let errors: Vec<String> =
@@ -176,10 +154,6 @@ fn shipped_case_files_satisfy_the_schema_editors_use() {
         "steps": [{"request": {"method": "GET", "path": "X"}, "expect": {"statuz": 200}}]}]});
     assert!(!validator.is_valid(&bad));
 }
-
-const CANARY_KEY: &str = "c4a7a12ecafe0000canary0000key0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000099";
-const CANARY_PWD: &str = "Canary & <tag> \"dq\" 'sq' \\bs 50% x=y+z/w";
-const CANARY_SECRET: &str = "CanarySecret-0123456789abcdefghijklmnopqrstuvwxyz";
 
 /// Cases that push secrets towards every output: a failing check on a credential field, a
 /// token sent in a query string, a secret in an expected value.
@@ -243,29 +217,6 @@ cases:
         expect: { status: 200 }
 "#;
 
-/// Copies `from` into `to`, folders included.
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read dir") {
-        let p = entry.expect("entry").path();
-        let target = to.join(p.file_name().expect("name"));
-        if p.is_dir() {
-            copy_tree(&p, &target);
-        } else {
-            std::fs::copy(&p, &target).expect("copy");
-        }
-    }
-}
-
-/// Every file below `dir`, concatenated.
-fn read_tree(dir: &Path) -> String {
-    let mut out = String::new();
-    for entry in walkdir::WalkDir::new(dir).into_iter().flatten().filter(|e| e.file_type().is_file()) {
-        out.push_str(&std::fs::read_to_string(entry.path()).unwrap_or_default());
-    }
-    out
-}
-
 /// Canary credentials through the whole shipped suite plus adversarial cases, three times
 /// (faithful and with two faults), into every artifact psconform writes: the terminal and
 /// `-vv` logs, JUnit, the JSON report, the HTML page, contracts merged with
@@ -275,62 +226,49 @@ fn read_tree(dir: &Path) -> String {
 /// tokens, retrieved credentials and secrets).
 #[test]
 fn no_secret_reaches_any_artifact() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let cases = dir.path().join("cases");
-    copy_tree(&root().join("cases"), &cases);
-    copy_tree(&root().join("snapshots"), &dir.path().join("snapshots"));
-    std::fs::write(cases.join("adversarial.yaml"), ADVERSARIAL).expect("write");
+    let dir = Project::shipped("");
+    dir.write("cases/adversarial.yaml", ADVERSARIAL);
     // A case file someone pasted a key into, in a place the loader cannot refuse it.
     let pasted = format!(
-        "endpoint: X\ncases:\n  - name: pasted\n    summary: \"the key is {CANARY_KEY}\"\n    effect: read\n    steps:\n      - request: {{ method: GET, path: Configuration/Version }}\n        expect: {{ status: 401 }}\n"
+        "endpoint: X\ncases:\n  - name: pasted\n    summary: \"the key is {}\"\n    effect: read\n    steps:\n      - request: {{ method: GET, path: Configuration/Version }}\n        expect: {{ status: 401 }}\n",
+        oracle::KEY
     );
-    std::fs::write(cases.join("pasted.yaml"), pasted).expect("write");
-    let canaries = |cmd: &mut Command| {
-        cmd.env("PS_API_KEY", CANARY_KEY)
-            .env("PS_RUNAS", "svc-canary")
-            .env("PS_RUNAS_PASSWORD", CANARY_PWD)
-            .env("PS_CLIENT_ID", "0f6a3d2e-5b1c-4e8f-9a7d-2c3b4a5d6e7f")
-            .env("PS_CLIENT_SECRET", CANARY_SECRET)
-            .current_dir(dir.path());
-    };
+    dir.write("cases/pasted.yaml", pasted);
     let mut artifacts = String::new();
     for (i, fault) in [None, Some("signin-wrong-username"), Some("credentials-after-checkin")].into_iter().enumerate() {
-        let mut cmd = psconform();
-        canaries(&mut cmd);
-        cmd.args(["-vv", "run", "--cases", "cases", "--update-snapshots", "--test-threads", "4"])
+        let run = dir
+            .psconform()
+            .canaries()
+            .args(["-vv", "run", "--cases", "cases", "--update-snapshots", "--test-threads", "4"])
             .args(["--junit", &format!("junit{i}.xml"), "--report", &format!("report{i}.json")])
             .args(["--html", &format!("report{i}.html"), "--record", &format!("record{i}")])
-            .args(["--drift-report", &format!("drift{i}.md")]);
-        if let Some(f) = fault {
-            cmd.args(["--sim-fault", f]);
-        }
-        let out = cmd.output().expect("run");
-        assert_eq!(out.status.code(), Some(1), "the adversarial cases fail:\n{}", text(&out));
-        artifacts.push_str(&text(&out));
+            .args(["--drift-report", &format!("drift{i}.md")])
+            .args(fault.map(|f| ["--sim-fault", f]).into_iter().flatten())
+            .run();
+        assert_eq!(run.code, Some(1), "the adversarial cases fail:\n{}", run.text());
+        artifacts.push_str(&run.text());
         for file in
             [format!("junit{i}.xml"), format!("report{i}.json"), format!("report{i}.html"), format!("drift{i}.md")]
         {
-            let content = std::fs::read_to_string(dir.path().join(&file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+            let content = std::fs::read_to_string(dir.join(&file)).unwrap_or_else(|e| panic!("{file}: {e}"));
             artifacts.push_str(&content);
         }
-        artifacts.push_str(&read_tree(&dir.path().join(format!("record{i}"))));
+        artifacts.push_str(&read_tree(&dir.join(&format!("record{i}"))));
     }
-    artifacts.push_str(&read_tree(&dir.path().join("snapshots")));
+    artifacts.push_str(&read_tree(&dir.join("snapshots")));
     for args in
         [&["drift", "record0", "snapshots"][..], &["list", "--json", "--cases", "cases"], &["validate", "cases"]]
     {
-        let mut cmd = psconform();
-        canaries(&mut cmd);
-        artifacts.push_str(&text(&cmd.args(args).output().expect("runs")));
+        artifacts.push_str(&dir.psconform().canaries().args(args).run().text());
     }
     assert!(artifacts.contains("> POST"), "the -vv log was captured");
     assert!(artifacts.contains("[REDACTED]"), "something was redacted");
     assert!(artifacts.contains("$[0].Password"), "the credential check ran and failed");
     assert!(artifacts.contains("the key is [REDACTED]"), "the pasted key is masked where it stands");
-    common::assert_no_secret("artifacts", &artifacts, &[CANARY_KEY, CANARY_PWD, CANARY_SECRET]);
+    oracle::assert_no_secret("artifacts", &artifacts, oracle::SECRETS);
     // A file secret's FileHash is a SHA-256 of its content: metadata, shown on purpose.
     let file_hash = regex::Regex::new(r"FileHash\W{1,8}[0-9A-F]{16,64}").expect("regex");
-    let made_up = common::random_tokens(&file_hash.replace_all(&artifacts, "FileHash"));
+    let made_up = oracle::random_tokens(&file_hash.replace_all(&artifacts, "FileHash"));
     assert!(made_up.is_empty(), "values the simulator made up leaked: {made_up:?}");
 }
 
@@ -349,12 +287,11 @@ fn the_readme_shows_a_real_case_file_as_shipped() {
 
 /// Records the contracts the shipped suite observes on the simulator in `profile` into `dir`.
 fn record(profile: &str, dir: &Path) {
-    let out = psconform()
+    let run = psconform()
         .args(["run", "--cases", "cases", "--no-snapshots", "--sim-profile", profile, "--record"])
         .arg(dir)
-        .output()
-        .expect("run");
-    assert!(!text(&out).contains("panicked"), "{}", text(&out));
+        .run();
+    assert!(!run.text().contains("panicked"), "{}", run.text());
     assert!(std::fs::read_dir(dir).is_ok_and(|d| d.count() >= 7), "{profile}: a complete set is recorded");
 }
 
@@ -362,24 +299,20 @@ fn record(profile: &str, dir: &Path) {
 fn drift_between_two_profiles_names_each_change_once_per_contract() {
     let dir = tempfile::tempdir().expect("temp");
     let (old, new) = (dir.path().join("23.1"), dir.path().join("24.3"));
-    record("23.1", &old);
-    record("24.3", &new);
+    in_parallel(&[("23.1", &old), ("24.3", &new)], |(profile, dir)| record(profile, dir));
 
-    let out = psconform().arg("drift").arg(&old).arg(&new).arg("--json").output().expect("drift");
-    assert_eq!(out.status.code(), Some(4), "breaking changes exit 4: {}", text(&out));
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    let changes: Vec<String> = report["contracts"]
-        .as_array()
-        .expect("contracts")
-        .iter()
+    let run = psconform().arg("drift").arg(&old).arg(&new).arg("--json").run();
+    assert_eq!(run.code, Some(4), "breaking changes exit 4: {}", run.text());
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
+    let changes: Vec<String> = list(&report["contracts"])
         .flat_map(|c| {
-            c["changes"].as_array().into_iter().flatten().map(move |e| {
+            list(&c["changes"]).map(move |e| {
                 format!(
                     "{} | {} | {} | {}",
-                    c["contract"].as_str().unwrap_or(""),
-                    e["at"].as_str().unwrap_or(""),
-                    e["what"].as_str().unwrap_or(""),
-                    e["severity"].as_str().unwrap_or("")
+                    text(&c["contract"]),
+                    text(&e["at"]),
+                    text(&e["what"]),
+                    text(&e["severity"])
                 )
             })
         })
@@ -393,16 +326,15 @@ fn drift_between_two_profiles_names_each_change_once_per_contract() {
         "{report:#}"
     );
 
-    let md = psconform().arg("drift").arg(&old).arg(&new).output().expect("drift");
-    let md = String::from_utf8_lossy(&md.stdout);
+    let md = psconform().arg("drift").arg(&old).arg(&new).run().stdout;
     assert!(
         md.contains("**1 breaking**, 0 additive") && md.contains("## GET Secrets-Safe/Secrets 200 (version 3.2)"),
         "{md}"
     );
 
-    let same = psconform().arg("drift").arg(&new).arg(&new).output().expect("drift");
-    assert_eq!(same.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&same.stdout).contains("No contract changed"));
+    let same = psconform().arg("drift").arg(&new).arg(&new).run();
+    assert_eq!(same.code, Some(0));
+    assert!(same.stdout.contains("No contract changed"));
 }
 
 #[test]
@@ -411,45 +343,32 @@ fn a_run_compares_live_shapes_with_the_contracts() {
     let report = dir.path().join("drift.md");
     let json = dir.path().join("r.json");
     // The shipped contracts are of the current release; an earlier one drifts from them.
-    let out = psconform()
+    let run = psconform()
         .args(["run", "--cases", "cases", "--sim-profile", "23.1", "--drift-report"])
         .arg(&report)
         .arg("--report")
         .arg(&json)
-        .output()
-        .expect("run");
-    let all = text(&out);
-    assert_eq!(out.status.code(), Some(1), "{all}");
-    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).expect("report")).expect("JSON");
-    let verdicts: Vec<(String, String)> = json["cases"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|c| c["steps"].as_array().into_iter().flatten())
-        .filter_map(|s| s.get("contract"))
+        .run();
+    assert_eq!(run.code, Some(1), "{}", run.text());
+    let json = report::read(&json);
+    let verdicts: Vec<(&str, &str)> = report::verdicts(&json)
         .filter(|v| v["status"] != "conforming")
-        .map(|v| (v["contract"].as_str().unwrap_or("").to_owned(), v["status"].as_str().unwrap_or("").to_owned()))
+        .map(|v| (text(&v["contract"]), text(&v["status"])))
         .collect();
-    assert!(
-        verdicts.contains(&("snapshots/get__secrets-safe__secrets__200__v3.2.snap".into(), "breaking".into())),
-        "{verdicts:?}"
-    );
+    assert!(verdicts.contains(&("snapshots/get__secrets-safe__secrets__200__v3.2.snap", "breaking")), "{verdicts:?}");
     // The values an earlier release returns unasked are a new field to the current contract:
     // reported, not failing the step.
-    assert!(
-        verdicts.contains(&("snapshots/get__secrets-safe__secrets__200.snap".into(), "additive".into())),
-        "{verdicts:?}"
-    );
-    let md = std::fs::read_to_string(&report).expect("drift report written");
+    assert!(verdicts.contains(&("snapshots/get__secrets-safe__secrets__200.snap", "additive")), "{verdicts:?}");
+    let md = read(&report);
     assert!(md.contains("**1 breaking**, 1 additive"), "{md}");
     assert!(md.contains("| additive | `[].Password` | new field (`string`) |"), "{md}");
 }
 
 #[test]
 fn shipped_snapshots_match_the_simulator_and_nothing_is_unreferenced() {
-    let out = psconform().args(["run", "--cases", "cases"]).output().expect("run");
-    let all = text(&out);
-    assert_eq!(out.status.code(), Some(0), "{all}");
+    let run = faithful_run();
+    let all = run.text();
+    assert_eq!(run.code, Some(0), "{all}");
     assert!(!all.contains("contracts:"), "no shape change, missing or unused contract: {all}");
     let pending = std::fs::read_dir(root().join("snapshots"))
         .expect("snapshots")
