@@ -16,8 +16,8 @@
 //! `validate` and `list` never touch the network. The built-in simulator (`simulator`) is the
 //! default target.
 
-#[cfg(test)]
-mod arbitrary;
+#[cfg(any(test, feature = "testing"))]
+pub mod arbitrary;
 pub mod case;
 pub mod cli;
 pub mod coverage;

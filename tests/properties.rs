@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence};
 
+use psconform::arbitrary::mutated;
 use psconform::redact::store::{FRAGMENT, mask_ranges};
 use psconform::redact::{MASK, Origin, Redactor, SecretStore, encodings};
 
@@ -148,27 +149,6 @@ fn shipped() -> Vec<(PathBuf, String)> {
     out.sort();
     assert!(!out.is_empty(), "no shipped case files found");
     out
-}
-
-/// A text with a span deleted, duplicated or replaced: by YAML syntax, indentation, template
-/// braces, or anything printable.
-fn mutated(text: String) -> impl Strategy<Value = String> {
-    let len = text.len();
-    let other = "\\PC{0,12}|[\n:|?.\\[\\]{}\"' #&*!%@`,-]{1,4}|\n {1,8}|\\{\\{ ?[a-z_ ]{0,6}( ?\\}\\})?";
-    (0..=len, 0..=len, 0..3u8, other).prop_map(move |(a, b, op, other)| {
-        let floor = |mut i: usize| {
-            while !text.is_char_boundary(i) {
-                i -= 1;
-            }
-            i
-        };
-        let (a, b) = (floor(a.min(b)), floor(a.max(b)));
-        match op {
-            0 => format!("{}{}", &text[..a], &text[b..]),
-            1 => format!("{}{}", &text[..b], &text[a..]),
-            _ => format!("{}{other}{}", &text[..a], &text[b..]),
-        }
-    })
 }
 
 /// A shipped case file with one to three spans changed.
