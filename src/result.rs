@@ -9,7 +9,8 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::run::http::TransportError;
+use crate::seal::{Redact, Redactor};
+use crate::secret::{FieldPolicy, MASK};
 
 /// A place in a case file.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -137,6 +138,71 @@ pub struct RequestLine {
     /// The endpoint's route template, such as `Credentials/{requestId}`, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub route: Option<String>,
+}
+
+/// A request that got no usable response.
+#[derive(Debug, thiserror::Error, Clone, PartialEq)]
+pub enum TransportError {
+    /// Nothing answered: refused, unreachable, DNS failure.
+    #[error("could not connect to {url}: {reason}")]
+    Connect {
+        /// Where.
+        url: String,
+        /// Why, from the network stack.
+        reason: String,
+    },
+    /// TLS handshake failed (certificate not trusted, wrong host name, protocol mismatch).
+    #[error("TLS handshake with {url} failed: {reason}{hint}")]
+    Tls {
+        /// Where.
+        url: String,
+        /// Why.
+        reason: String,
+        /// What to do about it.
+        hint: &'static str,
+    },
+    /// The target took longer than `--timeout`.
+    #[error("no complete response from {url} within {secs:.1}s (--timeout)")]
+    Timeout {
+        /// Where.
+        url: String,
+        /// The limit.
+        secs: f64,
+    },
+    /// The body was larger than `--max-body`.
+    #[error("the response body is larger than --max-body ({max} bytes){seen}")]
+    TooLarge {
+        /// The limit.
+        max: u64,
+        /// What the target announced, when it did.
+        seen: String,
+    },
+    /// The connection broke while the response was being read.
+    #[error("the response from {url} broke off: {reason}")]
+    Broken {
+        /// Where.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl TransportError {
+    /// A short name for the kind, for reports.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            TransportError::Connect { .. } => "connect",
+            TransportError::Tls { .. } => "tls",
+            TransportError::Timeout { .. } => "timeout",
+            TransportError::TooLarge { .. } => "too-large",
+            TransportError::Broken { .. } => "broken",
+        }
+    }
+
+    /// Whether the target was never reached at all (for exit code 3).
+    pub fn unreachable(&self) -> bool {
+        matches!(self, TransportError::Connect { .. } | TransportError::Tls { .. })
+    }
 }
 
 /// Why a step could not be evaluated.
@@ -449,4 +515,102 @@ impl From<Exit> for std::process::ExitCode {
 /// Durations as seconds with millisecond precision.
 pub fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_f64((d.as_secs_f64() * 1000.0).round() / 1000.0)
+}
+
+// How each result type walks through the sealing point: every string, every JSON value, keys
+// included. A new field that reaches an output gets its line here, next to the type.
+
+fn redact_outcome(o: &mut CheckOutcome, r: &Redactor, fields: FieldPolicy, masked_body: bool) {
+    o.subject.redact(r);
+    r.value(&mut o.expected, fields);
+    r.value(&mut o.actual, fields);
+    o.note.redact(r);
+    let from_body = matches!(o.kind, CheckKind::Body | CheckKind::Path | CheckKind::Capture | CheckKind::Status);
+    if masked_body && from_body {
+        if !o.actual.is_null() && !o.actual.is_boolean() && !o.actual.is_number() {
+            o.actual = Value::String(MASK.into());
+        }
+        if o.note.is_some() {
+            o.note = Some(format!("{MASK} (the response carried more secrets than psconform keeps track of)"));
+        }
+    }
+}
+
+impl Redact for TransportError {
+    fn redact(&mut self, r: &Redactor) {
+        match self {
+            TransportError::Connect { url, reason }
+            | TransportError::Tls { url, reason, .. }
+            | TransportError::Broken { url, reason } => {
+                url.redact(r);
+                reason.redact(r);
+            }
+            TransportError::Timeout { url, .. } => url.redact(r),
+            TransportError::TooLarge { seen, .. } => seen.redact(r),
+        }
+    }
+}
+
+impl Redact for StepError {
+    fn redact(&mut self, r: &Redactor) {
+        match self {
+            StepError::Transport(t) => t.redact(r),
+            StepError::Undefined(s) | StepError::InvalidRequest(s) | StepError::Setup(s) => s.redact(r),
+            StepError::Budget { .. } | StepError::Interrupted => {}
+        }
+    }
+}
+
+impl Redact for RequestLine {
+    fn redact(&mut self, r: &Redactor) {
+        self.path.redact(r);
+        self.route.redact(r);
+    }
+}
+
+impl Redact for StepResult {
+    fn redact(&mut self, r: &Redactor) {
+        let fields = self.request.as_ref().map_or_else(FieldPolicy::default, |l| FieldPolicy::for_path(&l.path));
+        self.name.redact(r);
+        self.request.redact(r);
+        for o in &mut self.outcomes {
+            redact_outcome(o, r, fields, self.body_masked);
+        }
+        for Attempt { failed, error, .. } in &mut self.attempts {
+            for o in failed {
+                redact_outcome(o, r, fields, self.body_masked);
+            }
+            error.redact(r);
+        }
+        self.error.redact(r);
+        self.contract.redact(r);
+    }
+}
+
+impl Redact for IgnoreReason {
+    fn redact(&mut self, r: &Redactor) {
+        match self {
+            IgnoreReason::SimulatorOnly { states } => states.redact(r),
+            IgnoreReason::MissingSettings { variables } => variables.redact(r),
+            IgnoreReason::NeedsOptIn { flag, because } => {
+                flag.redact(r);
+                because.redact(r);
+            }
+            IgnoreReason::NotOffered { endpoint } => endpoint.redact(r),
+        }
+    }
+}
+
+impl Redact for CaseResult {
+    fn redact(&mut self, r: &Redactor) {
+        self.name.redact(r);
+        self.file.redact(r);
+        self.endpoint.redact(r);
+        self.summary.redact(r);
+        self.source.redact(r);
+        if let Outcome::Ignored(reason) = &mut self.outcome {
+            reason.redact(r);
+        }
+        self.steps.redact(r);
+    }
 }

@@ -13,8 +13,9 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence};
 
 use psconform::arbitrary::mutated;
-use psconform::redact::store::{FRAGMENT, mask_ranges};
-use psconform::redact::{MASK, Origin, Redactor, SecretStore, encodings};
+use psconform::seal::Redactor;
+use psconform::secret::store::{FRAGMENT, mask_ranges};
+use psconform::secret::{MASK, Origin, SecretStore, encodings};
 
 /// `cases` cases, unless `PROPTEST_CASES` asks for another number.
 fn config(cases: u32) -> Config {

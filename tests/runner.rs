@@ -7,10 +7,10 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use psconform::plan::{CasePlan, Plan};
-use psconform::redact::Redactor;
 use psconform::result::{CaseResult, CheckKind, CheckOutcome, IgnoreReason, Matcher, Outcome, Phase, Skipped};
 use psconform::run::http::{Http, HttpOptions};
 use psconform::run::{Policy, RunContext, Target, configured_store, run_case};
+use psconform::seal::Redactor;
 use psconform::settings::Settings;
 use psconform::simulator::SimState;
 use serde_json::{Value, json};

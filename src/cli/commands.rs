@@ -12,12 +12,13 @@ use super::config::{RunConfig, TargetConfig, Update};
 use crate::case::Diagnostic;
 use crate::coverage::{Catalog, Coverage};
 use crate::plan::{CasePlan, Plan};
-use crate::redact::{Redacted, Redactor};
 use crate::report::drift::{self, DriftReport};
+use crate::report::list::{self, Entry};
 use crate::report::{RunMeta, RunReport};
 use crate::result::{CaseResult, Exit, IgnoreReason, Outcome};
 use crate::run::http::Http;
 use crate::run::{Contracts, RunContext, Target, configured_store};
+use crate::seal::{Redacted, Redactor};
 use crate::settings::Settings;
 use crate::shape::{Contract, ContractSet, Mode, Severity, VerdictStatus, compare};
 use crate::simulator::{self, Listen, SimConfig, SimState, Simulator};
@@ -78,45 +79,14 @@ pub fn list(args: &ListArgs) -> Exit {
         Ok(p) => p,
         Err(e) => return e,
     };
-    let cases: Vec<&CasePlan> =
-        plan.cases.iter().filter(|c| args.filter.as_ref().is_none_or(|f| c.name.contains(f.as_str()))).collect();
-    if args.json {
-        let items: Vec<serde_json::Value> = cases
-            .iter()
-            .map(|c| {
-                serde_json::json!({
-                    "name": c.name, "file": c.file.display().to_string(), "line": c.line,
-                    "summary": c.summary, "tags": c.tags, "effect": c.effect, "needs": c.needs,
-                    "lockout_risk": c.lockout_risk, "releases_credential": c.releases_credential,
-                    "simulator_state": c.simulator_state, "simulator_only": c.simulator_only, "source": c.source,
-                    "endpoints": c.all_steps().map(|s| format!("{} {}", s.request.method.as_str(), s.request.route)).collect::<Vec<_>>(),
-                })
-            })
-            .collect();
-        let sealed = redactor.seal(serde_json::Value::Array(items));
-        println!("{}", serde_json::to_string_pretty(sealed.get()).unwrap_or_default());
-        return Exit::Passed;
-    }
-    for c in &cases {
-        let mut notes = vec![c.effect.to_string()];
-        if !c.needs.is_empty() {
-            notes.push(format!("needs {}", c.needs.join(", ")));
-        }
-        if c.lockout_risk {
-            notes.push("lockout risk".into());
-        }
-        if c.releases_credential {
-            notes.push("releases a credential".into());
-        }
-        if !c.simulator_state.is_empty() {
-            notes.push(format!("simulator: {}", c.simulator_state.join(", ")));
-        }
-        if !c.tags.is_empty() {
-            notes.push(format!("tags: {}", c.tags.join(", ")));
-        }
-        println!("{}", redactor.text(&format!("{}  [{}]\n    {}", c.name, notes.join("; "), c.summary)));
-    }
-    println!("{} cases", cases.len());
+    let entries: Vec<Entry> = plan
+        .cases
+        .iter()
+        .filter(|c| args.filter.as_ref().is_none_or(|f| c.name.contains(f.as_str())))
+        .map(Entry::of)
+        .collect();
+    let entries = redactor.seal(entries);
+    print!("{}", if args.json { list::json(&entries) } else { list::text(&entries) });
     Exit::Passed
 }
 
@@ -191,15 +161,15 @@ pub fn coverage(args: &CoverageArgs) -> Exit {
             }
         },
     };
-    let matrix = Coverage::of(&catalog, &plan.cases, &results);
+    let matrix = redactor.seal(Coverage::of(&catalog, &plan.cases, &results));
     let text = if args.json {
-        serde_json::to_string_pretty(&matrix).unwrap_or_default() + "\n"
+        serde_json::to_string_pretty(matrix.get()).unwrap_or_default() + "\n"
     } else if args.markdown {
-        matrix.markdown()
+        matrix.get().markdown()
     } else {
-        matrix.terminal()
+        matrix.get().terminal()
     };
-    print!("{}", redactor.text(&text));
+    print!("{text}");
     Exit::Passed
 }
 
@@ -482,7 +452,7 @@ fn shown_target(url: &url::Url) -> String {
 
 /// A case reported as "not offered" while another case of the run got an answer from the
 /// same endpoint was not about a missing area: it counts as failed.
-fn offered_after_all(results: &mut [crate::redact::Redacted<CaseResult>], redactor: &Redactor) {
+fn offered_after_all(results: &mut [crate::seal::Redacted<CaseResult>], redactor: &Redactor) {
     let answered: std::collections::BTreeSet<String> = results
         .iter()
         .flat_map(|r| r.get().steps.iter())
@@ -508,7 +478,7 @@ fn endpoint_key(method: &str, route: &str) -> String {
     format!("{method} {}", crate::shape::contract::normalize_route(route))
 }
 
-fn summarize_ignored(results: &[crate::redact::Redacted<CaseResult>]) {
+fn summarize_ignored(results: &[crate::seal::Redacted<CaseResult>]) {
     // One line per endpoint, however the case files spell its route.
     let mut not_offered: BTreeMap<String, (String, usize)> = BTreeMap::new();
     for r in results {
@@ -542,7 +512,7 @@ fn write(path: &Path, text: &str) -> bool {
 fn finish_contracts(
     config: &RunConfig,
     contracts: &Contracts,
-    results: &[crate::redact::Redacted<CaseResult>],
+    results: &[crate::seal::Redacted<CaseResult>],
     redactor: &Redactor,
 ) -> (bool, Option<Redacted<DriftReport>>) {
     let cc = &config.contracts;

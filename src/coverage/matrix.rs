@@ -12,6 +12,7 @@ use crate::case::spec::StatusSpec;
 use crate::plan::CasePlan;
 use crate::plan::check::Test;
 use crate::result::CaseResult;
+use crate::seal::{Redact, Redactor};
 
 /// One endpoint's coverage.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -63,6 +64,20 @@ fn status_text(spec: &StatusSpec) -> Vec<String> {
         StatusSpec::Code(c) => vec![c.to_string()],
         StatusSpec::AnyOf(cs) => cs.iter().map(u16::to_string).collect(),
         StatusSpec::Class(c) => vec![format!("{c}xx")],
+    }
+}
+
+impl Redact for EndpointCoverage {
+    fn redact(&mut self, r: &Redactor) {
+        self.route.redact(r);
+        self.cases.redact(r);
+    }
+}
+
+impl Redact for Coverage {
+    fn redact(&mut self, r: &Redactor) {
+        self.endpoints.redact(r);
+        self.uncatalogued.redact(r);
     }
 }
 

@@ -17,8 +17,8 @@ use super::{AuthPlan, BodyPlan, CasePlan, Plan, Poll, PwdPlan, RequestPlan, Step
 use crate::case::diagnostic::{Diagnostic, closest};
 use crate::case::load::{CaseFile, discover, load_file};
 use crate::case::spec::{AuthSpec, BodyCheck, BodySpec, CaseSpec, PwdSpec, Spanned, StepSpec};
-use crate::redact::FieldPolicy;
 use crate::result::Span;
+use crate::secret::FieldPolicy;
 use crate::settings::{DERIVED, SETTINGS, Settings};
 use crate::shape::StringFormat;
 

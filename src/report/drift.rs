@@ -7,8 +7,8 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::redact::{Redact, Redacted, Redactor};
 use crate::result::Exit;
+use crate::seal::{Redact, Redacted, Redactor};
 use crate::shape::{Change, Contract, Mode, Severity, compare};
 
 /// The changes of one contract.

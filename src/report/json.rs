@@ -3,7 +3,7 @@
 //! contract verdict.
 
 use super::RunReport;
-use crate::redact::Redacted;
+use crate::seal::Redacted;
 
 /// The report as pretty JSON.
 pub fn render(report: &Redacted<RunReport>) -> String {

@@ -5,19 +5,19 @@ use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 use super::RunReport;
 use super::terminal::failure_text;
-use crate::redact::Redacted;
 use crate::result::Outcome;
+use crate::seal::Redacted;
 
 /// The report as JUnit XML.
 pub fn render(report: &Redacted<RunReport>) -> Result<String, quick_junit::SerializeError> {
     let r = report.get();
     let mut suite = TestSuite::new("psconform");
     suite.set_time(r.meta.duration);
-    for (i, case) in r.cases.iter().enumerate() {
+    for case in &r.cases {
         let status = match &case.outcome {
             Outcome::Passed => TestCaseStatus::success(),
             Outcome::Failed => {
-                let text = failure_text(&report.map(|r| r.cases[i].clone()));
+                let text = failure_text(case);
                 let first = text.lines().nth(1).or_else(|| text.lines().next()).unwrap_or("failed").trim().to_owned();
                 let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
                 s.set_message(first).set_description(text).set_type("conformance");

@@ -13,6 +13,7 @@ pub mod drift;
 pub mod html;
 pub mod json;
 pub mod junit;
+pub mod list;
 pub mod terminal;
 
 use std::collections::BTreeMap;
@@ -20,8 +21,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
-use crate::redact::{Redact, Redacted, Redactor};
 use crate::result::{CaseResult, CheckKind, Exit, IgnoreReason, Matcher, Outcome};
+use crate::seal::{Redact, Redacted, Redactor};
 
 /// What a run was, for the header of a report.
 #[derive(Debug, Clone, Serialize)]

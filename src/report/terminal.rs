@@ -5,7 +5,6 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use crate::redact::Redacted;
 use crate::result::{CaseResult, CheckKind, CheckOutcome, Matcher, Phase, Skipped, StepResult};
 
 /// Characters of one line of a failure before it is cut (values are already redacted).
@@ -140,7 +139,7 @@ pub fn actual(o: &CheckOutcome) -> String {
 /// One line for an expectation.
 pub fn explain(o: &CheckOutcome) -> String {
     let line = format!("{}: expected {}, got {}", subject(o), expected(o), actual(o));
-    crate::plan::check::cut(&line, MAX_LINE)
+    crate::secret::cut(&line, MAX_LINE)
 }
 
 fn step_header(r: &CaseResult, s: &StepResult) -> String {
@@ -158,8 +157,7 @@ fn step_header(r: &CaseResult, s: &StepResult) -> String {
 
 /// The message under a failed trial: each failed step with its location, every failed
 /// expectation with what was expected and what came, earlier attempts of a polled step.
-pub fn failure_text(result: &Redacted<CaseResult>) -> String {
-    let r = result.get();
+pub fn failure_text(r: &CaseResult) -> String {
     let mut out = String::new();
     for s in r.steps.iter().filter(|s| s.failed()) {
         let _ = writeln!(out, "{}", step_header(r, s));

@@ -24,8 +24,9 @@ use url::Url;
 
 use crate::case::spec::Effect;
 use crate::plan::{CasePlan, Vars};
-use crate::redact::{Origin, Redacted, Redactor, SecretStore};
 use crate::result::{CaseResult, IgnoreReason, Outcome, Phase, Skipped, StepError, StepResult};
+use crate::seal::{Redacted, Redactor};
+use crate::secret::SecretStore;
 use crate::settings::{SETTINGS, Settings};
 use crate::shape::{ContractSet, Observed};
 use crate::simulator::{DataVariant, Fault, Listen, Profile, SimConfig, SimState, Simulator};
@@ -131,7 +132,7 @@ pub fn trials(ctx: &Arc<RunContext>, cases: &[Arc<CasePlan>]) -> Vec<Trial> {
                     }
                 };
                 let outcome = result.get().outcome.clone();
-                let message = (outcome == Outcome::Failed).then(|| crate::report::terminal::failure_text(&result));
+                let message = (outcome == Outcome::Failed).then(|| crate::report::terminal::failure_text(result.get()));
                 if let Ok(mut records) = ctx.records.lock() {
                     records.push(result);
                 }
@@ -357,22 +358,18 @@ fn initial_vars(settings: &Settings, base: &Url) -> Vars {
 
 /// Registers the configured credentials with the run's store.
 pub fn configured_store(settings: &Settings) -> SecretStore {
-    let store = SecretStore::new();
-    for secret in settings.secret_values() {
-        store.add(&secret, Origin::Configured);
-    }
-    store
+    SecretStore::configured(settings.secret_values())
 }
 
 /// Warns about configured credentials too short to be searched for in what a target sends
 /// back (they are still masked wherever psconform puts them).
 pub fn warn_short_secrets(settings: &Settings) {
     for info in SETTINGS.iter().filter(|s| s.secret) {
-        if settings.get(info.var).is_some_and(|v| v.chars().count() < crate::redact::store::MIN_CONFIGURED) {
+        if settings.get(info.var).is_some_and(|v| v.chars().count() < crate::secret::store::MIN_CONFIGURED) {
             tracing::warn!(
                 "{} is shorter than {} characters: it is masked where psconform sends it, but not searched for in what the target sends back",
                 info.env,
-                crate::redact::store::MIN_CONFIGURED
+                crate::secret::store::MIN_CONFIGURED
             );
         }
     }

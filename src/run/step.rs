@@ -11,9 +11,10 @@ use super::http::Outgoing;
 use super::{CaseRun, RunContext};
 use crate::plan::check::{Eval, captured};
 use crate::plan::{AuthPlan, BodyPlan, CasePlan, PwdPlan, StepPlan};
-use crate::redact::{Added, FieldPolicy, MASK, Origin, show_header};
 use crate::response::Response;
 use crate::result::{Attempt, CheckKind, CheckOutcome, Matcher, Phase, RequestLine, Skipped, StepError, StepResult};
+use crate::seal::Redact as _;
+use crate::secret::{Added, FieldPolicy, MASK, Origin, show_header};
 use crate::shape::{ContractKey, ResponseShape, Verdict};
 
 /// Outcomes kept per step; the rest are counted.
@@ -334,7 +335,7 @@ fn contract(
     let cookies = resp.set_cookies().iter().map(|c| c.name.clone());
     let mut shape = ResponseShape::infer(resp.status, resp.header("content-type"), cookies, &resp.body);
     // A server may put a credential into a field name or a cookie name.
-    redact_shape(&mut shape, &run.redactor);
+    shape.redact(&run.redactor);
     let route = &step.request.route;
     let key = ContractKey::new(&built.line.method, route, resp.status, built.version.as_deref());
     // Compared before it is handed to the observations, so the shape is moved, not copied.
@@ -355,17 +356,6 @@ fn contract(
     };
     r.contract = Some(verdict);
     Some(outcome)
-}
-
-/// Masks secrets in a shape's field and cookie names.
-pub fn redact_shape(shape: &mut ResponseShape, r: &crate::redact::Redactor) {
-    shape.cookies = std::mem::take(&mut shape.cookies).into_iter().map(|(k, v)| (r.text(&k), v)).collect();
-    if let Some(node) = shape.body.json.as_mut() {
-        node.keys_mut(&mut |k| {
-            let masked = r.text(k);
-            (masked != k).then_some(masked)
-        });
-    }
 }
 
 fn log_request_details(run: &CaseRun, out: &Outgoing) {
@@ -402,7 +392,7 @@ fn show_body(run: &CaseRun, body: &[u8], fields: FieldPolicy) -> String {
     const MAX: usize = 2048;
     if let Ok(mut v) = serde_json::from_slice::<Value>(body) {
         run.redactor.value(&mut v, fields);
-        return crate::plan::check::cut(&v.to_string(), MAX);
+        return crate::secret::cut(&v.to_string(), MAX);
     }
     let text = String::from_utf8_lossy(body);
     if text.contains('=') && !text.contains(' ') && text.len() < 64 * 1024 {
@@ -410,7 +400,7 @@ fn show_body(run: &CaseRun, body: &[u8], fields: FieldPolicy) -> String {
             .map(|(k, v)| if fields.is_sensitive(&k) { format!("{k}={MASK}") } else { format!("{k}={v}") })
             .collect::<Vec<_>>()
             .join("&");
-        return crate::plan::check::cut(&run.redactor.text(&form), MAX);
+        return crate::secret::cut(&run.redactor.text(&form), MAX);
     }
-    crate::plan::check::cut(&run.redactor.text(&text), MAX)
+    crate::secret::cut(&run.redactor.text(&text), MAX)
 }

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::infer::{BodyShape, Node, ResponseShape, StringFormat};
 use super::text::key_text;
+use crate::seal::{Redact, Redactor};
 
 /// How much a difference matters to a client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -66,6 +67,14 @@ impl Change {
             (None, None) => {}
         }
         s
+    }
+}
+
+impl Redact for Change {
+    fn redact(&mut self, r: &Redactor) {
+        self.at.redact(r);
+        self.before.redact(r);
+        self.after.redact(r);
     }
 }
 

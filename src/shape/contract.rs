@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::compare::{Change, Mode, Severity, compare};
 use super::infer::ResponseShape;
+use crate::seal::{Redact, Redactor};
 
 /// Which contract a response belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -133,6 +134,14 @@ impl Contract {
     }
 }
 
+impl Redact for Contract {
+    fn redact(&mut self, r: &Redactor) {
+        self.route.redact(r);
+        self.shape.redact(r);
+        self.cases.redact(r);
+    }
+}
+
 /// How a response compared with its contract.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Verdict {
@@ -184,6 +193,13 @@ impl Verdict {
             VerdictStatus::Breaking => true,
             VerdictStatus::Additive | VerdictStatus::Missing => strict,
         }
+    }
+}
+
+impl Redact for Verdict {
+    fn redact(&mut self, r: &Redactor) {
+        self.contract.redact(r);
+        self.changes.redact(r);
     }
 }
 

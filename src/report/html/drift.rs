@@ -2,8 +2,8 @@
 //! changed contracts that the run page shows too when the run wrote a drift report.
 
 use super::{Html, page, plural};
-use crate::redact::Redacted;
 use crate::report::drift::{ContractDrift, DriftReport, severity};
+use crate::seal::Redacted;
 use crate::shape::Severity;
 
 /// The page of a drift report.
@@ -126,7 +126,7 @@ mod tests {
     use std::collections::{BTreeMap, BTreeSet};
 
     use super::*;
-    use crate::redact::Redactor;
+    use crate::seal::Redactor;
     use crate::shape::{Contract, ContractKey, ResponseShape};
 
     fn contract(body: &str) -> Contract {

@@ -6,7 +6,7 @@
 //!
 //! Markup comes only from string literals here: [`Html`] appends `'static` markup as is and
 //! every other string through [`escape`]. What is escaped was redacted before it got here (the
-//! pages are made of [`crate::redact::Redacted`] values only), so an escape cannot carry a
+//! pages are made of [`crate::seal::Redacted`] values only), so an escape cannot carry a
 //! secret past the redaction point.
 
 mod contracts;

@@ -7,11 +7,11 @@
 use std::collections::BTreeMap;
 
 use super::{Html, page, plural, shown_date, shown_duration};
-use crate::redact::Redacted;
 use crate::report::drift::{DriftReport, severity};
 use crate::report::terminal::{actual, expected, explain, subject};
 use crate::report::{RunReport, reason_kind};
 use crate::result::{CaseResult, CheckKind, CheckOutcome, Outcome, Phase, Skipped, StepResult};
+use crate::seal::Redacted;
 use crate::shape::{Change, VerdictStatus};
 
 /// Characters of one expected or actual value before it is cut (values are redacted already).
@@ -402,7 +402,7 @@ fn changes_list(h: &mut Html, changes: &[Change]) {
 }
 
 fn cut(s: String) -> String {
-    crate::plan::check::cut(&s, MAX_VALUE)
+    crate::secret::cut(&s, MAX_VALUE)
 }
 
 fn outcome(h: &mut Html, o: &CheckOutcome) {
@@ -427,9 +427,9 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::redact::Redactor;
     use crate::report::{ContractsMeta, ExitInfo, RunMeta, Summary};
     use crate::result::{Attempt, Exit, IgnoreReason, Matcher, RequestLine, Span};
+    use crate::seal::Redactor;
     use crate::shape::Verdict;
 
     fn outcome(
