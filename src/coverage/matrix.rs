@@ -5,17 +5,17 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::catalog::{Catalog, key};
 use crate::case::spec::StatusSpec;
 use crate::plan::CasePlan;
 use crate::plan::check::Test;
-use crate::result::CaseResult;
+use crate::result::run::Observed;
 use crate::seal::{Redact, Redactor};
 
 /// One endpoint's coverage.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct EndpointCoverage {
     /// The API area.
     pub area: String,
@@ -43,7 +43,7 @@ impl EndpointCoverage {
 }
 
 /// The whole matrix.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Coverage {
     /// Every catalog endpoint, in catalog order.
     pub endpoints: Vec<EndpointCoverage>,
@@ -82,11 +82,11 @@ impl Redact for Coverage {
 }
 
 impl Coverage {
-    /// The matrix of a plan's cases, with what a run observed when results are given.
+    /// The matrix of a plan's cases, with the statuses a run observed, if any.
     pub fn of<'a>(
         catalog: &Catalog,
         cases: impl IntoIterator<Item = &'a CasePlan>,
-        results: &[CaseResult],
+        observed: impl IntoIterator<Item = &'a Observed>,
     ) -> Coverage {
         let mut rows: Vec<EndpointCoverage> = catalog
             .endpoints
@@ -133,14 +133,10 @@ impl Coverage {
                 });
             }
         }
-        for result in results {
-            for step in &result.steps {
-                let (Some(line), Some(status)) = (&step.request, step.status) else { continue };
-                let route = line.route.as_deref().unwrap_or(&line.path);
-                touch(&line.method, route, &mut |row| {
-                    row.observed.insert(status);
-                });
-            }
+        for o in observed {
+            touch(&o.endpoint.method, &o.endpoint.route, &mut |row| {
+                row.observed.insert(o.status);
+            });
         }
         let covered = rows.iter().filter(|r| r.covered()).count();
         let areas = catalog.areas();

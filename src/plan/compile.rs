@@ -226,6 +226,7 @@ impl Compiler<'_> {
             releases_credential: case.releases_credential,
             simulator_state: case.simulator_state.iter().map(|s| s.value.clone()).collect(),
             simulator_only: case.simulator_only,
+            locks: Vec::new(),
             steps: steps.into_iter().flatten().collect(),
             teardown: teardown.into_iter().flatten().collect(),
         })

@@ -64,11 +64,18 @@ pub struct CasePlan {
     pub simulator_state: Vec<String>,
     /// The case runs only against the built-in simulator.
     pub simulator_only: bool,
+    /// Shared resources the case holds while it runs: two cases that hold the same lock never
+    /// run at once. Empty today; the catalog will give release cases the `PS_ACCOUNT` lock.
+    pub locks: Vec<Lock>,
     /// The steps.
     pub steps: Vec<StepPlan>,
     /// Steps that always run afterwards.
     pub teardown: Vec<StepPlan>,
 }
+
+/// A named shared resource on the target, such as the managed account release cases request.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Lock(pub String);
 
 impl CasePlan {
     /// Every step, then every teardown step.

@@ -13,7 +13,6 @@ use crate::plan::check::{Eval, captured};
 use crate::plan::{AuthPlan, BodyPlan, CasePlan, PwdPlan, StepPlan};
 use crate::response::Response;
 use crate::result::{Attempt, CheckKind, CheckOutcome, Matcher, Phase, RequestLine, Skipped, StepError, StepResult};
-use crate::seal::Redact as _;
 use crate::secret::{Added, FieldPolicy, MASK, Origin, show_header};
 use crate::shape::{ContractKey, ResponseShape, Verdict};
 
@@ -333,14 +332,17 @@ fn contract(
         return None;
     }
     let cookies = resp.set_cookies().iter().map(|c| c.name.clone());
-    let mut shape = ResponseShape::infer(resp.status, resp.header("content-type"), cookies, &resp.body);
-    // A server may put a credential into a field name or a cookie name.
-    shape.redact(&run.redactor);
+    // A server may put a credential into a field name or a cookie name: the shape is sealed
+    // with the observation below, before it is compared or kept.
+    let shape = ResponseShape::infer(resp.status, resp.header("content-type"), cookies, &resp.body);
     let route = &step.request.route;
     let key = ContractKey::new(&built.line.method, route, resp.status, built.version.as_deref());
+    let observation = run.redactor.seal(crate::shape::Contract::observed(key.clone(), route, shape, &case.name));
     // Compared before it is handed to the observations, so the shape is moved, not copied.
-    let verdict = contracts.compare.then(|| Verdict::of(&contracts.set.path(&key), contracts.set.get(&key), &shape));
-    contracts.observed.add(crate::shape::Contract::observed(key, route, shape, &case.name));
+    let verdict = contracts
+        .compare
+        .then(|| Verdict::of(&contracts.set.path(&key), contracts.set.get(&key), &observation.get().shape));
+    contracts.observed.add(observation);
     let verdict = verdict?;
     let fails = verdict.fails(contracts.strict) && !contracts.accepting;
     let outcome = CheckOutcome {

@@ -32,6 +32,13 @@ impl<T> Redacted<T> {
     pub fn into_inner(self) -> T {
         self.0
     }
+
+    /// Puts a new part into a sealed value (a case's final outcome). The part is sealed on its
+    /// way in, so the value stays fit to write without being walked again.
+    pub fn amend<P: Redact>(&mut self, r: &Redactor, mut part: P, put: impl FnOnce(&mut T, P)) {
+        part.redact(r);
+        put(&mut self.0, part);
+    }
 }
 
 impl<T: Serialize> Serialize for Redacted<T> {

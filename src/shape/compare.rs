@@ -4,14 +4,14 @@
 
 use std::fmt::Write as _;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::infer::{BodyShape, Node, ResponseShape, StringFormat};
 use super::text::key_text;
 use crate::seal::{Redact, Redactor};
 
 /// How much a difference matters to a client.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     /// Worth knowing, never failing: a string format hint changed, a variation not seen again.
@@ -24,17 +24,17 @@ pub enum Severity {
 }
 
 /// One difference.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Change {
     /// Where: `status`, `content-type`, `cookie NAME`, `body`, or a body path such as `.UserId`.
     pub at: String,
     /// What happened, in a few words: `field removed`, `retyped`, `became nullable`, …
     pub what: String,
     /// Before, when there was something.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub before: Option<String>,
     /// After, when there is something.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// How much it matters.
     pub severity: Severity,

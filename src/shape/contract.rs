@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::compare::{Change, Mode, Severity, compare};
 use super::infer::ResponseShape;
-use crate::seal::{Redact, Redactor};
+use crate::seal::{Redact, Redacted, Redactor};
 
 /// Which contract a response belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -143,19 +143,19 @@ impl Redact for Contract {
 }
 
 /// How a response compared with its contract.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Verdict {
     /// The contract file.
     pub contract: String,
     /// Conforming, additive, breaking, or no contract yet.
     pub status: VerdictStatus,
     /// Every difference, breaking first; format hints are `info`.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<Change>,
 }
 
 /// The verdict's summary.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum VerdictStatus {
     /// The response is inside the contract (format hints may differ).
@@ -383,8 +383,10 @@ pub struct Observed {
 }
 
 impl Observed {
-    /// Adds one observation (already redacted).
-    pub fn add(&self, observation: Contract) {
+    /// Adds one observation, sealed where it was made (with the secrets its case knew). A
+    /// merge of sealed observations holds nothing new, so the set stays sealed.
+    pub fn add(&self, observation: Redacted<Contract>) {
+        let observation = observation.into_inner();
         if let Ok(mut map) = self.inner.lock() {
             let key = observation.key.clone();
             // Cases run in parallel: of the spellings seen, the first in sort order names the

@@ -2,18 +2,26 @@
 //! reporters only format it, and the exit code is derived from it. Nothing downstream parses
 //! text: an outcome carries its kind, its expected and actual values as JSON, and the place in
 //! the case file it came from.
+//!
+//! - this module: one case's result, its steps and outcomes, and the exit codes
+//! - `run`: the run as a whole ([`RunResult`]): the counts, the not-offered rule, the one exit
+//!   code
 
 use std::fmt;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::seal::{Redact, Redactor};
 use crate::secret::{FieldPolicy, MASK};
 
+pub mod run;
+
+pub use run::RunResult;
+
 /// A place in a case file.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Span {
     /// 1-based line (0 when the place is the file as a whole).
     pub line: u32,
@@ -22,7 +30,7 @@ pub struct Span {
 }
 
 /// What part of a response an expectation looks at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CheckKind {
     /// The status code.
@@ -43,7 +51,7 @@ pub enum CheckKind {
 
 /// How an expectation compares. The words a report uses for each are next to the variant, in
 /// `report::terminal`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Matcher {
     /// The status is this code, one of these codes, or of this class.
@@ -95,7 +103,7 @@ pub enum Matcher {
 }
 
 /// The outcome of one expectation.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CheckOutcome {
     /// What part of the response.
     pub kind: CheckKind,
@@ -110,7 +118,7 @@ pub struct CheckOutcome {
     pub actual: Value,
     /// Context a reader needs: why there is no actual value, the differences of a body, a
     /// redirect's location.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
     /// Whether the expectation held.
     pub passed: bool,
@@ -119,7 +127,7 @@ pub struct CheckOutcome {
 }
 
 /// Whether a step belongs to the case's steps or its teardown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     /// A step under `steps:`.
@@ -129,14 +137,14 @@ pub enum Phase {
 }
 
 /// The request a step sent, as it may be shown: secret values masked, query left out.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RequestLine {
     /// HTTP method.
     pub method: String,
     /// Path relative to the target, as sent, secrets masked.
     pub path: String,
     /// The endpoint's route template, such as `Credentials/{requestId}`, when known.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub route: Option<String>,
 }
 
@@ -205,6 +213,35 @@ impl TransportError {
     }
 }
 
+/// An endpoint: a method and a route template as a case file spells it. Two spellings of one
+/// route (`Auth/SignAppin`, `auth/signappin/`) are one endpoint: see [`Endpoint::key`].
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Endpoint {
+    /// `GET`, `POST`, …
+    pub method: String,
+    /// The route template, such as `Secrets-Safe/Folders`.
+    pub route: String,
+}
+
+impl Endpoint {
+    /// The endpoint a step's request belongs to.
+    pub fn of(line: &RequestLine) -> Endpoint {
+        Endpoint { method: line.method.clone(), route: line.route.clone().unwrap_or_else(|| line.path.clone()) }
+    }
+
+    /// What two spellings of the same endpoint share: the method, and the route compared
+    /// ignoring case and a trailing slash, with ids as `{id}`.
+    pub fn key(&self) -> (String, String) {
+        (self.method.to_ascii_uppercase(), crate::shape::contract::normalize_route(&self.route))
+    }
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.method, self.route)
+    }
+}
+
 /// Why a step could not be evaluated.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum StepError {
@@ -226,9 +263,12 @@ pub enum StepError {
         /// The budget.
         secs: f64,
     },
-    /// The run was interrupted (Ctrl-C) before the step.
+    /// The run was interrupted (Ctrl-C, or standard output closed) before the step.
     #[error("the run was interrupted")]
     Interrupted,
+    /// psconform itself failed: a panic, caught so its message is redacted like the rest.
+    #[error("psconform panicked (a bug): {0}")]
+    Bug(String),
 }
 
 impl StepError {
@@ -241,6 +281,7 @@ impl StepError {
             StepError::Setup(_) => "setup",
             StepError::Budget { .. } => "budget",
             StepError::Interrupted => "interrupted",
+            StepError::Bug(_) => "bug",
         }
     }
 }
@@ -256,7 +297,7 @@ impl Serialize for StepError {
 }
 
 /// Why a step did not run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Skipped {
     /// An earlier step failed.
@@ -269,22 +310,23 @@ pub enum Skipped {
 }
 
 /// One earlier attempt of a polled step.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Attempt {
     /// The status, when a response came.
     pub status: Option<u16>,
     /// Wall time of the request.
-    #[serde(serialize_with = "secs")]
+    #[serde(serialize_with = "secs", deserialize_with = "secs_back")]
     pub duration: Duration,
     /// The expectations that did not hold yet.
     pub failed: Vec<CheckOutcome>,
-    /// Why no response could be evaluated, if so.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Why no response could be evaluated, if so. A report carries an error's kind and words,
+    /// not its parts, so it is not read back.
+    #[serde(skip_serializing_if = "Option::is_none", skip_deserializing)]
     pub error: Option<StepError>,
 }
 
 /// One step's result.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StepResult {
     /// `steps` or `teardown`.
     pub phase: Phase,
@@ -295,33 +337,34 @@ pub struct StepResult {
     /// Where the step's request is in the case file.
     pub span: Span,
     /// The request, when one was made.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request: Option<RequestLine>,
     /// Status code, when a response came.
     pub status: Option<u16>,
     /// Wall time of the request (the last attempt's, for a polled step), body included.
-    #[serde(serialize_with = "secs")]
+    #[serde(serialize_with = "secs", deserialize_with = "secs_back")]
     pub duration: Duration,
     /// Earlier attempts of a polled step, oldest first; the step's outcomes are the last one's.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attempts: Vec<Attempt>,
     /// Every expectation's outcome.
     pub outcomes: Vec<CheckOutcome>,
     /// Outcomes left out of `outcomes` because there were too many.
-    #[serde(skip_serializing_if = "is_zero")]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub outcomes_omitted: usize,
-    /// Why the step could not be evaluated.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Why the step could not be evaluated. A report carries an error's kind and words, not
+    /// its parts, so it is not read back.
+    #[serde(skip_serializing_if = "Option::is_none", skip_deserializing)]
     pub error: Option<StepError>,
     /// Why the step did not run.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skipped: Option<Skipped>,
     /// How the response's shape compared with its endpoint's contract.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contract: Option<crate::shape::Verdict>,
     /// The response carried more secrets than psconform keeps track of, so nothing taken
     /// from its body is shown.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub body_masked: bool,
 }
 
@@ -362,7 +405,7 @@ impl StepResult {
 }
 
 /// Why a case did not run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "reason")]
 pub enum IgnoreReason {
     /// The case checks a condition only the built-in simulator can be put in.
@@ -385,8 +428,20 @@ pub enum IgnoreReason {
     /// The target does not offer the endpoint: it answered 404 where the case expects it.
     NotOffered {
         /// The endpoint, such as `GET Secrets-Safe/Folders`.
-        endpoint: String,
+        endpoint: Endpoint,
     },
+}
+
+impl IgnoreReason {
+    /// The reason's kind, as a summary groups them.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            IgnoreReason::SimulatorOnly { .. } => "simulator only",
+            IgnoreReason::MissingSettings { .. } => "settings not provided",
+            IgnoreReason::NeedsOptIn { .. } => "needs an opt-in",
+            IgnoreReason::NotOffered { .. } => "not offered by the target",
+        }
+    }
 }
 
 impl fmt::Display for IgnoreReason {
@@ -412,7 +467,7 @@ impl fmt::Display for IgnoreReason {
 }
 
 /// How a case ended.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "outcome")]
 pub enum Outcome {
     /// Every step ran and every expectation held.
@@ -424,7 +479,7 @@ pub enum Outcome {
 }
 
 /// One case's result.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CaseResult {
     /// `<area>::<file>::<case>`.
     pub name: String,
@@ -437,13 +492,13 @@ pub struct CaseResult {
     /// What a conforming server does.
     pub summary: String,
     /// The documentation statement the case checks.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
     /// How it ended.
     #[serde(flatten)]
     pub outcome: Outcome,
     /// Wall time.
-    #[serde(serialize_with = "secs")]
+    #[serde(serialize_with = "secs", deserialize_with = "secs_back")]
     pub duration: Duration,
     /// The steps, then the teardown steps, in the order they ran.
     pub steps: Vec<StepResult>,
@@ -455,12 +510,31 @@ impl CaseResult {
         self.outcome == Outcome::Failed
     }
 
+    /// Why the case failed first, in the one place every report asks: the first failed step's
+    /// error, or else its first failed expectation.
+    pub fn first_failure(&self) -> Option<Failure<'_>> {
+        let s = self.steps.iter().find(|s| s.failed())?;
+        match &s.error {
+            Some(e) => Some(Failure::Error(e)),
+            None => s.outcomes.iter().find(|o| !o.passed).map(Failure::Check),
+        }
+    }
+
     /// Whether every step that failed met a target that could not be reached at all.
     pub fn unreachable(&self) -> bool {
         self.failed()
             && self.steps.iter().all(|s| !s.answered())
             && self.steps.iter().any(|s| matches!(&s.error, Some(StepError::Transport(t)) if t.unreachable()))
     }
+}
+
+/// The first reason a case failed: see [`CaseResult::first_failure`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Failure<'a> {
+    /// A step got no usable response, or could not be made.
+    Error(&'a StepError),
+    /// An expectation did not hold.
+    Check(&'a CheckOutcome),
 }
 
 /// Exit codes, as documented in the README and `--help`.
@@ -477,7 +551,8 @@ pub enum Exit {
     NothingRan = 3,
     /// `drift`: a breaking shape change.
     Breaking = 4,
-    /// The run finished but an output (report, JUnit, record, snapshots) could not be written.
+    /// An output could not be written: a report, JUnit, the record, the contracts, or standard
+    /// output (closed by a pipe reader such as `head`).
     OutputFailed = 5,
 }
 
@@ -490,19 +565,8 @@ impl Exit {
             Exit::Invalid => "invalid case files, snapshots or usage; no request was sent",
             Exit::NothingRan => "the target could not be reached at all, or nothing ran",
             Exit::Breaking => "a breaking shape change",
-            Exit::OutputFailed => "an output could not be written",
+            Exit::OutputFailed => "an output could not be written (a report, or standard output closed)",
         }
-    }
-
-    /// The exit code of a run's results: 3 when every case that failed could not reach the
-    /// target at all, or when nothing passed or failed; 1 when any case failed; else 0.
-    pub fn of_cases(cases: &[CaseResult]) -> Exit {
-        let failed: Vec<&CaseResult> = cases.iter().filter(|c| c.failed()).collect();
-        if !failed.is_empty() {
-            let answered = cases.iter().any(|c| c.steps.iter().any(StepResult::answered));
-            return if !answered && failed.iter().all(|c| c.unreachable()) { Exit::NothingRan } else { Exit::Failed };
-        }
-        if cases.iter().any(|c| c.outcome == Outcome::Passed) { Exit::Passed } else { Exit::NothingRan }
     }
 }
 
@@ -515,6 +579,12 @@ impl From<Exit> for std::process::ExitCode {
 /// Durations as seconds with millisecond precision.
 pub fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_f64((d.as_secs_f64() * 1000.0).round() / 1000.0)
+}
+
+/// Durations read back from seconds; a negative or non-finite number is zero.
+pub fn secs_back<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let secs = f64::deserialize(d)?;
+    Ok(Duration::try_from_secs_f64(secs).unwrap_or_default())
 }
 
 // How each result type walks through the sealing point: every string, every JSON value, keys
@@ -555,7 +625,9 @@ impl Redact for StepError {
     fn redact(&mut self, r: &Redactor) {
         match self {
             StepError::Transport(t) => t.redact(r),
-            StepError::Undefined(s) | StepError::InvalidRequest(s) | StepError::Setup(s) => s.redact(r),
+            StepError::Undefined(s) | StepError::InvalidRequest(s) | StepError::Setup(s) | StepError::Bug(s) => {
+                s.redact(r)
+            }
             StepError::Budget { .. } | StepError::Interrupted => {}
         }
     }
@@ -596,7 +668,15 @@ impl Redact for IgnoreReason {
                 flag.redact(r);
                 because.redact(r);
             }
-            IgnoreReason::NotOffered { endpoint } => endpoint.redact(r),
+            IgnoreReason::NotOffered { endpoint } => endpoint.route.redact(r),
+        }
+    }
+}
+
+impl Redact for Outcome {
+    fn redact(&mut self, r: &Redactor) {
+        if let Outcome::Ignored(reason) = self {
+            reason.redact(r);
         }
     }
 }
@@ -608,9 +688,7 @@ impl Redact for CaseResult {
         self.endpoint.redact(r);
         self.summary.redact(r);
         self.source.redact(r);
-        if let Outcome::Ignored(reason) = &mut self.outcome {
-            reason.redact(r);
-        }
+        self.outcome.redact(r);
         self.steps.redact(r);
     }
 }

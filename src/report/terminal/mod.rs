@@ -1,11 +1,16 @@
-//! What a person reads: the text under a failed trial, one line per failed expectation. The
-//! words for each matcher live here, next to each other, and nowhere else.
+//! What a person reads: the text under a failed case, one line per failed expectation, and
+//! the stream around it (`printer`). The words for each matcher live here, next to each other,
+//! and nowhere else.
+
+pub mod printer;
+
+pub use printer::Printer;
 
 use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use crate::result::{CaseResult, CheckKind, CheckOutcome, Matcher, Phase, Skipped, StepResult};
+use crate::result::{CaseResult, CheckKind, CheckOutcome, Failure, Matcher, Phase, Skipped, StepResult};
 
 /// Characters of one line of a failure before it is cut (values are already redacted).
 const MAX_LINE: usize = 600;
@@ -140,6 +145,22 @@ pub fn actual(o: &CheckOutcome) -> String {
 pub fn explain(o: &CheckOutcome) -> String {
     let line = format!("{}: expected {}, got {}", subject(o), expected(o), actual(o));
     crate::secret::cut(&line, MAX_LINE)
+}
+
+/// A case's first failure as its failure text writes that line (JUnit's message).
+pub fn failure_line(f: Failure<'_>) -> String {
+    match f {
+        Failure::Error(e) => format!("error: {e}"),
+        Failure::Check(o) => format!("{}  (line {})", explain(o), o.span.line),
+    }
+}
+
+/// A case's first failure in a few words (the HTML page's list of failed cases).
+pub fn failure_words(f: Failure<'_>) -> String {
+    match f {
+        Failure::Error(e) => e.to_string(),
+        Failure::Check(o) => explain(o),
+    }
 }
 
 fn step_header(r: &CaseResult, s: &StepResult) -> String {
