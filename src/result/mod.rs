@@ -427,7 +427,9 @@ pub enum IgnoreReason {
     },
     /// The target does not offer the endpoint: it answered 404 where the case expects it.
     NotOffered {
-        /// The endpoint, such as `GET Secrets-Safe/Folders`.
+        /// The endpoint, such as `GET Secrets-Safe/Folders`. In a report it is
+        /// `missing_endpoint`: the case's own `endpoint` (the file's subject) sits beside it.
+        #[serde(rename = "missing_endpoint")]
         endpoint: Endpoint,
     },
 }
