@@ -17,7 +17,7 @@ use serde_json_path::JsonPath;
 use super::template::{Template, ValueTemplate, Vars};
 use crate::case::spec::{JsonType, LengthSpec, StatusSpec, TypeSet};
 use crate::response::Response;
-use crate::result::{CheckKind, CheckOutcome, Matcher, Span};
+use crate::result::{CheckKind, CheckOutcome, Difference, DifferenceKind, Matcher, Note, Span};
 use crate::seal::Redactor;
 use crate::secret::{FieldPolicy, MASK, cut, show_header};
 use crate::shape::StringFormat;
@@ -245,7 +245,7 @@ impl CheckOutcome {
         self
     }
     fn note(mut self, n: impl Into<String>) -> Self {
-        self.note = Some(n.into());
+        self.note = Some(Note::Text(n.into()));
         self
     }
     fn passed(mut self, p: bool) -> Self {
@@ -400,7 +400,7 @@ fn status(e: &Eval, spec: &StatusSpec, span: Span) -> CheckOutcome {
         .passed(ok);
     // A wrong status is easier to read with what the server said alongside it.
     if !ok && !e.resp.body.is_empty() {
-        o = o.note(format!("with body {}", compact(&e.show_body())));
+        o.note = Some(Note::ResponseBody(e.show_body()));
     }
     o
 }
@@ -511,11 +511,8 @@ fn body(e: &Eval, value: &ValueTemplate, partial: bool, span: Span) -> CheckOutc
     if count == 0 {
         return o.got(e.show_body()).passed(true);
     }
-    let mut note = diffs.join("; ");
-    if count > diffs.len() {
-        note.push_str(&format!("; and {} more differences", count - diffs.len()));
-    }
-    o.note(note)
+    let more = count - diffs.len();
+    CheckOutcome { note: Some(Note::Differences { listed: diffs, more }), ..o }
 }
 
 /// Collects differences between `want` and `actual` (at most [`MAX_FAILURES`] described,
@@ -527,7 +524,7 @@ fn compare_values(
     actual: &Value,
     at: &str,
     partial: bool,
-    out: &mut Vec<String>,
+    out: &mut Vec<Difference>,
     count: &mut usize,
 ) {
     match (want, actual) {
@@ -536,18 +533,20 @@ fn compare_values(
                 let here = format!("{at}.{k}");
                 match a.get(k) {
                     Some(av) => compare_values(e, wv, av, &here, partial, out, count),
-                    None => note_diff(out, count, format!("{} is missing", e.show_text(&here))),
+                    None => note_diff(out, count, Difference { at: e.show_text(&here), kind: DifferenceKind::Missing }),
                 }
             }
             if !partial {
                 for k in a.keys().filter(|k| !w.contains_key(*k)) {
-                    note_diff(out, count, format!("{} is not expected", e.show_text(&format!("{at}.{k}"))));
+                    let at = e.show_text(&format!("{at}.{k}"));
+                    note_diff(out, count, Difference { at, kind: DifferenceKind::Unexpected });
                 }
             }
         }
         (Value::Array(w), Value::Array(a)) => {
             if w.len() != a.len() {
-                note_diff(out, count, format!("{at} has {} elements, expected {}", a.len(), w.len()));
+                let kind = DifferenceKind::Length { actual: a.len(), expected: w.len() };
+                note_diff(out, count, Difference { at: at.to_owned(), kind });
                 return;
             }
             for (i, (wv, av)) in w.iter().zip(a).enumerate() {
@@ -558,16 +557,13 @@ fn compare_values(
         _ => {
             let shown =
                 if at == "$" && e.fields.bare_body() { Value::String(MASK.into()) } else { e.show_at(at, actual) };
-            note_diff(
-                out,
-                count,
-                format!("{} is {}, expected {}", e.show_text(at), compact(&shown), compact(&e.show_at(at, want))),
-            )
+            let kind = DifferenceKind::Value { actual: shown, expected: e.show_at(at, want) };
+            note_diff(out, count, Difference { at: e.show_text(at), kind })
         }
     }
 }
 
-fn note_diff(out: &mut Vec<String>, count: &mut usize, s: String) {
+fn note_diff(out: &mut Vec<Difference>, count: &mut usize, s: Difference) {
     *count += 1;
     if out.len() < MAX_FAILURES {
         out.push(s);
@@ -615,7 +611,7 @@ fn path_check(
     if let [node] = nodes.as_slice() {
         let (actual, note) = actual_of(e, &path.source, matcher, node);
         let mut o = base.got(actual).passed(test_node(matcher, wants, node));
-        o.note = note;
+        o.note = note.map(Note::Text);
         out.push(o);
         return Ok(());
     }
@@ -644,7 +640,7 @@ fn path_check(
             .cloned()
             .unwrap_or_else(|| format!("{} (value {} of {})", path.source, i + 1, nodes.len()));
         let mut o = outcome(CheckKind::Path, m, e.show_text(&subject), span).expect(expected.clone()).got(actual);
-        o.note = note;
+        o.note = note.map(Note::Text);
         out.push(o);
     }
     if failed > MAX_FAILURES {

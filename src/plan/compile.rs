@@ -17,7 +17,7 @@ use super::{AuthPlan, BodyPlan, CasePlan, Plan, Poll, PwdPlan, RequestPlan, Step
 use crate::case::diagnostic::{Diagnostic, closest};
 use crate::case::load::{CaseFile, discover, load_file};
 use crate::case::spec::{AuthSpec, BodyCheck, BodySpec, CaseSpec, PwdSpec, Spanned, StepSpec};
-use crate::result::Span;
+use crate::result::{Family, Span};
 use crate::secret::FieldPolicy;
 use crate::settings::{DERIVED, SETTINGS, Settings};
 use crate::shape::StringFormat;
@@ -539,9 +539,7 @@ impl Compiler<'_> {
             }
             let given = [check.equals.is_some(), check.matches.is_some(), check.contains.is_some()];
             if !given.contains(&true) && check.absent.is_none() {
-                let d = self
-                    .at(name, "the header check is empty")
-                    .with_hint("give `equals`, `matches`, `contains` or `absent`");
+                let d = self.at(name, "the header check is empty").with_hint(Family::Header.hint());
                 self.push(d);
             }
             if check.absent == Some(true) && given.contains(&true) {
@@ -608,9 +606,7 @@ impl Compiler<'_> {
                 BodyCheck::Empty(b) => out.push(Check { span: at, test: Test::BodyEmpty(*b) }),
                 BodyCheck::Text(t) => {
                     if t.equals.is_none() && t.matches.is_none() && t.contains.is_none() {
-                        let d = self
-                            .at(body, "the text check is empty")
-                            .with_hint("give `equals`, `matches` or `contains`");
+                        let d = self.at(body, "the text check is empty").with_hint(Family::Text.hint());
                         self.push(d);
                     }
                     if let Some(x) = t.equals.as_ref().and_then(|e| self.template(e, scope, needs)) {
@@ -628,22 +624,13 @@ impl Compiler<'_> {
         for (path, check) in expect.paths.iter() {
             let at = span(path);
             let compiled = self.jsonpath(path);
-            let given = [
-                check.equals.is_some(),
-                check.type_.is_some(),
-                check.matches.is_some(),
-                check.one_of.is_some(),
-                check.length.is_some(),
-                check.min.is_some() || check.max.is_some(),
-                check.format.is_some(),
-            ];
-            if check.exists.is_none() && !given.contains(&true) {
-                let d = self.at(path, "the path check is empty").with_hint(
-                    "give `exists`, `equals`, `type`, `matches`, `one_of`, `length`, `min`, `max` or `format`",
-                );
+            // Which matchers the check gives, from the table of matchers (`case::matchers`).
+            let given = check.given();
+            if given.is_empty() {
+                let d = self.at(path, "the path check is empty").with_hint(Family::Path.hint());
                 self.push(d);
             }
-            if check.exists == Some(false) && given.contains(&true) {
+            if check.exists == Some(false) && given.len() > 1 {
                 let d = self.at(path, "`exists: false` cannot be combined with a check on the value");
                 self.push(d);
             }
@@ -833,6 +820,24 @@ cases:
         let m = messages(&m);
         assert!(m.iter().any(|m| m.contains("credentials never go in `headers`")), "{m:?}");
         assert!(m.iter().any(|m| m.contains("invalid JSONPath")), "{m:?}");
+    }
+
+    #[test]
+    fn the_keys_and_hints_of_each_family_come_from_the_table_of_matchers() {
+        assert_eq!(Family::Header.hint(), "give `equals`, `matches`, `contains` or `absent`");
+        assert_eq!(Family::Text.hint(), "give `equals`, `matches` or `contains`");
+        assert_eq!(
+            Family::Path.hint(),
+            "give `exists`, `equals`, `type`, `matches`, `one_of`, `length`, `min`, `max` or `format`"
+        );
+        // A `paths:` check accepts exactly the keys of the path matchers: one row makes both.
+        let schema = serde_json::to_value(schemars::schema_for!(crate::case::spec::PathCheck)).expect("JSON");
+        let mut fields: Vec<&str> =
+            schema["properties"].as_object().expect("properties").keys().map(String::as_str).collect();
+        let mut keys = Family::Path.keys();
+        fields.sort_unstable();
+        keys.sort_unstable();
+        assert_eq!(fields, keys);
     }
 
     #[test]

@@ -72,7 +72,7 @@ pub fn markdown(report: &Redacted<DriftReport>) -> String {
                 (Some(b), Some(a)) => format!("{}: `{b}` → `{a}`", ch.what),
                 (Some(b), None) => format!("{} (was `{b}`)", ch.what),
                 (None, Some(a)) => format!("{} (`{a}`)", ch.what),
-                (None, None) => ch.what.clone(),
+                (None, None) => ch.what.to_string(),
             };
             let _ = writeln!(out, "| {} | `{}` | {detail} |", severity(ch.severity), ch.at);
         }

@@ -49,57 +49,72 @@ pub enum CheckKind {
     Contract,
 }
 
-/// How an expectation compares. The words a report uses for each are next to the variant, in
-/// `report::terminal`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Matcher {
-    /// The status is this code, one of these codes, or of this class.
+/// Builds [`Matcher`] and [`Family`] from the table of matchers (`case::matchers`).
+macro_rules! matcher_enum {
+    ($( $(#[$doc:meta])* $variant:ident = $tag:literal, key $key:literal, in [$($family:ident),+],
+        path [$($path:tt)*], expected $expected:expr; )+) => {
+        /// How an expectation compares: one variant per row of the table of matchers. The
+        /// words a report uses for each come from the same row (`report::terminal`).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+        pub enum Matcher {
+            $( $(#[$doc])* #[serde(rename = $tag)] $variant, )+
+        }
+
+        impl Matcher {
+            /// Every matcher, in table order.
+            pub const ALL: &'static [Matcher] = &[$(Matcher::$variant),+];
+
+            /// The key a case file writes it with.
+            pub fn key(self) -> &'static str {
+                match self { $(Matcher::$variant => $key),+ }
+            }
+
+            /// The families of checks it belongs to.
+            pub fn families(self) -> &'static [Family] {
+                match self { $(Matcher::$variant => &[$(Family::$family),+]),+ }
+            }
+        }
+    };
+}
+
+crate::case::matchers::matchers!(matcher_enum);
+
+/// A family of checks: where in a case file a matcher is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// `status:`
     Status,
-    /// Equal to the expected value.
-    Equals,
-    /// A string matching the expected regular expression.
-    Matches,
-    /// A string containing the expected text.
-    Contains,
-    /// A header is absent (`true`) or present (`false`).
-    Absent,
-    /// A cookie is set (`true`) or not (`false`).
-    Set,
-    /// A cookie's value matches the expected regular expression (the value is never shown).
-    ValueMatches,
-    /// A cookie has (`true`) or lacks (`false`) `HttpOnly`.
-    HttpOnly,
-    /// A cookie has (`true`) or lacks (`false`) `Secure`.
-    Secure,
-    /// A cookie's `Path` attribute.
-    CookiePath,
-    /// A cookie's `SameSite` attribute.
-    SameSite,
-    /// The body is exactly this JSON value.
-    Exact,
-    /// The body contains this JSON value.
-    Partial,
-    /// The body is empty (`true`) or not (`false`).
-    Empty,
-    /// A JSONPath selects something (`true`) or nothing (`false`).
-    Exists,
-    /// The value has one of these JSON types.
-    Type,
-    /// The value is one of these.
-    OneOf,
-    /// The length of a string, array or object.
-    Length,
-    /// A number at least this large.
-    Min,
-    /// A number at most this large.
-    Max,
-    /// A string in this format (`guid`, `email`, `date-time`).
-    Format,
-    /// A value could be captured for later steps.
-    Captured,
-    /// The shape conforms to the contract.
-    Conforms,
+    /// `headers: { Name: { … } }`
+    Header,
+    /// `cookies: { Name: { … } }`
+    Cookie,
+    /// `body: { exact | partial | empty }`
+    Body,
+    /// `body: { text: { … } }`
+    Text,
+    /// `paths: { $.x: { … } }`
+    Path,
+    /// `capture:`
+    Capture,
+    /// `snapshot:`
+    Contract,
+}
+
+impl Family {
+    /// The keys of its matchers, in table order.
+    pub fn keys(self) -> Vec<&'static str> {
+        Matcher::ALL.iter().filter(|m| m.families().contains(&self)).map(|m| m.key()).collect()
+    }
+
+    /// "give `a`, `b` or `c`": what an empty check of this family needs.
+    pub fn hint(self) -> String {
+        let keys: Vec<String> = self.keys().iter().map(|k| format!("`{k}`")).collect();
+        match keys.split_last() {
+            Some((last, [])) => format!("give {last}"),
+            Some((last, rest)) => format!("give {} or {last}", rest.join(", ")),
+            None => String::new(),
+        }
+    }
 }
 
 /// The outcome of one expectation.
@@ -116,14 +131,130 @@ pub struct CheckOutcome {
     pub expected: Value,
     /// What the response had (`null` when there was nothing to show; see `note`).
     pub actual: Value,
-    /// Context a reader needs: why there is no actual value, the differences of a body, a
-    /// redirect's location.
+    /// Context a reader needs: why there is no actual value, the differences of a body or a
+    /// shape, a redirect's location. Typed; a report writes it in words.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
+    pub note: Option<Note>,
     /// Whether the expectation held.
     pub passed: bool,
     /// Where the expectation is in the case file.
     pub span: Span,
+}
+
+/// What an outcome says beside its expected and actual values.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Note {
+    /// In words: why there is no actual value, how many values a path selected, a redirect.
+    Text(String),
+    /// The body that came with a wrong status, as shown.
+    ResponseBody(Value),
+    /// How a JSON body differs from the expected value.
+    Differences {
+        /// The first differences, at most `plan::check::MAX_FAILURES`.
+        listed: Vec<Difference>,
+        /// How many more there are.
+        more: usize,
+    },
+    /// How the response's shape differs from its contract.
+    Changes(Vec<crate::shape::Change>),
+}
+
+/// One difference of a body from the expected value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Difference {
+    /// Where, as a JSONPath (`$.A.B`, `$.Tags[2]`), as shown.
+    pub at: String,
+    /// What differs.
+    pub kind: DifferenceKind,
+}
+
+/// What differs at a place of a body.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DifferenceKind {
+    /// The expected key is not there.
+    Missing,
+    /// A key the exact body does not list.
+    Unexpected,
+    /// An array of another length.
+    Length {
+        /// Elements it has.
+        actual: usize,
+        /// Elements expected.
+        expected: usize,
+    },
+    /// Another value, both as shown.
+    Value {
+        /// What it is.
+        actual: Value,
+        /// What was expected.
+        expected: Value,
+    },
+}
+
+impl fmt::Display for Difference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let at = &self.at;
+        match &self.kind {
+            DifferenceKind::Missing => write!(f, "{at} is missing"),
+            DifferenceKind::Unexpected => write!(f, "{at} is not expected"),
+            DifferenceKind::Length { actual, expected } => write!(f, "{at} has {actual} elements, expected {expected}"),
+            DifferenceKind::Value { actual, expected } => write!(f, "{at} is {actual}, expected {expected}"),
+        }
+    }
+}
+
+impl fmt::Display for Note {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Note::Text(t) => f.write_str(t),
+            Note::ResponseBody(v) => write!(f, "with body {v}"),
+            Note::Differences { listed, more } => {
+                let words: Vec<String> = listed.iter().map(ToString::to_string).collect();
+                f.write_str(&words.join("; "))?;
+                if *more > 0 {
+                    write!(f, "; and {more} more differences")?;
+                }
+                Ok(())
+            }
+            Note::Changes(changes) => {
+                let lines: Vec<String> = changes.iter().map(|c| c.line()).collect();
+                f.write_str(&lines.join("; "))
+            }
+        }
+    }
+}
+
+/// A report writes a note in words, as it always has.
+impl Serialize for Note {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// A note read back from a report is its words.
+impl<'de> Deserialize<'de> for Note {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Note::Text)
+    }
+}
+
+impl Redact for Note {
+    fn redact(&mut self, r: &Redactor) {
+        match self {
+            Note::Text(t) => t.redact(r),
+            Note::ResponseBody(v) => v.redact(r),
+            Note::Differences { listed, .. } => {
+                for d in listed {
+                    d.at.redact(r);
+                    if let DifferenceKind::Value { actual, expected } = &mut d.kind {
+                        actual.redact(r);
+                        expected.redact(r);
+                    }
+                }
+            }
+            Note::Changes(changes) => changes.redact(r),
+        }
+    }
 }
 
 /// Whether a step belongs to the case's steps or its teardown.
@@ -603,7 +734,8 @@ fn redact_outcome(o: &mut CheckOutcome, r: &Redactor, fields: FieldPolicy, maske
             o.actual = Value::String(MASK.into());
         }
         if o.note.is_some() {
-            o.note = Some(format!("{MASK} (the response carried more secrets than psconform keeps track of)"));
+            o.note =
+                Some(Note::Text(format!("{MASK} (the response carried more secrets than psconform keeps track of)")));
         }
     }
 }

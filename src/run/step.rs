@@ -12,7 +12,9 @@ use super::{CaseRun, RunContext};
 use crate::plan::check::{Eval, captured};
 use crate::plan::{AuthPlan, BodyPlan, CasePlan, PwdPlan, StepPlan};
 use crate::response::Response;
-use crate::result::{Attempt, CheckKind, CheckOutcome, Matcher, Phase, RequestLine, Skipped, StepError, StepResult};
+use crate::result::{
+    Attempt, CheckKind, CheckOutcome, Matcher, Note, Phase, RequestLine, Skipped, StepError, StepResult,
+};
 use crate::secret::{Added, FieldPolicy, MASK, Origin, show_header};
 use crate::shape::{ContractKey, ResponseShape, Verdict};
 
@@ -94,9 +96,9 @@ pub async fn run(
         if let Some(loc) = resp.header("location").filter(|_| (300..400).contains(&resp.status)) {
             let loc = run.redactor.text(&show_header("location", loc));
             for o in outcomes.iter_mut().filter(|o| o.kind == CheckKind::Status && !o.passed) {
-                o.note = Some(format!(
+                o.note = Some(Note::Text(format!(
                     "a redirect to {loc}; psconform does not follow redirects: point --target at the final URL"
-                ));
+                )));
             }
         }
         let holds = over.is_none() && outcomes.iter().all(|o| o.passed);
@@ -350,9 +352,8 @@ fn contract(
         matcher: Matcher::Conforms,
         subject: verdict.contract.clone(),
         expected: Value::String("conforming".into()),
-        actual: Value::String(format!("{:?}", verdict.status).to_ascii_lowercase()),
-        note: (!verdict.changes.is_empty())
-            .then(|| verdict.changes.iter().map(|c| c.line()).collect::<Vec<_>>().join("; ")),
+        actual: serde_json::to_value(verdict.status).unwrap_or(Value::Null),
+        note: (!verdict.changes.is_empty()).then(|| Note::Changes(verdict.changes.clone())),
         passed: !fails,
         span: step.span,
     };

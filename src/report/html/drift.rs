@@ -112,7 +112,7 @@ fn contract(h: &mut Html, c: &ContractDrift) {
             .raw("</td><td>")
             .el("code", &[], &ch.at)
             .raw("</td>")
-            .el("td", &[], &ch.what)
+            .el("td", &[], ch.what.words())
             .raw("<td>")
             .el("code", &[], ch.before.as_deref().unwrap_or(""))
             .raw("</td><td>")

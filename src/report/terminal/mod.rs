@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use crate::result::{CaseResult, CheckKind, CheckOutcome, Failure, Matcher, Phase, Skipped, StepResult};
+use crate::result::{CaseResult, CheckKind, CheckOutcome, Failure, Matcher, Note, Phase, Skipped, StepResult};
 
 /// Characters of one line of a failure before it is cut (values are already redacted).
 const MAX_LINE: usize = 600;
@@ -61,68 +61,47 @@ pub fn subject(o: &CheckOutcome) -> String {
     }
 }
 
-/// What the case expects, in words.
-pub fn expected(o: &CheckOutcome) -> String {
-    let e = &o.expected;
-    let string = || e.as_str().map_or_else(|| json(e), str::to_owned);
-    match o.matcher {
-        Matcher::Status => status_text(e),
-        Matcher::Equals => format!("equal to {}", json(e)),
-        Matcher::Matches if o.kind == CheckKind::Path => format!("a string matching /{}/", string()),
-        Matcher::Matches | Matcher::ValueMatches => format!("matching /{}/", string()),
-        Matcher::Contains => format!("containing {}", json(e)),
-        Matcher::Absent => flag(e, "absent", "present"),
-        Matcher::Set => flag(e, "set", "not set"),
-        Matcher::HttpOnly | Matcher::Secure | Matcher::Exists => flag(e, "present", "absent"),
-        Matcher::CookiePath | Matcher::SameSite => string(),
-        Matcher::Exact | Matcher::Partial => json(e),
-        Matcher::Empty => flag(e, "empty", "not empty"),
-        Matcher::Type => match e {
-            Value::Array(ts) => {
-                ts.iter().map(|t| t.as_str().unwrap_or("?").to_owned()).collect::<Vec<_>>().join(" or ")
-            }
-            other => json(other),
-        },
-        Matcher::OneOf => match e {
-            Value::Array(items) => format!("one of {}", items.iter().map(json).collect::<Vec<_>>().join(", ")),
-            other => json(other),
-        },
-        Matcher::Length => match (e.get("min").and_then(Value::as_u64), e.get("max").and_then(Value::as_u64)) {
-            (Some(a), Some(b)) => format!("between {a} and {b}"),
-            (Some(a), None) => format!("at least {a}"),
-            (None, Some(b)) => format!("at most {b}"),
-            (None, None) if e.is_object() => "any".into(),
-            _ => json(e),
-        },
-        Matcher::Min => format!("a number at least {}", json(e)),
-        Matcher::Max => format!("a number at most {}", json(e)),
-        Matcher::Format => format!("a {} string", string()),
-        Matcher::Captured => "a value to capture".into(),
-        Matcher::Conforms => format!("the shape in {}", o.subject),
-    }
+fn string(v: &Value) -> String {
+    v.as_str().map_or_else(|| json(v), str::to_owned)
 }
+
+/// Builds [`expected`] from the table of matchers (`case::matchers`): each matcher's words
+/// are in its row.
+macro_rules! expected_words {
+    ($( $(#[$doc:meta])* $variant:ident = $tag:literal, key $key:literal, in [$($family:ident),+],
+        path [$($path:tt)*], expected $expected:expr; )+) => {
+        /// What the case expects, in words.
+        pub fn expected(o: &CheckOutcome) -> String {
+            match o.matcher {
+                $( Matcher::$variant => {
+                    let words: fn(&CheckOutcome) -> String = $expected;
+                    words(o)
+                } )+
+            }
+        }
+    };
+}
+
+crate::case::matchers::matchers!(expected_words);
 
 /// What the response had, in words.
 pub fn actual(o: &CheckOutcome) -> String {
     let a = &o.actual;
+    let note = o.note.as_ref().map(ToString::to_string);
     let base = match o.matcher {
-        _ if a.is_null() => return o.note.clone().unwrap_or_else(|| "nothing".into()),
+        _ if a.is_null() => return note.unwrap_or_else(|| "nothing".into()),
         Matcher::Status => json(a),
         Matcher::Absent => flag(a, "absent", "present"),
         Matcher::Set => flag(a, "set", "not set"),
         Matcher::HttpOnly | Matcher::Secure | Matcher::Exists => flag(a, "present", "absent"),
         Matcher::ValueMatches => flag(a, "a matching value", "a value that does not match (not shown)"),
         Matcher::Empty => {
-            return if a == &Value::Bool(true) {
-                "empty".into()
-            } else {
-                o.note.clone().unwrap_or_else(|| "not empty".into())
-            };
+            return if a == &Value::Bool(true) { "empty".into() } else { note.unwrap_or_else(|| "not empty".into()) };
         }
-        Matcher::Conforms => return o.note.clone().unwrap_or_else(|| a.as_str().unwrap_or("?").to_owned()),
+        Matcher::Conforms => return note.unwrap_or_else(|| a.as_str().unwrap_or("?").to_owned()),
         Matcher::Captured => {
             let got = if a == &Value::Bool(true) { "a value" } else { "nothing" };
-            return o.note.clone().unwrap_or_else(|| got.into());
+            return note.unwrap_or_else(|| got.into());
         }
         Matcher::Type | Matcher::CookiePath | Matcher::SameSite => a.as_str().map_or_else(|| json(a), str::to_owned),
         _ if o.kind == CheckKind::Header => match a {
@@ -135,7 +114,7 @@ pub fn actual(o: &CheckOutcome) -> String {
         _ => json(a),
     };
     match &o.note {
-        Some(n) if o.matcher == Matcher::Status && n.starts_with("with ") => format!("{base} {n}"),
+        Some(n @ Note::ResponseBody(_)) => format!("{base} {n}"),
         Some(n) => format!("{base} ({n})"),
         None => base,
     }
@@ -234,7 +213,7 @@ mod tests {
             subject: subject.into(),
             expected,
             actual,
-            note: note.map(str::to_owned),
+            note: note.map(|n| Note::Text(n.to_owned())),
             passed: false,
             span: Span::default(),
         }
@@ -244,7 +223,10 @@ mod tests {
     fn the_words_for_each_matcher() {
         let cases = [
             (
-                o(CheckKind::Status, Matcher::Status, "status", json!(200), json!(500), Some("with body \"x\"")),
+                CheckOutcome {
+                    note: Some(Note::ResponseBody(json!("x"))),
+                    ..o(CheckKind::Status, Matcher::Status, "status", json!(200), json!(500), None)
+                },
                 "status: expected 200, got 500 with body \"x\"",
             ),
             (
