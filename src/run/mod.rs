@@ -7,11 +7,15 @@
 //! - `execute`: the run: scheduling, the run result, stopping on Ctrl-C or a closed output
 //! - `scheduler`: worker threads, and locks two cases may not hold at once
 //! - `trial`: one case: skip reasons, its own simulator, steps, teardown, sealing
-//! - `step`: one step: render, send, learn secrets, evaluate, capture, contract, poll
+//! - `step`: one step: render, learn secrets, evaluate, capture, log
+//! - `poll`: a step sent once, or until its expectations hold
+//! - `observe`: a response's shape against its contract, and the run's observations
 //! - `http`: a client per worker thread, body caps, transport errors
 
 pub mod execute;
 pub mod http;
+mod observe;
+mod poll;
 pub mod scheduler;
 pub mod step;
 pub mod trial;

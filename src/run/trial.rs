@@ -146,6 +146,7 @@ pub async fn run_case(ctx: &RunContext, case: &CasePlan) -> Redacted<CaseResult>
     };
     let base = own_sim.as_ref().map_or_else(|| ctx.target.base_url.clone(), |s| s.base_url().clone());
     run.vars = initial_vars(&ctx.settings, &base);
+    let at = step::At { ctx, case, base: &base };
     let mut failed = false;
     for (i, step) in case.steps.iter().enumerate() {
         if failed || ctx.interrupted() {
@@ -158,12 +159,12 @@ pub async fn run_case(ctx: &RunContext, case: &CasePlan) -> Redacted<CaseResult>
             result.steps.push(s);
             continue;
         }
-        let r = step::run(ctx, case, &mut run, &base, step, Phase::Step, i + 1).await;
+        let r = step::run(at, &mut run, step, Phase::Step, i + 1).await;
         failed = r.failed();
         result.steps.push(r);
     }
     for (i, step) in case.teardown.iter().enumerate() {
-        let r = step::run(ctx, case, &mut run, &base, step, Phase::Teardown, i + 1).await;
+        let r = step::run(at, &mut run, step, Phase::Teardown, i + 1).await;
         failed |= r.failed();
         result.steps.push(r);
     }
