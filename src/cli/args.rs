@@ -83,7 +83,6 @@ pub struct CoverageArgs {
     mut_arg("nocapture", |a| a.hide(true)),
     mut_arg("show_output", |a| a.hide(true)),
     mut_arg("unstable_flags", |a| a.hide(true)),
-    mut_arg("logfile", |a| a.hide(true)),
 )]
 pub struct RunArgs {
     /// Base URL of the target, such as https://ps.example.com/BeyondTrust/api/public/v3.

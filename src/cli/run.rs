@@ -16,7 +16,7 @@ use crate::report::terminal::Printer;
 use crate::report::terminal::printer::filtered_out;
 use crate::report::{ContractsMeta, RunMeta};
 use crate::result::run::Final;
-use crate::result::{Exit, RunResult};
+use crate::result::Exit;
 use crate::run::http::Http;
 use crate::run::{Contracts, Listener, OutputClosed, RunContext, Target, execute};
 use crate::seal::Redactor;
@@ -260,13 +260,21 @@ fn run_cases(
     if !outputs.closed && outputs.printer.end(&run, elapsed).is_err() {
         run.output_closed = true;
     }
-    tell_verdict(&run, ctx);
+    for line in crate::report::terminal::verdict_lines(&run, ctx.target.base_url.as_str()) {
+        anstream::eprintln!("{line}");
+    }
     let mut drift = None;
     if let Some(contracts) = &ctx.contracts {
         let complete =
             config.harness.filter.is_none() && config.harness.skip.is_empty() && run.summary.passed == selected.len();
         let observed = contracts.observed.take();
-        tell_notes(&outputs.notes, config, contracts.set.dir.display().to_string());
+        let cc = &config.contracts;
+        let quiet = !cc.compare;
+        let dir = cc.dir.display().to_string();
+        let missing_hint = !cc.strict && cc.update == Update::None;
+        for line in crate::report::terminal::contract_lines(&outputs.notes, &dir, missing_hint).filter(|_| !quiet) {
+            anstream::eprintln!("{line}");
+        }
         let done = update::finish(&config.contracts, &contracts.set, &observed, complete, redactor);
         for (n, what, dir) in &done.written {
             anstream::eprintln!("contracts: {n} {what} {}", dir.display());
@@ -310,55 +318,6 @@ fn run_cases(
         run.outputs_failed |= !problems.is_empty();
     }
     run.exit()
-}
-
-/// What the run's result says beyond the counts: nothing ran, an unreachable target, the
-/// endpoints not offered, an interruption.
-fn tell_verdict(run: &RunResult, ctx: &RunContext) {
-    if run.nothing_ran() {
-        anstream::eprintln!(
-            "error: nothing ran: {} cases were ignored (the reasons are listed above)",
-            run.summary.ignored
-        );
-    } else if run.unreachable() {
-        anstream::eprintln!("error: the target could not be reached at all: {}", ctx.target.base_url);
-    }
-    if !run.not_offered.is_empty() {
-        anstream::eprintln!("not offered by the target (it answered 404; these cases are ignored, not failed):");
-        for (endpoint, n) in run.not_offered.values() {
-            anstream::eprintln!("  {endpoint}: {n} case(s)");
-        }
-    }
-    if run.interrupted {
-        anstream::eprintln!("psconform: the run was interrupted; the cases it did not finish count as failed");
-    }
-}
-
-/// What the run noticed of the contracts without failing.
-fn tell_notes(notes: &Notes, config: &RunConfig, dir: String) {
-    let cc = &config.contracts;
-    if !cc.compare {
-        return;
-    }
-    if !notes.additive.is_empty() {
-        anstream::eprintln!(
-            "contracts: {} additive change(s), not failing (--strict-shapes makes them fail):\n{}",
-            notes.additive.len(),
-            notes.additive.join("\n")
-        );
-    }
-    if !notes.missing.is_empty() && !cc.strict && cc.update == Update::None {
-        anstream::eprintln!(
-            "contracts: {} endpoint response(s) have no contract in {dir} (--update-snapshots adds them)",
-            notes.missing.len()
-        );
-    }
-    if notes.info > 0 {
-        anstream::eprintln!(
-            "contracts: {} string format hint(s) differ from the contracts (information, never failing)",
-            notes.info
-        );
-    }
 }
 
 /// What a report says of the run itself.

@@ -10,7 +10,10 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use crate::result::{CaseResult, CheckKind, CheckOutcome, Failure, Matcher, Note, Phase, Skipped, StepResult};
+use crate::result::{
+    CaseResult, CheckKind, CheckOutcome, Failure, Matcher, Note, Phase, RunResult, Skipped, StepResult,
+};
+use crate::shape::update::Notes;
 
 /// Characters of one line of a failure before it is cut (values are already redacted).
 const MAX_LINE: usize = 600;
@@ -140,6 +143,54 @@ pub fn failure_words(f: Failure<'_>) -> String {
         Failure::Error(e) => e.to_string(),
         Failure::Check(o) => explain(o),
     }
+}
+
+/// What a run's result says beyond its counts, for standard error: nothing ran, a target that
+/// could not be reached, the endpoints not offered, an interruption.
+pub fn verdict_lines(run: &RunResult, target: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    if run.nothing_ran() {
+        out.push(format!(
+            "error: nothing ran: {} cases were ignored (the reasons are listed above)",
+            run.summary.ignored
+        ));
+    } else if run.unreachable() {
+        out.push(format!("error: the target could not be reached at all: {target}"));
+    }
+    if !run.not_offered.is_empty() {
+        out.push("not offered by the target (it answered 404; these cases are ignored, not failed):".to_owned());
+        out.extend(run.not_offered.values().map(|(endpoint, n)| format!("  {endpoint}: {n} case(s)")));
+    }
+    if run.interrupted {
+        out.push("psconform: the run was interrupted; the cases it did not finish count as failed".to_owned());
+    }
+    out
+}
+
+/// What a run noticed of the contracts without failing, for standard error. `missing_hint`:
+/// say that responses without a contract exist (not when they fail, or are being added).
+pub fn contract_lines(notes: &Notes, dir: &str, missing_hint: bool) -> impl Iterator<Item = String> {
+    let mut out = Vec::new();
+    if !notes.additive.is_empty() {
+        out.push(format!(
+            "contracts: {} additive change(s), not failing (--strict-shapes makes them fail):\n{}",
+            notes.additive.len(),
+            notes.additive.join("\n")
+        ));
+    }
+    if !notes.missing.is_empty() && missing_hint {
+        out.push(format!(
+            "contracts: {} endpoint response(s) have no contract in {dir} (--update-snapshots adds them)",
+            notes.missing.len()
+        ));
+    }
+    if notes.info > 0 {
+        out.push(format!(
+            "contracts: {} string format hint(s) differ from the contracts (information, never failing)",
+            notes.info
+        ));
+    }
+    out.into_iter()
 }
 
 fn step_header(r: &CaseResult, s: &StepResult) -> String {

@@ -154,7 +154,9 @@ impl Printer {
         if let Some(text) = failure {
             self.failures.push((c.name.clone(), text));
         }
-        self.out.flush()
+        // Standard output writes a line out as it ends (and the terse stream's characters
+        // when its buffer fills), as libtest's does: no flush per case.
+        Ok(())
     }
 
     /// The coloured `ok`, `FAILED` or `ignored (reason)`.
