@@ -46,9 +46,9 @@ macro_rules! matchers {
             /// The value has one of these JSON types.
             Type = "type", key "type", in [Path],
                 path [
-                    /// The value has this JSON type, or one of these: `integer`, `number`,
-                    /// `string`, `boolean`, `null`, `array`, `object`; as a list
-                    /// (`[string, "null"]`) or joined with `|` (`string|null`).
+                    /// The value has this JSON type, or one of these: `integer`, `number`, `string`,
+                    /// `boolean`, `null`, `array`, `object`; as a list (`[string, "null"]`) or joined with
+                    /// `|` (`string|null`).
                     #[serde(default, rename = "type")]
                     type_: TypeSet
                 ],
@@ -91,8 +91,7 @@ macro_rules! matchers {
             /// The length of a string, array or object.
             Length = "length", key "length", in [Path],
                 path [
-                    /// The length of a string (characters), array or object: a number or
-                    /// `{min, max}`.
+                    /// The length of a string (characters), array or object: a number or `{min, max}`.
                     #[serde(default)]
                     length: LengthSpec
                 ],
@@ -125,9 +124,8 @@ macro_rules! matchers {
             /// A string in this format (`guid`, `email`, `date-time`).
             Format = "format", key "format", in [Path],
                 path [
-                    /// The value is a string in this format: `guid`, `email` or `date-time`.
-                    /// Shape contracts only show formats as hints; this makes one an
-                    /// expectation.
+                    /// The value is a string in this format: `guid`, `email` or `date-time`. Shape contracts
+                    /// only show formats as hints; this makes one an expectation.
                     #[serde(default)]
                     #[schemars(with = "Option<String>")]
                     format: Spanned<String>
@@ -177,8 +175,8 @@ pub(crate) use matchers;
 /// without a field are skipped), and [`super::spec::PathCheck::given`].
 macro_rules! path_check {
     (@fields [$($done:tt)*] [$($given:ident $given_key:literal)*]) => {
-        /// Checks on the values a JSONPath selects. Give one or more; all must hold for every
-        /// value selected. Apart from `exists: false`, a path that selects nothing fails.
+        /// Checks on the values a JSONPath selects. Give one or more; all must hold for every value
+        /// selected. Apart from `exists: false`, a path that selects nothing fails.
         #[derive(Debug, Default, Deserialize, JsonSchema)]
         #[serde(deny_unknown_fields)]
         pub struct PathCheck {

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use super::args::{CoverageArgs, DriftArgs, ListArgs, ValidateArgs};
 use crate::case::Diagnostic;
 use crate::coverage::{Catalog, Coverage};
-use crate::plan::Plan;
+use crate::plan::{Plan, Suite};
 use crate::report::drift;
 use crate::report::list::{self, Entry};
 use crate::result::Exit;
@@ -45,19 +45,34 @@ fn print_diagnostics(diags: Vec<Diagnostic>, redactor: &Redactor) {
 
 /// Loads and compiles the case files, printing every problem (exit 2).
 pub fn load(roots: &[PathBuf], redactor: &Redactor) -> Result<Plan, Exit> {
-    let states: Vec<&str> = SimState::NAMES.iter().map(|(n, _)| *n).collect();
-    match crate::plan::compile(roots, &states) {
-        Ok(plan) => {
-            for d in &plan.skipped {
-                let d = redactor.seal(d.clone());
-                anstream::eprintln!("warning: {}: {}", d.get().location(), d.get().message);
-            }
-            Ok(plan)
-        }
-        Err(diags) => {
-            print_diagnostics(diags, redactor);
-            Err(Exit::Invalid)
-        }
+    let plan = checked(crate::plan::compile(roots, &states()), redactor)?;
+    warn_skipped(&plan.skipped, redactor);
+    Ok(plan)
+}
+
+/// Loads and checks the case files for a run, keeping only what each case needs until it
+/// starts, printing every problem (exit 2).
+pub fn load_suite(roots: &[PathBuf], exercised: bool, redactor: &Redactor) -> Result<Suite, Exit> {
+    let suite = checked(Suite::load(roots, &states(), exercised), redactor)?;
+    warn_skipped(&suite.skipped, redactor);
+    Ok(suite)
+}
+
+fn states() -> Vec<&'static str> {
+    SimState::NAMES.iter().map(|(n, _)| *n).collect()
+}
+
+fn checked<T>(loaded: Result<T, Vec<Diagnostic>>, redactor: &Redactor) -> Result<T, Exit> {
+    loaded.map_err(|diags| {
+        print_diagnostics(diags, redactor);
+        Exit::Invalid
+    })
+}
+
+fn warn_skipped(skipped: &[Diagnostic], redactor: &Redactor) {
+    for d in skipped {
+        let d = redactor.seal(d.clone());
+        anstream::eprintln!("warning: {}: {}", d.get().location(), d.get().message);
     }
 }
 

@@ -7,16 +7,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use super::commands::{load, load_contracts};
+use super::commands::{load_contracts, load_suite};
 use super::config::{RunConfig, TargetConfig};
 use crate::coverage::{Catalog, Coverage};
-use crate::plan::CasePlan;
+use crate::plan::{CaseRef, Suite};
 use crate::report::files::{self, Reports};
 use crate::report::terminal::Printer;
 use crate::report::terminal::printer::filtered_out;
 use crate::report::{ContractsMeta, RunMeta};
-use crate::result::run::Final;
 use crate::result::Exit;
+use crate::result::run::Final;
 use crate::run::http::Http;
 use crate::run::{Contracts, Listener, OutputClosed, RunContext, Target, execute};
 use crate::seal::Redactor;
@@ -35,8 +35,10 @@ pub fn run(config: RunConfig) -> Exit {
     };
     let redactor = Redactor::new(vec![SecretStore::configured(settings.secret_values())]);
     crate::logging::set_redactor(redactor.clone());
-    let plan = match load(std::slice::from_ref(&config.cases), &redactor) {
-        Ok(p) => p,
+    let reports_asked =
+        config.outputs.junit.is_some() || config.outputs.report.is_some() || config.outputs.html.is_some();
+    let suite = match load_suite(std::slice::from_ref(&config.cases), reports_asked, &redactor) {
+        Ok(s) => s,
         Err(e) => return e,
     };
     crate::run::warn_short_secrets(&settings);
@@ -86,8 +88,7 @@ pub fn run(config: RunConfig) -> Exit {
         interrupted: Arc::clone(&interrupted),
     });
     rt.spawn(watch_interrupt(interrupted));
-    let cases: Vec<Arc<CasePlan>> = plan.cases.into_iter().map(Arc::new).collect();
-    let exit = run_cases(&config, &ctx, &cases, &redactor, started_at);
+    let exit = run_cases(&config, &ctx, &suite, &redactor, started_at);
     if let Some(sim) = sim {
         rt.block_on(sim.stop());
     }
@@ -195,12 +196,12 @@ impl Listener for Outputs {
 fn run_cases(
     config: &RunConfig,
     ctx: &Arc<RunContext>,
-    all: &[Arc<CasePlan>],
+    suite: &Suite,
     redactor: &Redactor,
     started_at: String,
 ) -> Exit {
-    let selected: Vec<Arc<CasePlan>> =
-        all.iter().filter(|c| !filtered_out(&config.harness, &c.name)).map(Arc::clone).collect();
+    let all = &suite.cases;
+    let selected: Vec<&CaseRef> = all.iter().filter(|c| !filtered_out(&config.harness, &c.name)).collect();
     if selected.is_empty() {
         let filter = config.harness.filter.as_deref().unwrap_or("");
         anstream::eprintln!(
@@ -254,7 +255,7 @@ fn run_cases(
         .test_threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get));
     let started = Instant::now();
-    let mut run = execute(&selected, ctx, threads, all.len() - selected.len(), &mut outputs);
+    let mut run = execute(suite, &selected, ctx, threads, all.len() - selected.len(), &mut outputs);
     let elapsed = started.elapsed();
     run.output_closed |= outputs.closed;
     if !outputs.closed && outputs.printer.end(&run, elapsed).is_err() {
@@ -303,9 +304,9 @@ fn run_cases(
     }
     if let Some(reports) = outputs.reports {
         let meta = redactor.seal(run_meta(config, ctx, started_at, elapsed));
-        let coverage = Catalog::builtin()
-            .ok()
-            .map(|c| redactor.seal(Coverage::of(&c, all.iter().map(|c| c.as_ref()), &run.observed)));
+        let exercised = all.iter().flat_map(|c| c.exercised.iter().map(move |e| (c.name.as_str(), e)));
+        let coverage =
+            Catalog::builtin().ok().map(|c| redactor.seal(Coverage::of_exercised(&c, exercised, &run.observed)));
         let problems = reports.finish(files::Context {
             meta: &meta,
             run: &run,

@@ -8,9 +8,8 @@ use std::fmt::Write as _;
 use serde::{Deserialize, Serialize};
 
 use super::catalog::{Catalog, key};
-use crate::case::spec::StatusSpec;
 use crate::plan::CasePlan;
-use crate::plan::check::Test;
+use crate::plan::suite::Exercised;
 use crate::result::run::Observed;
 use crate::seal::{Redact, Redactor};
 
@@ -59,14 +58,6 @@ pub struct Coverage {
     pub areas_covered: usize,
 }
 
-fn status_text(spec: &StatusSpec) -> Vec<String> {
-    match spec {
-        StatusSpec::Code(c) => vec![c.to_string()],
-        StatusSpec::AnyOf(cs) => cs.iter().map(u16::to_string).collect(),
-        StatusSpec::Class(c) => vec![format!("{c}xx")],
-    }
-}
-
 impl Redact for EndpointCoverage {
     fn redact(&mut self, r: &Redactor) {
         self.route.redact(r);
@@ -87,6 +78,19 @@ impl Coverage {
         catalog: &Catalog,
         cases: impl IntoIterator<Item = &'a CasePlan>,
         observed: impl IntoIterator<Item = &'a Observed>,
+    ) -> Coverage {
+        let exercised: Vec<(&str, Vec<Exercised>)> =
+            cases.into_iter().map(|c| (c.name.as_str(), Exercised::of(c))).collect();
+        let items = exercised.iter().flat_map(|(name, steps)| steps.iter().map(move |s| (*name, s)));
+        Coverage::of_exercised(catalog, items, observed)
+    }
+
+    /// The matrix of what cases exercise (case name, request), with the statuses a run
+    /// observed, if any.
+    pub fn of_exercised<'e, 'o>(
+        catalog: &Catalog,
+        exercised: impl IntoIterator<Item = (&'e str, &'e Exercised)>,
+        observed: impl IntoIterator<Item = &'o Observed>,
     ) -> Coverage {
         let mut rows: Vec<EndpointCoverage> = catalog
             .endpoints
@@ -115,23 +119,11 @@ impl Coverage {
                 })),
             }
         };
-        for case in cases {
-            for step in case.all_steps() {
-                let method = step.request.method.as_str();
-                let asserted: Vec<String> = step
-                    .checks
-                    .iter()
-                    .filter_map(|c| match &c.test {
-                        Test::Status(s) => Some(status_text(s)),
-                        _ => None,
-                    })
-                    .flatten()
-                    .collect();
-                touch(method, &step.request.route, &mut |row| {
-                    row.cases.insert(case.name.clone());
-                    row.asserted.extend(asserted.iter().cloned());
-                });
-            }
+        for (name, step) in exercised {
+            touch(step.method, &step.route, &mut |row| {
+                row.cases.insert(name.to_owned());
+                row.asserted.extend(step.asserted.iter().cloned());
+            });
         }
         for o in observed {
             touch(&o.endpoint.method, &o.endpoint.route, &mut |row| {

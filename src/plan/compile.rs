@@ -32,10 +32,31 @@ pub const MAX_POLL_ATTEMPTS: u32 = 100;
 /// Loads and compiles every case file under `roots` (folders or single files). Returns the
 /// plan, or every problem of every file.
 pub fn compile(roots: &[PathBuf], simulator_states: &[&str]) -> Result<Plan, Vec<Diagnostic>> {
+    let mut cases = Vec::new();
+    let (files, skipped) = check(roots, simulator_states, |_, _, file| {
+        cases.extend(file.cases.into_iter().filter_map(|c| c.plan));
+    })?;
+    cases.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(Plan { cases, files, skipped })
+}
+
+/// Loads and compiles every case file under `roots`, handing each compiled file (with the
+/// folder its names are taken from, and its index) to `keep` as it comes, in file order, and
+/// checking trial names across files. Returns how many files there were and what the walk
+/// skipped, or every problem of every file. Files are compiled in batches on up to one thread
+/// per core, so a large suite holds at most a batch of parsed files at once.
+pub(super) fn check(
+    roots: &[PathBuf],
+    simulator_states: &[&str],
+    mut keep: impl FnMut(&Path, usize, CompiledFile),
+) -> Result<(usize, Vec<Diagnostic>), Vec<Diagnostic>> {
+    /// Files compiled before their plans are handed over.
+    const BATCH: usize = 512;
     let mut diags = Vec::new();
-    let mut files = Vec::new();
     let mut order: Vec<PathBuf> = Vec::new();
     let mut skipped = Vec::new();
+    let mut files = 0;
+    let mut seen: BTreeMap<String, String> = BTreeMap::new();
     for root in roots {
         let found = discover(root);
         diags.extend(found.errors);
@@ -47,32 +68,27 @@ pub fn compile(roots: &[PathBuf], simulator_states: &[&str]) -> Result<Plan, Vec
             );
         }
         let names_root = if root.is_dir() { root.as_path() } else { root.parent().unwrap_or(Path::new("")) };
-        for (path, result) in found.files.iter().zip(load_files(names_root, &found.files)) {
-            order.push(path.clone());
-            match result {
-                Ok(f) => files.push(f),
-                Err(d) => diags.push(d),
-            }
-        }
-    }
-    let mut cases = Vec::new();
-    let mut seen: BTreeMap<String, String> = BTreeMap::new();
-    for file in &files {
-        if file.spec.cases.is_empty() {
-            diags.push(Diagnostic::whole(&file.path, "the file has no cases").with_hint("add a case under `cases:`"));
-        }
-        for spec in &file.spec.cases {
-            let mut c = Compiler { file, diags: &mut diags, states: simulator_states };
-            let name = trial_name(file, &spec.name.value);
-            let here = format!("{}:{}", file.path.display(), spec.name.referenced.line());
-            if let Some(first) = seen.insert(name.clone(), here) {
-                let d = c.at(&spec.name, format!("two cases are both named `{name}`")).with_hint(format!(
-                    "the other one is at {first}; trial names (`<folder>::<file>::<case>`) must be unique"
-                ));
-                c.push(d);
-            }
-            if let Some(plan) = c.case(spec, name) {
-                cases.push(plan);
+        order.extend(found.files.iter().cloned());
+        for batch in found.files.chunks(BATCH) {
+            for file in compile_files(names_root, batch, simulator_states) {
+                let mut file = match file {
+                    Ok(f) => f,
+                    Err(d) => {
+                        diags.push(d);
+                        continue;
+                    }
+                };
+                diags.append(&mut file.diags);
+                for case in &file.cases {
+                    let here = format!("{}:{}", file.path.display(), case.line);
+                    if let Some(first) = seen.insert(case.name.clone(), here) {
+                        diags.push(duplicate(&file.path, case, &first));
+                    }
+                }
+                if diags.is_empty() {
+                    keep(names_root, files, file);
+                }
+                files += 1;
             }
         }
     }
@@ -82,23 +98,75 @@ pub fn compile(roots: &[PathBuf], simulator_states: &[&str]) -> Result<Plan, Vec
         diags.sort_by_key(|d| (rank(d), d.line, d.column));
         return Err(diags);
     }
-    cases.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(Plan { cases, files: files.len(), skipped })
+    Ok((files, skipped))
 }
 
-/// Reads and parses `paths` on up to one thread per core, in their order. Parsing dominates
-/// the start of a large suite, and nothing runs until it is done.
-fn load_files(root: &Path, paths: &[PathBuf]) -> Vec<Result<CaseFile, Diagnostic>> {
+/// One case file, compiled: its cases (each with its plan when it compiled) and its problems.
+/// The parsed file itself is dropped as soon as it is compiled, so a large suite never holds
+/// every parsed file and every plan at once.
+pub(super) struct CompiledFile {
+    pub(super) path: PathBuf,
+    /// A digest of the file's text, to prove later that a file read again is the one checked.
+    pub(super) digest: u64,
+    pub(super) cases: Vec<CompiledCase>,
+    pub(super) diags: Vec<Diagnostic>,
+}
+
+/// One case's trial name and place, and its plan when it compiled.
+pub(super) struct CompiledCase {
+    pub(super) name: String,
+    pub(super) line: usize,
+    pub(super) column: usize,
+    pub(super) plan: Option<CasePlan>,
+}
+
+/// A digest of a case file's text.
+pub(super) fn digest(text: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut h);
+    h.finish()
+}
+
+/// The second case of a run with a name another case has: the file is read again to show the
+/// line (a rare error, so the sources are not kept for it).
+fn duplicate(path: &Path, case: &CompiledCase, first: &str) -> Diagnostic {
+    let source = std::fs::read_to_string(path).unwrap_or_default();
+    Diagnostic::at(path, &source, case.line, case.column, format!("two cases are both named `{}`", case.name))
+        .with_hint(format!("the other one is at {first}; trial names (`<folder>::<file>::<case>`) must be unique"))
+}
+
+pub(super) fn compile_file(root: &Path, path: &Path, states: &[&str]) -> Result<CompiledFile, Diagnostic> {
+    let file = load_file(root, path)?;
+    let digest = digest(&file.source);
+    let mut diags = Vec::new();
+    if file.spec.cases.is_empty() {
+        diags.push(Diagnostic::whole(&file.path, "the file has no cases").with_hint("add a case under `cases:`"));
+    }
+    let mut cases = Vec::new();
+    for spec in &file.spec.cases {
+        let mut c = Compiler { file: &file, diags: &mut diags, states };
+        let name = trial_name(&file, &spec.name.value);
+        let (line, column) = (spec.name.referenced.line() as usize, spec.name.referenced.column() as usize);
+        let plan = c.case(spec, name.clone());
+        cases.push(CompiledCase { name, line, column, plan });
+    }
+    Ok(CompiledFile { path: file.path.clone(), digest, cases, diags })
+}
+
+/// Reads, parses and compiles `paths` on up to one thread per core, in their order. Parsing
+/// dominates the start of a large suite, and nothing runs until it is done.
+fn compile_files(root: &Path, paths: &[PathBuf], states: &[&str]) -> Vec<Result<CompiledFile, Diagnostic>> {
     const MIN_PER_THREAD: usize = 32;
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(paths.len() / MIN_PER_THREAD).max(1);
     if threads == 1 {
-        return paths.iter().map(|p| load_file(root, p)).collect();
+        return paths.iter().map(|p| compile_file(root, p, states)).collect();
     }
     let chunk = paths.len().div_ceil(threads);
     std::thread::scope(|scope| {
         let workers: Vec<_> = paths
             .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(|p| load_file(root, p)).collect::<Vec<_>>()))
+            .map(|part| scope.spawn(move || part.iter().map(|p| compile_file(root, p, states)).collect::<Vec<_>>()))
             .collect();
         workers.into_iter().flat_map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
     })

@@ -8,9 +8,11 @@
 //! - `template`: `{{ name }}` templates and the variables they render with
 //! - `check`: one variant per matcher, each evaluating itself into typed outcomes
 //! - `compile`: spec → plan, with every diagnostic
+//! - `suite`: a run's cases without their plans, each compiled again when it starts
 
 pub mod check;
 pub mod compile;
+pub mod suite;
 pub mod template;
 
 use std::path::PathBuf;
@@ -18,6 +20,7 @@ use std::time::Duration;
 
 pub use check::{CapturePlan, Check};
 pub use compile::compile;
+pub use suite::{CaseRef, Suite};
 pub use template::{Template, ValueTemplate, Vars};
 
 use crate::case::Diagnostic;

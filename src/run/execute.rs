@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering;
 use super::RunContext;
 use super::scheduler::{self, Job};
 use super::trial;
-use crate::plan::CasePlan;
+use crate::plan::{CaseRef, Suite};
 use crate::result::RunResult;
 use crate::result::run::Final;
 
@@ -26,24 +26,26 @@ pub trait Listener {
     fn finished(&mut self, done: &Final) -> Result<(), OutputClosed>;
 }
 
-/// Runs `cases` (the selection; the filter left out `filtered_out` others) on `threads` worker
-/// threads, telling `listener` of each case as it becomes final.
+/// Runs `cases` of `suite` (the selection; the filter left out `filtered_out` others) on
+/// `threads` worker threads, telling `listener` of each case as it becomes final. Each case's
+/// plan is compiled when it starts and dropped when it ends.
 pub fn execute(
-    cases: &[Arc<CasePlan>],
+    suite: &Suite,
+    cases: &[&CaseRef],
     ctx: &Arc<RunContext>,
     threads: usize,
     filtered_out: usize,
     listener: &mut dyn Listener,
 ) -> RunResult {
     let mut run = RunResult::new(!ctx.target.builtin, filtered_out);
-    let jobs = cases
-        .iter()
-        .map(|c| Job { job: Arc::clone(c), locks: c.locks.iter().map(|l| l.0.clone()).collect() })
-        .collect();
+    let jobs = cases.iter().map(|c| Job { job: *c, locks: c.locks.iter().map(|l| l.0.clone()).collect() }).collect();
     scheduler::run(
         jobs,
         threads,
-        |case| trial::run(ctx, &case),
+        |case| match suite.plan(case) {
+            Ok(plan) => trial::run(ctx, &plan),
+            Err(why) => trial::not_started(ctx, &case.name, why),
+        },
         |result| {
             for done in run.record(result) {
                 tell(&mut run, ctx, listener, &done);

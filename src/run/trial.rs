@@ -35,6 +35,24 @@ pub fn run(ctx: &RunContext, case: &CasePlan) -> Redacted<CaseResult> {
     })
 }
 
+/// A case whose plan could not be made again (its file changed since it was checked): failed,
+/// with why.
+pub fn not_started(ctx: &RunContext, name: &str, why: String) -> Redacted<CaseResult> {
+    let mut s = StepResult::new(Phase::Step, 0, "setup".into(), Default::default());
+    s.error = Some(StepError::Setup(why));
+    ctx.redactor.seal(CaseResult {
+        name: name.to_owned(),
+        file: String::new(),
+        line: 0,
+        endpoint: String::new(),
+        summary: String::new(),
+        source: None,
+        outcome: Outcome::Failed,
+        duration: Duration::ZERO,
+        steps: vec![s],
+    })
+}
+
 fn empty_result(case: &CasePlan) -> CaseResult {
     CaseResult {
         name: case.name.clone(),
