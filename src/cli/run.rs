@@ -52,6 +52,7 @@ pub fn run(config: RunConfig) -> Exit {
             compare: config.contracts.compare,
             strict: config.contracts.strict,
             accepting: config.contracts.update != Update::None,
+            keep: config.contracts.keeps(),
             observed: Default::default(),
         })
     } else {
@@ -268,6 +269,7 @@ fn run_cases(
     if let Some(contracts) = &ctx.contracts {
         let complete =
             config.harness.filter.is_none() && config.harness.skip.is_empty() && run.summary.passed == selected.len();
+        let seen = contracts.observed.seen();
         let observed = contracts.observed.take();
         let cc = &config.contracts;
         let quiet = !cc.compare;
@@ -276,7 +278,7 @@ fn run_cases(
         for line in crate::report::terminal::contract_lines(&outputs.notes, &dir, missing_hint).filter(|_| !quiet) {
             anstream::eprintln!("{line}");
         }
-        let done = update::finish(&config.contracts, &contracts.set, &observed, complete, redactor);
+        let done = update::finish(&config.contracts, &contracts.set, &observed, &seen, complete, redactor);
         for (n, what, dir) in &done.written {
             anstream::eprintln!("contracts: {n} {what} {}", dir.display());
         }

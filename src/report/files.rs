@@ -210,8 +210,7 @@ fn copy(spool: &mut File, span: Span, out: &mut dyn Write) -> io::Result<()> {
 /// codes are compared.
 #[cfg(test)]
 mod properties {
-    use std::cell::RefCell;
-    use std::rc::Rc;
+    use std::sync::{Arc, Mutex};
     use std::time::Duration;
 
     use proptest::prelude::*;
@@ -226,11 +225,11 @@ mod properties {
 
     /// A writer the test reads back.
     #[derive(Clone, Default)]
-    struct Shared(Rc<RefCell<Vec<u8>>>);
+    struct Shared(Arc<Mutex<Vec<u8>>>);
 
     impl Write for Shared {
         fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-            self.0.borrow_mut().extend_from_slice(buf);
+            self.0.lock().expect("not poisoned").extend_from_slice(buf);
             Ok(buf.len())
         }
         fn flush(&mut self) -> io::Result<()> {
@@ -377,7 +376,7 @@ mod properties {
             prop_assert_eq!(s.passed + s.failed + s.ignored, kinds.len(), "every case is counted once");
             prop_assert_eq!(exit == Exit::Failed, s.failed > 0 && !run.unreachable());
 
-            let coloured = String::from_utf8(terminal.0.borrow().clone()).expect("UTF-8");
+            let coloured = String::from_utf8(terminal.0.lock().expect("not poisoned").clone()).expect("UTF-8");
             let text = anstream::adapter::strip_str(&coloured).to_string();
             let line = text.lines().find(|l| l.starts_with("test result: ")).expect("a result line");
             prop_assert_eq!(line.starts_with("test result: FAILED."), s.failed > 0, "{}", line);

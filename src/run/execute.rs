@@ -19,7 +19,7 @@ use crate::result::run::Final;
 pub struct OutputClosed;
 
 /// What hears of each case as it becomes final: the terminal and the reports.
-pub trait Listener {
+pub trait Listener: Send {
     /// A case is final. `Err` when standard output is closed: the run then stops starting
     /// cases and steps, and the listener keeps hearing of the cases that end, for the
     /// reports.

@@ -76,6 +76,9 @@ pub struct Contracts {
     /// The run merges what it sees into the set (`--update-snapshots`): differences are
     /// reported, never failing.
     pub accepting: bool,
+    /// The run writes what it observes (`--record`, an update, `--pending`, `--drift-report`):
+    /// each observation is kept and merged. Without it, only which contracts were met is.
+    pub keep: bool,
     /// What this run saw.
     pub observed: Observed,
 }

@@ -27,16 +27,21 @@ pub(super) fn contract(
     }
     let cookies = resp.set_cookies().iter().map(|c| c.name.clone());
     // A server may put a credential into a field name or a cookie name: the shape is sealed
-    // with the observation below, before it is compared or kept.
+    // before it is compared or kept.
     let shape = ResponseShape::infer(resp.status, resp.header("content-type"), cookies, &resp.body);
     let route = &step.request.route;
     let key = ContractKey::new(&built.line.method, route, resp.status, built.version.as_deref());
-    let observation = run.redactor.seal(crate::shape::Contract::observed(key.clone(), route, shape, &case.name));
+    let shape = run.redactor.seal(shape);
     // Compared before it is handed to the observations, so the shape is moved, not copied.
-    let verdict = contracts
-        .compare
-        .then(|| Verdict::of(&contracts.set.path(&key), contracts.set.get(&key), &observation.get().shape));
-    contracts.observed.add(observation);
+    let verdict =
+        contracts.compare.then(|| Verdict::of(&contracts.set.path(&key), contracts.set.get(&key), shape.get()));
+    if contracts.keep {
+        let observed = crate::shape::Contract::observed(key, route, shape.into_inner(), &case.name);
+        // The shape was sealed; the route and the case's name come from the plan.
+        contracts.observed.add(run.redactor.seal(observed));
+    } else {
+        contracts.observed.touch(&key);
+    }
     let verdict = verdict?;
     let fails = verdict.fails(contracts.strict) && !contracts.accepting;
     let outcome = CheckOutcome {

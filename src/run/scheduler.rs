@@ -1,5 +1,5 @@
-//! The scheduler: runs jobs on `threads` worker threads and hands each result to the caller's
-//! thread as soon as it is ready. A job holds locks (named shared resources, such as the
+//! The scheduler: runs jobs on `threads` worker threads and hands each result, one at a time,
+//! to the caller's `done` as soon as it is ready. A job holds locks (named shared resources, such as the
 //! account a release case requests): two jobs that hold the same lock never run at once, and
 //! everything else runs in parallel, as nextest's test groups do.
 //!
@@ -12,7 +12,7 @@
 //! each.
 
 use std::collections::{BTreeSet, VecDeque};
-use std::sync::{Condvar, Mutex, mpsc};
+use std::sync::{Condvar, Mutex};
 
 /// A job with the locks it holds while it runs.
 #[derive(Debug)]
@@ -38,31 +38,33 @@ impl<J> Queue<J> {
     }
 }
 
-/// Runs every job with `work` on `threads` threads (at least one), calling `done` on the
-/// caller's thread with each result as it comes. Returns when every job has run.
-pub fn run<J, R>(jobs: Vec<Job<J>>, threads: usize, work: impl Fn(J) -> R + Sync, mut done: impl FnMut(R))
+/// Runs every job with `work` on `threads` threads (at least one), calling `done` with each
+/// result as it comes, one result at a time. Returns when every job has run.
+///
+/// `done` runs on the worker that finished the job, under a lock: handing each result to
+/// another thread would wake that thread once per job, which on a small machine costs as much
+/// as a request.
+pub fn run<J, R>(jobs: Vec<Job<J>>, threads: usize, work: impl Fn(J) -> R + Sync, done: impl FnMut(R) + Send)
 where
     J: Send,
-    R: Send,
 {
     let queue = Mutex::new(Queue { waiting: jobs.into(), held: BTreeSet::new() });
     let freed = Condvar::new();
-    let (tx, rx) = mpsc::channel::<R>();
+    let done = Mutex::new(done);
     std::thread::scope(|scope| {
         for _ in 0..threads.max(1) {
-            let tx = tx.clone();
-            let (queue, freed, work) = (&queue, &freed, &work);
-            scope.spawn(move || worker(queue, freed, work, &tx));
-        }
-        // Only the workers' senders remain: the loop ends when the last worker does.
-        drop(tx);
-        for r in rx {
-            done(r);
+            let (queue, freed, work, done) = (&queue, &freed, &work, &done);
+            scope.spawn(move || worker(queue, freed, work, done));
         }
     });
 }
 
-fn worker<J, R>(queue: &Mutex<Queue<J>>, freed: &Condvar, work: &(impl Fn(J) -> R + Sync), tx: &mpsc::Sender<R>) {
+fn worker<J, R>(
+    queue: &Mutex<Queue<J>>,
+    freed: &Condvar,
+    work: &(impl Fn(J) -> R + Sync),
+    done: &Mutex<impl FnMut(R)>,
+) {
     loop {
         let job = {
             // A poisoned queue means a worker panicked while holding it, which cannot happen
@@ -90,8 +92,10 @@ fn worker<J, R>(queue: &Mutex<Queue<J>>, freed: &Condvar, work: &(impl Fn(J) -> 
             }
         }
         freed.notify_all();
-        // The receiver lives until every worker is done; a send cannot fail before.
-        let _ = tx.send(result);
+        // A poisoned lock means `done` panicked on another worker: the run is over anyway.
+        if let Ok(mut done) = done.lock() {
+            done(result);
+        }
     }
 }
 
@@ -160,7 +164,7 @@ mod tests {
 
     #[test]
     fn several_locks_in_any_order_do_not_deadlock() {
-        let (tx, rx) = mpsc::channel();
+        let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let sets: Vec<&[&str]> =
                 (0..60).map(|i| [&["a", "b"][..], &["b", "a"], &["a"], &["b", "c"], &["c", "a"], &[]][i % 6]).collect();

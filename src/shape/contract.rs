@@ -376,10 +376,17 @@ pub fn write_all<'a>(
     Ok(written)
 }
 
+/// Contract file names remembered when a run only compares: past this many distinct endpoints
+/// (a target inventing routes), the "no case exercised" note is left out rather than memory
+/// growing.
+const MAX_SEEN: usize = 100_000;
+
 /// The contracts a run observed, merged as they come in from parallel cases.
 #[derive(Debug, Default)]
 pub struct Observed {
     inner: Mutex<BTreeMap<ContractKey, Contract>>,
+    /// The file names of every contract a response was compared with, kept or not.
+    seen: Mutex<BTreeSet<String>>,
 }
 
 impl Observed {
@@ -409,6 +416,25 @@ impl Observed {
                 }
             }
         }
+    }
+
+    /// Notes that a response was compared with the contract of `key`, when the run writes
+    /// nothing of what it observes (its shape is not kept).
+    pub fn touch(&self, key: &ContractKey) {
+        if let Ok(mut seen) = self.seen.lock()
+            && seen.len() < MAX_SEEN
+        {
+            seen.insert(key.file_name());
+        }
+    }
+
+    /// The file names of every contract a response of the run belongs to.
+    pub fn seen(&self) -> BTreeSet<String> {
+        let mut seen = self.seen.lock().map(|s| s.clone()).unwrap_or_default();
+        if let Ok(m) = self.inner.lock() {
+            seen.extend(m.keys().map(ContractKey::file_name));
+        }
+        seen
     }
 
     /// Everything observed, by file name.

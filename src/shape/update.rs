@@ -43,6 +43,11 @@ pub struct ContractConfig {
 }
 
 impl ContractConfig {
+    /// Whether the run writes anything of what it observes, so each observation is kept.
+    pub fn keeps(&self) -> bool {
+        self.record.is_some() || self.update != Update::None || self.pending.is_some() || self.drift_report.is_some()
+    }
+
     /// Whether the run observes shapes at all.
     pub fn observes(&self) -> bool {
         self.compare || self.record.is_some() || self.update != Update::None
@@ -98,6 +103,7 @@ pub fn finish(
     config: &ContractConfig,
     set: &ContractSet,
     observed: &BTreeMap<String, Contract>,
+    seen: &BTreeSet<String>,
     complete: bool,
     redactor: &Redactor,
 ) -> Finished {
@@ -149,7 +155,7 @@ pub fn finish(
             Some(DriftReport::compare(&config.dir.display().to_string(), &baseline, "this run", observed, redactor));
     }
     if complete && config.compare {
-        done.unused = set.contracts.keys().filter(|k| !observed.contains_key(*k)).cloned().collect();
+        done.unused = set.contracts.keys().filter(|k| !seen.contains(*k)).cloned().collect();
     }
     done
 }

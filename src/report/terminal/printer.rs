@@ -28,7 +28,7 @@ enum Format {
 
 /// Prints a run as libtest does.
 pub struct Printer {
-    out: Box<dyn Write>,
+    out: Box<dyn Write + Send>,
     format: Format,
     name_width: usize,
     /// Failed cases and their text, for the `failures:` section at the end.
@@ -61,7 +61,7 @@ impl Printer {
     /// harness arguments say.
     pub fn new<'a>(args: &Arguments, names: impl IntoIterator<Item = &'a str>) -> io::Result<Printer> {
         let color = args.color.unwrap_or(ColorSetting::Auto);
-        let out: Box<dyn Write> = match &args.logfile {
+        let out: Box<dyn Write + Send> = match &args.logfile {
             Some(path) => {
                 let f = std::fs::File::create(path)?;
                 if color == ColorSetting::Always {
@@ -83,7 +83,7 @@ impl Printer {
     }
 
     /// A printer writing to `out`.
-    pub fn to<'a>(out: Box<dyn Write>, args: &Arguments, names: impl IntoIterator<Item = &'a str>) -> Printer {
+    pub fn to<'a>(out: Box<dyn Write + Send>, args: &Arguments, names: impl IntoIterator<Item = &'a str>) -> Printer {
         let format = if args.quiet {
             Format::Terse
         } else {
