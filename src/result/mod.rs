@@ -52,7 +52,7 @@ pub enum CheckKind {
 /// Builds [`Matcher`] and [`Family`] from the table of matchers (`case::matchers`).
 macro_rules! matcher_enum {
     ($( $(#[$doc:meta])* $variant:ident = $tag:literal, key $key:literal, in [$($family:ident),+],
-        path [$($path:tt)*], expected $expected:expr; )+) => {
+        path [$($path:tt)*], expected $expected:expr, actual $actual:expr; )+) => {
         /// How an expectation compares: one variant per row of the table of matchers. The
         /// words a report uses for each come from the same row (`report::terminal`).
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -72,7 +72,7 @@ fn string(v: &Value) -> String {
 /// are in its row.
 macro_rules! expected_words {
     ($( $(#[$doc:meta])* $variant:ident = $tag:literal, key $key:literal, in [$($family:ident),+],
-        path [$($path:tt)*], expected $expected:expr; )+) => {
+        path [$($path:tt)*], expected $expected:expr, actual $actual:expr; )+) => {
         /// What the case expects, in words.
         pub fn expected(o: &CheckOutcome) -> String {
             match o.matcher {
@@ -87,41 +87,53 @@ macro_rules! expected_words {
 
 crate::case::matchers::matchers!(expected_words);
 
-/// What the response had, in words.
-pub fn actual(o: &CheckOutcome) -> String {
-    let a = &o.actual;
-    let note = o.note.as_ref().map(ToString::to_string);
-    let base = match o.matcher {
-        _ if a.is_null() => return note.unwrap_or_else(|| "nothing".into()),
-        Matcher::Status => json(a),
-        Matcher::Absent => flag(a, "absent", "present"),
-        Matcher::Set => flag(a, "set", "not set"),
-        Matcher::HttpOnly | Matcher::Secure | Matcher::Exists => flag(a, "present", "absent"),
-        Matcher::ValueMatches => flag(a, "a matching value", "a value that does not match (not shown)"),
-        Matcher::Empty => {
-            return if a == &Value::Bool(true) { "empty".into() } else { note.unwrap_or_else(|| "not empty".into()) };
+/// What the response had, in a matcher's words: `Base` is followed by the outcome's note,
+/// `Whole` says everything (the note included, where it has one).
+enum Shown {
+    Base(String),
+    Whole(String),
+}
+
+/// A value as shown: a header's several values joined, a string as it is, anything else as
+/// JSON.
+fn value(o: &CheckOutcome) -> String {
+    match &o.actual {
+        Value::Array(items) if o.kind == CheckKind::Header => {
+            items.iter().map(|i| i.as_str().unwrap_or("?").to_owned()).collect::<Vec<_>>().join(" | ")
         }
-        Matcher::Conforms => return note.unwrap_or_else(|| a.as_str().unwrap_or("?").to_owned()),
-        Matcher::Captured => {
-            let got = if a == &Value::Bool(true) { "a value" } else { "nothing" };
-            return note.unwrap_or_else(|| got.into());
-        }
-        Matcher::Type | Matcher::CookiePath | Matcher::SameSite => a.as_str().map_or_else(|| json(a), str::to_owned),
-        _ if o.kind == CheckKind::Header => match a {
-            Value::Array(items) => {
-                items.iter().map(|i| i.as_str().unwrap_or("?").to_owned()).collect::<Vec<_>>().join(" | ")
-            }
-            Value::String(s) => s.clone(),
-            other => json(other),
-        },
-        _ => json(a),
-    };
-    match &o.note {
-        Some(n @ Note::ResponseBody(_)) => format!("{base} {n}"),
-        Some(n) => format!("{base} ({n})"),
-        None => base,
+        Value::String(s) if o.kind == CheckKind::Header => s.clone(),
+        other => json(other),
     }
 }
+
+/// Builds [`actual`] from the table of matchers (`case::matchers`): each matcher's words for
+/// what came are in its row.
+macro_rules! actual_words {
+    ($( $(#[$doc:meta])* $variant:ident = $tag:literal, key $key:literal, in [$($family:ident),+],
+        path [$($path:tt)*], expected $expected:expr, actual $actual:expr; )+) => {
+        /// What the response had, in words.
+        pub fn actual(o: &CheckOutcome) -> String {
+            let note = o.note.as_ref().map(ToString::to_string);
+            if o.actual.is_null() {
+                return note.unwrap_or_else(|| "nothing".into());
+            }
+            let shown = match o.matcher {
+                $( Matcher::$variant => {
+                    let words: fn(&CheckOutcome, Option<String>) -> Shown = $actual;
+                    words(o, note)
+                } )+
+            };
+            match (shown, &o.note) {
+                (Shown::Whole(words), _) => words,
+                (Shown::Base(base), Some(n @ Note::ResponseBody(_))) => format!("{base} {n}"),
+                (Shown::Base(base), Some(n)) => format!("{base} ({n})"),
+                (Shown::Base(base), None) => base,
+            }
+        }
+    };
+}
+
+crate::case::matchers::matchers!(actual_words);
 
 /// One line for an expectation.
 pub fn explain(o: &CheckOutcome) -> String {
