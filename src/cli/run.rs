@@ -248,7 +248,9 @@ fn run_cases(
     };
     let closed = printer.title(selected.len()).is_err();
     if closed {
+        // Nothing is started: the reports say every case was interrupted.
         ctx.interrupted.store(true, Ordering::SeqCst);
+        anstream::eprintln!("psconform: standard output was closed; no case is started");
     }
     let mut outputs = Outputs { printer, closed, reports, notes: Notes::default(), strict: config.contracts.strict };
     let threads = config
@@ -258,7 +260,11 @@ fn run_cases(
     let started = Instant::now();
     let mut run = execute(suite, &selected, ctx, threads, all.len() - selected.len(), &mut outputs);
     let elapsed = started.elapsed();
-    run.output_closed |= outputs.closed;
+    if outputs.closed && !run.output_closed {
+        // Closed before the first case: the stop was the closed output's, not an interruption.
+        run.output_closed = true;
+        run.interrupted = false;
+    }
     if !outputs.closed && outputs.printer.end(&run, elapsed).is_err() {
         run.output_closed = true;
     }

@@ -63,8 +63,6 @@ fn tell(run: &mut RunResult, ctx: &RunContext, listener: &mut dyn Listener, done
     if listener.finished(done).is_err() && !run.output_closed {
         run.output_closed = true;
         ctx.interrupted.store(true, Ordering::SeqCst);
-        eprintln!(
-            "psconform: standard output was closed; finishing running steps and their teardown, then writing the reports"
-        );
+        eprintln!("psconform: standard output was closed; finishing running steps and their teardown");
     }
 }
