@@ -43,20 +43,20 @@ pub fn compile(roots: &[PathBuf], simulator_states: &[&str]) -> Result<Plan, Vec
 /// Loads and compiles every case file under `roots`, handing each compiled file (with the
 /// folder its names are taken from, and its index) to `keep` as it comes, in file order, and
 /// checking trial names across files. Returns how many files there were and what the walk
-/// skipped, or every problem of every file. Files are compiled in batches on up to one thread
-/// per core, so a large suite holds at most a batch of parsed files at once.
+/// skipped, or every problem of every file. Files are compiled on up to one thread per core
+/// and streamed back, so a large suite holds only the files in flight at once.
 pub(super) fn check(
     roots: &[PathBuf],
     simulator_states: &[&str],
     mut keep: impl FnMut(&Path, usize, CompiledFile),
 ) -> Result<(usize, Vec<Diagnostic>), Vec<Diagnostic>> {
-    /// Files compiled before their plans are handed over.
-    const BATCH: usize = 512;
     let mut diags = Vec::new();
     let mut order: Vec<PathBuf> = Vec::new();
     let mut skipped = Vec::new();
     let mut files = 0;
-    let mut seen: BTreeMap<String, String> = BTreeMap::new();
+    // Every case's name and place, to find two cases with one name once all are read (compact:
+    // a large suite keeps one of these per case while it is checked).
+    let mut names: Vec<(Box<str>, u32, u32, u32)> = Vec::new();
     for root in roots {
         let found = discover(root);
         diags.extend(found.errors);
@@ -68,28 +68,34 @@ pub(super) fn check(
             );
         }
         let names_root = if root.is_dir() { root.as_path() } else { root.parent().unwrap_or(Path::new("")) };
-        order.extend(found.files.iter().cloned());
-        for batch in found.files.chunks(BATCH) {
-            for file in compile_files(names_root, batch, simulator_states) {
-                let mut file = match file {
-                    Ok(f) => f,
-                    Err(d) => {
-                        diags.push(d);
-                        continue;
-                    }
-                };
-                diags.append(&mut file.diags);
-                for case in &file.cases {
-                    let here = format!("{}:{}", file.path.display(), case.line);
-                    if let Some(first) = seen.insert(case.name.clone(), here) {
-                        diags.push(duplicate(&file.path, case, &first));
-                    }
+        let base = order.len();
+        compile_stream(names_root, &found.files, simulator_states, |i, file| {
+            let mut file = match file {
+                Ok(f) => f,
+                Err(d) => {
+                    diags.push(d);
+                    return;
                 }
-                if diags.is_empty() {
-                    keep(names_root, files, file);
-                }
-                files += 1;
+            };
+            diags.append(&mut file.diags);
+            let at = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+            for case in &file.cases {
+                names.push((case.name.as_str().into(), at(base + i), at(case.line), at(case.column)));
             }
+            if diags.is_empty() {
+                keep(names_root, files, file);
+            }
+            files += 1;
+        });
+        order.extend(found.files);
+    }
+    names.sort_unstable();
+    for pair in names.windows(2) {
+        let [(first, first_file, first_line, _), (name, file, line, column)] = pair else { continue };
+        if first == name {
+            let path = |i: &u32| order.get(*i as usize).cloned().unwrap_or_default();
+            let here = format!("{}:{first_line}", path(first_file).display());
+            diags.push(duplicate(&path(file), name, *line as usize, *column as usize, &here));
         }
     }
     if !diags.is_empty() {
@@ -130,9 +136,9 @@ pub(super) fn digest(text: &str) -> u64 {
 
 /// The second case of a run with a name another case has: the file is read again to show the
 /// line (a rare error, so the sources are not kept for it).
-fn duplicate(path: &Path, case: &CompiledCase, first: &str) -> Diagnostic {
+fn duplicate(path: &Path, name: &str, line: usize, column: usize, first: &str) -> Diagnostic {
     let source = std::fs::read_to_string(path).unwrap_or_default();
-    Diagnostic::at(path, &source, case.line, case.column, format!("two cases are both named `{}`", case.name))
+    Diagnostic::at(path, &source, line, column, format!("two cases are both named `{name}`"))
         .with_hint(format!("the other one is at {first}; trial names (`<folder>::<file>::<case>`) must be unique"))
 }
 
@@ -154,22 +160,53 @@ pub(super) fn compile_file(root: &Path, path: &Path, states: &[&str]) -> Result<
     Ok(CompiledFile { path: file.path.clone(), digest, cases, diags })
 }
 
-/// Reads, parses and compiles `paths` on up to one thread per core, in their order. Parsing
-/// dominates the start of a large suite, and nothing runs until it is done.
-fn compile_files(root: &Path, paths: &[PathBuf], states: &[&str]) -> Vec<Result<CompiledFile, Diagnostic>> {
+/// Reads, parses and compiles `paths` on up to one thread per core, handing each file to `each`
+/// in their order as soon as it and those before it are done. Parsing dominates the start of
+/// a large suite, and nothing runs until it is done. The threads live for the whole walk (a
+/// thread per batch would leave each its own allocator heap), and at most a few hundred files
+/// are in flight.
+fn compile_stream(
+    root: &Path,
+    paths: &[PathBuf],
+    states: &[&str],
+    mut each: impl FnMut(usize, Result<CompiledFile, Diagnostic>),
+) {
     const MIN_PER_THREAD: usize = 32;
+    const IN_FLIGHT: usize = 256;
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(paths.len() / MIN_PER_THREAD).max(1);
     if threads == 1 {
-        return paths.iter().map(|p| compile_file(root, p, states)).collect();
+        for (i, p) in paths.iter().enumerate() {
+            each(i, compile_file(root, p, states));
+        }
+        return;
     }
-    let chunk = paths.len().div_ceil(threads);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let (tx, rx) = std::sync::mpsc::sync_channel(IN_FLIGHT);
     std::thread::scope(|scope| {
-        let workers: Vec<_> = paths
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(|p| compile_file(root, p, states)).collect::<Vec<_>>()))
-            .collect();
-        workers.into_iter().flat_map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
-    })
+        for _ in 0..threads {
+            let (tx, next) = (tx.clone(), &next);
+            scope.spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(p) = paths.get(i) else { break };
+                    if tx.send((i, compile_file(root, p, states))).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        // Files come back in any order: hand them on in theirs.
+        let mut waiting = BTreeMap::new();
+        let mut want = 0;
+        for (i, file) in rx {
+            waiting.insert(i, file);
+            while let Some(file) = waiting.remove(&want) {
+                each(want, file);
+                want += 1;
+            }
+        }
+    });
 }
 
 /// `<area>::<file>::<case>`, or `<file>::<case>` for files directly in the cases folder.

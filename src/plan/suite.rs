@@ -71,7 +71,8 @@ fn status_text(spec: &crate::case::spec::StatusSpec) -> Vec<String> {
 
 #[derive(Debug)]
 struct FileRef {
-    root: PathBuf,
+    /// Its root, in `Suite::roots`.
+    root: usize,
     path: PathBuf,
     digest: u64,
 }
@@ -86,6 +87,8 @@ pub struct Suite {
     /// What the walk skipped, with why.
     pub skipped: Vec<Diagnostic>,
     file_refs: Vec<FileRef>,
+    /// The folders names are taken from (a suite has one or a few).
+    roots: Vec<PathBuf>,
     states: Vec<String>,
 }
 
@@ -102,7 +105,11 @@ impl Suite {
         let mut suite =
             Suite { states: simulator_states.iter().map(|s| (*s).to_owned()).collect(), ..Suite::default() };
         let (files, skipped) = check(roots, simulator_states, |root, i, file| {
-            suite.file_refs.push(FileRef { root: root.to_path_buf(), path: file.path.clone(), digest: file.digest });
+            if suite.roots.last().is_none_or(|r| r != root) {
+                suite.roots.push(root.to_path_buf());
+            }
+            let root = suite.roots.len() - 1;
+            suite.file_refs.push(FileRef { root, path: file.path, digest: file.digest });
             for (index, case) in file.cases.into_iter().enumerate() {
                 let Some(plan) = case.plan else { continue };
                 let exercised = if exercised { Exercised::of(&plan) } else { Vec::new() };
@@ -132,7 +139,8 @@ impl Suite {
         }
         let changed = || format!("{} changed since it was checked; run again", file.path.display());
         let states: Vec<&str> = self.states.iter().map(String::as_str).collect();
-        let compiled = compile_file(&file.root, &file.path, &states).map_err(|_| changed())?;
+        let root = self.roots.get(file.root).ok_or_else(changed)?;
+        let compiled = compile_file(root, &file.path, &states).map_err(|_| changed())?;
         if compiled.digest != file.digest || !compiled.diags.is_empty() {
             return Err(changed());
         }
