@@ -945,6 +945,43 @@ cases:
         assert_eq!(fields, keys);
     }
 
+    /// Every key a `paths:` check accepts compiles into a check of its own matcher: a row of the
+    /// table of matchers without its compile arm would be a check that silently never runs.
+    #[test]
+    fn every_path_matcher_key_compiles_into_its_own_check() {
+        use crate::plan::check::Test;
+        use crate::result::Matcher;
+        let sample = |key: &str| match key {
+            "exists" => "true",
+            "equals" => "7",
+            "type" => "integer",
+            "matches" => "\"^a\"",
+            "one_of" => "[1, 2]",
+            "length" => "3",
+            "min" => "1",
+            "max" => "9",
+            "format" => "guid",
+            other => panic!("give `{other}` a sample value here, then compile it in `Compiler::checks`"),
+        };
+        for key in Family::Path.keys() {
+            let file = OK.replace(
+                "expect: { paths: { $.Name: { equals: \"{{ runas }}\" } } }",
+                &format!("expect: {{ paths: {{ $.x: {{ {key}: {} }} }} }}", sample(key)),
+            );
+            let p = plan(&[("a.yaml", &file)]).unwrap_or_else(|d| panic!("{key}: {d:?}"));
+            let checks = &p.cases[0].steps[1].checks;
+            let matchers: Vec<Matcher> = checks
+                .iter()
+                .filter_map(|c| match &c.test {
+                    Test::Path { matcher, .. } => Some(matcher.matcher()),
+                    _ => None,
+                })
+                .collect();
+            let row = Matcher::ALL.iter().find(|m| m.key() == key && m.families().contains(&Family::Path));
+            assert_eq!(matchers, row.copied().into_iter().collect::<Vec<_>>(), "{key}");
+        }
+    }
+
     #[test]
     fn durations() {
         assert_eq!(parse_duration("1500ms"), Some(Duration::from_millis(1500)));

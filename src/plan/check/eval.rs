@@ -321,7 +321,7 @@ fn path_check(
     span: Span,
     out: &mut Vec<CheckOutcome>,
 ) -> Result<(), OverBudget> {
-    let (m, expected) = path_expected(e, matcher);
+    let (m, expected) = (matcher.matcher(), path_expected(e, matcher));
     let base = outcome(CheckKind::Path, m, &path.source, span).expect(expected.clone());
     let doc = match e.resp.json() {
         Ok(v) => v,
@@ -393,27 +393,21 @@ fn path_check(
     Ok(())
 }
 
-/// What a path matcher expects, as shown, with its matcher kind.
-fn path_expected(e: &Eval, matcher: &PathMatcher) -> (Matcher, Value) {
+/// What a path matcher expects, as shown.
+fn path_expected(e: &Eval, matcher: &PathMatcher) -> Value {
     match matcher {
-        PathMatcher::Exists(b) => (Matcher::Exists, Value::Bool(*b)),
-        PathMatcher::Equals(t) => (Matcher::Equals, t.render(e.vars).map_or(Value::Null, |r| bound(&r.shown, 0))),
-        PathMatcher::Type(ts) => (Matcher::Type, json!(ts.0.iter().map(|t| t.as_str()).collect::<Vec<_>>())),
-        PathMatcher::Matches(p) => (Matcher::Matches, Value::String(p.source.clone())),
-        PathMatcher::OneOf(ts) => (
-            Matcher::OneOf,
-            Value::Array(ts.iter().map(|t| t.render(e.vars).map_or(Value::Null, |r| bound(&r.shown, 0))).collect()),
-        ),
-        PathMatcher::Length(l) => (
-            Matcher::Length,
-            match l {
-                LengthSpec::Exact(n) => json!(n),
-                LengthSpec::Range { min, max } => json!({"min": min, "max": max}),
-            },
-        ),
-        PathMatcher::Min(n) => (Matcher::Min, number(*n)),
-        PathMatcher::Max(n) => (Matcher::Max, number(*n)),
-        PathMatcher::Format(f) => (Matcher::Format, Value::String(f.name().into())),
+        PathMatcher::Exists(b) => Value::Bool(*b),
+        PathMatcher::Equals(t) => t.render(e.vars).map_or(Value::Null, |r| bound(&r.shown, 0)),
+        PathMatcher::Type(ts) => json!(ts.0.iter().map(|t| t.as_str()).collect::<Vec<_>>()),
+        PathMatcher::Matches(p) => Value::String(p.source.clone()),
+        PathMatcher::OneOf(ts) => {
+            Value::Array(ts.iter().map(|t| t.render(e.vars).map_or(Value::Null, |r| bound(&r.shown, 0))).collect())
+        }
+        PathMatcher::Length(LengthSpec::Exact(n)) => json!(n),
+        PathMatcher::Length(LengthSpec::Range { min, max }) => json!({"min": min, "max": max}),
+        PathMatcher::Min(n) => number(*n),
+        PathMatcher::Max(n) => number(*n),
+        PathMatcher::Format(f) => Value::String(f.name().into()),
     }
 }
 

@@ -200,6 +200,24 @@ pub enum PathMatcher {
     Format(StringFormat),
 }
 
+impl PathMatcher {
+    /// The matcher its outcomes carry (its row in the table of matchers).
+    pub fn matcher(&self) -> crate::result::Matcher {
+        use crate::result::Matcher;
+        match self {
+            PathMatcher::Exists(_) => Matcher::Exists,
+            PathMatcher::Equals(_) => Matcher::Equals,
+            PathMatcher::Type(_) => Matcher::Type,
+            PathMatcher::Matches(_) => Matcher::Matches,
+            PathMatcher::OneOf(_) => Matcher::OneOf,
+            PathMatcher::Length(_) => Matcher::Length,
+            PathMatcher::Min(_) => Matcher::Min,
+            PathMatcher::Max(_) => Matcher::Max,
+            PathMatcher::Format(_) => Matcher::Format,
+        }
+    }
+}
+
 /// Where a captured value comes from.
 #[derive(Debug, Clone)]
 pub enum CaptureFrom {
