@@ -45,6 +45,9 @@ HURL_VERSION = "8.0.1"
 TAVERN_VERSION = "3.7.1"
 PYTEST_VERSION = "9.1.1"  # Tavern 3.7.1 breaks on pytest 9.2
 RUNAS = "bench-user"
+# Tavern takes about 6 ms a case: N=20000 would be two minutes a run, for a figure that says
+# nothing new. Larger sizes measure psconform's and Hurl's memory as N grows.
+TAVERN_MAX_N = 2000
 API_KEY = "bench-0123456789abcdef0123456789abcdef"  # any value: nginx does not check it
 BASE_PATH = "/BeyondTrust/api/public/v3"
 
@@ -58,7 +61,8 @@ usage: bench/run [options]
   --psconform-only     run only psconform, against its built-in simulator and `psconform serve`:
                        no nginx, no peers, no install (what tests/it/bench_smoke.rs runs)
   --install            install missing peers first (apt-get, cargo install hurl, a Tavern venv)
-  --n "200 2000"       suite sizes (cases; each case is 2 requests)
+  --n "200 2000 20000" suite sizes (cases; each case is 2 requests); Tavern runs up to
+                       N=2000 only (a run of 20000 would take minutes)
   --reps 3             repetitions of each measurement (medians are reported)
   --threads "default 2 8 32"
                        psconform --test-threads values measured against nginx
@@ -131,7 +135,7 @@ def parse_config(argv: list[str]) -> Config:
     p.add_argument("--smoke", action="store_true")
     p.add_argument("--psconform-only", dest="ps_only", action="store_true")
     p.add_argument("--install", action="store_true")
-    p.add_argument("--n", dest="sizes", type=_sizes, default=[200, 2000])
+    p.add_argument("--n", dest="sizes", type=_sizes, default=[200, 2000, 20000])
     p.add_argument("--reps", type=_positive, default=3)
     p.add_argument("--threads", type=_threads, default=["default", "2", "8", "32"])
     p.add_argument("--no-load", dest="load", action="store_false")
@@ -640,7 +644,7 @@ class Bench:
                     argv = [*psconform, "--target", serve.url, "--snapshots", str(sim_snaps)]
                     self.session.measure("psconform psconform-serve", n, rep, argv, self.ps_env)
                     self.session.stop(serve.proc)
-        if not self.config.smoke and self.peers.tavern_python and self.nginx_base:
+        if not self.config.smoke and self.peers.tavern_python and self.nginx_base and n <= TAVERN_MAX_N:
             peak = tree_peak_mib(self.tavern_argv(folder), self.peer_env)
             shown = "?" if peak is None else f"{peak:.1f}"
             self.tree_notes.append(
@@ -657,7 +661,7 @@ class Bench:
                 self.peers.hurl, "--test", "--jobs", "2", "--no-color",
                 "--variable", f"base={self.nginx_base}", "--variable", f"api_key={API_KEY}",
                 "--variable", f"runas={RUNAS}", *sorted(map(str, (folder / "hurl").glob("*.hurl")))])
-        if self.peers.tavern_python:
+        if self.peers.tavern_python and n <= TAVERN_MAX_N:
             self.session.measure("tavern pytest -n 2", n, rep, self.tavern_argv(folder), self.peer_env)
         if self.peers.wrk:
             origin = self.nginx_base.removesuffix(BASE_PATH)

@@ -4,6 +4,11 @@
 //! `PROPTEST_CASES` for a longer run (`PROPTEST_CASES=20000 cargo test --lib`). A failing case
 //! is shrunk to a minimal one and its seed kept under `proptest-regressions/`, which is
 //! committed so the case is replayed first on every later run.
+//!
+//! Compiled for the unit tests and, behind the `testing` feature, for the integration tests
+//! (`psconform::arbitrary`): `Cargo.toml` turns the feature on for `cargo test` through a
+//! dev-dependency on psconform itself, so no generator is copied into `tests/`. A release
+//! build has neither the module nor proptest.
 
 use proptest::prelude::*;
 use proptest::test_runner::Config;

@@ -8,7 +8,7 @@ use std::sync::{LazyLock, RwLock};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
 
-use crate::redact::Redactor;
+use crate::seal::Redactor;
 
 static REDACTOR: LazyLock<RwLock<Redactor>> = LazyLock::new(Default::default);
 
@@ -21,7 +21,7 @@ pub fn set_redactor(r: Redactor) {
 
 fn redact(text: &str) -> String {
     // Fail closed: a lock that cannot be read shows nothing.
-    REDACTOR.read().map_or_else(|_| crate::redact::MASK.to_owned(), |r| r.text(text))
+    REDACTOR.read().map_or_else(|_| crate::secret::MASK.to_owned(), |r| r.text(text))
 }
 
 /// Sets up logging and the panic hook. `verbosity`: 0 warnings, 1 requests (`-v`), 2 and more

@@ -6,26 +6,37 @@
 
 use secrecy::{ExposeSecret, SecretString};
 
-/// The environment variables a run reads its settings from, with the variable name a case uses
-/// in `needs:` and in `{{ … }}` templates.
-pub const SETTINGS: &[SettingInfo] = &[
-    SettingInfo { env: "PS_API_KEY", var: "api_key", secret: true },
-    SettingInfo { env: "PS_RUNAS", var: "runas", secret: false },
-    SettingInfo { env: "PS_RUNAS_PASSWORD", var: "runas_password", secret: true },
-    SettingInfo { env: "PS_CLIENT_ID", var: "client_id", secret: false },
-    SettingInfo { env: "PS_CLIENT_SECRET", var: "client_secret", secret: true },
-    SettingInfo { env: "PS_ACCOUNT", var: "account", secret: false },
-    SettingInfo { env: "PS_SECRET", var: "secret_path", secret: false },
-];
+/// What a setting holds: a credential ([`SecretString`], whose `Debug` is `[REDACTED]`) or a
+/// plain value. Whether a setting is secret follows from its type, so a credential declared in
+/// [`settings!`] cannot miss redaction.
+pub trait SettingValue: Sized {
+    /// Whether the value is a credential that must never appear in any output.
+    const SECRET: bool;
+    /// The value as read from the environment.
+    fn from_env(text: String) -> Self;
+    /// The value as text, for templates and the redactor.
+    fn expose(&self) -> &str;
+}
 
-/// Variables derived from a setting: the parts of `PS_ACCOUNT` (`system/account`) and of
-/// `PS_SECRET` (`folder/path/title`). A case that uses one needs the setting.
-pub const DERIVED: &[(&str, &str, &str)] = &[
-    ("account_system", "account", "the managed system of PS_ACCOUNT (before the first `/`)"),
-    ("account_name", "account", "the managed account of PS_ACCOUNT (after the first `/`)"),
-    ("secret_folder", "secret_path", "the folder path of PS_SECRET (before the last `/`)"),
-    ("secret_title", "secret_path", "the secret title of PS_SECRET (after the last `/`)"),
-];
+impl SettingValue for String {
+    const SECRET: bool = false;
+    fn from_env(text: String) -> Self {
+        text
+    }
+    fn expose(&self) -> &str {
+        self
+    }
+}
+
+impl SettingValue for SecretString {
+    const SECRET: bool = true;
+    fn from_env(text: String) -> Self {
+        SecretString::from(text)
+    }
+    fn expose(&self) -> &str {
+        self.expose_secret()
+    }
+}
 
 /// One target setting: where it comes from and how cases name it.
 #[derive(Debug, Clone, Copy)]
@@ -36,61 +47,80 @@ pub struct SettingInfo {
     pub var: &'static str,
     /// Whether the value is a credential that must never appear in any output.
     pub secret: bool,
+    /// What it is, for `run --help`.
+    pub help: &'static str,
 }
 
-/// The credentials of one target. Every field is optional: a case names what it needs, and is
-/// reported as ignored when a setting it needs is missing.
-#[derive(Debug, Clone, Default)]
-pub struct Settings {
-    /// API registration key (`PS-Auth key=…`).
-    pub api_key: Option<SecretString>,
-    /// The run-as user (`PS-Auth runas=…`). Not a secret: it appears in the user model.
-    pub runas: Option<String>,
-    /// The run-as user's password (`PS-Auth pwd=[…]`).
-    pub runas_password: Option<SecretString>,
-    /// OAuth client id of an application user.
-    pub client_id: Option<String>,
-    /// OAuth client secret of an application user.
-    pub client_secret: Option<SecretString>,
-    /// The managed account that credential-release cases request, as `system/account`
-    /// (`PS_ACCOUNT`). Never read from a case file.
-    pub account: Option<String>,
-    /// The Secrets Safe secret that retrieval cases read, as `folder/path/title` (`PS_SECRET`).
-    pub secret_path: Option<String>,
+/// Declares every setting once: its field (and so its variable name in case files), its type
+/// (a credential or not), its environment variable and its help text. The struct, the table
+/// [`SETTINGS`], reading from the environment and [`Settings::get`] all come from this.
+macro_rules! settings {
+    ($( $field:ident: $ty:ty => $env:literal, $help:literal; )+) => {
+        /// The credentials of one target. Every field is optional: a case names what it
+        /// needs, and is reported as ignored when a setting it needs is missing.
+        #[derive(Debug, Clone, Default)]
+        pub struct Settings {
+            $( #[doc = $help] pub $field: Option<$ty>, )+
+        }
+
+        /// The environment variables a run reads its settings from, with the variable name a
+        /// case uses in `needs:` and in `{{ … }}` templates.
+        pub const SETTINGS: &[SettingInfo] = &[
+            $( SettingInfo { env: $env, var: stringify!($field), secret: <$ty as SettingValue>::SECRET, help: $help }, )+
+        ];
+
+        impl Settings {
+            /// Reads the settings through `lookup`, so tests need not touch the process
+            /// environment. Empty values count as unset.
+            pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
+                let get = |name: &str| lookup(name).filter(|v| !v.is_empty());
+                Settings { $( $field: get($env).map(<$ty as SettingValue>::from_env), )+ }
+            }
+
+            /// The value of the setting a case calls `var`, if it is set.
+            pub fn get(&self, var: &str) -> Option<&str> {
+                match var {
+                    $( stringify!($field) => self.$field.as_ref().map(SettingValue::expose), )+
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+settings! {
+    api_key: SecretString => "PS_API_KEY", "API registration key (`PS-Auth key=…`).";
+    runas: String => "PS_RUNAS", "The run-as user (`PS-Auth runas=…`).";
+    runas_password: SecretString => "PS_RUNAS_PASSWORD", "The run-as user's password (`pwd=[…]`), if the registration needs it.";
+    client_id: String => "PS_CLIENT_ID", "OAuth client id of an application user.";
+    client_secret: SecretString => "PS_CLIENT_SECRET", "OAuth client secret of an application user.";
+    account: String => "PS_ACCOUNT", "The managed account release cases request: `system/account`.";
+    secret_path: String => "PS_SECRET", "The Secrets Safe secret whose value cases read: `folder/path/title`.";
+}
+
+/// Variables derived from a setting: the parts of `PS_ACCOUNT` (`system/account`) and of
+/// `PS_SECRET` (`folder/path/title`). A case that uses one needs the setting.
+pub const DERIVED: &[(&str, &str, &str)] = &[
+    ("account_system", "account", "the managed system of PS_ACCOUNT (before the first `/`)"),
+    ("account_name", "account", "the managed account of PS_ACCOUNT (after the first `/`)"),
+    ("secret_folder", "secret_path", "the folder path of PS_SECRET (before the last `/`)"),
+    ("secret_title", "secret_path", "the secret title of PS_SECRET (after the last `/`)"),
+];
+
+/// The settings as `run --help` lists them: one line per variable, from [`SETTINGS`].
+pub fn help() -> String {
+    let mut out = String::from("Target settings (from the environment only; never on the command line):\n");
+    for s in SETTINGS {
+        let kind = if s.secret { "(secret) " } else { "" };
+        out.push_str(&format!("  {:<18} {kind}{}\n", s.env, s.help));
+    }
+    out
 }
 
 impl Settings {
     /// Reads the settings from `PS_*` environment variables. Empty values count as unset.
     pub fn from_env() -> Self {
         Self::from_lookup(|name| std::env::var(name).ok())
-    }
-
-    /// Reads the settings through `lookup`, so tests need not touch the process environment.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
-        let get = |name: &str| lookup(name).filter(|v| !v.is_empty());
-        Settings {
-            api_key: get("PS_API_KEY").map(SecretString::from),
-            runas: get("PS_RUNAS"),
-            runas_password: get("PS_RUNAS_PASSWORD").map(SecretString::from),
-            client_id: get("PS_CLIENT_ID"),
-            client_secret: get("PS_CLIENT_SECRET").map(SecretString::from),
-            account: get("PS_ACCOUNT"),
-            secret_path: get("PS_SECRET"),
-        }
-    }
-
-    /// The value of the setting a case calls `var`, if it is set.
-    pub fn get(&self, var: &str) -> Option<&str> {
-        match var {
-            "api_key" => self.api_key.as_ref().map(|s| s.expose_secret()),
-            "runas" => self.runas.as_deref(),
-            "runas_password" => self.runas_password.as_ref().map(|s| s.expose_secret()),
-            "client_id" => self.client_id.as_deref(),
-            "client_secret" => self.client_secret.as_ref().map(|s| s.expose_secret()),
-            "account" => self.account.as_deref(),
-            "secret_path" => self.secret_path.as_deref(),
-            _ => None,
-        }
     }
 
     /// The values of every secret setting that is set, for the redactor.
@@ -136,6 +166,18 @@ mod tests {
         });
         assert!(s.api_key.is_none());
         assert_eq!(s.get("runas"), Some("svc-conform"));
+    }
+
+    #[test]
+    fn every_declared_setting_is_read_and_credentials_are_secret() {
+        let s = Settings::from_lookup(|n| Some(format!("value of {n}")));
+        for info in SETTINGS {
+            assert_eq!(s.get(info.var), Some(format!("value of {}", info.env).as_str()), "{}", info.var);
+        }
+        let secrets: Vec<&str> = SETTINGS.iter().filter(|s| s.secret).map(|s| s.env).collect();
+        assert_eq!(secrets, ["PS_API_KEY", "PS_RUNAS_PASSWORD", "PS_CLIENT_SECRET"]);
+        assert_eq!(s.secret_values().len(), 3);
+        assert!(help().contains("PS_SECRET") && help().lines().count() == SETTINGS.len() + 1);
     }
 
     #[test]

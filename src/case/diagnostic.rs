@@ -9,6 +9,8 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use crate::seal::{Redact, Redactor};
+
 /// One problem in a case file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
@@ -59,14 +61,14 @@ impl Diagnostic {
         if let Some(line) = self.source_line.as_mut()
             && !value.is_empty()
         {
-            let replaced = line.replace(value, crate::redact::MASK);
+            let replaced = line.replace(value, crate::secret::MASK);
             // A quoted value with escapes is spelled differently in the file: hide the rest of
             // the line from where the value starts.
             *line = if replaced != *line {
                 replaced
             } else {
                 let start = line.char_indices().nth(column.saturating_sub(1)).map_or(line.len(), |(i, _)| i);
-                format!("{}{}", &line[..start], crate::redact::MASK)
+                format!("{}{}", &line[..start], crate::secret::MASK)
             };
         }
         self
@@ -172,6 +174,19 @@ pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
         .filter(|(d, c)| *d <= (c.len() / 3).max(2))
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
+}
+
+impl Redact for Diagnostic {
+    fn redact(&mut self, r: &Redactor) {
+        let file = self.file.display().to_string();
+        let masked = r.text(&file);
+        if masked != file {
+            self.file = masked.into();
+        }
+        self.message.redact(r);
+        self.hint.redact(r);
+        self.source_line.redact(r);
+    }
 }
 
 #[cfg(test)]

@@ -528,44 +528,10 @@ pub struct TextCheck {
     pub contains: Option<Spanned<String>>,
 }
 
-/// Checks on the values a JSONPath selects. Give one or more; all must hold for every value
-/// selected. Apart from `exists: false`, a path that selects nothing fails.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PathCheck {
-    /// `true`: the path selects at least one value. `false`: it selects none.
-    #[serde(default)]
-    pub exists: Option<bool>,
-    /// The value equals this JSON value (templates allowed; `null` is a value).
-    #[serde(default, deserialize_with = "present")]
-    pub equals: Option<Value>,
-    /// The value has this JSON type, or one of these: `integer`, `number`, `string`,
-    /// `boolean`, `null`, `array`, `object`; as a list (`[string, "null"]`) or joined with
-    /// `|` (`string|null`).
-    #[serde(default, rename = "type")]
-    pub type_: Option<TypeSet>,
-    /// The value is a string matching this regular expression.
-    #[serde(default)]
-    #[schemars(with = "Option<String>")]
-    pub matches: Option<Spanned<String>>,
-    /// The value equals one of these.
-    #[serde(default)]
-    pub one_of: Option<Vec<Value>>,
-    /// The length of a string (characters), array or object: a number or `{min, max}`.
-    #[serde(default)]
-    pub length: Option<LengthSpec>,
-    /// The value is a number at least this large.
-    #[serde(default)]
-    pub min: Option<f64>,
-    /// The value is a number at most this large.
-    #[serde(default)]
-    pub max: Option<f64>,
-    /// The value is a string in this format: `guid`, `email` or `date-time`. Shape contracts
-    /// only show formats as hints; this makes one an expectation.
-    #[serde(default)]
-    #[schemars(with = "Option<String>")]
-    pub format: Option<Spanned<String>>,
-}
+// The fields of `PathCheck`, one per matcher a `paths:` check can give, come from the table of
+// matchers (`case::matchers`).
+use super::matchers::path_check;
+super::matchers::matchers!(path_check);
 
 /// `Some(value)` for a present key, so that `equals: null` means "equals null".
 fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {

@@ -5,6 +5,7 @@
 //! Effects, contracts, the simulator's data, coverage and the OpenAPI document all come from
 //! here. It reads only its own files; it knows nothing of cases, runs or reports.
 
+pub mod documented;
 pub mod endpoints;
 pub mod model;
 pub mod spec;

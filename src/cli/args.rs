@@ -16,7 +16,13 @@ pub const EXIT_CODES: &str = "Exit codes:
   2  invalid case files, snapshots or usage; no request was sent
   3  the target could not be reached at all, or nothing ran
   4  (drift) a breaking shape change
-  5  the run finished but an output (report, JUnit, record, snapshots) could not be written";
+  5  an output could not be written (a report, or standard output closed)";
+
+/// What `run --help` ends with: every `PS_*` setting (from the one table of settings), then
+/// the exit codes.
+fn run_after_help() -> String {
+    format!("{}\n{EXIT_CODES}", crate::settings::help())
+}
 
 /// Conformance suite and runner for the BeyondTrust Password Safe public REST API (v3).
 #[derive(Debug, Parser)]
@@ -75,13 +81,12 @@ pub struct CoverageArgs {
 #[derive(Debug, Args)]
 #[command(
     help_template = "{about-with-newline}\n{usage-heading} {usage}\n\n{all-args}{after-help}",
-    after_help = EXIT_CODES,
+    after_help = run_after_help(),
     mut_arg("bench", |a| a.hide(true)),
     mut_arg("test", |a| a.hide(true)),
     mut_arg("nocapture", |a| a.hide(true)),
     mut_arg("show_output", |a| a.hide(true)),
     mut_arg("unstable_flags", |a| a.hide(true)),
-    mut_arg("logfile", |a| a.hide(true)),
 )]
 pub struct RunArgs {
     /// Base URL of the target, such as https://ps.example.com/BeyondTrust/api/public/v3.

@@ -11,6 +11,7 @@ use url::Url;
 use super::args::RunArgs;
 use crate::run::Policy;
 use crate::run::http::HttpOptions;
+use crate::shape::update::{ContractConfig, Update};
 use crate::simulator::{DataVariant, Fault, Profile};
 
 /// Where a run sends its requests.
@@ -27,43 +28,6 @@ pub enum TargetConfig {
         /// The data it serves.
         data: DataVariant,
     },
-}
-
-/// What the run may write into the contract set it compares with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Update {
-    /// Nothing.
-    None,
-    /// Merge observations into what is there.
-    Merge,
-    /// Replace each observed contract with the observations.
-    Replace,
-}
-
-/// The contract settings of a run.
-#[derive(Debug, Clone)]
-pub struct ContractConfig {
-    /// The set compared with.
-    pub dir: PathBuf,
-    /// Compare at all.
-    pub compare: bool,
-    /// Additive changes and missing contracts fail too.
-    pub strict: bool,
-    /// What may be written into `dir`.
-    pub update: Update,
-    /// Where to record every observed contract.
-    pub record: Option<PathBuf>,
-    /// Where to write contracts that did not conform, for review.
-    pub pending: Option<PathBuf>,
-    /// Where to write the drift report.
-    pub drift_report: Option<PathBuf>,
-}
-
-impl ContractConfig {
-    /// Whether the run observes shapes at all.
-    pub fn observes(&self) -> bool {
-        self.compare || self.record.is_some() || self.update != Update::None
-    }
 }
 
 /// Report files.

@@ -1,10 +1,11 @@
-//! The command line: `args` (clap structs), `config` (the checked configuration of `run`) and
-//! `commands` (what each subcommand does). `main` parses, dispatches and maps the outcome to
-//! an exit code, nothing else.
+//! The command line: `args` (clap structs), `config` (the checked configuration of `run`),
+//! `run` (`psconform run`, wired) and `commands` (the commands that send nothing). `main`
+//! parses, dispatches and maps the outcome to an exit code, nothing else.
 
 pub mod args;
 pub mod commands;
 pub mod config;
+pub mod run;
 
 use std::process::ExitCode;
 
@@ -26,7 +27,7 @@ pub fn main() -> ExitCode {
     crate::logging::init(cli.verbose);
     match cli.command {
         Command::Run(args) => match RunConfig::from_args(*args) {
-            Ok(config) => commands::run(config).into(),
+            Ok(config) => run::run(config).into(),
             Err(e) => {
                 anstream::eprintln!("error: {e}");
                 Exit::Invalid.into()
@@ -37,9 +38,6 @@ pub fn main() -> ExitCode {
         Command::Serve(args) => crate::simulator::serve(args),
         Command::Drift(args) => commands::drift(&args).into(),
         Command::Coverage(args) => commands::coverage(&args).into(),
-        Command::Schema => {
-            print!("{}", crate::case::schema::render());
-            Exit::Passed.into()
-        }
+        Command::Schema => commands::out(&crate::case::schema::render()).into(),
     }
 }

@@ -5,16 +5,16 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::catalog::{Catalog, key};
-use crate::case::spec::StatusSpec;
 use crate::plan::CasePlan;
-use crate::plan::check::Test;
-use crate::result::CaseResult;
+use crate::plan::suite::Exercised;
+use crate::result::run::Observed;
+use crate::seal::{Redact, Redactor};
 
 /// One endpoint's coverage.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct EndpointCoverage {
     /// The API area.
     pub area: String,
@@ -42,7 +42,7 @@ impl EndpointCoverage {
 }
 
 /// The whole matrix.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Coverage {
     /// Every catalog endpoint, in catalog order.
     pub endpoints: Vec<EndpointCoverage>,
@@ -58,20 +58,39 @@ pub struct Coverage {
     pub areas_covered: usize,
 }
 
-fn status_text(spec: &StatusSpec) -> Vec<String> {
-    match spec {
-        StatusSpec::Code(c) => vec![c.to_string()],
-        StatusSpec::AnyOf(cs) => cs.iter().map(u16::to_string).collect(),
-        StatusSpec::Class(c) => vec![format!("{c}xx")],
+impl Redact for EndpointCoverage {
+    fn redact(&mut self, r: &Redactor) {
+        self.route.redact(r);
+        self.cases.redact(r);
+    }
+}
+
+impl Redact for Coverage {
+    fn redact(&mut self, r: &Redactor) {
+        self.endpoints.redact(r);
+        self.uncatalogued.redact(r);
     }
 }
 
 impl Coverage {
-    /// The matrix of a plan's cases, with what a run observed when results are given.
+    /// The matrix of a plan's cases, with the statuses a run observed, if any.
     pub fn of<'a>(
         catalog: &Catalog,
         cases: impl IntoIterator<Item = &'a CasePlan>,
-        results: &[CaseResult],
+        observed: impl IntoIterator<Item = &'a Observed>,
+    ) -> Coverage {
+        let exercised: Vec<(&str, Vec<Exercised>)> =
+            cases.into_iter().map(|c| (c.name.as_str(), Exercised::of(c))).collect();
+        let items = exercised.iter().flat_map(|(name, steps)| steps.iter().map(move |s| (*name, s)));
+        Coverage::of_exercised(catalog, items, observed)
+    }
+
+    /// The matrix of what cases exercise (case name, request), with the statuses a run
+    /// observed, if any.
+    pub fn of_exercised<'e, 'o>(
+        catalog: &Catalog,
+        exercised: impl IntoIterator<Item = (&'e str, &'e Exercised)>,
+        observed: impl IntoIterator<Item = &'o Observed>,
     ) -> Coverage {
         let mut rows: Vec<EndpointCoverage> = catalog
             .endpoints
@@ -100,32 +119,16 @@ impl Coverage {
                 })),
             }
         };
-        for case in cases {
-            for step in case.all_steps() {
-                let method = step.request.method.as_str();
-                let asserted: Vec<String> = step
-                    .checks
-                    .iter()
-                    .filter_map(|c| match &c.test {
-                        Test::Status(s) => Some(status_text(s)),
-                        _ => None,
-                    })
-                    .flatten()
-                    .collect();
-                touch(method, &step.request.route, &mut |row| {
-                    row.cases.insert(case.name.clone());
-                    row.asserted.extend(asserted.iter().cloned());
-                });
-            }
+        for (name, step) in exercised {
+            touch(step.method, &step.route, &mut |row| {
+                row.cases.insert(name.to_owned());
+                row.asserted.extend(step.asserted.iter().cloned());
+            });
         }
-        for result in results {
-            for step in &result.steps {
-                let (Some(line), Some(status)) = (&step.request, step.status) else { continue };
-                let route = line.route.as_deref().unwrap_or(&line.path);
-                touch(&line.method, route, &mut |row| {
-                    row.observed.insert(status);
-                });
-            }
+        for o in observed {
+            touch(&o.endpoint.method, &o.endpoint.route, &mut |row| {
+                row.observed.insert(o.status);
+            });
         }
         let covered = rows.iter().filter(|r| r.covered()).count();
         let areas = catalog.areas();

@@ -17,8 +17,8 @@ use super::{AuthPlan, BodyPlan, CasePlan, Plan, Poll, PwdPlan, RequestPlan, Step
 use crate::case::diagnostic::{Diagnostic, closest};
 use crate::case::load::{CaseFile, discover, load_file};
 use crate::case::spec::{AuthSpec, BodyCheck, BodySpec, CaseSpec, PwdSpec, Spanned, StepSpec};
-use crate::redact::FieldPolicy;
-use crate::result::Span;
+use crate::result::{Family, Span};
+use crate::secret::FieldPolicy;
 use crate::settings::{DERIVED, SETTINGS, Settings};
 use crate::shape::StringFormat;
 
@@ -32,10 +32,31 @@ pub const MAX_POLL_ATTEMPTS: u32 = 100;
 /// Loads and compiles every case file under `roots` (folders or single files). Returns the
 /// plan, or every problem of every file.
 pub fn compile(roots: &[PathBuf], simulator_states: &[&str]) -> Result<Plan, Vec<Diagnostic>> {
+    let mut cases = Vec::new();
+    let (files, skipped) = check(roots, simulator_states, |_, _, file| {
+        cases.extend(file.cases.into_iter().filter_map(|c| c.plan));
+    })?;
+    cases.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(Plan { cases, files, skipped })
+}
+
+/// Loads and compiles every case file under `roots`, handing each compiled file (with the
+/// folder its names are taken from, and its index) to `keep` as it comes, in file order, and
+/// checking trial names across files. Returns how many files there were and what the walk
+/// skipped, or every problem of every file. Files are compiled on up to one thread per core
+/// and streamed back, so a large suite holds only the files in flight at once.
+pub(super) fn check(
+    roots: &[PathBuf],
+    simulator_states: &[&str],
+    mut keep: impl FnMut(&Path, usize, CompiledFile),
+) -> Result<(usize, Vec<Diagnostic>), Vec<Diagnostic>> {
     let mut diags = Vec::new();
-    let mut files = Vec::new();
     let mut order: Vec<PathBuf> = Vec::new();
     let mut skipped = Vec::new();
+    let mut files = 0;
+    // Every case's name and place, to find two cases with one name once all are read (compact:
+    // a large suite keeps one of these per case while it is checked).
+    let mut names: Vec<(Box<str>, u32, u32, u32)> = Vec::new();
     for root in roots {
         let found = discover(root);
         diags.extend(found.errors);
@@ -47,33 +68,34 @@ pub fn compile(roots: &[PathBuf], simulator_states: &[&str]) -> Result<Plan, Vec
             );
         }
         let names_root = if root.is_dir() { root.as_path() } else { root.parent().unwrap_or(Path::new("")) };
-        for (path, result) in found.files.iter().zip(load_files(names_root, &found.files)) {
-            order.push(path.clone());
-            match result {
-                Ok(f) => files.push(f),
-                Err(d) => diags.push(d),
+        let base = order.len();
+        compile_stream(names_root, &found.files, simulator_states, |i, file| {
+            let mut file = match file {
+                Ok(f) => f,
+                Err(d) => {
+                    diags.push(d);
+                    return;
+                }
+            };
+            diags.append(&mut file.diags);
+            let at = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+            for case in &file.cases {
+                names.push((case.name.as_str().into(), at(base + i), at(case.line), at(case.column)));
             }
-        }
+            if diags.is_empty() {
+                keep(names_root, files, file);
+            }
+            files += 1;
+        });
+        order.extend(found.files);
     }
-    let mut cases = Vec::new();
-    let mut seen: BTreeMap<String, String> = BTreeMap::new();
-    for file in &files {
-        if file.spec.cases.is_empty() {
-            diags.push(Diagnostic::whole(&file.path, "the file has no cases").with_hint("add a case under `cases:`"));
-        }
-        for spec in &file.spec.cases {
-            let mut c = Compiler { file, diags: &mut diags, states: simulator_states };
-            let name = trial_name(file, &spec.name.value);
-            let here = format!("{}:{}", file.path.display(), spec.name.referenced.line());
-            if let Some(first) = seen.insert(name.clone(), here) {
-                let d = c.at(&spec.name, format!("two cases are both named `{name}`")).with_hint(format!(
-                    "the other one is at {first}; trial names (`<folder>::<file>::<case>`) must be unique"
-                ));
-                c.push(d);
-            }
-            if let Some(plan) = c.case(spec, name) {
-                cases.push(plan);
-            }
+    names.sort_unstable();
+    for pair in names.windows(2) {
+        let [(first, first_file, first_line, _), (name, file, line, column)] = pair else { continue };
+        if first == name {
+            let path = |i: &u32| order.get(*i as usize).cloned().unwrap_or_default();
+            let here = format!("{}:{first_line}", path(first_file).display());
+            diags.push(duplicate(&path(file), name, *line as usize, *column as usize, &here));
         }
     }
     if !diags.is_empty() {
@@ -82,26 +104,109 @@ pub fn compile(roots: &[PathBuf], simulator_states: &[&str]) -> Result<Plan, Vec
         diags.sort_by_key(|d| (rank(d), d.line, d.column));
         return Err(diags);
     }
-    cases.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(Plan { cases, files: files.len(), skipped })
+    Ok((files, skipped))
 }
 
-/// Reads and parses `paths` on up to one thread per core, in their order. Parsing dominates
-/// the start of a large suite, and nothing runs until it is done.
-fn load_files(root: &Path, paths: &[PathBuf]) -> Vec<Result<CaseFile, Diagnostic>> {
+/// One case file, compiled: its cases (each with its plan when it compiled) and its problems.
+/// The parsed file itself is dropped as soon as it is compiled, so a large suite never holds
+/// every parsed file and every plan at once.
+pub(super) struct CompiledFile {
+    pub(super) path: PathBuf,
+    /// A digest of the file's text, to prove later that a file read again is the one checked.
+    pub(super) digest: u64,
+    pub(super) cases: Vec<CompiledCase>,
+    pub(super) diags: Vec<Diagnostic>,
+}
+
+/// One case's trial name and place, and its plan when it compiled.
+pub(super) struct CompiledCase {
+    pub(super) name: String,
+    pub(super) line: usize,
+    pub(super) column: usize,
+    pub(super) plan: Option<CasePlan>,
+}
+
+/// A digest of a case file's text.
+pub(super) fn digest(text: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut h);
+    h.finish()
+}
+
+/// The second case of a run with a name another case has: the file is read again to show the
+/// line (a rare error, so the sources are not kept for it).
+fn duplicate(path: &Path, name: &str, line: usize, column: usize, first: &str) -> Diagnostic {
+    let source = std::fs::read_to_string(path).unwrap_or_default();
+    Diagnostic::at(path, &source, line, column, format!("two cases are both named `{name}`"))
+        .with_hint(format!("the other one is at {first}; trial names (`<folder>::<file>::<case>`) must be unique"))
+}
+
+pub(super) fn compile_file(root: &Path, path: &Path, states: &[&str]) -> Result<CompiledFile, Diagnostic> {
+    let file = load_file(root, path)?;
+    let digest = digest(&file.source);
+    let mut diags = Vec::new();
+    if file.spec.cases.is_empty() {
+        diags.push(Diagnostic::whole(&file.path, "the file has no cases").with_hint("add a case under `cases:`"));
+    }
+    let mut cases = Vec::new();
+    for spec in &file.spec.cases {
+        let mut c = Compiler { file: &file, diags: &mut diags, states };
+        let name = trial_name(&file, &spec.name.value);
+        let (line, column) = (spec.name.referenced.line() as usize, spec.name.referenced.column() as usize);
+        let plan = c.case(spec, name.clone());
+        cases.push(CompiledCase { name, line, column, plan });
+    }
+    Ok(CompiledFile { path: file.path.clone(), digest, cases, diags })
+}
+
+/// Reads, parses and compiles `paths` on up to one thread per core, handing each file to `each`
+/// in their order as soon as it and those before it are done. Parsing dominates the start of
+/// a large suite, and nothing runs until it is done. The threads live for the whole walk (a
+/// thread per batch would leave each its own allocator heap), and at most a few hundred files
+/// are in flight.
+fn compile_stream(
+    root: &Path,
+    paths: &[PathBuf],
+    states: &[&str],
+    mut each: impl FnMut(usize, Result<CompiledFile, Diagnostic>),
+) {
     const MIN_PER_THREAD: usize = 32;
+    const IN_FLIGHT: usize = 256;
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(paths.len() / MIN_PER_THREAD).max(1);
     if threads == 1 {
-        return paths.iter().map(|p| load_file(root, p)).collect();
+        for (i, p) in paths.iter().enumerate() {
+            each(i, compile_file(root, p, states));
+        }
+        return;
     }
-    let chunk = paths.len().div_ceil(threads);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let (tx, rx) = std::sync::mpsc::sync_channel(IN_FLIGHT);
     std::thread::scope(|scope| {
-        let workers: Vec<_> = paths
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(|p| load_file(root, p)).collect::<Vec<_>>()))
-            .collect();
-        workers.into_iter().flat_map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
-    })
+        for _ in 0..threads {
+            let (tx, next) = (tx.clone(), &next);
+            scope.spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(p) = paths.get(i) else { break };
+                    if tx.send((i, compile_file(root, p, states))).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        // Files come back in any order: hand them on in theirs.
+        let mut waiting = BTreeMap::new();
+        let mut want = 0;
+        for (i, file) in rx {
+            waiting.insert(i, file);
+            while let Some(file) = waiting.remove(&want) {
+                each(want, file);
+                want += 1;
+            }
+        }
+    });
 }
 
 /// `<area>::<file>::<case>`, or `<file>::<case>` for files directly in the cases folder.
@@ -226,6 +331,7 @@ impl Compiler<'_> {
             releases_credential: case.releases_credential,
             simulator_state: case.simulator_state.iter().map(|s| s.value.clone()).collect(),
             simulator_only: case.simulator_only,
+            locks: Vec::new(),
             steps: steps.into_iter().flatten().collect(),
             teardown: teardown.into_iter().flatten().collect(),
         })
@@ -538,9 +644,7 @@ impl Compiler<'_> {
             }
             let given = [check.equals.is_some(), check.matches.is_some(), check.contains.is_some()];
             if !given.contains(&true) && check.absent.is_none() {
-                let d = self
-                    .at(name, "the header check is empty")
-                    .with_hint("give `equals`, `matches`, `contains` or `absent`");
+                let d = self.at(name, "the header check is empty").with_hint(Family::Header.hint());
                 self.push(d);
             }
             if check.absent == Some(true) && given.contains(&true) {
@@ -607,9 +711,7 @@ impl Compiler<'_> {
                 BodyCheck::Empty(b) => out.push(Check { span: at, test: Test::BodyEmpty(*b) }),
                 BodyCheck::Text(t) => {
                     if t.equals.is_none() && t.matches.is_none() && t.contains.is_none() {
-                        let d = self
-                            .at(body, "the text check is empty")
-                            .with_hint("give `equals`, `matches` or `contains`");
+                        let d = self.at(body, "the text check is empty").with_hint(Family::Text.hint());
                         self.push(d);
                     }
                     if let Some(x) = t.equals.as_ref().and_then(|e| self.template(e, scope, needs)) {
@@ -627,22 +729,13 @@ impl Compiler<'_> {
         for (path, check) in expect.paths.iter() {
             let at = span(path);
             let compiled = self.jsonpath(path);
-            let given = [
-                check.equals.is_some(),
-                check.type_.is_some(),
-                check.matches.is_some(),
-                check.one_of.is_some(),
-                check.length.is_some(),
-                check.min.is_some() || check.max.is_some(),
-                check.format.is_some(),
-            ];
-            if check.exists.is_none() && !given.contains(&true) {
-                let d = self.at(path, "the path check is empty").with_hint(
-                    "give `exists`, `equals`, `type`, `matches`, `one_of`, `length`, `min`, `max` or `format`",
-                );
+            // Which matchers the check gives, from the table of matchers (`case::matchers`).
+            let given = check.given();
+            if given.is_empty() {
+                let d = self.at(path, "the path check is empty").with_hint(Family::Path.hint());
                 self.push(d);
             }
-            if check.exists == Some(false) && given.contains(&true) {
+            if check.exists == Some(false) && given.len() > 1 {
                 let d = self.at(path, "`exists: false` cannot be combined with a check on the value");
                 self.push(d);
             }
@@ -832,6 +925,61 @@ cases:
         let m = messages(&m);
         assert!(m.iter().any(|m| m.contains("credentials never go in `headers`")), "{m:?}");
         assert!(m.iter().any(|m| m.contains("invalid JSONPath")), "{m:?}");
+    }
+
+    #[test]
+    fn the_keys_and_hints_of_each_family_come_from_the_table_of_matchers() {
+        assert_eq!(Family::Header.hint(), "give `equals`, `matches`, `contains` or `absent`");
+        assert_eq!(Family::Text.hint(), "give `equals`, `matches` or `contains`");
+        assert_eq!(
+            Family::Path.hint(),
+            "give `exists`, `equals`, `type`, `matches`, `one_of`, `length`, `min`, `max` or `format`"
+        );
+        // A `paths:` check accepts exactly the keys of the path matchers: one row makes both.
+        let schema = serde_json::to_value(schemars::schema_for!(crate::case::spec::PathCheck)).expect("JSON");
+        let mut fields: Vec<&str> =
+            schema["properties"].as_object().expect("properties").keys().map(String::as_str).collect();
+        let mut keys = Family::Path.keys();
+        fields.sort_unstable();
+        keys.sort_unstable();
+        assert_eq!(fields, keys);
+    }
+
+    /// Every key a `paths:` check accepts compiles into a check of its own matcher: a row of the
+    /// table of matchers without its compile arm would be a check that silently never runs.
+    #[test]
+    fn every_path_matcher_key_compiles_into_its_own_check() {
+        use crate::plan::check::Test;
+        use crate::result::Matcher;
+        let sample = |key: &str| match key {
+            "exists" => "true",
+            "equals" => "7",
+            "type" => "integer",
+            "matches" => "\"^a\"",
+            "one_of" => "[1, 2]",
+            "length" => "3",
+            "min" => "1",
+            "max" => "9",
+            "format" => "guid",
+            other => panic!("give `{other}` a sample value here, then compile it in `Compiler::checks`"),
+        };
+        for key in Family::Path.keys() {
+            let file = OK.replace(
+                "expect: { paths: { $.Name: { equals: \"{{ runas }}\" } } }",
+                &format!("expect: {{ paths: {{ $.x: {{ {key}: {} }} }} }}", sample(key)),
+            );
+            let p = plan(&[("a.yaml", &file)]).unwrap_or_else(|d| panic!("{key}: {d:?}"));
+            let checks = &p.cases[0].steps[1].checks;
+            let matchers: Vec<Matcher> = checks
+                .iter()
+                .filter_map(|c| match &c.test {
+                    Test::Path { matcher, .. } => Some(matcher.matcher()),
+                    _ => None,
+                })
+                .collect();
+            let row = Matcher::ALL.iter().find(|m| m.key() == key && m.families().contains(&Family::Path));
+            assert_eq!(matchers, row.copied().into_iter().collect::<Vec<_>>(), "{key}");
+        }
     }
 
     #[test]

@@ -8,9 +8,11 @@
 //! - `template`: `{{ name }}` templates and the variables they render with
 //! - `check`: one variant per matcher, each evaluating itself into typed outcomes
 //! - `compile`: spec → plan, with every diagnostic
+//! - `suite`: a run's cases without their plans, each compiled again when it starts
 
 pub mod check;
 pub mod compile;
+pub mod suite;
 pub mod template;
 
 use std::path::PathBuf;
@@ -18,6 +20,7 @@ use std::time::Duration;
 
 pub use check::{CapturePlan, Check};
 pub use compile::compile;
+pub use suite::{CaseRef, Suite};
 pub use template::{Template, ValueTemplate, Vars};
 
 use crate::case::Diagnostic;
@@ -64,11 +67,18 @@ pub struct CasePlan {
     pub simulator_state: Vec<String>,
     /// The case runs only against the built-in simulator.
     pub simulator_only: bool,
+    /// Shared resources the case holds while it runs: two cases that hold the same lock never
+    /// run at once. Empty today; the catalog will give release cases the `PS_ACCOUNT` lock.
+    pub locks: Vec<Lock>,
     /// The steps.
     pub steps: Vec<StepPlan>,
     /// Steps that always run afterwards.
     pub teardown: Vec<StepPlan>,
 }
+
+/// A named shared resource on the target, such as the managed account release cases request.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Lock(pub String);
 
 impl CasePlan {
     /// Every step, then every teardown step.

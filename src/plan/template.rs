@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::redact::MASK;
+use crate::secret::MASK;
 
 /// One variable in scope while a case runs.
 #[derive(Debug, Clone, PartialEq)]

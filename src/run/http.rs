@@ -15,6 +15,7 @@ use tokio::sync::Mutex;
 use url::Url;
 
 use crate::response::Response;
+use crate::result::TransportError;
 
 /// HTTP settings from the command line.
 #[derive(Debug, Clone)]
@@ -75,71 +76,6 @@ pub enum HttpSetupError {
         /// The client library's reason.
         message: String,
     },
-}
-
-/// A request that got no usable response.
-#[derive(Debug, Error, Clone, PartialEq)]
-pub enum TransportError {
-    /// Nothing answered: refused, unreachable, DNS failure.
-    #[error("could not connect to {url}: {reason}")]
-    Connect {
-        /// Where.
-        url: String,
-        /// Why, from the network stack.
-        reason: String,
-    },
-    /// TLS handshake failed (certificate not trusted, wrong host name, protocol mismatch).
-    #[error("TLS handshake with {url} failed: {reason}{hint}")]
-    Tls {
-        /// Where.
-        url: String,
-        /// Why.
-        reason: String,
-        /// What to do about it.
-        hint: &'static str,
-    },
-    /// The target took longer than `--timeout`.
-    #[error("no complete response from {url} within {secs:.1}s (--timeout)")]
-    Timeout {
-        /// Where.
-        url: String,
-        /// The limit.
-        secs: f64,
-    },
-    /// The body was larger than `--max-body`.
-    #[error("the response body is larger than --max-body ({max} bytes){seen}")]
-    TooLarge {
-        /// The limit.
-        max: u64,
-        /// What the target announced, when it did.
-        seen: String,
-    },
-    /// The connection broke while the response was being read.
-    #[error("the response from {url} broke off: {reason}")]
-    Broken {
-        /// Where.
-        url: String,
-        /// Why.
-        reason: String,
-    },
-}
-
-impl TransportError {
-    /// A short name for the kind, for reports.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            TransportError::Connect { .. } => "connect",
-            TransportError::Tls { .. } => "tls",
-            TransportError::Timeout { .. } => "timeout",
-            TransportError::TooLarge { .. } => "too-large",
-            TransportError::Broken { .. } => "broken",
-        }
-    }
-
-    /// Whether the target was never reached at all (for exit code 3).
-    pub fn unreachable(&self) -> bool {
-        matches!(self, TransportError::Connect { .. } | TransportError::Tls { .. })
-    }
 }
 
 /// A request ready to send.
@@ -288,7 +224,7 @@ impl Http {
                     reason: format!("header {k} has a value HTTP cannot carry"),
                 });
             };
-            if crate::redact::is_sensitive_header(k) {
+            if crate::secret::is_sensitive_header(k) {
                 value.set_sensitive(true);
             }
             req = req.header(k.as_str(), value);

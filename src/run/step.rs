@@ -1,6 +1,6 @@
-//! One step: render the request from the plan, send it, learn the secrets the response
-//! carries, evaluate every expectation within the step's budget, capture values, and check the
-//! shape against its endpoint's contract. A polled step repeats until its expectations hold.
+//! One step: render the request from the plan, learn the secrets the response carries,
+//! evaluate every expectation within the step's budget, capture values, and log what may be
+//! shown. Sending it, once or until it holds, is `poll`'s; its contract is `observe`'s.
 
 use std::time::{Duration, Instant};
 
@@ -11,34 +11,38 @@ use super::http::Outgoing;
 use super::{CaseRun, RunContext};
 use crate::plan::check::{Eval, captured};
 use crate::plan::{AuthPlan, BodyPlan, CasePlan, PwdPlan, StepPlan};
-use crate::redact::{Added, FieldPolicy, MASK, Origin, show_header};
 use crate::response::Response;
-use crate::result::{Attempt, CheckKind, CheckOutcome, Matcher, Phase, RequestLine, Skipped, StepError, StepResult};
-use crate::shape::{ContractKey, ResponseShape, Verdict};
+use crate::result::{CheckOutcome, Phase, RequestLine, Skipped, StepError, StepResult};
+use crate::secret::{Added, FieldPolicy, MASK, Origin, show_header};
 
 /// Outcomes kept per step; the rest are counted.
 pub const MAX_OUTCOMES: usize = 200;
 
 /// A request ready to send, with what may be shown of it.
-struct Built {
-    outgoing: Outgoing,
-    line: RequestLine,
+pub(super) struct Built {
+    pub(super) outgoing: Outgoing,
+    pub(super) line: RequestLine,
     /// The URL as it may be logged: secret variables masked.
-    shown_url: String,
+    pub(super) shown_url: String,
     /// The `version` query, for the contract key.
-    version: Option<String>,
+    pub(super) version: Option<String>,
 }
 
-/// Runs one step.
-pub async fn run(
-    ctx: &RunContext,
-    case: &CasePlan,
-    run: &mut CaseRun,
-    base: &Url,
-    step: &StepPlan,
-    phase: Phase,
-    index: usize,
-) -> StepResult {
+/// Where a step runs: the run, the case, and the base URL requests go to (the target's, or
+/// the case's own simulator's).
+#[derive(Clone, Copy)]
+pub struct At<'a> {
+    /// The run.
+    pub ctx: &'a RunContext,
+    /// The case.
+    pub case: &'a CasePlan,
+    /// The base URL.
+    pub base: &'a Url,
+}
+
+/// Runs one step: skipped when it is a teardown step with nothing to undo, after its `wait`,
+/// then once or polled (`poll`).
+pub async fn run(at: At<'_>, run: &mut CaseRun, step: &StepPlan, phase: Phase, index: usize) -> StepResult {
     let mut r = StepResult::new(phase, index, step.name.clone(), step.span);
     // A teardown step that needs a value no step captured has nothing to undo: a check-in
     // of a request that was never made.
@@ -49,84 +53,7 @@ pub async fn run(
     if let Some(wait) = step.wait {
         tokio::time::sleep(wait).await;
     }
-    let attempts = step.poll.as_ref().map_or(1, |p| p.attempts.max(1));
-    for attempt in 1..=attempts {
-        let last = attempt == attempts || (phase == Phase::Step && ctx.interrupted());
-        let built = match build(ctx, run, base, step) {
-            Ok(b) => b,
-            Err(e) => {
-                r.error = Some(e);
-                return r;
-            }
-        };
-        r.request = Some(built.line.clone());
-        let fields = FieldPolicy::for_path(&built.line.path);
-        tracing::info!("{}", run.redactor.text(&format!("> {} {}", built.outgoing.method, built.shown_url)));
-        log_request_details(run, &built.outgoing);
-        let started = Instant::now();
-        let sent = ctx.http.send(&built.outgoing, &run.jar).await;
-        r.duration = started.elapsed();
-        let resp = match sent {
-            Ok(resp) => resp,
-            Err(e) => {
-                tracing::info!("{}", run.redactor.text(&format!("{} {}: {e}", built.outgoing.method, built.shown_url)));
-                if last {
-                    r.error = Some(StepError::Transport(e));
-                    return r;
-                }
-                r.attempts.push(Attempt {
-                    status: None,
-                    duration: r.duration,
-                    failed: Vec::new(),
-                    error: Some(StepError::Transport(e)),
-                });
-                if let Some(p) = &step.poll {
-                    tokio::time::sleep(p.interval).await;
-                }
-                continue;
-            }
-        };
-        learn(run, &resp, fields);
-        r.body_masked = run.saturated;
-        log_response(run, &resp, fields, r.duration);
-        r.status = Some(resp.status);
-        let (mut outcomes, over) = evaluate(ctx, run, step, &resp, fields);
-        if let Some(loc) = resp.header("location").filter(|_| (300..400).contains(&resp.status)) {
-            let loc = run.redactor.text(&show_header("location", loc));
-            for o in outcomes.iter_mut().filter(|o| o.kind == CheckKind::Status && !o.passed) {
-                o.note = Some(format!(
-                    "a redirect to {loc}; psconform does not follow redirects: point --target at the final URL"
-                ));
-            }
-        }
-        let holds = over.is_none() && outcomes.iter().all(|o| o.passed);
-        // A status the poll does not wait through (a refusal, not "not yet") ends it at once.
-        let waiting = step.poll.as_ref().and_then(|p| p.while_status.as_ref()).is_none_or(|s| s.accepts(resp.status));
-        if !holds && !last && waiting {
-            let failed = outcomes.into_iter().filter(|o| !o.passed).take(MAX_OUTCOMES).collect();
-            r.attempts.push(Attempt { status: Some(resp.status), duration: r.duration, failed, error: None });
-            if let Some(p) = &step.poll {
-                tokio::time::sleep(p.interval).await;
-            }
-            continue;
-        }
-        if let Some(e) = over {
-            r.error = Some(e);
-        }
-        capture(run, step, &resp, fields, &mut outcomes);
-        if let Some(o) = contract(ctx, case, run, step, &built, &resp, &mut r) {
-            outcomes.push(o);
-        }
-        if outcomes.len() > MAX_OUTCOMES {
-            // Keep every failure first, then passes, up to the cap.
-            outcomes.sort_by_key(|o| o.passed);
-            r.outcomes_omitted = outcomes.len() - MAX_OUTCOMES;
-            outcomes.truncate(MAX_OUTCOMES);
-        }
-        r.outcomes = outcomes;
-        return r;
-    }
-    r
+    super::poll::run(at, run, step, r).await
 }
 
 /// Whether every variable the step's request uses is defined.
@@ -152,7 +79,7 @@ fn defined(step: &StepPlan, run: &CaseRun) -> bool {
 }
 
 /// Renders the request a step describes.
-fn build(ctx: &RunContext, run: &CaseRun, base: &Url, step: &StepPlan) -> Result<Built, StepError> {
+pub(super) fn build(ctx: &RunContext, run: &CaseRun, base: &Url, step: &StepPlan) -> Result<Built, StepError> {
     let req = &step.request;
     let vars = &run.vars;
     let undefined = |u: crate::plan::template::Undefined| StepError::Undefined(u.0);
@@ -264,7 +191,7 @@ fn build(ctx: &RunContext, run: &CaseRun, base: &Url, step: &StepPlan) -> Result
 /// Registers every credential a response carries, before anything about it is shown. Values
 /// too short to match globally stay masked where they stand; past the store's bound the case
 /// is saturated and shows nothing more from bodies.
-fn learn(run: &mut CaseRun, resp: &Response, fields: FieldPolicy) {
+pub(super) fn learn(run: &mut CaseRun, resp: &Response, fields: FieldPolicy) {
     let mut found: Vec<String> = resp.set_cookies().iter().map(|c| c.value.clone()).collect();
     match resp.json() {
         Ok(json) => fields.secrets_in(json, &mut found),
@@ -281,7 +208,7 @@ fn learn(run: &mut CaseRun, resp: &Response, fields: FieldPolicy) {
 }
 
 /// Evaluates every expectation within the budget.
-fn evaluate(
+pub(super) fn evaluate(
     ctx: &RunContext,
     run: &CaseRun,
     step: &StepPlan,
@@ -298,7 +225,13 @@ fn evaluate(
     (out, None)
 }
 
-fn capture(run: &mut CaseRun, step: &StepPlan, resp: &Response, fields: FieldPolicy, outcomes: &mut Vec<CheckOutcome>) {
+pub(super) fn capture(
+    run: &mut CaseRun,
+    step: &StepPlan,
+    resp: &Response,
+    fields: FieldPolicy,
+    outcomes: &mut Vec<CheckOutcome>,
+) {
     for cap in &step.captures {
         match cap.eval(resp, fields) {
             Ok((value, secret)) => {
@@ -317,58 +250,7 @@ fn capture(run: &mut CaseRun, step: &StepPlan, resp: &Response, fields: FieldPol
     }
 }
 
-/// Checks the response's shape against its endpoint's contract and adds the observation.
-fn contract(
-    ctx: &RunContext,
-    case: &CasePlan,
-    run: &CaseRun,
-    step: &StepPlan,
-    built: &Built,
-    resp: &Response,
-    r: &mut StepResult,
-) -> Option<CheckOutcome> {
-    let contracts = ctx.contracts.as_ref()?;
-    if !step.contract.unwrap_or((200..300).contains(&resp.status)) {
-        return None;
-    }
-    let cookies = resp.set_cookies().iter().map(|c| c.name.clone());
-    let mut shape = ResponseShape::infer(resp.status, resp.header("content-type"), cookies, &resp.body);
-    // A server may put a credential into a field name or a cookie name.
-    redact_shape(&mut shape, &run.redactor);
-    let route = &step.request.route;
-    let key = ContractKey::new(&built.line.method, route, resp.status, built.version.as_deref());
-    // Compared before it is handed to the observations, so the shape is moved, not copied.
-    let verdict = contracts.compare.then(|| Verdict::of(&contracts.set.path(&key), contracts.set.get(&key), &shape));
-    contracts.observed.add(crate::shape::Contract::observed(key, route, shape, &case.name));
-    let verdict = verdict?;
-    let fails = verdict.fails(contracts.strict) && !contracts.accepting;
-    let outcome = CheckOutcome {
-        kind: CheckKind::Contract,
-        matcher: Matcher::Conforms,
-        subject: verdict.contract.clone(),
-        expected: Value::String("conforming".into()),
-        actual: Value::String(format!("{:?}", verdict.status).to_ascii_lowercase()),
-        note: (!verdict.changes.is_empty())
-            .then(|| verdict.changes.iter().map(|c| c.line()).collect::<Vec<_>>().join("; ")),
-        passed: !fails,
-        span: step.span,
-    };
-    r.contract = Some(verdict);
-    Some(outcome)
-}
-
-/// Masks secrets in a shape's field and cookie names.
-pub fn redact_shape(shape: &mut ResponseShape, r: &crate::redact::Redactor) {
-    shape.cookies = std::mem::take(&mut shape.cookies).into_iter().map(|(k, v)| (r.text(&k), v)).collect();
-    if let Some(node) = shape.body.json.as_mut() {
-        node.keys_mut(&mut |k| {
-            let masked = r.text(k);
-            (masked != k).then_some(masked)
-        });
-    }
-}
-
-fn log_request_details(run: &CaseRun, out: &Outgoing) {
+pub(super) fn log_request_details(run: &CaseRun, out: &Outgoing) {
     if !tracing::enabled!(tracing::Level::DEBUG) {
         return;
     }
@@ -381,7 +263,7 @@ fn log_request_details(run: &CaseRun, out: &Outgoing) {
     }
 }
 
-fn log_response(run: &CaseRun, resp: &Response, fields: FieldPolicy, took: Duration) {
+pub(super) fn log_response(run: &CaseRun, resp: &Response, fields: FieldPolicy, took: Duration) {
     tracing::info!("< {} ({} bytes, {} ms)", resp.status, resp.body.len(), took.as_millis());
     if !tracing::enabled!(tracing::Level::DEBUG) {
         return;
@@ -402,7 +284,7 @@ fn show_body(run: &CaseRun, body: &[u8], fields: FieldPolicy) -> String {
     const MAX: usize = 2048;
     if let Ok(mut v) = serde_json::from_slice::<Value>(body) {
         run.redactor.value(&mut v, fields);
-        return crate::plan::check::cut(&v.to_string(), MAX);
+        return crate::secret::cut(&v.to_string(), MAX);
     }
     let text = String::from_utf8_lossy(body);
     if text.contains('=') && !text.contains(' ') && text.len() < 64 * 1024 {
@@ -410,7 +292,7 @@ fn show_body(run: &CaseRun, body: &[u8], fields: FieldPolicy) -> String {
             .map(|(k, v)| if fields.is_sensitive(&k) { format!("{k}={MASK}") } else { format!("{k}={v}") })
             .collect::<Vec<_>>()
             .join("&");
-        return crate::plan::check::cut(&run.redactor.text(&form), MAX);
+        return crate::secret::cut(&run.redactor.text(&form), MAX);
     }
-    crate::plan::check::cut(&run.redactor.text(&text), MAX)
+    crate::secret::cut(&run.redactor.text(&text), MAX)
 }

@@ -4,13 +4,14 @@
 
 use std::fmt::Write as _;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::infer::{BodyShape, Node, ResponseShape, StringFormat};
 use super::text::key_text;
+use crate::seal::{Redact, Redactor};
 
 /// How much a difference matters to a client.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     /// Worth knowing, never failing: a string format hint changed, a variation not seen again.
@@ -22,32 +23,99 @@ pub enum Severity {
     Breaking,
 }
 
+/// Declares each kind of shape change once: its words (in every report, and its JSON tag) and
+/// how much it matters.
+macro_rules! change_kinds {
+    ($( $(#[$doc:meta])* $variant:ident => $words:literal, $severity:ident; )+) => {
+        /// What happened to a place of a shape.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        pub enum ChangeKind {
+            $( $(#[$doc])* #[serde(rename = $words)] $variant, )+
+        }
+
+        impl ChangeKind {
+            /// The words a report uses.
+            pub fn words(self) -> &'static str {
+                match self { $(ChangeKind::$variant => $words),+ }
+            }
+
+            /// How much it matters to a client.
+            pub fn severity(self) -> Severity {
+                match self { $(ChangeKind::$variant => Severity::$severity),+ }
+            }
+        }
+    };
+}
+
+change_kinds! {
+    /// Another status than the contract's.
+    StatusChanged => "status changed", Breaking;
+    /// A content type the contract does not list.
+    ContentTypeNew => "content type not in the contract", Breaking;
+    /// A content type the older set listed was not seen.
+    ContentTypeNotSeen => "content type not seen", Info;
+    /// A required cookie is no longer set.
+    CookieGone => "cookie no longer set", Breaking;
+    /// An optional cookie was not seen.
+    OptionalCookieNotSeen => "optional cookie not seen", Info;
+    /// A required cookie is not always set.
+    CookieOptional => "cookie not always set", Breaking;
+    /// A cookie the contract does not list.
+    CookieNew => "new cookie", Additive;
+    /// A body form (empty, text, JSON) the contract does not allow.
+    BodyFormNew => "body form not in the contract", Breaking;
+    /// A value where the older set saw only empty arrays.
+    FirstSeen => "first seen", Additive;
+    /// A value where the contract saw only `null`: it says nothing of the type.
+    ValueWhereOnlyNull => "a value where only null was seen", Additive;
+    /// A type outside the contract's union.
+    Retyped => "retyped", Breaking;
+    /// Fewer types than the older set saw.
+    Narrowed => "narrowed", Info;
+    /// `null` where the contract does not allow it.
+    BecameNullable => "became nullable", Breaking;
+    /// No `null` where the older set saw one.
+    NoLongerNull => "no longer null", Info;
+    /// A string format hint differs.
+    FormatHintChanged => "format hint changed", Info;
+    /// A required field is missing.
+    RequiredFieldMissing => "required field missing", Breaking;
+    /// An optional field was not seen.
+    OptionalFieldNotSeen => "optional field not seen", Info;
+    /// A required field is not always present.
+    BecameOptional => "became optional", Breaking;
+    /// An optional field was present every time.
+    NowAlwaysPresent => "now always present", Info;
+    /// A field the contract does not list.
+    NewField => "new field", Additive;
+}
+
+impl std::fmt::Display for ChangeKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.words())
+    }
+}
+
 /// One difference.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Change {
     /// Where: `status`, `content-type`, `cookie NAME`, `body`, or a body path such as `.UserId`.
     pub at: String,
-    /// What happened, in a few words: `field removed`, `retyped`, `became nullable`, …
-    pub what: String,
+    /// What happened: `required field missing`, `retyped`, `became nullable`, …
+    pub what: ChangeKind,
     /// Before, when there was something.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub before: Option<String>,
     /// After, when there is something.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// How much it matters.
     pub severity: Severity,
 }
 
 impl Change {
-    fn new(
-        at: impl Into<String>,
-        what: &str,
-        before: Option<String>,
-        after: Option<String>,
-        severity: Severity,
-    ) -> Self {
-        Change { at: at.into(), what: what.to_owned(), before, after, severity }
+    fn new(at: impl Into<String>, what: ChangeKind, before: Option<String>, after: Option<String>) -> Self {
+        Change { at: at.into(), what, before, after, severity: what.severity() }
     }
 
     /// One line, as a reviewer reads it.
@@ -69,6 +137,14 @@ impl Change {
     }
 }
 
+impl Redact for Change {
+    fn redact(&mut self, r: &Redactor) {
+        self.at.redact(r);
+        self.before.redact(r);
+        self.after.redact(r);
+    }
+}
+
 /// What the comparison is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -83,48 +159,38 @@ pub enum Mode {
 /// Every difference from `old` (a contract) to `new` (a response, or another contract),
 /// breaking ones first, then by place.
 pub fn compare(old: &ResponseShape, new: &ResponseShape, mode: Mode) -> Vec<Change> {
-    use Severity::{Additive, Breaking, Info};
     let mut out = Vec::new();
     if old.status != new.status {
         out.push(Change::new(
             "status",
-            "status changed",
+            ChangeKind::StatusChanged,
             Some(old.status.to_string()),
             Some(new.status.to_string()),
-            Breaking,
         ));
     }
     for ct in new.content_types.difference(&old.content_types) {
         let before = old.content_types.iter().cloned().collect::<Vec<_>>().join(" | ");
-        out.push(Change::new(
-            "content-type",
-            "content type not in the contract",
-            Some(before),
-            Some(ct.clone()),
-            Breaking,
-        ));
+        out.push(Change::new("content-type", ChangeKind::ContentTypeNew, Some(before), Some(ct.clone())));
     }
     if mode == Mode::Drift {
         for ct in old.content_types.difference(&new.content_types) {
-            out.push(Change::new("content-type", "content type not seen", Some(ct.clone()), None, Info));
+            out.push(Change::new("content-type", ChangeKind::ContentTypeNotSeen, Some(ct.clone()), None));
         }
     }
     for (name, optional) in &old.cookies {
         match new.cookies.get(name) {
-            None if !optional => {
-                out.push(Change::new(format!("cookie {name}"), "cookie no longer set", None, None, Breaking))
-            }
+            None if !optional => out.push(Change::new(format!("cookie {name}"), ChangeKind::CookieGone, None, None)),
             None if mode == Mode::Drift => {
-                out.push(Change::new(format!("cookie {name}"), "optional cookie not seen", None, None, Info))
+                out.push(Change::new(format!("cookie {name}"), ChangeKind::OptionalCookieNotSeen, None, None))
             }
             Some(true) if !optional => {
-                out.push(Change::new(format!("cookie {name}"), "cookie not always set", None, None, Breaking))
+                out.push(Change::new(format!("cookie {name}"), ChangeKind::CookieOptional, None, None))
             }
             _ => {}
         }
     }
     for name in new.cookies.keys().filter(|n| !old.cookies.contains_key(*n)) {
-        out.push(Change::new(format!("cookie {name}"), "new cookie", None, None, Additive));
+        out.push(Change::new(format!("cookie {name}"), ChangeKind::CookieNew, None, None));
     }
     compare_bodies(&old.body, &new.body, mode, &mut out);
     out.sort_by(|a, b| b.severity.cmp(&a.severity).then_with(|| a.at.cmp(&b.at)));
@@ -149,13 +215,7 @@ fn body_kinds(b: &BodyShape) -> String {
 fn compare_bodies(old: &BodyShape, new: &BodyShape, mode: Mode, out: &mut Vec<Change>) {
     let widened = (new.empty && !old.empty) || (new.text && !old.text) || (new.json.is_some() && old.json.is_none());
     if widened {
-        out.push(Change::new(
-            "body",
-            "body form not in the contract",
-            Some(body_kinds(old)),
-            Some(body_kinds(new)),
-            Severity::Breaking,
-        ));
+        out.push(Change::new("body", ChangeKind::BodyFormNew, Some(body_kinds(old)), Some(body_kinds(new))));
     }
     if let (Some(a), Some(b)) = (&old.json, &new.json) {
         compare_nodes(a, b, "", mode, out);
@@ -163,12 +223,11 @@ fn compare_bodies(old: &BodyShape, new: &BodyShape, mode: Mode, out: &mut Vec<Ch
 }
 
 fn compare_nodes(old: &Node, new: &Node, path: &str, mode: Mode, out: &mut Vec<Change>) {
-    use Severity::{Additive, Breaking, Info};
     let at = if path.is_empty() { "body".to_owned() } else { path.to_owned() };
     if old.is_unknown() {
         // Only empty arrays were seen here: whatever comes now is new, not wrong.
         if !new.is_unknown() && mode == Mode::Drift {
-            out.push(Change::new(&at, "first seen", None, Some(new.kinds().join(" | ")), Additive));
+            out.push(Change::new(&at, ChangeKind::FirstSeen, None, Some(new.kinds().join(" | "))));
         }
         return;
     }
@@ -180,13 +239,7 @@ fn compare_nodes(old: &Node, new: &Node, path: &str, mode: Mode, out: &mut Vec<C
     // a value is news, not a break. A reviewer writes the documented type in by hand.
     if ko.is_empty() && old.null {
         if !kn.is_empty() {
-            out.push(Change::new(
-                &at,
-                "a value where only null was seen",
-                None,
-                Some(new.kinds().join(" | ")),
-                Additive,
-            ));
+            out.push(Change::new(&at, ChangeKind::ValueWhereOnlyNull, None, Some(new.kinds().join(" | "))));
         }
         return;
     }
@@ -194,15 +247,15 @@ fn compare_nodes(old: &Node, new: &Node, path: &str, mode: Mode, out: &mut Vec<C
     let admitted = |k: &&str| ko.contains(k) || (*k == "integer" && ko.contains(&"number"));
     let outside: Vec<&str> = kn.iter().filter(|k| !admitted(k)).copied().collect();
     if !outside.is_empty() && !kn.is_empty() {
-        out.push(Change::new(&at, "retyped", Some(or_null(&ko)), Some(or_null(&kn)), Breaking));
+        out.push(Change::new(&at, ChangeKind::Retyped, Some(or_null(&ko)), Some(or_null(&kn))));
     } else if mode == Mode::Drift && !kn.is_empty() && ko.iter().any(|k| !kn.contains(k)) {
-        out.push(Change::new(&at, "narrowed", Some(or_null(&ko)), Some(or_null(&kn)), Info));
+        out.push(Change::new(&at, ChangeKind::Narrowed, Some(or_null(&ko)), Some(or_null(&kn))));
     }
     if new.null && !old.null {
-        out.push(Change::new(&at, "became nullable", None, None, Breaking));
+        out.push(Change::new(&at, ChangeKind::BecameNullable, None, None));
     }
     if mode == Mode::Drift && old.null && !new.null {
-        out.push(Change::new(&at, "no longer null", None, None, Info));
+        out.push(Change::new(&at, ChangeKind::NoLongerNull, None, None));
     }
     if let (Some(a), Some(b)) = (old.string, new.string)
         && a != b
@@ -211,27 +264,23 @@ fn compare_nodes(old: &Node, new: &Node, path: &str, mode: Mode, out: &mut Vec<C
         let show = |f: StringFormat| {
             if f == StringFormat::Plain { "string".to_owned() } else { format!("string({})", f.name()) }
         };
-        out.push(Change::new(&at, "format hint changed", Some(show(a)), Some(show(b)), Info));
+        out.push(Change::new(&at, ChangeKind::FormatHintChanged, Some(show(a)), Some(show(b))));
     }
     if let (Some(a), Some(b)) = (&old.object, &new.object) {
         for (k, fa) in a {
             let p = format!("{path}{}", key_text(k));
             match b.get(k) {
-                None if !fa.optional => out.push(Change::new(
-                    &p,
-                    "required field missing",
-                    Some(fa.node.kinds().join(" | ")),
-                    None,
-                    Breaking,
-                )),
-                None if mode == Mode::Drift => out.push(Change::new(&p, "optional field not seen", None, None, Info)),
+                None if !fa.optional => {
+                    out.push(Change::new(&p, ChangeKind::RequiredFieldMissing, Some(fa.node.kinds().join(" | ")), None))
+                }
+                None if mode == Mode::Drift => out.push(Change::new(&p, ChangeKind::OptionalFieldNotSeen, None, None)),
                 None => {}
                 Some(fb) => {
                     if !fa.optional && fb.optional {
-                        out.push(Change::new(&p, "became optional", None, None, Breaking));
+                        out.push(Change::new(&p, ChangeKind::BecameOptional, None, None));
                     }
                     if mode == Mode::Drift && fa.optional && !fb.optional {
-                        out.push(Change::new(&p, "now always present", None, None, Info));
+                        out.push(Change::new(&p, ChangeKind::NowAlwaysPresent, None, None));
                     }
                     compare_nodes(&fa.node, &fb.node, &p, mode, out);
                 }
@@ -239,7 +288,7 @@ fn compare_nodes(old: &Node, new: &Node, path: &str, mode: Mode, out: &mut Vec<C
         }
         for (k, fb) in b.iter().filter(|(k, _)| !a.contains_key(*k)) {
             let p = format!("{path}{}", key_text(k));
-            out.push(Change::new(&p, "new field", None, Some(fb.node.kinds().join(" | ")), Additive));
+            out.push(Change::new(&p, ChangeKind::NewField, None, Some(fb.node.kinds().join(" | "))));
         }
     }
     if let (Some(a), Some(b)) = (&old.map, &new.map) {
@@ -414,7 +463,7 @@ mod properties {
             let changes = compare(&contract, &infer(200, &Value::Object(observed)), Mode::Conform);
             let at = crate::shape::text::key_text(&key);
             prop_assert!(
-                changes.iter().any(|c| c.at == at && c.severity == Severity::Breaking && c.what == "required field missing"),
+                changes.iter().any(|c| c.at == at && c.severity == Severity::Breaking && c.what == ChangeKind::RequiredFieldMissing),
                 "{at}: {:?}", severities(&changes)
             );
         }

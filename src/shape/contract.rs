@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::compare::{Change, Mode, Severity, compare};
 use super::infer::ResponseShape;
+use crate::seal::{Redact, Redacted, Redactor};
 
 /// Which contract a response belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -133,20 +134,28 @@ impl Contract {
     }
 }
 
+impl Redact for Contract {
+    fn redact(&mut self, r: &Redactor) {
+        self.route.redact(r);
+        self.shape.redact(r);
+        self.cases.redact(r);
+    }
+}
+
 /// How a response compared with its contract.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Verdict {
     /// The contract file.
     pub contract: String,
     /// Conforming, additive, breaking, or no contract yet.
     pub status: VerdictStatus,
     /// Every difference, breaking first; format hints are `info`.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<Change>,
 }
 
 /// The verdict's summary.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum VerdictStatus {
     /// The response is inside the contract (format hints may differ).
@@ -184,6 +193,13 @@ impl Verdict {
             VerdictStatus::Breaking => true,
             VerdictStatus::Additive | VerdictStatus::Missing => strict,
         }
+    }
+}
+
+impl Redact for Verdict {
+    fn redact(&mut self, r: &Redactor) {
+        self.contract.redact(r);
+        self.changes.redact(r);
     }
 }
 
@@ -360,15 +376,24 @@ pub fn write_all<'a>(
     Ok(written)
 }
 
+/// Contract file names remembered when a run only compares: past this many distinct endpoints
+/// (a target inventing routes), the "no case exercised" note is left out rather than memory
+/// growing.
+const MAX_SEEN: usize = 100_000;
+
 /// The contracts a run observed, merged as they come in from parallel cases.
 #[derive(Debug, Default)]
 pub struct Observed {
     inner: Mutex<BTreeMap<ContractKey, Contract>>,
+    /// The file names of every contract a response was compared with, kept or not.
+    seen: Mutex<BTreeSet<String>>,
 }
 
 impl Observed {
-    /// Adds one observation (already redacted).
-    pub fn add(&self, observation: Contract) {
+    /// Adds one observation, sealed where it was made (with the secrets its case knew). A
+    /// merge of sealed observations holds nothing new, so the set stays sealed.
+    pub fn add(&self, observation: Redacted<Contract>) {
+        let observation = observation.into_inner();
         if let Ok(mut map) = self.inner.lock() {
             let key = observation.key.clone();
             // Cases run in parallel: of the spellings seen, the first in sort order names the
@@ -391,6 +416,25 @@ impl Observed {
                 }
             }
         }
+    }
+
+    /// Notes that a response was compared with the contract of `key`, when the run writes
+    /// nothing of what it observes (its shape is not kept).
+    pub fn touch(&self, key: &ContractKey) {
+        if let Ok(mut seen) = self.seen.lock()
+            && seen.len() < MAX_SEEN
+        {
+            seen.insert(key.file_name());
+        }
+    }
+
+    /// The file names of every contract a response of the run belongs to.
+    pub fn seen(&self) -> BTreeSet<String> {
+        let mut seen = self.seen.lock().map(|s| s.clone()).unwrap_or_default();
+        if let Ok(m) = self.inner.lock() {
+            seen.extend(m.keys().map(ContractKey::file_name));
+        }
+        seen
     }
 
     /// Everything observed, by file name.

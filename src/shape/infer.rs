@@ -9,6 +9,8 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde_json::Value;
 
+use crate::seal::{Redact, Redactor};
+
 /// String formats told apart. They are hints: a contract shows them, drift reports them as
 /// information, and only a case that asserts a `format` fails on one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -473,6 +475,21 @@ pub struct ResponseShape {
 
 /// The media type of a response without a Content-Type header.
 pub const NO_CONTENT_TYPE: &str = "(none)";
+
+/// A server may put a credential into a field name or a cookie name: both are masked by value,
+/// like the content types.
+impl Redact for ResponseShape {
+    fn redact(&mut self, r: &Redactor) {
+        self.cookies = std::mem::take(&mut self.cookies).into_iter().map(|(k, v)| (r.text(&k), v)).collect();
+        if let Some(node) = self.body.json.as_mut() {
+            node.keys_mut(&mut |k| {
+                let masked = r.text(k);
+                (masked != k).then_some(masked)
+            });
+        }
+        self.content_types = std::mem::take(&mut self.content_types).into_iter().map(|c| r.text(&c)).collect();
+    }
+}
 
 impl ResponseShape {
     /// The shape of one response.

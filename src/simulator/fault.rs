@@ -1,6 +1,8 @@
 //! Deliberate deviations: each [`Fault`] makes the simulator wrong in exactly one way a client
 //! (and so a conformance case) would notice. This module owns only the names and descriptions;
-//! the request handlers in `routes` decide what each fault changes.
+//! the area modules' handlers (`auth`, `managed`, `requests`, `secrets_safe`) and the
+//! route table's matching (`routes`, for `routes-case-sensitive`) decide what each fault
+//! changes.
 
 use std::fmt;
 use std::str::FromStr;

@@ -25,11 +25,11 @@ use serde_json::{Map, Value};
 use super::call::Call;
 use super::data::DataVariant;
 use super::reply::{self, Refusal};
+use crate::catalog::documented::model_shape;
 use crate::catalog::model::{Paging, Resource, ServeOp};
 use crate::catalog::{Body, Catalog, EndpointDoc, Field, ModelRef, Presence, RequestFacts, Term};
 use crate::fixture::instance;
 use crate::shape::StringFormat;
-use crate::shape::documented::model_shape;
 
 /// Records per resource in each variant: enough for a list, a page and a lookup.
 fn count(data: DataVariant) -> usize {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::harness::bin::{Psconform, Run, psconform};
-use crate::harness::files::{Project, listing};
+use crate::harness::files::{Project, listing, root};
 use crate::harness::target::{http, nothing_listening};
 
 /// Replaces what changes from run to run.
@@ -401,4 +401,67 @@ fn a_conflicted_contract_stops_the_run_with_its_path_and_line() {
         r.stderr
     );
     assert!(r.stderr.contains("nothing was sent"), "{}", r.stderr);
+}
+
+/// psconform with the repository as its folder and no settings, its standard output a pipe.
+fn piped(args: &[&str]) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_psconform"));
+    cmd.current_dir(root()).args(args).env("CI", "true");
+    for var in
+        ["PS_API_KEY", "PS_RUNAS", "PS_RUNAS_PASSWORD", "PS_CLIENT_ID", "PS_CLIENT_SECRET", "PS_TARGET", "RUST_LOG"]
+    {
+        cmd.env_remove(var);
+    }
+    cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    cmd
+}
+
+/// A closed standard output (issue #14: `psconform run | head` panicked with exit 101) stops a
+/// run as Ctrl-C does: no panic, running cases finish, the reports are still written, exit 5.
+/// Here the reader is gone before the first line, so every command meets the closed pipe.
+#[test]
+fn a_closed_standard_output_ends_the_command_with_exit_5_and_no_panic() {
+    let dir = tempfile::tempdir().expect("temp");
+    let junit = dir.path().join("j.xml");
+    let junit_arg = junit.display().to_string();
+    for args in [
+        vec!["run", "auth::sign-out", "--junit", &junit_arg],
+        vec!["run", "auth::sign-out", "--format", "json"],
+        vec!["coverage", "--json"],
+        vec!["list"],
+    ] {
+        let mut child = piped(&args).spawn().expect("psconform starts");
+        drop(child.stdout.take());
+        let out = child.wait_with_output().expect("psconform ends");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(5), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+    let xml = std::fs::read_to_string(&junit).expect("the JUnit report is still written");
+    assert!(xml.contains("<testsuites name=\"psconform\" tests=\"3\""), "{xml}");
+}
+
+/// The same through a real `| head -1`: the run's later lines meet the closed pipe (exit 5);
+/// a command whose whole output fits in the pipe before `head` leaves may end 0. Never a
+/// panic.
+#[cfg(unix)]
+#[test]
+fn piping_into_head_never_panics() {
+    for (args, codes) in [
+        ("run --test-threads 1", &[5][..]),
+        ("run --format json --test-threads 1", &[5][..]),
+        ("coverage --json", &[0, 5][..]),
+        ("list", &[0, 5][..]),
+    ] {
+        let script = format!("\"$0\" {args} | head -1 > /dev/null; exit ${{PIPESTATUS[0]}}");
+        let mut bash = std::process::Command::new("bash");
+        bash.args(["-c", &script, env!("CARGO_BIN_EXE_psconform")]).current_dir(root()).env("CI", "true");
+        for var in ["PS_API_KEY", "PS_RUNAS", "PS_RUNAS_PASSWORD", "PS_CLIENT_ID", "PS_CLIENT_SECRET", "PS_TARGET"] {
+            bash.env_remove(var);
+        }
+        let out = bash.output().expect("bash runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.code().is_some_and(|c| codes.contains(&c)), "{args}: {:?} {stderr}", out.status);
+        assert!(!stderr.contains("panicked"), "{args}: {stderr}");
+    }
 }

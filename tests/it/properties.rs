@@ -13,24 +13,20 @@ use std::path::{Path, PathBuf};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence};
 
-use psconform::redact::store::{FRAGMENT, mask_ranges};
-use psconform::redact::{MASK, Origin, Redactor, SecretStore, encodings};
+use psconform::arbitrary::mutated;
+use psconform::seal::Redactor;
+use psconform::secret::store::{FRAGMENT, mask_ranges};
+use psconform::secret::{MASK, Origin, SecretStore, encodings};
 
 use crate::harness::files::{Project, root, shipped_case_files};
 
-// TODO(walls): this and `mutated` below are copies of `psconform::arbitrary::{config, mutated}`
-// (there with the persistence proptest chooses by default, here beside this file); use them from
-// the library once it exposes `arbitrary` behind a `testing` feature.
-/// `cases` cases, unless `PROPTEST_CASES` asks for another number.
+/// `cases` cases (unless `PROPTEST_CASES` asks for another number), with failures persisted
+/// beside this file.
 fn config(cases: u32) -> Config {
-    let mut config = Config {
+    Config {
         failure_persistence: Some(Box::new(FileFailurePersistence::WithSource("proptest-regressions"))),
-        ..Config::default()
-    };
-    if std::env::var_os("PROPTEST_CASES").is_none() {
-        config.cases = cases;
+        ..psconform::arbitrary::config(cases)
     }
-    config
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -141,28 +137,6 @@ fn shipped() -> Vec<(PathBuf, String)> {
             (path, text)
         })
         .collect()
-}
-
-// TODO(walls): a copy of `psconform::arbitrary::mutated`; see `config` above.
-/// A text with a span deleted, duplicated or replaced: by YAML syntax, indentation, template
-/// braces, or anything printable.
-fn mutated(text: String) -> impl Strategy<Value = String> {
-    let len = text.len();
-    let other = "\\PC{0,12}|[\n:|?.\\[\\]{}\"' #&*!%@`,-]{1,4}|\n {1,8}|\\{\\{ ?[a-z_ ]{0,6}( ?\\}\\})?";
-    (0..=len, 0..=len, 0..3u8, other).prop_map(move |(a, b, op, other)| {
-        let floor = |mut i: usize| {
-            while !text.is_char_boundary(i) {
-                i -= 1;
-            }
-            i
-        };
-        let (a, b) = (floor(a.min(b)), floor(a.max(b)));
-        match op {
-            0 => format!("{}{}", &text[..a], &text[b..]),
-            1 => format!("{}{}", &text[..b], &text[a..]),
-            _ => format!("{}{other}{}", &text[..a], &text[b..]),
-        }
-    })
 }
 
 /// A shipped case file with one to three spans changed.

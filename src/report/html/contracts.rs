@@ -5,12 +5,13 @@
 use std::collections::BTreeMap;
 
 use super::{Html, plural};
-use crate::report::RunReport;
-use crate::report::drift::{DriftReport, severity};
-use crate::shape::{Severity, VerdictStatus};
+use crate::report::ContractsMeta;
+use crate::report::drift::severity;
+use crate::shape::drift::DriftReport;
+use crate::shape::{Severity, Verdict, VerdictStatus};
 
 /// How the steps of a run fared against one contract file.
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct ContractTally {
     conforming: usize,
     additive: usize,
@@ -20,12 +21,17 @@ struct ContractTally {
     changes: BTreeMap<(std::cmp::Reverse<Severity>, String), usize>,
 }
 
-/// The contracts section.
-pub(super) fn contracts(h: &mut Html, r: &RunReport, drift: Option<&DriftReport>) {
-    h.raw("<section id=\"contracts\"><h2>Shape contracts</h2>");
-    let mut tallies: BTreeMap<&str, ContractTally> = BTreeMap::new();
-    for v in r.cases.iter().flat_map(|c| &c.steps).filter_map(|s| s.contract.as_ref()) {
-        let t = tallies.entry(&v.contract).or_default();
+/// Every contract file's tally, gathered as cases end (bounded by the contract files and
+/// their distinct changes, not by the cases).
+#[derive(Debug, Default)]
+pub struct Tally {
+    files: BTreeMap<String, ContractTally>,
+}
+
+impl Tally {
+    /// Counts one step's verdict.
+    pub fn add(&mut self, v: &Verdict) {
+        let t = self.files.entry(v.contract.clone()).or_default();
         match v.status {
             VerdictStatus::Conforming => t.conforming += 1,
             VerdictStatus::Additive => t.additive += 1,
@@ -36,7 +42,30 @@ pub(super) fn contracts(h: &mut Html, r: &RunReport, drift: Option<&DriftReport>
             *t.changes.entry((std::cmp::Reverse(c.severity), c.line())).or_default() += 1;
         }
     }
-    let meta = &r.meta.contracts;
+
+    /// Steps compared with a contract.
+    pub fn steps(&self) -> usize {
+        self.files.values().map(|t| t.conforming + t.additive + t.breaking + t.missing).sum()
+    }
+
+    /// Steps with this verdict.
+    pub fn total(&self, status: VerdictStatus) -> usize {
+        self.files
+            .values()
+            .map(|t| match status {
+                VerdictStatus::Conforming => t.conforming,
+                VerdictStatus::Additive => t.additive,
+                VerdictStatus::Breaking => t.breaking,
+                VerdictStatus::Missing => t.missing,
+            })
+            .sum()
+    }
+}
+
+/// The contracts section.
+pub(super) fn contracts(h: &mut Html, tally: &Tally, meta: &ContractsMeta, drift: Option<&DriftReport>) {
+    h.raw("<section id=\"contracts\"><h2>Shape contracts</h2>");
+    let tallies = &tally.files;
     if !meta.compared {
         h.el(
             "p",
@@ -64,7 +93,7 @@ pub(super) fn contracts(h: &mut Html, r: &RunReport, drift: Option<&DriftReport>
                 if meta.strict { " (--strict-shapes: additive changes and missing contracts fail)" } else { "; only breaking changes fail" }
             ),
         );
-        let mut rows: Vec<(&str, &ContractTally)> = tallies.iter().map(|(k, v)| (*k, v)).collect();
+        let mut rows: Vec<(&str, &ContractTally)> = tallies.iter().map(|(k, v)| (k.as_str(), v)).collect();
         rows.sort_by_key(|(name, t)| (std::cmp::Reverse((t.breaking, t.additive, t.missing)), *name));
         let (differ, conform): (Vec<_>, Vec<_>) =
             rows.into_iter().partition(|(_, t)| t.breaking + t.additive + t.missing > 0 || !t.changes.is_empty());

@@ -2,9 +2,10 @@
 //! changed contracts that the run page shows too when the run wrote a drift report.
 
 use super::{Html, page, plural};
-use crate::redact::Redacted;
-use crate::report::drift::{ContractDrift, DriftReport, severity};
+use crate::report::drift::severity;
+use crate::seal::Redacted;
 use crate::shape::Severity;
+use crate::shape::drift::{ContractDrift, DriftReport};
 
 /// The page of a drift report.
 pub fn drift_page(report: &Redacted<DriftReport>, psconform: &str, generated: &str) -> String {
@@ -43,11 +44,11 @@ pub fn drift_page(report: &Redacted<DriftReport>, psconform: &str, generated: &s
         ] {
             h.tile(class, attr, n, label);
         }
-        let exit = r.exit();
+        let exit = crate::report::drift::exit(r);
         let code = (exit as u8).to_string();
         h.open("div", &[("class", &format!("tile exit code-{code}")), ("data-exit-code", &code)])
             .el("span", &[("class", "n")], &format!("exit {code}"))
-            .el("span", &[("class", "label")], r.exit_meaning())
+            .el("span", &[("class", "label")], crate::report::drift::exit_meaning(r))
             .close("div");
         h.raw("</div></section>\n<section id=\"contracts\"><h2>Changed contracts</h2>");
         changes(h, r);
@@ -111,7 +112,7 @@ fn contract(h: &mut Html, c: &ContractDrift) {
             .raw("</td><td>")
             .el("code", &[], &ch.at)
             .raw("</td>")
-            .el("td", &[], &ch.what)
+            .el("td", &[], ch.what.words())
             .raw("<td>")
             .el("code", &[], ch.before.as_deref().unwrap_or(""))
             .raw("</td><td>")
@@ -126,7 +127,7 @@ mod tests {
     use std::collections::{BTreeMap, BTreeSet};
 
     use super::*;
-    use crate::redact::Redactor;
+    use crate::seal::Redactor;
     use crate::shape::{Contract, ContractKey, ResponseShape};
 
     fn contract(body: &str) -> Contract {

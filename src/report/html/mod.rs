@@ -6,7 +6,7 @@
 //!
 //! Markup comes only from string literals here: [`Html`] appends `'static` markup as is and
 //! every other string through [`escape`]. What is escaped was redacted before it got here (the
-//! pages are made of [`crate::redact::Redacted`] values only), so an escape cannot carry a
+//! pages are made of [`crate::seal::Redacted`] values only), so an escape cannot carry a
 //! secret past the redaction point.
 
 mod contracts;
@@ -17,7 +17,7 @@ mod run;
 use std::borrow::Cow;
 
 pub use drift::drift_page;
-pub use run::run_page;
+pub use run::{Group, PageHead, PageTally, case as run_case, write_run_page};
 
 /// The stylesheet, screen and print.
 const STYLE: &str = include_str!("style.css");
@@ -117,6 +117,14 @@ impl Html {
 /// A whole page: the head with the inlined stylesheet, `body`, the inlined script.
 fn page(title: &str, body: impl FnOnce(&mut Html)) -> String {
     let mut h = Html::new();
+    page_open(&mut h, title);
+    body(&mut h);
+    page_close(&mut h);
+    h.out
+}
+
+/// The head of a page, with the inlined stylesheet, up to `<body>`.
+fn page_open(h: &mut Html, title: &str) {
     h.raw("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n")
         .raw("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n")
         // Nothing may be fetched: no network, no file beside the page. Only the inlined style
@@ -127,9 +135,11 @@ fn page(title: &str, body: impl FnOnce(&mut Html)) -> String {
         .raw("\n<style>\n")
         .raw(STYLE)
         .raw("</style>\n</head>\n<body>\n");
-    body(&mut h);
+}
+
+/// The end of a page: the inlined script.
+fn page_close(h: &mut Html) {
     h.raw("\n<script>\n").raw(SCRIPT).raw("</script>\n</body>\n</html>\n");
-    h.out
 }
 
 /// `2026-12-01T16:33:42Z` as `2026-12-01 16:33:42 UTC`.

@@ -198,6 +198,15 @@ impl SecretStore {
         Self::default()
     }
 
+    /// A store of configured credentials (the run's settings hand them over as strings).
+    pub fn configured<S: AsRef<str>>(secrets: impl IntoIterator<Item = S>) -> Self {
+        let store = Self::new();
+        for secret in secrets {
+            store.add(secret.as_ref(), Origin::Configured);
+        }
+        store
+    }
+
     /// Registers a secret.
     pub fn add(&self, secret: &str, origin: Origin) -> Added {
         if secret.is_empty() {

@@ -7,8 +7,8 @@
 
 use std::collections::BTreeMap;
 
-use super::infer::{BodyShape, Field, NO_CONTENT_TYPE, Node, ResponseShape, StringFormat};
-use crate::catalog::{Body, EndpointDoc, Model, ModelRef, Models, Presence, Term, TypeExpr};
+use super::{Body, EndpointDoc, Model, ModelRef, Models, Presence, Term, TypeExpr};
+use crate::shape::infer::{BodyShape, Field, NO_CONTENT_TYPE, Node, ResponseShape, StringFormat};
 
 /// Models nest (a folder holds folders); past this depth a position is left unknown rather
 /// than expanded forever.

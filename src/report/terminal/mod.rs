@@ -1,12 +1,19 @@
-//! What a person reads: the text under a failed trial, one line per failed expectation. The
-//! words for each matcher live here, next to each other, and nowhere else.
+//! What a person reads: the text under a failed case, one line per failed expectation, and
+//! the stream around it (`printer`). The words for each matcher live here, next to each other,
+//! and nowhere else.
+
+pub mod printer;
+
+pub use printer::Printer;
 
 use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use crate::redact::Redacted;
-use crate::result::{CaseResult, CheckKind, CheckOutcome, Matcher, Phase, Skipped, StepResult};
+use crate::result::{
+    CaseResult, CheckKind, CheckOutcome, Failure, Matcher, Note, Phase, RunResult, Skipped, StepResult,
+};
+use crate::shape::update::Notes;
 
 /// Characters of one line of a failure before it is cut (values are already redacted).
 const MAX_LINE: usize = 600;
@@ -57,90 +64,145 @@ pub fn subject(o: &CheckOutcome) -> String {
     }
 }
 
-/// What the case expects, in words.
-pub fn expected(o: &CheckOutcome) -> String {
-    let e = &o.expected;
-    let string = || e.as_str().map_or_else(|| json(e), str::to_owned);
-    match o.matcher {
-        Matcher::Status => status_text(e),
-        Matcher::Equals => format!("equal to {}", json(e)),
-        Matcher::Matches if o.kind == CheckKind::Path => format!("a string matching /{}/", string()),
-        Matcher::Matches | Matcher::ValueMatches => format!("matching /{}/", string()),
-        Matcher::Contains => format!("containing {}", json(e)),
-        Matcher::Absent => flag(e, "absent", "present"),
-        Matcher::Set => flag(e, "set", "not set"),
-        Matcher::HttpOnly | Matcher::Secure | Matcher::Exists => flag(e, "present", "absent"),
-        Matcher::CookiePath | Matcher::SameSite => string(),
-        Matcher::Exact | Matcher::Partial => json(e),
-        Matcher::Empty => flag(e, "empty", "not empty"),
-        Matcher::Type => match e {
-            Value::Array(ts) => {
-                ts.iter().map(|t| t.as_str().unwrap_or("?").to_owned()).collect::<Vec<_>>().join(" or ")
+fn string(v: &Value) -> String {
+    v.as_str().map_or_else(|| json(v), str::to_owned)
+}
+
+/// Builds [`expected`] from the table of matchers (`case::matchers`): each matcher's words
+/// are in its row.
+macro_rules! expected_words {
+    ($( $(#[$doc:meta])* $variant:ident = $tag:literal, key $key:literal, in [$($family:ident),+],
+        path [$($path:tt)*], expected $expected:expr, actual $actual:expr; )+) => {
+        /// What the case expects, in words.
+        pub fn expected(o: &CheckOutcome) -> String {
+            match o.matcher {
+                $( Matcher::$variant => {
+                    let words: fn(&CheckOutcome) -> String = $expected;
+                    words(o)
+                } )+
             }
-            other => json(other),
-        },
-        Matcher::OneOf => match e {
-            Value::Array(items) => format!("one of {}", items.iter().map(json).collect::<Vec<_>>().join(", ")),
-            other => json(other),
-        },
-        Matcher::Length => match (e.get("min").and_then(Value::as_u64), e.get("max").and_then(Value::as_u64)) {
-            (Some(a), Some(b)) => format!("between {a} and {b}"),
-            (Some(a), None) => format!("at least {a}"),
-            (None, Some(b)) => format!("at most {b}"),
-            (None, None) if e.is_object() => "any".into(),
-            _ => json(e),
-        },
-        Matcher::Min => format!("a number at least {}", json(e)),
-        Matcher::Max => format!("a number at most {}", json(e)),
-        Matcher::Format => format!("a {} string", string()),
-        Matcher::Captured => "a value to capture".into(),
-        Matcher::Conforms => format!("the shape in {}", o.subject),
+        }
+    };
+}
+
+crate::case::matchers::matchers!(expected_words);
+
+/// What the response had, in a matcher's words: `Base` is followed by the outcome's note,
+/// `Whole` says everything (the note included, where it has one).
+enum Shown {
+    Base(String),
+    Whole(String),
+}
+
+/// A value as shown: a header's several values joined, a string as it is, anything else as
+/// JSON.
+fn value(o: &CheckOutcome) -> String {
+    match &o.actual {
+        Value::Array(items) if o.kind == CheckKind::Header => {
+            items.iter().map(|i| i.as_str().unwrap_or("?").to_owned()).collect::<Vec<_>>().join(" | ")
+        }
+        Value::String(s) if o.kind == CheckKind::Header => s.clone(),
+        other => json(other),
     }
 }
 
-/// What the response had, in words.
-pub fn actual(o: &CheckOutcome) -> String {
-    let a = &o.actual;
-    let base = match o.matcher {
-        _ if a.is_null() => return o.note.clone().unwrap_or_else(|| "nothing".into()),
-        Matcher::Status => json(a),
-        Matcher::Absent => flag(a, "absent", "present"),
-        Matcher::Set => flag(a, "set", "not set"),
-        Matcher::HttpOnly | Matcher::Secure | Matcher::Exists => flag(a, "present", "absent"),
-        Matcher::ValueMatches => flag(a, "a matching value", "a value that does not match (not shown)"),
-        Matcher::Empty => {
-            return if a == &Value::Bool(true) {
-                "empty".into()
-            } else {
-                o.note.clone().unwrap_or_else(|| "not empty".into())
-            };
-        }
-        Matcher::Conforms => return o.note.clone().unwrap_or_else(|| a.as_str().unwrap_or("?").to_owned()),
-        Matcher::Captured => {
-            let got = if a == &Value::Bool(true) { "a value" } else { "nothing" };
-            return o.note.clone().unwrap_or_else(|| got.into());
-        }
-        Matcher::Type | Matcher::CookiePath | Matcher::SameSite => a.as_str().map_or_else(|| json(a), str::to_owned),
-        _ if o.kind == CheckKind::Header => match a {
-            Value::Array(items) => {
-                items.iter().map(|i| i.as_str().unwrap_or("?").to_owned()).collect::<Vec<_>>().join(" | ")
+/// Builds [`actual`] from the table of matchers (`case::matchers`): each matcher's words for
+/// what came are in its row.
+macro_rules! actual_words {
+    ($( $(#[$doc:meta])* $variant:ident = $tag:literal, key $key:literal, in [$($family:ident),+],
+        path [$($path:tt)*], expected $expected:expr, actual $actual:expr; )+) => {
+        /// What the response had, in words.
+        pub fn actual(o: &CheckOutcome) -> String {
+            let note = o.note.as_ref().map(ToString::to_string);
+            if o.actual.is_null() {
+                return note.unwrap_or_else(|| "nothing".into());
             }
-            Value::String(s) => s.clone(),
-            other => json(other),
-        },
-        _ => json(a),
+            let shown = match o.matcher {
+                $( Matcher::$variant => {
+                    let words: fn(&CheckOutcome, Option<String>) -> Shown = $actual;
+                    words(o, note)
+                } )+
+            };
+            match (shown, &o.note) {
+                (Shown::Whole(words), _) => words,
+                (Shown::Base(base), Some(n @ Note::ResponseBody(_))) => format!("{base} {n}"),
+                (Shown::Base(base), Some(n)) => format!("{base} ({n})"),
+                (Shown::Base(base), None) => base,
+            }
+        }
     };
-    match &o.note {
-        Some(n) if o.matcher == Matcher::Status && n.starts_with("with ") => format!("{base} {n}"),
-        Some(n) => format!("{base} ({n})"),
-        None => base,
-    }
 }
+
+crate::case::matchers::matchers!(actual_words);
 
 /// One line for an expectation.
 pub fn explain(o: &CheckOutcome) -> String {
     let line = format!("{}: expected {}, got {}", subject(o), expected(o), actual(o));
-    crate::plan::check::cut(&line, MAX_LINE)
+    crate::secret::cut(&line, MAX_LINE)
+}
+
+/// A case's first failure as its failure text writes that line (JUnit's message).
+pub fn failure_line(f: Failure<'_>) -> String {
+    match f {
+        Failure::Error(e) => format!("error: {e}"),
+        Failure::Check(o) => format!("{}  (line {})", explain(o), o.span.line),
+    }
+}
+
+/// A case's first failure in a few words (the HTML page's list of failed cases).
+pub fn failure_words(f: Failure<'_>) -> String {
+    match f {
+        Failure::Error(e) => e.to_string(),
+        Failure::Check(o) => explain(o),
+    }
+}
+
+/// What a run's result says beyond its counts, for standard error: nothing ran, a target that
+/// could not be reached, the endpoints not offered, an interruption.
+pub fn verdict_lines(run: &RunResult, target: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    if run.nothing_ran() {
+        out.push(format!(
+            "error: nothing ran: {} cases were ignored (the reasons are listed above)",
+            run.summary.ignored
+        ));
+    } else if run.unreachable() {
+        out.push(format!("error: the target could not be reached at all: {target}"));
+    }
+    if !run.not_offered.is_empty() {
+        out.push("not offered by the target (it answered 404; these cases are ignored, not failed):".to_owned());
+        out.extend(run.not_offered.values().map(|(endpoint, n)| format!("  {endpoint}: {n} case(s)")));
+    }
+    if run.interrupted {
+        out.push("psconform: the run was interrupted; the cases it did not finish count as failed".to_owned());
+    }
+    out
+}
+
+/// What a run noticed of the contracts without failing, for standard error. `missing_hint`:
+/// say that responses without a contract exist (not when they fail, or are being added).
+pub fn contract_lines(notes: &Notes, dir: &str, missing_hint: bool) -> impl Iterator<Item = String> {
+    let mut out = Vec::new();
+    if !notes.additive.is_empty() {
+        out.push(format!(
+            "contracts: {} additive change(s), not failing (--strict-shapes makes them fail):\n{}",
+            notes.additive.len(),
+            notes.additive.join("\n")
+        ));
+    }
+    if !notes.missing.is_empty() && missing_hint {
+        out.push(format!(
+            "contracts: {} endpoint response(s) have no contract in {dir} (--update-snapshots adds them)",
+            notes.missing.len()
+        ));
+    }
+    if notes.info > 0 {
+        out.push(format!(
+            "contracts: {} string format hint(s) differ from the contracts (information, never failing)",
+            notes.info
+        ));
+    }
+    out.into_iter()
 }
 
 fn step_header(r: &CaseResult, s: &StepResult) -> String {
@@ -158,8 +220,7 @@ fn step_header(r: &CaseResult, s: &StepResult) -> String {
 
 /// The message under a failed trial: each failed step with its location, every failed
 /// expectation with what was expected and what came, earlier attempts of a polled step.
-pub fn failure_text(result: &Redacted<CaseResult>) -> String {
-    let r = result.get();
+pub fn failure_text(r: &CaseResult) -> String {
     let mut out = String::new();
     for s in r.steps.iter().filter(|s| s.failed()) {
         let _ = writeln!(out, "{}", step_header(r, s));
@@ -215,7 +276,7 @@ mod tests {
             subject: subject.into(),
             expected,
             actual,
-            note: note.map(str::to_owned),
+            note: note.map(|n| Note::Text(n.to_owned())),
             passed: false,
             span: Span::default(),
         }
@@ -225,7 +286,10 @@ mod tests {
     fn the_words_for_each_matcher() {
         let cases = [
             (
-                o(CheckKind::Status, Matcher::Status, "status", json!(200), json!(500), Some("with body \"x\"")),
+                CheckOutcome {
+                    note: Some(Note::ResponseBody(json!("x"))),
+                    ..o(CheckKind::Status, Matcher::Status, "status", json!(200), json!(500), None)
+                },
                 "status: expected 200, got 500 with body \"x\"",
             ),
             (

@@ -1,0 +1,367 @@
+//! `psconform run`, wired: the settings and the redactor, the plan, the contract set, the
+//! HTTP client, the target (a real one, or the built-in simulator started here), the
+//! selection, Ctrl-C, then `run::execute` with the terminal and the report files listening,
+//! then the contracts and reports written, and the exit code the run result gives.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use super::commands::{load_contracts, load_suite};
+use super::config::{RunConfig, TargetConfig};
+use crate::coverage::{Catalog, Coverage};
+use crate::plan::{CaseRef, Suite};
+use crate::report::files::{self, Reports};
+use crate::report::terminal::Printer;
+use crate::report::terminal::printer::filtered_out;
+use crate::report::{ContractsMeta, RunMeta};
+use crate::result::Exit;
+use crate::result::run::Final;
+use crate::run::http::Http;
+use crate::run::{Contracts, Listener, OutputClosed, RunContext, Target, execute};
+use crate::seal::Redactor;
+use crate::secret::SecretStore;
+use crate::settings::Settings;
+use crate::shape::update::{self, Notes, Update};
+use crate::simulator::{self, Listen, SimConfig, SimState, Simulator};
+
+/// `psconform run`.
+pub fn run(config: RunConfig) -> Exit {
+    let started_at = crate::report::now_rfc3339();
+    let env_settings = Settings::from_env();
+    let settings = match &config.target {
+        TargetConfig::Real(_) => env_settings,
+        TargetConfig::Simulator { .. } => simulator::generate_missing(env_settings),
+    };
+    let redactor = Redactor::new(vec![SecretStore::configured(settings.secret_values())]);
+    crate::logging::set_redactor(redactor.clone());
+    let reports_asked =
+        config.outputs.junit.is_some() || config.outputs.report.is_some() || config.outputs.html.is_some();
+    let suite = match load_suite(std::slice::from_ref(&config.cases), reports_asked, &redactor) {
+        Ok(s) => s,
+        Err(e) => return e,
+    };
+    crate::run::warn_short_secrets(&settings);
+    let contracts = if config.contracts.observes() {
+        let set = match load_contracts(&config.contracts.dir, &redactor) {
+            Ok(s) => s,
+            Err(e) => return e,
+        };
+        Some(Contracts {
+            set,
+            compare: config.contracts.compare,
+            strict: config.contracts.strict,
+            accepting: config.contracts.update != Update::None,
+            keep: config.contracts.keeps(),
+            observed: Default::default(),
+        })
+    } else {
+        None
+    };
+    let http = match Http::new(config.http.clone()) {
+        Ok(h) => Arc::new(h),
+        Err(e) => {
+            anstream::eprintln!("error: {}", redactor.text(&e.to_string()));
+            return Exit::Invalid;
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            anstream::eprintln!("error: cannot start the async runtime: {e}");
+            return Exit::NothingRan;
+        }
+    };
+    let (target, sim) = match start_target(&config.target, &settings, &rt) {
+        Ok(t) => t,
+        Err(e) => return e,
+    };
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let ctx = Arc::new(RunContext {
+        rt: rt.handle().clone(),
+        http,
+        target,
+        settings,
+        redactor: redactor.clone(),
+        policy: config.policy,
+        contracts,
+        eval_budget: config.eval_budget,
+        interrupted: Arc::clone(&interrupted),
+    });
+    rt.spawn(watch_interrupt(interrupted));
+    let exit = run_cases(&config, &ctx, &suite, &redactor, started_at);
+    if let Some(sim) = sim {
+        rt.block_on(sim.stop());
+    }
+    drop(ctx);
+    rt.shutdown_timeout(Duration::from_secs(2));
+    exit
+}
+
+/// The target: the URL given, or the built-in simulator started on a loopback port.
+fn start_target(
+    config: &TargetConfig,
+    settings: &Settings,
+    rt: &tokio::runtime::Runtime,
+) -> Result<(Target, Option<Simulator>), Exit> {
+    match config {
+        TargetConfig::Real(url) => {
+            let target = Target {
+                base_url: url.clone(),
+                builtin: false,
+                faults: Vec::new(),
+                profile: Default::default(),
+                data: Default::default(),
+            };
+            Ok((target, None))
+        }
+        TargetConfig::Simulator { profile, faults, data } => {
+            let sim_config = SimConfig {
+                settings: settings.clone(),
+                state: SimState::default(),
+                faults: faults.clone(),
+                profile: *profile,
+                data: *data,
+            };
+            let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+            match rt.block_on(Simulator::start(sim_config, addr, Listen::Plain)) {
+                Ok(sim) => {
+                    let target = Target {
+                        base_url: sim.base_url().clone(),
+                        builtin: true,
+                        faults: faults.clone(),
+                        profile: *profile,
+                        data: *data,
+                    };
+                    Ok((target, Some(sim)))
+                }
+                Err(e) => {
+                    anstream::eprintln!("error: cannot start the built-in simulator: {e}");
+                    Err(Exit::NothingRan)
+                }
+            }
+        }
+    }
+}
+
+/// The first Ctrl-C lets running cases finish their current step and their teardown (a
+/// released credential is checked in); a second one ends the process.
+async fn watch_interrupt(flag: Arc<AtomicBool>) {
+    if tokio::signal::ctrl_c().await.is_err() {
+        return;
+    }
+    flag.store(true, Ordering::SeqCst);
+    eprintln!("\npsconform: interrupted; finishing running steps and their teardown (Ctrl-C again to stop at once)");
+    if tokio::signal::ctrl_c().await.is_ok() {
+        std::process::exit(130);
+    }
+}
+
+/// The terminal and the report files, hearing of each case as it becomes final.
+struct Outputs {
+    printer: Printer,
+    /// Standard output was closed: nothing more is printed.
+    closed: bool,
+    reports: Option<Reports>,
+    notes: Notes,
+    strict: bool,
+}
+
+impl Listener for Outputs {
+    fn finished(&mut self, done: &Final) -> Result<(), OutputClosed> {
+        let c = done.case.get();
+        if let Some(endpoint) = &done.offered_after_all {
+            anstream::eprintln!(
+                "{}: reported as not offered, but {endpoint} answered in another case: counted as failed",
+                c.name
+            );
+        }
+        for s in &c.steps {
+            if let Some(v) = &s.contract {
+                self.notes.add(&c.name, s.index, v, self.strict);
+            }
+        }
+        if let Some(r) = &mut self.reports {
+            r.add(&done.case);
+        }
+        if self.closed {
+            return Ok(());
+        }
+        self.printer.case(&done.case).map_err(|_| {
+            self.closed = true;
+            OutputClosed
+        })
+    }
+}
+
+fn run_cases(
+    config: &RunConfig,
+    ctx: &Arc<RunContext>,
+    suite: &Suite,
+    redactor: &Redactor,
+    started_at: String,
+) -> Exit {
+    let all = &suite.cases;
+    let selected: Vec<&CaseRef> = all.iter().filter(|c| !filtered_out(&config.harness, &c.name)).collect();
+    if selected.is_empty() {
+        let filter = config.harness.filter.as_deref().unwrap_or("");
+        anstream::eprintln!(
+            "error: no case matches the filter `{}` (of {} cases); `psconform list` shows their names",
+            redactor.text(filter),
+            all.len()
+        );
+        return Exit::NothingRan;
+    }
+    let names = || selected.iter().map(|c| c.name.as_str());
+    let mut printer = match Printer::new(&config.harness, names()) {
+        Ok(p) => p,
+        Err(e) => {
+            anstream::eprintln!("error: cannot write the log file: {e}");
+            return Exit::Invalid;
+        }
+    };
+    if config.harness.list {
+        return if printer.list(names()).is_ok() { Exit::Passed } else { Exit::OutputFailed };
+    }
+    let what = if ctx.target.builtin { "the built-in simulator at " } else { "" };
+    anstream::eprintln!(
+        "psconform: {} case{} against {what}{}",
+        selected.len(),
+        if selected.len() == 1 { "" } else { "s" },
+        ctx.target.base_url
+    );
+    let paths = files::Paths {
+        junit: config.outputs.junit.clone(),
+        json: config.outputs.report.clone(),
+        html: config.outputs.html.clone(),
+    };
+    let reports = if paths.any() {
+        match Reports::new(paths) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                anstream::eprintln!("error: cannot spool the reports: {e}");
+                return Exit::OutputFailed;
+            }
+        }
+    } else {
+        None
+    };
+    let closed = printer.title(selected.len()).is_err();
+    if closed {
+        // Nothing is started: the reports say every case was interrupted.
+        ctx.interrupted.store(true, Ordering::SeqCst);
+        anstream::eprintln!("psconform: standard output was closed; no case is started");
+    }
+    let mut outputs = Outputs { printer, closed, reports, notes: Notes::default(), strict: config.contracts.strict };
+    let threads = config
+        .harness
+        .test_threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get));
+    let started = Instant::now();
+    let mut run = execute(suite, &selected, ctx, threads, all.len() - selected.len(), &mut outputs);
+    let elapsed = started.elapsed();
+    if outputs.closed && !run.output_closed {
+        // Closed before the first case: the stop was the closed output's, not an interruption.
+        run.output_closed = true;
+        run.interrupted = false;
+    }
+    if !outputs.closed && outputs.printer.end(&run, elapsed).is_err() {
+        run.output_closed = true;
+    }
+    for line in crate::report::terminal::verdict_lines(&run, ctx.target.base_url.as_str()) {
+        anstream::eprintln!("{line}");
+    }
+    let mut drift = None;
+    if let Some(contracts) = &ctx.contracts {
+        let complete =
+            config.harness.filter.is_none() && config.harness.skip.is_empty() && run.summary.passed == selected.len();
+        let seen = contracts.observed.seen();
+        let observed = contracts.observed.take();
+        let cc = &config.contracts;
+        let quiet = !cc.compare;
+        let dir = cc.dir.display().to_string();
+        let missing_hint = !cc.strict && cc.update == Update::None;
+        for line in crate::report::terminal::contract_lines(&outputs.notes, &dir, missing_hint).filter(|_| !quiet) {
+            anstream::eprintln!("{line}");
+        }
+        let done = update::finish(&config.contracts, &contracts.set, &observed, &seen, complete, redactor);
+        for (n, what, dir) in &done.written {
+            anstream::eprintln!("contracts: {n} {what} {}", dir.display());
+        }
+        if !done.unused.is_empty() {
+            anstream::eprintln!(
+                "contracts: {} in {} that no case exercised: {}",
+                done.unused.len(),
+                config.contracts.dir.display(),
+                done.unused.join(", ")
+            );
+        }
+        for e in &done.errors {
+            anstream::eprintln!("error: {e}");
+        }
+        run.outputs_failed |= !done.errors.is_empty();
+        if let (Some(path), Some(report)) = (&config.contracts.drift_report, &done.drift) {
+            let json = path.extension().is_some_and(|e| e == "json");
+            let text = if json { crate::report::drift::json(report) } else { crate::report::drift::markdown(report) };
+            if let Err(e) = std::fs::write(path, text) {
+                anstream::eprintln!("error: cannot write {}: {e}", path.display());
+                run.outputs_failed = true;
+            }
+        }
+        drift = done.drift;
+    }
+    if let Some(reports) = outputs.reports {
+        let meta = redactor.seal(run_meta(config, ctx, started_at, elapsed));
+        let exercised = all.iter().flat_map(|c| c.exercised.iter().map(move |e| (c.name.as_str(), e)));
+        let coverage =
+            Catalog::builtin().ok().map(|c| redactor.seal(Coverage::of_exercised(&c, exercised, &run.observed)));
+        let problems = reports.finish(files::Context {
+            meta: &meta,
+            run: &run,
+            coverage: coverage.as_ref(),
+            drift: drift.as_ref(),
+        });
+        for p in &problems {
+            anstream::eprintln!("error: {p}");
+        }
+        run.outputs_failed |= !problems.is_empty();
+    }
+    run.exit()
+}
+
+/// What a report says of the run itself.
+fn run_meta(config: &RunConfig, ctx: &RunContext, started: String, duration: Duration) -> RunMeta {
+    let t = &ctx.target;
+    RunMeta {
+        psconform: env!("CARGO_PKG_VERSION").to_owned(),
+        target: shown_target(&t.base_url),
+        product_version: None,
+        simulator: t.builtin.then(|| {
+            let faults: Vec<&str> = t.faults.iter().map(|f| f.name()).collect();
+            let mut s = format!("profile {}, data {}", t.profile, t.data);
+            if !faults.is_empty() {
+                s.push_str(&format!("; faults {}", faults.join(", ")));
+            }
+            s
+        }),
+        started,
+        duration,
+        options: config.described.clone(),
+        contracts: ContractsMeta {
+            compared: config.contracts.compare,
+            set: config.contracts.dir.display().to_string(),
+            strict: config.contracts.strict,
+            drift_report: config.contracts.drift_report.as_ref().map(|p| p.display().to_string()),
+        },
+    }
+}
+
+/// A base URL as a report shows it: no credentials, no query.
+fn shown_target(url: &url::Url) -> String {
+    let mut u = url.clone();
+    let _ = u.set_username("");
+    let _ = u.set_password(None);
+    u.set_query(None);
+    u.set_fragment(None);
+    u.to_string()
+}

@@ -1,0 +1,68 @@
+//! The run: the selected cases go to the scheduler, each case's sealed result comes back as
+//! it ends, [`RunResult`] decides when it is final, and the listener (the terminal and the
+//! reports) gets it then. Ctrl-C and a closed standard output stop the run the same way: no
+//! new case or step starts, running cases finish their teardown, and the reports are still
+//! written.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use super::RunContext;
+use super::scheduler::{self, Job};
+use super::trial;
+use crate::plan::{CaseRef, Suite};
+use crate::result::RunResult;
+use crate::result::run::Final;
+
+/// Standard output was closed (a pipe reader such as `head` went away).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutputClosed;
+
+/// What hears of each case as it becomes final: the terminal and the reports.
+pub trait Listener: Send {
+    /// A case is final. `Err` when standard output is closed: the run then stops starting
+    /// cases and steps, and the listener keeps hearing of the cases that end, for the
+    /// reports.
+    fn finished(&mut self, done: &Final) -> Result<(), OutputClosed>;
+}
+
+/// Runs `cases` of `suite` (the selection; the filter left out `filtered_out` others) on
+/// `threads` worker threads, telling `listener` of each case as it becomes final. Each case's
+/// plan is compiled when it starts and dropped when it ends.
+pub fn execute(
+    suite: &Suite,
+    cases: &[&CaseRef],
+    ctx: &Arc<RunContext>,
+    threads: usize,
+    filtered_out: usize,
+    listener: &mut dyn Listener,
+) -> RunResult {
+    let mut run = RunResult::new(!ctx.target.builtin, filtered_out);
+    let jobs = cases.iter().map(|c| Job { job: *c, locks: c.locks.iter().map(|l| l.0.clone()).collect() }).collect();
+    scheduler::run(
+        jobs,
+        threads,
+        |case| match suite.plan(case) {
+            Ok(plan) => trial::run(ctx, &plan),
+            Err(why) => trial::not_started(ctx, &case.name, why),
+        },
+        |result| {
+            for done in run.record(result) {
+                tell(&mut run, ctx, listener, &done);
+            }
+        },
+    );
+    for done in run.finish(&ctx.redactor) {
+        tell(&mut run, ctx, listener, &done);
+    }
+    run.interrupted = ctx.interrupted.load(Ordering::SeqCst) && !run.output_closed;
+    run
+}
+
+fn tell(run: &mut RunResult, ctx: &RunContext, listener: &mut dyn Listener, done: &Final) {
+    if listener.finished(done).is_err() && !run.output_closed {
+        run.output_closed = true;
+        ctx.interrupted.store(true, Ordering::SeqCst);
+        eprintln!("psconform: standard output was closed; finishing running steps and their teardown");
+    }
+}

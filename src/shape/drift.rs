@@ -1,0 +1,104 @@
+//! Drift between two contract sets (two recordings of instances, or a baseline and a live
+//! run): per contract, every change from the older shape to the newer, counted by severity.
+//! `report::drift` formats it.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::{Change, Contract, Mode, Severity, compare};
+use crate::seal::{Redact, Redacted, Redactor};
+
+/// The changes of one contract.
+#[derive(Debug, Clone, Serialize)]
+pub struct ContractDrift {
+    /// The contract file name.
+    pub contract: String,
+    /// The endpoint, as `GET Credentials/{requestId} 200`.
+    pub title: String,
+    /// How many cases exercise it in the newer set.
+    pub cases: usize,
+    /// Every change, breaking first.
+    pub changes: Vec<Change>,
+}
+
+/// A drift report.
+#[derive(Debug, Clone, Serialize)]
+pub struct DriftReport {
+    /// The baseline.
+    pub old: String,
+    /// What is compared with it.
+    pub new: String,
+    /// Contracts present in both and compared.
+    pub compared: usize,
+    /// Endpoints only in the baseline.
+    pub only_old: Vec<String>,
+    /// Endpoints only in the newer set.
+    pub only_new: Vec<String>,
+    /// Breaking changes.
+    pub breaking: usize,
+    /// Additive changes.
+    pub additive: usize,
+    /// Information (format hints, variety not seen again).
+    pub info: usize,
+    /// The contracts that changed.
+    pub contracts: Vec<ContractDrift>,
+}
+
+impl DriftReport {
+    /// Compares two sets of contracts by file name.
+    pub fn compare(
+        old_name: &str,
+        old: &BTreeMap<String, Contract>,
+        new_name: &str,
+        new: &BTreeMap<String, Contract>,
+        redactor: &Redactor,
+    ) -> Redacted<DriftReport> {
+        let mut r = DriftReport {
+            old: old_name.to_owned(),
+            new: new_name.to_owned(),
+            compared: 0,
+            only_old: old.iter().filter(|(k, _)| !new.contains_key(*k)).map(|(_, c)| c.title()).collect(),
+            only_new: new.iter().filter(|(k, _)| !old.contains_key(*k)).map(|(_, c)| c.title()).collect(),
+            breaking: 0,
+            additive: 0,
+            info: 0,
+            contracts: Vec::new(),
+        };
+        for (name, o) in old {
+            let Some(n) = new.get(name) else { continue };
+            r.compared += 1;
+            let changes = compare(&o.shape, &n.shape, Mode::Drift);
+            for c in &changes {
+                match c.severity {
+                    Severity::Breaking => r.breaking += 1,
+                    Severity::Additive => r.additive += 1,
+                    Severity::Info => r.info += 1,
+                }
+            }
+            if !changes.is_empty() {
+                r.contracts.push(ContractDrift {
+                    contract: name.clone(),
+                    title: n.title(),
+                    cases: n.cases.len(),
+                    changes,
+                });
+            }
+        }
+        redactor.seal(r)
+    }
+}
+
+impl Redact for DriftReport {
+    fn redact(&mut self, r: &Redactor) {
+        self.old.redact(r);
+        self.new.redact(r);
+        self.only_old.redact(r);
+        self.only_new.redact(r);
+        for c in &mut self.contracts {
+            c.contract.redact(r);
+            c.title.redact(r);
+            c.changes.redact(r);
+        }
+    }
+}
