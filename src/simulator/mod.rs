@@ -50,6 +50,8 @@ mod sessions;
 mod store;
 mod tables;
 mod tls;
+#[cfg(test)]
+mod walk;
 
 pub use config::{
     Approver, DEFAULT_IDLE_TIMEOUT, DEFAULT_TOKEN_LIFETIME, DEMO_ACCOUNT, DEMO_APPROVER, DEMO_RUNAS, DEMO_SECRET,

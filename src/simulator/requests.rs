@@ -204,8 +204,7 @@ fn record(app: &App, tables: &Tables, r: &Request, status: &str, canceled: Optio
         "ManagedSystemName": system.map_or(Value::from(""), |s| s["SystemName"].clone()),
     });
     let m = REQUEST.model();
-    let keep =
-        ["RequestID", "SystemID", "AccountID", "Status", "ApprovedDate", "ExpiresDate", "Reason", "RequestorName"];
+    let keep = ["RequestID", "SystemID", "AccountID", "Status", "ApprovedDate", "ExpiresDate"];
     fill::fit(&app.catalog.models, &m, given, Fit::view(app.data.sparse(), r.id.is_multiple_of(2)), &keep, None, r.id)
 }
 

@@ -451,9 +451,23 @@ pub(crate) fn present(app: &App, call: &Call, from: &ModelRef, to: &ModelRef, re
     {
         obj.retain(|k, _| dst.fields.iter().any(|f| f.name == *k) || !src.fields.iter().any(|f| f.name == *k));
     }
-    let id = record.as_object().and_then(|o| o.values().next()).map(text).unwrap_or_default();
+    let id = models.resources.get(&key(from)).map(|r| text(&record[r.id.as_str()])).unwrap_or_default();
     let seed = fill::seed_of(&[&to.name, &id]);
-    fill::fit(models, to, value, Fit::answer(app.data.sparse()), &[], Some(call.facts().version()), seed)
+    // A record shown in another model (a managed account as a linked account) is a view: in
+    // the sparse variant it takes that model's freedoms, every other record leaving out rather
+    // than nulling what may be both.
+    let how = if key(from) == key(to) {
+        Fit::answer(app.data.sparse())
+    } else {
+        let even = id.parse::<u64>().map_or(seed, |n| n).is_multiple_of(2);
+        Fit::view(app.data.sparse(), even)
+    };
+    let keep: Vec<&str> = models
+        .resources
+        .get(&key(from))
+        .map(|r| std::iter::once(r.id.as_str()).chain(r.name.as_deref()).collect())
+        .unwrap_or_default();
+    fill::fit(models, to, value, how, &keep, Some(call.facts().version()), seed)
 }
 
 /// A list of records of model `from`, paged by the endpoint's documented paging parameters and
@@ -478,13 +492,21 @@ pub(crate) fn list_answer(app: &App, call: &Call, doc: &EndpointDoc, from: &Mode
     match form {
         Form::Paged(m) => reply::json(status, &reply::list(each(&m, page), total, true)),
         Form::Many(m) => reply::json(status, &Value::Array(each(&m, page))),
+        // "One or many" of a parent's records with none to show: the empty list.
+        Form::Either(_, _)
+            if page.is_empty() && doc.form(status.as_u16(), &call.facts()).is_some_and(|f| f.when.is_none()) =>
+        {
+            reply::json(status, &Value::Array(Vec::new()))
+        }
         Form::One(m) | Form::Either(m, false) => match page.into_iter().next() {
             Some(one) => reply::json(status, &present(app, call, from, &m, &one)),
             None => reply::not_found(&from.name),
         },
-        // The array form of a record named by name: still 404 when nothing has the name.
-        Form::Either(m, true) if page.is_empty() => {
-            let _ = m;
+        // The array form of a record a query names (`?name=`): still 404 when nothing has that
+        // name; a parent's records in that form are simply none.
+        Form::Either(_, true)
+            if page.is_empty() && doc.form(status.as_u16(), &call.facts()).is_some_and(|f| f.when.is_some()) =>
+        {
             reply::not_found(&from.name)
         }
         Form::Either(m, true) => reply::json(status, &Value::Array(each(&m, page))),

@@ -111,7 +111,7 @@ fn allowed(app: &App, path: &str) -> Vec<&'static str> {
     methods
 }
 
-async fn dispatch(State(app): State<Arc<App>>, req: Request) -> Response {
+pub(crate) async fn dispatch(State(app): State<Arc<App>>, req: Request) -> Response {
     let Some(rest) = below_base(req.uri().path()) else {
         return reply::no_route();
     };

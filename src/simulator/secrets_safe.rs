@@ -88,11 +88,12 @@ fn common(app: &App, tables: &Tables, s: &Value, minor: u8) -> Map<String, Value
 }
 
 /// A secret in one of its documented models, in the requested version.
-fn view(app: &App, call: &Call, m: Map<String, Value>, name: &str, minor: u8, id: &str) -> Value {
-    let how = Fit::answer(app.data.sparse());
+fn view(app: &App, m: Map<String, Value>, name: &str, minor: u8, id: &str) -> Value {
     let seed = fill::seed_of(&[name, id]);
-    let _ = call;
-    fill::fit(&app.catalog.models, &model(name), Value::Object(m), how, &[], Some((3, u32::from(minor))), seed)
+    // In the sparse variant a secret takes its model's freedoms, except its value when asked for.
+    let how = Fit::view(app.data.sparse(), seed.is_multiple_of(2));
+    let keep = ["Password", "Text"];
+    fill::fit(&app.catalog.models, &model(name), Value::Object(m), how, &keep, Some((3, u32::from(minor))), seed)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -135,7 +136,7 @@ pub(crate) fn list_secrets(app: &App, call: &Call) -> Response {
         .filter(|s| {
             after.as_deref().is_none_or(|a| s["ModifiedOn"].as_str().is_some_and(|m| m.get(..19).unwrap_or(m) >= a))
         })
-        .map(|s| list_model(app, &tables, call, s, minor, decrypt))
+        .map(|s| list_model(app, &tables, s, minor, decrypt))
         .collect();
     let total = matching.len();
     let page = paging.page(matching, 1000);
@@ -158,7 +159,7 @@ fn is_date(text: &str) -> bool {
 
 /// The list model: every kind of secret, its value only when decrypted; a text secret's value
 /// in `Password` as well as in `Text`. A file's content is never inline.
-fn list_model(app: &App, tables: &Tables, call: &Call, s: &Value, minor: u8, decrypt: bool) -> Value {
+fn list_model(app: &App, tables: &Tables, s: &Value, minor: u8, decrypt: bool) -> Value {
     let id = text(&s["Id"]);
     let kind = s["SecretType"].as_str().unwrap_or("Credential");
     let mut m = common(app, tables, s, minor);
@@ -173,7 +174,7 @@ fn list_model(app: &App, tables: &Tables, call: &Call, s: &Value, minor: u8, dec
         }
         m.insert("Password".into(), Value::from(value));
     }
-    view(app, call, m, "Secret", minor, &id)
+    view(app, m, "Secret", minor, &id)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -201,18 +202,18 @@ fn secret_view(app: &App, tables: &Tables, call: &Call, s: &Value, as_kind: &str
     match as_kind {
         "Text" if kind == "Text" => {
             m.insert("Text".into(), Value::from(value_of(tables, &id)));
-            Some(view(app, call, m, "TextSecret", minor, &id))
+            Some(view(app, m, "TextSecret", minor, &id))
         }
         "File" if kind == "File" => {
             m.insert("FileName".into(), s["FileName"].clone());
             m.insert("FileHash".into(), s["FileHash"].clone());
-            Some(view(app, call, m, "FileSecret", minor, &id))
+            Some(view(app, m, "FileSecret", minor, &id))
         }
         "Credential" => {
             m.insert("Username".into(), s["Username"].clone());
             let password = if kind == "File" { String::new() } else { value_of(tables, &id) };
             m.insert("Password".into(), Value::from(password));
-            Some(view(app, call, m, "CredentialSecret", minor, &id))
+            Some(view(app, m, "CredentialSecret", minor, &id))
         }
         _ => None,
     }
@@ -671,16 +672,7 @@ pub(crate) fn list_folders(app: &App, call: &Call) -> Response {
         .filter(|f| {
             q.text("folderOwnerId").is_none_or(|o| safe_of(&tables, f).is_some_and(|s| s.eq_ignore_ascii_case(o)))
         })
-        .map(|f| {
-            let mut f = f.clone();
-            if let Some(o) = f.as_object_mut() {
-                o.insert(
-                    "FolderOwnerId".into(),
-                    Value::from(safe_of(&tables, &Value::Object(o.clone())).unwrap_or_default()),
-                );
-            }
-            f
-        })
+        .cloned()
         .collect();
     drop(tables);
     list_answer(app, call, doc, &FOLDER.model(), rows)
@@ -901,7 +893,8 @@ pub(crate) fn safe_permissions(app: &App, call: &Call) -> Response {
     let Some(id) = find_safe(app, &tables, call.param(0)).map(|f| text(&f["Id"])) else {
         return reply::not_found("Safe");
     };
-    let owner = json!({ "PrincipalType": 0, "PrincipalID": OWNER_ID, "PermissionFlags": ["Read", "Write", "Manage"], "ExpiresOn": null });
+    let flags = if app.data.sparse() { Value::Null } else { json!(["Read", "Write", "Manage"]) };
+    let owner = json!({ "PrincipalType": 0, "PrincipalID": OWNER_ID, "PermissionFlags": flags, "ExpiresOn": null });
     let grants = tables.hidden_mut(FOLDER, &id).entry("Permissions").or_insert_with(|| json!([owner])).clone();
     let mut grants: Vec<Value> = grants.as_array().cloned().unwrap_or_default();
     if method == "GET" {

@@ -14,8 +14,8 @@ use super::config::{Approver, random_alphanumeric};
 use super::data::DataVariant;
 use super::fill::{self, Fit, NO_GUID, SOME_DATE};
 use super::tables::{
-    self, ASSET, DATABASE, DIRECTORY, FOLDER, MANAGED_ACCOUNT, MANAGED_SYSTEM, ORGANIZATION, Res, SECRET, Tables, USER,
-    USER_GROUP, WORKGROUP,
+    self, ALIAS, ASSET, DATABASE, DIRECTORY, FOLDER, MANAGED_ACCOUNT, MANAGED_SYSTEM, ORGANIZATION, Res, SECRET,
+    Tables, USER, USER_GROUP, WORKGROUP,
 };
 use crate::catalog::Catalog;
 use crate::settings::Settings;
@@ -145,7 +145,7 @@ impl Planter<'_> {
         let user = named(self, 9, other, "Jane", "Doe");
         self.plant(USER, user, &[]);
         let user = named(self, APPROVER_USER_ID, &approver.runas, "PSConform", "Approver");
-        self.plant(USER, user, &["FirstName", "LastName"]);
+        self.plant(USER, user, &[]);
     }
 
     /// A BeyondInsight group (the approvers') and a directory group (the requestors', with the
@@ -163,7 +163,7 @@ impl Planter<'_> {
             "MembershipAttribute": "",
             "IsActive": true,
         });
-        self.plant(USER_GROUP, admins, &["ApplicationRegistrationIDs"]);
+        self.plant(USER_GROUP, admins, &[]);
         let name = if sparse { "6a7b8c9d-0e1f-4a2b-9c3d-4e5f6a7b8c9d" } else { "PAM Requestors" };
         let requestors = json!({
             "GroupID": 2,
@@ -210,6 +210,8 @@ impl Planter<'_> {
         if sparse {
             let a = asset(self, 12, 2, "8d4f2a6e-3b1c-4e5f-9a7b-0c1d2e3f4a5b", "192.0.2.12", "", "");
             self.plant(ASSET, a, &[]);
+            // A database with nothing optional filled, under which a managed system stands.
+            self.plant(DATABASE, json!({"DatabaseID": 5, "AssetID": 12, "PlatformID": 8}), &[]);
             return;
         }
         let a = asset(self, 12, 1, "demo-win-01", "192.0.2.12", "Windows Server 2022", "corp.example.com");
@@ -311,6 +313,11 @@ impl Planter<'_> {
             self.plant(MANAGED_SYSTEM, other, &[]);
             // An odd id: the sparse view of a requestable account alternates between leaving an
             // optional and nullable field out (odd ids) and sending it null (even ids).
+            // A database system whose asset is not recorded: the model lets AssetID be null.
+            let mut db =
+                system(3, "3c2b1a09-8f7e-4d6c-9b5a-493827161504", 2, 8, 2, (json!(null), json!(5), json!(null)));
+            extend(&mut db, json!({"ApplicationHostID": null}));
+            self.plant(MANAGED_SYSTEM, db, &["ApplicationHostID"]);
             let mut guid = local(13, 2, "1f0e2d3c-4b5a-4697-8877-665544332211");
             extend(&mut guid, json!({"WorkgroupID": 2}));
             self.account(guid, Kind::Local, false);
@@ -358,6 +365,13 @@ impl Planter<'_> {
         if let Some((system, account)) = settings.account.as_deref().and_then(|a| a.split_once('/')) {
             self.ensure_account(system, account);
         }
+        // An alias mapped to the release account, so that a release by alias works.
+        let alias = json!({"AliasID": 1, "AliasName": "demo-alias", "AliasState": 1, "SystemId": 1,
+            "SystemName": "demo-linux-01", "AccountId": 10, "AccountName": "svc-release", "DomainName": null,
+            "InstanceName": "", "DefaultReleaseDuration": 120, "MaximumReleaseDuration": 525_600,
+            "LastChangeDate": null, "NextChangeDate": null, "IsChanging": false, "ChangeState": 0,
+            "MappedAccounts": [{ "AccountId": 10 }]});
+        self.plant(ALIAS, alias, &[]);
     }
 
     /// Plants a managed account with its fresh credentials (hidden).
@@ -421,7 +435,8 @@ impl Planter<'_> {
         let nested = self.folder_id("psconform/demo/nested").unwrap_or_default();
         let mut rng = rand::rng();
         let password = random_alphanumeric(&mut rng, 24);
-        let url = (!self.sparse()).then(|| "https://db.example.com".to_owned());
+        // The sparse variant's URL has no address: the model lets it be null.
+        let url = Some(if self.sparse() { Value::Null } else { Value::from("https://db.example.com") });
         self.secret(Secret {
             id: "6f1d0c3a-2b4e-4c8d-9a1f-3e5b7c9d1a20",
             title: "demo-database",
@@ -610,7 +625,7 @@ struct Secret<'a> {
     username: &'a str,
     value: String,
     file: Option<(String, String)>,
-    url: Option<String>,
+    url: Option<Value>,
     modified: &'static str,
 }
 

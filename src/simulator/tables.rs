@@ -162,14 +162,17 @@ impl Tables {
                     row.insert(field.clone(), id.clone());
                 }
             }
-            let mut keep: Vec<&str> = row.keys().map(String::as_str).collect();
-            keep.push(r.id.as_str());
             // Standard is a mix: its last record takes the sparse form.
             let sparse = match self.data {
                 DataVariant::Sparse => true,
                 DataVariant::Standard => n == n_max,
                 DataVariant::Extended => false,
             };
+            // The id always stays; a name or a parent stays unless the model lets it be null
+            // (then the sparse form takes that freedom too).
+            let nullable = |field: &str| model.fields.iter().any(|f| f.name == field && f.ty.nullable());
+            let mut keep: Vec<&str> = row.keys().map(String::as_str).filter(|k| !(sparse && nullable(k))).collect();
+            keep.push(r.id.as_str());
             let seed = fill::seed_of(&[&r.model.to_string(), &n.to_string(), self.data.name()]);
             let mut made = fill::fit(
                 &catalog.models,
@@ -374,6 +377,11 @@ mod tests {
                         if SEEDED.iter().any(|s| s.key() == key(parent))
                             || !catalog.models.resources.contains_key(&key(parent))
                         {
+                            continue;
+                        }
+                        // A nullable parent field may take its freedom; one that names a parent
+                        // names one that exists.
+                        if row.get(field).is_none_or(Value::is_null) {
                             continue;
                         }
                         let ids = t.ids_of(&catalog, parent);
