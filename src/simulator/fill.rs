@@ -55,6 +55,12 @@ impl Fit {
         Fit { sparse, strip: sparse, complete: false, null_optional: false, null_missing: true }
     }
 
+    /// For a record made from a request body: what the body leaves out takes a server's
+    /// defaults (an empty string, zero, `false`, `null` where allowed), nothing made up.
+    pub(crate) fn defaults() -> Fit {
+        Fit { sparse: true, strip: false, complete: false, null_optional: false, null_missing: true }
+    }
+
     /// For an answer built from records: only what the model requires is added.
     pub(crate) fn answer(sparse: bool) -> Fit {
         Fit { sparse, strip: false, complete: false, null_optional: false, null_missing: true }

@@ -202,4 +202,96 @@ mod tests {
         let out = shown(&body, &form, "POST", Some("Auth/Connect/Token"), None);
         assert!(out.contains("client_id=abc") && !out.contains("hush"), "{out}");
     }
+
+    /// Captured log output.
+    #[derive(Clone, Default)]
+    struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().map_err(|_| std::io::Error::other("poisoned"))?.extend_from_slice(data);
+            Ok(data.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// What `serve` logs at a level for a few requests (a sign-in, a release, an undocumented path).
+    async fn log_of(level: tracing::Level) -> (String, Vec<String>) {
+        use crate::simulator::{Approver, Listen, Logging, SimConfig, Simulator, generate_missing};
+        use secrecy::ExposeSecret as _;
+        let captured = Captured::default();
+        let sink = captured.clone();
+        let subscriber =
+            tracing_subscriber::fmt().with_max_level(level).with_ansi(false).with_writer(move || sink.clone()).finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let settings = generate_missing(crate::settings::Settings::default());
+        let secrets = vec![
+            settings.api_key.as_ref().map(|k| k.expose_secret().to_owned()).unwrap_or_default(),
+            settings.runas_password.as_ref().map(|k| k.expose_secret().to_owned()).unwrap_or_default(),
+        ];
+        let addr = "127.0.0.1:0".parse().expect("an address");
+        let sim = Simulator::start_with(
+            SimConfig::new(settings.clone()),
+            Approver::demo(),
+            addr,
+            Listen::Plain,
+            Logging::Requests,
+        )
+        .await
+        .expect("starts");
+        let client = reqwest::Client::builder().cookie_store(true).build().expect("a client");
+        let url = |p: &str| format!("{}/{p}", sim.base_url());
+        let auth = format!(
+            "PS-Auth key={}; runas={}; pwd=[{}];",
+            secrets[0],
+            settings.runas.as_deref().unwrap_or_default(),
+            secrets[1]
+        );
+        let r = client.post(url("Auth/SignAppin")).header("authorization", auth).send().await.expect("sign-in");
+        assert_eq!(r.status(), 200);
+        let body = serde_json::json!({"SystemID": 1, "AccountID": 10, "DurationMinutes": 5});
+        let id: serde_json::Value =
+            client.post(url("Requests")).json(&body).send().await.expect("request").json().await.expect("an id");
+        let password =
+            client.get(url(&format!("Credentials/{id}"))).send().await.expect("credential").text().await.expect("text");
+        let _ = client.get(url("Workgroups?name=nope")).send().await.expect("lookup");
+        let _ = client.get(url("No/Such/Route")).send().await.expect("nothing there");
+        sim.stop().await;
+        let text = String::from_utf8_lossy(&captured.0.lock().map(|b| b.clone()).unwrap_or_default()).into_owned();
+        let mut secrets = secrets;
+        secrets.push(password.trim_matches('"').to_owned());
+        (text, secrets)
+    }
+
+    #[tokio::test]
+    async fn v_logs_one_line_per_request_and_marks_what_nothing_serves() {
+        let (text, _) = log_of(tracing::Level::INFO).await;
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 5, "{text}");
+        assert!(
+            lines[0].contains("POST /BeyondTrust/api/public/v3/Auth/SignAppin -> 200 ") && lines[0].ends_with(" ms"),
+            "{text}"
+        );
+        assert!(lines[3].contains("GET /BeyondTrust/api/public/v3/Workgroups?name=nope -> 404 "), "{text}");
+        assert!(!lines[3].contains("unsimulated"), "a documented route that finds nothing: {text}");
+        assert!(
+            lines[4].contains("GET /BeyondTrust/api/public/v3/No/Such/Route -> 404 ")
+                && lines[4].ends_with(" unsimulated"),
+            "{text}"
+        );
+    }
+
+    #[tokio::test]
+    async fn vv_shows_headers_and_bodies_with_every_credential_masked() {
+        let (text, secrets) = log_of(tracing::Level::DEBUG).await;
+        assert!(text.contains("authorization: PS-Auth [masked]"), "{text}");
+        assert!(text.contains("set-cookie: ASP.NET_SessionId=[masked]"), "{text}");
+        assert!(text.contains("cookie: ASP.NET_SessionId=[masked]"), "{text}");
+        assert!(text.contains("\"SystemID\":1"), "request bodies are shown: {text}");
+        for secret in secrets.iter().filter(|s| s.len() > 4) {
+            assert!(!text.contains(secret.as_str()), "a credential in the log: {text}");
+        }
+    }
 }

@@ -315,3 +315,60 @@ pub(crate) fn test_credentials(app: &App, call: &Call) -> Response {
 pub(crate) fn rotate(tables: &mut Tables, account_id: &str) {
     write_credentials(tables, account_id, &Map::new());
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::simulator::data::DataVariant;
+    use crate::simulator::testing::Client;
+
+    /// The password a release of the account hands out now.
+    async fn released(me: &Client, system: i64, account: &Value) -> Value {
+        let body = json!({"SystemID": system, "AccountID": account, "DurationMinutes": 5, "ConflictOption": "renew"});
+        let (status, id) = me.json("POST", "Requests", Some(body)).await;
+        assert!(status == 201 || status == 200, "{status} {id}");
+        let (_, password) = me.json("GET", &format!("Credentials/{id}"), None).await;
+        password
+    }
+
+    #[tokio::test]
+    async fn credentials_set_changed_and_tested_are_the_ones_released() {
+        let me = Client::new(DataVariant::Standard).await;
+        let ten = json!(10);
+        assert_eq!(
+            me.json("PUT", "ManagedAccounts/10/Credentials", Some(json!({"Password": "s3t-by-id"}))).await.0,
+            204
+        );
+        assert_eq!(released(&me, 1, &ten).await, "s3t-by-id");
+        let by_name = "Credentials?workgroupName=Default%20Workgroup&assetName=demo-linux-01&accountName=svc-release";
+        assert_eq!(me.json("PUT", by_name, Some(json!({"Password": "s3t-by-name"}))).await.0, 204);
+        assert_eq!(released(&me, 1, &ten).await, "s3t-by-name");
+        let route = "Workgroups/Default%20Workgroup/Assets/demo-linux-01/ManagedSystems/ManagedAccounts/svc-release/Credentials";
+        assert_eq!(me.json("PUT", route, Some(json!({"Password": "s3t-by-route"}))).await.0, 204);
+        assert_eq!(released(&me, 1, &ten).await, "s3t-by-route");
+        assert_eq!(
+            me.json("PUT", "Credentials?workgroupName=x&assetName=y&accountName=z", Some(json!({}))).await.0,
+            404
+        );
+        assert_eq!(me.json("POST", "ManagedAccounts/10/Credentials/Change", Some(json!({}))).await.0, 204);
+        assert_ne!(released(&me, 1, &ten).await, "s3t-by-route");
+        assert_eq!(me.json("POST", "ManagedAccounts/10/Credentials/Test", None).await, (200, json!({"Success": true})));
+        assert_eq!(me.json("POST", "ManagedAccounts/404/Credentials/Test", None).await.0, 404);
+    }
+
+    #[tokio::test]
+    async fn an_account_created_on_a_system_is_requestable_with_its_password() {
+        let me = Client::new(DataVariant::Standard).await;
+        let body = json!({"AccountName": "psconform-svc", "Password": "cr3ated", "ApiEnabled": true, "ReleaseDuration": 60, "MaxReleaseDuration": 120});
+        let (status, made) = me.json("POST", "ManagedSystems/1/ManagedAccounts", Some(body.clone())).await;
+        assert_eq!(status, 201, "{made}");
+        assert!(made.get("Password").is_none(), "a credential never shows in the record: {made}");
+        assert_eq!(me.json("POST", "ManagedSystems/1/ManagedAccounts", Some(body)).await.0, 409, "a taken name");
+        let (_, found) =
+            me.json("GET", "ManagedAccounts?systemName=demo-linux-01&accountName=psconform-svc", None).await;
+        assert_eq!(found["AccountId"], made["ManagedAccountID"]);
+        assert_eq!(released(&me, 1, &made["ManagedAccountID"]).await, "cr3ated");
+        assert_eq!(me.json("DELETE", "ManagedSystems/1/ManagedAccounts/psconform-svc", None).await.0, 200);
+        assert_eq!(me.json("GET", &format!("ManagedAccounts/{}", made["ManagedAccountID"]), None).await.0, 404);
+    }
+}

@@ -49,6 +49,8 @@ mod server;
 mod sessions;
 mod store;
 mod tables;
+#[cfg(test)]
+mod testing;
 mod tls;
 #[cfg(test)]
 mod walk;

@@ -1053,4 +1053,96 @@ mod tests {
         assert!(book.get(Principal::App, ids[4], now).is_none(), "another user's request is not found");
         assert!(book.get(Principal::RunAs, ids[4], now + Duration::from_secs(61)).is_none(), "expired");
     }
+
+    use crate::simulator::config::SimState;
+    use crate::simulator::data::DataVariant;
+    use crate::simulator::testing::Client;
+
+    fn release() -> serde_json::Value {
+        json!({"SystemID": 1, "AccountID": 10, "DurationMinutes": 5, "ConflictOption": "renew"})
+    }
+
+    #[tokio::test]
+    async fn a_pending_request_waits_for_the_approver_and_a_denial_ends_it() {
+        let state = SimState::from_names(&["approval-required"]).expect("state");
+        let me = Client::with(DataVariant::Standard, state).await;
+        let approver = me.approver().await;
+        let (status, id) = me.json("POST", "Requests", Some(release())).await;
+        assert_eq!(status, 201);
+        for _ in 0..5 {
+            assert_eq!(
+                me.json("GET", &format!("Credentials/{id}"), None).await,
+                (403, json!(4034)),
+                "polling never approves"
+            );
+        }
+        assert_eq!(
+            me.json("PUT", &format!("Requests/{id}/Approve"), None).await.0,
+            403,
+            "nobody approves their own request"
+        );
+        let (_, queue) = approver.json("GET", "Requests?queue=app", None).await;
+        assert!(queue.as_array().is_some_and(|q| q.iter().any(|r| r["RequestID"] == id)), "{queue}");
+        assert_eq!(me.json("GET", "Requests?queue=app", None).await.1, json!([]), "the requestor approves nothing");
+        assert_eq!(approver.json("PUT", &format!("Requests/{id}/Approve"), Some(json!({"Reason": "ok"}))).await.0, 204);
+        assert_eq!(approver.json("PUT", &format!("Requests/{id}/Approve"), None).await.0, 400, "approved already");
+        let (status, credential) = me.json("GET", &format!("Credentials/{id}"), None).await;
+        assert!(status == 200 && credential.is_string(), "{status} {credential}");
+        let (_, record) = me.json("GET", &format!("Requests/{id}"), None).await;
+        assert_eq!(record["Status"], "Active");
+        assert_ne!(record["ApprovedDate"], fill::NO_DATE);
+
+        // Denied by the approver (the reason is optional), or cancelled by the requestor.
+        let (_, id) = me.json("POST", "Requests", Some(release())).await;
+        let long = json!({"Reason": "x".repeat(1001)});
+        assert_eq!(approver.json("PUT", &format!("Requests/{id}/Deny"), Some(long)).await.0, 400);
+        assert_eq!(approver.json("PUT", &format!("Requests/{id}/Deny"), None).await.0, 204);
+        assert_eq!(me.json("GET", &format!("Credentials/{id}"), None).await.0, 404, "a denial ends the request");
+        assert_eq!(me.json("GET", &format!("Requests/{id}"), None).await.1["Status"], "Denied");
+        let (_, id) = me.json("POST", "Requests", Some(release())).await;
+        assert_eq!(me.json("PUT", &format!("Requests/{id}/Deny"), Some(json!({}))).await.0, 204);
+        assert_eq!(me.json("GET", &format!("Requests/{id}"), None).await.1["Status"], "Canceled");
+    }
+
+    #[tokio::test]
+    async fn an_unapproved_request_expires() {
+        let state = SimState::from_names(&["approval-required", "short-release-duration"]).expect("state");
+        let me = Client::with(DataVariant::Standard, state).await;
+        let approver = me.approver().await;
+        let body = json!({"SystemID": 1, "AccountID": 10, "DurationMinutes": 1});
+        let (_, id) = me.json("POST", "Requests", Some(body)).await;
+        assert_eq!(me.json("GET", &format!("Credentials/{id}"), None).await.1, json!(4034));
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        assert_eq!(me.json("GET", &format!("Credentials/{id}"), None).await.0, 404);
+        assert_eq!(
+            approver.json("PUT", &format!("Requests/{id}/Approve"), None).await.0,
+            404,
+            "nothing left to approve"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_request_marked_to_rotate_changes_the_password_at_check_in() {
+        let me = Client::new(DataVariant::Standard).await;
+        let (_, id) = me.json("POST", "Requests", Some(release())).await;
+        let (_, first) = me.json("GET", &format!("Credentials/{id}"), None).await;
+        assert_eq!(me.json("PUT", &format!("Requests/{id}/RotateOnCheckin"), None).await.0, 204);
+        assert_eq!(me.json("PUT", &format!("Requests/{id}/Checkin"), None).await.0, 204);
+        let (_, id) = me.json("POST", "Requests", Some(release())).await;
+        let (_, second) = me.json("GET", &format!("Credentials/{id}"), None).await;
+        assert!(first.is_string() && second.is_string() && first != second, "{first} {second}");
+        assert_eq!(me.json("PUT", &format!("Requests/{id}/Checkin"), None).await.0, 204);
+        let (_, id) = me.json("POST", "Requests", Some(release())).await;
+        assert_eq!(me.json("GET", &format!("Credentials/{id}"), None).await.1, second, "no mark, no rotation");
+        assert_eq!(me.json("PUT", "Requests/999999/RotateOnCheckin", None).await.0, 400);
+    }
+
+    #[tokio::test]
+    async fn requests_of_an_account_are_terminated() {
+        let me = Client::new(DataVariant::Standard).await;
+        let (_, id) = me.json("POST", "Requests", Some(release())).await;
+        assert_eq!(me.json("POST", "ManagedAccounts/10/Requests/Terminate", Some(json!({}))).await.0, 204);
+        assert_eq!(me.json("GET", &format!("Credentials/{id}"), None).await.0, 404);
+        assert_eq!(me.json("POST", "ManagedAccounts/999/Requests/Terminate", Some(json!({}))).await.0, 404);
+    }
 }

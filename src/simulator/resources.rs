@@ -180,15 +180,7 @@ pub(crate) fn insert_from_body(
         }
     }
     let seed = fill::seed_of(&[&k.1, &body.len().to_string(), &tables.rows_of(&k).len().to_string()]);
-    let row = fill::fit(
-        &catalog.models,
-        &resource.model,
-        Value::Object(row),
-        Fit::answer(app.data.sparse()),
-        &[],
-        None,
-        seed,
-    );
+    let row = fill::fit(&catalog.models, &resource.model, Value::Object(row), Fit::defaults(), &[], None, seed);
     let Some(row) = tables.insert(catalog, &k, row) else {
         return Err(Refusal::new(StatusCode::BAD_REQUEST, "The simulator holds no more records of this kind."));
     };

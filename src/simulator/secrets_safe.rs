@@ -950,4 +950,133 @@ mod tests {
         assert_eq!(disposition_value(&parts[1].0, "filename").as_deref(), Some("a.pem"));
         assert_eq!(parts[1].1, b"CONTENT");
     }
+
+    use crate::simulator::data::DataVariant;
+    use crate::simulator::testing::Client;
+
+    const TEXT_SECRET: &str = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d";
+
+    #[tokio::test]
+    async fn a_text_secret_by_id_carries_its_value_in_password() {
+        let me = Client::new(DataVariant::Standard).await;
+        let (status, secret) = me.json("GET", &format!("Secrets-Safe/Secrets/{TEXT_SECRET}"), None).await;
+        assert_eq!(status, 200);
+        let (_, text) = me.json("GET", &format!("Secrets-Safe/Secrets/{TEXT_SECRET}/Text"), None).await;
+        assert!(secret["Password"].is_string() && secret["Password"] == text["Text"], "{secret} {text}");
+        assert_eq!(secret["Username"], "", "a string, as the model says, never null");
+    }
+
+    #[tokio::test]
+    async fn secrets_are_created_updated_moved_shared_and_deleted() {
+        let me = Client::new(DataVariant::Standard).await;
+        let folder = crate::simulator::seed::folder_by_path(&me.app.store(), "psconform/demo").expect("demo folder");
+        let nested = crate::simulator::seed::folder_by_path(&me.app.store(), "psconform/demo/nested").expect("nested");
+        let create = json!({"Title": "psconform-new", "Username": "u", "Password": "p4ss", "Notes": null});
+        let (status, made) =
+            me.json("POST", &format!("Secrets-Safe/Folders/{folder}/Secrets"), Some(create.clone())).await;
+        assert_eq!(status, 201, "{made}");
+        let id = made["Id"].as_str().unwrap_or_default().to_owned();
+        assert_eq!(made["Password"], "p4ss");
+        assert_eq!(
+            me.json("POST", &format!("Secrets-Safe/Folders/{folder}/Secrets"), Some(create)).await.0,
+            409,
+            "a taken title"
+        );
+        assert_eq!(
+            me.json("POST", &format!("Secrets-Safe/Folders/{folder}/Secrets"), Some(json!({"Title": "t"}))).await.0,
+            400,
+            "no Username"
+        );
+        assert_eq!(
+            me.json(
+                "POST",
+                "Secrets-Safe/Folders/00000000-0000-4000-8000-000000000001/Secrets",
+                Some(json!({"Title": "t", "Username": "u"}))
+            )
+            .await
+            .0,
+            404
+        );
+        let update = json!({"Title": "psconform-renamed", "Username": "u2", "Password": "n3w"});
+        assert_eq!(me.json("PUT", &format!("Secrets-Safe/Secrets/{id}"), Some(update)).await.0, 204);
+        let (_, read) = me.json("GET", &format!("Secrets-Safe/Secrets/{id}"), None).await;
+        assert_eq!((read["Title"].clone(), read["Password"].clone()), (json!("psconform-renamed"), json!("n3w")));
+        let by_path = me
+            .json("GET", "Secrets-Safe/Secrets?path=psconform/demo&title=psconform-renamed&decrypt=true", None)
+            .await
+            .1;
+        assert_eq!(by_path[0]["Password"], "n3w");
+
+        let mv =
+            json!({"SecretIds": [id], "ShareIds": [], "DestinationFolderId": nested, "DuplicateNameAction": "Rename"});
+        let (status, moved) = me.json("PUT", "Secrets-Safe/Secrets/Move", Some(mv)).await;
+        assert_eq!((status, moved["SecretsMovedCount"].clone()), (200, json!(1)), "{moved}");
+        assert_eq!(me.json("GET", &format!("Secrets-Safe/Secrets/{id}"), None).await.1["FolderId"], nested.as_str());
+        assert_eq!(me.json("POST", &format!("Secrets-Safe/Secrets/{id}/Shares/{folder}"), None).await.0, 201);
+        let (_, shares) = me.json("GET", &format!("Secrets-Safe/Secrets/{id}/Shares"), None).await;
+        assert!(shares.as_array().is_some_and(|s| s.iter().any(|x| x["FolderId"] == folder.as_str())), "{shares}");
+        assert_eq!(me.json("DELETE", &format!("Secrets-Safe/Secrets/{id}/Shares"), None).await.0, 204);
+        assert_eq!(me.json("GET", &format!("Secrets-Safe/Secrets/{id}/Shares"), None).await.1, json!([]));
+        assert_eq!(
+            me.json("PUT", &format!("Secrets-Safe/Secrets/{id}/Favorite"), Some(json!({"Favorite": true}))).await.0,
+            204
+        );
+        assert_eq!(me.json("GET", &format!("Secrets-Safe/Secrets/{id}?version=3.1"), None).await.1["IsFavorite"], true);
+        assert_eq!(me.json("DELETE", &format!("Secrets-Safe/Secrets/{id}"), None).await.0, 204);
+        assert_eq!(me.json("GET", &format!("Secrets-Safe/Secrets/{id}"), None).await.0, 404);
+    }
+
+    #[tokio::test]
+    async fn a_file_secret_is_created_from_a_multipart_form_and_downloaded() {
+        let me = Client::new(DataVariant::Standard).await;
+        let folder = crate::simulator::seed::folder_by_path(&me.app.store(), "psconform/demo").expect("demo folder");
+        let form = b"--b\r\nContent-Disposition: form-data; name=\"secretmetadata\"\r\n\r\n{\"Title\":\"psconform-file\"}\r\n--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\nContent-Type: application/octet-stream\r\n\r\nfile content\r\n--b--\r\n";
+        let (status, made) = me
+            .send_raw(
+                "POST",
+                &format!("Secrets-Safe/Folders/{folder}/Secrets/File"),
+                form.to_vec(),
+                "multipart/form-data; boundary=b",
+            )
+            .await;
+        assert_eq!(status, 201, "{made}");
+        assert_eq!((made["FileName"].clone(), made["Title"].clone()), (json!("a.txt"), json!("psconform-file")));
+        let id = made["Id"].as_str().unwrap_or_default();
+        let (status, _, content, media) =
+            me.send("GET", &format!("Secrets-Safe/Secrets/{id}/File/Download"), None, None).await;
+        assert_eq!(
+            (status, content.as_str(), media.as_deref()),
+            (200, "file content", Some("application/octet-stream"))
+        );
+    }
+
+    #[tokio::test]
+    async fn safes_are_root_folders_with_permissions() {
+        let me = Client::new(DataVariant::Standard).await;
+        let (status, safe) = me.json("POST", "Secrets-Safe/Safes", Some(json!({"Name": "psconform-safe"}))).await;
+        assert_eq!(status, 201, "{safe}");
+        let id = safe["Id"].as_str().unwrap_or_default().to_owned();
+        assert_eq!(me.json("POST", "Secrets-Safe/Safes", Some(json!({"Name": "PSCONFORM-SAFE"}))).await.0, 409);
+        assert_eq!(me.json("GET", &format!("Secrets-Safe/Folders/{id}"), None).await.1["ParentId"], NO_GUID);
+        let grant = json!({"PrincipalType": 1, "PrincipalID": 2, "PermissionFlags": ["Read"]});
+        assert_eq!(me.json("PUT", &format!("Secrets-Safe/Safes/{id}/Safe-Permissions"), Some(grant)).await.0, 204);
+        let (_, grants) = me.json("GET", &format!("Secrets-Safe/Safes/{id}/Safe-Permissions"), None).await;
+        assert!(grants.as_array().is_some_and(|g| g.iter().any(|x| x["PrincipalID"] == 2)), "{grants}");
+        let revoke = json!({"PrincipalType": 1, "PrincipalID": 2});
+        assert_eq!(
+            me.json("DELETE", &format!("Secrets-Safe/Safes/{id}/Safe-Permissions"), Some(revoke.clone())).await.0,
+            204
+        );
+        assert_eq!(me.json("DELETE", &format!("Secrets-Safe/Safes/{id}/Safe-Permissions"), Some(revoke)).await.0, 404);
+        let (_, folder) = me.json("POST", "Secrets-Safe/Folders", Some(json!({"Name": "f", "ParentId": id}))).await;
+        assert_eq!(
+            me.json("DELETE", &format!("Secrets-Safe/Safes/{id}"), None).await.0,
+            409,
+            "a safe that holds a folder"
+        );
+        let folder_id = folder["Id"].as_str().unwrap_or_default();
+        assert_eq!(me.json("DELETE", &format!("Secrets-Safe/Folders/{folder_id}"), None).await.0, 204);
+        assert_eq!(me.json("DELETE", &format!("Secrets-Safe/Safes/{id}"), None).await.0, 204);
+        assert_eq!(me.json("GET", &format!("Secrets-Safe/Safes/{id}"), None).await.0, 404);
+    }
 }

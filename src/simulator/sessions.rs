@@ -258,3 +258,61 @@ pub(crate) fn keystroke_search(app: &App, call: &Call) -> Response {
         .collect();
     list_answer(app, call, doc, &KEYSTROKE.model(), rows)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::simulator::data::DataVariant;
+    use crate::simulator::testing::Client;
+
+    #[tokio::test]
+    async fn a_session_on_a_request_is_listed_locked_terminated_and_replayed() {
+        let me = Client::new(DataVariant::Standard).await;
+        let body = json!({"SystemID": 1, "AccountID": 10, "DurationMinutes": 5, "AccessType": "SSH"});
+        let (_, request) = me.json("POST", "Requests", Some(body)).await;
+        assert_eq!(me.json("POST", "Requests/999999/Sessions", Some(json!({"SessionType": "ssh"}))).await.0, 404);
+        let (status, ticket) =
+            me.json("POST", &format!("Requests/{request}/Sessions"), Some(json!({"SessionType": "sshticket"}))).await;
+        assert_eq!(status, 201, "{ticket}");
+        assert!(ticket["Ticket"].is_string() && ticket["Host"].is_string(), "{ticket}");
+        let id = ticket["ID"].as_str().unwrap_or_default().to_owned();
+        let (_, one) = me.json("GET", &format!("Sessions/{id}"), None).await;
+        assert_eq!((one["Status"].clone(), one["ManagedAccountID"].clone()), (json!(IN_PROGRESS), json!(10)));
+        assert_eq!(me.json("POST", &format!("Sessions/{id}/Lock"), None).await.0, 204);
+        assert_eq!(me.json("GET", &format!("Sessions/{id}"), None).await.1["Status"], LOCKED);
+        let (_, locked) = me.json("GET", "Sessions?status=5", None).await;
+        assert!(
+            locked.as_array().is_some_and(|l| l.iter().all(|s| s["Status"] == LOCKED) && !l.is_empty()),
+            "{locked}"
+        );
+        assert_eq!(me.json("GET", "Sessions?status=five", None).await.0, 400);
+        assert_eq!(me.json("POST", "ManagedAccounts/10/Sessions/Terminate", None).await.0, 204);
+        assert_eq!(me.json("GET", &format!("Sessions/{id}"), None).await.1["Status"], TERMINATED);
+        assert_eq!(me.json("POST", "ManagedSystems/999/Sessions/Lock", None).await.0, 404);
+
+        let token = one["Token"].clone();
+        let start = json!({"id": token, "record_key": "k", "protocol": "ssh", "headless": true});
+        let (status, replay) = me.json("POST", "PBSM/Replay", Some(start)).await;
+        assert_eq!(status, 200, "{replay}");
+        let replay_id = replay["id"].as_str().unwrap_or_default().to_owned();
+        let control = json!({"speed": 1, "offset": 2000, "next": 0});
+        let (_, state) = me.json("PUT", &format!("PBSM/Replay/{replay_id}"), Some(control)).await;
+        assert_eq!(state["offset"], 2000);
+        assert_eq!(me.json("GET", &format!("PBSM/Replay/{replay_id}"), None).await.1["offset"], 2000);
+        let (status, _, _, media) = me.send("GET", &format!("PBSM/Replay/{replay_id}?png=1"), None, None).await;
+        assert_eq!((status, media.as_deref()), (200, Some("image/png")));
+        assert_eq!(me.json("DELETE", &format!("PBSM/Replay/{replay_id}"), None).await.0, 204);
+        assert_eq!(me.json("GET", &format!("PBSM/Replay/{replay_id}"), None).await.0, 404);
+    }
+
+    #[tokio::test]
+    async fn keystrokes_are_searched_by_their_text() {
+        let me = Client::new(DataVariant::Standard).await;
+        let data = me.app.store().rows(KEYSTROKE).first().map(|k| text(&k["Data"])).unwrap_or_default();
+        let part: String = data.chars().take(4).collect();
+        let (status, found) = me.json("POST", "Keystrokes/Search", Some(json!({"Data": part.to_uppercase()}))).await;
+        assert_eq!(status, 200);
+        assert!(found.as_array().is_some_and(|f| f.iter().any(|k| k["Data"] == data.as_str())), "{found}");
+        assert_eq!(me.json("POST", "Keystrokes/Search", Some(json!({"Type": 1}))).await.0, 400, "Data is required");
+    }
+}
