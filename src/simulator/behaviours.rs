@@ -101,19 +101,24 @@ pub(crate) static BEHAVIOURS: &[(&str, Handler)] = &[
     ("user-audit-details", admin::user_audit_details),
     ("subscription-deliveries", admin::subscription_deliveries),
     ("entitlements-report", admin::entitlements),
-    // Answered as documented, without a modelled effect (see the module doc)
-    ("import", documented),
-    ("custom-platform-import", documented),
-    ("custom-platform-export", documented),
-    ("subscription-download", documented),
-    ("epm-add-application", documented),
-    ("oid-test", documented),
-    ("oid-services-query", documented),
+];
+
+/// The behaviours whose effect the simulator does not model, each answered as [`documented`]
+/// says, with the reason (`README.md` in this folder lists them too).
+pub(crate) static UNMODELLED: &[(&str, &str)] = &[
+    ("import", "nothing documents what an import takes or answers; the simulator keeps no discovery data"),
+    ("custom-platform-import", "a custom platform's definition format is not documented"),
+    ("custom-platform-export", "the export's format is not documented; it answers a placeholder file"),
+    ("subscription-download", "report deliveries are not modelled; the download answers a made-up delivery"),
+    ("epm-add-application", "Endpoint Privilege Management policies are another product's; none is kept"),
+    ("oid-test", "there is no Oracle Internet Directory to reach; the test answers its documented success"),
+    ("oid-services-query", "there is no Oracle Internet Directory to query; it answers one made-up service"),
 ];
 
 /// The handler of a behaviour, by the name a model gives it.
 pub(crate) fn handler(name: &str) -> Option<Handler> {
-    BEHAVIOURS.iter().find(|(n, _)| *n == name).map(|(_, h)| *h)
+    let modelled = BEHAVIOURS.iter().find(|(n, _)| *n == name).map(|(_, h)| *h);
+    modelled.or_else(|| UNMODELLED.iter().any(|(n, _)| *n == name).then_some(documented as Handler))
 }
 
 /// The endpoint's first documented success, with a body made from its documented model: for
@@ -147,10 +152,10 @@ pub(crate) fn documented(app: &App, call: &Call) -> Response {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::catalog::Catalog;
-    use crate::catalog::model::ServeOp;
+    use crate::catalog::model::{Effect, ServeOp};
 
     #[test]
     fn every_behaviour_the_models_name_has_a_handler_and_every_handler_is_named() {
@@ -167,8 +172,58 @@ mod tests {
         for name in &named {
             assert!(handler(name).is_some(), "the models name `{name}`, which no handler answers");
         }
-        for (name, _) in BEHAVIOURS {
+        for name in BEHAVIOURS.iter().map(|(n, _)| n).chain(UNMODELLED.iter().map(|(n, _)| n)) {
             assert!(named.contains(name), "`{name}` has a handler but no model names it");
         }
+    }
+
+    /// The rows of the table that follows a marker comment in this folder's README.
+    pub(crate) fn readme_rows(marker: &str) -> Vec<Vec<String>> {
+        let readme = include_str!("README.md");
+        let Some(start) = readme.find(marker) else { return Vec::new() };
+        readme[start..]
+            .lines()
+            .skip(1)
+            .take_while(|l| l.starts_with('|'))
+            .skip(2)
+            .map(|l| l.trim_matches('|').split('|').map(|c| c.trim().to_owned()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn the_readme_says_what_is_simulated_per_area() {
+        let catalog = Catalog::builtin().expect("catalog");
+        let mut areas: Vec<(String, [usize; 5])> = Vec::new();
+        for d in &catalog.models.endpoints {
+            let i = match areas.iter().position(|(a, _)| *a == d.area) {
+                Some(i) => i,
+                None => {
+                    areas.push((d.area.clone(), [0; 5]));
+                    areas.len() - 1
+                }
+            };
+            let row = &mut areas[i].1;
+            row[if d.effect <= Effect::Audited { 0 } else { 1 }] += 1;
+            match d.serve.as_ref().map(|s| &s.op) {
+                Some(ServeOp::Behaviour(b)) if UNMODELLED.iter().any(|(n, _)| n == b) => row[4] += 1,
+                Some(ServeOp::Behaviour(_)) | None => row[3] += 1,
+                Some(_) => row[2] += 1,
+            }
+        }
+        areas.sort_by_key(|(a, _)| a.to_ascii_lowercase());
+        let mut expected: Vec<Vec<String>> = areas
+            .iter()
+            .map(|(a, r)| std::iter::once(a.clone()).chain(r.iter().map(usize::to_string)).collect())
+            .collect();
+        let total: Vec<usize> = (0..5).map(|i| areas.iter().map(|(_, r)| r[i]).sum()).collect();
+        expected.push(
+            std::iter::once(format!("**all {}**", areas.len()))
+                .chain(total.iter().map(|t| format!("**{t}**")))
+                .collect(),
+        );
+        assert_eq!(readme_rows("<!-- areas:"), expected);
+        let unmodelled: Vec<Vec<String>> =
+            UNMODELLED.iter().map(|(n, why)| vec![format!("`{n}`"), (*why).to_owned()]).collect();
+        assert_eq!(readme_rows("<!-- unmodelled:"), unmodelled);
     }
 }

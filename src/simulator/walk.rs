@@ -512,3 +512,68 @@ fn unique(mut body: Value, endpoint: &str) -> Value {
     }
     body
 }
+
+/// Every route the third-party clients call (`README.md` in this folder, one table per
+/// client; the official Python library's are the catalog's `PYLIB` entries), sent with a
+/// session: a route the table marks `served` is answered by a documented endpoint (never the
+/// "no route" 404, never 405); a client fault gets what a real server without the route gives.
+#[tokio::test]
+async fn every_route_the_clients_call_is_served() {
+    let catalog = Catalog::shared().expect("catalog");
+    let client = Client::new(DataVariant::Standard).await;
+    let made = setup(&client).await;
+    let mut rows: Vec<(String, String, String, String)> = Vec::new();
+    for marker in ["<!-- client: bt-cli", "<!-- client: golib"] {
+        let table = super::behaviours::tests::readme_rows(marker);
+        assert!(table.len() > 30, "{marker}: the README lists the client's routes");
+        rows.extend(table.into_iter().map(|r| {
+            let cell = |i: usize| r.get(i).cloned().unwrap_or_default();
+            (marker.to_owned(), cell(0), cell(1).trim_matches('`').to_owned(), cell(2))
+        }));
+    }
+    let pylib = catalog.endpoints.iter().filter(|e| e.source.contains("PYLIB"));
+    rows.extend(pylib.map(|e| ("pylib".to_owned(), e.method.clone(), e.route.clone(), "served".to_owned())));
+    assert!(rows.len() > 400, "{}", rows.len());
+    let mut problems = Vec::new();
+    for (client_name, method, route, answer) in &rows {
+        let tables = client.app.store().clone();
+        // The client's spelling, with ids of records the documented endpoint's route names.
+        let probe: Vec<String> =
+            route.split('/').map(|s| if s.starts_with('{') { "1".to_owned() } else { s.to_owned() }).collect();
+        let doc = catalog.doc_of(method, &probe.join("/"));
+        let ids: Vec<String> = match doc.and_then(|d| paths(catalog, &tables, d, &made).ok()) {
+            Some(p) => {
+                let (path, _) = p.into_iter().next().unwrap_or_default();
+                let template: Vec<&str> = doc.map(|d| d.route.split('/').collect()).unwrap_or_default();
+                template.iter().zip(path).filter(|(t, _)| t.starts_with('{')).map(|(_, p)| p).collect()
+            }
+            None => Vec::new(),
+        };
+        let mut ids = ids.into_iter();
+        let path: Vec<String> = route
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(|s| if s.starts_with('{') { ids.next().unwrap_or_else(|| "1".to_owned()) } else { s.to_owned() })
+            .collect();
+        let body = doc.and_then(|d| request_body(catalog, d, &tables)).or_else(|| (method != "GET").then(|| json!({})));
+        let (status, _, text, _) = client.send(method, &path.join("/"), body, None).await;
+        let no_route = status == 404 && text.contains("No HTTP resource was found");
+        let fine = match answer.as_str() {
+            "served" => !no_route && status != 405,
+            "405" => status == 405,
+            "404" => no_route,
+            other => {
+                problems.push(format!("{client_name}: {method} {route}: unknown answer `{other}` in the README"));
+                continue;
+            }
+        };
+        if !fine {
+            problems.push(format!(
+                "{client_name}: {method} {route} ({}): expected {answer}, got {status} {}",
+                path.join("/"),
+                text.chars().take(120).collect::<String>()
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{} problems:\n{}", problems.len(), problems.join("\n"));
+}
