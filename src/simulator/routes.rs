@@ -143,6 +143,11 @@ pub(crate) async fn dispatch(State(app): State<Arc<App>>, req: Request) -> Respo
         None => return auth::not_authenticated(&app),
     };
     let call = call_of(req, &doc.route, &path, principal, Some(doc)).await;
+    // A documented query parameter its type cannot read is 400, as ASP.NET's binding answers,
+    // whoever serves the endpoint.
+    if let Some(refusal) = super::resources::check_query(doc, &call) {
+        return refusal;
+    }
     match doc.serve.as_ref().map(|s| &s.op) {
         Some(ServeOp::Behaviour(name)) => match behaviours::handler(name) {
             Some(handler) => handler(&app, &call),
@@ -223,5 +228,22 @@ mod tests {
         assert_eq!(landing(&app, "GET", "Requests/1/Checkin"), Landing::OtherMethod);
         assert_eq!(landing(&app, "GET", "No/Such/Route"), Landing::Unsimulated);
         assert_eq!(allowed(&app, "Requests"), ["GET", "POST"]);
+    }
+
+    #[tokio::test]
+    async fn a_literal_segment_wins_over_a_parameter() {
+        let me = super::super::testing::Client::new(super::super::data::DataVariant::Standard).await;
+        let (status, types) = me.json("GET", "Secrets-Safe/Safes/Safe-Permissions", None).await;
+        assert_eq!(status, 200, "not the safe named Safe-Permissions: {types}");
+        assert!(
+            types.as_array().is_some_and(|t| !t.is_empty() && t.iter().all(|x| x.get("PermissionName").is_some())),
+            "{types}"
+        );
+        assert_eq!(
+            me.json("GET", "Requests?status=approved", None).await.0,
+            400,
+            "a value the documented enum refuses"
+        );
+        assert_eq!(me.json("GET", "ManagedSystems?limit=x", None).await.0, 400, "an integer that is not one");
     }
 }

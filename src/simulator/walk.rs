@@ -192,8 +192,14 @@ fn queries(doc: &EndpointDoc, tables: &Tables, catalog: &Catalog, sparse: bool) 
                     .and_then(|s| s.filters.iter().find(|(k, _)| k.eq_ignore_ascii_case(p)))
                     .map(|(_, f)| f.clone());
                 let model = doc.serve.as_ref().and_then(|s| s.model.clone());
+                let param = doc.query.iter().find(|q| q.name.eq_ignore_ascii_case(p));
+                let typed = param.and_then(|q| match q.ty.0.first() {
+                    Some(crate::catalog::Term::Integer | crate::catalog::Term::Number) => Some("2"),
+                    Some(crate::catalog::Term::Boolean) => Some("true"),
+                    _ => None,
+                });
                 let value = match (field, model) {
-                    _ if p.eq_ignore_ascii_case("limit") => "2".to_owned(),
+                    _ if typed.is_some() => typed.unwrap_or_default().to_owned(),
                     (Some(f), Some(m)) => {
                         tables.rows_of(&key(&m)).first().map(|r| text_of(&r[f.as_str()])).unwrap_or_default()
                     }
@@ -223,6 +229,19 @@ fn queries(doc: &EndpointDoc, tables: &Tables, catalog: &Catalog, sparse: bool) 
     }
     let _ = sparse;
     out.extend(extra);
+    // A required parameter is in every query, with a value of its type.
+    for q in doc.query.iter().filter(|q| q.required) {
+        let value = match q.ty.0.first() {
+            Some(crate::catalog::Term::Integer | crate::catalog::Term::Number) => "1",
+            Some(crate::catalog::Term::Boolean) => "true",
+            _ => "demo",
+        };
+        for query in &mut out {
+            if !query.iter().any(|(k, _)| k.eq_ignore_ascii_case(&q.name)) {
+                query.push((q.name.clone(), value.to_owned()));
+            }
+        }
+    }
     out
 }
 
