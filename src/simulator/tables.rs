@@ -50,7 +50,6 @@ pub(crate) const MANAGED_ACCOUNT: Res = Res("managed-accounts", "ManagedAccount"
 pub(crate) const USER: Res = Res("users", "User");
 pub(crate) const USER_GROUP: Res = Res("user-groups", "UserGroup");
 pub(crate) const FOLDER: Res = Res("folders", "Folder");
-pub(crate) const SAFE: Res = Res("safes", "Safe");
 pub(crate) const SECRET: Res = Res("secrets", "Secret");
 pub(crate) const REQUEST: Res = Res("requests", "Request");
 pub(crate) const SESSION: Res = Res("sessions", "Session");
@@ -68,9 +67,10 @@ pub(crate) const API_REGISTRATION: Res = Res("api-registrations", "ApiRegistrati
 pub(crate) const ORGANIZATION: Res = Res("organizations", "Organization");
 
 /// The resources whose records the demo data plants (`seed`) rather than the models: the ones
-/// the release, Secrets Safe and lookup flows work on, whose records tests and cases name.
+/// the release, Secrets Safe and lookup flows work on, whose records tests and cases name, and
+/// those only a behaviour makes (requests and request sets start empty).
 pub(crate) const SEEDED: &[Res] =
-    &[WORKGROUP, ASSET, MANAGED_SYSTEM, MANAGED_ACCOUNT, USER, USER_GROUP, FOLDER, SAFE, SECRET, REQUEST];
+    &[WORKGROUP, ASSET, MANAGED_SYSTEM, MANAGED_ACCOUNT, USER, USER_GROUP, FOLDER, SECRET, REQUEST, REQUEST_SET];
 
 /// Records per generated resource in each variant: enough for a list, a page and a lookup.
 fn count(data: DataVariant) -> usize {
