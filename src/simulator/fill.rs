@@ -33,7 +33,9 @@ pub(crate) struct Fit {
     /// Every optional field is removed and every nullable field made `null`, except the fields
     /// the caller keeps: the sparse variant's rule for the records it makes.
     pub strip: bool,
-    /// Optional fields the value lacks are made up as well (not only the required ones).
+    /// Optional fields the value lacks are made up as well (not only the required ones), and
+    /// made-up values are sample data; otherwise a required field the value lacks takes a
+    /// server's default (empty text, zero, `false`, no date, the first documented value).
     pub complete: bool,
     /// Where [`Fit::strip`] meets a field that is both optional and nullable, it is made `null`
     /// rather than left out; the records of a variant alternate, so both freedoms are taken.
@@ -50,7 +52,7 @@ impl Fit {
     }
 
     /// For a demo record: what it is given, with `null` where a nullable field is not given and
-    /// made-up values only where the model requires one; stripped in the sparse variant.
+    /// a server's default only where the model requires a value; stripped in the sparse variant.
     pub(crate) fn plant(sparse: bool) -> Fit {
         Fit { sparse, strip: sparse, complete: false, null_optional: false, null_missing: true }
     }
@@ -61,7 +63,9 @@ impl Fit {
         Fit { sparse: true, strip: false, complete: false, null_optional: false, null_missing: true }
     }
 
-    /// For an answer built from records: only what the model requires is added.
+    /// For an answer built from records: only what the model requires is added, as a server's
+    /// default (a stored `null` shown in a model that cannot be null reads as `""`, not as text
+    /// the record never held).
     pub(crate) fn answer(sparse: bool) -> Fit {
         Fit { sparse, strip: false, complete: false, null_optional: false, null_missing: true }
     }
@@ -180,6 +184,14 @@ impl Filler<'_> {
         }
     }
 
+    /// Whether made-up values take a server's defaults (empty text, zero, false, no date) rather
+    /// than sample data: in the sparse variant, and wherever a record the simulator holds lacks a
+    /// value its answer needs, so that a stored `null` shown in a model that cannot be null reads
+    /// as a default instead of invented text.
+    fn plain(&self) -> bool {
+        self.how.sparse || !self.how.complete
+    }
+
     /// A made-up value of a type: for `field`, its documented values and example where the
     /// type allows them.
     fn make(&mut self, ty: &TypeExpr, field: Option<&Field>, depth: usize) -> Value {
@@ -202,15 +214,15 @@ impl Filler<'_> {
     /// One of the field's documented values, or its example, when they fit the type.
     fn documented_value(&mut self, f: &Field, term: &Term) -> Option<Value> {
         if !f.values.is_empty() {
-            let i = if self.how.sparse { 0 } else { self.rng.random_range(0..f.values.len()) };
+            let i = if self.plain() { 0 } else { self.rng.random_range(0..f.values.len()) };
             return f.values.get(i).cloned();
         }
-        let example = f.example.as_ref().filter(|_| !f.secret && !self.how.sparse)?;
+        let example = f.example.as_ref().filter(|_| !f.secret && !self.plain())?;
         admits(&TypeExpr(vec![term.clone()]), example).then(|| example.clone())
     }
 
     fn term(&mut self, term: &Term, name: Option<&str>, depth: usize) -> Value {
-        let sparse = self.how.sparse;
+        let sparse = self.plain();
         match term {
             Term::Integer if sparse => Value::from(0),
             Term::Integer => Value::from(self.rng.random_range(1..1000)),
@@ -240,7 +252,7 @@ impl Filler<'_> {
     }
 
     fn string(&mut self, format: StringFormat, name: Option<&str>) -> String {
-        let sparse = self.how.sparse;
+        let sparse = self.plain();
         match format {
             StringFormat::DateTime if sparse => NO_DATE.to_owned(),
             StringFormat::DateTime => {
@@ -334,7 +346,7 @@ mod tests {
         let given = serde_json::json!({"AccountName": "svc", "DomainName": null, "ParentAccountID": null, "Extra": 1});
         let v = fit(&c.models, &account(), given, Fit::answer(false), &[], None, 1);
         assert_eq!(v["AccountName"], "svc");
-        assert!(v["DomainName"].is_string(), "DomainName is a string by the model: {}", v["DomainName"]);
+        assert_eq!(v["DomainName"], "", "a null the model forbids reads as a server's default, not invented text");
         assert!(v["ParentAccountID"].is_null(), "a documented null stays");
         assert_eq!(v["Extra"], 1, "fields the model does not know stay");
         let kept = fit(
@@ -347,6 +359,15 @@ mod tests {
             1,
         );
         assert_eq!(kept["ParentAccountID"], 3, "a kept field survives the sparse rule");
+    }
+
+    #[test]
+    fn only_a_made_record_carries_sample_data() {
+        let c = Catalog::builtin().expect("catalog");
+        let made = fit(&c.models, &account(), Value::Null, Fit::make(false), &[], None, 7);
+        assert!(made["AccountName"].as_str().is_some_and(|s| !s.is_empty()), "{}", made["AccountName"]);
+        let answered = fit(&c.models, &account(), serde_json::json!({}), Fit::answer(false), &[], None, 7);
+        assert_eq!(answered["AccountName"], "", "an answer adds defaults, not sample data");
     }
 
     #[test]
