@@ -64,18 +64,9 @@ fn body_shape(models: &Models, body: &Body, version: (u32, u32)) -> BodyShape {
     }
 }
 
-/// Any JSON value: every kind, with nothing known inside.
+/// Any JSON value: nothing at or below it is compared.
 fn any() -> Node {
-    Node {
-        null: true,
-        boolean: true,
-        integer: false,
-        number: true,
-        string: Some(StringFormat::Plain),
-        array: Some(Box::default()),
-        object: Some(BTreeMap::new()),
-        map: None,
-    }
+    Node { any: true, ..Node::default() }
 }
 
 /// The documented shape of one model in a model version: an object whose fields have their
@@ -92,16 +83,40 @@ fn model_node(models: &Models, r: &ModelRef, version: (u32, u32), depth: usize) 
 }
 
 fn object_node(models: &Models, m: &Model, version: (u32, u32), depth: usize) -> Node {
+    let vendor_model = m.sources.iter().any(|id| is_vendor(models, &m.area, id));
     let fields = m
         .fields
         .iter()
         .filter(|f| f.in_version(version))
         .map(|f| {
+            let mut node = type_node(models, &f.ty, version, depth + 1);
             let optional = f.presence != Presence::Required || f.since.is_some();
-            (f.name.clone(), Field { optional, node: type_node(models, &f.ty, version, depth + 1) })
+            // Only the vendor's pages say a field is always there and never null: a field known
+            // from a client's field list (or from a page that names another source for it) has
+            // its type, but may be absent or null.
+            let vendor = if f.sources.is_empty() {
+                vendor_model
+            } else {
+                f.sources.iter().any(|id| is_vendor(models, &m.area, id))
+            };
+            if !vendor {
+                node.null = true;
+            }
+            (f.name.clone(), Field { optional: optional || !vendor, node })
         })
         .collect();
     Node { object: Some(fields), ..Node::default() }
+}
+
+/// Whether a source is one of the vendor's own pages (its documentation sites and its
+/// community site), as opposed to a client's code or a third party's mock.
+pub fn is_vendor(models: &Models, slug: &str, id: &str) -> bool {
+    models.source(slug, id).is_some_and(|s| {
+        url::Url::parse(&s.url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .is_some_and(|h| h == "beyondtrust.com" || h.ends_with(".beyondtrust.com"))
+    })
 }
 
 fn type_node(models: &Models, t: &TypeExpr, version: (u32, u32), depth: usize) -> Node {
