@@ -135,6 +135,16 @@ pub struct RunArgs {
     /// or extended; see `psconform serve --list-faults`.
     #[arg(long = "sim-data", value_name = "NAME", default_value = "standard")]
     pub sim_data: DataVariant,
+    /// Put the model-driven fixture in front of the built-in simulator: every answer is made
+    /// again from its endpoint's documented model with this seed (null wherever the docs allow
+    /// it, optional fields left out, extra fields, other values and order), so a case that
+    /// asserts more than the documentation promises fails.
+    #[arg(long = "sim-vary", value_name = "SEED")]
+    pub sim_vary: Option<u64>,
+    /// Observed expectations (`observed:` in a case file) fail their case too; without it they
+    /// are reported and never fail. Implies --strict-shapes.
+    #[arg(long)]
+    pub strict: bool,
     #[command(flatten, next_help_heading = "Test harness options (as cargo test)")]
     pub harness: libtest_mimic::Arguments,
 }

@@ -71,6 +71,7 @@ pub(super) fn contract(
         note: (!verdict.changes.is_empty()).then(|| Note::Changes(verdict.changes.clone())),
         passed: !fails,
         span: step.span,
+        observed: None,
     };
     r.contract = Some(verdict);
     Some(outcome)

@@ -215,7 +215,8 @@ pub(super) fn evaluate(
     resp: &Response,
     fields: FieldPolicy,
 ) -> (Vec<CheckOutcome>, Option<StepError>) {
-    let e = Eval::new(resp, &run.vars, fields, &run.redactor, Instant::now() + ctx.eval_budget);
+    let mut e = Eval::new(resp, &run.vars, fields, &run.redactor, Instant::now() + ctx.eval_budget);
+    e.strict = ctx.strict;
     let mut out = Vec::new();
     for check in &step.checks {
         if check.eval(&e, &mut out).is_err() {
@@ -245,7 +246,18 @@ pub(super) fn capture(
                 run.vars.insert(cap.name.clone(), value, secret);
                 outcomes.push(captured(cap));
             }
-            Err(o) => outcomes.push(*o),
+            Err(o) => match &cap.if_missing {
+                // Nothing to capture on this target: the case has nothing to check, which is
+                // not a failure of the target.
+                Some(reason) if run.nothing_to_check.is_none() => {
+                    let mut o = *o;
+                    o.passed = true;
+                    o.note = Some(crate::result::Note::Text(format!("nothing to check: {reason}")));
+                    outcomes.push(o);
+                    run.nothing_to_check = Some(reason.clone());
+                }
+                _ => outcomes.push(*o),
+            },
         }
     }
 }
