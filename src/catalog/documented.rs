@@ -14,6 +14,70 @@ use crate::shape::infer::{BodyShape, Field, NO_CONTENT_TYPE, Node, ResponseShape
 /// than expanded forever.
 const MAX_DEPTH: usize = 12;
 
+/// What a model says of one field beyond its shape, by path (`.Password`, `[].SecretType`,
+/// `.Data[].Title`, as the contract text writes paths): what a server that takes every freedom
+/// the documentation allows must still keep.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FieldNotes {
+    /// The documented values: another value is not a freedom.
+    pub values: Vec<serde_json::Value>,
+    /// It carries a credential a client uses again (a token): not another value either.
+    pub secret: bool,
+    /// Present only when this holds for the request.
+    pub when: Option<crate::catalog::Condition>,
+}
+
+/// The notes of every field of `status` answers of `doc`, by path (every form's).
+pub fn notes(models: &Models, doc: &EndpointDoc, status: u16, version: (u32, u32)) -> BTreeMap<String, FieldNotes> {
+    let mut out = BTreeMap::new();
+    for form in doc.responses.get(&status).into_iter().flatten() {
+        match &form.body {
+            Body::Object(m) => model_notes(models, m, version, "", &mut out, 0),
+            Body::Array(m) => model_notes(models, m, version, "[]", &mut out, 0),
+            Body::Paged(m) => model_notes(models, m, version, ".Data[]", &mut out, 0),
+            _ => {}
+        }
+    }
+    out
+}
+
+fn model_notes(
+    models: &Models,
+    r: &ModelRef,
+    version: (u32, u32),
+    at: &str,
+    out: &mut BTreeMap<String, FieldNotes>,
+    depth: usize,
+) {
+    let Some(m) = models.model(r) else { return };
+    if depth >= MAX_DEPTH {
+        return;
+    }
+    for f in m.fields.iter().filter(|f| f.in_version(version)) {
+        let path = format!("{at}{}", crate::shape::text::key_text(&f.name));
+        let when = match &f.presence {
+            Presence::When(c) => Some(c.clone()),
+            _ => None,
+        };
+        if !f.values.is_empty() || f.secret || when.is_some() {
+            out.insert(path.clone(), FieldNotes { values: f.values.clone(), secret: f.secret, when });
+        }
+        for term in &f.ty.0 {
+            let (inner, suffix) = match term {
+                Term::Model(m) => (Some(m), ""),
+                Term::Array(t) => match t.as_ref() {
+                    Term::Model(m) => (Some(m), "[]"),
+                    _ => (None, ""),
+                },
+                _ => (None, ""),
+            };
+            if let Some(inner) = inner {
+                model_notes(models, inner, version, &format!("{path}{suffix}"), out, depth + 1);
+            }
+        }
+    }
+}
+
 /// The documented shape of `status` answers of `doc` in model version `version` (`3.0` when
 /// the request names none), or `None` when the page documents no such status.
 pub fn documented(models: &Models, doc: &EndpointDoc, status: u16, version: (u32, u32)) -> Option<ResponseShape> {
