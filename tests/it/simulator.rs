@@ -789,19 +789,38 @@ async fn credentials_are_fresh_per_start() {
 }
 
 #[tokio::test]
-async fn approval_required_answers_4034_until_approved() {
+async fn approval_required_waits_for_the_approver() {
     let s = Sim::start(SimState::from_names(&["approval-required"]).expect("state"), &[]).await;
     let cookie = s.session().await;
     let (status, id) = status_json(s.request(&cookie, Some("reuse")).await).await;
     assert_eq!(status, StatusCode::CREATED);
     let pending = s.get_json("Requests?status=pending", &cookie).await;
-    assert_eq!((pending[0]["Status"].as_str(), pending[0]["ApprovedDate"].is_null()), (Some("Pending"), true));
-    for _ in 0..psconform::simulator::APPROVAL_POLLS {
+    assert_eq!(pending[0]["Status"].as_str(), Some("Pending"));
+    // However often it is polled, the request waits for an approver.
+    for _ in 0..4 {
         let r = s.get(&format!("Credentials/{id}"), Some(&cookie)).await;
         assert_eq!(status_and_text(r).await, (StatusCode::FORBIDDEN, ct(), "4034".into()));
     }
+    // The requestor cannot approve its own request.
+    let own = s.send(reqwest::Method::PUT, &format!("Requests/{id}/Approve"), &cookie, "{}").await;
+    assert_eq!(own.status(), StatusCode::FORBIDDEN);
+    // The approver, a second identity with the same key, sees it in its queue and approves it.
+    let r = s.sign_in(&format!("PS-Auth key={}; runas={};", s.key(), psconform::simulator::DEMO_APPROVER)).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let approver = cookie_header(&r);
+    let queue = s.get_json("Requests?queue=app", &approver).await;
+    assert!(queue.as_array().is_some_and(|q| q.iter().any(|r| r["RequestID"] == id)), "{queue}");
+    let approved =
+        s.send(reqwest::Method::PUT, &format!("Requests/{id}/Approve"), &approver, r#"{"Reason":"ok"}"#).await;
+    assert_eq!(approved.status(), StatusCode::NO_CONTENT);
     assert!(s.get_json(&format!("Credentials/{id}"), &cookie).await.is_string());
     assert_eq!(s.get_json("Requests?status=pending", &cookie).await, json!([]));
+
+    // A denial ends a pending request.
+    let (_, id) = status_json(s.request(&cookie, Some("renew")).await).await;
+    let denied = s.send(reqwest::Method::PUT, &format!("Requests/{id}/Deny"), &approver, "{}").await;
+    assert_eq!(denied.status(), StatusCode::NO_CONTENT);
+    assert_eq!(s.get(&format!("Credentials/{id}"), Some(&cookie)).await.status(), StatusCode::NOT_FOUND);
 
     let lax = Sim::start(SimState::from_names(&["approval-required"]).expect("state"), &[Fault::ApprovalIgnored]).await;
     let cookie = lax.session().await;
@@ -1055,8 +1074,8 @@ async fn new_routes_answer_405_and_never_html() {
     let r = client().get(s.url("Requests/1/checkin")).header(COOKIE, &cookie).send().await.expect("request");
     assert_eq!(r.headers().get("allow").map(|v| v.as_bytes()), Some(&b"PUT"[..]));
     let r = client().delete(s.url("Requests")).send().await.expect("request");
-    assert_eq!(r.headers().get("allow").map(|v| v.as_bytes()), Some(&b"POST, GET"[..]));
-    for path in ["Credentials", "Secrets-Safe", "Secrets-Safe/Secrets/x/y", "Workgroups/1/Assets/2"] {
+    assert_eq!(r.headers().get("allow").map(|v| v.as_bytes()), Some(&b"GET, POST"[..]));
+    for path in ["Credential", "Secrets-Safe", "Secrets-Safe/Secrets/x/y", "Workgroups/1/Assets/2"] {
         let (status, content_type, body) = status_and_text(s.get(path, Some(&cookie)).await).await;
         assert_eq!((status, content_type), (StatusCode::NOT_FOUND, ct()), "{path}");
         assert!(serde_json::from_str::<Value>(&body).is_ok_and(|v| v.is_string()), "{body}");

@@ -321,6 +321,7 @@ fn drift_between_two_profiles_names_each_change_once_per_contract() {
         changes,
         [
             "get__secrets-safe__secrets__200.snap | [].Password | optional field not seen | info",
+            "get__secrets-safe__secrets__200.snap | [].Text | optional field not seen | info",
             "get__secrets-safe__secrets__200__v3.2.snap | body | retyped | breaking",
         ],
         "{report:#}"
