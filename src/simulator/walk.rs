@@ -13,9 +13,9 @@ use super::data::DataVariant;
 use super::fill::{self, Fit};
 use super::tables::{self, FOLDER, KEYSTROKE, REQUEST, SECRET, SESSION, Tables, key};
 use super::testing::Client;
+use crate::catalog::documented::documented;
 use crate::catalog::model::{Effect, ServeOp};
 use crate::catalog::{Body as Form, Catalog, EndpointDoc, ModelRef, RequestFacts};
-use crate::catalog::documented::documented;
 use crate::shape::{Mode, Node, ResponseShape, Severity, compare};
 
 /// What the walk knows it made, for routes that need it.
