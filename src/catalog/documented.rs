@@ -81,13 +81,37 @@ fn model_notes(
 /// The documented shape of `status` answers of `doc` in model version `version` (`3.0` when
 /// the request names none), or `None` when the page documents no such status.
 pub fn documented(models: &Models, doc: &EndpointDoc, status: u16, version: (u32, u32)) -> Option<ResponseShape> {
+    read(models, doc, status, How { version, tolerant: true })
+}
+
+/// [`documented`] as the pages write it, without the `null` a client-sourced field is
+/// tolerated to take (see [`binding`]): the nullability the simulator's data must take at least
+/// once.
+pub fn documented_as_written(
+    models: &Models,
+    doc: &EndpointDoc,
+    status: u16,
+    version: (u32, u32),
+) -> Option<ResponseShape> {
+    read(models, doc, status, How { version, tolerant: false })
+}
+
+/// How a model is read: in which model version, and whether a client-sourced field's `null` is
+/// tolerated.
+#[derive(Debug, Clone, Copy)]
+struct How {
+    version: (u32, u32),
+    tolerant: bool,
+}
+
+fn read(models: &Models, doc: &EndpointDoc, status: u16, how: How) -> Option<ResponseShape> {
     let forms = doc.responses.get(&status)?;
     let mut shape: Option<ResponseShape> = None;
     for form in forms {
-        if form.when.as_ref().and_then(|c| c.version).is_some_and(|v| !v.admits(version)) {
+        if form.when.as_ref().and_then(|c| c.version).is_some_and(|v| !v.admits(how.version)) {
             continue;
         }
-        let body = body_shape(models, &form.body, version);
+        let body = body_shape(models, &form.body, how);
         let content_type = match (&form.body, &form.content_type) {
             (Body::Empty, _) | (_, None) => NO_CONTENT_TYPE.to_owned(),
             (_, Some(ct)) => ct.to_ascii_lowercase(),
@@ -106,7 +130,7 @@ pub fn documented(models: &Models, doc: &EndpointDoc, status: u16, version: (u32
     shape
 }
 
-fn body_shape(models: &Models, body: &Body, version: (u32, u32)) -> BodyShape {
+fn body_shape(models: &Models, body: &Body, how: How) -> BodyShape {
     let json = |node: Node| BodyShape { empty: false, text: false, json: Some(node) };
     match body {
         Body::Empty => BodyShape { empty: true, text: false, json: None },
@@ -114,17 +138,17 @@ fn body_shape(models: &Models, body: &Body, version: (u32, u32)) -> BodyShape {
         Body::String => json(Node { string: Some(StringFormat::Plain), ..Node::default() }),
         Body::Integer => json(Node { integer: true, ..Node::default() }),
         Body::Any => json(any()),
-        Body::Object(m) => json(model_node(models, m, version, 0)),
-        Body::Array(m) => json(Node { array: Some(Box::new(model_node(models, m, version, 0))), ..Node::default() }),
+        Body::Object(m) => json(model_node(models, m, how, 0)),
+        Body::Array(m) => json(Node { array: Some(Box::new(model_node(models, m, how, 0))), ..Node::default() }),
         Body::Paged(m) => {
-            let data = Node { array: Some(Box::new(model_node(models, m, version, 0))), ..Node::default() };
+            let data = Node { array: Some(Box::new(model_node(models, m, how, 0))), ..Node::default() };
             let fields = [
                 ("TotalCount".to_owned(), Field { optional: false, node: Node { integer: true, ..Node::default() } }),
                 ("Data".to_owned(), Field { optional: false, node: data }),
             ];
             json(Node { object: Some(fields.into_iter().collect()), ..Node::default() })
         }
-        Body::Type(t) => json(type_node(models, t, version, 0)),
+        Body::Type(t) => json(type_node(models, t, how, 0)),
     }
 }
 
@@ -136,40 +160,55 @@ fn any() -> Node {
 /// The documented shape of one model in a model version: an object whose fields have their
 /// documented types, optional where the page makes them conditional.
 pub fn model_shape(models: &Models, r: &ModelRef, version: (u32, u32)) -> Node {
-    model_node(models, r, version, 0)
+    model_node(models, r, How { version, tolerant: true }, 0)
 }
 
-fn model_node(models: &Models, r: &ModelRef, version: (u32, u32), depth: usize) -> Node {
+fn model_node(models: &Models, r: &ModelRef, how: How, depth: usize) -> Node {
     match models.model(r) {
-        Some(m) if depth < MAX_DEPTH => object_node(models, m, version, depth),
+        Some(m) if depth < MAX_DEPTH => object_node(models, m, how, depth),
         _ => Node::default(),
     }
 }
 
-fn object_node(models: &Models, m: &Model, version: (u32, u32), depth: usize) -> Node {
-    let vendor_model = m.sources.iter().any(|id| is_vendor(models, &m.area, id));
+fn object_node(models: &Models, m: &Model, how: How, depth: usize) -> Node {
     let fields = m
         .fields
         .iter()
-        .filter(|f| f.in_version(version))
+        .filter(|f| f.in_version(how.version))
         .map(|f| {
-            let mut node = type_node(models, &f.ty, version, depth + 1);
-            let optional = f.presence != Presence::Required || f.since.is_some();
-            // Only the vendor's pages say a field is always there and never null: a field known
-            // from a client's field list (or from a page that names another source for it) has
-            // its type, but may be absent or null.
-            let vendor = if f.sources.is_empty() {
-                vendor_model
-            } else {
-                f.sources.iter().any(|id| is_vendor(models, &m.area, id))
-            };
-            if !vendor {
-                node.null = true;
-            }
-            (f.name.clone(), Field { optional: optional || !vendor, node })
+            let mut node = type_node(models, &f.ty, how, depth + 1);
+            let (optional, nullable) = binding(models, m, f);
+            node.null |= if how.tolerant { nullable } else { f.ty.nullable() };
+            (f.name.clone(), Field { optional, node })
         })
         .collect();
     Node { object: Some(fields), ..Node::default() }
+}
+
+/// How a model binds one of its fields: whether it may be absent, and whether it may be
+/// `null`. Absent where the field is conditional (a query parameter, a model version), or
+/// added in a later release; `null` where its type says so. Only the vendor's own pages say
+/// "can be null" or not: a field known only from a client's field list (or one whose cited
+/// source is not a vendor page) keeps its name and type, and may also be `null` (a .NET
+/// server writes a property it has no value for as `null`), unless it names a record (an id,
+/// a name, a path, a title: what a client follows from call to call), takes documented values
+/// (a kind such as `SecretType`), or holds objects or lists. Contracts, the fixture and the simulator's data all
+/// take this one reading.
+pub fn binding(models: &Models, m: &Model, f: &crate::catalog::Field) -> (bool, bool) {
+    let sources = if f.sources.is_empty() { &m.sources } else { &f.sources };
+    let vendor = sources.iter().any(|id| is_vendor(models, &m.area, id));
+    let optional = f.presence != Presence::Required || f.since.is_some();
+    let scalar = f.ty.0.iter().all(|t| !matches!(t, Term::Model(_) | Term::Array(_) | Term::Map(_) | Term::Object));
+    let tolerated = !vendor && scalar && f.values.is_empty() && !names_a_record(&f.name);
+    (optional, f.ty.nullable() || tolerated)
+}
+
+/// Fields that name a record (`Id`, `SystemID`, `Name`, `FolderPath`, `Title`): a client
+/// follows them from one call to the next, so they are never made up, varied or nulled where
+/// the documentation does not say so.
+pub fn names_a_record(field: &str) -> bool {
+    let f = field.to_ascii_lowercase();
+    ["id", "name", "path", "title"].iter().any(|s| f.ends_with(s))
 }
 
 /// Whether a source is one of the vendor's own pages (its documentation sites and its
@@ -183,11 +222,11 @@ pub fn is_vendor(models: &Models, slug: &str, id: &str) -> bool {
     })
 }
 
-fn type_node(models: &Models, t: &TypeExpr, version: (u32, u32), depth: usize) -> Node {
-    t.0.iter().map(|term| term_node(models, term, version, depth)).fold(Node::default(), Node::merge)
+fn type_node(models: &Models, t: &TypeExpr, how: How, depth: usize) -> Node {
+    t.0.iter().map(|term| term_node(models, term, how, depth)).fold(Node::default(), Node::merge)
 }
 
-fn term_node(models: &Models, t: &Term, version: (u32, u32), depth: usize) -> Node {
+fn term_node(models: &Models, t: &Term, how: How, depth: usize) -> Node {
     match t {
         Term::Integer => Node { integer: true, ..Node::default() },
         Term::Number => Node { number: true, ..Node::default() },
@@ -196,13 +235,11 @@ fn term_node(models: &Models, t: &Term, version: (u32, u32), depth: usize) -> No
         Term::Null => Node { null: true, ..Node::default() },
         Term::Object => Node { object: Some(BTreeMap::new()), ..Node::default() },
         Term::Any => any(),
-        Term::Model(r) => model_node(models, r, version, depth),
+        Term::Model(r) => model_node(models, r, how, depth),
         Term::Array(inner) => {
-            Node { array: Some(Box::new(term_node(models, inner, version, depth + 1))), ..Node::default() }
+            Node { array: Some(Box::new(term_node(models, inner, how, depth + 1))), ..Node::default() }
         }
-        Term::Map(inner) => {
-            Node { map: Some(Box::new(term_node(models, inner, version, depth + 1))), ..Node::default() }
-        }
+        Term::Map(inner) => Node { map: Some(Box::new(term_node(models, inner, how, depth + 1))), ..Node::default() },
     }
 }
 

@@ -9,7 +9,7 @@ use rand::rngs::StdRng;
 use rand::{Rng as _, SeedableRng as _};
 use serde_json::{Map, Value};
 
-use crate::catalog::{Field, ModelRef, Models, Presence, Term, TypeExpr};
+use crate::catalog::{Field, ModelRef, Models, Term, TypeExpr};
 use crate::shape::StringFormat;
 
 /// Models nest (a folder holds folders, a rule its children); past this depth a generated
@@ -133,8 +133,7 @@ impl Filler<'_> {
                 object.remove(&f.name);
                 continue;
             }
-            let optional = f.presence != Presence::Required || f.since.is_some();
-            let nullable = f.ty.nullable();
+            let (optional, nullable) = crate::catalog::documented::binding(self.models, model, f);
             if self.how.strip && !keep.contains(&f.name.as_str()) {
                 if optional && !(nullable && self.how.null_optional) {
                     object.remove(&f.name);
@@ -324,16 +323,17 @@ mod tests {
             let v = fit(&c.models, &account(), Value::Null, Fit::make(sparse), &[], None, 7);
             for f in &m.fields {
                 let got = v.get(&f.name);
-                if f.presence == Presence::Required && f.since.is_none() {
+                let (optional, nullable) = crate::catalog::documented::binding(&c.models, m, f);
+                if !optional {
                     assert!(got.is_some(), "{} missing (sparse {sparse})", f.name);
                 }
-                if let Some(got) = got {
+                if let Some(got) = got.filter(|g| !(g.is_null() && nullable)) {
                     assert!(admits(&f.ty, got), "{}: {got} is not a {:?}", f.name, f.ty);
                 }
-                if sparse && f.presence != Presence::Required {
+                if sparse && optional {
                     assert!(got.is_none(), "{} is optional: the sparse variant leaves it out", f.name);
                 }
-                if sparse && f.ty.nullable() {
+                if sparse && nullable && !optional {
                     assert_eq!(got, Some(&Value::Null), "{}", f.name);
                 }
             }
