@@ -84,6 +84,23 @@ pub fn documented(models: &Models, doc: &EndpointDoc, status: u16, version: (u32
     read(models, doc, status, How { version, tolerant: true })
 }
 
+/// The documented shape of the `status` answer to one request: of the form that applies to it
+/// (the paged form when it gives `limit`, one object when it names one), where the union of
+/// every form would let one form's fields pass for another's. The union when no form's
+/// condition holds.
+pub fn documented_for(
+    models: &Models,
+    doc: &EndpointDoc,
+    status: u16,
+    facts: &crate::catalog::RequestFacts,
+) -> Option<ResponseShape> {
+    let how = How { version: facts.version(), tolerant: true };
+    match doc.form(status, facts) {
+        Some(form) => Some(shape_of_form(models, form, status, how)),
+        None => read(models, doc, status, how),
+    }
+}
+
 /// [`documented`] as the pages write it, without the `null` a client-sourced field is
 /// tolerated to take (see [`binding`]): the nullability the simulator's data must take at least
 /// once.
@@ -111,23 +128,22 @@ fn read(models: &Models, doc: &EndpointDoc, status: u16, how: How) -> Option<Res
         if form.when.as_ref().and_then(|c| c.version).is_some_and(|v| !v.admits(how.version)) {
             continue;
         }
-        let body = body_shape(models, &form.body, how);
-        let content_type = match (&form.body, &form.content_type) {
-            (Body::Empty, _) | (_, None) => NO_CONTENT_TYPE.to_owned(),
-            (_, Some(ct)) => ct.to_ascii_lowercase(),
-        };
-        let one = ResponseShape {
-            status,
-            content_types: [content_type].into_iter().collect(),
-            cookies: BTreeMap::new(),
-            body,
-        };
+        let one = shape_of_form(models, form, status, how);
         shape = Some(match shape {
             Some(s) => s.merge(one),
             None => one,
         });
     }
     shape
+}
+
+fn shape_of_form(models: &Models, form: &crate::catalog::model::ResponseForm, status: u16, how: How) -> ResponseShape {
+    let body = body_shape(models, &form.body, how);
+    let content_type = match (&form.body, &form.content_type) {
+        (Body::Empty, _) | (_, None) => NO_CONTENT_TYPE.to_owned(),
+        (_, Some(ct)) => ct.to_ascii_lowercase(),
+    };
+    ResponseShape { status, content_types: [content_type].into_iter().collect(), cookies: BTreeMap::new(), body }
 }
 
 fn body_shape(models: &Models, body: &Body, how: How) -> BodyShape {

@@ -12,13 +12,13 @@ use crate::result::{CheckKind, CheckOutcome, Matcher, Note, StepResult};
 use crate::shape::contract::Effective;
 use crate::shape::{ContractKey, ResponseShape, Verdict};
 
-/// The documented shape of an endpoint's status in a model version, with where it is
-/// written: `catalog/models/users.yaml: GET Users 200`.
-fn documented(method: &str, route: &str, status: u16, version: Option<&str>) -> Option<(String, ResponseShape)> {
+/// The documented shape of an endpoint's status for a request (its query decides the form and
+/// the model version), with where it is written: `catalog/models/users.yaml: GET Users 200`.
+fn documented(method: &str, route: &str, status: u16, query: &[(String, String)]) -> Option<(String, ResponseShape)> {
     let catalog = crate::catalog::Catalog::shared().ok()?;
     let doc = catalog.doc_of(method, route)?;
-    let version = version.and_then(crate::catalog::model::parse_version).unwrap_or((3, 0));
-    let shape = crate::catalog::documented::documented(&catalog.models, doc, status, version)?;
+    let facts = crate::catalog::RequestFacts { query: query.to_vec() };
+    let shape = crate::catalog::documented::documented_for(&catalog.models, doc, status, &facts)?;
     Some((format!("{}: {} {} {status}", doc.file.display(), doc.method, doc.route), shape))
 }
 
@@ -47,7 +47,7 @@ pub(super) fn contract(
     let verdict = contracts.compare.then(|| {
         let file = contracts.set.path(&key);
         let effective = Effective::of(
-            documented(&built.line.method, route, resp.status, built.version.as_deref()),
+            documented(&built.line.method, route, resp.status, &built.query),
             contracts.set.get(&key),
             &file,
         );

@@ -26,6 +26,8 @@ pub(super) struct Built {
     pub(super) shown_url: String,
     /// The `version` query, for the contract key.
     pub(super) version: Option<String>,
+    /// The query as sent, for the documented form of the answer.
+    pub(super) query: Vec<(String, String)>,
 }
 
 /// Where a step runs: the run, the case, and the base URL requests go to (the target's, or
@@ -180,11 +182,13 @@ pub(super) fn build(ctx: &RunContext, run: &CaseRun, base: &Url, step: &StepPlan
     let method = reqwest::Method::from_bytes(req.method.as_str().as_bytes())
         .map_err(|e| StepError::InvalidRequest(e.to_string()))?;
     let shown_path = path.shown.trim_start_matches('/').to_owned();
+    let query = url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
     Ok(Built {
         line: RequestLine { method: req.method.as_str().to_owned(), path: shown_path, route: Some(req.route.clone()) },
         outgoing: Outgoing { method, url, headers, body },
         shown_url,
         version,
+        query,
     })
 }
 
