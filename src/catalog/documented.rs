@@ -203,28 +203,35 @@ fn object_node(models: &Models, m: &Model, how: How, depth: usize) -> Node {
 
 /// How a model binds one of its fields: whether it may be absent, and whether it may be
 /// `null`. Absent where the field is conditional (a query parameter, a model version), or
-/// added in a later release; `null` where its type says so. Only the vendor's own pages say
-/// "can be null" or not: a field known only from a client's field list (or one whose cited
-/// source is not a vendor page) keeps its name and type, and may also be `null` (a .NET
-/// server writes a property it has no value for as `null`), unless it names a record (an id,
-/// a name, a path, a title: what a client follows from call to call), takes documented values
-/// (a kind such as `SecretType`), or holds objects or lists. Contracts, the fixture and the simulator's data all
-/// take this one reading.
+/// added in a later release; `null` where its type says so, and also:
+///
+/// - where a documented request that creates or changes such a record may leave the field
+///   out (a secret's `Notes`): the server has nothing else to answer there;
+/// - where only a client's field list (or another source that is not a vendor page) names a
+///   scalar field: the name and type are known, not whether it may be null (a .NET server
+///   writes a property it has no value for as `null`), unless the field names a record (an
+///   id, a resource's name or parent field: what a client follows from call to call) or takes
+///   documented values (a kind such as `SecretType`).
+///
+/// Contracts, the fixture and the simulator's data all take this one reading.
 pub fn binding(models: &Models, m: &Model, f: &crate::catalog::Field) -> (bool, bool) {
     let sources = if f.sources.is_empty() { &m.sources } else { &f.sources };
     let vendor = sources.iter().any(|id| is_vendor(models, &m.area, id));
     let optional = f.presence != Presence::Required || f.since.is_some();
     let scalar = f.ty.0.iter().all(|t| !matches!(t, Term::Model(_) | Term::Array(_) | Term::Map(_) | Term::Object));
-    let tolerated = !vendor && scalar && f.values.is_empty() && !names_a_record(&f.name);
-    (optional, f.ty.nullable() || tolerated)
+    let naming = names_a_record(models, &f.name);
+    let client_only = !vendor && scalar && f.values.is_empty() && !naming;
+    let unwritten =
+        !naming && models.optional_when_written.contains(&((m.area.clone(), m.name.clone()), f.name.clone()));
+    (optional, f.ty.nullable() || client_only || unwritten)
 }
 
-/// Fields that name a record (`Id`, `SystemID`, `Name`, `FolderPath`, `Title`): a client
-/// follows them from one call to the next, so they are never made up, varied or nulled where
-/// the documentation does not say so.
-pub fn names_a_record(field: &str) -> bool {
-    let f = field.to_ascii_lowercase();
-    ["id", "name", "path", "title"].iter().any(|s| f.ends_with(s))
+/// Whether a field names a record: an id (`Id`, `SystemID`), or a resource's name or parent
+/// field (`Title` of a secret, `SystemName` of a system). A client follows such a field from
+/// one call to the next, so it is never made up, varied or nulled where the documentation
+/// does not say so.
+pub fn names_a_record(models: &Models, field: &str) -> bool {
+    field.to_ascii_lowercase().ends_with("id") || models.naming.contains(field)
 }
 
 /// Whether a source is one of the vendor's own pages (its documentation sites and its

@@ -135,7 +135,9 @@ impl Filler<'_> {
             }
             let (optional, nullable) = crate::catalog::documented::binding(self.models, model, f);
             if self.how.strip && !keep.contains(&f.name.as_str()) {
-                if optional && !(nullable && self.how.null_optional) {
+                // Optional fields whose null the pages write alternate between null and absent;
+                // a null only tolerated (see `binding`) does not take an optional field's place.
+                if optional && !(f.ty.nullable() && self.how.null_optional) {
                     object.remove(&f.name);
                     continue;
                 }

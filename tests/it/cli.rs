@@ -365,14 +365,17 @@ fn a_hand_widened_contract_survives_update_and_replace_starts_over() {
 fn a_run_writes_contracts_only_where_it_is_asked_to() {
     let dir = Project::shipped("auth");
     let path = dir.join(SIGN_IN_CONTRACT);
-    // Narrow the contract by hand: the simulator's answers now break it.
-    let narrowed =
-        std::fs::read_to_string(&path).expect("contract").replace("  .SID: string | null\n", "  .SID: string\n");
+    // Narrow the contract by hand where the documentation is silent (the cookies a sign-in
+    // sets): the simulator's answers now break it.
+    let narrowed = std::fs::read_to_string(&path).expect("contract").replace(
+        "cookies: ASP.NET_SessionId, __RequestVerificationToken\n",
+        "cookies: ASP.NET_SessionId, PsconformRequired, __RequestVerificationToken\n",
+    );
     std::fs::write(&path, &narrowed).expect("write");
     let before = listing(&dir.join("snapshots"));
     let r = run(dir.psconform().args(["run", "auth::", "--pending", "pending", "--record", "recorded"]));
     assert_eq!(r.code, Some(1), "{}", r.stderr);
-    assert!(r.stdout.contains("got .SID: became nullable"), "{}", r.stdout);
+    assert!(r.stdout.contains("got cookie PsconformRequired: cookie no longer set"), "{}", r.stdout);
     assert_eq!(
         before,
         listing(&dir.join("snapshots")),
@@ -380,7 +383,11 @@ fn a_run_writes_contracts_only_where_it_is_asked_to() {
     );
     let pending: Vec<String> = listing(&dir.join("pending")).into_keys().collect();
     assert_eq!(pending, ["post__auth__signappin__200.snap"]);
-    assert!(dir.read("pending/post__auth__signappin__200.snap").contains(".SID: string | null"));
+    let pending = dir.read("pending/post__auth__signappin__200.snap");
+    assert!(
+        pending.contains("cookies: ASP.NET_SessionId, PsconformRequired?, __RequestVerificationToken"),
+        "{pending}"
+    );
     assert!(dir.join("recorded/post__auth__signappin__200.snap").is_file());
 }
 

@@ -356,10 +356,11 @@ fn a_run_compares_live_shapes_with_the_contracts() {
         .filter(|v| v["status"] != "conforming")
         .map(|v| (text(&v["contract"]), text(&v["status"])))
         .collect();
-    assert!(verdicts.contains(&("snapshots/get__secrets-safe__secrets__200__v3.2.snap", "breaking")), "{verdicts:?}");
-    // The values an earlier release returns unasked are a new field to the current contract:
-    // reported, not failing the step.
-    assert!(verdicts.contains(&("snapshots/get__secrets-safe__secrets__200.snap", "additive")), "{verdicts:?}");
+    let has = |file: &str, status: &str| verdicts.iter().any(|(c, s)| c.contains(file) && *s == status);
+    assert!(has("snapshots/get__secrets-safe__secrets__200__v3.2.snap", "breaking"), "{verdicts:?}");
+    // The values an earlier release returns unasked are inside the documented model (the value
+    // fields are there only with decrypt=true on current releases, and older ones sent them
+    // anyway): no verdict, while the drift report still shows them as new to the recording.
     let md = read(&report);
     assert!(md.contains("**1 breaking**, 1 additive"), "{md}");
     assert!(md.contains("| additive | `[].Password` | new field (`string`) |"), "{md}");
