@@ -18,6 +18,7 @@ mod observe;
 mod poll;
 pub mod scheduler;
 pub mod step;
+pub mod sweep;
 pub mod trial;
 
 use std::sync::Arc;

@@ -1204,3 +1204,59 @@ mod serve_cli {
         assert!(status.success(), "SIGTERM is a clean stop: {status:?}");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// `psconform cleanup`
+
+/// What a run left (a user named `psconform-<run id>-…`) is listed, kept without the two
+/// opt-ins, and removed with them; the simulator's own `psconform-demo` user is never touched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cleanup_lists_and_removes_only_what_a_run_left() {
+    let s = Sim::start(SimState::default(), &[]).await;
+    let cookie = s.session().await;
+    let body = json!({
+        "UserType": "BeyondInsight", "UserName": "psconform-0a1b2c3d-user", "FirstName": "Left",
+        "LastName": "Over", "EmailAddress": "left@example.com", "Password": "Left0ver!Left0ver!",
+    });
+    let r = s.send(reqwest::Method::POST, "Users", &cookie, &body.to_string()).await;
+    assert_eq!(r.status(), StatusCode::CREATED, "{:?}", r.text().await);
+    let names = |users: &Value| -> Vec<String> {
+        users.as_array().into_iter().flatten().filter_map(|u| u["UserName"].as_str().map(str::to_owned)).collect()
+    };
+    assert!(names(&s.get_json("Users", &cookie).await).contains(&"psconform-0a1b2c3d-user".to_owned()));
+
+    let base = s.sim.base_url().to_string();
+    let (key, runas) = (s.key().to_owned(), s.runas().to_owned());
+    let cleanup = move |extra: &'static [&'static str]| {
+        let (base, key, runas) = (base.clone(), key.clone(), runas.clone());
+        tokio::task::spawn_blocking(move || {
+            crate::harness::bin::psconform()
+                .args(["cleanup", "--target", &base])
+                .args(extra)
+                .env("PS_API_KEY", &key)
+                .env("PS_RUNAS", &runas)
+                .run()
+        })
+    };
+
+    let listed = cleanup(&[]).await.expect("join");
+    assert_eq!(listed.code, Some(1), "found and kept is a failure: {listed:#?}");
+    assert!(listed.stderr.contains("psconform-0a1b2c3d-user"), "{}", listed.stderr);
+    assert!(listed.stderr.contains("nothing was deleted"), "{}", listed.stderr);
+    assert!(!listed.stderr.contains("psconform-demo"), "the simulator's own user is not a leftover: {}", listed.stderr);
+    assert!(!listed.text().contains(s.key()), "no secret in the output");
+
+    let refused = cleanup(&["--yes"]).await.expect("join");
+    assert_eq!(refused.code, Some(2), "--yes alone is a usage error: {refused:#?}");
+
+    let removed = cleanup(&["--yes", "--allow-mutations"]).await.expect("join");
+    assert_eq!(removed.code, Some(0), "{removed:#?}");
+    assert!(removed.stderr.contains("1 removed, 0 left"), "{}", removed.stderr);
+    let users = names(&s.get_json("Users", &cookie).await);
+    assert!(!users.contains(&"psconform-0a1b2c3d-user".to_owned()), "{users:?}");
+    assert!(users.contains(&"psconform-demo".to_owned()), "{users:?}");
+
+    let again = cleanup(&[]).await.expect("join");
+    assert_eq!(again.code, Some(0), "{again:#?}");
+    assert!(again.stderr.contains("nothing named psconform-<run id>-"), "{}", again.stderr);
+}
