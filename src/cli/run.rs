@@ -349,6 +349,17 @@ fn run_cases(
         for (n, what, dir) in &done.written {
             anstream::eprintln!("contracts: {n} {what} {}", dir.display());
         }
+        if cc.update != Update::None {
+            let documented = observed.values().filter(|c| has_documented_model(c)).count();
+            if documented > 0 {
+                anstream::eprintln!(
+                    "contracts: {documented} of the {} updated have a documented model in catalog/models/: the \
+                     recordings add only what it is silent on (undocumented fields, cookies, media types), and \
+                     never change a documented field's type, null or presence",
+                    observed.len()
+                );
+            }
+        }
         if !done.unused.is_empty() {
             anstream::eprintln!(
                 "contracts: {} in {} that no case exercised: {}",
@@ -425,4 +436,12 @@ fn shown_target(url: &url::Url) -> String {
     u.set_query(None);
     u.set_fragment(None);
     u.to_string()
+}
+
+/// Whether the catalog documents the response a contract records (its endpoint and status).
+fn has_documented_model(c: &crate::shape::contract::Contract) -> bool {
+    crate::catalog::Catalog::shared()
+        .ok()
+        .and_then(|catalog| catalog.doc_of(&c.key.method, &c.route))
+        .is_some_and(|doc| doc.responses.contains_key(&c.key.status))
 }

@@ -351,6 +351,12 @@ fn a_hand_widened_contract_survives_update_and_replace_starts_over() {
     let r = run(dir.psconform().args(["run", "auth::sign-app-in::api-key", "--update-snapshots"]));
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     assert!(std::fs::read_to_string(&path).expect("contract").contains("  .UserName: string | null\n"));
+    assert!(
+        r.stderr.contains("3 of the 3 updated have a documented model in catalog/models/")
+            && r.stderr.contains("never change a documented field's type"),
+        "an update says that the documented positions are not the recordings': {}",
+        r.stderr
+    );
     let r = run(dir.psconform().args(["run", "auth::sign-app-in::api-key", "--replace-snapshots"]));
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     let replaced = std::fs::read_to_string(&path).expect("contract");
