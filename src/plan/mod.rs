@@ -12,6 +12,7 @@
 
 pub mod check;
 pub mod compile;
+pub mod provenance;
 pub mod suite;
 pub mod template;
 
