@@ -1260,3 +1260,75 @@ async fn cleanup_lists_and_removes_only_what_a_run_left() {
     assert_eq!(again.code, Some(0), "{again:#?}");
     assert!(again.stderr.contains("nothing named psconform-<run id>-"), "{}", again.stderr);
 }
+
+/// A run killed with SIGKILL between its create and its teardown leaves its user behind; the
+/// sweep finds exactly that user by the run's name and removes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cleanup_removes_what_a_run_killed_with_sigkill_left() {
+    use crate::harness::files::{Project, one_case};
+    let s = Sim::start(SimState::default(), &[]).await;
+    let cookie = s.session().await;
+    let case = one_case(
+        "left",
+        r#"effect: mutating
+steps:
+  - request: { method: POST, path: Auth/SignAppin, auth: ps-auth }
+    expect: { status: 200 }
+  - request:
+      method: POST
+      path: Users
+      body:
+        json: { UserType: BeyondInsight, UserName: "psconform-{{ run_id }}-killed", FirstName: Kill,
+                LastName: Ed, EmailAddress: killed@example.com, Password: "{{ random_secret }}" }
+    expect: { status: 201 }
+    capture: { user: { path: $.UserID } }
+  - wait: 1m
+    request: { method: GET, path: "Users/{{ user }}" }
+teardown:
+  - request: { method: DELETE, path: "Users/{{ user }}" }
+  - request: { method: POST, path: Auth/Signout }
+"#,
+    );
+    let project = Project::new(&[("users/left.yaml", &case)]);
+    let base = s.sim.base_url().to_string();
+    let mut child = project
+        .psconform()
+        .args(["run", "--target", &base, "--allow-mutations"])
+        .env("PS_API_KEY", s.key())
+        .env("PS_RUNAS", s.runas())
+        .command()
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let users = |v: &Value| -> Vec<String> {
+        v.as_array().into_iter().flatten().filter_map(|u| u["UserName"].as_str().map(str::to_owned)).collect()
+    };
+    let mut left = None;
+    for _ in 0..200 {
+        left = users(&s.get_json("Users", &cookie).await).into_iter().find(|n| n.ends_with("-killed"));
+        if left.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let left = left.expect("the run created its user");
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+    assert!(users(&s.get_json("Users", &cookie).await).contains(&left), "no teardown ran after SIGKILL");
+
+    let (key, runas) = (s.key().to_owned(), s.runas().to_owned());
+    let swept = tokio::task::spawn_blocking(move || {
+        crate::harness::bin::psconform()
+            .args(["cleanup", "--target", &base, "--yes", "--allow-mutations"])
+            .env("PS_API_KEY", &key)
+            .env("PS_RUNAS", &runas)
+            .run()
+    })
+    .await
+    .expect("join");
+    assert_eq!(swept.code, Some(0), "{swept:#?}");
+    assert!(swept.stderr.contains(&left), "{}", swept.stderr);
+    let after = users(&s.get_json("Users", &cookie).await);
+    assert!(!after.contains(&left) && after.contains(&"psconform-demo".to_owned()), "{after:?}");
+}
