@@ -38,26 +38,14 @@ else
     echo "openssl not found: bt-cli runs with certificate verification off" >&2
 fi
 
-"$target/debug/psconform" serve --listen 127.0.0.1:0 "${tls[@]}" >"$work/stdout" 2>"$work/stderr" &
-pid=$!
-for _ in $(seq 1 100); do
-    if grep -q '^PS_SECRET=' "$work/stdout"; then break; fi
-    if ! kill -0 "$pid" 2>/dev/null; then
-        echo "psconform serve exited early:" >&2
-        cat "$work/stderr" >&2
-        exit 1
-    fi
-    sleep 0.1
-done
-echo "+ psconform serve --listen 127.0.0.1:0 ${tls[*]} (pid $pid): $(head -n1 "$work/stdout")"
+# shellcheck source=serve.sh
+. "$here/serve.sh"
+serve_start "$work" "${tls[@]}"
 
 status=0
 "$python" "$here/bt-cli-check.py" "$work/stdout" "$bt" || status=$?
 
-kill -TERM "$pid"
 server_status=0
-wait "$pid" || server_status=$?
-pid=""
-echo "+ psconform serve stopped with exit code $server_status"
+serve_stop || server_status=$?
 if [ "$server_status" -ne 0 ]; then status=1; fi
 exit "$status"
