@@ -256,7 +256,7 @@ fn term_node(models: &Models, t: &Term, how: How, depth: usize) -> Node {
         Term::String(f) => Node { string: Some(f.unwrap_or(StringFormat::Plain)), ..Node::default() },
         Term::Boolean => Node { boolean: true, ..Node::default() },
         Term::Null => Node { null: true, ..Node::default() },
-        Term::Object => Node { object: Some(BTreeMap::new()), ..Node::default() },
+        Term::Object => Node { object: Some(BTreeMap::new()), open: true, ..Node::default() },
         Term::Any => any(),
         Term::Model(r) => model_node(models, r, how, depth),
         Term::Array(inner) => {

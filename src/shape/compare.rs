@@ -290,7 +290,7 @@ fn compare_nodes(old: &Node, new: &Node, path: &str, mode: Mode, out: &mut Vec<C
                 }
             }
         }
-        for (k, fb) in b.iter().filter(|(k, _)| !a.contains_key(*k)) {
+        for (k, fb) in b.iter().filter(|(k, _)| !old.open && !a.contains_key(*k)) {
             let p = format!("{path}{}", key_text(k));
             out.push(Change::new(&p, ChangeKind::NewField, None, Some(fb.node.kinds().join(" | "))));
         }
@@ -337,6 +337,21 @@ mod tests {
         Breaking cookie ASP.NET_SessionId: cookie no longer set
         Additive .Added: new field (boolean)
         ");
+    }
+
+    #[test]
+    fn an_object_the_documentation_leaves_open_takes_any_fields_and_only_an_object() {
+        let open = Node { object: Some(Default::default()), open: true, ..Node::default() };
+        let closed = Node { object: Some(Default::default()), ..Node::default() };
+        let observed = Node::infer(&json!({"Name": "x", "Port": 22}));
+        let mut out = Vec::new();
+        compare_nodes(&open, &observed, "", Mode::Conform, &mut out);
+        assert!(out.is_empty(), "{}", lines(&out));
+        compare_nodes(&closed, &observed, "", Mode::Conform, &mut out);
+        assert_eq!(out.len(), 2, "a recorded empty object reports new fields: {}", lines(&out));
+        out.clear();
+        compare_nodes(&open, &Node::infer(&json!("text")), "", Mode::Conform, &mut out);
+        assert_eq!(out.len(), 1, "not an object is a retype: {}", lines(&out));
     }
 
     #[test]

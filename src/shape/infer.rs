@@ -105,6 +105,9 @@ pub struct Node {
     /// Any JSON value is allowed here: a documented model that says nothing of a position
     /// (`any`). Nothing at or below it is compared.
     pub any: bool,
+    /// An object whose fields the documentation does not list (a bare `object`): whatever
+    /// fields it has are what the server chose, not news.
+    pub open: bool,
 }
 
 /// A field of an object shape.
@@ -190,6 +193,7 @@ impl Node {
             },
             map: merge_boxed(self.map, other.map),
             any: self.any || other.any,
+            open: self.open || other.open,
         }
     }
 
