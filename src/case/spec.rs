@@ -72,6 +72,10 @@ pub struct CaseSpec {
     /// licence, a disabled API version); against a real target it is reported as ignored.
     #[serde(default)]
     pub simulator_only: bool,
+    /// For readers: why the case is simulator-only, what it cannot check on a real instance,
+    /// where the documentation is silent.
+    #[serde(default)]
+    pub note: Option<String>,
     /// The steps, in order. The first failing step ends the case.
     pub steps: Vec<StepSpec>,
     /// Steps that always run after `steps`, even after a failure (sign out, check in).

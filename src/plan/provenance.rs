@@ -4,7 +4,8 @@
 //! updates or undoes what that POST made: a link, a child), or when every id in its path is
 //! either exactly one variable captured from an earlier `POST` step of the case (its create)
 //! or a name the run gives (`psconform-{{ run_id }}-…`, which no object outside this run can
-//! carry). A literal id, or an id taken from a list of what is already there, would let a case
+//! carry), or a fresh random id (`{{ uuid }}`: an unknown-id case, which only a refusal can
+//! answer). A literal id, or an id taken from a list of what is already there, would let a case
 //! file change an administrator's objects. Cases that run only against the built-in simulator
 //! are exempt. This module finds the problems; the compiler turns them into diagnostics.
 
@@ -48,6 +49,10 @@ pub fn problems(case: &CaseSpec, catalog: &Catalog) -> Vec<Problem> {
     }
     out
 }
+
+/// Built-in variables fresh for every use: no object that exists can have such an id, so a
+/// change aimed at one can only be refused (the unknown-id cases).
+const FRESH: &[&str] = &["uuid", "random_key"];
 
 /// What the case's earlier `POST` steps made: the variables they captured and their paths.
 #[derive(Default)]
@@ -100,7 +105,7 @@ fn problem(step: &StepSpec, made: &Made, catalog: &Catalog) -> Option<String> {
         }
         let var = Template::parse(id).ok().and_then(|t| t.sole_var().map(str::to_owned));
         let why = match var {
-            Some(v) if made.vars.contains(&v) => continue,
+            Some(v) if made.vars.contains(&v) || FRESH.contains(&v.as_str()) => continue,
             Some(v) => format!("`{{{{ {v} }}}}` is not captured from an earlier POST (create) step of this case"),
             None => format!("`{id}` is not a variable captured from this case's own create step"),
         };
@@ -159,6 +164,8 @@ mod tests {
     fn undoing_what_a_post_made_and_run_names_pass() {
         let link = "  - name: flow\n    summary: s\n    effect: mutating\n    steps:\n      - request: { method: GET, path: UserGroups }\n        capture: { group: { path: \"$[0].GroupID\" } }\n      - request: { method: POST, path: \"UserGroups/{{ group }}/Users/{{ group }}\" }\n    teardown:\n      - request: { method: DELETE, path: \"/usergroups/{{ group }}/users/{{ group }}\" }\n";
         assert_eq!(messages(link), Vec::<String>::new());
+        let fresh = "  - name: flow\n    summary: s\n    effect: mutating\n    steps:\n      - request: { method: DELETE, path: \"Secrets-Safe/Secrets/{{ uuid }}\" }\n";
+        assert_eq!(messages(fresh), Vec::<String>::new());
         let named = "  - name: flow\n    summary: s\n    effect: mutating\n    steps:\n      - request: { method: DELETE, path: \"Workgroups/psconform-{{run_id}}-wg/Assets\" }\n";
         assert_eq!(messages(named), Vec::<String>::new());
     }
