@@ -467,6 +467,16 @@ impl Compiler<'_> {
     }
 
     fn jsonpath(&mut self, path: &Spanned<String>) -> Option<PathPlan> {
+        if path.value.contains("{{") {
+            let d = self
+                .at(path, format!("a JSONPath is not a template: `{}` would be looked up as written", path.value))
+                .with_hint(
+                    "select with a filter and compare the value with `equals`, which takes variables: \
+                     `$[?@.Name == 'x'].Id` or `$[*].Id: { equals: \"{{ id }}\" }`",
+                );
+            self.push(d);
+            return None;
+        }
         match PathPlan::compile(&path.value) {
             Ok(p) => Some(p),
             Err(e) => {
@@ -1046,6 +1056,15 @@ cases:
             let row = Matcher::ALL.iter().find(|m| m.key() == key && m.families().contains(&Family::Path));
             assert_eq!(matchers, row.copied().into_iter().collect::<Vec<_>>(), "{key}");
         }
+    }
+
+    #[test]
+    fn a_template_in_a_jsonpath_is_refused() {
+        let d = errors(&[(
+            "a.yaml",
+            "endpoint: X\ncases:\n  - name: c\n    summary: s\n    effect: read\n    steps:\n      - request: { method: GET, path: X }\n        expect:\n          paths:\n            \"$[?@.Id == {{ run_id }}]\": { exists: true }\n",
+        )]);
+        assert!(messages(&d).iter().any(|m| m.starts_with("a JSONPath is not a template")), "{:?}", messages(&d));
     }
 
     #[test]
