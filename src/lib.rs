@@ -26,6 +26,7 @@ pub mod case;
 pub mod catalog;
 pub mod cli;
 pub mod coverage;
+pub mod files;
 pub mod fixture;
 pub mod logging;
 pub mod openapi;
@@ -47,7 +48,7 @@ pub mod suite;
 #[cfg(test)]
 mod layers {
     const LAYERS: &[&[&str]] = &[
-        &["secret"],
+        &["secret", "files"],
         &["seal"],
         &["settings", "response", "case", "logging", "suite"],
         &["shape"],

@@ -60,7 +60,7 @@ impl Catalog {
         let mut files = Vec::new();
         let mut diags = Vec::new();
         for p in paths {
-            match crate::case::load::read_capped(&p) {
+            match crate::case::load::read_capped(dir, &p) {
                 Ok(text) => files.push(model::ModelFile { path: p, text }),
                 Err(d) => diags.push(d),
             }

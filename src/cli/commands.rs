@@ -150,7 +150,7 @@ pub fn drift(args: &DriftArgs) -> Exit {
     }
     if let Some(path) = &args.html {
         let page = crate::report::html::drift_page(&report, env!("CARGO_PKG_VERSION"), &crate::report::now_rfc3339());
-        if let Err(e) = std::fs::write(path, page) {
+        if let Err(e) = crate::files::write_bytes(path, page.as_bytes()) {
             anstream::eprintln!("error: cannot write {}: {e}", path.display());
             return Exit::OutputFailed;
         }
@@ -191,8 +191,12 @@ pub fn coverage(args: &CoverageArgs) -> Exit {
     })
 }
 
+/// Largest run report `coverage --report` reads.
+const MAX_REPORT: u64 = 1024 * 1024 * 1024;
+
 /// A JSON run report, read typed.
 fn read_report(path: &Path) -> Result<crate::report::json::Report, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let folder = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let text = crate::files::read(folder, path, MAX_REPORT).map_err(|e| format!("{}: {e}", path.display()))?;
     serde_json::from_str(&text).map_err(|e| format!("{} is not a JSON report of psconform run: {e}", path.display()))
 }

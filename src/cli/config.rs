@@ -218,14 +218,12 @@ pub fn default_snapshot_dir(cases: &Path) -> PathBuf {
     base.unwrap_or(Path::new("")).join("snapshots")
 }
 
-/// Proves a folder can be written into (creating it), with a probe file removed at once.
+/// Proves a folder can be written into (creating it), with a probe file created exclusively
+/// under a random name and removed at once.
 fn writable_dir(dir: &Path) -> Result<(), UsageError> {
     let fail = |e: std::io::Error| UsageError(format!("cannot write into {}: {e}", dir.display()));
     std::fs::create_dir_all(dir).map_err(fail)?;
-    let probe = dir.join(format!(".psconform-probe-{}", std::process::id()));
-    std::fs::write(&probe, b"").map_err(fail)?;
-    let _ = std::fs::remove_file(&probe);
-    Ok(())
+    crate::files::probe(dir).map_err(fail)
 }
 
 /// Proves a report file can be written: its folder exists and takes a file, and the path is
@@ -242,10 +240,7 @@ pub fn writable_file(path: &Path) -> Result<(), UsageError> {
             parent.display()
         )));
     }
-    let probe = parent.join(format!(".psconform-probe-{}", std::process::id()));
-    std::fs::write(&probe, b"").map_err(|e| UsageError(format!("cannot write {}: {e}", path.display())))?;
-    let _ = std::fs::remove_file(&probe);
-    Ok(())
+    crate::files::probe(parent).map_err(|e| UsageError(format!("cannot write {}: {e}", path.display())))
 }
 
 #[cfg(test)]

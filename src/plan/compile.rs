@@ -137,7 +137,9 @@ pub(super) fn digest(text: &str) -> u64 {
 /// The second case of a run with a name another case has: the file is read again to show the
 /// line (a rare error, so the sources are not kept for it).
 fn duplicate(path: &Path, name: &str, line: usize, column: usize, first: &str) -> Diagnostic {
-    let source = std::fs::read_to_string(path).unwrap_or_default();
+    // Read again for the excerpt, through the same bounded reader: the file was read once.
+    let folder = path.parent().unwrap_or(Path::new("."));
+    let source = crate::files::read(folder, path, crate::case::load::MAX_CASE_FILE).unwrap_or_default();
     Diagnostic::at(path, &source, line, column, format!("two cases are both named `{name}`"))
         .with_hint(format!("the other one is at {first}; trial names (`<folder>::<file>::<case>`) must be unique"))
 }

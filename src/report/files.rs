@@ -141,11 +141,8 @@ impl Reports {
         let mut problems = Vec::new();
         let mut write = |path: &Option<PathBuf>, f: &mut dyn FnMut(&mut dyn Write) -> io::Result<()>| {
             let Some(path) = path else { return };
-            let done = File::create(path).and_then(|file| {
-                let mut out = BufWriter::new(file);
-                f(&mut out)?;
-                out.flush()
-            });
+            // Into a temporary file of the same folder, renamed over the path when whole.
+            let done = crate::files::write(path, |out| f(out));
             if let Err(e) = done {
                 problems.push(format!("cannot write {}: {e}", path.display()));
             }

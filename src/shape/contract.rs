@@ -232,11 +232,15 @@ struct Info {
     cases: Vec<String>,
 }
 
-/// Reads one contract file.
-pub fn read(path: &Path) -> Result<Contract, ContractError> {
+/// Largest contract file read: a contract is a shape of at most a few thousand lines (see
+/// `infer::MAX_FIELDS`), and a link to `/dev/zero` must not read until memory runs out.
+pub const MAX_CONTRACT_FILE: u64 = 8 * 1024 * 1024;
+
+/// Reads one contract file of the folder `dir` with the bounded reader
+/// ([`crate::files::read`]): a regular file, not reached through a link out of `dir`.
+pub fn read(dir: &Path, path: &Path) -> Result<Contract, ContractError> {
     let err = |line: Option<usize>, message: String| ContractError { path: path.to_path_buf(), line, message };
-    let bytes = std::fs::read(path).map_err(|e| err(None, format!("cannot read: {e}")))?;
-    let text = String::from_utf8(bytes).map_err(|_| err(None, "not UTF-8 text".into()))?;
+    let text = crate::files::read(dir, path, MAX_CONTRACT_FILE).map_err(|e| err(None, e.to_string()))?;
     parse(&text).map_err(|(line, message)| err(line, message))
 }
 
@@ -327,7 +331,7 @@ impl ContractSet {
         names.sort();
         for name in names {
             let path = dir.join(&name);
-            match read(&path) {
+            match read(dir, &path) {
                 Ok(c) if c.key.file_name() != name => errors.push(ContractError {
                     path,
                     line: None,
@@ -366,7 +370,7 @@ pub fn write_all<'a>(
     let mut written = Vec::new();
     for c in contracts {
         let path = dir.join(c.key.file_name());
-        std::fs::write(&path, render(c)).map_err(|e| ContractError {
+        crate::files::write_bytes(&path, render(c).as_bytes()).map_err(|e| ContractError {
             path: path.clone(),
             line: None,
             message: format!("cannot write: {e}"),
@@ -489,7 +493,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp");
         let c = sample();
         let written = write_all(dir.path(), [&c]).expect("write");
-        let back = read(&written[0]).expect("read");
+        let back = read(dir.path(), &written[0]).expect("read");
         assert_eq!(back, c);
         let snap = insta::Snapshot::from_file(&written[0]).expect("insta reads it");
         assert_eq!(snap.metadata().description(), Some("POST Auth/SignAppin 200"));

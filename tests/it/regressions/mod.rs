@@ -6,6 +6,7 @@
 //! redactor: every encoding a serializer, a URL or a server echo applies, and every
 //! 24-character fragment of each, must be absent from every artifact.
 
+mod issue15;
 mod issue8;
 
 use wiremock::{MockServer, Request, ResponseTemplate};

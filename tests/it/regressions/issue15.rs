@@ -1,0 +1,111 @@
+//! Regression tests of issue #15: eleven findings of a third adversarial pass (leaks of
+//! decrypted secrets, broken promises, hardening gaps) and the over-redaction it reported,
+//! one test per item, named `itemNN_…` after the issue's numbering. Each failed on the code
+//! the issue was filed against (checked on the commit before each fix) and passes now.
+
+use std::time::Duration;
+
+use super::{project, psconform_in};
+use crate::harness::bin::Run;
+use crate::harness::files::{Project, write};
+use crate::harness::target::nothing_listening;
+
+/// A case file that is valid and sends one `GET X`.
+const OK_CASE: &str = "endpoint: X\ncases:\n  - name: a\n    summary: s\n    effect: read\n    steps:\n      - request: { method: GET, path: X }\n        expect: { status: 200 }\n";
+
+/// Runs `psconform ARGS` in `project` with the canary credentials, killed after `limit`.
+async fn psconform_within(project: &Project, args: &[&str], limit: Duration) -> Run {
+    project.psconform().canaries().args(args).timeout(limit).run_async().await
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hardening gaps
+// ---------------------------------------------------------------------------------------------
+
+/// Issue #15, item 6: the contract loader lacked the case loader's guards: a `.snap` link to
+/// `/dev/zero` grew to 3.7 GiB, and a FIFO `.snap` hung both `run` and `drift`. Both are
+/// refused at once, by name.
+#[cfg(unix)]
+#[tokio::test]
+async fn item06_a_contract_that_is_a_device_or_a_fifo_is_refused_at_once() {
+    let dir = project(OK_CASE);
+    std::fs::create_dir_all(dir.join("other")).expect("a folder");
+    let snap = dir.join("snapshots/get__x__200.snap");
+    let target = nothing_listening();
+    for kind in ["device", "fifo"] {
+        let _ = std::fs::remove_file(&snap);
+        if kind == "device" {
+            std::os::unix::fs::symlink("/dev/zero", &snap).expect("a link");
+        } else {
+            let made = std::process::Command::new("mkfifo").arg(&snap).status().is_ok_and(|s| s.success());
+            assert!(made, "mkfifo");
+        }
+        for args in [&["run", "--target", &target][..], &["drift", "snapshots", "other"]] {
+            let run = psconform_within(&dir, args, Duration::from_secs(20)).await;
+            assert_eq!(run.code, Some(2), "{kind} {args:?}: {run:#?}");
+            assert!(
+                run.stderr.contains("get__x__200.snap") && run.stderr.contains("not a regular file"),
+                "{kind} {args:?}: {}",
+                run.stderr
+            );
+            assert!(run.took < Duration::from_secs(10), "{kind} {args:?}: {:?}", run.took);
+        }
+    }
+}
+
+/// Issue #15, item 7: the writability probe wrote `<dir>/.psconform-probe-<pid>` with a plain
+/// write, so a link planted at that name truncated its target; reports followed a link at
+/// their own path the same way. The probe is created exclusively under a random name, and
+/// reports are written to a temporary file and renamed over the path.
+#[cfg(unix)]
+#[tokio::test]
+async fn item07_a_link_at_the_probe_or_a_report_path_is_never_followed() {
+    let dir = project(OK_CASE);
+    let victim = dir.join("victim.txt");
+    write(&victim, "precious");
+    let victim2 = dir.join("victim2.txt");
+    write(&victim2, "precious too");
+    std::fs::create_dir_all(dir.join("rec")).expect("a folder");
+    // The probe's name held the next process id: plant a link for each of the next few
+    // thousand, in every folder psconform probes.
+    let last: u32 =
+        std::fs::read_to_string("/proc/sys/kernel/ns_last_pid").ok().and_then(|t| t.trim().parse().ok()).unwrap_or(0);
+    for pid in last + 1..=last + 3000 {
+        for folder in [dir.path(), &dir.join("rec")] {
+            let _ = std::os::unix::fs::symlink(&victim, folder.join(format!(".psconform-probe-{pid}")));
+        }
+    }
+    std::os::unix::fs::symlink(&victim2, dir.join("r.json")).expect("a link");
+    let run =
+        psconform_in(&dir, &["run", "--target", &nothing_listening(), "--record", "rec", "--report", "r.json"]).await;
+    assert_eq!(run.code, Some(3), "{run:#?}");
+    assert_eq!(std::fs::read_to_string(&victim).expect("the victim"), "precious");
+    assert_eq!(std::fs::read_to_string(&victim2).expect("the victim"), "precious too");
+    let report = std::fs::symlink_metadata(dir.join("r.json")).expect("the report");
+    assert!(report.is_file(), "the report replaced the link: {report:?}");
+    assert!(dir.read("r.json").contains("\"exit\""), "{}", dir.read("r.json"));
+}
+
+/// Issue #15, item 10: with `cases/home -> $HOME`, `validate` walked into `.config/` and
+/// printed a `github_token: ghp_…` line of a foreign `.yml` file. A link that leaves the cases
+/// folder is not followed, and a YAML file that is not a case file is named, never quoted.
+#[cfg(unix)]
+#[tokio::test]
+async fn item10_the_case_walk_stays_in_its_folder_and_never_quotes_a_foreign_file() {
+    const TOKEN: &str = "ghp_CanaryToken0123456789abcdefABCDEF0123";
+    let dir = project(OK_CASE);
+    let home = tempfile::tempdir().expect("a home");
+    write(&home.path().join(".config/gh/hosts.yml"), format!("github.com:\n    user: me\n    github_token: {TOKEN}\n"));
+    std::os::unix::fs::symlink(home.path(), dir.cases().join("home")).expect("a link");
+    let run = psconform_in(&dir, &["validate"]).await;
+    assert_eq!(run.code, Some(0), "{run:#?}");
+    assert!(run.stderr.contains("home: skipped: a link out of the cases folder"), "{}", run.stderr);
+    assert!(!run.text().contains("ghp_"), "{}", run.text());
+
+    // A foreign file inside the folder is an error that names it and quotes nothing of it.
+    write(&dir.cases().join("ci.yml"), format!("jobs:\n  build:\n    env:\n      github_token: {TOKEN}\n"));
+    let run = psconform_in(&dir, &["validate"]).await;
+    assert_eq!(run.code, Some(2), "{run:#?}");
+    assert!(run.stderr.contains("ci.yml") && run.stderr.contains("not a case file"), "{}", run.stderr);
+    assert!(!run.text().contains("ghp_") && !run.text().contains("github_token"), "{}", run.text());
+}
