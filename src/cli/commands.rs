@@ -72,7 +72,7 @@ fn checked<T>(loaded: Result<T, Vec<Diagnostic>>, redactor: &Redactor) -> Result
 fn warn_skipped(skipped: &[Diagnostic], redactor: &Redactor) {
     for d in skipped {
         let d = redactor.seal(d.clone());
-        anstream::eprintln!("warning: {}: {}", d.get().location(), d.get().message);
+        anstream::eprintln!("warning: {}: {}", d.get().location(), crate::escape::controls(&d.get().message));
     }
 }
 
@@ -112,7 +112,7 @@ pub fn list(args: &ListArgs) -> Exit {
 pub fn load_contracts(dir: &Path, redactor: &Redactor) -> Result<ContractSet, Exit> {
     ContractSet::load(dir).map_err(|errors| {
         for e in &errors {
-            anstream::eprintln!("error: {}", redactor.text(&e.to_string()));
+            anstream::eprintln!("error: {}", crate::escape::controls(&redactor.text(&e.to_string())));
         }
         anstream::eprintln!("error: {} unusable contract file(s); nothing was sent", errors.len());
         Exit::Invalid

@@ -205,7 +205,12 @@ impl Redact for Verdict {
 
 /// A contract file that cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}{}: {message}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
+#[error(
+    "{}{}: {}",
+    crate::escape::controls(&path.display().to_string()),
+    line.map(|l| format!(":{l}")).unwrap_or_default(),
+    crate::escape::controls(message)
+)]
 pub struct ContractError {
     /// The file.
     pub path: PathBuf,

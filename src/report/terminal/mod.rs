@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
+use crate::escape::controls;
 use crate::result::{
     CaseResult, CheckKind, CheckOutcome, Failure, Matcher, Note, Phase, RunResult, Skipped, StepResult,
 };
@@ -176,7 +177,7 @@ pub fn verdict_lines(run: &RunResult, target: &str) -> Vec<String> {
     if run.interrupted {
         out.push("psconform: the run was interrupted; the cases it did not finish count as failed".to_owned());
     }
-    out
+    out.into_iter().map(|l| controls(&l).into_owned()).collect()
 }
 
 /// What a run noticed of the contracts without failing, for standard error. `missing_hint`:
@@ -202,7 +203,8 @@ pub fn contract_lines(notes: &Notes, dir: &str, missing_hint: bool) -> impl Iter
             notes.info
         ));
     }
-    out.into_iter()
+    // Field and cookie names are a server's: shown, not run, on a terminal.
+    out.into_iter().map(|l| controls(&l).into_owned())
 }
 
 fn step_header(r: &CaseResult, s: &StepResult) -> String {

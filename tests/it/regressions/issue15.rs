@@ -5,10 +5,13 @@
 
 use std::time::Duration;
 
-use super::{project, psconform_in};
+use serde_json::json;
+use wiremock::ResponseTemplate;
+
+use super::{project, psconform_in, sign_in_echo};
 use crate::harness::bin::Run;
-use crate::harness::files::{Project, write};
-use crate::harness::target::nothing_listening;
+use crate::harness::files::{Project, sign_in, write};
+use crate::harness::target::{base_url, nothing_listening};
 
 /// A case file that is valid and sends one `GET X`.
 const OK_CASE: &str = "endpoint: X\ncases:\n  - name: a\n    summary: s\n    effect: read\n    steps:\n      - request: { method: GET, path: X }\n        expect: { status: 200 }\n";
@@ -16,6 +19,25 @@ const OK_CASE: &str = "endpoint: X\ncases:\n  - name: a\n    summary: s\n    eff
 /// Runs `psconform ARGS` in `project` with the canary credentials, killed after `limit`.
 async fn psconform_within(project: &Project, args: &[&str], limit: Duration) -> Run {
     project.psconform().canaries().args(args).timeout(limit).run_async().await
+}
+
+/// The cells of a Markdown table row, split where GitHub splits them: at every `|` that no
+/// backslash escapes, code spans included.
+fn cells(row: &str) -> Vec<String> {
+    let mut out = vec![String::new()];
+    let mut chars = row.trim().chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek() == Some(&'|') => {
+                chars.next();
+                out.last_mut().expect("a cell").push_str("\\|");
+            }
+            '|' => out.push(String::new()),
+            c => out.last_mut().expect("a cell").push(c),
+        }
+    }
+    // The outer pipes make an empty first and last cell.
+    out.into_iter().map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()).collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -84,6 +106,62 @@ async fn item07_a_link_at_the_probe_or_a_report_path_is_never_followed() {
     let report = std::fs::symlink_metadata(dir.join("r.json")).expect("the report");
     assert!(report.is_file(), "the report replaced the link: {report:?}");
     assert!(dir.read("r.json").contains("\"exit\""), "{}", dir.read("r.json"));
+}
+
+/// Issue #15, item 8: a backtick in a field or cookie name closed the code span of a drift
+/// report, so `|` opened new table cells and images and links rendered where the report was
+/// pasted. Names sit in a code span whose fence is longer than any backtick run in them, and
+/// `|` is escaped in every cell.
+#[tokio::test]
+async fn item08_names_in_a_drift_report_cannot_break_out_of_their_cell() {
+    let field = "a`|![x](http://127.0.0.1:1/p.png)|b";
+    let server = sign_in_echo(move |_| {
+        ResponseTemplate::new(200)
+            .insert_header("set-cookie", "c`|d=v; path=/")
+            .set_body_json(json!({ "UserId": 1, field: 1 }))
+    })
+    .await;
+    let dir = project(&sign_in("status: 200"));
+    dir.write(
+        "snapshots/post__auth__signappin__200.snap",
+        "---\nsource: psconform contract\ndescription: \"POST Auth/SignAppin 200\"\ninfo:\n  method: POST\n  route: \"Auth/SignAppin\"\n  status: 200\n  cases: []\n---\nstatus: 200\ncontent-type: application/json\ncookies: (none)\nbody: object\n  .UserId: integer\n",
+    );
+    let run =
+        psconform_in(&dir, &["run", "--target", &base_url(&server), "--drift-report", "d.md", "--record", "rec"]).await;
+    assert_eq!(run.code, Some(0), "{run:#?}");
+    let drift = psconform_in(&dir, &["drift", "snapshots", "rec"]).await;
+    for (what, md) in [("--drift-report", dir.read("d.md")), ("drift", drift.stdout)] {
+        let rows: Vec<&str> = md.lines().filter(|l| l.starts_with("| ") && !l.starts_with("| |")).collect();
+        assert!(rows.len() >= 2, "{what}: a row per change: {md}");
+        for row in &rows {
+            assert_eq!(cells(row).len(), 3, "{what}: {row}");
+        }
+        let row = rows.iter().find(|r| r.contains("![x]")).unwrap_or_else(|| panic!("{what}: {md}"));
+        let at = &cells(row)[1];
+        assert!(at.starts_with("``") && at.ends_with("``") && !at.starts_with("```"), "{what}: {at}");
+        assert!(md.contains("``cookie c`\\|d``"), "{what}: the cookie name: {md}");
+    }
+}
+
+/// Issue #15, item 9: a JSON key holding `ESC[31m` and an OSC 52 sequence (which sets the
+/// clipboard in several terminals) was printed raw inside a failing check's JSONPath on a
+/// terminal. Controls and bidi overrides are shown escaped, as `\u{1b}`, on every stream.
+#[tokio::test]
+async fn item09_control_characters_from_a_server_are_shown_escaped_on_a_terminal() {
+    let key = "\u{1b}[31mred\u{1b}]52;c;ZXZpbA==\u{7}";
+    let server = sign_in_echo(move |_| {
+        ResponseTemplate::new(200).set_body_json(json!({ "UserId": 1, key: 1, "\u{202e}evil": 2, "\u{9b}31m": 3 }))
+    })
+    .await;
+    let dir = project(&sign_in("status: 200\npaths:\n  \"$.*\": { type: string }"));
+    let t = base_url(&server);
+    let run = dir.psconform().canaries().args(["-vv", "run", "--target", &t, "--color", "never"]).run_on_a_terminal();
+    assert_eq!(run.code, Some(1), "{run:#?}");
+    let out = &run.stdout;
+    assert!(out.contains("\\u{1b}[31mred"), "the key is shown escaped: {out}");
+    for raw in ['\u{1b}', '\u{7}', '\u{202e}', '\u{9b}'] {
+        assert!(!out.contains(raw), "a raw {raw:?} reached the terminal: {out:?}");
+    }
 }
 
 /// Issue #15, item 10: with `cases/home -> $HOME`, `validate` walked into `.config/` and
