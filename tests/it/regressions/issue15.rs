@@ -41,6 +41,34 @@ fn cells(row: &str) -> Vec<String> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Promises broken
+// ---------------------------------------------------------------------------------------------
+
+/// Issue #15, item 3: `--proxy http://corp-proxy.test:PORT` with a loopback `http://` target
+/// delivered `PS-Auth` with the API key in clear to the proxy. A plain-http proxy off loopback
+/// now needs `--allow-plain-http`, as a plain-http target does.
+#[tokio::test]
+async fn item03_a_plain_http_proxy_off_loopback_needs_allow_plain_http() {
+    let dir = project(&sign_in("status: 200"));
+    let target = "http://127.0.0.1:9/BeyondTrust/api/public/v3";
+    let run =
+        psconform_in(&dir, &["run", "--target", target, "--proxy", "http://corp-proxy.test:3128", "--timeout", "2"])
+            .await;
+    assert_eq!(run.code, Some(2), "{run:#?}");
+    assert!(
+        run.stderr.contains("through the proxy corp-proxy.test") && run.stderr.contains("--allow-plain-http"),
+        "{}",
+        run.stderr
+    );
+    // The same proxy for the built-in simulator, and a loopback proxy, are refused and allowed
+    // as the target would be.
+    let run = psconform_in(&dir, &["run", "--proxy", "http://corp-proxy.test:3128"]).await;
+    assert_eq!(run.code, Some(2), "{run:#?}");
+    let run = psconform_in(&dir, &["run", "--target", target, "--proxy", "http://127.0.0.1:9", "--timeout", "2"]).await;
+    assert_ne!(run.code, Some(2), "{run:#?}");
+}
+
+// ---------------------------------------------------------------------------------------------
 // Hardening gaps
 // ---------------------------------------------------------------------------------------------
 
