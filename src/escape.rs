@@ -79,11 +79,12 @@ pub fn cell(markdown: &str) -> String {
 }
 
 /// Plain Markdown text: every ASCII punctuation character that can start markup (emphasis,
-/// links, images, code, HTML, headings, tables) escaped with a backslash, on one line.
+/// links, images, code, HTML, headings, tables) escaped with a backslash, on one line. Round
+/// brackets are left: with `[` and `]` escaped they cannot make a link.
 pub fn text(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in one_line(text).chars() {
-        if matches!(c, '\\' | '`' | '*' | '_' | '[' | ']' | '(' | ')' | '<' | '>' | '!' | '|' | '#' | '~' | '&') {
+        if matches!(c, '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '!' | '|' | '#' | '~' | '&') {
             out.push('\\');
         }
         out.push(c);
@@ -115,6 +116,6 @@ mod tests {
     fn cells_escape_pipes_and_text_escapes_markup() {
         assert_eq!(cell(&code("a|b")), "`a\\|b`");
         assert_eq!(cell("a\\|b"), "a\\|b", "an escaped pipe stays one");
-        assert_eq!(text("![x](http://e/p.png) *b*"), "\\!\\[x\\]\\(http://e/p.png\\) \\*b\\*");
+        assert_eq!(text("![x](http://e/p.png) *b* (v)"), "\\!\\[x\\](http://e/p.png) \\*b\\* (v)");
     }
 }

@@ -497,6 +497,10 @@ pub struct StepResult {
     /// from its body is shown.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub body_masked: bool,
+    /// Which fields of the request and its answer are credentials, decided from the URL as
+    /// sent (`crate::catalog::fields`): what sealing masks by position.
+    #[serde(skip)]
+    pub fields: FieldPolicy,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -521,6 +525,7 @@ impl StepResult {
             skipped: None,
             contract: None,
             body_masked: false,
+            fields: FieldPolicy::default(),
         }
     }
 
@@ -723,7 +728,7 @@ pub fn secs_back<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::
 // How each result type walks through the sealing point: every string, every JSON value, keys
 // included. A new field that reaches an output gets its line here, next to the type.
 
-fn redact_outcome(o: &mut CheckOutcome, r: &Redactor, fields: FieldPolicy, masked_body: bool) {
+fn redact_outcome(o: &mut CheckOutcome, r: &Redactor, fields: &FieldPolicy, masked_body: bool) {
     o.subject.redact(r);
     r.value(&mut o.expected, fields);
     r.value(&mut o.actual, fields);
@@ -776,7 +781,7 @@ impl Redact for RequestLine {
 
 impl Redact for StepResult {
     fn redact(&mut self, r: &Redactor) {
-        let fields = self.request.as_ref().map_or_else(FieldPolicy::default, |l| FieldPolicy::for_path(&l.path));
+        let fields = &self.fields;
         self.name.redact(r);
         self.request.redact(r);
         for o in &mut self.outcomes {

@@ -101,7 +101,7 @@ impl Redactor {
 
     /// Masks every secret in a JSON value: object keys and strings by value, and the values
     /// of credential fields by position.
-    pub fn value(&self, value: &mut Value, fields: FieldPolicy) {
+    pub fn value(&self, value: &mut Value, fields: &FieldPolicy) {
         fields.mask(value);
         self.value_by_value(value);
     }
@@ -136,7 +136,7 @@ impl Redact for String {
 
 impl Redact for Value {
     fn redact(&mut self, r: &Redactor) {
-        r.value(self, FieldPolicy::default());
+        r.value(self, &FieldPolicy::default());
     }
 }
 
@@ -172,7 +172,7 @@ mod tests {
         store.add("key-0123456789abcdef-canary", Origin::Configured);
         let r = Redactor::new(vec![store]);
         let mut v = json!({"key-0123456789abcdef-canary": "x", "y": "pre key-0123456789abcdef-canary post"});
-        r.value(&mut v, FieldPolicy::default());
+        r.value(&mut v, &FieldPolicy::default());
         assert_eq!(v, json!({MASK: "x", "y": "pre [REDACTED] post"}));
     }
 }

@@ -681,7 +681,7 @@ endpoints:
         ];
         let files = [ModelFile { path: "things.yaml".into(), text: SHOP.into() }];
         let models = load(&files, &endpoints).unwrap_or_else(|d| panic!("{d:#?}"));
-        Catalog { endpoints, unverified: Vec::new(), models }
+        Catalog::new(endpoints, Vec::new(), models)
     }
 
     fn call(query: &str, body: &str) -> Call {

@@ -30,7 +30,7 @@ pub struct Eval<'a> {
     /// The case's variables.
     pub vars: &'a Vars,
     /// Which fields of this endpoint are credentials.
-    pub fields: FieldPolicy,
+    pub fields: &'a FieldPolicy,
     /// The case's redactor, for values shown.
     pub redactor: &'a Redactor,
     /// When evaluation must stop.
@@ -76,7 +76,7 @@ impl<'a> Eval<'a> {
     pub fn new(
         resp: &'a Response,
         vars: &'a Vars,
-        fields: FieldPolicy,
+        fields: &'a FieldPolicy,
         redactor: &'a Redactor,
         deadline: Instant,
     ) -> Self {
@@ -121,7 +121,8 @@ impl Check {
             }
             Test::BodyText(matcher) => {
                 let text = e.resp.text();
-                let shown = Value::String(if e.fields.bare_body() { MASK.into() } else { e.show_text(&text) });
+                let shown =
+                    Value::String(if e.fields.bare_body(e.resp.status) { MASK.into() } else { e.show_text(&text) });
                 let mut o = text_match(e, matcher, CheckKind::Body, "body", &[&text], span);
                 o.actual = shown;
                 out.push(o);
@@ -299,8 +300,11 @@ fn compare_values(
         }
         _ if json_eq(want, actual) => {}
         _ => {
-            let shown =
-                if at == "$" && e.fields.bare_body() { Value::String(MASK.into()) } else { e.show_at(at, actual) };
+            let shown = if at == "$" && e.fields.bare_body(e.resp.status) {
+                Value::String(MASK.into())
+            } else {
+                e.show_at(at, actual)
+            };
             let kind = DifferenceKind::Value { actual: shown, expected: e.show_at(at, want) };
             note_diff(out, count, Difference { at: e.show_text(at), kind })
         }
@@ -486,7 +490,7 @@ pub fn json_eq(a: &Value, b: &Value) -> bool {
 impl CapturePlan {
     /// The captured value and whether it is a credential, or the outcome that says why there
     /// is none.
-    pub fn eval(&self, resp: &Response, fields: FieldPolicy) -> Result<(Value, bool), Box<CheckOutcome>> {
+    pub fn eval(&self, resp: &Response, fields: &FieldPolicy) -> Result<(Value, bool), Box<CheckOutcome>> {
         let fail = |why: String| {
             Err(Box::new(
                 outcome(CheckKind::Capture, Matcher::Captured, &self.name, self.span)
@@ -502,7 +506,7 @@ impl CapturePlan {
                     Err(why) => return fail(why.to_owned()),
                 };
                 match p.query(doc).as_slice() {
-                    [one] => ((*one).clone(), fields.is_sensitive_path(&p.source)),
+                    [one] => ((*one).clone(), fields.is_sensitive_path(&p.source, resp.status)),
                     other => return fail(format!("{} selects {} values, not exactly one", p.source, other.len())),
                 }
             }

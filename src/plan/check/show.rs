@@ -17,7 +17,7 @@ const MAX_SHOWN_DEPTH: usize = 8;
 impl Eval<'_> {
     /// Why the body is not JSON, with its start as shown (redacted before it is cut).
     pub(super) fn not_json(&self, why: &str) -> String {
-        if self.fields.bare_body() || self.resp.body.is_empty() {
+        if self.fields.bare_body(self.resp.status) || self.resp.body.is_empty() {
             return why.to_owned();
         }
         let start = self.preview.get_or_init(|| {
@@ -37,7 +37,7 @@ impl Eval<'_> {
 
     /// A value at a JSONPath, fit to show; masked whole when the path names a credential.
     pub(super) fn show_at(&self, path: &str, value: &Value) -> Value {
-        if self.fields.is_sensitive_path(path) && !value.is_null() {
+        if self.fields.is_sensitive_path(path, self.resp.status) && !value.is_null() {
             Value::String(MASK.into())
         } else {
             self.show(value)
@@ -51,7 +51,7 @@ impl Eval<'_> {
 
     /// The body, fit to show.
     pub(super) fn show_body(&self) -> Value {
-        if self.fields.bare_body() && !self.resp.body.is_empty() {
+        if self.fields.bare_body(self.resp.status) && !self.resp.body.is_empty() {
             return Value::String(MASK.into());
         }
         match self.resp.json() {

@@ -6,12 +6,18 @@
 use std::time::Duration;
 
 use serde_json::json;
-use wiremock::ResponseTemplate;
+use wiremock::matchers::method;
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use super::{project, psconform_in, sign_in_echo};
+use super::{failing_run, project, psconform_in, sign_in_echo};
 use crate::harness::bin::Run;
-use crate::harness::files::{Project, sign_in, write};
-use crate::harness::target::{base_url, nothing_listening};
+use crate::harness::files::{Project, line_of, one_case, sign_in, write};
+use crate::harness::oracle::assert_no_secret;
+use crate::harness::target::{base_url, every_get, nothing_listening, on};
+
+/// A credential the target holds and psconform is never told: it can only be masked by where
+/// it stands in an answer.
+const SERVER_SECRET: &str = "ServerCanary-7f3a9c2e5b1d8f4a6c0e2b4d";
 
 /// A case file that is valid and sends one `GET X`.
 const OK_CASE: &str = "endpoint: X\ncases:\n  - name: a\n    summary: s\n    effect: read\n    steps:\n      - request: { method: GET, path: X }\n        expect: { status: 200 }\n";
@@ -38,6 +44,63 @@ fn cells(row: &str) -> Vec<String> {
     }
     // The outer pipes make an empty first and last cell.
     out.into_iter().map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()).collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Leaks of decrypted secrets
+// ---------------------------------------------------------------------------------------------
+
+/// Issue #15, item 2: masking followed the case's spelling of the path, not the URL sent.
+/// `./Secrets-Safe/Secrets`, `x/../Secrets-Safe/Secrets`, `Secrets%2DSafe/Secrets` and
+/// `%43redentials/42` reach the masked endpoints on the wire but were not masked. They are
+/// refused before anything is sent now, each at its place with a hint.
+#[tokio::test]
+async fn item02_a_path_spelled_around_the_masking_is_refused_before_sending() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET")).respond_with(ResponseTemplate::new(200)).expect(0).mount(&server).await;
+    let spellings =
+        ["./Secrets-Safe/Secrets", "x/../Secrets-Safe/Secrets", "Secrets%2DSafe/Secrets", "%43redentials/42"];
+    let cases: String = spellings
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            format!(
+                "  - name: s{i}\n    summary: s\n    effect: read\n    steps:\n      \
+                 - request: {{ method: GET, path: \"{p}\" }}\n        expect: {{ status: 200 }}\n"
+            )
+        })
+        .collect();
+    let yaml = format!("endpoint: X\ncases:\n{cases}");
+    let dir = project(&yaml);
+    let validate = psconform_in(&dir, &["validate"]).await;
+    assert_eq!(validate.code, Some(2), "{validate:#?}");
+    for p in spellings {
+        let at = format!("t.yaml:{}:", line_of(&yaml, p));
+        assert!(validate.stderr.contains(&at), "{p} at {at}: {}", validate.stderr);
+    }
+    for words in ["a `.` segment", "a `..` segment", "`%2D` is an escape of `-`", "`%43` is an escape of `C`"] {
+        assert!(validate.stderr.contains(words), "{words}: {}", validate.stderr);
+    }
+    let run = psconform_in(&dir, &["run", "--target", &base_url(&server)]).await;
+    assert_eq!(run.code, Some(2), "{run:#?}");
+    server.verify().await;
+}
+
+/// Issue #15, item 2: the fields that are credentials come from the catalog, for the endpoint
+/// the URL as sent belongs to (here spelled in lower case with a trailing slash): a managed
+/// account's `TotpParameters`, which the catalog marks secret, was shown whole.
+#[tokio::test]
+async fn item02_the_catalog_decides_which_fields_are_credentials_for_the_url_sent() {
+    let body = json!([{ "AccountId": 1, "AccountName": "a", "TotpParameters": { "Seed": SERVER_SECRET } }]);
+    let server = every_get(ResponseTemplate::new(200).set_body_json(body)).await;
+    let case = one_case(
+        "totp",
+        "steps:\n  - request: { method: GET, path: managedaccounts/ }\n    expect:\n      status: 201\n      paths:\n        $[0].AccountName: { equals: nope }",
+    );
+    let (dir, run, all) = failing_run(&server, &case, &["-vv", "--html", "r.html"]).await;
+    let all = all + &dir.read("r.html");
+    assert!(run.stdout.contains("TotpParameters"), "the field is named, its value masked: {}", run.stdout);
+    assert_no_secret("a field the catalog marks secret", &all, &[SERVER_SECRET]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -214,4 +277,76 @@ async fn item10_the_case_walk_stays_in_its_folder_and_never_quotes_a_foreign_fil
     assert_eq!(run.code, Some(2), "{run:#?}");
     assert!(run.stderr.contains("ci.yml") && run.stderr.contains("not a case file"), "{}", run.stderr);
     assert!(!run.text().contains("ghp_") && !run.text().contains("github_token"), "{}", run.text());
+}
+
+/// Issue #15, item 11: path variables were not percent-encoded: a `#` in a value moved the
+/// rest of the path into the fragment, and `?`, `/` and `..` changed the URL. Each value is
+/// one segment now, and a value that is `..` is refused instead of sent.
+#[tokio::test]
+async fn item11_a_path_variable_is_one_segment_whatever_it_holds() {
+    let server = MockServer::start().await;
+    on("GET", "Values")
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"A": "x#y", "B": "a/b?c=d", "C": "50%", "D": ".."})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET")).respond_with(ResponseTemplate::new(200)).mount(&server).await;
+    let steps = r#"steps:
+  - request: { method: GET, path: Values }
+    capture: { a: { path: $.A }, b: { path: $.B }, c: { path: $.C }, d: { path: $.D } }
+  - request: { method: GET, path: "Users/{{ a }}/end" }
+    expect: { status: 200 }
+  - request: { method: GET, path: "Users/{{ b }}/end" }
+    expect: { status: 200 }
+  - request: { method: GET, path: "Users/{{ c }}/end" }
+    expect: { status: 200 }
+  - request: { method: GET, path: "Users/{{ d }}/end" }
+    expect: { status: 200 }"#;
+    let dir = project(&one_case("segments", steps));
+    let run = psconform_in(&dir, &["run", "--target", &base_url(&server), "--report", "r.json"]).await;
+    assert_eq!(run.code, Some(1), "{run:#?}");
+    assert!(run.stdout.contains("`d` is `..`"), "the step that would leave its segment says why: {}", run.stdout);
+    let requests = server.received_requests().await.expect("recorded");
+    let paths: Vec<String> = requests.iter().map(|r| r.url.path().to_owned()).collect();
+    let base = "/BeyondTrust/api/public/v3";
+    assert_eq!(
+        paths,
+        [
+            format!("{base}/Values"),
+            format!("{base}/Users/x%23y/end"),
+            format!("{base}/Users/a%2Fb%3Fc=d/end"),
+            format!("{base}/Users/50%25/end")
+        ],
+        "{paths:#?}"
+    );
+    assert!(requests.iter().all(|r| r.url.query().is_none() && r.url.fragment().is_none()));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Over-redaction
+// ---------------------------------------------------------------------------------------------
+
+/// Issue #15: the ordinary body `"User not authenticated"` of a 401 from a credential endpoint
+/// was learned as a secret and masked as `[REDACTED]` in case summaries and failure messages,
+/// so the 401's reason was hidden. Only what a credential position held is masked.
+#[tokio::test]
+async fn ordinary_server_messages_stay_readable_everywhere() {
+    let server = every_get(ResponseTemplate::new(401).set_body_json("User not authenticated")).await;
+    let case = r#"endpoint: GET Credentials/{requestId}
+cases:
+  - name: no-session
+    summary: Without a session the answer is 401 "User not authenticated".
+    effect: audited
+    steps:
+      - request: { method: GET, path: Credentials/42 }
+        expect: { status: 200 }
+"#;
+    let (dir, run, all) = failing_run(&server, case, &["--html", "r.html", "-vv"]).await;
+    let all = all + &dir.read("r.html");
+    assert!(run.stdout.contains("with body \"User not authenticated\""), "{}", run.stdout);
+    assert!(!all.contains("[REDACTED]"), "{all}");
+    for name in ["j.xml", "r.json", "r.html"] {
+        assert!(dir.read(name).contains("User not authenticated"), "{name}");
+    }
 }
