@@ -13,6 +13,7 @@ use crate::plan::check::{Eval, captured};
 use crate::plan::{AuthPlan, BodyPlan, CasePlan, PwdPlan, StepPlan};
 use crate::response::Response;
 use crate::result::{CheckOutcome, Phase, RequestLine, Skipped, StepError, StepResult};
+use crate::seal::ShownBody;
 use crate::secret::{Added, FieldPolicy, MASK, Origin, show_header};
 
 /// Outcomes kept per step; the rest are counted.
@@ -203,9 +204,12 @@ pub(super) fn learn(run: &mut CaseRun, resp: &Response, fields: &FieldPolicy) {
     let mut found: Vec<String> = resp.set_cookies().iter().map(|c| c.value.clone()).collect();
     match resp.json() {
         Ok(json) => fields.secrets_in(json, Some(resp.status), &mut found),
-        // A raw credential body (a file download) is never shown; only a small one is worth
-        // matching elsewhere.
-        Err(_) if fields.bare_body(resp.status) && resp.body.len() <= 4096 => found.push(resp.text().into_owned()),
+        // A body serde rejects (a BOM, a `NaN`, trailing garbage, a bad byte) still holds its
+        // credentials where it always does: read leniently, as it will be shown. A raw
+        // credential body (a file download) is never shown; only a small one is learned.
+        Err(_) if fields.bare_body(resp.status) || fields.reads_leniently(&resp.body) => {
+            found.extend(fields.lenient(&resp.body, resp.status).map(|read| read.found).unwrap_or_default());
+        }
         Err(_) => {}
     }
     for f in found {
@@ -266,7 +270,11 @@ pub(super) fn log_request_details(run: &CaseRun, out: &Outgoing, fields: &FieldP
         tracing::debug!("{}", run.redactor.text(&format!("> {k}: {}", show_header(k, v))));
     }
     if let Some(body) = &out.body {
-        tracing::debug!("> {}", show_body(run, body, fields));
+        let json = serde_json::from_slice::<Value>(body);
+        tracing::debug!(
+            "> {}",
+            show_body(run.redactor.body(body, json.as_ref().map_err(|_| "not JSON"), None, fields))
+        );
     }
 }
 
@@ -279,30 +287,24 @@ pub(super) fn log_response(run: &CaseRun, resp: &Response, fields: &FieldPolicy,
         tracing::debug!("{}", run.redactor.text(&format!("< {k}: {}", show_header(k, v))));
     }
     if !resp.body.is_empty() {
-        let shown = if fields.bare_body(resp.status) || run.saturated {
+        let shown = if run.saturated {
             MASK.to_owned()
         } else {
-            show_body(run, &resp.body, fields)
+            show_body(run.redactor.body(&resp.body, resp.json(), Some(resp.status), fields))
         };
         tracing::debug!("< {shown}");
     }
 }
 
-/// A body fit for the log: JSON with credential fields masked, form bodies likewise, other
-/// text redacted, and only then cut.
-fn show_body(run: &CaseRun, body: &[u8], fields: &FieldPolicy) -> String {
+/// A body fit for the log ([`crate::seal::Redactor::body`]: masked by position, then by value),
+/// and only then cut.
+fn show_body(shown: ShownBody) -> String {
     const MAX: usize = 2048;
-    if let Ok(mut v) = serde_json::from_slice::<Value>(body) {
-        run.redactor.value(&mut v, fields);
-        return crate::secret::cut(&v.to_string(), MAX);
+    match shown {
+        ShownBody::Empty => String::new(),
+        ShownBody::Credential => MASK.to_owned(),
+        ShownBody::Json(v) => crate::secret::cut(&v.to_string(), MAX),
+        ShownBody::Text(text) => crate::secret::cut(&text, MAX),
+        ShownBody::Unreadable => ShownBody::UNREADABLE.to_owned(),
     }
-    let text = String::from_utf8_lossy(body);
-    if text.contains('=') && !text.contains(' ') && text.len() < 64 * 1024 {
-        let form = url::form_urlencoded::parse(text.as_bytes())
-            .map(|(k, v)| if fields.is_sensitive(&k) { format!("{k}={MASK}") } else { format!("{k}={v}") })
-            .collect::<Vec<_>>()
-            .join("&");
-        return crate::secret::cut(&run.redactor.text(&form), MAX);
-    }
-    crate::secret::cut(&run.redactor.text(&text), MAX)
 }

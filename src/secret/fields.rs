@@ -23,6 +23,10 @@ pub const SENSITIVE_FIELDS: &[&str] = &[
     "secret",
 ];
 
+/// The longest whole body learned as a credential: a released password or key is short, and a
+/// file download is never shown anyway.
+pub const MAX_BARE_LEARNED: usize = 4096;
+
 /// Fields that are credentials under Secrets Safe: a Text secret's value.
 pub const SECRETS_SAFE_FIELDS: &[&str] = &["text"];
 
@@ -88,6 +92,40 @@ impl FieldPolicy {
     /// read as JSON is never shown as it came.
     pub fn holds_secrets(&self) -> bool {
         self.holds_secrets || self.secrets_safe
+    }
+
+    /// Whether a body that serde rejects must be read leniently before anything of it is
+    /// shown: the endpoint can answer a credential, or the body looks like JSON. Where the
+    /// lenient read then fails, nothing of the body is shown.
+    pub fn reads_leniently(&self, body: &[u8]) -> bool {
+        self.holds_secrets() || super::lenient::looks_like_json(body)
+    }
+
+    /// A body that serde rejects, read leniently (see `lenient`): values under credential
+    /// keys masked by position and collected to be learned; where the whole body of `status`
+    /// is a credential, all of it masked and its value (the string it holds, or a short text)
+    /// collected. `None` when it cannot be read that way.
+    pub fn lenient(&self, body: &[u8], status: u16) -> Option<super::lenient::Lenient> {
+        if self.bare_body(status) {
+            let text = String::from_utf8_lossy(super::lenient::strip_bom(body));
+            let value = super::lenient::leading_string(&text).unwrap_or_else(|| text.trim().to_owned());
+            let found = if value.len() <= MAX_BARE_LEARNED { vec![value] } else { Vec::new() };
+            return Some(super::lenient::Lenient { masked: MASK.to_owned(), found });
+        }
+        super::lenient::read(body, &|k| self.is_sensitive(k))
+    }
+
+    /// A body in `application/x-www-form-urlencoded` form (`a=1&password=x`, short and
+    /// without spaces) with its credential fields masked; `None` for any other text.
+    pub fn mask_form(&self, text: &str) -> Option<String> {
+        if !text.contains('=') || text.contains(' ') || text.len() >= 64 * 1024 {
+            return None;
+        }
+        let form = url::form_urlencoded::parse(text.as_bytes())
+            .map(|(k, v)| if self.is_sensitive(&k) { format!("{k}={MASK}") } else { format!("{k}={v}") })
+            .collect::<Vec<_>>()
+            .join("&");
+        Some(form)
     }
 
     /// Whether the last key of a JSONPath (`$.access_token`, `$[0]['Password']`) names a

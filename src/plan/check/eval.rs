@@ -35,8 +35,8 @@ pub struct Eval<'a> {
     pub redactor: &'a Redactor,
     /// When evaluation must stop.
     pub deadline: Instant,
-    /// The start of the body as shown, made once.
-    pub(super) preview: std::cell::OnceCell<String>,
+    /// The body as it may be shown, decided once.
+    pub(super) shown: std::cell::OnceCell<crate::seal::ShownBody>,
 }
 
 pub(super) fn outcome(kind: CheckKind, matcher: Matcher, subject: impl Into<String>, span: Span) -> CheckOutcome {
@@ -80,7 +80,7 @@ impl<'a> Eval<'a> {
         redactor: &'a Redactor,
         deadline: Instant,
     ) -> Self {
-        Eval { resp, vars, fields, redactor, deadline, preview: std::cell::OnceCell::new() }
+        Eval { resp, vars, fields, redactor, deadline, shown: std::cell::OnceCell::new() }
     }
 
     pub(super) fn over(&self) -> bool {
@@ -121,10 +121,8 @@ impl Check {
             }
             Test::BodyText(matcher) => {
                 let text = e.resp.text();
-                let shown =
-                    Value::String(if e.fields.bare_body(e.resp.status) { MASK.into() } else { e.show_text(&text) });
                 let mut o = text_match(e, matcher, CheckKind::Body, "body", &[&text], span);
-                o.actual = shown;
+                o.actual = e.show_body_text();
                 out.push(o);
             }
             Test::Body { value, partial } => out.push(body(e, value, *partial, span)),

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use serde_json::json;
-use wiremock::matchers::method;
+use wiremock::matchers::{method, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use super::{failing_run, project, psconform_in, sign_in_echo};
@@ -49,6 +49,42 @@ fn cells(row: &str) -> Vec<String> {
 // ---------------------------------------------------------------------------------------------
 // Leaks of decrypted secrets
 // ---------------------------------------------------------------------------------------------
+
+/// Issue #15, item 1: a decrypted secret list with one defect serde rejects (a UTF-8 BOM, a
+/// `NaN` in another element, a trailing `\n\0`, one 0xFF byte in another element) lost its
+/// field masking: the password reached the `-vv` log in every variant, and stdout, JUnit, the
+/// JSON report and the HTML page too.
+#[tokio::test]
+async fn item01_a_secret_in_a_body_that_is_not_strict_json_stays_masked() {
+    let pw = SERVER_SECRET;
+    let variants: [(&str, Vec<u8>); 4] = [
+        ("bom", [b"\xef\xbb\xbf".as_slice(), format!(r#"[{{"Password":"{pw}","Title":"a"}}]"#).as_bytes()].concat()),
+        ("nan", format!(r#"[{{"Title":"a","Password":"{pw}"}},{{"Title":"b","Size":NaN}}]"#).into_bytes()),
+        ("trailing", format!("[{{\"Title\":\"a\",\"Password\":\"{pw}\"}}]\n\0").into_bytes()),
+        ("byte", [format!(r#"[{{"Title":"a","Password":"{pw}"}},{{"Title":""#).as_bytes(), b"\xff\"}]"].concat()),
+    ];
+    let server = MockServer::start().await;
+    let mut cases = String::new();
+    for (name, body) in &variants {
+        on("GET", "Secrets-Safe/Secrets")
+            .and(query_param("v", *name))
+            .respond_with(ResponseTemplate::new(200).set_body_raw(body.clone(), "application/json"))
+            .mount(&server)
+            .await;
+        cases.push_str(&format!(
+            "  - name: {name}\n    summary: a decrypted list that is not strict JSON\n    effect: audited\n    steps:\n      \
+             - request: {{ method: GET, path: Secrets-Safe/Secrets, query: {{ decrypt: \"true\", v: {name} }} }}\n        \
+             expect:\n          status: 201\n          body: {{ text: {{ contains: nope }} }}\n          \
+             paths:\n            $[0].Title: {{ equals: nope }}\n"
+        ));
+    }
+    let yaml = format!("endpoint: GET Secrets-Safe/Secrets\ncases:\n{cases}");
+    let (dir, run, all) = failing_run(&server, &yaml, &["-vv", "--html", "r.html"]).await;
+    let all = all + &dir.read("r.html");
+    assert!(run.stderr.contains("< 200"), "the -vv log was captured: {}", run.stderr);
+    assert!(run.stdout.contains("Title"), "what is not a secret is still shown: {}", run.stdout);
+    assert_no_secret("a body that is not strict JSON", &all, &[pw]);
+}
 
 /// Issue #15, item 2: masking followed the case's spelling of the path, not the URL sent.
 /// `./Secrets-Safe/Secrets`, `x/../Secrets-Safe/Secrets`, `Secrets%2DSafe/Secrets` and
