@@ -498,10 +498,12 @@ impl Compiler<'_> {
     fn jsonpath(&mut self, path: &Spanned<String>) -> Option<PathPlan> {
         match PathPlan::compile(&path.value) {
             Ok(p) => Some(p),
-            Err(e) => {
-                let d = self
-                    .at(path, format!("invalid JSONPath `{}`: {e}", path.value))
-                    .with_hint("JSONPath starts at `$`, such as `$.UserId`, `$[0].Name` or `$` for the whole body");
+            Err((e, in_pattern)) => {
+                let d = self.at(path, format!("invalid JSONPath `{}`: {e}", path.value)).with_hint(if in_pattern {
+                    "match() and search() take a quoted pattern, compiled once with the size limits of `matches:`"
+                } else {
+                    "JSONPath starts at `$`, such as `$.UserId`, `$[0].Name` or `$` for the whole body"
+                });
                 self.push(d);
                 None
             }

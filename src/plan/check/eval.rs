@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
+use super::query::{DocStats, OverVisits};
 use super::show::bound;
 use super::{CaptureFrom, CapturePlan, Check, CookieMatcher, MAX_FAILURES, PathMatcher, PathPlan, Test, TextMatcher};
 use crate::case::spec::{JsonType, LengthSpec, StatusSpec};
@@ -37,6 +38,8 @@ pub struct Eval<'a> {
     pub deadline: Instant,
     /// The body as it may be shown, decided once.
     pub(super) shown: std::cell::OnceCell<crate::seal::ShownBody>,
+    /// The body's size, width and depth, for the JSONPath budget, measured once.
+    stats: std::cell::OnceCell<DocStats>,
 }
 
 pub(super) fn outcome(kind: CheckKind, matcher: Matcher, subject: impl Into<String>, span: Span) -> CheckOutcome {
@@ -80,7 +83,15 @@ impl<'a> Eval<'a> {
         redactor: &'a Redactor,
         deadline: Instant,
     ) -> Self {
-        Eval { resp, vars, fields, redactor, deadline, shown: std::cell::OnceCell::new() }
+        Eval {
+            resp,
+            vars,
+            fields,
+            redactor,
+            deadline,
+            shown: std::cell::OnceCell::new(),
+            stats: std::cell::OnceCell::new(),
+        }
     }
 
     pub(super) fn over(&self) -> bool {
@@ -332,7 +343,14 @@ fn path_check(
             return Ok(());
         }
     };
-    let nodes = path.query(doc);
+    let nodes = match path.query(doc, || *e.stats.get_or_init(|| DocStats::of(doc)), Some(e.deadline)) {
+        Ok(nodes) => nodes,
+        Err(OverVisits::Deadline) => return Err(OverBudget),
+        Err(over) => {
+            out.push(base.note(over.to_string()));
+            return Ok(());
+        }
+    };
     if let PathMatcher::Exists(want) = matcher {
         let mut o = base.got(Value::Bool(!nodes.is_empty())).passed(nodes.is_empty() != *want);
         if nodes.len() > 1 {
@@ -378,7 +396,7 @@ fn path_check(
         out.push(base.passed(true).note(format!("all {} selected values", nodes.len())));
         return Ok(());
     }
-    let locations = if nodes.len() <= MAX_LOCATED { path.locations(doc) } else { Vec::new() };
+    let locations = if nodes.len() <= MAX_LOCATED { path.locations(doc, Some(e.deadline)) } else { Vec::new() };
     for i in failures {
         let (actual, note) = actual_of(e, &path.source, matcher, nodes[i]);
         let subject = locations
@@ -503,9 +521,10 @@ impl CapturePlan {
                     Ok(d) => d,
                     Err(why) => return fail(why.to_owned()),
                 };
-                match p.query(doc).as_slice() {
-                    [one] => ((*one).clone(), fields.is_sensitive_path(&p.source, resp.status)),
-                    other => return fail(format!("{} selects {} values, not exactly one", p.source, other.len())),
+                match p.query(doc, || DocStats::of(doc), None).as_deref() {
+                    Ok([one]) => ((*one).clone(), fields.is_sensitive_path(&p.source, resp.status)),
+                    Ok(other) => return fail(format!("{} selects {} values, not exactly one", p.source, other.len())),
+                    Err(over) => return fail(over.to_string()),
                 }
             }
             CaptureFrom::Header(h) => match resp.header(h) {

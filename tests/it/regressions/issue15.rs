@@ -167,6 +167,48 @@ async fn item03_a_plain_http_proxy_off_loopback_needs_allow_plain_http() {
     assert_ne!(run.code, Some(2), "{run:#?}");
 }
 
+/// Issue #15, item 4: `match()` and `search()` inside a filter compiled their pattern for every
+/// node, and the pattern could be a path into the response: an e-mail pattern over 200,000
+/// elements ran past 300 s with `--timeout 5`, and a pattern taken from the response ran for a
+/// minute and was reported as a plain "absent". The pattern is a literal compiled once, a path
+/// is refused where it is written, and a query over the node-visit budget says so.
+#[tokio::test]
+async fn item04_jsonpath_filter_patterns_are_compiled_once_and_queries_are_budgeted() {
+    let check = |path: &str, matcher: &str| {
+        one_case(
+            "q",
+            &format!(
+                "steps:\n  - request: {{ method: GET, path: X }}\n    expect:\n      paths:\n        \"{path}\": {matcher}\n"
+            ),
+        )
+    };
+    // An e-mail pattern over 200,000 elements, within `--timeout 5`.
+    let people: Vec<_> = (0..200_000).map(|i| json!({"EmailAddress": format!("user{i}@example.com")})).collect();
+    let server = every_get(ResponseTemplate::new(200).set_body_json(&people)).await;
+    let email = r"[\\\\w.+-]+@[\\\\w-]+(\\\\.[\\\\w-]+)+";
+    let dir = project(&check(&format!("$[?match(@.EmailAddress, '{email}')]"), "{ exists: true }"));
+    let args = ["run", "--target", &base_url(&server), "--timeout", "5"];
+    let run = psconform_within(&dir, &args, Duration::from_secs(60)).await;
+    assert_eq!(run.code, Some(0), "{run:#?}");
+    assert!(run.took < Duration::from_secs(30), "{:?}", run.took);
+
+    // A pattern taken from the response is refused where it is written.
+    let yaml = check("$[?search(@.x, $[0].p)]", "{ exists: false }");
+    let dir = project(&yaml);
+    let run = psconform_in(&dir, &["validate"]).await;
+    assert_eq!(run.code, Some(2), "{run:#?}");
+    let at = format!("t.yaml:{}:", line_of(&yaml, "search("));
+    assert!(run.stderr.contains(&at) && run.stderr.contains("string literal"), "{}", run.stderr);
+    assert!(run.stderr.contains("compiled once with the size limits"), "{}", run.stderr);
+
+    // A query that would visit more nodes than the budget is not run, and says so.
+    let rows: Vec<_> = (0..3_000).map(|i| json!({"A": [i, i, i, i, i, i, i, i]})).collect();
+    let server = every_get(ResponseTemplate::new(200).set_body_json(&rows)).await;
+    let (_dir, run, all) = failing_run(&server, &check("$[?count($..*) > 0]", "{ exists: true }"), &[]).await;
+    assert!(all.contains("nodes of this body; not evaluated"), "{}", run.text());
+    assert!(!run.stdout.contains("absent"), "{}", run.stdout);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Hardening gaps
 // ---------------------------------------------------------------------------------------------
