@@ -284,6 +284,7 @@ mod properties {
                 note: None,
                 passed,
                 span: Span { line: 4, column: 9 },
+                observed: None,
             });
         }
         let outcome = match kind {

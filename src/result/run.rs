@@ -210,7 +210,7 @@ impl RunResult {
         }
         let step = case.steps.iter().find(|s| s.failed())?;
         let endpoint = Endpoint::of(step.request.as_ref()?);
-        let status_failed = step.outcomes.iter().any(|o| o.kind == CheckKind::Status && !o.passed);
+        let status_failed = step.outcomes.iter().any(|o| o.kind == CheckKind::Status && o.fails());
         let auth = endpoint.route.to_ascii_lowercase().starts_with("auth/");
         (step.status == Some(404) && status_failed && !auth).then_some(endpoint)
     }
@@ -234,6 +234,7 @@ mod tests {
             note: None,
             passed,
             span: Span::default(),
+            observed: None,
         });
         Redactor::default().seal(CaseResult {
             name: name.into(),

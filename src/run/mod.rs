@@ -18,6 +18,7 @@ mod observe;
 mod poll;
 pub mod scheduler;
 pub mod step;
+pub mod sweep;
 pub mod trial;
 
 use std::sync::Arc;
@@ -102,6 +103,8 @@ pub struct RunContext {
     pub contracts: Option<Contracts>,
     /// How long evaluating one step's expectations may take.
     pub eval_budget: Duration,
+    /// Observed expectations fail their case (`--strict`).
+    pub strict: bool,
     /// Set on Ctrl-C or when standard output closes: no new case or step starts, teardowns
     /// still run.
     pub interrupted: Arc<AtomicBool>,
@@ -125,6 +128,9 @@ pub struct CaseRun {
     pub redactor: Redactor,
     /// The case learned more secrets than a store keeps: nothing more from a body is shown.
     pub saturated: bool,
+    /// A capture with `if_missing` found nothing: the target has nothing for the case to
+    /// check, and why. The remaining steps do not run; the teardown does.
+    pub nothing_to_check: Option<String>,
 }
 
 /// Registers the configured credentials with the run's store.

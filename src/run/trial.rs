@@ -138,6 +138,7 @@ pub async fn run_case(ctx: &RunContext, case: &CasePlan) -> Redacted<CaseResult>
         redactor: ctx.redactor.with(store.clone()),
         store,
         saturated: false,
+        nothing_to_check: None,
     };
     if ctx.interrupted() {
         result.outcome = Outcome::Failed;
@@ -167,6 +168,12 @@ pub async fn run_case(ctx: &RunContext, case: &CasePlan) -> Redacted<CaseResult>
     let at = step::At { ctx, case, base: &base };
     let mut failed = false;
     for (i, step) in case.steps.iter().enumerate() {
+        if run.nothing_to_check.is_some() && !failed {
+            let mut s = StepResult::new(Phase::Step, i + 1, step.name.clone(), step.span);
+            s.skipped = Some(Skipped::NothingToCheck);
+            result.steps.push(s);
+            continue;
+        }
         if failed || ctx.interrupted() {
             let mut s = StepResult::new(Phase::Step, i + 1, step.name.clone(), step.span);
             s.skipped = Some(if failed { Skipped::AfterFailure } else { Skipped::Interrupted });
@@ -191,7 +198,11 @@ pub async fn run_case(ctx: &RunContext, case: &CasePlan) -> Redacted<CaseResult>
     }
     // A 404 from an endpoint a real target may not offer is decided by the run as a whole
     // (`RunResult`): the case reports what happened.
-    result.outcome = if failed { Outcome::Failed } else { Outcome::Passed };
+    result.outcome = match (failed, run.nothing_to_check.take()) {
+        (true, _) => Outcome::Failed,
+        (false, Some(why)) => Outcome::Ignored(IgnoreReason::NothingToCheck { why }),
+        (false, None) => Outcome::Passed,
+    };
     result.duration = started.elapsed();
     run.redactor.seal(result)
 }
@@ -236,5 +247,6 @@ fn initial_vars(settings: &Settings, base: &Url) -> Vars {
     vars.insert("uuid", Value::String(uuid::Builder::from_random_bytes(id).into_uuid().to_string()), false);
     vars.insert("random_key", Value::String(hex), false);
     vars.insert("random_secret", Value::String(secret), false);
+    vars.insert("run_id", Value::String(crate::plan::template::run_id().to_owned()), false);
     vars
 }

@@ -174,7 +174,8 @@ async fn a_redirect_loop_is_not_followed_and_names_the_location() {
 #[tokio::test]
 async fn one_misbehaving_endpoint_does_not_stop_the_run() {
     let server = MockServer::start().await;
-    once(&server, on("POST", "Auth/SignAppin"), ResponseTemplate::new(200)).await;
+    let user = serde_json::json!({"UserId": 1, "SID": null, "EmailAddress": "", "UserName": crate::harness::RUNAS, "Name": "n"});
+    once(&server, on("POST", "Auth/SignAppin"), ResponseTemplate::new(200).set_body_json(user)).await;
     let hang = ResponseTemplate::new(200).set_delay(Duration::from_secs(TIMEOUT + 3));
     once(&server, on("GET", "Configuration/Version"), hang).await;
     let dir = cases(

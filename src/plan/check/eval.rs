@@ -12,7 +12,7 @@ use super::{CaptureFrom, CapturePlan, Check, CookieMatcher, MAX_FAILURES, PathMa
 use crate::case::spec::{JsonType, LengthSpec, StatusSpec};
 use crate::plan::template::{ValueTemplate, Vars};
 use crate::response::Response;
-use crate::result::{CheckKind, CheckOutcome, Difference, DifferenceKind, Matcher, Note, Span};
+use crate::result::{CheckKind, CheckOutcome, Difference, DifferenceKind, Matcher, Note, Observed, Span};
 use crate::seal::Redactor;
 use crate::secret::{FieldPolicy, MASK, show_header};
 use crate::shape::StringFormat;
@@ -40,6 +40,8 @@ pub struct Eval<'a> {
     pub(super) shown: std::cell::OnceCell<crate::seal::ShownBody>,
     /// The body's size, width and depth, for the JSONPath budget, measured once.
     stats: std::cell::OnceCell<DocStats>,
+    /// Whether an observed expectation that fails fails its step (`--strict`).
+    pub strict: bool,
 }
 
 pub(super) fn outcome(kind: CheckKind, matcher: Matcher, subject: impl Into<String>, span: Span) -> CheckOutcome {
@@ -52,6 +54,7 @@ pub(super) fn outcome(kind: CheckKind, matcher: Matcher, subject: impl Into<Stri
         note: None,
         passed: false,
         span,
+        observed: None,
     }
 }
 
@@ -89,6 +92,7 @@ impl<'a> Eval<'a> {
             fields,
             redactor,
             deadline,
+            strict: false,
             shown: std::cell::OnceCell::new(),
             stats: std::cell::OnceCell::new(),
         }
@@ -102,6 +106,17 @@ impl<'a> Eval<'a> {
 impl Check {
     /// Evaluates the check, appending its outcomes.
     pub fn eval(&self, e: &Eval, out: &mut Vec<CheckOutcome>) -> Result<(), OverBudget> {
+        let start = out.len();
+        let result = self.eval_test(e, out);
+        if let Some(on) = &self.observed {
+            for o in &mut out[start..] {
+                o.observed = Some(Observed { on: on.to_string(), fails: e.strict });
+            }
+        }
+        result
+    }
+
+    fn eval_test(&self, e: &Eval, out: &mut Vec<CheckOutcome>) -> Result<(), OverBudget> {
         if e.over() {
             return Err(OverBudget);
         }

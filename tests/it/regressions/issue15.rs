@@ -22,6 +22,15 @@ const SERVER_SECRET: &str = "ServerCanary-7f3a9c2e5b1d8f4a6c0e2b4d";
 /// A case file that is valid and sends one `GET X`.
 const OK_CASE: &str = "endpoint: X\ncases:\n  - name: a\n    summary: s\n    effect: read\n    steps:\n      - request: { method: GET, path: X }\n        expect: { status: 200 }\n";
 
+/// A sign-in answer with every field its documented model requires, and `extra`.
+fn documented_user(extra: serde_json::Value) -> serde_json::Value {
+    let mut user = json!({"UserId": 1, "SID": null, "EmailAddress": "", "UserName": "svc-canary", "Name": "n"});
+    if let (Some(u), Some(e)) = (user.as_object_mut(), extra.as_object()) {
+        u.extend(e.clone());
+    }
+    user
+}
+
 /// Runs `psconform ARGS` in `project` with the canary credentials, killed after `limit`.
 async fn psconform_within(project: &Project, args: &[&str], limit: Duration) -> Run {
     project.psconform().canaries().args(args).timeout(limit).run_async().await
@@ -287,7 +296,7 @@ async fn item08_names_in_a_drift_report_cannot_break_out_of_their_cell() {
     let server = sign_in_echo(move |_| {
         ResponseTemplate::new(200)
             .insert_header("set-cookie", "c`|d=v; path=/")
-            .set_body_json(json!({ "UserId": 1, field: 1 }))
+            .set_body_json(documented_user(json!({ field: 1 })))
     })
     .await;
     let dir = project(&sign_in("status: 200"));
