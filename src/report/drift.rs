@@ -82,6 +82,9 @@ pub fn markdown(report: &Redacted<DriftReport>) -> String {
             };
             let _ = writeln!(out, "| {} | {} | {} |", severity(ch.severity), cell(&code(&ch.at)), cell(&detail));
         }
+        if c.more > 0 {
+            let _ = writeln!(out, "| | | and {} more changes |", c.more);
+        }
     }
     for (title, names) in [("Only in the baseline", &r.only_old), ("New in this set", &r.only_new)] {
         if !names.is_empty() {

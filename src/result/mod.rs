@@ -178,7 +178,12 @@ pub enum Note {
         more: usize,
     },
     /// How the response's shape differs from its contract.
-    Changes(Vec<crate::shape::Change>),
+    Changes {
+        /// The first changes, at most `shape::MAX_CHANGES`.
+        listed: Vec<crate::shape::Change>,
+        /// How many more there are.
+        more: usize,
+    },
 }
 
 /// One difference of a body from the expected value.
@@ -238,9 +243,13 @@ impl fmt::Display for Note {
                 }
                 Ok(())
             }
-            Note::Changes(changes) => {
-                let lines: Vec<String> = changes.iter().map(|c| c.line()).collect();
-                f.write_str(&lines.join("; "))
+            Note::Changes { listed, more } => {
+                let lines: Vec<String> = listed.iter().map(|c| c.line()).collect();
+                f.write_str(&lines.join("; "))?;
+                if *more > 0 {
+                    write!(f, "; and {more} more changes")?;
+                }
+                Ok(())
             }
         }
     }
@@ -274,7 +283,7 @@ impl Redact for Note {
                     }
                 }
             }
-            Note::Changes(changes) => changes.redact(r),
+            Note::Changes { listed, .. } => listed.redact(r),
         }
     }
 }

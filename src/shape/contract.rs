@@ -149,9 +149,17 @@ pub struct Verdict {
     pub contract: String,
     /// Conforming, additive, breaking, or no contract yet.
     pub status: VerdictStatus,
-    /// Every difference, breaking first; format hints are `info`.
+    /// The differences, breaking first, at most [`super::compare::MAX_CHANGES`]; format hints
+    /// are `info`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<Change>,
+    /// How many more differences there are.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub more_changes: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// The verdict's summary.
@@ -250,30 +258,17 @@ impl Verdict {
                 contract: file.display().to_string(),
                 status: VerdictStatus::Missing,
                 changes: Vec::new(),
+                more_changes: 0,
             };
         };
-        let changes = compare(&c.shape, observed, Mode::Conform);
+        let mut changes = compare(&c.shape, observed, Mode::Conform);
         let status = match changes.iter().map(|c| c.severity).max() {
             Some(Severity::Breaking) => VerdictStatus::Breaking,
             Some(Severity::Additive) => VerdictStatus::Additive,
             _ => VerdictStatus::Conforming,
         };
-        Verdict { contract: c.name.clone(), status, changes }
-    }
-
-    /// Compares a response's shape with a contract.
-    pub fn of(contract_file: &Path, contract: Option<&Contract>, observed: &ResponseShape) -> Verdict {
-        let contract_name = contract_file.display().to_string();
-        let Some(c) = contract else {
-            return Verdict { contract: contract_name, status: VerdictStatus::Missing, changes: Vec::new() };
-        };
-        let changes = compare(&c.shape, observed, Mode::Conform);
-        let status = match changes.iter().map(|c| c.severity).max() {
-            Some(Severity::Breaking) => VerdictStatus::Breaking,
-            Some(Severity::Additive) => VerdictStatus::Additive,
-            _ => VerdictStatus::Conforming,
-        };
-        Verdict { contract: contract_name, status, changes }
+        let more_changes = super::compare::cap(&mut changes);
+        Verdict { contract: c.name.clone(), status, changes, more_changes }
     }
 
     /// Whether the verdict fails the step.

@@ -185,9 +185,13 @@ pub fn verdict_lines(run: &RunResult, target: &str) -> Vec<String> {
 pub fn contract_lines(notes: &Notes, dir: &str, missing_hint: bool) -> impl Iterator<Item = String> {
     let mut out = Vec::new();
     if !notes.additive.is_empty() {
+        let more = match notes.more_additive {
+            0 => String::new(),
+            n => format!("\n  … and {n} more"),
+        };
         out.push(format!(
-            "contracts: {} additive change(s), not failing (--strict-shapes makes them fail):\n{}",
-            notes.additive.len(),
+            "contracts: {} additive change(s), not failing (--strict-shapes makes them fail):\n{}{more}",
+            notes.additive.len() + notes.more_additive,
             notes.additive.join("\n")
         ));
     }

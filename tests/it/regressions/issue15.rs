@@ -218,6 +218,48 @@ async fn item04_jsonpath_filter_patterns_are_compiled_once_and_queries_are_budge
     assert!(!run.stdout.contains("absent"), "{}", run.stdout);
 }
 
+/// Issue #15, item 5: contract changes were not capped. A 10 MB sign-in answer with 300,000
+/// new fields gave a 66 MB JSON report, a 125 MB HTML page, 29 MB of record and of pending
+/// files, a 16 MB drift report and 1.06 GiB of RSS. A shape keeps at most 1,000 fields per
+/// object, a verdict lists at most 200 changes ("and N more"), and every report has a budget.
+#[tokio::test]
+async fn item05_a_huge_answer_gives_reports_within_their_caps() {
+    let extra: serde_json::Map<String, serde_json::Value> =
+        (0..300_000).map(|i| (format!("NewField{i:06}"), json!(format!("v{i:013}")))).collect();
+    let body = serde_json::to_vec(&documented_user(serde_json::Value::Object(extra))).expect("JSON");
+    assert!(body.len() > 10_000_000, "{}", body.len());
+    let server = sign_in_echo(move |_| ResponseTemplate::new(200).set_body_raw(body.clone(), "application/json")).await;
+    let dir = project(&sign_in("status: 200"));
+    let outputs = ["--junit", "j.xml", "--report", "r.json", "--html", "h.html"];
+    let sets = ["--record", "rec", "--pending", "pend", "--drift-report", "d.md", "--max-body", "64MiB"];
+    let target = base_url(&server);
+    let args = [&["run", "--target", &target][..], &outputs, &sets].concat();
+    let run = psconform_in(&dir, &args).await;
+    assert_eq!(run.code, Some(0), "{}", run.stdout);
+    assert!(run.peak_rss_kib < 512 * 1024, "peak RSS {} MiB", run.peak_rss_kib / 1024);
+    let size = |name: &str| {
+        let path = dir.join(name);
+        if path.is_dir() { crate::harness::files::read_tree(&path).len() } else { dir.read(name).len() }
+    };
+    for name in ["j.xml", "r.json", "h.html", "rec", "pend", "d.md"] {
+        assert!(size(name) < 5_000_000, "{name}: {} bytes", size(name));
+    }
+    assert!(run.stdout.len() + run.stderr.len() < 1_000_000, "{} bytes shown", run.stdout.len() + run.stderr.len());
+    let report = dir.read("r.json");
+    assert!(report.contains("more fields than a shape keeps") && report.contains("\"more_changes\""), "{report:.2000}");
+    assert!(run.stderr.contains("… and ") && dir.read("h.html").contains(" more</li>"), "{}", run.stderr);
+
+    // The recording, compared with a contract of the documented user, drifts within caps.
+    let user = "body: object\n  .EmailAddress: string\n  .Name: string\n  .SID: null\n  .UserId: integer\n  .UserName: string\n";
+    dir.write(
+        "old/post__auth__signappin__200.snap",
+        format!("---\ninfo:\n  method: POST\n  route: \"Auth/SignAppin\"\n  status: 200\n---\nstatus: 200\ncontent-type: application/json\ncookies: (none)\n{user}"),
+    );
+    let drift = psconform_in(&dir, &["drift", "old", "rec"]).await;
+    assert_eq!(drift.code, Some(1), "{drift:#?}");
+    assert!(drift.stdout.len() < 100_000 && drift.stdout.contains("more changes"), "{}", drift.stdout.len());
+}
+
 // ---------------------------------------------------------------------------------------------
 // Hardening gaps
 // ---------------------------------------------------------------------------------------------
