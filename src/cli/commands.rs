@@ -72,7 +72,7 @@ fn checked<T>(loaded: Result<T, Vec<Diagnostic>>, redactor: &Redactor) -> Result
 fn warn_skipped(skipped: &[Diagnostic], redactor: &Redactor) {
     for d in skipped {
         let d = redactor.seal(d.clone());
-        anstream::eprintln!("warning: {}: {}", d.get().location(), d.get().message);
+        anstream::eprintln!("warning: {}: {}", d.get().location(), crate::escape::controls(&d.get().message));
     }
 }
 
@@ -112,7 +112,7 @@ pub fn list(args: &ListArgs) -> Exit {
 pub fn load_contracts(dir: &Path, redactor: &Redactor) -> Result<ContractSet, Exit> {
     ContractSet::load(dir).map_err(|errors| {
         for e in &errors {
-            anstream::eprintln!("error: {}", redactor.text(&e.to_string()));
+            anstream::eprintln!("error: {}", crate::escape::controls(&redactor.text(&e.to_string())));
         }
         anstream::eprintln!("error: {} unusable contract file(s); nothing was sent", errors.len());
         Exit::Invalid
@@ -150,7 +150,7 @@ pub fn drift(args: &DriftArgs) -> Exit {
     }
     if let Some(path) = &args.html {
         let page = crate::report::html::drift_page(&report, env!("CARGO_PKG_VERSION"), &crate::report::now_rfc3339());
-        if let Err(e) = std::fs::write(path, page) {
+        if let Err(e) = crate::files::write_bytes(path, page.as_bytes()) {
             anstream::eprintln!("error: cannot write {}: {e}", path.display());
             return Exit::OutputFailed;
         }
@@ -191,9 +191,13 @@ pub fn coverage(args: &CoverageArgs) -> Exit {
     })
 }
 
+/// Largest run report `coverage --report` reads.
+const MAX_REPORT: u64 = 1024 * 1024 * 1024;
+
 /// A JSON run report, read typed.
 fn read_report(path: &Path) -> Result<crate::report::json::Report, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let folder = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let text = crate::files::read(folder, path, MAX_REPORT).map_err(|e| format!("{}: {e}", path.display()))?;
     serde_json::from_str(&text).map_err(|e| format!("{} is not a JSON report of psconform run: {e}", path.display()))
 }
 

@@ -113,6 +113,20 @@ impl RunConfig {
                 return usage("--sim-vary applies to the built-in simulator; leave out --target to use it".into());
             }
         }
+        // Every hop counts: a plain-http proxy off loopback sees a plain-http request whole,
+        // credentials included, whatever the target's host. (An https:// target is only
+        // tunnelled through it.) The built-in simulator is a plain-http target too.
+        if let Some(proxy) = &args.http.proxy
+            && proxy.scheme() == "http"
+            && !is_loopback(proxy)
+            && !args.allow_plain_http
+            && args.target.as_ref().is_none_or(|t| t.scheme() == "http")
+        {
+            return usage(format!(
+                "refusing to send credentials over plain http:// through the proxy {}; use an https:// target (which the proxy only tunnels), a proxy on loopback, or pass --allow-plain-http",
+                proxy.host_str().unwrap_or("given")
+            ));
+        }
         if let Some(n) = args.harness.test_threads
             && !(1..=MAX_THREADS).contains(&n)
         {
@@ -236,14 +250,12 @@ pub fn default_snapshot_dir(cases: &Path) -> PathBuf {
     base.unwrap_or(Path::new("")).join("snapshots")
 }
 
-/// Proves a folder can be written into (creating it), with a probe file removed at once.
+/// Proves a folder can be written into (creating it), with a probe file created exclusively
+/// under a random name and removed at once.
 fn writable_dir(dir: &Path) -> Result<(), UsageError> {
     let fail = |e: std::io::Error| UsageError(format!("cannot write into {}: {e}", dir.display()));
     std::fs::create_dir_all(dir).map_err(fail)?;
-    let probe = dir.join(format!(".psconform-probe-{}", std::process::id()));
-    std::fs::write(&probe, b"").map_err(fail)?;
-    let _ = std::fs::remove_file(&probe);
-    Ok(())
+    crate::files::probe(dir).map_err(fail)
 }
 
 /// Proves a report file can be written: its folder exists and takes a file, and the path is
@@ -260,10 +272,7 @@ pub fn writable_file(path: &Path) -> Result<(), UsageError> {
             parent.display()
         )));
     }
-    let probe = parent.join(format!(".psconform-probe-{}", std::process::id()));
-    std::fs::write(&probe, b"").map_err(|e| UsageError(format!("cannot write {}: {e}", path.display())))?;
-    let _ = std::fs::remove_file(&probe);
-    Ok(())
+    crate::files::probe(parent).map_err(|e| UsageError(format!("cannot write {}: {e}", path.display())))
 }
 
 #[cfg(test)]
@@ -286,6 +295,20 @@ mod tests {
         assert!(config(&["--target", "http://ps.example.com/BeyondTrust/api/public/v3"]).is_err());
         assert!(config(&["--target", "http://127.0.0.1:9/BeyondTrust/api/public/v3"]).is_ok());
         assert!(config(&["--allow-plain-http", "--target", "http://ps.example.com/x/api/public/v3"]).is_ok());
+    }
+
+    #[test]
+    fn plain_http_through_a_proxy_off_loopback_is_refused_too() {
+        let local = "http://127.0.0.1:9/BeyondTrust/api/public/v3";
+        let Err(err) = config(&["--target", local, "--proxy", "http://corp-proxy.test:3128"]) else {
+            panic!("a plain-http proxy off loopback is refused")
+        };
+        assert!(err.0.contains("through the proxy corp-proxy.test"), "{err}");
+        assert!(config(&["--proxy", "http://corp-proxy.test:3128"]).is_err(), "the built-in simulator is plain http");
+        assert!(config(&["--target", local, "--proxy", "http://127.0.0.1:3128"]).is_ok());
+        assert!(config(&["--target", local, "--proxy", "http://corp-proxy.test:3128", "--allow-plain-http"]).is_ok());
+        let tls = "https://ps.example.com/BeyondTrust/api/public/v3";
+        assert!(config(&["--target", tls, "--proxy", "http://corp-proxy.test:3128"]).is_ok(), "only tunnelled");
     }
 
     #[test]

@@ -375,7 +375,7 @@ fn run_cases(
         if let (Some(path), Some(report)) = (&config.contracts.drift_report, &done.drift) {
             let json = path.extension().is_some_and(|e| e == "json");
             let text = if json { crate::report::drift::json(report) } else { crate::report::drift::markdown(report) };
-            if let Err(e) = std::fs::write(path, text) {
+            if let Err(e) = crate::files::write_bytes(path, text.as_bytes()) {
                 anstream::eprintln!("error: cannot write {}: {e}", path.display());
                 run.outputs_failed = true;
             }

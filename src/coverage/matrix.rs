@@ -297,8 +297,10 @@ impl Coverage {
 
     /// Markdown, for a pull request or a ticket.
     pub fn markdown(&self) -> String {
+        use crate::escape::{cell, code, text};
         let mut out = format!("# API coverage\n\n{}.\n", self.headline());
         for (area, rows) in self.by_area() {
+            let area = text(area);
             let covered = rows.iter().filter(|r| r.covered()).count();
             let _ = writeln!(
                 out,
@@ -310,27 +312,27 @@ impl Coverage {
                 let obs: Vec<String> = r.observed.iter().map(u16::to_string).collect();
                 let doc: Vec<String> = r.documented.iter().map(u16::to_string).collect();
                 let model = match (&r.model, r.sources.first()) {
-                    (Some(file), Some(url)) => format!("[{}]({url})", file.rsplit('/').next().unwrap_or(file)),
-                    (Some(file), None) => format!("`{file}`"),
+                    (Some(file), Some(url)) => format!("[{}]({url})", text(file.rsplit('/').next().unwrap_or(file))),
+                    (Some(file), None) => code(file),
                     _ => "–".into(),
                 };
                 let _ = writeln!(
                     out,
-                    "| `{} {}`{} | {} | {cases} | {} | {} | {} | {model} |",
-                    r.method,
-                    r.route,
+                    "| {}{} | {} | {cases} | {} | {} | {} | {} |",
+                    cell(&code(&format!("{} {}", r.method, r.route))),
                     if r.unverified { " (unverified)" } else { "" },
                     r.effect,
-                    join(&r.asserted),
+                    cell(&text(&join(&r.asserted))),
                     if obs.is_empty() { "–".into() } else { obs.join(", ") },
-                    if doc.is_empty() { "–".into() } else { doc.join(", ") }
+                    if doc.is_empty() { "–".into() } else { doc.join(", ") },
+                    cell(&model),
                 );
             }
         }
         if !self.uncatalogued.is_empty() {
             let _ = writeln!(out, "\n## Exercised but not in the catalog\n");
             for r in &self.uncatalogued {
-                let _ = writeln!(out, "- `{} {}`: {} case(s)", r.method, r.route, r.cases.len());
+                let _ = writeln!(out, "- {}: {} case(s)", code(&format!("{} {}", r.method, r.route)), r.cases.len());
             }
         }
         out

@@ -137,7 +137,9 @@ pub(super) fn digest(text: &str) -> u64 {
 /// The second case of a run with a name another case has: the file is read again to show the
 /// line (a rare error, so the sources are not kept for it).
 fn duplicate(path: &Path, name: &str, line: usize, column: usize, first: &str) -> Diagnostic {
-    let source = std::fs::read_to_string(path).unwrap_or_default();
+    // Read again for the excerpt, through the same bounded reader: the file was read once.
+    let folder = path.parent().unwrap_or(Path::new("."));
+    let source = crate::files::read(folder, path, crate::case::load::MAX_CASE_FILE).unwrap_or_default();
     Diagnostic::at(path, &source, line, column, format!("two cases are both named `{name}`"))
         .with_hint(format!("the other one is at {first}; trial names (`<folder>::<file>::<case>`) must be unique"))
 }
@@ -220,6 +222,43 @@ pub fn trial_name(file: &CaseFile, case: &str) -> String {
 
 static CASE_NAME: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[a-z0-9][a-z0-9._-]*$").expect("the case-name pattern is a valid regex"));
+
+/// A request path spelled so that the server would route it elsewhere than it reads.
+struct Spelling {
+    message: String,
+    hint: String,
+}
+
+/// What is wrong with how a request path is spelled: a `.` or `..` segment, or a
+/// percent-escape of an unreserved character. Each reaches the server as another path than the
+/// case file shows (`x/../Credentials/42` is `Credentials/42`, `%43redentials` is
+/// `Credentials`), so a reader, the contract and the masking would all follow the spelling
+/// instead of the endpoint. Only the literal text before a query is looked at: a variable's
+/// value is one encoded segment whatever it holds.
+fn path_spelling(path: &str) -> Vec<Spelling> {
+    let literal = path.split(['?', '#']).next().unwrap_or("");
+    let mut out = Vec::new();
+    for segment in literal.split('/') {
+        if segment == "." || segment == ".." {
+            out.push(Spelling {
+                message: format!("the path has a `{segment}` segment, which the URL removes before it is sent"),
+                hint: "write the path the server routes, relative to the base URL, without `.` or `..` segments"
+                    .to_owned(),
+            });
+        }
+    }
+    let mut rest = literal;
+    while let Some(at) = rest.find('%') {
+        if let Some(c) = crate::catalog::fields::unreserved_escape(&rest[at..]) {
+            out.push(Spelling {
+                message: format!("`{}` is an escape of `{c}`, which a server reads as `{c}`", &rest[at..at + 3]),
+                hint: format!("write `{c}`: letters, digits, `-`, `.`, `_` and `~` need no escape"),
+            });
+        }
+        rest = &rest[at + 1..];
+    }
+    out
+}
 
 /// Parses `1500ms`, `2s` or `1m` into a duration.
 pub fn parse_duration(text: &str) -> Option<Duration> {
@@ -479,10 +518,12 @@ impl Compiler<'_> {
         }
         match PathPlan::compile(&path.value) {
             Ok(p) => Some(p),
-            Err(e) => {
-                let d = self
-                    .at(path, format!("invalid JSONPath `{}`: {e}", path.value))
-                    .with_hint("JSONPath starts at `$`, such as `$.UserId`, `$[0].Name` or `$` for the whole body");
+            Err((e, in_pattern)) => {
+                let d = self.at(path, format!("invalid JSONPath `{}`: {e}", path.value)).with_hint(if in_pattern {
+                    "match() and search() take a quoted pattern, compiled once with the size limits of `matches:`"
+                } else {
+                    "JSONPath starts at `$`, such as `$.UserId`, `$[0].Name` or `$` for the whole body"
+                });
                 self.push(d);
                 None
             }
@@ -504,6 +545,10 @@ impl Compiler<'_> {
         });
         let req = &step.request.value;
         let path = self.template(&req.path, scope, needs);
+        for problem in path_spelling(&req.path.value) {
+            let d = self.at(&req.path, problem.message).with_hint(problem.hint);
+            self.push(d);
+        }
         let route = match &req.route {
             Some(r) => {
                 if r.value.trim().is_empty() || r.value.contains(['?', '#']) {
@@ -594,7 +639,10 @@ impl Compiler<'_> {
                 }
             }
         };
-        let fields = FieldPolicy::for_path(&req.path.value);
+        // The floor of always-sensitive names: what a literal in a body must not be. (Which
+        // endpoint a request reaches, and so its documented credential fields, is decided from
+        // the URL as sent, when it runs; reading the catalog here would make `validate` load it.)
+        let fields = FieldPolicy::floor(crate::catalog::fields::under_secrets_safe(&req.path.value));
         let body = match req.body.as_ref().map(|b| (b, &b.value)) {
             None => None,
             Some((at, BodySpec::Json(v))) => {
@@ -1065,6 +1113,28 @@ cases:
             "endpoint: X\ncases:\n  - name: c\n    summary: s\n    effect: read\n    steps:\n      - request: { method: GET, path: X }\n        expect:\n          paths:\n            \"$[?@.Id == {{ run_id }}]\": { exists: true }\n",
         )]);
         assert!(messages(&d).iter().any(|m| m.starts_with("a JSONPath is not a template")), "{:?}", messages(&d));
+    }
+
+    #[test]
+    fn paths_spelled_around_their_endpoint_are_refused_where_they_are_written() {
+        let case = |path: &str| {
+            format!(
+                "endpoint: X\ncases:\n  - name: a\n    summary: s\n    effect: read\n    steps:\n      - request: {{ method: GET, path: \"{path}\" }}\n        expect: {{ status: 200 }}\n"
+            )
+        };
+        for (path, words) in [
+            ("./Secrets-Safe/Secrets", "a `.` segment"),
+            ("x/../Credentials/42", "a `..` segment"),
+            ("Secrets%2dSafe/Secrets", "`%2d` is an escape of `-`"),
+            ("%43redentials/42", "`%43` is an escape of `C`"),
+        ] {
+            let d = errors(&[("t.yaml", &case(path))]);
+            assert_eq!(d.len(), 1, "{path}: {d:?}");
+            assert!(d[0].message.contains(words) && d[0].line == 7 && d[0].hint.is_some(), "{path}: {d:?}");
+        }
+        // Reserved escapes, a `..` inside a segment, and anything after the query are the
+        // case's to write.
+        assert!(plan(&[("t.yaml", &case("Users/a%2Fb/x..y?q=%41"))]).is_ok());
     }
 
     #[test]

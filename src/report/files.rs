@@ -5,6 +5,11 @@
 //! fragment at a time, around the run's counts and exit code.
 //!
 //! What stays in memory per case is its place (name, area, file, offsets), a few dozen bytes.
+//!
+//! Each report has a size budget for its cases, [`CASES_BUDGET`]: once a case would take a
+//! report past it, that case and every later one go into it in their lean form ([`lean`]:
+//! the outcome of each step and its first failures, without notes, attempts or contract
+//! changes), so a run whose every answer is huge still gives reports a reader can open.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
@@ -13,9 +18,16 @@ use std::path::PathBuf;
 use super::html::{Group, PageHead, PageTally};
 use super::{ExitInfo, RunMeta, html, json, junit};
 use crate::coverage::Coverage;
-use crate::result::{CaseResult, RunResult};
+use crate::result::{CaseResult, CheckOutcome, Note, RunResult};
 use crate::seal::Redacted;
 use crate::shape::drift::DriftReport;
+
+/// Bytes of cases a report holds before the rest go in lean.
+pub const CASES_BUDGET: u64 = 4 * 1024 * 1024;
+/// Failing outcomes a lean step keeps; the rest are counted.
+const LEAN_OUTCOMES: usize = 3;
+/// What a lean outcome says instead of its note.
+pub const LEFT_OUT: &str = "details left out: the report reached its size budget";
 
 /// Where the report files go.
 #[derive(Debug, Clone, Default)]
@@ -57,6 +69,8 @@ pub struct Reports {
     paths: Paths,
     spool: BufWriter<File>,
     written: u64,
+    /// Bytes of cases spooled per report: JUnit, JSON, HTML.
+    used: [u64; 3],
     cases: Vec<Spooled>,
     tally: PageTally,
     /// The first problem spooling met: the reports cannot be written.
@@ -83,6 +97,7 @@ impl Reports {
             paths,
             spool: BufWriter::new(tempfile::tempfile()?),
             written: 0,
+            used: [0; 3],
             cases: Vec::new(),
             tally: PageTally::default(),
             broken: None,
@@ -100,16 +115,24 @@ impl Reports {
     }
 
     fn spool_case(&mut self, c: &CaseResult) -> io::Result<()> {
+        let mut slim = None;
+        let junit_xml = |c: &CaseResult| junit::testcase(c).map_err(|e| io::Error::other(e.to_string()));
         let junit = if self.paths.junit.is_some() {
-            let xml = junit::testcase(c).map_err(|e| io::Error::other(e.to_string()))?;
-            self.put(&xml)?
+            let xml = self.within(0, junit_xml(c)?, &mut slim, c, |l| junit_xml(l))?;
+            self.put(0, &xml)?
         } else {
             Span::default()
         };
-        let json = if self.paths.json.is_some() { self.put(&json::case(c, false))? } else { Span::default() };
+        let json = if self.paths.json.is_some() {
+            let text = self.within(1, json::case(c, false), &mut slim, c, |l| Ok(json::case(l, false)))?;
+            self.put(1, &text)?
+        } else {
+            Span::default()
+        };
         let html = if self.paths.html.is_some() {
             self.tally.add(c);
-            self.put(&html::run_case(c))?
+            let page = self.within(2, html::run_case(c), &mut slim, c, |l| Ok(html::run_case(l)))?;
+            self.put(2, &page)?
         } else {
             Span::default()
         };
@@ -117,7 +140,24 @@ impl Reports {
         Ok(())
     }
 
-    fn put(&mut self, text: &str) -> io::Result<Span> {
+    /// `full`, or the case rendered in its lean form (made once) when `full` would take
+    /// report `which` past its budget.
+    fn within(
+        &self,
+        which: usize,
+        full: String,
+        slim: &mut Option<CaseResult>,
+        c: &CaseResult,
+        render: impl Fn(&CaseResult) -> io::Result<String>,
+    ) -> io::Result<String> {
+        if self.used[which] + full.len() as u64 <= CASES_BUDGET {
+            return Ok(full);
+        }
+        render(slim.get_or_insert_with(|| lean(c)))
+    }
+
+    fn put(&mut self, which: usize, text: &str) -> io::Result<Span> {
+        self.used[which] += text.len() as u64;
         self.spool.write_all(text.as_bytes())?;
         let span = Span { at: self.written, len: text.len() };
         self.written += text.len() as u64;
@@ -141,11 +181,8 @@ impl Reports {
         let mut problems = Vec::new();
         let mut write = |path: &Option<PathBuf>, f: &mut dyn FnMut(&mut dyn Write) -> io::Result<()>| {
             let Some(path) = path else { return };
-            let done = File::create(path).and_then(|file| {
-                let mut out = BufWriter::new(file);
-                f(&mut out)?;
-                out.flush()
-            });
+            // Into a temporary file of the same folder, renamed over the path when whole.
+            let done = crate::files::write(path, |out| f(out));
             if let Err(e) = done {
                 problems.push(format!("cannot write {}: {e}", path.display()));
             }
@@ -191,6 +228,26 @@ impl Reports {
         });
         problems
     }
+}
+
+/// A case as a report past its budget holds it: each step's outcome and its first failing
+/// checks, without notes, attempts or contract changes (counted instead).
+pub fn lean(c: &CaseResult) -> CaseResult {
+    let mut c = c.clone();
+    for s in &mut c.steps {
+        s.attempts.clear();
+        let failing: Vec<CheckOutcome> = s.outcomes.drain(..).filter(CheckOutcome::fails).collect();
+        s.outcomes_omitted += failing.len().saturating_sub(LEAN_OUTCOMES);
+        s.outcomes = failing.into_iter().take(LEAN_OUTCOMES).collect();
+        for o in &mut s.outcomes {
+            o.note = Some(Note::Text(LEFT_OUT.to_owned()));
+        }
+        if let Some(v) = &mut s.contract {
+            v.more_changes += v.changes.len();
+            v.changes.clear();
+        }
+    }
+    c
 }
 
 fn read(spool: &mut File, span: Span) -> io::Result<String> {

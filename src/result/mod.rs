@@ -178,7 +178,12 @@ pub enum Note {
         more: usize,
     },
     /// How the response's shape differs from its contract.
-    Changes(Vec<crate::shape::Change>),
+    Changes {
+        /// The first changes, at most `shape::MAX_CHANGES`.
+        listed: Vec<crate::shape::Change>,
+        /// How many more there are.
+        more: usize,
+    },
 }
 
 /// One difference of a body from the expected value.
@@ -238,9 +243,13 @@ impl fmt::Display for Note {
                 }
                 Ok(())
             }
-            Note::Changes(changes) => {
-                let lines: Vec<String> = changes.iter().map(|c| c.line()).collect();
-                f.write_str(&lines.join("; "))
+            Note::Changes { listed, more } => {
+                let lines: Vec<String> = listed.iter().map(|c| c.line()).collect();
+                f.write_str(&lines.join("; "))?;
+                if *more > 0 {
+                    write!(f, "; and {more} more changes")?;
+                }
+                Ok(())
             }
         }
     }
@@ -274,7 +283,7 @@ impl Redact for Note {
                     }
                 }
             }
-            Note::Changes(changes) => changes.redact(r),
+            Note::Changes { listed, .. } => listed.redact(r),
         }
     }
 }
@@ -521,6 +530,10 @@ pub struct StepResult {
     /// from its body is shown.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub body_masked: bool,
+    /// Which fields of the request and its answer are credentials, decided from the URL as
+    /// sent (`crate::catalog::fields`): what sealing masks by position.
+    #[serde(skip)]
+    pub fields: FieldPolicy,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -545,6 +558,7 @@ impl StepResult {
             skipped: None,
             contract: None,
             body_masked: false,
+            fields: FieldPolicy::default(),
         }
     }
 
@@ -755,7 +769,7 @@ pub fn secs_back<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::
 // How each result type walks through the sealing point: every string, every JSON value, keys
 // included. A new field that reaches an output gets its line here, next to the type.
 
-fn redact_outcome(o: &mut CheckOutcome, r: &Redactor, fields: FieldPolicy, masked_body: bool) {
+fn redact_outcome(o: &mut CheckOutcome, r: &Redactor, fields: &FieldPolicy, masked_body: bool) {
     o.subject.redact(r);
     if let Some(obs) = o.observed.as_mut() {
         obs.on.redact(r);
@@ -811,7 +825,7 @@ impl Redact for RequestLine {
 
 impl Redact for StepResult {
     fn redact(&mut self, r: &Redactor) {
-        let fields = self.request.as_ref().map_or_else(FieldPolicy::default, |l| FieldPolicy::for_path(&l.path));
+        let fields = &self.fields;
         self.name.redact(r);
         self.request.redact(r);
         for o in &mut self.outcomes {

@@ -68,7 +68,8 @@ pub(super) fn contract(
         subject: verdict.contract.clone(),
         expected: Value::String("conforming".into()),
         actual: serde_json::to_value(verdict.status).unwrap_or(Value::Null),
-        note: (!verdict.changes.is_empty()).then(|| Note::Changes(verdict.changes.clone())),
+        note: (!verdict.changes.is_empty())
+            .then(|| Note::Changes { listed: verdict.changes.clone(), more: verdict.more_changes }),
         passed: !fails,
         span: step.span,
         observed: None,

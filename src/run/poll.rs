@@ -10,7 +10,7 @@ use super::step::{At, MAX_OUTCOMES, build, capture, evaluate, learn, log_request
 use super::{CaseRun, observe};
 use crate::plan::StepPlan;
 use crate::result::{Attempt, CheckKind, CheckOutcome, Note, Phase, StepError, StepResult};
-use crate::secret::{FieldPolicy, show_header};
+use crate::secret::show_header;
 
 /// Sends the step's request until its expectations hold or its attempts run out.
 pub(super) async fn run(at: At<'_>, run: &mut CaseRun, step: &StepPlan, mut r: StepResult) -> StepResult {
@@ -27,9 +27,10 @@ pub(super) async fn run(at: At<'_>, run: &mut CaseRun, step: &StepPlan, mut r: S
             }
         };
         r.request = Some(built.line.clone());
-        let fields = FieldPolicy::for_path(&built.line.path);
+        r.fields = built.fields.clone();
+        let fields = &built.fields;
         tracing::info!("{}", run.redactor.text(&format!("> {} {}", built.outgoing.method, built.shown_url)));
-        log_request_details(run, &built.outgoing);
+        log_request_details(run, &built.outgoing, fields);
         let started = Instant::now();
         let sent = ctx.http.send(&built.outgoing, &run.jar).await;
         r.duration = started.elapsed();

@@ -13,6 +13,7 @@ use crate::plan::check::{Eval, captured};
 use crate::plan::{AuthPlan, BodyPlan, CasePlan, PwdPlan, StepPlan};
 use crate::response::Response;
 use crate::result::{CheckOutcome, Phase, RequestLine, Skipped, StepError, StepResult};
+use crate::seal::ShownBody;
 use crate::secret::{Added, FieldPolicy, MASK, Origin, show_header};
 
 /// Outcomes kept per step; the rest are counted.
@@ -26,6 +27,8 @@ pub(super) struct Built {
     pub(super) shown_url: String,
     /// The `version` query, for the contract key.
     pub(super) version: Option<String>,
+    /// Which fields of the request and its answer are credentials, by the URL as sent.
+    pub(super) fields: FieldPolicy,
     /// The query as sent, for the documented form of the answer.
     pub(super) query: Vec<(String, String)>,
 }
@@ -85,7 +88,10 @@ pub(super) fn build(ctx: &RunContext, run: &CaseRun, base: &Url, step: &StepPlan
     let req = &step.request;
     let vars = &run.vars;
     let undefined = |u: crate::plan::template::Undefined| StepError::Undefined(u.0);
-    let path = req.path.render(vars).map_err(undefined)?;
+    let path = req.path.render_path(vars).map_err(|e| match e {
+        crate::plan::template::PathError::Undefined(u) => undefined(u),
+        other => StepError::InvalidRequest(other.to_string()),
+    })?;
     let join = |p: &str| format!("{}/{}", base.as_str().trim_end_matches('/'), p.trim_start_matches('/'));
     let mut url = Url::parse(&join(&path.value))
         .map_err(|e| StepError::InvalidRequest(format!("the path `{}` does not make a valid URL: {e}", path.shown)))?;
@@ -150,7 +156,9 @@ pub(super) fn build(ctx: &RunContext, run: &CaseRun, base: &Url, step: &StepPlan
         }
     }
     let has = |headers: &[(String, String)], name: &str| headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name));
-    let fields = FieldPolicy::for_path(&path.value);
+    // The endpoint the request reaches, decided from the URL as sent (dot segments removed,
+    // unreserved escapes decoded), not from how the case spells it.
+    let fields = crate::catalog::fields::of_request(req.method.as_str(), base.path(), url.path());
     let body = match &req.body {
         None => None,
         Some(BodyPlan::Json(v)) => {
@@ -159,7 +167,7 @@ pub(super) fn build(ctx: &RunContext, run: &CaseRun, base: &Url, step: &StepPlan
                 headers.push(("Content-Type".into(), "application/json".into()));
             }
             let mut found = Vec::new();
-            fields.secrets_in(&v.value, &mut found);
+            fields.secrets_in(&v.value, None, &mut found);
             found.iter().for_each(|s| secret(s));
             Some(serde_json::to_vec(&v.value).map_err(|e| StepError::InvalidRequest(e.to_string()))?)
         }
@@ -188,6 +196,7 @@ pub(super) fn build(ctx: &RunContext, run: &CaseRun, base: &Url, step: &StepPlan
         outgoing: Outgoing { method, url, headers, body },
         shown_url,
         version,
+        fields,
         query,
     })
 }
@@ -195,13 +204,16 @@ pub(super) fn build(ctx: &RunContext, run: &CaseRun, base: &Url, step: &StepPlan
 /// Registers every credential a response carries, before anything about it is shown. Values
 /// too short to match globally stay masked where they stand; past the store's bound the case
 /// is saturated and shows nothing more from bodies.
-pub(super) fn learn(run: &mut CaseRun, resp: &Response, fields: FieldPolicy) {
+pub(super) fn learn(run: &mut CaseRun, resp: &Response, fields: &FieldPolicy) {
     let mut found: Vec<String> = resp.set_cookies().iter().map(|c| c.value.clone()).collect();
     match resp.json() {
-        Ok(json) => fields.secrets_in(json, &mut found),
-        // A raw credential body (a file download) is never shown; only a small one is worth
-        // matching elsewhere.
-        Err(_) if fields.bare_body() && resp.body.len() <= 4096 => found.push(resp.text().into_owned()),
+        Ok(json) => fields.secrets_in(json, Some(resp.status), &mut found),
+        // A body serde rejects (a BOM, a `NaN`, trailing garbage, a bad byte) still holds its
+        // credentials where it always does: read leniently, as it will be shown. A raw
+        // credential body (a file download) is never shown; only a small one is learned.
+        Err(_) if fields.bare_body(resp.status) || fields.reads_leniently(&resp.body) => {
+            found.extend(fields.lenient(&resp.body, resp.status).map(|read| read.found).unwrap_or_default());
+        }
         Err(_) => {}
     }
     for f in found {
@@ -217,7 +229,7 @@ pub(super) fn evaluate(
     run: &CaseRun,
     step: &StepPlan,
     resp: &Response,
-    fields: FieldPolicy,
+    fields: &FieldPolicy,
 ) -> (Vec<CheckOutcome>, Option<StepError>) {
     let mut e = Eval::new(resp, &run.vars, fields, &run.redactor, Instant::now() + ctx.eval_budget);
     e.strict = ctx.strict;
@@ -234,7 +246,7 @@ pub(super) fn capture(
     run: &mut CaseRun,
     step: &StepPlan,
     resp: &Response,
-    fields: FieldPolicy,
+    fields: &FieldPolicy,
     outcomes: &mut Vec<CheckOutcome>,
 ) {
     for cap in &step.captures {
@@ -267,7 +279,7 @@ pub(super) fn capture(
     }
 }
 
-pub(super) fn log_request_details(run: &CaseRun, out: &Outgoing) {
+pub(super) fn log_request_details(run: &CaseRun, out: &Outgoing, fields: &FieldPolicy) {
     if !tracing::enabled!(tracing::Level::DEBUG) {
         return;
     }
@@ -275,12 +287,15 @@ pub(super) fn log_request_details(run: &CaseRun, out: &Outgoing) {
         tracing::debug!("{}", run.redactor.text(&format!("> {k}: {}", show_header(k, v))));
     }
     if let Some(body) = &out.body {
-        let fields = FieldPolicy::for_path(out.url.path());
-        tracing::debug!("> {}", show_body(run, body, fields));
+        let json = serde_json::from_slice::<Value>(body);
+        tracing::debug!(
+            "> {}",
+            show_body(run.redactor.body(body, json.as_ref().map_err(|_| "not JSON"), None, fields))
+        );
     }
 }
 
-pub(super) fn log_response(run: &CaseRun, resp: &Response, fields: FieldPolicy, took: Duration) {
+pub(super) fn log_response(run: &CaseRun, resp: &Response, fields: &FieldPolicy, took: Duration) {
     tracing::info!("< {} ({} bytes, {} ms)", resp.status, resp.body.len(), took.as_millis());
     if !tracing::enabled!(tracing::Level::DEBUG) {
         return;
@@ -289,27 +304,24 @@ pub(super) fn log_response(run: &CaseRun, resp: &Response, fields: FieldPolicy, 
         tracing::debug!("{}", run.redactor.text(&format!("< {k}: {}", show_header(k, v))));
     }
     if !resp.body.is_empty() {
-        let shown =
-            if fields.bare_body() || run.saturated { MASK.to_owned() } else { show_body(run, &resp.body, fields) };
+        let shown = if run.saturated {
+            MASK.to_owned()
+        } else {
+            show_body(run.redactor.body(&resp.body, resp.json(), Some(resp.status), fields))
+        };
         tracing::debug!("< {shown}");
     }
 }
 
-/// A body fit for the log: JSON with credential fields masked, form bodies likewise, other
-/// text redacted, and only then cut.
-fn show_body(run: &CaseRun, body: &[u8], fields: FieldPolicy) -> String {
+/// A body fit for the log ([`crate::seal::Redactor::body`]: masked by position, then by value),
+/// and only then cut.
+fn show_body(shown: ShownBody) -> String {
     const MAX: usize = 2048;
-    if let Ok(mut v) = serde_json::from_slice::<Value>(body) {
-        run.redactor.value(&mut v, fields);
-        return crate::secret::cut(&v.to_string(), MAX);
+    match shown {
+        ShownBody::Empty => String::new(),
+        ShownBody::Credential => MASK.to_owned(),
+        ShownBody::Json(v) => crate::secret::cut(&v.to_string(), MAX),
+        ShownBody::Text(text) => crate::secret::cut(&text, MAX),
+        ShownBody::Unreadable => ShownBody::UNREADABLE.to_owned(),
     }
-    let text = String::from_utf8_lossy(body);
-    if text.contains('=') && !text.contains(' ') && text.len() < 64 * 1024 {
-        let form = url::form_urlencoded::parse(text.as_bytes())
-            .map(|(k, v)| if fields.is_sensitive(&k) { format!("{k}={MASK}") } else { format!("{k}={v}") })
-            .collect::<Vec<_>>()
-            .join("&");
-        return crate::secret::cut(&run.redactor.text(&form), MAX);
-    }
-    crate::secret::cut(&run.redactor.text(&text), MAX)
 }

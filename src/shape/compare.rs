@@ -88,6 +88,20 @@ change_kinds! {
     NowAlwaysPresent => "now always present", Info;
     /// A field the contract does not list.
     NewField => "new field", Additive;
+    /// An object had more fields than a shape keeps (`shape::infer::MAX_FIELDS`): they were
+    /// counted, not compared.
+    FieldsNotKept => "more fields than a shape keeps", Additive;
+}
+
+/// Changes a verdict or a drifted contract lists; the rest are counted ("and N more").
+pub const MAX_CHANGES: usize = 200;
+
+/// Keeps the first [`MAX_CHANGES`] of `changes` (they are sorted, breaking first) and returns
+/// how many it left out.
+pub fn cap(changes: &mut Vec<Change>) -> usize {
+    let more = changes.len().saturating_sub(MAX_CHANGES);
+    changes.truncate(MAX_CHANGES);
+    more
 }
 
 impl std::fmt::Display for ChangeKind {
@@ -193,7 +207,11 @@ pub fn compare(old: &ResponseShape, new: &ResponseShape, mode: Mode) -> Vec<Chan
         out.push(Change::new(format!("cookie {name}"), ChangeKind::CookieNew, None, None));
     }
     compare_bodies(&old.body, &new.body, mode, &mut out);
-    out.sort_by(|a, b| b.severity.cmp(&a.severity).then_with(|| a.at.cmp(&b.at)));
+    // Fields counted and not kept come first of their severity: a capped list still says so.
+    let counted = |c: &Change| c.what != ChangeKind::FieldsNotKept;
+    out.sort_by(|a, b| {
+        b.severity.cmp(&a.severity).then_with(|| counted(a).cmp(&counted(b))).then_with(|| a.at.cmp(&b.at))
+    });
     out.dedup();
     out
 }
@@ -270,10 +288,16 @@ fn compare_nodes(old: &Node, new: &Node, path: &str, mode: Mode, out: &mut Vec<C
         };
         out.push(Change::new(&at, ChangeKind::FormatHintChanged, Some(show(a)), Some(show(b))));
     }
+    if new.omitted > old.omitted {
+        let p = if path.is_empty() { "body" } else { path };
+        out.push(Change::new(p, ChangeKind::FieldsNotKept, None, Some(format!("{} more fields", new.omitted))));
+    }
     if let (Some(a), Some(b)) = (&old.object, &new.object) {
         for (k, fa) in a {
             let p = format!("{path}{}", key_text(k));
             match b.get(k) {
+                // The object had more fields than the shape kept: this one may be among them.
+                None if new.omitted > 0 => {}
                 None if !fa.optional => {
                     out.push(Change::new(&p, ChangeKind::RequiredFieldMissing, Some(fa.node.kinds().join(" | ")), None))
                 }

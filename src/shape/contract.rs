@@ -149,9 +149,17 @@ pub struct Verdict {
     pub contract: String,
     /// Conforming, additive, breaking, or no contract yet.
     pub status: VerdictStatus,
-    /// Every difference, breaking first; format hints are `info`.
+    /// The differences, breaking first, at most [`super::compare::MAX_CHANGES`]; format hints
+    /// are `info`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<Change>,
+    /// How many more differences there are.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub more_changes: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// The verdict's summary.
@@ -250,30 +258,17 @@ impl Verdict {
                 contract: file.display().to_string(),
                 status: VerdictStatus::Missing,
                 changes: Vec::new(),
+                more_changes: 0,
             };
         };
-        let changes = compare(&c.shape, observed, Mode::Conform);
+        let mut changes = compare(&c.shape, observed, Mode::Conform);
         let status = match changes.iter().map(|c| c.severity).max() {
             Some(Severity::Breaking) => VerdictStatus::Breaking,
             Some(Severity::Additive) => VerdictStatus::Additive,
             _ => VerdictStatus::Conforming,
         };
-        Verdict { contract: c.name.clone(), status, changes }
-    }
-
-    /// Compares a response's shape with a contract.
-    pub fn of(contract_file: &Path, contract: Option<&Contract>, observed: &ResponseShape) -> Verdict {
-        let contract_name = contract_file.display().to_string();
-        let Some(c) = contract else {
-            return Verdict { contract: contract_name, status: VerdictStatus::Missing, changes: Vec::new() };
-        };
-        let changes = compare(&c.shape, observed, Mode::Conform);
-        let status = match changes.iter().map(|c| c.severity).max() {
-            Some(Severity::Breaking) => VerdictStatus::Breaking,
-            Some(Severity::Additive) => VerdictStatus::Additive,
-            _ => VerdictStatus::Conforming,
-        };
-        Verdict { contract: contract_name, status, changes }
+        let more_changes = super::compare::cap(&mut changes);
+        Verdict { contract: c.name.clone(), status, changes, more_changes }
     }
 
     /// Whether the verdict fails the step.
@@ -295,7 +290,12 @@ impl Redact for Verdict {
 
 /// A contract file that cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}{}: {message}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
+#[error(
+    "{}{}: {}",
+    crate::escape::controls(&path.display().to_string()),
+    line.map(|l| format!(":{l}")).unwrap_or_default(),
+    crate::escape::controls(message)
+)]
 pub struct ContractError {
     /// The file.
     pub path: PathBuf,
@@ -322,11 +322,15 @@ struct Info {
     cases: Vec<String>,
 }
 
-/// Reads one contract file.
-pub fn read(path: &Path) -> Result<Contract, ContractError> {
+/// Largest contract file read: a contract is a shape of at most a few thousand lines (see
+/// `infer::MAX_FIELDS`), and a link to `/dev/zero` must not read until memory runs out.
+pub const MAX_CONTRACT_FILE: u64 = 8 * 1024 * 1024;
+
+/// Reads one contract file of the folder `dir` with the bounded reader
+/// ([`crate::files::read`]): a regular file, not reached through a link out of `dir`.
+pub fn read(dir: &Path, path: &Path) -> Result<Contract, ContractError> {
     let err = |line: Option<usize>, message: String| ContractError { path: path.to_path_buf(), line, message };
-    let bytes = std::fs::read(path).map_err(|e| err(None, format!("cannot read: {e}")))?;
-    let text = String::from_utf8(bytes).map_err(|_| err(None, "not UTF-8 text".into()))?;
+    let text = crate::files::read(dir, path, MAX_CONTRACT_FILE).map_err(|e| err(None, e.to_string()))?;
     parse(&text).map_err(|(line, message)| err(line, message))
 }
 
@@ -417,7 +421,7 @@ impl ContractSet {
         names.sort();
         for name in names {
             let path = dir.join(&name);
-            match read(&path) {
+            match read(dir, &path) {
                 Ok(c) if c.key.file_name() != name => errors.push(ContractError {
                     path,
                     line: None,
@@ -456,7 +460,7 @@ pub fn write_all<'a>(
     let mut written = Vec::new();
     for c in contracts {
         let path = dir.join(c.key.file_name());
-        std::fs::write(&path, render(c)).map_err(|e| ContractError {
+        crate::files::write_bytes(&path, render(c).as_bytes()).map_err(|e| ContractError {
             path: path.clone(),
             line: None,
             message: format!("cannot write: {e}"),
@@ -579,7 +583,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp");
         let c = sample();
         let written = write_all(dir.path(), [&c]).expect("write");
-        let back = read(&written[0]).expect("read");
+        let back = read(dir.path(), &written[0]).expect("read");
         assert_eq!(back, c);
         let snap = insta::Snapshot::from_file(&written[0]).expect("insta reads it");
         assert_eq!(snap.metadata().description(), Some("POST Auth/SignAppin 200"));

@@ -679,7 +679,7 @@ endpoints:
             ];
             let files = [ModelFile { path: "things.yaml".into(), text: SHOP.into() }];
             let models = load(&files, &endpoints).unwrap_or_else(|d| panic!("{d:#?}"));
-            Catalog { endpoints, unverified: Vec::new(), models }
+            Catalog::new(endpoints, Vec::new(), models)
         });
         &SHOP_CATALOG
     }

@@ -202,7 +202,7 @@ fn golden_failure_against_a_deviating_simulator() {
     ---- auth::sign-app-in::api-key ----
     cases/auth/sign-app-in.yaml:19: step 1 `sign in` (POST Auth/SignAppin) -> 200
       $.UserId type: expected integer, got string  (line 29)
-      contract: expected the shape in snapshots/post__auth__signappin__200.snap, got .UserId: retyped (integer -> string)  (line 19)
+      contract: expected the shape in catalog/models/authentication.yaml: POST Auth/SignAppin 200 (with snapshots/post__auth__signappin__200.snap), got .UserId: retyped (integer -> string)  (line 19)
       not run after the failure: step 2 `the session authenticates a later call`
 
 

@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
+use super::query::{DocStats, OverVisits};
 use super::show::bound;
 use super::{CaptureFrom, CapturePlan, Check, CookieMatcher, MAX_FAILURES, PathMatcher, PathPlan, Test, TextMatcher};
 use crate::case::spec::{JsonType, LengthSpec, StatusSpec};
@@ -30,15 +31,17 @@ pub struct Eval<'a> {
     /// The case's variables.
     pub vars: &'a Vars,
     /// Which fields of this endpoint are credentials.
-    pub fields: FieldPolicy,
+    pub fields: &'a FieldPolicy,
     /// The case's redactor, for values shown.
     pub redactor: &'a Redactor,
     /// When evaluation must stop.
     pub deadline: Instant,
+    /// The body as it may be shown, decided once.
+    pub(super) shown: std::cell::OnceCell<crate::seal::ShownBody>,
+    /// The body's size, width and depth, for the JSONPath budget, measured once.
+    stats: std::cell::OnceCell<DocStats>,
     /// Whether an observed expectation that fails fails its step (`--strict`).
     pub strict: bool,
-    /// The start of the body as shown, made once.
-    pub(super) preview: std::cell::OnceCell<String>,
 }
 
 pub(super) fn outcome(kind: CheckKind, matcher: Matcher, subject: impl Into<String>, span: Span) -> CheckOutcome {
@@ -79,11 +82,20 @@ impl<'a> Eval<'a> {
     pub fn new(
         resp: &'a Response,
         vars: &'a Vars,
-        fields: FieldPolicy,
+        fields: &'a FieldPolicy,
         redactor: &'a Redactor,
         deadline: Instant,
     ) -> Self {
-        Eval { resp, vars, fields, redactor, deadline, strict: false, preview: std::cell::OnceCell::new() }
+        Eval {
+            resp,
+            vars,
+            fields,
+            redactor,
+            deadline,
+            strict: false,
+            shown: std::cell::OnceCell::new(),
+            stats: std::cell::OnceCell::new(),
+        }
     }
 
     pub(super) fn over(&self) -> bool {
@@ -135,9 +147,8 @@ impl Check {
             }
             Test::BodyText(matcher) => {
                 let text = e.resp.text();
-                let shown = Value::String(if e.fields.bare_body() { MASK.into() } else { e.show_text(&text) });
                 let mut o = text_match(e, matcher, CheckKind::Body, "body", &[&text], span);
-                o.actual = shown;
+                o.actual = e.show_body_text();
                 out.push(o);
             }
             Test::Body { value, partial } => out.push(body(e, value, *partial, span)),
@@ -313,8 +324,11 @@ fn compare_values(
         }
         _ if json_eq(want, actual) => {}
         _ => {
-            let shown =
-                if at == "$" && e.fields.bare_body() { Value::String(MASK.into()) } else { e.show_at(at, actual) };
+            let shown = if at == "$" && e.fields.bare_body(e.resp.status) {
+                Value::String(MASK.into())
+            } else {
+                e.show_at(at, actual)
+            };
             let kind = DifferenceKind::Value { actual: shown, expected: e.show_at(at, want) };
             note_diff(out, count, Difference { at: e.show_text(at), kind })
         }
@@ -344,7 +358,14 @@ fn path_check(
             return Ok(());
         }
     };
-    let nodes = path.query(doc);
+    let nodes = match path.query(doc, || *e.stats.get_or_init(|| DocStats::of(doc)), Some(e.deadline)) {
+        Ok(nodes) => nodes,
+        Err(OverVisits::Deadline) => return Err(OverBudget),
+        Err(over) => {
+            out.push(base.note(over.to_string()));
+            return Ok(());
+        }
+    };
     if let PathMatcher::Exists(want) = matcher {
         let mut o = base.got(Value::Bool(!nodes.is_empty())).passed(nodes.is_empty() != *want);
         if nodes.len() > 1 {
@@ -390,7 +411,7 @@ fn path_check(
         out.push(base.passed(true).note(format!("all {} selected values", nodes.len())));
         return Ok(());
     }
-    let locations = if nodes.len() <= MAX_LOCATED { path.locations(doc) } else { Vec::new() };
+    let locations = if nodes.len() <= MAX_LOCATED { path.locations(doc, Some(e.deadline)) } else { Vec::new() };
     for i in failures {
         let (actual, note) = actual_of(e, &path.source, matcher, nodes[i]);
         let subject = locations
@@ -500,7 +521,7 @@ pub fn json_eq(a: &Value, b: &Value) -> bool {
 impl CapturePlan {
     /// The captured value and whether it is a credential, or the outcome that says why there
     /// is none.
-    pub fn eval(&self, resp: &Response, fields: FieldPolicy) -> Result<(Value, bool), Box<CheckOutcome>> {
+    pub fn eval(&self, resp: &Response, fields: &FieldPolicy) -> Result<(Value, bool), Box<CheckOutcome>> {
         let fail = |why: String| {
             Err(Box::new(
                 outcome(CheckKind::Capture, Matcher::Captured, &self.name, self.span)
@@ -515,9 +536,10 @@ impl CapturePlan {
                     Ok(d) => d,
                     Err(why) => return fail(why.to_owned()),
                 };
-                match p.query(doc).as_slice() {
-                    [one] => ((*one).clone(), fields.is_sensitive_path(&p.source)),
-                    other => return fail(format!("{} selects {} values, not exactly one", p.source, other.len())),
+                match p.query(doc, || DocStats::of(doc), None).as_deref() {
+                    Ok([one]) => ((*one).clone(), fields.is_sensitive_path(&p.source, resp.status)),
+                    Ok(other) => return fail(format!("{} selects {} values, not exactly one", p.source, other.len())),
+                    Err(over) => return fail(over.to_string()),
                 }
             }
             CaptureFrom::Header(h) => match resp.header(h) {

@@ -457,13 +457,13 @@ fn step(h: &mut Html, s: &StepResult) {
         h.el("code", &[], &v.contract).raw(" ");
         let word = if v.status == VerdictStatus::Missing { "no contract yet" } else { status };
         h.el("span", &[("class", "sev")], word);
-        changes_list(h, &v.changes);
+        changes_list(h, &v.changes, v.more_changes);
         h.raw("</div>");
     }
     h.raw("</li>");
 }
 
-fn changes_list(h: &mut Html, changes: &[Change]) {
+fn changes_list(h: &mut Html, changes: &[Change], more: usize) {
     if changes.is_empty() {
         return;
     }
@@ -475,6 +475,9 @@ fn changes_list(h: &mut Html, changes: &[Change]) {
             .raw(" ")
             .text(&c.line())
             .close("li");
+    }
+    if more > 0 {
+        h.el("li", &[("class", "change more")], &format!("and {more} more"));
     }
     h.raw("</ul>");
 }
@@ -605,6 +608,7 @@ mod tests {
             contract: "snapshots/post__auth__signappin__200.snap".into(),
             status: VerdictStatus::Conforming,
             changes: Vec::new(),
+            more_changes: 0,
         });
         let ignored = case(
             "auth::sign-app-in::oauth",

@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
+use crate::escape::controls;
 use crate::result::{
     CaseResult, CheckKind, CheckOutcome, Failure, Matcher, Note, Phase, RunResult, Skipped, StepResult,
 };
@@ -176,7 +177,7 @@ pub fn verdict_lines(run: &RunResult, target: &str) -> Vec<String> {
     if run.interrupted {
         out.push("psconform: the run was interrupted; the cases it did not finish count as failed".to_owned());
     }
-    out
+    out.into_iter().map(|l| controls(&l).into_owned()).collect()
 }
 
 /// What a run noticed of the contracts without failing, for standard error. `missing_hint`:
@@ -184,9 +185,13 @@ pub fn verdict_lines(run: &RunResult, target: &str) -> Vec<String> {
 pub fn contract_lines(notes: &Notes, dir: &str, missing_hint: bool) -> impl Iterator<Item = String> {
     let mut out = Vec::new();
     if !notes.additive.is_empty() {
+        let more = match notes.more_additive {
+            0 => String::new(),
+            n => format!("\n  … and {n} more"),
+        };
         out.push(format!(
-            "contracts: {} additive change(s), not failing (--strict-shapes makes them fail):\n{}",
-            notes.additive.len(),
+            "contracts: {} additive change(s), not failing (--strict-shapes makes them fail):\n{}{more}",
+            notes.additive.len() + notes.more_additive,
             notes.additive.join("\n")
         ));
     }
@@ -202,7 +207,8 @@ pub fn contract_lines(notes: &Notes, dir: &str, missing_hint: bool) -> impl Iter
             notes.info
         ));
     }
-    out.into_iter()
+    // Field and cookie names are a server's: shown, not run, on a terminal.
+    out.into_iter().map(|l| controls(&l).into_owned())
 }
 
 fn step_header(r: &CaseResult, s: &StepResult) -> String {

@@ -15,6 +15,7 @@ use anstream::AutoStream;
 use anstyle::{AnsiColor, Color, Style};
 use libtest_mimic::{Arguments, ColorSetting, FormatSetting};
 
+use crate::escape::controls;
 use crate::result::{CaseResult, Outcome, RunResult};
 use crate::seal::Redacted;
 
@@ -100,7 +101,7 @@ impl Printer {
     /// `--list`: each name with `: test`.
     pub fn list<'a>(&mut self, names: impl IntoIterator<Item = &'a str>) -> io::Result<()> {
         for name in names {
-            writeln!(self.out, "{name}: test")?;
+            writeln!(self.out, "{}: test", controls(name))?;
         }
         self.out.flush()
     }
@@ -118,13 +119,16 @@ impl Printer {
         self.out.flush()
     }
 
-    /// A final case: its line, character or events.
+    /// A final case: its line, character or events. What a server or a file chose (the name,
+    /// the failure's words) has its control characters shown escaped: on a terminal they
+    /// would act instead of being read.
     pub fn case(&mut self, case: &Redacted<CaseResult>) -> io::Result<()> {
         let c = case.get();
-        let failure = (c.outcome == Outcome::Failed).then(|| super::failure_text(c));
+        let name = controls(&c.name).into_owned();
+        let failure = (c.outcome == Outcome::Failed).then(|| controls(&super::failure_text(c)).into_owned());
         match self.format {
             Format::Pretty => {
-                write!(self.out, "test {: <1$} ... ", c.name, self.name_width)?;
+                write!(self.out, "test {: <1$} ... ", name, self.name_width)?;
                 self.outcome(&c.outcome)?;
                 writeln!(self.out)?;
             }
@@ -138,7 +142,7 @@ impl Printer {
                 write!(self.out, "{style}{ch}{style:#}")?;
             }
             Format::Json => {
-                let name = escaped(&c.name);
+                let name = escaped(&name);
                 writeln!(self.out, r#"{{ "type": "test", "event": "started", "name": "{name}" }}"#)?;
                 let (event, stdout) = match (&c.outcome, &failure) {
                     (Outcome::Failed, Some(text)) => {
@@ -152,7 +156,7 @@ impl Printer {
             }
         }
         if let Some(text) = failure {
-            self.failures.push((c.name.clone(), text));
+            self.failures.push((name, text));
         }
         // Standard output writes a line out as it ends (and the terse stream's characters
         // when its buffer fills), as libtest's does: no flush per case.
@@ -165,7 +169,9 @@ impl Printer {
         match outcome {
             Outcome::Passed => write!(self.out, "{style}ok{style:#}"),
             Outcome::Failed => write!(self.out, "{style}FAILED{style:#}"),
-            Outcome::Ignored(reason) => write!(self.out, "{style}ignored ({reason}){style:#}"),
+            Outcome::Ignored(reason) => {
+                write!(self.out, "{style}ignored ({}){style:#}", controls(&reason.to_string()))
+            }
         }
     }
 

@@ -136,6 +136,34 @@ impl Psconform {
     pub fn command(self) -> Command {
         self.cmd
     }
+
+    /// Runs to the end on a pseudo-terminal (util-linux `script`), so psconform's standard
+    /// output and error are a TTY, as a person's shell is; both come back in `stdout`.
+    pub fn run_on_a_terminal(self) -> Run {
+        let Psconform { cmd, timeout } = self;
+        let line = std::iter::once(cmd.get_program())
+            .chain(cmd.get_args())
+            .map(|a| shell_quoted(&a.to_string_lossy()))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let mut script = Command::new("script");
+        script.args(["-qec", &line, "/dev/null"]);
+        for (name, value) in cmd.get_envs() {
+            match value {
+                Some(v) => script.env(name, v),
+                None => script.env_remove(name),
+            };
+        }
+        if let Some(dir) = cmd.get_current_dir() {
+            script.current_dir(dir);
+        }
+        run_command(script, timeout)
+    }
+}
+
+/// `text` as one word for `sh`.
+fn shell_quoted(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "'\\''"))
 }
 
 /// Runs `cmd` to its end with stdin closed, reading both pipes and sampling its resident
