@@ -122,10 +122,16 @@ pub struct StepSpec {
     /// The request to send.
     #[schemars(with = "RequestSpec")]
     pub request: Spanned<RequestSpec>,
-    /// What the response must look like. Every expectation is checked and every failure
-    /// reported.
+    /// What the response must look like, as the documentation says. Every expectation is
+    /// checked and every failure reported.
     #[serde(default)]
     pub expect: ExpectSpec,
+    /// What servers were seen to do where the documentation says nothing (a 404 rather than an
+    /// empty list): the same keys as `expect`, and `on:` saying what it was observed on. These
+    /// are reported, and fail only with `--strict`.
+    #[serde(default)]
+    #[schemars(with = "Option<ExpectSpec>")]
+    pub observed: Option<Spanned<ExpectSpec>>,
     /// Send the request again until every expectation holds: at most `attempts` times,
     /// `interval` apart (a request that waits for approval). The report shows each attempt.
     #[serde(default)]
@@ -347,6 +353,11 @@ pub enum BodySpec {
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExpectSpec {
+    /// Under `observed:` only: what the behaviour was observed on (a product release, a
+    /// real-server trace, a client that relies on it).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub on: Option<Spanned<String>>,
     /// `200`, a list such as `[200, 204]`, or a class such as `4xx`.
     #[serde(default)]
     #[schemars(with = "Option<StatusSpec>")]
@@ -734,6 +745,11 @@ pub struct CaptureSpec {
     /// credential fields (`access_token`, `Password`, …) and cookies are always secret.
     #[serde(default)]
     pub secret: bool,
+    /// When the value is not there (an instance with no such record: `$[0].Id` of an empty
+    /// list), the case stops here and is reported as ignored with this reason, not failed; its
+    /// teardown still runs.
+    #[serde(default)]
+    pub if_missing: Option<String>,
 }
 
 /// A YAML mapping read in order, keeping the location of each key.

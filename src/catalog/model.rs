@@ -485,6 +485,12 @@ pub struct Models {
     pub links: BTreeMap<(String, String), Link>,
     /// Endpoints, by file, then in file order.
     pub endpoints: Vec<EndpointDoc>,
+    /// Fields of response models that a documented request creating or changing such a record
+    /// may leave out (`Notes` of a new secret): a server has nothing to answer there but
+    /// `null`, whatever the response model's page writes.
+    pub optional_when_written: BTreeSet<((String, String), String)>,
+    /// Fields that name a record: the id, name and parent fields of every resource.
+    pub naming: BTreeSet<String>,
 }
 
 impl Models {
@@ -551,7 +557,51 @@ pub fn load(files: &[ModelFile], catalog: &[Endpoint]) -> Result<Models, Vec<Dia
     for (f, spec) in &parsed {
         checker.links(f, spec, &names);
     }
-    if checker.diags.is_empty() { Ok(checker.models) } else { Err(checker.diags) }
+    if !checker.diags.is_empty() {
+        return Err(checker.diags);
+    }
+    let mut models = checker.models;
+    models.optional_when_written = optional_when_written(&models);
+    models.naming = models
+        .resources
+        .values()
+        .flat_map(|r| {
+            std::iter::once(r.id.clone()).chain(r.name.clone()).chain(r.parents.iter().map(|(_, f)| f.clone()))
+        })
+        .collect();
+    Ok(models)
+}
+
+/// The text fields a documented create may leave out, by area: for each POST whose request
+/// body is a model, every string field it does not require. In the same area, a response
+/// model's text field of that name may be `null`: a .NET server answers a text it was never
+/// given as `null` (a secret created without `Notes` or `Description`). A number or a flag it
+/// was not given takes its default, and an update leaves what it does not name as it was.
+fn optional_when_written(models: &Models) -> BTreeSet<((String, String), String)> {
+    let text = |ty: &crate::catalog::TypeExpr| {
+        ty.0.iter().any(|t| matches!(t, Term::String(_)))
+            && ty.0.iter().all(|t| matches!(t, Term::String(_) | Term::Null))
+    };
+    let mut omissible: BTreeSet<(String, String)> = BTreeSet::new();
+    for e in models.endpoints.iter().filter(|e| e.method == "POST") {
+        let Some(Body::Object(req)) = e.request.as_ref().and_then(|r| r.body.as_ref()) else { continue };
+        let Some(req) = models.model(req) else { continue };
+        for f in req.fields.iter().filter(|f| f.presence != Presence::Required && text(&f.ty)) {
+            omissible.insert((e.slug.clone(), f.name.to_ascii_lowercase()));
+        }
+    }
+    let mut out = BTreeSet::new();
+    for ((slug, name), m) in &models.models {
+        if m.kind != crate::catalog::spec::ModelKind::Response {
+            continue;
+        }
+        for f in m.fields.iter().filter(|f| text(&f.ty)) {
+            if omissible.contains(&(slug.clone(), f.name.to_ascii_lowercase())) {
+                out.insert(((slug.clone(), name.clone()), f.name.clone()));
+            }
+        }
+    }
+    out
 }
 
 /// The area slug of a file: its stem.

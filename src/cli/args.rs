@@ -54,6 +54,35 @@ pub enum Command {
     Coverage(CoverageArgs),
     /// Print the JSON Schema of the case format.
     Schema,
+    /// Find what runs left on a target (objects named `psconform-…` that a killed run could
+    /// not remove) and, with --yes and --allow-mutations, delete them.
+    Cleanup(CleanupArgs),
+}
+
+/// `psconform cleanup`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Exit codes: 0 nothing is left (or everything found was removed), 1 objects are left (not asked to delete them, or a delete failed, or signing in failed), 2 usage, 3 the target could not be reached.\n\nTarget settings come from the environment, as for `run`: PS_API_KEY, PS_RUNAS, PS_RUNAS_PASSWORD, or PS_CLIENT_ID and PS_CLIENT_SECRET."
+)]
+pub struct CleanupArgs {
+    /// The target's base URL, such as https://ps.example.com/BeyondTrust/api/public/v3.
+    #[arg(long, env = "PS_TARGET", value_name = "URL")]
+    pub target: Url,
+    /// Delete what was found, without asking (needs --allow-mutations). Without it, the
+    /// objects are listed (and, on a terminal, you are asked).
+    #[arg(long)]
+    pub yes: bool,
+    /// Allow deleting on this target.
+    #[arg(long)]
+    pub allow_mutations: bool,
+    /// Allow credentials over plain http:// to a host other than loopback.
+    #[arg(long)]
+    pub allow_plain_http: bool,
+    /// Print what was found (and removed) as JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub http: HttpArgs,
 }
 
 /// `psconform coverage`.
@@ -147,6 +176,16 @@ pub struct RunArgs {
     /// or extended; see `psconform serve --list-faults`.
     #[arg(long = "sim-data", value_name = "NAME", default_value = "standard")]
     pub sim_data: DataVariant,
+    /// Put the model-driven fixture in front of the built-in simulator: every answer is made
+    /// again from its endpoint's documented model with this seed (null wherever the docs allow
+    /// it, optional fields left out, extra fields, other values and order), so a case that
+    /// asserts more than the documentation promises fails.
+    #[arg(long = "sim-vary", value_name = "SEED")]
+    pub sim_vary: Option<u64>,
+    /// Observed expectations (`observed:` in a case file) fail their case too; without it they
+    /// are reported and never fail. Implies --strict-shapes.
+    #[arg(long)]
+    pub strict: bool,
     #[command(flatten, next_help_heading = "Test harness options (as cargo test)")]
     pub harness: libtest_mimic::Arguments,
 }

@@ -27,6 +27,8 @@ pub enum TargetConfig {
         faults: Vec<Fault>,
         /// The data it serves.
         data: DataVariant,
+        /// The seed of the model-driven fixture put in front of it, if any.
+        vary: Option<u64>,
     },
 }
 
@@ -62,6 +64,8 @@ pub struct RunConfig {
     pub harness: libtest_mimic::Arguments,
     /// How long evaluating one step's expectations may take.
     pub eval_budget: Duration,
+    /// Observed expectations fail their case (`--strict`).
+    pub strict: bool,
     /// What changes what ran, for the header of a report.
     pub described: Vec<String>,
 }
@@ -107,6 +111,9 @@ impl RunConfig {
             if args.sim_data != DataVariant::default() {
                 return usage("--sim-data applies to the built-in simulator; leave out --target to use it".into());
             }
+            if args.sim_vary.is_some() {
+                return usage("--sim-vary applies to the built-in simulator; leave out --target to use it".into());
+            }
         }
         if let Some(n) = args.harness.test_threads
             && !(1..=MAX_THREADS).contains(&n)
@@ -125,7 +132,7 @@ impl RunConfig {
         let contracts = ContractConfig {
             dir,
             compare: !shapes.no_snapshots,
-            strict: shapes.strict_shapes,
+            strict: shapes.strict_shapes || args.strict,
             update,
             record: shapes.record.clone(),
             pending: shapes.pending.clone(),
@@ -164,7 +171,8 @@ impl RunConfig {
             (policy.allow_lockout_risk, "--allow-lockout-risk"),
             (policy.allow_credential_release, "--allow-credential-release"),
             (policy.allow_irreversible, "--allow-irreversible"),
-            (contracts.strict, "--strict-shapes"),
+            (args.strict, "--strict"),
+            (contracts.strict && !args.strict, "--strict-shapes"),
             (!contracts.compare, "--no-snapshots"),
             (args.harness.exact, "--exact"),
             (args.harness.ignored, "--ignored"),
@@ -193,11 +201,21 @@ impl RunConfig {
         if shapes.snapshots.is_some() {
             described.push(format!("--snapshots {}", contracts.dir.display()));
         }
+        if let Some(seed) = args.sim_vary {
+            described.push(format!("--sim-vary {seed}"));
+        }
+        let strict = args.strict;
         let target = match args.target {
             Some(url) => TargetConfig::Real(url),
-            None => TargetConfig::Simulator { profile: args.sim_profile, faults: args.sim_faults, data: args.sim_data },
+            None => TargetConfig::Simulator {
+                profile: args.sim_profile,
+                faults: args.sim_faults,
+                data: args.sim_data,
+                vary: args.sim_vary,
+            },
         };
         Ok(RunConfig {
+            strict,
             target,
             cases: args.cases,
             outputs,
@@ -212,7 +230,7 @@ impl RunConfig {
     }
 }
 
-fn is_loopback(url: &Url) -> bool {
+pub fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),

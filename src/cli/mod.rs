@@ -39,5 +39,6 @@ pub fn main() -> ExitCode {
         Command::Drift(args) => commands::drift(&args).into(),
         Command::Coverage(args) => commands::coverage(&args).into(),
         Command::Schema => commands::out(&crate::case::schema::render()).into(),
+        Command::Cleanup(args) => commands::cleanup(&args).into(),
     }
 }

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use super::commands::{load_contracts, load_suite};
 use super::config::{RunConfig, TargetConfig};
 use crate::coverage::{Catalog, Coverage};
+use crate::fixture::{Fixture, FixtureConfig};
 use crate::plan::{CaseRef, Suite};
 use crate::report::files::{self, Reports};
 use crate::report::terminal::Printer;
@@ -106,6 +107,7 @@ pub fn run(config: RunConfig) -> Exit {
         policy: config.policy,
         contracts,
         eval_budget: config.eval_budget,
+        strict: config.strict,
         stop,
         gate: Gate::default(),
     };
@@ -122,7 +124,7 @@ fn start_target(
     config: &TargetConfig,
     settings: &Settings,
     rt: &tokio::runtime::Runtime,
-) -> Result<(Target, Option<Simulator>), Exit> {
+) -> Result<(Target, Option<Builtin>), Exit> {
     match config {
         TargetConfig::Real(url) => {
             let target = Target {
@@ -134,7 +136,7 @@ fn start_target(
             };
             Ok((target, None))
         }
-        TargetConfig::Simulator { profile, faults, data } => {
+        TargetConfig::Simulator { profile, faults, data, vary } => {
             let sim_config = SimConfig {
                 settings: settings.clone(),
                 state: SimState::default(),
@@ -143,23 +145,59 @@ fn start_target(
                 data: *data,
             };
             let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-            match rt.block_on(Simulator::start(sim_config, addr, Listen::Plain)) {
-                Ok(sim) => {
-                    let target = Target {
-                        base_url: sim.base_url().clone(),
-                        builtin: true,
-                        faults: faults.clone(),
-                        profile: *profile,
-                        data: *data,
-                    };
-                    Ok((target, Some(sim)))
-                }
+            let sim = match rt.block_on(Simulator::start(sim_config, addr, Listen::Plain)) {
+                Ok(sim) => sim,
                 Err(e) => {
                     anstream::eprintln!("error: cannot start the built-in simulator: {e}");
-                    Err(Exit::NothingRan)
+                    return Err(Exit::NothingRan);
                 }
-            }
+            };
+            let fixture = match vary {
+                None => None,
+                Some(seed) => {
+                    let catalog = crate::catalog::Catalog::shared().map_err(|e| {
+                        anstream::eprintln!("error: {e}");
+                        Exit::Invalid
+                    })?;
+                    let config = FixtureConfig {
+                        upstream: sim.base_url().clone(),
+                        seed: *seed,
+                        freedoms: Default::default(),
+                        violation: None,
+                    };
+                    match rt.block_on(Fixture::start(config, catalog)) {
+                        Ok(f) => Some(f),
+                        Err(e) => {
+                            anstream::eprintln!("error: cannot start the model-driven fixture: {e}");
+                            return Err(Exit::NothingRan);
+                        }
+                    }
+                }
+            };
+            let target = Target {
+                base_url: fixture.as_ref().map_or_else(|| sim.base_url().clone(), |f| f.base_url().clone()),
+                builtin: true,
+                faults: faults.clone(),
+                profile: *profile,
+                data: *data,
+            };
+            Ok((target, Some(Builtin { sim, fixture })))
         }
+    }
+}
+
+/// The built-in simulator a run started, and the fixture in front of it.
+struct Builtin {
+    sim: Simulator,
+    fixture: Option<Fixture>,
+}
+
+impl Builtin {
+    async fn stop(self) {
+        if let Some(f) = self.fixture {
+            f.stop().await;
+        }
+        self.sim.stop().await;
     }
 }
 
@@ -229,6 +267,8 @@ struct Outputs {
     reports: Option<Reports>,
     notes: Notes,
     strict: bool,
+    /// Observed expectations that did not hold (and, without `--strict`, did not fail).
+    observed: Vec<String>,
 }
 
 impl Listener for Outputs {
@@ -237,6 +277,13 @@ impl Listener for Outputs {
         for s in &c.steps {
             if let Some(v) = &s.contract {
                 self.notes.add(&c.name, s.index, v, self.strict);
+            }
+            for o in s.outcomes.iter().filter(|o| !o.passed && o.observed.as_ref().is_some_and(|obs| !obs.fails)) {
+                let on = o.observed.as_ref().map_or("", |obs| obs.on.as_str());
+                self.observed.push(format!(
+                    "  {} step {}: {} expected {}, got {} (observed on {on})",
+                    c.name, s.index, o.subject, o.expected, o.actual
+                ));
             }
         }
         if let Some(r) = &mut self.reports {
@@ -309,7 +356,14 @@ fn run_cases(config: &RunConfig, mut ctx: RunContext, suite: &Suite, redactor: &
         ctx.stop.ask();
         anstream::eprintln!("psconform: standard output was closed; no case is started");
     }
-    let mut outputs = Outputs { printer, closed, reports, notes: Notes::default(), strict: config.contracts.strict };
+    let mut outputs = Outputs {
+        printer,
+        closed,
+        reports,
+        notes: Notes::default(),
+        strict: config.contracts.strict,
+        observed: Vec::new(),
+    };
     let threads = config
         .harness
         .test_threads
@@ -328,6 +382,13 @@ fn run_cases(config: &RunConfig, mut ctx: RunContext, suite: &Suite, redactor: &
     for line in crate::report::terminal::verdict_lines(&run, ctx.target.base_url.as_str()) {
         anstream::eprintln!("{line}");
     }
+    if !outputs.observed.is_empty() {
+        anstream::eprintln!(
+            "observed: {} expectation(s) of observed behaviour did not hold; the documentation does not make them, so they fail only with --strict:\n{}",
+            outputs.observed.len(),
+            outputs.observed.join("\n")
+        );
+    }
     let mut drift = None;
     if let Some(contracts) = &ctx.contracts {
         let complete =
@@ -344,6 +405,17 @@ fn run_cases(config: &RunConfig, mut ctx: RunContext, suite: &Suite, redactor: &
         let done = update::finish(&config.contracts, &contracts.set, &observed, &seen, complete, redactor);
         for (n, what, dir) in &done.written {
             anstream::eprintln!("contracts: {n} {what} {}", dir.display());
+        }
+        if cc.update != Update::None {
+            let documented = observed.values().filter(|c| has_documented_model(c)).count();
+            if documented > 0 {
+                anstream::eprintln!(
+                    "contracts: {documented} of the {} updated have a documented model in catalog/models/: the \
+                     recordings add only what it is silent on (undocumented fields, cookies, media types), and \
+                     never change a documented field's type, null or presence",
+                    observed.len()
+                );
+            }
         }
         if !done.unused.is_empty() {
             anstream::eprintln!(
@@ -425,4 +497,12 @@ fn shown_target(url: &url::Url) -> String {
     u.set_query(None);
     u.set_fragment(None);
     u.to_string()
+}
+
+/// Whether the catalog documents the response a contract records (its endpoint and status).
+fn has_documented_model(c: &crate::shape::contract::Contract) -> bool {
+    crate::catalog::Catalog::shared()
+        .ok()
+        .and_then(|catalog| catalog.doc_of(&c.key.method, &c.route))
+        .is_some_and(|doc| doc.responses.contains_key(&c.key.status))
 }

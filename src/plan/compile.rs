@@ -17,7 +17,7 @@ use super::template::{BUILTINS, Template, ValueTemplate};
 use super::{AuthPlan, BodyPlan, CasePlan, Plan, Poll, PwdPlan, RequestPlan, StepPlan};
 use crate::case::diagnostic::{Diagnostic, closest};
 use crate::case::load::{self, CaseFile, discover, load_file};
-use crate::case::spec::{AuthSpec, BodyCheck, BodySpec, CaseSpec, PwdSpec, Spanned, StepSpec};
+use crate::case::spec::{AuthSpec, BodyCheck, BodySpec, CaseSpec, ExpectSpec, PwdSpec, Spanned, StepSpec};
 use crate::result::{Family, Span};
 use crate::secret::FieldPolicy;
 use crate::settings::{DERIVED, SETTINGS, Settings};
@@ -687,11 +687,39 @@ impl Compiler<'_> {
         })
     }
 
+    /// The step's checks: those of `expect:`, then those of `observed:`, marked with what they
+    /// were observed on.
     fn checks(&mut self, step: &StepSpec, scope: &Scope, needs: &mut BTreeSet<String>) -> Vec<Check> {
-        let expect = &step.expect;
+        if let Some(on) = &step.expect.on {
+            let d = self.at(on, "`on:` belongs under `observed:`").with_hint(
+                "move this expectation under `observed:`, or remove `on:`: `expect:` is what the documentation says",
+            );
+            self.push(d);
+        }
+        let mut out = self.expect_checks(&step.expect, scope, needs);
+        if let Some(observed) = &step.observed {
+            let on = observed.value.on.as_ref().map(|o| o.value.trim()).filter(|o| !o.is_empty());
+            match on {
+                Some(on) => {
+                    let on: std::sync::Arc<str> = on.into();
+                    let checks = self.expect_checks(&observed.value, scope, needs);
+                    out.extend(checks.into_iter().map(|c| Check { observed: Some(on.clone()), ..c }));
+                }
+                None => {
+                    let d = self.at(observed, "`observed:` needs `on:`, saying what the behaviour was observed on").with_hint(
+                        "for example `on: \"Password Safe 24.3 (a lab instance)\"`; an expectation the documentation makes belongs under `expect:`",
+                    );
+                    self.push(d);
+                }
+            }
+        }
+        out
+    }
+
+    fn expect_checks(&mut self, expect: &ExpectSpec, scope: &Scope, needs: &mut BTreeSet<String>) -> Vec<Check> {
         let mut out = Vec::new();
         if let Some(status) = &expect.status {
-            out.push(Check { span: span(status), test: Test::Status(status.value.clone()) });
+            out.push(Check { span: span(status), test: Test::Status(status.value.clone()), observed: None });
         }
         for (name, check) in expect.headers.iter() {
             let at = span(name);
@@ -710,16 +738,28 @@ impl Compiler<'_> {
             }
             let h = name.value.clone();
             if let Some(absent) = check.absent {
-                out.push(Check { span: at, test: Test::HeaderAbsent { name: h.clone(), absent } });
+                out.push(Check { span: at, test: Test::HeaderAbsent { name: h.clone(), absent }, observed: None });
             }
             if let Some(t) = check.equals.as_ref().and_then(|e| self.template(e, scope, needs)) {
-                out.push(Check { span: at, test: Test::Header { name: h.clone(), matcher: TextMatcher::Equals(t) } });
+                out.push(Check {
+                    span: at,
+                    test: Test::Header { name: h.clone(), matcher: TextMatcher::Equals(t) },
+                    observed: None,
+                });
             }
             if let Some(p) = check.matches.as_ref().and_then(|m| self.regex(m)) {
-                out.push(Check { span: at, test: Test::Header { name: h.clone(), matcher: TextMatcher::Matches(p) } });
+                out.push(Check {
+                    span: at,
+                    test: Test::Header { name: h.clone(), matcher: TextMatcher::Matches(p) },
+                    observed: None,
+                });
             }
             if let Some(t) = check.contains.as_ref().and_then(|c| self.template(c, scope, needs)) {
-                out.push(Check { span: at, test: Test::Header { name: h.clone(), matcher: TextMatcher::Contains(t) } });
+                out.push(Check {
+                    span: at,
+                    test: Test::Header { name: h.clone(), matcher: TextMatcher::Contains(t) },
+                    observed: None,
+                });
             }
         }
         for (name, check) in expect.cookies.iter() {
@@ -736,8 +776,16 @@ impl Compiler<'_> {
                     self.at(name, "`set: false` cannot be combined with checks on the cookie's value or attributes");
                 self.push(d);
             }
-            out.push(Check { span: at, test: Test::Cookie { name: n.clone(), matcher: CookieMatcher::Set(set) } });
-            let cookie = |m: CookieMatcher| Check { span: at, test: Test::Cookie { name: n.clone(), matcher: m } };
+            out.push(Check {
+                span: at,
+                test: Test::Cookie { name: n.clone(), matcher: CookieMatcher::Set(set) },
+                observed: None,
+            });
+            let cookie = |m: CookieMatcher| Check {
+                span: at,
+                test: Test::Cookie { name: n.clone(), matcher: m },
+                observed: None,
+            };
             let mut add = Vec::new();
             if let Some(p) = check.value_matches.as_ref().and_then(|re| self.regex(re)) {
                 add.push(cookie(CookieMatcher::ValueMatches(p)));
@@ -762,23 +810,23 @@ impl Compiler<'_> {
                 BodyCheck::Exact(v) | BodyCheck::Partial(v) => {
                     let partial = matches!(body.value, BodyCheck::Partial(_));
                     if let Some(value) = self.value_template(body, v, scope, needs) {
-                        out.push(Check { span: at, test: Test::Body { value, partial } });
+                        out.push(Check { span: at, test: Test::Body { value, partial }, observed: None });
                     }
                 }
-                BodyCheck::Empty(b) => out.push(Check { span: at, test: Test::BodyEmpty(*b) }),
+                BodyCheck::Empty(b) => out.push(Check { span: at, test: Test::BodyEmpty(*b), observed: None }),
                 BodyCheck::Text(t) => {
                     if t.equals.is_none() && t.matches.is_none() && t.contains.is_none() {
                         let d = self.at(body, "the text check is empty").with_hint(Family::Text.hint());
                         self.push(d);
                     }
                     if let Some(x) = t.equals.as_ref().and_then(|e| self.template(e, scope, needs)) {
-                        out.push(Check { span: at, test: Test::BodyText(TextMatcher::Equals(x)) });
+                        out.push(Check { span: at, test: Test::BodyText(TextMatcher::Equals(x)), observed: None });
                     }
                     if let Some(p) = t.matches.as_ref().and_then(|m| self.regex(m)) {
-                        out.push(Check { span: at, test: Test::BodyText(TextMatcher::Matches(p)) });
+                        out.push(Check { span: at, test: Test::BodyText(TextMatcher::Matches(p)), observed: None });
                     }
                     if let Some(x) = t.contains.as_ref().and_then(|c| self.template(c, scope, needs)) {
-                        out.push(Check { span: at, test: Test::BodyText(TextMatcher::Contains(x)) });
+                        out.push(Check { span: at, test: Test::BodyText(TextMatcher::Contains(x)), observed: None });
                     }
                 }
             }
@@ -836,9 +884,11 @@ impl Compiler<'_> {
                 }
             }
             if let Some(p) = compiled {
-                out.extend(
-                    matchers.into_iter().map(|m| Check { span: at, test: Test::Path { path: p.clone(), matcher: m } }),
-                );
+                out.extend(matchers.into_iter().map(|m| Check {
+                    span: at,
+                    test: Test::Path { path: p.clone(), matcher: m },
+                    observed: None,
+                }));
             }
         }
         out
@@ -872,7 +922,13 @@ impl Compiler<'_> {
                 self.push(d);
             }
             if let Some(from) = from {
-                out.push(CapturePlan { name: name.value.clone(), from, secret: cap.secret, span: span(name) });
+                out.push(CapturePlan {
+                    name: name.value.clone(),
+                    from,
+                    secret: cap.secret,
+                    span: span(name),
+                    if_missing: cap.if_missing.clone(),
+                });
             }
         }
         out

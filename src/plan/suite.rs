@@ -41,6 +41,8 @@ pub struct Exercised {
     pub route: String,
     /// The statuses asserted, as written (`200`, `4xx`).
     pub asserted: Vec<String>,
+    /// The query parameters sent, by name.
+    pub params: Vec<String>,
 }
 
 impl Exercised {
@@ -59,6 +61,7 @@ impl Exercised {
                     })
                     .flatten()
                     .collect(),
+                params: step.request.query.iter().filter_map(|(k, _)| k.as_literal()).collect(),
             })
             .collect()
     }

@@ -62,7 +62,20 @@ pub const BUILTINS: &[(&str, &str)] = &[
     ("uuid", "a fresh random GUID, new for each case"),
     ("random_key", "a fresh random 128-character hex string shaped like an API key, known to no server"),
     ("random_secret", "a fresh random 48-character string shaped like a password or client secret"),
+    (
+        "run_id",
+        "this run's id (8 hex characters, the same in every case of the run): objects a case creates are named `psconform-{{ run_id }}-…`, so `psconform cleanup` can find what a run left",
+    ),
 ];
+
+/// This run's id: 8 hex characters, drawn once per process.
+pub fn run_id() -> &'static str {
+    static ID: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let n: u32 = rand::random();
+        format!("{n:08x}")
+    });
+    &ID
+}
 
 /// A variable a template uses that is not defined when it is rendered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -292,6 +292,7 @@ mod properties {
                 note: None,
                 passed,
                 span: Span { line: 4, column: 9 },
+                observed: None,
             });
         }
         let outcome = match kind {

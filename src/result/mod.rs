@@ -139,6 +139,28 @@ pub struct CheckOutcome {
     pub passed: bool,
     /// Where the expectation is in the case file.
     pub span: Span,
+    /// Set when the expectation is observed behaviour, not documented (`observed:` in the
+    /// case file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed: Option<Observed>,
+}
+
+/// An observed expectation: what the behaviour was observed on, and whether its failure fails
+/// the case (only with `--strict`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Observed {
+    /// What it was observed on, as the case file says.
+    pub on: String,
+    /// Whether a failure fails the case.
+    pub fails: bool,
+}
+
+impl CheckOutcome {
+    /// Whether the outcome fails its step: a documented expectation that did not hold, or an
+    /// observed one under `--strict`.
+    pub fn fails(&self) -> bool {
+        !self.passed && self.observed.as_ref().is_none_or(|o| o.fails)
+    }
 }
 
 /// What an outcome says beside its expected and actual values.
@@ -495,6 +517,8 @@ pub enum Skipped {
     Interrupted,
     /// The target stopped answering.
     Unreachable,
+    /// An earlier step found nothing for the case to check on this target.
+    NothingToCheck,
 }
 
 /// One earlier attempt of a polled step.
@@ -583,7 +607,7 @@ impl StepResult {
 
     /// Whether the step failed.
     pub fn failed(&self) -> bool {
-        self.error.is_some() || self.outcomes.iter().any(|c| !c.passed)
+        self.error.is_some() || self.outcomes.iter().any(CheckOutcome::fails)
     }
 
     /// Whether a request was answered at all.
@@ -628,6 +652,12 @@ pub enum IgnoreReason {
         /// What.
         by: Blocker,
     },
+    /// The target has nothing for the case to check (a capture with `if_missing` found
+    /// nothing: no such record on this instance).
+    NothingToCheck {
+        /// Why, as the case file says.
+        why: String,
+    },
 }
 
 /// What keeps a case from being sent.
@@ -653,6 +683,7 @@ impl IgnoreReason {
             IgnoreReason::NotOffered { .. } => "not offered by the target",
             IgnoreReason::Blocked { by: Blocker::SignIn { .. } } => "blocked by a failed sign-in",
             IgnoreReason::Blocked { by: Blocker::Unreachable } => "blocked: the target stopped answering",
+            IgnoreReason::NothingToCheck { .. } => "nothing to check on the target",
         }
     }
 }
@@ -681,6 +712,7 @@ impl fmt::Display for IgnoreReason {
             IgnoreReason::Blocked { by: Blocker::Unreachable } => {
                 f.write_str("blocked: the target stopped answering; not sent")
             }
+            IgnoreReason::NothingToCheck { why } => write!(f, "nothing to check: {why}"),
         }
     }
 }
@@ -797,7 +829,7 @@ impl CaseResult {
         let s = self.steps.iter().find(|s| s.failed())?;
         match &s.error {
             Some(e) => Some(Failure::Error(e)),
-            None => s.outcomes.iter().find(|o| !o.passed).map(Failure::Check),
+            None => s.outcomes.iter().find(|o| o.fails()).map(Failure::Check),
         }
     }
 
@@ -873,6 +905,9 @@ pub fn secs_back<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::
 
 fn redact_outcome(o: &mut CheckOutcome, r: &Redactor, fields: FieldPolicy, masked_body: bool) {
     o.subject.redact(r);
+    if let Some(obs) = o.observed.as_mut() {
+        obs.on.redact(r);
+    }
     r.value(&mut o.expected, fields);
     r.value(&mut o.actual, fields);
     o.note.redact(r);
@@ -982,6 +1017,7 @@ impl Redact for IgnoreReason {
             }
             IgnoreReason::Blocked { by: Blocker::SignIn { finding } } => finding.redact(r),
             IgnoreReason::Blocked { by: Blocker::Unreachable } => {}
+            IgnoreReason::NothingToCheck { why } => why.redact(r),
         }
     }
 }

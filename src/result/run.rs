@@ -333,6 +333,7 @@ mod tests {
             note: None,
             passed,
             span: Span::default(),
+            observed: None,
         });
         Redactor::default().seal(CaseResult {
             name: name.into(),

@@ -26,6 +26,7 @@ pub mod preflight;
 pub mod scheduler;
 pub mod step;
 pub mod stop;
+pub mod sweep;
 pub mod trial;
 
 use std::sync::Arc;
@@ -131,6 +132,8 @@ pub struct RunContext {
     pub contracts: Option<Contracts>,
     /// How long evaluating one step's expectations may take.
     pub eval_budget: Duration,
+    /// Observed expectations fail their case (`--strict`).
+    pub strict: bool,
     /// Asked by a signal or when standard output closes: no new case or step starts, waits
     /// and poll intervals end at once, teardowns still run.
     pub stop: Stop,
@@ -159,6 +162,9 @@ pub struct CaseRun {
     pub saturated: bool,
     /// Its credential releases: the lookup it verified, the requests it opened and closed.
     pub releases: guard::Releases,
+    /// A capture with `if_missing` found nothing: the target has nothing for the case to
+    /// check, and why. The remaining steps do not run; the teardown does.
+    pub nothing_to_check: Option<String>,
 }
 
 /// Registers the configured credentials with the run's store.

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use super::step::{At, MAX_OUTCOMES, build, capture, evaluate, learn, log_request_details, log_response};
 use super::{CaseRun, guard, observe};
 use crate::plan::{Role, StepPlan};
-use crate::result::{Attempt, CheckKind, Note, Phase, StepError, StepResult};
+use crate::result::{Attempt, CheckKind, CheckOutcome, Note, Phase, StepError, StepResult};
 use crate::secret::{FieldPolicy, show_header};
 
 /// How long the last check-in of a release may take once the target has stopped answering.
@@ -87,17 +87,17 @@ pub(super) async fn run(at: At<'_>, run: &mut CaseRun, step: &StepPlan, mut r: S
         let (mut outcomes, over) = evaluate(ctx, run, step, &resp, fields);
         if let Some(loc) = resp.header("location").filter(|_| (300..400).contains(&resp.status)) {
             let loc = run.redactor.text(&show_header("location", loc));
-            for o in outcomes.iter_mut().filter(|o| o.kind == CheckKind::Status && !o.passed) {
+            for o in outcomes.iter_mut().filter(|o| o.kind == CheckKind::Status && o.fails()) {
                 o.note = Some(Note::Text(format!(
                     "a redirect to {loc}; psconform does not follow redirects: point --target at the final URL"
                 )));
             }
         }
-        let holds = over.is_none() && outcomes.iter().all(|o| o.passed);
+        let holds = over.is_none() && !outcomes.iter().any(CheckOutcome::fails);
         // A status the poll does not wait through (a refusal, not "not yet") ends it at once.
         let waiting = step.poll.as_ref().and_then(|p| p.while_status.as_ref()).is_none_or(|s| s.accepts(resp.status));
         if !holds && !last && waiting {
-            let failed = outcomes.into_iter().filter(|o| !o.passed).take(MAX_OUTCOMES).collect();
+            let failed = outcomes.into_iter().filter(|o| o.fails()).take(MAX_OUTCOMES).collect();
             r.attempts.push(Attempt { status: Some(resp.status), duration: r.duration, failed, error: None });
             if !interval(at, step, phase).await {
                 r.error = Some(StepError::Interrupted);
@@ -121,7 +121,7 @@ pub(super) async fn run(at: At<'_>, run: &mut CaseRun, step: &StepPlan, mut r: S
         }
         if outcomes.len() > MAX_OUTCOMES {
             // Keep every failure first, then passes, up to the cap.
-            outcomes.sort_by_key(|o| o.passed);
+            outcomes.sort_by_key(|o| !o.fails());
             r.outcomes_omitted = outcomes.len() - MAX_OUTCOMES;
             outcomes.truncate(MAX_OUTCOMES);
         }

@@ -162,6 +162,7 @@ fn case_run(ctx: &RunContext) -> CaseRun {
         store,
         saturated: false,
         releases: Default::default(),
+        nothing_to_check: None,
     }
 }
 

@@ -34,6 +34,8 @@ pub(super) struct Built {
     pub(super) shown_url: String,
     /// The `version` query, for the contract key.
     pub(super) version: Option<String>,
+    /// The query as sent, for the documented form of the answer.
+    pub(super) query: Vec<(String, String)>,
 }
 
 /// Where a step runs: the run, the case, and the base URL requests go to (the target's, or
@@ -235,12 +237,14 @@ pub(super) fn build(ctx: &RunContext, run: &CaseRun, base: &Url, step: &StepPlan
     let method = reqwest::Method::from_bytes(req.method.as_str().as_bytes())
         .map_err(|e| StepError::InvalidRequest(e.to_string()))?;
     let shown_path = path.shown.trim_start_matches('/').to_owned();
+    let query = url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
     Ok(Built {
         line: RequestLine { method: req.method.as_str().to_owned(), path: shown_path, route: Some(req.route.clone()) },
         path: path.value.trim_start_matches('/').to_owned(),
         outgoing: Outgoing { method, url, headers, body },
         shown_url,
         version,
+        query,
     })
 }
 
@@ -271,7 +275,8 @@ pub(super) fn evaluate(
     resp: &Response,
     fields: FieldPolicy,
 ) -> (Vec<CheckOutcome>, Option<StepError>) {
-    let e = Eval::new(resp, &run.vars, fields, &run.redactor, Instant::now() + ctx.eval_budget);
+    let mut e = Eval::new(resp, &run.vars, fields, &run.redactor, Instant::now() + ctx.eval_budget);
+    e.strict = ctx.strict;
     let mut out = Vec::new();
     for check in &step.checks {
         if check.eval(&e, &mut out).is_err() {
@@ -301,7 +306,18 @@ pub(super) fn capture(
                 run.vars.insert(cap.name.clone(), value, secret);
                 outcomes.push(captured(cap));
             }
-            Err(o) => outcomes.push(*o),
+            Err(o) => match &cap.if_missing {
+                // Nothing to capture on this target: the case has nothing to check, which is
+                // not a failure of the target.
+                Some(reason) if run.nothing_to_check.is_none() => {
+                    let mut o = *o;
+                    o.passed = true;
+                    o.note = Some(crate::result::Note::Text(format!("nothing to check: {reason}")));
+                    outcomes.push(o);
+                    run.nothing_to_check = Some(reason.clone());
+                }
+                _ => outcomes.push(*o),
+            },
         }
     }
 }

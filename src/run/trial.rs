@@ -156,6 +156,7 @@ pub async fn run_case(ctx: &RunContext, case: &CasePlan) -> Redacted<CaseResult>
         store,
         saturated: false,
         releases: Default::default(),
+        nothing_to_check: None,
     };
     if ctx.interrupted() {
         result.outcome = Outcome::Failed;
@@ -185,6 +186,12 @@ pub async fn run_case(ctx: &RunContext, case: &CasePlan) -> Redacted<CaseResult>
     let at = step::At { ctx, case, base: &base };
     let mut failed = false;
     for (i, step) in case.steps.iter().enumerate() {
+        if run.nothing_to_check.is_some() && !failed {
+            let mut s = StepResult::new(Phase::Step, i + 1, step.name.clone(), step.span);
+            s.skipped = Some(Skipped::NothingToCheck);
+            result.steps.push(s);
+            continue;
+        }
         let unreachable = ctx.http.unreachable();
         if failed || ctx.interrupted() || unreachable {
             let mut s = StepResult::new(Phase::Step, i + 1, step.name.clone(), step.span);
@@ -218,7 +225,11 @@ pub async fn run_case(ctx: &RunContext, case: &CasePlan) -> Redacted<CaseResult>
     // check it in.
     result.leftovers = run.releases.leftovers(&case.name, &ctx.settings);
     failed |= !result.leftovers.is_empty();
-    result.outcome = if failed { Outcome::Failed } else { Outcome::Passed };
+    result.outcome = match (failed, run.nothing_to_check.take()) {
+        (true, _) => Outcome::Failed,
+        (false, Some(why)) => Outcome::Ignored(IgnoreReason::NothingToCheck { why }),
+        (false, None) => Outcome::Passed,
+    };
     result.duration = started.elapsed();
     run.redactor.seal(result)
 }
@@ -263,5 +274,6 @@ pub(super) fn initial_vars(settings: &Settings, base: &Url) -> Vars {
     vars.insert("uuid", Value::String(uuid::Builder::from_random_bytes(id).into_uuid().to_string()), false);
     vars.insert("random_key", Value::String(hex), false);
     vars.insert("random_secret", Value::String(secret), false);
+    vars.insert("run_id", Value::String(crate::plan::template::run_id().to_owned()), false);
     vars
 }

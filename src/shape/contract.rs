@@ -18,7 +18,7 @@ use std::sync::Mutex;
 use serde::{Deserialize, Serialize};
 
 use super::compare::{Change, Mode, Severity, compare};
-use super::infer::ResponseShape;
+use super::infer::{Field, Node, ResponseShape};
 use crate::seal::{Redact, Redacted, Redactor};
 
 /// Which contract a response belongs to.
@@ -170,7 +170,97 @@ pub enum VerdictStatus {
     Missing,
 }
 
+/// The contract a response is compared with: the documented shape (from the endpoint's model
+/// in the catalog) where there is one, with what recordings in the contract set add where the
+/// documentation is silent (undocumented fields, cookies, other media types); else the
+/// recorded contract alone. A recording never narrows or loosens a documented position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Effective {
+    /// What a verdict names: the model file and endpoint, and the contract file when one adds
+    /// to it.
+    pub name: String,
+    /// The shape compared with.
+    pub shape: ResponseShape,
+}
+
+impl Effective {
+    /// The contract of a response: `documented` is the catalog's shape of the endpoint's
+    /// status (with where it is written), `recorded` the contract file's.
+    pub fn of(
+        documented: Option<(String, ResponseShape)>,
+        recorded: Option<&Contract>,
+        file: &Path,
+    ) -> Option<Effective> {
+        match (documented, recorded) {
+            (Some((name, doc)), Some(rec)) => {
+                Some(Effective { name: format!("{name} (with {})", file.display()), shape: overlay(doc, &rec.shape) })
+            }
+            (Some((name, doc)), None) => Some(Effective { name, shape: doc }),
+            (None, Some(rec)) => Some(Effective { name: file.display().to_string(), shape: rec.shape.clone() }),
+            (None, None) => None,
+        }
+    }
+}
+
+/// The documented shape with what a recording adds where the documentation is silent.
+pub fn overlay(documented: ResponseShape, recorded: &ResponseShape) -> ResponseShape {
+    let mut out = documented;
+    out.content_types.extend(recorded.content_types.iter().cloned());
+    out.cookies = recorded.cookies.clone();
+    out.body.empty |= recorded.body.empty;
+    out.body.text |= recorded.body.text;
+    out.body.json = match (out.body.json.take(), &recorded.body.json) {
+        (Some(d), Some(r)) => Some(overlay_node(d, r)),
+        (d, r) => d.or_else(|| r.clone()),
+    };
+    out
+}
+
+/// A documented node with the recorded fields it does not name (each optional: an
+/// undocumented field may come and go), recursively; a documented position keeps its
+/// documented kinds.
+fn overlay_node(mut doc: Node, rec: &Node) -> Node {
+    if doc.any {
+        return doc;
+    }
+    if let (Some(fields), Some(seen)) = (doc.object.as_mut(), rec.object.as_ref()) {
+        for (name, f) in seen {
+            match fields.get_mut(name) {
+                Some(d) => d.node = overlay_node(std::mem::take(&mut d.node), &f.node),
+                None => {
+                    fields.insert(name.clone(), Field { optional: true, node: f.node.clone() });
+                }
+            }
+        }
+    }
+    if let (Some(a), Some(b)) = (doc.array.as_mut(), rec.array.as_deref()) {
+        **a = overlay_node(std::mem::take(&mut **a), b);
+    }
+    if let (Some(a), Some(b)) = (doc.map.as_mut(), rec.map.as_deref()) {
+        **a = overlay_node(std::mem::take(&mut **a), b);
+    }
+    doc
+}
+
 impl Verdict {
+    /// Compares a response's shape with its effective contract.
+    pub fn against(contract: Option<&Effective>, file: &Path, observed: &ResponseShape) -> Verdict {
+        let Some(c) = contract else {
+            return Verdict {
+                contract: file.display().to_string(),
+                status: VerdictStatus::Missing,
+                changes: Vec::new(),
+            };
+        };
+        let changes = compare(&c.shape, observed, Mode::Conform);
+        let status = match changes.iter().map(|c| c.severity).max() {
+            Some(Severity::Breaking) => VerdictStatus::Breaking,
+            Some(Severity::Additive) => VerdictStatus::Additive,
+            _ => VerdictStatus::Conforming,
+        };
+        Verdict { contract: c.name.clone(), status, changes }
+    }
+
     /// Compares a response's shape with a contract.
     pub fn of(contract_file: &Path, contract: Option<&Contract>, observed: &ResponseShape) -> Verdict {
         let contract_name = contract_file.display().to_string();

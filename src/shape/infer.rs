@@ -102,6 +102,9 @@ pub struct Node {
     pub object: Option<BTreeMap<String, Field>>,
     /// Objects whose keys are data (ids) were seen; the merged shape of their values.
     pub map: Option<Box<Node>>,
+    /// Any JSON value is allowed here: a documented model that says nothing of a position
+    /// (`any`). Nothing at or below it is compared.
+    pub any: bool,
 }
 
 /// A field of an object shape.
@@ -186,6 +189,7 @@ impl Node {
                 (a, b) => a.or(b),
             },
             map: merge_boxed(self.map, other.map),
+            any: self.any || other.any,
         }
     }
 
@@ -218,6 +222,9 @@ impl Node {
     /// formats included.
     pub fn kinds(&self) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
+        if self.any {
+            out.push("any".to_owned());
+        }
         if self.object.is_some() {
             out.push("object".to_owned());
         }

@@ -184,6 +184,7 @@ fn parse_kinds(text: &str, line: usize) -> Result<Node, ShapeParseError> {
             "number" => n.number = true,
             "boolean" => n.boolean = true,
             "null" => n.null = true,
+            "any" => n.any = true,
             "unknown" => {}
             other => {
                 let format =
@@ -194,7 +195,7 @@ fn parse_kinds(text: &str, line: usize) -> Result<Node, ShapeParseError> {
                         return Err(ShapeParseError::new(
                             line,
                             format!(
-                                "unknown kind `{other}`; kinds are object, map, array, string, string(guid), string(email), string(date-time), integer, number, boolean, null"
+                                "unknown kind `{other}`; kinds are any, object, map, array, string, string(guid), string(email), string(date-time), integer, number, boolean, null"
                             ),
                         ));
                     }

@@ -23,9 +23,10 @@ use super::reply;
 /// The body of every 401 for a missing, unknown or dead session, as real servers send it.
 pub(crate) const NOT_AUTHENTICATED: &str = "User not authenticated";
 
-/// The user ids of the run-as user and of the OAuth application user.
+/// The user ids of the run-as user, of the OAuth application user and of the approver.
 pub(crate) const RUNAS_USER_ID: i64 = 7;
 pub(crate) const APP_USER_ID: i64 = 8;
+pub(crate) const APPROVER_USER_ID: i64 = 12;
 /// The run-as user's directory SID (the sparse data variant has a local user without one).
 pub(crate) const RUNAS_SID: &str = "S-1-5-21-1004336348-1177238915-682003330-1107";
 const SESSION_COOKIE: &str = "ASP.NET_SessionId";
@@ -93,15 +94,18 @@ fn authenticate(app: &App, headers: &HeaderMap) -> Result<Principal, &'static st
             if !key_ok && !app.has(Fault::SigninAcceptsBadKey) {
                 return Err("wrong API key");
             }
-            let runas_ok = match (ps.runas, app.settings.runas.as_deref()) {
-                (Some(given), Some(known)) => given.eq_ignore_ascii_case(known),
-                _ => false,
-            };
-            if !runas_ok {
+            let named = |known: Option<&str>| ps.runas.zip(known).is_some_and(|(g, k)| g.eq_ignore_ascii_case(k));
+            // The approver signs in with the same key as a second identity.
+            let (principal, password) = if named(app.settings.runas.as_deref()) {
+                (Principal::RunAs, app.settings.runas_password.as_ref())
+            } else if named(Some(&app.approver.runas)) {
+                (Principal::Approver, Some(&app.approver.password))
+            } else {
                 return Err("run-as user missing or not allowed for this key");
-            }
-            if app.state.password_required && !app.has(Fault::SigninIgnoresPassword) {
-                let pwd_ok = match (ps.pwd, app.settings.runas_password.as_ref()) {
+            };
+            let checked = app.state.password_required || principal == Principal::Approver && ps.pwd.is_some();
+            if checked && !app.has(Fault::SigninIgnoresPassword) {
+                let pwd_ok = match (ps.pwd, password) {
                     (Some(given), Some(known)) => given == known.expose_secret(),
                     _ => false,
                 };
@@ -109,7 +113,7 @@ fn authenticate(app: &App, headers: &HeaderMap) -> Result<Principal, &'static st
                     return Err("run-as password missing or wrong");
                 }
             }
-            Ok(Principal::RunAs)
+            Ok(principal)
         }
         Credentials::Bearer(token) => {
             let live = app.tokens.get(token, Instant::now(), None).is_some();
@@ -142,6 +146,10 @@ fn user_model(app: &App, principal: Principal) -> Value {
             let email = if app.data.extras() { "psconform-app@example.com".to_owned() } else { String::new() };
             let client_id = app.settings.client_id.clone().unwrap_or_default();
             (APP_USER_ID, Value::Null, email, client_id, "PSConform Application User")
+        }
+        Principal::Approver => {
+            let email = if sparse { String::new() } else { "psconform-approver@example.com".to_owned() };
+            (APPROVER_USER_ID, Value::Null, email, app.approver.runas.clone(), "PSConform Approver")
         }
     };
     let username = if app.has(Fault::SigninWrongUsername) { format!("not-{username}") } else { username };

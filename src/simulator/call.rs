@@ -8,6 +8,7 @@ use axum::http::{HeaderMap, Version};
 
 use super::app::Principal;
 use super::reply::Refusal;
+use crate::catalog::{EndpointDoc, RequestFacts};
 
 /// One request, routed.
 #[derive(Debug)]
@@ -23,12 +24,19 @@ pub(crate) struct Call {
     /// Who the session belongs to. A route without a session requirement, or a call let through
     /// by the `unauthenticated-200` fault, is treated as the run-as user.
     pub principal: Principal,
+    /// The documented endpoint the call reached (none for Authentication's own routes).
+    pub doc: Option<&'static EndpointDoc>,
 }
 
 impl Call {
     /// The `n`th `{id}` of the route (routes always have the ones their template names).
     pub(crate) fn param(&self, n: usize) -> &str {
         self.params.get(n).map_or("", String::as_str)
+    }
+
+    /// What a documented response form's condition is judged on.
+    pub(crate) fn facts(&self) -> RequestFacts {
+        RequestFacts { query: self.query.pairs().to_vec() }
     }
 }
 

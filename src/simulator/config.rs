@@ -69,8 +69,9 @@ pub struct SimState {
     pub source_address_rejected: bool,
     /// How long a token from Connect/Token signs in (`expires_in`, whole seconds).
     pub token_lifetime: Duration,
-    /// New release requests wait for approval: `GET Credentials` answers 403 `4034` until the
-    /// request has been polled [`APPROVAL_POLLS`] times (reference §2.2, §2.3).
+    /// New release requests wait for approval: `GET Credentials` answers 403 `4034` until an
+    /// approver (the second identity, [`Approver`]) approves with `PUT Requests/{id}/Approve`,
+    /// a denial ends the request, and an unapproved request expires after its duration.
     pub approval_required: bool,
     /// The caller may not request the account: `POST Requests` answers 403 `4031`.
     pub request_forbidden: bool,
@@ -84,11 +85,6 @@ pub struct SimState {
     /// `DurationMinutes` counts seconds, so a case can watch a release expire.
     pub short_release: bool,
 }
-
-/// How many `GET Credentials` calls a request waits through in the `approval-required` state:
-/// each answers 403 `4034`, and the call after the last one gets the credential. A count rather
-/// than a time, so a case polls deterministically with plain steps.
-pub const APPROVAL_POLLS: u32 = 2;
 
 impl Default for SimState {
     fn default() -> Self {
@@ -120,7 +116,7 @@ impl SimState {
         ("source-address-rejected", "the caller's address is outside the registration's rules: SignAppin answers 401"),
         (
             "approval-required",
-            "new requests wait for approval: GET Credentials answers 403 4034 twice, then the credential",
+            "new requests wait for an approver: GET Credentials answers 403 4034 until PUT Requests/{id}/Approve",
         ),
         ("request-forbidden", "the caller may not request the account: POST Requests answers 403 4031"),
         ("requestor-only", "the caller is a requestor only: GET Requests?queue=app answers 403 4032"),
@@ -163,6 +159,46 @@ pub const DEMO_RUNAS: &str = "psconform-demo";
 pub const DEMO_ACCOUNT: &str = "demo-linux-01/svc-release";
 /// The Secrets Safe secret (`folder/path/title`) [`generate_missing`] picks for retrieval cases.
 pub const DEMO_SECRET: &str = "psconform/demo/demo-database";
+
+/// The approver the simulator accepts besides the run-as user: a second identity, signed in
+/// with the same API key (`PS-Auth key=…; runas=<approver>; pwd=[<password>];`), who may approve
+/// and deny other users' requests. Its password is checked whenever it is given, and required in
+/// the `password-required` state, as the run-as user's is.
+#[derive(Debug, Clone)]
+pub struct Approver {
+    /// The approver's user name (`PS_APPROVER_RUNAS`).
+    pub runas: String,
+    /// The approver's password (`PS_APPROVER_PASSWORD`).
+    pub password: SecretString,
+}
+
+/// The approver [`Approver::demo`] picks.
+pub const DEMO_APPROVER: &str = "psconform-approver";
+
+impl Approver {
+    /// The demo approver with a fresh 24-character password.
+    pub fn demo() -> Approver {
+        Approver {
+            runas: DEMO_APPROVER.to_owned(),
+            password: SecretString::from(random_alphanumeric(&mut rand::rng(), 24)),
+        }
+    }
+
+    /// The approver `PS_APPROVER_RUNAS` and `PS_APPROVER_PASSWORD` name, with the demo values
+    /// for what they leave unset (empty counts as unset); also says which came from the
+    /// environment, so that those are never printed.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> (Approver, [bool; 2]) {
+        let get = |name: &str| lookup(name).filter(|v| !v.is_empty());
+        let (runas, password) = (get("PS_APPROVER_RUNAS"), get("PS_APPROVER_PASSWORD"));
+        let given = [runas.is_some(), password.is_some()];
+        let demo = Approver::demo();
+        let approver = Approver {
+            runas: runas.unwrap_or(demo.runas),
+            password: password.map(SecretString::from).unwrap_or(demo.password),
+        };
+        (approver, given)
+    }
+}
 
 /// Fills every unset credential with a valid generated one, in the formats real servers issue:
 /// a 128-character lower-case hex API key, the run-as user [`DEMO_RUNAS`], a 24-character

@@ -61,11 +61,6 @@ impl DataVariant {
         self == DataVariant::Extended
     }
 
-    /// An optional text: `None` (JSON null) in the sparse variant, the text otherwise.
-    pub(crate) fn text(self, text: &str) -> Option<String> {
-        (!self.sparse()).then(|| text.to_owned())
-    }
-
     /// A string the docs type as plain `string` but real servers leave empty: `""` in the sparse
     /// variant, the text otherwise.
     pub(crate) fn or_empty(self, text: &str) -> String {
@@ -106,8 +101,6 @@ mod tests {
 
     #[test]
     fn optional_text_follows_the_variant() {
-        assert_eq!(DataVariant::Sparse.text("x"), None);
-        assert_eq!(DataVariant::Standard.text("x").as_deref(), Some("x"));
         assert_eq!(DataVariant::Sparse.or_empty("x"), "");
         assert_eq!(DataVariant::Extended.or_empty("x"), "x");
     }

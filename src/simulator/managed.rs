@@ -1,341 +1,100 @@
-//! Managed systems and accounts (reference §2.1, §5): `GET ManagedAccounts` (the requestable,
-//! role-based model with its `SystemId`/`AccountId` casing), `GET ManagedSystems` (bare array,
-//! or `{TotalCount, Data}` with `limit`), `GET ManagedSystems/{id}` and
-//! `GET ManagedSystems/{id}/ManagedAccounts` (the provisioning, permission-based model). Owns
-//! the fixture systems and accounts of each data variant and their random credentials; the
-//! release flow that hands those out lives in `requests`.
+//! Managed accounts as behaviour: the requestable-account view of `GET ManagedAccounts` (the
+//! role-based model with its `SystemId`/`AccountId` casing, built from the managed account and
+//! system records of the one store), and the account credentials: set (by id or by workgroup,
+//! asset and account name), changed to a fresh random value, tested. The credentials live in
+//! the account records' hidden parts; the release flow that hands them out is `requests`.
+//! Listing and finding systems and accounts is the table routes' (`resources`).
 
 use axum::http::StatusCode;
 use axum::response::Response;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::app::App;
 use super::call::Call;
 use super::config::random_alphanumeric;
-use super::data::DataVariant;
 use super::fault::Fault;
-use super::reply;
-use crate::settings::Settings;
+use super::fill::{self, Fit};
+use super::reply::{self, Refusal};
+use super::resources::{body_object, get_ci};
+use super::seed::NODE;
+use super::tables::{ASSET, MANAGED_ACCOUNT, MANAGED_SYSTEM, Tables, WORKGROUP, same, text};
+use crate::catalog::ModelRef;
 
-/// What kind of entity a managed system is (its `EntityTypeID`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum SystemKind {
-    Asset,
-    Database,
-    Directory,
-}
+/// The `type` values `GET ManagedAccounts` takes.
+const ACCOUNT_TYPES: &[&str] = &["system", "recent", "domainlinked", "database", "cloud", "application"];
 
-impl SystemKind {
-    fn entity_type_id(self) -> i64 {
-        match self {
-            SystemKind::Asset => 1,
-            SystemKind::Database => 2,
-            SystemKind::Directory => 3,
-        }
+/// What kind of account a record is, as `type=` of `GET ManagedAccounts` reads it: what the
+/// demo data planted, or what the account's domain and system say.
+pub(crate) fn kind(tables: &Tables, account: &Value) -> String {
+    let id = text(&account["ManagedAccountID"]);
+    if let Some(k) = tables.hidden(MANAGED_ACCOUNT, &id).and_then(|h| h.get("Kind")).and_then(Value::as_str) {
+        return k.to_owned();
+    }
+    let system = tables.rows(MANAGED_SYSTEM).iter().find(|s| s["ManagedSystemID"] == account["ManagedSystemID"]);
+    if account["DomainName"].as_str().is_some_and(|d| !d.is_empty()) {
+        "domainlinked".into()
+    } else if system.is_some_and(|s| s["EntityTypeID"] == 2) {
+        "database".into()
+    } else {
+        "system".into()
     }
 }
 
-/// A managed system.
-#[derive(Debug, Clone)]
-pub(crate) struct System {
-    pub id: i64,
-    pub name: String,
-    pub kind: SystemKind,
-    pub platform_id: i64,
-    pub workgroup_id: i64,
-    pub asset_id: Option<i64>,
-    pub database_id: Option<i64>,
-    pub directory_id: Option<i64>,
-    pub ip: Option<String>,
-    pub dns: Option<String>,
-    pub instance: Option<String>,
-    pub port: Option<i64>,
-    pub description: Option<String>,
+/// The application an account belongs to (its id and display name), if any.
+fn application(tables: &Tables, account: &Value) -> Option<(i64, String)> {
+    let id = text(&account["ManagedAccountID"]);
+    let app = tables.hidden(MANAGED_ACCOUNT, &id)?.get("Application")?;
+    Some((app[0].as_i64()?, app[1].as_str()?.to_owned()))
 }
 
-/// What `type=` a managed account answers to (reference §2.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum AccountKind {
-    Local,
-    Domain,
-    Database,
-    Application,
-}
-
-/// A managed account with its current credentials.
-#[derive(Debug, Clone)]
-pub(crate) struct Account {
-    pub id: i64,
-    pub system_id: i64,
-    pub name: String,
-    pub kind: AccountKind,
-    pub domain: Option<String>,
-    pub upn: Option<String>,
-    pub application: Option<(i64, String)>,
-    pub description: Option<String>,
-    /// "Enable for API Access": only such accounts are requestable.
-    pub api_enabled: bool,
-    pub default_release: i64,
-    pub max_release: i64,
-    pub last_change: Option<String>,
-    pub next_change: Option<String>,
-    pub node: String,
-    pub password: String,
-    pub dss_key: Option<String>,
-    pub passphrase: Option<String>,
-}
-
-/// The systems and accounts of one simulator.
-#[derive(Debug)]
-pub(crate) struct Data {
-    pub systems: Vec<System>,
-    pub accounts: Vec<Account>,
-    variant: DataVariant,
-}
-
-const NODE: &str = "4f1c9e2a-7b3d-4c5e-8a9f-0b1c2d3e4f5a";
-
-impl Data {
-    /// The fixtures of `variant`, plus the account `PS_ACCOUNT` names when it is not one of
-    /// them, so that release cases find it whatever it is called. Every credential is drawn
-    /// fresh, so a test can use a retrieved one as a canary.
-    pub(crate) fn build(variant: DataVariant, settings: &Settings) -> Data {
-        let mut rng = rand::rng();
-        let mut password = || random_alphanumeric(&mut rng, 24);
-        let sparse = variant.sparse();
-        let text = |t: &str| variant.text(t);
-        let mut systems = vec![System {
-            id: 1,
-            name: "demo-linux-01".into(),
-            kind: SystemKind::Asset,
-            platform_id: 2,
-            workgroup_id: 1,
-            asset_id: Some(11),
-            database_id: None,
-            directory_id: None,
-            ip: Some("192.0.2.11".into()),
-            dns: text("demo-linux-01.example.com"),
-            instance: None,
-            port: Some(22),
-            description: text("Demo Linux host"),
-        }];
-        let local = |id, system_id, name: &str, password: String| Account {
-            id,
-            system_id,
-            name: name.into(),
-            kind: AccountKind::Local,
-            domain: None,
-            upn: None,
-            application: None,
-            description: text("Local account"),
-            api_enabled: true,
-            default_release: 120,
-            max_release: 525_600,
-            last_change: if sparse { None } else { Some("2024-12-10T08:57:45.9".into()) },
-            next_change: None,
-            node: NODE.into(),
-            password,
-            dss_key: None,
-            passphrase: None,
-        };
-        let mut accounts = vec![
-            Account {
-                description: text("Release account for psconform"),
-                dss_key: Some(format!(
-                    "-----BEGIN OPENSSH PRIVATE KEY-----\n{}\n-----END OPENSSH PRIVATE KEY-----\n",
-                    random_alphanumeric(&mut rand::rng(), 64)
-                )),
-                passphrase: Some(random_alphanumeric(&mut rand::rng(), 16)),
-                ..local(10, 1, "svc-release", password())
-            },
-            // Not enabled for API access: visible to provisioning, never requestable.
-            Account { api_enabled: false, description: None, ..local(11, 1, "root", password()) },
-        ];
-        if sparse {
-            // GUID-looking names, nothing optional filled.
-            systems.push(System {
-                id: 2,
-                name: "8d4f2a6e-3b1c-4e5f-9a7b-0c1d2e3f4a5b".into(),
-                kind: SystemKind::Asset,
-                platform_id: 1,
-                workgroup_id: 2,
-                asset_id: Some(12),
-                database_id: None,
-                directory_id: None,
-                ip: Some("192.0.2.12".into()),
-                dns: None,
-                instance: None,
-                port: None,
-                description: None,
-            });
-            accounts.push(local(12, 2, "1f0e2d3c-4b5a-4697-8877-665544332211", password()));
-        } else {
-            systems.push(System {
-                id: 2,
-                name: "corp.example.com".into(),
-                kind: SystemKind::Directory,
-                platform_id: 25,
-                workgroup_id: 1,
-                asset_id: None,
-                database_id: None,
-                directory_id: Some(4),
-                ip: None,
-                dns: Some("corp.example.com".into()),
-                instance: None,
-                port: None,
-                description: if variant.extras() { Some("Corporate directory".into()) } else { None },
-            });
-            systems.push(System {
-                id: 3,
-                name: "demo-sql-01".into(),
-                kind: SystemKind::Database,
-                platform_id: 8,
-                workgroup_id: 2,
-                asset_id: Some(13),
-                database_id: Some(5),
-                directory_id: None,
-                ip: Some("192.0.2.13".into()),
-                dns: Some("demo-sql-01.example.com".into()),
-                instance: Some("MSSQLSERVER".into()),
-                port: Some(1433),
-                description: Some("Demo database server".into()),
-            });
-            accounts.push(Account {
-                kind: AccountKind::Domain,
-                domain: Some("corp.example.com".into()),
-                upn: Some("svc-backup@corp.example.com".into()),
-                description: if variant.extras() { Some("Backup service".into()) } else { Some(String::new()) },
-                last_change: Some("2024-12-12T10:24:26.323Z".into()),
-                next_change: Some("2025-01-11T00:00:00".into()),
-                ..local(12, 2, "svc-backup", password())
-            });
-            accounts.push(Account {
-                kind: AccountKind::Database,
-                description: Some("Database administrator".into()),
-                last_change: if variant.extras() { Some("2024-11-02T17:03:00".into()) } else { None },
-                next_change: if variant.extras() { Some("2025-02-01T00:00:00".into()) } else { None },
-                ..local(13, 3, "sa", password())
-            });
-            accounts.push(Account {
-                kind: AccountKind::Application,
-                application: Some((3, "Deploy Tool".into())),
-                default_release: 60,
-                max_release: 1440,
-                ..local(14, 1, "deploy-tool", password())
-            });
-        }
-        let mut data = Data { systems, accounts, variant };
-        if let Some((system, account)) = settings.account.as_deref().and_then(|a| a.split_once('/')) {
-            data.ensure_account(system, account, password());
-        }
-        data
-    }
-
-    /// Adds `system/account` as a requestable local account unless it exists.
-    fn ensure_account(&mut self, system: &str, account: &str, password: String) {
-        let system_id = match self.systems.iter().find(|s| s.name.eq_ignore_ascii_case(system)) {
-            Some(s) => s.id,
-            None => {
-                let id = self.systems.iter().map(|s| s.id).max().unwrap_or(0) + 1;
-                self.systems.push(System {
-                    id,
-                    name: system.to_owned(),
-                    kind: SystemKind::Asset,
-                    platform_id: 2,
-                    workgroup_id: 1,
-                    asset_id: Some(100 + id),
-                    database_id: None,
-                    directory_id: None,
-                    ip: Some(format!("192.0.2.{}", 100 + id.clamp(0, 150))),
-                    dns: None,
-                    instance: None,
-                    port: Some(22),
-                    description: None,
-                });
-                id
-            }
-        };
-        let exists = self.find_account(system, account).is_some();
-        if !exists {
-            let id = self.accounts.iter().map(|a| a.id).max().unwrap_or(0) + 1;
-            self.accounts.push(Account {
-                id,
-                system_id,
-                name: account.to_owned(),
-                kind: AccountKind::Local,
-                domain: None,
-                upn: None,
-                application: None,
-                description: self.variant.text("Account named by PS_ACCOUNT"),
-                api_enabled: true,
-                default_release: 120,
-                max_release: 525_600,
-                last_change: None,
-                next_change: None,
-                node: NODE.into(),
-                password,
-                dss_key: None,
-                passphrase: None,
-            });
-        }
-    }
-
-    pub(crate) fn system(&self, id: i64) -> Option<&System> {
-        self.systems.iter().find(|s| s.id == id)
-    }
-
-    pub(crate) fn account(&self, id: i64) -> Option<&Account> {
-        self.accounts.iter().find(|a| a.id == id)
-    }
-
-    /// The requestable account a `systemName`/`accountName` pair names, ignoring case. A
-    /// directory account is named `DOMAIN\account` or by its UPN (reference §2.1).
-    pub(crate) fn find_account(&self, system: &str, account: &str) -> Option<&Account> {
-        let system = self.systems.iter().find(|s| s.name.eq_ignore_ascii_case(system))?;
-        self.accounts.iter().filter(|a| a.system_id == system.id && a.api_enabled).find(|a| account_named(a, account))
+/// Whether `name` names the account the way `accountName` must: a directory account as
+/// `DOMAIN\account` or by its UPN, any other by its name, ignoring case.
+fn account_named(tables: &Tables, account: &Value, name: &str) -> bool {
+    if kind(tables, account) == "domainlinked" {
+        let domain = account["DomainName"].as_str().unwrap_or_default();
+        let qualified = format!("{domain}\\{}", account["AccountName"].as_str().unwrap_or_default());
+        qualified.eq_ignore_ascii_case(name)
+            || account["UserPrincipalName"].as_str().is_some_and(|u| u.eq_ignore_ascii_case(name))
+    } else {
+        same(&account["AccountName"], name)
     }
 }
 
-/// Whether `name` names the account the way `accountName` must (reference §2.1).
-fn account_named(account: &Account, name: &str) -> bool {
-    match account.kind {
-        AccountKind::Domain => {
-            let qualified = account.domain.as_deref().map(|d| format!("{d}\\{}", account.name));
-            qualified.is_some_and(|q| q.eq_ignore_ascii_case(name))
-                || account.upn.as_deref().is_some_and(|u| u.eq_ignore_ascii_case(name))
-        }
-        _ => account.name.eq_ignore_ascii_case(name),
-    }
+/// The requestable account a `systemName`/`accountName` pair names.
+pub(crate) fn find_requestable<'t>(tables: &'t Tables, system: &str, account: &str) -> Option<&'t Value> {
+    let s = tables.rows(MANAGED_SYSTEM).iter().find(|s| same(&s["SystemName"], system))?;
+    tables
+        .rows(MANAGED_ACCOUNT)
+        .iter()
+        .filter(|a| a["ManagedSystemID"] == s["ManagedSystemID"] && a["ApiEnabled"] == true)
+        .find(|a| account_named(tables, a, account))
 }
 
 // ---------------------------------------------------------------------------------------------
 // GET ManagedAccounts
 
-/// The `type` values `GET ManagedAccounts` takes (reference §2.1).
-const ACCOUNT_TYPES: &[&str] = &["system", "recent", "domainlinked", "database", "cloud", "application"];
-
-pub(crate) fn list_accounts(app: &App, call: &Call) -> Response {
+pub(crate) fn requestable_accounts(app: &App, call: &Call) -> Response {
     let q = &call.query;
-    let kind = q.text("type").map(str::to_ascii_lowercase);
-    if let Some(kind) = &kind
-        && !ACCOUNT_TYPES.contains(&kind.as_str())
+    let kind_wanted = q.text("type").map(str::to_ascii_lowercase);
+    if let Some(k) = &kind_wanted
+        && !ACCOUNT_TYPES.contains(&k.as_str())
     {
-        return reply::bad_value(kind, "type");
+        return reply::bad_value(k, "type");
     }
-    if q.text("applicationDisplayName").is_some() && kind.as_deref() != Some("application") {
+    if q.text("applicationDisplayName").is_some() && kind_wanted.as_deref() != Some("application") {
         return reply::message(StatusCode::BAD_REQUEST, "applicationDisplayName requires type=application");
     }
     let paging = match q.paging() {
         Ok(p) => p,
         Err(refusal) => return refusal.into(),
     };
-    let data = &app.managed;
+    let tables = app.store();
     // Both names identify one account: the answer is that object, even with limit/offset.
     if let (Some(system), Some(account)) = (q.text("systemName"), q.text("accountName")) {
-        let Some(found) = data.find_account(system, account) else {
+        let Some(found) = find_requestable(&tables, system, account) else {
             return reply::not_found("Managed Account");
         };
-        let model = requestable(app, found);
+        let model = requestable(app, &tables, found);
         return reply::ok(&if app.has(Fault::AccountLookupList) { json!([model]) } else { model });
     }
     let system_id = match q.number("systemID", 1) {
@@ -343,68 +102,74 @@ pub(crate) fn list_accounts(app: &App, call: &Call) -> Response {
         Err(refusal) => return refusal.into(),
     };
     let recent = app.requests.accounts_of(call.principal);
-    let matching: Vec<Value> = data
-        .accounts
+    let system = |a: &Value| tables.rows(MANAGED_SYSTEM).iter().find(|s| s["ManagedSystemID"] == a["ManagedSystemID"]);
+    let matching: Vec<Value> = tables
+        .rows(MANAGED_ACCOUNT)
         .iter()
-        .filter(|a| a.api_enabled)
+        .filter(|a| a["ApiEnabled"] == true)
         .filter(|a| {
-            let system = data.system(a.system_id);
-            q.text("systemName").is_none_or(|n| system.is_some_and(|s| s.name.eq_ignore_ascii_case(n)))
-                && q.text("accountName").is_none_or(|n| account_named(a, n))
-                && system_id.is_none_or(|id| a.system_id == id)
+            let s = system(a);
+            let kind = kind(&tables, a);
+            q.text("systemName").is_none_or(|n| s.is_some_and(|s| same(&s["SystemName"], n)))
+                && q.text("accountName").is_none_or(|n| account_named(&tables, a, n))
+                && system_id.is_none_or(|id| a["ManagedSystemID"] == id)
                 && q.text("workgroupName").is_none_or(|n| {
-                    system.is_some_and(|s| {
-                        app.lookups.workgroup_name(s.workgroup_id).is_some_and(|w| w.eq_ignore_ascii_case(n))
+                    s.is_some_and(|s| {
+                        tables.rows(WORKGROUP).iter().any(|w| w["ID"] == s["WorkgroupID"] && same(&w["Name"], n))
                     })
                 })
-                && q.text("ipAddress").is_none_or(|ip| system.and_then(|s| s.ip.as_deref()) == Some(ip))
+                && q.text("ipAddress").is_none_or(|ip| s.is_some_and(|s| s["IPAddress"] == ip))
                 && q.text("applicationDisplayName")
-                    .is_none_or(|n| a.application.as_ref().is_some_and(|(_, name)| name.eq_ignore_ascii_case(n)))
-                && match kind.as_deref() {
+                    .is_none_or(|n| application(&tables, a).is_some_and(|(_, name)| name.eq_ignore_ascii_case(n)))
+                && match kind_wanted.as_deref() {
                     None => true,
-                    Some("system") => a.kind == AccountKind::Local,
-                    Some("domainlinked") => a.kind == AccountKind::Domain,
-                    Some("database") => a.kind == AccountKind::Database,
-                    Some("application") => a.kind == AccountKind::Application,
-                    Some("recent") => recent.contains(&a.id),
-                    _ => false,
+                    Some("recent") => a["ManagedAccountID"].as_i64().is_some_and(|id| recent.contains(&id)),
+                    Some(k) => kind == k,
                 }
         })
-        .map(|a| requestable(app, a))
+        .map(|a| requestable(app, &tables, a))
         .collect();
-    // Always a plain array; paging clients stop when a page is shorter than `limit` (§5).
+    // Always a plain array; paging clients stop when a page is shorter than `limit`.
     reply::ok(&Value::Array(paging.page(matching, 1000)))
 }
 
-/// The requestable-account model (reference §2.1), with the exact `SystemId`/`AccountId`
-/// casing clients index on.
-fn requestable(app: &App, a: &Account) -> Value {
-    let system = app.managed.system(a.system_id);
-    let mut model = json!({
-        "PlatformID": system.map_or(0, |s| s.platform_id),
-        "SystemId": a.system_id,
-        "SystemName": system.map(|s| s.name.clone()),
-        "DomainName": a.domain,
-        "AccountId": a.id,
-        "AccountName": a.name,
-        "InstanceName": system.and_then(|s| s.instance.clone()).unwrap_or_default(),
-        "UserPrincipalName": a.upn,
-        "ApplicationID": a.application.as_ref().map(|(id, _)| *id),
-        "ApplicationDisplayName": a.application.as_ref().map(|(_, name)| name.clone()),
-        "DefaultReleaseDuration": a.default_release,
-        "MaximumReleaseDuration": a.max_release,
-        "LastChangeDate": a.last_change,
-        "NextChangeDate": a.next_change,
+/// The requestable-account model, with the exact `SystemId`/`AccountId` casing clients index
+/// on, built from the account and its system.
+pub(crate) fn requestable(app: &App, tables: &Tables, a: &Value) -> Value {
+    let s = tables.rows(MANAGED_SYSTEM).iter().find(|s| s["ManagedSystemID"] == a["ManagedSystemID"]);
+    let non_empty = |v: &Value| v.as_str().filter(|t| !t.is_empty()).map(str::to_owned);
+    let application = application(tables, a);
+    let model = json!({
+        "PlatformID": s.map_or(Value::from(0), |s| s["PlatformID"].clone()),
+        "SystemId": a["ManagedSystemID"],
+        "SystemName": s.map_or(Value::Null, |s| s["SystemName"].clone()),
+        "DomainName": non_empty(&a["DomainName"]),
+        "AccountId": a["ManagedAccountID"],
+        "AccountName": a["AccountName"],
+        "InstanceName": s.and_then(|s| non_empty(&s["InstanceName"])).unwrap_or_default(),
+        "UserPrincipalName": non_empty(&a["UserPrincipalName"]),
+        "ApplicationID": application.as_ref().map(|(id, _)| *id),
+        "ApplicationDisplayName": application.as_ref().map(|(_, name)| name.clone()),
+        "DefaultReleaseDuration": a["ReleaseDuration"],
+        "MaximumReleaseDuration": a["MaxReleaseDuration"],
+        "LastChangeDate": a["LastChangeDate"],
+        "NextChangeDate": a["NextChangeDate"],
         "IsChanging": false,
         "ChangeState": 0,
         "IsISAAccess": false,
-        "PreferredNodeID": a.node,
-        "AccountDescription": a.description.clone().unwrap_or_default(),
+        "PreferredNodeID": NODE,
+        "AccountDescription": a.get("Description").cloned().unwrap_or_else(|| Value::from("")),
     });
+    let id = a["ManagedAccountID"].as_i64().unwrap_or_default();
+    let r = ModelRef { area: Some("managed-accounts".into()), name: "RequestableAccount".into() };
+    let how = Fit::view(app.data.sparse(), id % 2 == 0);
+    let keep = ["SystemId", "AccountId", "SystemName", "AccountName"];
+    let mut model =
+        fill::fit(&app.catalog.models, &r, model, how, &keep, None, fill::seed_of(&["requestable", &id.to_string()]));
     if let Some(obj) = model.as_object_mut() {
-        if app.data.extras() && a.kind == AccountKind::Local {
+        if app.data.extras() && kind(tables, a) == "system" {
             // Newer servers add fields the requestable model does not document yet.
-            obj.insert("ObjectID".into(), Value::from(format!("00000000-0000-4000-8000-{:012}", a.id)));
+            obj.insert("ObjectID".into(), Value::from(format!("00000000-0000-4000-8000-{id:012}")));
         }
         if app.has(Fault::AccountSystemIdSpelling)
             && let Some(id) = obj.remove("SystemId")
@@ -416,206 +181,194 @@ fn requestable(app: &App, a: &Account) -> Value {
 }
 
 // ---------------------------------------------------------------------------------------------
-// GET ManagedSystems
+// Credentials
 
-pub(crate) fn list_systems(app: &App, call: &Call) -> Response {
-    let q = &call.query;
-    let paging = match q.paging() {
-        Ok(p) => p,
-        Err(refusal) => return refusal.into(),
+/// The account's current credential of a kind (`password`, `dsskey`, `passphrase`), made up
+/// and kept on first use for an account that has none yet (one created through the API with
+/// an auto-managed password).
+pub(crate) fn credential(tables: &mut Tables, account_id: &str, kind: Option<&str>) -> Option<String> {
+    let field = match kind {
+        None | Some("password") => "Password",
+        Some("dsskey") => "PrivateKey",
+        Some("passphrase") => "Passphrase",
+        Some(_) => return None,
     };
-    let entity_type = match q.number("type", 1) {
-        Ok(t) => t,
-        Err(refusal) => return refusal.into(),
-    };
-    let matching: Vec<Value> = app
-        .managed
-        .systems
-        .iter()
-        .filter(|s| q.text("name").is_none_or(|n| s.name.eq_ignore_ascii_case(n)))
-        .filter(|s| entity_type.is_none_or(|t| s.kind.entity_type_id() == t))
-        .map(|s| system_model(app, s))
-        .collect();
-    let total = matching.len();
-    // A bare array without `limit`, `{TotalCount, Data}` with it (reference §5, DOC-MS).
-    reply::ok(&reply::list(paging.page(matching, 100_000), total, paging.limit.is_some()))
+    let hidden = tables.hidden_mut(MANAGED_ACCOUNT, account_id);
+    if field == "Password" && !hidden.contains_key("Password") {
+        hidden.insert("Password".into(), Value::String(random_alphanumeric(&mut rand::rng(), 24)));
+    }
+    // An account without a DSS key answers an empty string for `dsskey` and `passphrase`; what
+    // real servers answer there is not documented.
+    Some(hidden.get(field).and_then(Value::as_str).unwrap_or_default().to_owned())
 }
 
-pub(crate) fn get_system(app: &App, call: &Call) -> Response {
-    match call.param(0).parse::<i64>().ok().and_then(|id| app.managed.system(id)) {
-        Some(s) => reply::ok(&system_model(app, s)),
-        None => reply::not_found("Managed System"),
+/// Writes a new credential from a `CredentialsUpdate` body (a random password when it names
+/// none) into an account's hidden part.
+fn write_credentials(tables: &mut Tables, account_id: &str, body: &Map<String, Value>) {
+    let hidden = tables.hidden_mut(MANAGED_ACCOUNT, account_id);
+    let password = get_ci(body, "Password")
+        .or_else(|| get_ci(body, "Credentials"))
+        .and_then(Value::as_str)
+        .map_or_else(|| random_alphanumeric(&mut rand::rng(), 24), str::to_owned);
+    hidden.insert("Password".into(), Value::String(password));
+    for field in ["PrivateKey", "Passphrase"] {
+        if let Some(v) = get_ci(body, field).filter(|v| v.is_string()) {
+            hidden.insert(field.into(), v.clone());
+        }
     }
 }
 
-/// The managed-system model of `GET ManagedSystems` (DOC-MS, field for field).
-fn system_model(app: &App, s: &System) -> Value {
-    let sparse = app.data.sparse();
-    let directory = s.kind == SystemKind::Directory;
-    let head = json!({
-        "WorkgroupID": s.workgroup_id,
-        "HostName": if directory { Value::Null } else { Value::from(s.name.clone()) },
-        "IPAddress": s.ip,
-        "DNSName": s.dns,
-        "InstanceName": s.instance,
-        "IsDefaultInstance": (s.kind == SystemKind::Database).then_some(true),
-        "Template": Value::Null,
-        "ForestName": if directory { Value::from(s.name.clone()) } else { Value::Null },
-        "UseSSL": directory.then_some(!sparse),
-        "ManagedSystemID": s.id,
-        "EntityTypeID": s.kind.entity_type_id(),
-        "AssetID": s.asset_id,
-        "DatabaseID": s.database_id,
-        "DirectoryID": s.directory_id,
-        "CloudID": Value::Null,
-        "SystemName": s.name,
-    });
-    let rest = json!({
-        "Timeout": 30,
-        "PlatformID": s.platform_id,
-        "NetBiosName": if directory && !sparse { Value::from("CORP") } else { Value::Null },
-        "ContactEmail": app.data.text("pam-team@example.com"),
-        "Description": s.description,
-        "Port": s.port,
-        "SshKeyEnforcementMode": (s.platform_id == 2).then_some(0),
-        "PasswordRuleID": 0,
-        "DSSKeyRuleID": (s.platform_id == 2).then_some(0),
-        "LoginAccountID": Value::Null,
-        "AccountNameFormat": 0,
-        "OracleInternetDirectoryID": Value::Null,
-        "OracleInternetDirectoryServiceName": Value::Null,
-        "ReleaseDuration": 120,
-        "MaxReleaseDuration": 525_600,
-        "ISAReleaseDuration": 120,
-        "AutoManagementFlag": !sparse,
-        "FunctionalAccountID": Value::Null,
-        "ElevationCommand": Value::Null,
-        "CheckPasswordFlag": false,
-        "ChangePasswordAfterAnyReleaseFlag": false,
-        "ResetPasswordOnMismatchFlag": false,
-        "ChangeFrequencyType": "first",
-        "ChangeFrequencyDays": 30,
-        "ChangeTime": "23:30",
-        "RemoteClientType": "None",
-        "AccessURL": Value::Null,
-    });
-    merged(head, rest)
-}
-
-/// The fields of both objects (the models are too long for one `json!`).
-fn merged(mut head: Value, rest: Value) -> Value {
-    if let (Some(head), Value::Object(rest)) = (head.as_object_mut(), rest) {
-        head.extend(rest);
+/// A body that may be empty (`{}` or nothing).
+fn optional_body(call: &Call) -> Result<Map<String, Value>, Refusal> {
+    if call.body.as_deref().is_some_and(|b| b.iter().all(u8::is_ascii_whitespace)) {
+        return Ok(Map::new());
     }
-    head
+    body_object(call)
 }
 
-// ---------------------------------------------------------------------------------------------
-// GET ManagedSystems/{id}/ManagedAccounts
+pub(crate) fn set_credentials(app: &App, call: &Call) -> Response {
+    let body = match optional_body(call) {
+        Ok(b) => b,
+        Err(r) => return r.into(),
+    };
+    let mut tables = app.store();
+    let Some(account) = tables.find(app.catalog, MANAGED_ACCOUNT, call.param(0)) else {
+        return reply::not_found("Managed Account");
+    };
+    let id = text(&account["ManagedAccountID"]);
+    write_credentials(&mut tables, &id, &body);
+    reply::empty(StatusCode::NO_CONTENT)
+}
 
-pub(crate) fn system_accounts(app: &App, call: &Call) -> Response {
-    let Some(system) = call.param(0).parse::<i64>().ok().and_then(|id| app.managed.system(id)) else {
+/// `PUT Credentials?workgroupName=&assetName=&accountName=` and the same names in the route:
+/// the account of that name on the system of that asset in that workgroup.
+pub(crate) fn set_credentials_by_name(app: &App, call: &Call) -> Response {
+    let body = match optional_body(call) {
+        Ok(b) => b,
+        Err(r) => return r.into(),
+    };
+    let names: Vec<String> = if call.params.len() == 3 {
+        call.params.clone()
+    } else {
+        ["workgroupName", "assetName", "accountName"]
+            .iter()
+            .map(|n| call.query.text(n).unwrap_or_default().to_owned())
+            .collect()
+    };
+    let [workgroup, asset, account] = names.as_slice() else { return reply::no_route() };
+    if workgroup.is_empty() || asset.is_empty() || account.is_empty() {
+        return reply::message(StatusCode::BAD_REQUEST, "workgroupName, assetName and accountName are required.");
+    }
+    let mut tables = app.store();
+    let found = tables.rows(WORKGROUP).iter().find(|w| same(&w["Name"], workgroup)).and_then(|w| {
+        let asset = tables.rows(ASSET).iter().find(|a| a["WorkgroupID"] == w["ID"] && same(&a["AssetName"], asset))?;
+        let system = tables.rows(MANAGED_SYSTEM).iter().find(|s| s["AssetID"] == asset["AssetID"])?;
+        tables
+            .rows(MANAGED_ACCOUNT)
+            .iter()
+            .find(|a| a["ManagedSystemID"] == system["ManagedSystemID"] && same(&a["AccountName"], account))
+            .map(|a| text(&a["ManagedAccountID"]))
+    });
+    let Some(id) = found else { return reply::not_found("Managed Account") };
+    write_credentials(&mut tables, &id, &body);
+    reply::empty(StatusCode::NO_CONTENT)
+}
+
+pub(crate) fn change_credentials(app: &App, call: &Call) -> Response {
+    let mut tables = app.store();
+    let Some(account) = tables.find(app.catalog, MANAGED_ACCOUNT, call.param(0)) else {
+        return reply::not_found("Managed Account");
+    };
+    let id = text(&account["ManagedAccountID"]);
+    write_credentials(&mut tables, &id, &Map::new());
+    reply::empty(StatusCode::NO_CONTENT)
+}
+
+pub(crate) fn change_system_credentials(app: &App, call: &Call) -> Response {
+    let mut tables = app.store();
+    let Some(system) = tables.find(app.catalog, MANAGED_SYSTEM, call.param(0)).cloned() else {
         return reply::not_found("Managed System");
     };
-    let accounts: Vec<Value> =
-        app.managed.accounts.iter().filter(|a| a.system_id == system.id).map(|a| provisioning(app, a)).collect();
-    reply::ok(&Value::Array(accounts))
+    let ids: Vec<String> = tables
+        .rows(MANAGED_ACCOUNT)
+        .iter()
+        .filter(|a| a["ManagedSystemID"] == system["ManagedSystemID"])
+        .map(|a| text(&a["ManagedAccountID"]))
+        .collect();
+    for id in ids {
+        write_credentials(&mut tables, &id, &Map::new());
+    }
+    reply::empty(StatusCode::NO_CONTENT)
 }
 
-/// The provisioning (permission-based) model (reference §2.1; the fields of DOC `GET
-/// ManagedAccounts/{id}` and of the Python library's mapping for this endpoint).
-fn provisioning(app: &App, a: &Account) -> Value {
-    let sparse = app.data.sparse();
-    let head = json!({
-        "ManagedAccountID": a.id,
-        "ManagedSystemID": a.system_id,
-        "DomainName": a.domain,
-        "AccountName": a.name,
-        "DistinguishedName": if a.kind == AccountKind::Domain {
-            Value::from(format!("CN={},OU=Service Accounts,DC=corp,DC=example,DC=com", a.name))
-        } else {
-            Value::Null
-        },
-        "PasswordFallbackFlag": false,
-        "UserPrincipalName": a.upn,
-        "SAMAccountName": (a.kind == AccountKind::Domain).then(|| a.name.clone()),
-        "LoginAccountFlag": false,
-        "Description": a.description,
-        "PasswordRuleID": 0,
-        "ApiEnabled": a.api_enabled,
-        "ReleaseNotificationEmail": app.data.text("pam-team@example.com"),
-        "ChangeServicesFlag": false,
-        "RestartServicesFlag": false,
-        "ChangeTasksFlag": false,
-        "ReleaseDuration": a.default_release,
-        "MaxReleaseDuration": a.max_release,
-        "ISAReleaseDuration": a.default_release,
-        "MaxConcurrentRequests": 1,
-    });
-    let rest = json!({
-        "AutoManagementFlag": !sparse,
-        "DSSAutoManagementFlag": false,
-        "CheckPasswordFlag": false,
-        "ResetPasswordOnMismatchFlag": false,
-        "ChangePasswordAfterAnyReleaseFlag": !sparse,
-        "ChangeFrequencyType": "first",
-        "ChangeFrequencyDays": 30,
-        "ChangeTime": "23:30",
-        "ParentAccountID": Value::Null,
-        "IsSubscribedAccount": false,
-        "LastChangeDate": a.last_change,
-        "NextChangeDate": a.next_change,
-        "IsChanging": false,
-        "ChangeState": 0,
-        "UseOwnCredentials": false,
-        "WorkgroupID": app.managed.system(a.system_id).map(|s| s.workgroup_id),
-        "ChangeIISAppPoolFlag": false,
-        "RestartIISAppPoolFlag": false,
-        "ChangeWindowsAutoLogonFlag": false,
-        "ChangeComPlusFlag": false,
-        "ChangeDComFlag": false,
-        "ChangeSComFlag": false,
-        "ObjectID": Value::Null,
-    });
-    merged(head, rest)
+/// The test of an account's credential against its system always succeeds here: the simulator
+/// has no system to log on to, and its credentials are the ones it keeps.
+pub(crate) fn test_credentials(app: &App, call: &Call) -> Response {
+    let tables = app.store();
+    if tables.find(app.catalog, MANAGED_ACCOUNT, call.param(0)).is_none() {
+        return reply::not_found("Managed Account");
+    }
+    reply::ok(&json!({ "Success": true }))
+}
+
+/// A fresh random password for an account: what a rotation at check-in does.
+pub(crate) fn rotate(tables: &mut Tables, account_id: &str) {
+    write_credentials(tables, account_id, &Map::new());
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::simulator::data::DataVariant;
+    use crate::simulator::testing::Client;
 
-    fn settings(account: Option<&str>) -> Settings {
-        Settings { account: account.map(str::to_owned), ..Settings::default() }
+    /// The password a release of the account hands out now.
+    async fn released(me: &Client, system: i64, account: &Value) -> Value {
+        let body = json!({"SystemID": system, "AccountID": account, "DurationMinutes": 5, "ConflictOption": "renew"});
+        let (status, id) = me.json("POST", "Requests", Some(body)).await;
+        assert!(status == 201 || status == 200, "{status} {id}");
+        let (_, password) = me.json("GET", &format!("Credentials/{id}"), None).await;
+        password
     }
 
-    #[test]
-    fn the_demo_account_exists_in_every_variant() {
-        for variant in DataVariant::ALL {
-            let data = Data::build(*variant, &settings(None));
-            let (system, account) = crate::simulator::DEMO_ACCOUNT.split_once('/').expect("system/account");
-            assert!(data.find_account(system, account).is_some(), "{variant}");
-            assert!(data.find_account(&system.to_uppercase(), &account.to_uppercase()).is_some(), "{variant}");
-        }
+    #[tokio::test]
+    async fn credentials_set_changed_and_tested_are_the_ones_released() {
+        let me = Client::new(DataVariant::Standard).await;
+        let ten = json!(10);
+        assert_eq!(
+            me.json("PUT", "ManagedAccounts/10/Credentials", Some(json!({"Password": "s3t-by-id"}))).await.0,
+            204
+        );
+        assert_eq!(released(&me, 1, &ten).await, "s3t-by-id");
+        let by_name = "Credentials?workgroupName=Default%20Workgroup&assetName=demo-linux-01&accountName=svc-release";
+        assert_eq!(me.json("PUT", by_name, Some(json!({"Password": "s3t-by-name"}))).await.0, 204);
+        assert_eq!(released(&me, 1, &ten).await, "s3t-by-name");
+        let route = "Workgroups/Default%20Workgroup/Assets/demo-linux-01/ManagedSystems/ManagedAccounts/svc-release/Credentials";
+        assert_eq!(me.json("PUT", route, Some(json!({"Password": "s3t-by-route"}))).await.0, 204);
+        assert_eq!(released(&me, 1, &ten).await, "s3t-by-route");
+        assert_eq!(
+            me.json("PUT", "Credentials?workgroupName=x&assetName=y&accountName=z", Some(json!({}))).await.0,
+            404
+        );
+        assert_eq!(me.json("POST", "ManagedAccounts/10/Credentials/Change", Some(json!({}))).await.0, 204);
+        assert_ne!(released(&me, 1, &ten).await, "s3t-by-route");
+        assert_eq!(me.json("POST", "ManagedAccounts/10/Credentials/Test", None).await, (200, json!({"Success": true})));
+        assert_eq!(me.json("POST", "ManagedAccounts/404/Credentials/Test", None).await.0, 404);
     }
 
-    #[test]
-    fn the_configured_account_is_added_and_credentials_are_fresh() {
-        let data = Data::build(DataVariant::Standard, &settings(Some("prod-db-07/svc-app")));
-        let a = data.find_account("prod-db-07", "svc-app").expect("added");
-        assert_eq!(a.password.len(), 24);
-        let again = Data::build(DataVariant::Standard, &settings(Some("prod-db-07/svc-app")));
-        assert_ne!(again.find_account("prod-db-07", "svc-app").map(|a| &a.password), Some(&a.password));
-        // An existing pair is not duplicated.
-        let data = Data::build(DataVariant::Standard, &settings(Some("demo-linux-01/svc-release")));
-        assert_eq!(data.accounts.iter().filter(|a| a.name == "svc-release").count(), 1);
-    }
-
-    #[test]
-    fn directory_accounts_are_named_qualified_or_by_upn() {
-        let data = Data::build(DataVariant::Standard, &settings(None));
-        assert!(data.find_account("corp.example.com", "CORP.EXAMPLE.COM\\svc-backup").is_some());
-        assert!(data.find_account("corp.example.com", "svc-backup@corp.example.com").is_some());
-        assert!(data.find_account("corp.example.com", "svc-backup").is_none());
-        assert!(data.find_account("demo-linux-01", "root").is_none(), "not enabled for API access");
+    #[tokio::test]
+    async fn an_account_created_on_a_system_is_requestable_with_its_password() {
+        let me = Client::new(DataVariant::Standard).await;
+        let body = json!({"AccountName": "psconform-svc", "Password": "cr3ated", "ApiEnabled": true, "ReleaseDuration": 60, "MaxReleaseDuration": 120});
+        let (status, made) = me.json("POST", "ManagedSystems/1/ManagedAccounts", Some(body.clone())).await;
+        assert_eq!(status, 201, "{made}");
+        assert!(made.get("Password").is_none(), "a credential never shows in the record: {made}");
+        assert_eq!(me.json("POST", "ManagedSystems/1/ManagedAccounts", Some(body)).await.0, 409, "a taken name");
+        let (_, found) =
+            me.json("GET", "ManagedAccounts?systemName=demo-linux-01&accountName=psconform-svc", None).await;
+        assert_eq!(found["AccountId"], made["ManagedAccountID"]);
+        assert_eq!(released(&me, 1, &made["ManagedAccountID"]).await, "cr3ated");
+        assert_eq!(me.json("DELETE", "ManagedSystems/1/ManagedAccounts/psconform-svc", None).await.0, 200);
+        assert_eq!(me.json("GET", &format!("ManagedAccounts/{}", made["ManagedAccountID"]), None).await.0, 404);
     }
 }

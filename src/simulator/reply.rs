@@ -32,6 +32,14 @@ pub(crate) fn code(status: StatusCode, sub_code: u32) -> Response {
     json(status, &Value::from(sub_code))
 }
 
+/// Bytes with their media type (a file, a frame).
+pub(crate) fn bytes(status: StatusCode, body: Vec<u8>, content_type: &'static str) -> Response {
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
 /// A status with no body at all (no Content-Type either), like a 204.
 pub(crate) fn empty(status: StatusCode) -> Response {
     let mut response = Response::new(Body::empty());
@@ -45,27 +53,43 @@ pub(crate) fn bad_value(value: &str, name: &str) -> Response {
 }
 
 /// An error answer decided by a reader before the handler has a response to build: small, so
-/// the readers' `Result`s stay cheap, and turned into a [`message`] response at the end.
+/// the readers' `Result`s stay cheap, and turned into a [`message`] (or a bare sub-code)
+/// response at the end.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct Refusal {
     pub status: StatusCode,
     pub text: String,
+    /// A bare numeric sub-code body (`4034`) instead of the message.
+    pub sub_code: Option<u32>,
 }
 
 impl Refusal {
     pub(crate) fn new(status: StatusCode, text: &str) -> Refusal {
-        Refusal { status, text: text.to_owned() }
+        Refusal { status, text: text.to_owned(), sub_code: None }
     }
 
     /// 400 for a value the endpoint cannot read.
     pub(crate) fn bad_value(value: &str, name: &str) -> Refusal {
         Refusal::new(StatusCode::BAD_REQUEST, &format!("The value '{value}' is not valid for {name}."))
     }
+
+    /// A bare numeric sub-code, such as 403 `4034`.
+    pub(crate) fn code(status: StatusCode, sub_code: u32) -> Refusal {
+        Refusal { status, text: String::new(), sub_code: Some(sub_code) }
+    }
+
+    /// 404 for an object that does not exist.
+    pub(crate) fn not_found(what: &str) -> Refusal {
+        Refusal::new(StatusCode::NOT_FOUND, &format!("{what} not found"))
+    }
 }
 
 impl From<Refusal> for Response {
     fn from(refusal: Refusal) -> Response {
-        message(refusal.status, &refusal.text)
+        match refusal.sub_code {
+            Some(c) => code(refusal.status, c),
+            None => message(refusal.status, &refusal.text),
+        }
     }
 }
 

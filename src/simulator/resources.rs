@@ -1,378 +1,306 @@
-//! The table-driven part of the simulator: records of every resource the catalog's models
-//! declare, made from the documented models when a simulator starts, and the documented
-//! routes over them (`serve:` in `catalog/models/*.yaml`): lists (filtered by the documented
-//! query parameters, paged by `limit`/`offset`, in the form the page gives), records by id,
-//! the records under a parent or linked to a record, and the state changes: create (required
-//! fields, a duplicate name is 409, a missing parent 404), update, delete (a record still in
-//! use is 409), link and unlink. Behaviour (signing in, releases, Secrets Safe decryption,
-//! approvals) is code in the area modules; their routes come first.
+//! The table-driven routes: what `serve:` in `catalog/models/*.yaml` says an endpoint does to
+//! the records of the one store (`tables`), answered in the form its page documents. Lists are
+//! filtered by the documented query parameters, scoped to a parent named in the route or to
+//! the records a link ties to it, paged by `limit`/`offset`; a record is found by id (or, where
+//! a route allows, by name); creates check the required fields (400), a taken name under the
+//! same parent (409) and the parent (404); updates write the body's documented fields; deletes
+//! refuse a record still in use (409) and may name their records by a filter or a parent; links
+//! and unlinks tie two records. Every record leaves through [`present`], projected onto the
+//! documented model of the form and fitted to it.
 //!
-//! The state belongs to one running simulator (a restart of `serve` starts over) and is
-//! bounded: a resource holds at most [`MAX_RECORDS`] records.
-//!
-//! The records take the data variant's freedoms: `standard` fills every field, `sparse` puts
-//! `null` in every nullable field and leaves every optional field out, `extended` adds an
-//! undocumented field, as newer servers do.
-
-use std::collections::BTreeMap;
+//! Behaviour (signing in, releases, Secrets Safe decryption, approvals) is code in the
+//! behaviour modules, which use [`list_answer`] and [`record_answer`] to answer the same way.
 
 use axum::http::StatusCode;
 use axum::response::Response;
-use rand::SeedableRng as _;
-use rand::rngs::StdRng;
 use serde_json::{Map, Value};
 
+use super::app::App;
 use super::call::Call;
-use super::data::DataVariant;
+use super::fill::{self, Fit};
 use super::reply::{self, Refusal};
-use crate::catalog::documented::model_shape;
-use crate::catalog::model::{Paging, Resource, ServeOp};
-use crate::catalog::{Body, Catalog, EndpointDoc, Field, ModelRef, Presence, RequestFacts, Term};
-use crate::fixture::instance;
+use super::tables::{self, Key, Tables, key, same, text};
+use crate::catalog::model::{Paging, Resource, Serve, ServeOp};
+use crate::catalog::{Body, Catalog, EndpointDoc, ModelRef, Presence, RequestFacts, Term};
 use crate::shape::StringFormat;
 
-/// Records per resource in each variant: enough for a list, a page and a lookup.
-fn count(data: DataVariant) -> usize {
-    match data {
-        DataVariant::Standard => 3,
-        DataVariant::Sparse => 2,
-        DataVariant::Extended => 4,
+/// The answer of a table-served endpoint.
+pub(crate) fn answer(app: &App, doc: &EndpointDoc, call: &Call) -> Response {
+    let Some(serve) = doc.serve.as_ref() else { return super::behaviours::documented(app, call) };
+    if let Some(refusal) = check_query(doc, call) {
+        return refusal;
+    }
+    let catalog = app.catalog;
+    let mut tables = app.store();
+    match &serve.op {
+        ServeOp::Link | ServeOp::Unlink => relink(app, &mut tables, doc, serve, call),
+        op => {
+            let Some(model) = serve.model.as_ref() else { return reply::no_route() };
+            let Some(resource) = catalog.models.resources.get(&key(model)) else { return reply::no_route() };
+            match op {
+                ServeOp::List => list(app, &tables, doc, serve, resource, call),
+                ServeOp::Get => get(app, &tables, doc, resource, call),
+                ServeOp::Create => create(app, &mut tables, doc, serve, resource, call),
+                ServeOp::Update => update(app, &mut tables, doc, resource, call),
+                ServeOp::Delete => delete(app, &mut tables, doc, serve, resource, call),
+                _ => reply::no_route(),
+            }
+        }
     }
 }
 
-/// Most records one resource holds; a create past it is refused, so a client in a loop
-/// cannot grow the simulator's memory without bound.
-pub(crate) const MAX_RECORDS: usize = 10_000;
-
-/// Every resource's records, by model, and every link's pairs of ids.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Tables {
-    records: BTreeMap<(String, String), Vec<Value>>,
-    links: BTreeMap<(String, String), Vec<(String, String)>>,
-    /// The next id of each resource with a numeric id.
-    next: BTreeMap<(String, String), u64>,
+fn list(app: &App, tables: &Tables, doc: &EndpointDoc, serve: &Serve, resource: &Resource, call: &Call) -> Response {
+    let catalog = app.catalog;
+    let k = key(&resource.model);
+    let mut selected: Vec<&Value> = tables.rows_of(&k).iter().collect();
+    if let Some(link) = &serve.link {
+        let Some(given) = call.params.first() else { return reply::no_route() };
+        match linked(catalog, tables, link, &resource.model, given) {
+            Ok(ids) => selected.retain(|r| ids.iter().any(|id| same(&r[&resource.id], id))),
+            Err(missing) => return reply::not_found(&missing),
+        }
+    }
+    if let Some(parent) = &serve.parent {
+        let Some(field) = resource.parents.iter().find(|(p, _)| p == parent).map(|(_, f)| f.as_str()) else {
+            return reply::no_route();
+        };
+        let Some(given) = call.params.first() else { return reply::no_route() };
+        let Some(parent_id) = tables.id_named(catalog, parent, given) else { return reply::not_found(&parent.name) };
+        selected.retain(|r| same(&r[field], &text(&parent_id)));
+    }
+    for (param, field) in &serve.filters {
+        if let Some(wanted) = call.query.text(param) {
+            selected.retain(|r| same(&r[field.as_str()], wanted));
+        }
+    }
+    let rows: Vec<Value> = selected.into_iter().cloned().collect();
+    list_answer(app, call, doc, &resource.model, rows)
 }
 
-fn key(r: &ModelRef) -> (String, String) {
-    (r.area.clone().unwrap_or_default(), r.name.clone())
+fn get(app: &App, tables: &Tables, doc: &EndpointDoc, resource: &Resource, call: &Call) -> Response {
+    let Some(id) = call.params.last() else { return reply::no_route() };
+    match tables.rows_of(&key(&resource.model)).iter().find(|r| same(&r[&resource.id], id)) {
+        Some(row) => record_answer(app, call, doc, &resource.model, row),
+        None => reply::not_found(&resource.model.name),
+    }
 }
 
-impl Tables {
-    /// The records of every resource, made from the models: parents first, so a record's
-    /// parent id names a parent that exists.
-    pub(crate) fn build(catalog: &Catalog, data: DataVariant) -> Tables {
-        let mut tables = Tables::default();
-        let resources: Vec<&Resource> = catalog.models.resources.values().collect();
-        let mut done: Vec<(String, String)> = Vec::new();
-        // Parents first; a parent that is not a resource (or a loop) does not hold a record up.
-        for _ in 0..resources.len() + 1 {
-            for r in &resources {
-                let k = key(&r.model);
-                if done.contains(&k) {
-                    continue;
-                }
-                let ready = r.parents.iter().all(|(p, _)| {
-                    done.contains(&key(p)) || !catalog.models.resources.contains_key(&key(p)) || key(p) == k
-                });
-                if ready {
-                    let rows = tables.make(catalog, r, data);
-                    tables.next.insert(k.clone(), rows.len() as u64 + 1);
-                    tables.records.insert(k.clone(), rows);
-                    done.push(k);
-                }
-            }
-        }
-        // Each record of a link's first end is linked to the first records of the other.
-        for (lk, link) in &catalog.models.links {
-            let from = tables.ids(catalog, &link.from);
-            let to = tables.ids(catalog, &link.to);
-            let pairs = from
-                .iter()
-                .enumerate()
-                .flat_map(|(i, f)| to.iter().skip(i % 2).take(2).map(move |t| (f.clone(), t.clone())))
-                .collect();
-            tables.links.insert(lk.clone(), pairs);
-        }
-        tables
-    }
+/// The ids of the records of `ours` that `link` ties to the record a route segment names.
+fn linked(
+    catalog: &Catalog,
+    tables: &Tables,
+    link: &ModelRef,
+    ours: &ModelRef,
+    given: &str,
+) -> Result<Vec<String>, String> {
+    let Some(l) = catalog.models.links.get(&key(link)) else { return Err(link.name.clone()) };
+    // The route names the other end; a link between records of one resource is followed from
+    // its first end (`ManagedAccounts/{id}/SyncedAccounts`: the accounts synced to that one).
+    let ours_from = key(&l.from) == key(ours) && key(&l.to) != key(ours);
+    let other = if ours_from { &l.to } else { &l.from };
+    let Some(other_id) = tables.id_named(catalog, other, given) else { return Err(other.name.clone()) };
+    let other_id = text(&other_id);
+    Ok(tables
+        .pairs(&key(link))
+        .iter()
+        .filter_map(
+            |(f, t)| if ours_from { (*t == other_id).then(|| f.clone()) } else { (*f == other_id).then(|| t.clone()) },
+        )
+        .collect())
+}
 
-    /// The ids of a resource's records, as text.
-    fn ids(&self, catalog: &Catalog, model: &ModelRef) -> Vec<String> {
-        self.ids_of(catalog, model).iter().map(text).collect()
+/// A new record from the request body: the documented required fields must be there, a name
+/// already taken (under the same parent) is 409, a parent that does not exist 404. The body's
+/// credential fields (`secret: true` in the request model) go into the record's hidden part.
+fn create(
+    app: &App,
+    tables: &mut Tables,
+    doc: &EndpointDoc,
+    serve: &Serve,
+    resource: &Resource,
+    call: &Call,
+) -> Response {
+    let catalog = app.catalog;
+    let body = match documented_body(app, call) {
+        Ok(b) => b,
+        Err(r) => return r.into(),
+    };
+    let parent_link = match (&serve.parent, call.params.first()) {
+        (Some(p), Some(given)) => match tables.id_named(catalog, p, given) {
+            Some(id) => resource.parents.iter().find(|(m, _)| m == p).map(|(_, f)| (f.clone(), id)),
+            None => return reply::not_found(&p.name),
+        },
+        _ => None,
+    };
+    match insert_from_body(app, tables, doc, resource, &body, parent_link) {
+        Ok(row) => record_answer(app, call, doc, &resource.model, &row),
+        Err(r) => r.into(),
     }
+}
 
-    fn make(&self, catalog: &Catalog, r: &Resource, data: DataVariant) -> Vec<Value> {
-        let Some(model) = catalog.models.model(&r.model) else { return Vec::new() };
-        let node = model_shape(&catalog.models, &r.model, (3, 0));
-        let seed =
-            r.model.name.bytes().fold(u64::from(data as u8), |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
-        let mut rng = StdRng::seed_from_u64(seed);
-        let mut rows = Vec::new();
-        for n in 1..=count(data) {
-            let mut row = Map::new();
-            for f in &model.fields {
-                let fnode =
-                    node.object.as_ref().and_then(|o| o.get(&f.name)).map(|x| x.node.clone()).unwrap_or_default();
-                let optional = f.presence != Presence::Required || f.since.is_some();
-                if f.name == r.id {
-                    row.insert(f.name.clone(), id_value(f, n));
-                    continue;
-                }
-                if r.name.as_deref() == Some(f.name.as_str()) {
-                    row.insert(f.name.clone(), Value::String(format!("{}-{n}", kebab(&model.name))));
-                    continue;
-                }
-                if let Some((parent, _)) = r.parents.iter().find(|(_, field)| *field == f.name) {
-                    let ids: Vec<Value> = self.ids_of(catalog, parent);
-                    if let Some(id) = ids.get((n - 1) % ids.len().max(1)) {
-                        row.insert(f.name.clone(), id.clone());
-                        continue;
-                    }
-                }
-                let value = match data {
-                    DataVariant::Sparse if optional => continue,
-                    DataVariant::Sparse if fnode.null => Value::Null,
-                    DataVariant::Sparse => sparse(&fnode, &mut rng),
-                    _ => f
-                        .example
-                        .clone()
-                        .filter(|e| !looks_secret(f, e))
-                        .unwrap_or_else(|| instance::value(&fnode, &mut rng, false)),
-                };
-                row.insert(f.name.clone(), value);
-            }
-            if data == DataVariant::Extended && n % 2 == 0 {
-                row.insert("PsconformUndocumented".into(), Value::String("a field newer servers add".into()));
-            }
-            rows.push(Value::Object(row));
-        }
-        rows
-    }
-
-    fn ids_of(&self, catalog: &Catalog, parent: &ModelRef) -> Vec<Value> {
-        let Some(res) = catalog.models.resources.get(&key(parent)) else { return Vec::new() };
-        self.records.get(&key(parent)).map_or_else(Vec::new, |rows| rows.iter().map(|r| r[&res.id].clone()).collect())
-    }
-
-    /// The answer to a call the catalog says the tables serve, or `None` when they do not
-    /// serve it (the caller answers as a server without the route would).
-    pub(crate) fn answer(&mut self, catalog: &Catalog, doc: &EndpointDoc, path: &str, call: &Call) -> Option<Response> {
-        let serve = doc.serve.as_ref()?;
-        if let Some(refusal) = check_query(doc, call) {
-            return Some(refusal);
-        }
-        let params = route_params(&doc.route, path);
-        if matches!(serve.op, ServeOp::Link | ServeOp::Unlink) {
-            return self.relink(catalog, doc, serve.op == ServeOp::Link, serve.link.as_ref()?, &params);
-        }
-        let model = serve.model.as_ref()?;
-        let resource = catalog.models.resources.get(&key(model))?;
-        let facts = RequestFacts { query: call.query.pairs().to_vec() };
-        match serve.op {
-            ServeOp::Create => return Some(self.create(catalog, doc, resource, serve.parent.as_ref(), &params, call)),
-            ServeOp::Update => return Some(self.update(catalog, doc, resource, &params, call)),
-            ServeOp::Delete => return Some(self.delete(catalog, doc, resource, &params)),
-            _ => {}
-        }
-        let rows = self.records.get(&key(model))?;
-        match serve.op {
-            ServeOp::Get => {
-                let id = params.last()?;
-                Some(match rows.iter().find(|r| same(&r[&resource.id], id)) {
-                    Some(row) => reply::ok(row),
-                    None => reply::not_found(&model.name),
-                })
-            }
-            ServeOp::List => {
-                let mut selected: Vec<&Value> = rows.iter().collect();
-                if let Some(link) = &serve.link {
-                    let given = params.first()?;
-                    let l = catalog.models.links.get(&key(link))?;
-                    let pairs = self.links.get(&key(link))?;
-                    // The route names the other end; which end that is, the model tells.
-                    let ours_from = key(&l.from) == key(model);
-                    let other = if ours_from { &l.to } else { &l.from };
-                    let Some(other_id) = self.parent_id(catalog, other, given) else {
-                        return Some(reply::not_found(&other.name));
-                    };
-                    let other_id = text(&other_id);
-                    let linked: Vec<&String> = pairs
-                        .iter()
-                        .filter_map(|(f, t)| {
-                            if ours_from { (*t == other_id).then_some(f) } else { (*f == other_id).then_some(t) }
-                        })
-                        .collect();
-                    selected.retain(|r| linked.iter().any(|id| same(&r[&resource.id], id)));
-                }
-                if let Some(parent) = &serve.parent {
-                    let field = resource.parents.iter().find(|(p, _)| p == parent).map(|(_, f)| f.as_str())?;
-                    let given = params.first()?;
-                    let parent_id = self.parent_id(catalog, parent, given);
-                    let Some(parent_id) = parent_id else { return Some(reply::not_found(&parent.name)) };
-                    selected.retain(|r| same(&r[field], &text(&parent_id)));
-                }
-                for (param, field) in &serve.filters {
-                    if let Some(wanted) = call.query.text(param) {
-                        selected.retain(|r| same(&r[field.as_str()], wanted));
-                    }
-                }
-                let total = selected.len();
-                let limit_name = doc.query.iter().find(|q| q.paging == Some(Paging::Limit)).map(|q| q.name.as_str());
-                let offset_name = doc.query.iter().find(|q| q.paging == Some(Paging::Offset)).map(|q| q.name.as_str());
-                let limit = limit_name.and_then(|n| call.query.text(n)).map(|v| v.parse::<usize>());
-                let offset = offset_name.and_then(|n| call.query.text(n)).map(|v| v.parse::<usize>());
-                let (limit, offset) = match (limit, offset) {
-                    (Some(Err(_)), _) => return Some(reply::bad_value(limit_name.unwrap_or("limit"), "limit")),
-                    (_, Some(Err(_))) => return Some(reply::bad_value(offset_name.unwrap_or("offset"), "offset")),
-                    (l, o) => (l.and_then(Result::ok), o.and_then(Result::ok).unwrap_or(0)),
-                };
-                let page: Vec<Value> =
-                    selected.into_iter().skip(offset).take(limit.unwrap_or(usize::MAX)).cloned().collect();
-                let form = doc.form(200, &facts).map(|f| &f.body);
-                Some(match form {
-                    Some(Body::Paged(_)) => reply::ok(&reply::list(page, total, true)),
-                    Some(Body::Object(_)) => match page.into_iter().next() {
-                        Some(one) => reply::ok(&one),
-                        None => reply::not_found(&model.name),
-                    },
-                    _ => reply::ok(&Value::Array(page)),
-                })
-            }
-            _ => None,
-        }
-    }
-
-    /// A new record from the request body: the documented required fields must be there, a
-    /// name already taken (under the same parent) is 409, a parent that does not exist 404.
-    fn create(
-        &mut self,
-        catalog: &Catalog,
-        doc: &EndpointDoc,
-        resource: &Resource,
-        parent: Option<&ModelRef>,
-        params: &[String],
-        call: &Call,
-    ) -> Response {
-        let k = key(&resource.model);
-        let body = match body_object(call) {
-            Ok(b) => b,
-            Err(r) => return r.into(),
-        };
-        if let Some(missing) = missing_required(catalog, doc, &body) {
-            return reply::message(StatusCode::BAD_REQUEST, &format!("The {missing} field is required."));
-        }
-        let parent_link = match (parent, params.first()) {
-            (Some(p), Some(given)) => match self.parent_id(catalog, p, given) {
-                Some(id) => resource.parents.iter().find(|(m, _)| m == p).map(|(_, f)| (f.clone(), id)),
-                None => return reply::not_found(&p.name),
-            },
-            _ => None,
-        };
-        let rows = self.records.entry(k.clone()).or_default();
-        if rows.len() >= MAX_RECORDS {
-            return reply::message(StatusCode::BAD_REQUEST, "The simulator holds no more records of this kind.");
-        }
-        if let Some(name_field) = &resource.name
-            && let Some(name) = get_ci(&body, name_field)
-        {
-            let clash = rows.iter().any(|r| {
-                same(&r[name_field.as_str()], &text(name))
-                    && parent_link.as_ref().is_none_or(|(f, id)| r.get(f) == Some(id))
-            });
-            if clash {
-                return reply::message(
-                    StatusCode::CONFLICT,
-                    &format!("A {} named '{}' already exists.", resource.model.name, text(name)),
-                );
-            }
-        }
-        let Some(model) = catalog.models.model(&resource.model) else { return reply::no_route() };
-        let node = model_shape(&catalog.models, &resource.model, (3, 0));
-        let n = self.next.entry(k.clone()).or_insert(1);
-        let mut rng = StdRng::seed_from_u64(*n);
-        let mut row = Map::new();
-        for f in &model.fields {
-            let value = if f.name == resource.id {
-                id_value(f, usize::try_from(*n).unwrap_or(usize::MAX))
-            } else if let Some((_, id)) = parent_link.as_ref().filter(|(pf, _)| *pf == f.name) {
-                id.clone()
-            } else if let Some(v) = get_ci(&body, &f.name) {
-                v.clone()
-            } else if f.presence == Presence::Required {
-                let fnode =
-                    node.object.as_ref().and_then(|o| o.get(&f.name)).map(|x| x.node.clone()).unwrap_or_default();
-                if fnode.null { Value::Null } else { instance::value(&fnode, &mut rng, false) }
-            } else {
-                continue;
-            };
-            row.insert(f.name.clone(), value);
-        }
-        *n += 1;
-        let row = Value::Object(row);
-        let id = row[&resource.id].clone();
-        self.records.entry(k).or_default().push(row.clone());
-        shaped(doc, &row, &id)
-    }
-
-    /// Changes a record's fields to the body's; 404 when there is no such record.
-    fn update(
-        &mut self,
-        catalog: &Catalog,
-        doc: &EndpointDoc,
-        resource: &Resource,
-        params: &[String],
-        call: &Call,
-    ) -> Response {
-        let body = match body_object(call) {
-            Ok(b) => b,
-            Err(r) => return r.into(),
-        };
-        let Some(given) = params.last() else { return reply::no_route() };
-        let name_field = resource.name.clone();
-        let rows = self.records.entry(key(&resource.model)).or_default();
-        if let Some(nf) = &name_field
-            && let Some(name) = get_ci(&body, nf)
-            && rows.iter().any(|r| same(&r[nf.as_str()], &text(name)) && !same(&r[&resource.id], given))
-        {
-            return reply::message(
+/// Inserts a record made from a request body (and, when given, its parent field): 409 for a
+/// taken name, 400 when the resource is full.
+pub(crate) fn insert_from_body(
+    app: &App,
+    tables: &mut Tables,
+    doc: &EndpointDoc,
+    resource: &Resource,
+    body: &Map<String, Value>,
+    parent_link: Option<(String, Value)>,
+) -> Result<Value, Refusal> {
+    let catalog = app.catalog;
+    let k = key(&resource.model);
+    if let Some(name_field) = &resource.name
+        && let Some(name) = get_ci(body, name_field)
+    {
+        let clash = tables.rows_of(&k).iter().any(|r| {
+            same(&r[name_field.as_str()], &text(name))
+                && parent_link.as_ref().is_none_or(|(f, id)| r.get(f) == Some(id))
+        });
+        if clash {
+            return Err(Refusal::new(
                 StatusCode::CONFLICT,
                 &format!("A {} named '{}' already exists.", resource.model.name, text(name)),
-            );
+            ));
         }
-        let Some(row) = rows.iter_mut().find(|r| same(&r[&resource.id], given)) else {
-            return reply::not_found(&resource.model.name);
-        };
-        let fields: Vec<String> = catalog
-            .models
-            .model(&resource.model)
-            .map(|m| m.fields.iter().map(|f| f.name.clone()).collect())
-            .unwrap_or_default();
-        if let Value::Object(map) = row {
-            for f in fields.iter().filter(|f| **f != resource.id) {
-                if let Some(v) = get_ci(&body, f) {
-                    map.insert(f.clone(), v.clone());
-                }
+    }
+    let Some(model) = catalog.models.model(&resource.model) else {
+        return Err(Refusal::new(StatusCode::NOT_FOUND, "No such resource."));
+    };
+    let mut row = Map::new();
+    row.insert(resource.id.clone(), tables.next_id(catalog, &resource.model));
+    for f in &model.fields {
+        if f.name == resource.id {
+            continue;
+        }
+        if let Some((_, id)) = parent_link.as_ref().filter(|(pf, _)| *pf == f.name) {
+            row.insert(f.name.clone(), id.clone());
+        } else if let Some(v) = get_ci(body, &f.name).filter(|v| fill::admits(&f.ty, v)) {
+            row.insert(f.name.clone(), v.clone());
+        }
+    }
+    let seed = fill::seed_of(&[&k.1, &body.len().to_string(), &tables.rows_of(&k).len().to_string()]);
+    let row = fill::fit(&catalog.models, &resource.model, Value::Object(row), Fit::defaults(), &[], None, seed);
+    let Some(row) = tables.insert(catalog, &k, row) else {
+        return Err(Refusal::new(StatusCode::BAD_REQUEST, "The simulator holds no more records of this kind."));
+    };
+    let id = text(&row[&resource.id]);
+    stash_secrets(catalog, tables, doc, &k, &id, body);
+    Ok(row)
+}
+
+/// The body's credential fields, kept where no documented route shows them.
+fn stash_secrets(
+    catalog: &Catalog,
+    tables: &mut Tables,
+    doc: &EndpointDoc,
+    k: &Key,
+    id: &str,
+    body: &Map<String, Value>,
+) {
+    let Some(Body::Object(m)) = doc.request.as_ref().and_then(|r| r.body.as_ref()) else { return };
+    let Some(request) = catalog.models.model(m) else { return };
+    let secrets: Vec<(String, Value)> = request
+        .fields
+        .iter()
+        .filter(|f| f.secret)
+        .filter_map(|f| get_ci(body, &f.name).filter(|v| !v.is_null()).map(|v| (f.name.clone(), v.clone())))
+        .collect();
+    if secrets.is_empty() {
+        return;
+    }
+    tables.hidden_of_mut(k, id).extend(secrets);
+}
+
+/// Changes a record's fields to the body's; 404 when there is no such record, 409 when the
+/// new name is another record's.
+fn update(app: &App, tables: &mut Tables, doc: &EndpointDoc, resource: &Resource, call: &Call) -> Response {
+    let catalog = app.catalog;
+    let body = match body_object(call) {
+        Ok(b) => b,
+        Err(r) => return r.into(),
+    };
+    let Some(given) = call.params.last() else { return reply::no_route() };
+    let k = key(&resource.model);
+    if let Some(nf) = &resource.name
+        && let Some(name) = get_ci(&body, nf)
+        && tables.rows_of(&k).iter().any(|r| same(&r[nf.as_str()], &text(name)) && !same(&r[&resource.id], given))
+    {
+        return reply::message(
+            StatusCode::CONFLICT,
+            &format!("A {} named '{}' already exists.", resource.model.name, text(name)),
+        );
+    }
+    let model_fields: Vec<crate::catalog::Field> =
+        catalog.models.model(&resource.model).map(|m| m.fields.clone()).unwrap_or_default();
+    let Some(row) = tables.rows_mut(&k).iter_mut().find(|r| same(&r[&resource.id], given)) else {
+        return reply::not_found(&resource.model.name);
+    };
+    if let Value::Object(map) = row {
+        for f in model_fields.iter().filter(|f| f.name != resource.id) {
+            if let Some(v) = get_ci(&body, &f.name).filter(|v| fill::admits(&f.ty, v)) {
+                map.insert(f.name.clone(), v.clone());
             }
         }
-        let row = row.clone();
-        let id = row[&resource.id].clone();
-        shaped(doc, &row, &id)
     }
+    let row = row.clone();
+    let id = text(&row[&resource.id]);
+    stash_secrets(catalog, tables, doc, &k, &id, &body);
+    record_answer(app, call, doc, &resource.model, &row)
+}
 
-    /// Removes a record; 409 while another record names it as its parent.
-    fn delete(&mut self, catalog: &Catalog, doc: &EndpointDoc, resource: &Resource, params: &[String]) -> Response {
-        let Some(given) = params.last() else { return reply::no_route() };
-        let k = key(&resource.model);
-        let Some(row) = self.records.get(&k).and_then(|rows| rows.iter().find(|r| same(&r[&resource.id], given)))
+/// Removes records: the one the route names (by id or name), or, where the route names only a
+/// parent or nothing, every record of that parent that the query's filters select. 404 when
+/// none is there; 409 while another record names one of them as its parent.
+fn delete(
+    app: &App,
+    tables: &mut Tables,
+    doc: &EndpointDoc,
+    serve: &Serve,
+    resource: &Resource,
+    call: &Call,
+) -> Response {
+    let catalog = app.catalog;
+    let k = key(&resource.model);
+    let mut params = call.params.iter();
+    let mut selected: Vec<Value> = tables.rows_of(&k).to_vec();
+    if let Some(parent) = &serve.parent {
+        let (Some(field), Some(given)) =
+            (resource.parents.iter().find(|(p, _)| p == parent).map(|(_, f)| f.clone()), params.next())
         else {
-            return reply::not_found(&resource.model.name);
+            return reply::no_route();
         };
-        let id = row[&resource.id].clone();
+        let Some(parent_id) = tables.id_named(catalog, parent, given) else { return reply::not_found(&parent.name) };
+        selected.retain(|r| r.get(&field) == Some(&parent_id));
+    }
+    if let Some(given) = params.last() {
+        selected.retain(|r| {
+            same(&r[&resource.id], given) || resource.name.as_ref().is_some_and(|n| same(&r[n.as_str()], given))
+        });
+    }
+    let mut filtered = false;
+    for (param, field) in &serve.filters {
+        if let Some(wanted) = call.query.text(param) {
+            filtered = true;
+            selected.retain(|r| same(&r[field.as_str()], wanted));
+        }
+    }
+    if call.params.is_empty() && !filtered {
+        return reply::message(StatusCode::BAD_REQUEST, "Name the records to delete.");
+    }
+    if selected.is_empty() {
+        return reply::not_found(&resource.model.name);
+    }
+    for row in &selected {
+        let id = &row[&resource.id];
         for (child_key, child) in &catalog.models.resources {
-            for (parent, field) in &child.parents {
-                if key(parent) == k
-                    && self.records.get(child_key).is_some_and(|rows| rows.iter().any(|r| r.get(field) == Some(&id)))
-                {
+            for (_, field) in child.parents.iter().filter(|(p, _)| key(p) == k) {
+                // A child that goes with it (a folder deleted with its subfolders) does not count.
+                let in_use = tables.rows_of(child_key).iter().any(|r| {
+                    r.get(field) == Some(id)
+                        && !(*child_key == k && selected.iter().any(|s| s[&resource.id] == r[&child.id]))
+                });
+                if in_use {
                     return reply::message(
                         StatusCode::CONFLICT,
                         &format!(
@@ -383,96 +311,244 @@ impl Tables {
                 }
             }
         }
-        if let Some(rows) = self.records.get_mut(&k) {
-            rows.retain(|r| r[&resource.id] != id);
-        }
-        let id_text = text(&id);
-        for (lk, l) in &catalog.models.links {
-            if let Some(pairs) = self.links.get_mut(lk) {
-                pairs.retain(|(f, t)| !((key(&l.from) == k && *f == id_text) || (key(&l.to) == k && *t == id_text)));
-            }
-        }
-        shaped(doc, &Value::Null, &id)
     }
+    for row in &selected {
+        tables.remove(catalog, &k, &row[&resource.id]);
+    }
+    let last = selected.last().cloned().unwrap_or(Value::Null);
+    empty_or_id_answer(doc, call, &last[&resource.id])
+}
 
-    /// Links (or unlinks) the two records a route names, in either order.
-    fn relink(
-        &mut self,
-        catalog: &Catalog,
-        doc: &EndpointDoc,
-        add: bool,
-        link: &ModelRef,
-        params: &[String],
-    ) -> Option<Response> {
-        let l = catalog.models.links.get(&key(link))?.clone();
-        let find = |tables: &Tables, m: &ModelRef, given: &str| tables.parent_id(catalog, m, given).map(|v| text(&v));
-        let pair = match params {
-            [a, b] => match (find(self, &l.from, a), find(self, &l.to, b)) {
+/// Links (or unlinks) the two records a route names, in either order; `unlink` with one record
+/// removes all its links. A link answers the record it attached, in the documented form.
+fn relink(app: &App, tables: &mut Tables, doc: &EndpointDoc, serve: &Serve, call: &Call) -> Response {
+    let catalog = app.catalog;
+    let add = serve.op == ServeOp::Link;
+    let Some(link) = serve.link.as_ref() else { return reply::no_route() };
+    let Some(l) = catalog.models.links.get(&key(link)).cloned() else { return reply::no_route() };
+    let find = |t: &Tables, m: &ModelRef, given: &str| t.id_named(catalog, m, given).map(|v| text(&v));
+    let pair = match call.params.as_slice() {
+        [a, b] => match (find(tables, &l.from, a), find(tables, &l.to, b)) {
+            (Some(f), Some(t)) => Some((f, t)),
+            _ => match (find(tables, &l.from, b), find(tables, &l.to, a)) {
                 (Some(f), Some(t)) => Some((f, t)),
-                _ => match (find(self, &l.from, b), find(self, &l.to, a)) {
-                    (Some(f), Some(t)) => Some((f, t)),
+                _ => None,
+            },
+        },
+        [a] if !add => {
+            let (f, t) = (find(tables, &l.from, a), find(tables, &l.to, a));
+            if f.is_none() && t.is_none() {
+                return reply::not_found(&l.from.name);
+            }
+            let self_link = key(&l.from) == key(&l.to);
+            tables.pairs_mut(&key(link)).retain(|(pf, pt)| {
+                if self_link { Some(pf) != f.as_ref() } else { Some(pf) != f.as_ref() && Some(pt) != t.as_ref() }
+            });
+            return empty_or_id_answer(doc, call, &Value::Null);
+        }
+        _ => None,
+    };
+    let Some(pair) = pair else { return reply::not_found(&format!("{} or {}", l.from.name, l.to.name)) };
+    let pairs = tables.pairs_mut(&key(link));
+    if add {
+        if pairs.contains(&pair) {
+            return reply::message(StatusCode::CONFLICT, "The link already exists.");
+        }
+        if pairs.len() >= tables::MAX_RECORDS {
+            return reply::message(StatusCode::BAD_REQUEST, "The simulator holds no more links of this kind.");
+        }
+        pairs.push(pair.clone());
+    } else if let Some(i) = pairs.iter().position(|p| *p == pair) {
+        pairs.remove(i);
+        return empty_or_id_answer(doc, call, &Value::Null);
+    } else {
+        return reply::not_found("link");
+    }
+    // The record the route attached is the one it names last.
+    let attached = call.params.last().map(String::as_str).unwrap_or_default();
+    let (end, id) =
+        if find(tables, &l.to, attached).as_ref() == Some(&pair.1) { (&l.to, &pair.1) } else { (&l.from, &pair.0) };
+    match tables.find_key(catalog, &key(end), id) {
+        Some(row) => {
+            let row = row.clone();
+            record_answer(app, call, doc, end, &row)
+        }
+        None => empty_or_id_answer(doc, call, &Value::Null),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Answers in the documented form
+
+/// How a response form answers records.
+#[derive(Debug)]
+pub(crate) enum Form {
+    /// One object of the model.
+    One(ModelRef),
+    /// An array of the model.
+    Many(ModelRef),
+    /// `{TotalCount, Data}` of the model.
+    Paged(ModelRef),
+    /// "One object or an array of them" (the record a name names): the array form when `many`.
+    Either(ModelRef, bool),
+    /// Another body (a bare id, nothing, bytes, any value).
+    Other(Body),
+}
+
+/// The first documented success status of an endpoint for a request, with its form. Where a
+/// form is "one object or an array of them", the sparse variant takes the array, the others
+/// the object.
+pub(crate) fn success(doc: &EndpointDoc, facts: &RequestFacts, sparse: bool, own: &ModelRef) -> (StatusCode, Form) {
+    let found = doc
+        .responses
+        .iter()
+        .filter(|(s, _)| (200..300).contains(*s))
+        .find_map(|(s, _)| doc.form(*s, facts).map(|f| (*s, f)));
+    let Some((status, form)) = found else { return (StatusCode::NO_CONTENT, Form::Other(Body::Empty)) };
+    let code = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    let form = match &form.body {
+        Body::Object(m) => Form::One(m.clone()),
+        Body::Array(m) => Form::Many(m.clone()),
+        Body::Paged(m) => Form::Paged(m.clone()),
+        Body::Type(t) => {
+            let one = t.0.iter().find_map(|t| if let Term::Model(m) = t { Some(m.clone()) } else { None });
+            let many = t.0.iter().find_map(|t| match t {
+                Term::Array(inner) => match inner.as_ref() {
+                    Term::Model(m) => Some(m.clone()),
+                    Term::Object | Term::Any => Some(own.clone()),
                     _ => None,
                 },
-            },
-            [a] if !add => {
-                // One record in the route: remove all its links.
-                let (f, t) = (find(self, &l.from, a), find(self, &l.to, a));
-                let pairs = self.links.entry(key(link)).or_default();
-                pairs.retain(|(pf, pt)| Some(pf) != f.as_ref() && Some(pt) != t.as_ref());
-                return Some(shaped(doc, &Value::Null, &Value::Null));
+                _ => None,
+            });
+            match (one, many) {
+                (Some(m), Some(_)) => Form::Either(m, sparse),
+                (Some(m), _) => Form::One(m),
+                (None, Some(m)) => Form::Many(m),
+                (None, None) => Form::Other(form.body.clone()),
             }
-            _ => None,
-        };
-        let Some(pair) = pair else { return Some(reply::not_found(&format!("{} or {}", l.from.name, l.to.name))) };
-        let pairs = self.links.entry(key(link)).or_default();
-        if add {
-            if pairs.contains(&pair) {
-                return Some(reply::message(StatusCode::CONFLICT, "The link already exists."));
-            }
-            if pairs.len() >= MAX_RECORDS {
-                return Some(reply::message(
-                    StatusCode::BAD_REQUEST,
-                    "The simulator holds no more links of this kind.",
-                ));
-            }
-            pairs.push(pair);
-        } else if let Some(i) = pairs.iter().position(|p| *p == pair) {
-            pairs.remove(i);
-        } else {
-            return Some(reply::not_found("link"));
         }
-        Some(shaped(doc, &Value::Null, &Value::Null))
-    }
-
-    /// A parent's id from a route segment that holds its id, or (as some routes allow) its name.
-    fn parent_id(&self, catalog: &Catalog, parent: &ModelRef, given: &str) -> Option<Value> {
-        let res = catalog.models.resources.get(&key(parent))?;
-        let rows = self.records.get(&key(parent))?;
-        rows.iter()
-            .find(|r| same(&r[&res.id], given) || res.name.as_ref().is_some_and(|n| same(&r[n.as_str()], given)))
-            .map(|r| r[&res.id].clone())
-    }
-}
-
-/// The answer of a state change in the form its first documented success status takes: the
-/// record, its id, or nothing.
-fn shaped(doc: &EndpointDoc, row: &Value, id: &Value) -> Response {
-    let Some((status, forms)) = doc.responses.iter().find(|(s, _)| (200..300).contains(*s)) else {
-        return reply::empty(StatusCode::NO_CONTENT);
+        other => Form::Other(other.clone()),
     };
-    let code = StatusCode::from_u16(*status).unwrap_or(StatusCode::OK);
-    match forms.first().map(|f| &f.body) {
-        Some(Body::Object(_)) if !row.is_null() => reply::json(code, row),
-        Some(Body::Array(_)) if !row.is_null() => reply::json(code, &Value::Array(vec![row.clone()])),
-        Some(Body::Integer) if !id.is_null() => reply::json(code, id),
-        Some(Body::String) if !id.is_null() => reply::json(code, &Value::String(text(id))),
-        _ => reply::empty(code),
+    (code, form)
+}
+
+/// A record in the documented model `to`: the fields of the record's own model that `to` does
+/// not have are dropped (fields neither documents stay, as a newer server's would), then it is
+/// fitted to `to` in the requested model version.
+pub(crate) fn present(app: &App, call: &Call, from: &ModelRef, to: &ModelRef, record: &Value) -> Value {
+    let models = &app.catalog.models;
+    let mut value = record.clone();
+    if key(from) != key(to)
+        && let (Some(src), Some(dst), Some(obj)) = (models.model(from), models.model(to), value.as_object_mut())
+    {
+        obj.retain(|k, _| dst.fields.iter().any(|f| f.name == *k) || !src.fields.iter().any(|f| f.name == *k));
+    }
+    let id = models.resources.get(&key(from)).map(|r| text(&record[r.id.as_str()])).unwrap_or_default();
+    let seed = fill::seed_of(&[&to.name, &id]);
+    // A record shown in another model (a managed account as a linked account) is a view: in
+    // the sparse variant it takes that model's freedoms, every other record leaving out rather
+    // than nulling what may be both.
+    let how = if key(from) == key(to) {
+        Fit::answer(app.data.sparse())
+    } else {
+        let even = id.parse::<u64>().map_or(seed, |n| n).is_multiple_of(2);
+        Fit::view(app.data.sparse(), even)
+    };
+    let keep: Vec<&str> = models
+        .resources
+        .get(&key(from))
+        .map(|r| std::iter::once(r.id.as_str()).chain(r.name.as_deref()).collect())
+        .unwrap_or_default();
+    fill::fit(models, to, value, how, &keep, Some(call.facts().version()), seed)
+}
+
+/// A list of records of model `from`, paged by the endpoint's documented paging parameters and
+/// answered in its documented form.
+pub(crate) fn list_answer(app: &App, call: &Call, doc: &EndpointDoc, from: &ModelRef, rows: Vec<Value>) -> Response {
+    let limit_name = doc.query.iter().find(|q| q.paging == Some(Paging::Limit)).map(|q| q.name.as_str());
+    let offset_name = doc.query.iter().find(|q| q.paging == Some(Paging::Offset)).map(|q| q.name.as_str());
+    let limit = limit_name.and_then(|n| call.query.text(n)).map(|v| v.parse::<usize>());
+    let offset = offset_name.and_then(|n| call.query.text(n)).map(|v| v.parse::<usize>());
+    let (limit, offset) = match (limit, offset) {
+        (Some(Err(_)), _) => return reply::bad_value(limit_name.unwrap_or("limit"), "limit"),
+        (_, Some(Err(_))) => return reply::bad_value(offset_name.unwrap_or("offset"), "offset"),
+        (l, o) => (l.and_then(Result::ok), o.and_then(Result::ok).unwrap_or(0)),
+    };
+    let total = rows.len();
+    let page: Vec<Value> = rows.into_iter().skip(offset).take(limit.unwrap_or(usize::MAX)).collect();
+    let (status, form) = success(doc, &call.facts(), app.data.sparse(), from);
+    let status = if status.is_success() && status != StatusCode::NO_CONTENT { status } else { StatusCode::OK };
+    let each = |m: &ModelRef, rows: Vec<Value>| -> Vec<Value> {
+        rows.iter().map(|r| present(app, call, from, m, r)).collect()
+    };
+    match form {
+        Form::Paged(m) => reply::json(status, &reply::list(each(&m, page), total, true)),
+        Form::Many(m) => reply::json(status, &Value::Array(each(&m, page))),
+        // "One or many" of a parent's records with none to show: the empty list.
+        Form::Either(_, _)
+            if page.is_empty() && doc.form(status.as_u16(), &call.facts()).is_some_and(|f| f.when.is_none()) =>
+        {
+            reply::json(status, &Value::Array(Vec::new()))
+        }
+        Form::One(m) | Form::Either(m, false) => match page.into_iter().next() {
+            Some(one) => reply::json(status, &present(app, call, from, &m, &one)),
+            None => reply::not_found(&from.name),
+        },
+        // The array form of a record a query names (`?name=`): still 404 when nothing has that
+        // name; a parent's records in that form are simply none.
+        Form::Either(_, true)
+            if page.is_empty() && doc.form(status.as_u16(), &call.facts()).is_some_and(|f| f.when.is_some()) =>
+        {
+            reply::not_found(&from.name)
+        }
+        Form::Either(m, true) => reply::json(status, &Value::Array(each(&m, page))),
+        Form::Other(_) => reply::json(status, &Value::Array(page)),
     }
 }
+
+/// One record of model `from` answered in the endpoint's first documented success form: the
+/// record, a one-element list of it, its bare id, or nothing.
+pub(crate) fn record_answer(app: &App, call: &Call, doc: &EndpointDoc, from: &ModelRef, record: &Value) -> Response {
+    let (status, form) = success(doc, &call.facts(), app.data.sparse(), from);
+    let id = app.catalog.models.resources.get(&key(from)).map(|r| record[&r.id].clone()).unwrap_or(Value::Null);
+    match form {
+        Form::One(m) | Form::Either(m, false) => reply::json(status, &present(app, call, from, &m, record)),
+        Form::Many(m) | Form::Either(m, true) => {
+            reply::json(status, &Value::Array(vec![present(app, call, from, &m, record)]))
+        }
+        Form::Paged(m) => reply::json(status, &reply::list(vec![present(app, call, from, &m, record)], 1, true)),
+        Form::Other(body) => other_answer(status, &body, record, &id),
+    }
+}
+
+/// An answer with no record to show: nothing, or the bare id where the page documents one.
+pub(crate) fn empty_or_id_answer(doc: &EndpointDoc, call: &Call, id: &Value) -> Response {
+    let own = ModelRef { area: None, name: String::new() };
+    let (status, form) = success(doc, &call.facts(), false, &own);
+    match form {
+        Form::Other(body) => other_answer(status, &body, &Value::Null, id),
+        _ => reply::empty(status),
+    }
+}
+
+fn other_answer(status: StatusCode, body: &Body, record: &Value, id: &Value) -> Response {
+    match body {
+        Body::Integer if !id.is_null() => reply::json(status, id),
+        Body::String if !id.is_null() => reply::json(status, &Value::String(text(id))),
+        Body::Any | Body::Type(_) if !record.is_null() => reply::json(status, record),
+        Body::Empty | Body::Raw => reply::empty(status),
+        _ => reply::empty(status),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading requests
 
 /// The request body as a JSON object, or 400.
-fn body_object(call: &Call) -> Result<Map<String, Value>, Refusal> {
-    let bytes = call.body.as_deref().unwrap_or_default();
+pub(crate) fn body_object(call: &Call) -> Result<Map<String, Value>, Refusal> {
+    let Some(bytes) = call.body.as_deref() else {
+        return Err(Refusal::new(StatusCode::PAYLOAD_TOO_LARGE, "The request body is too large."));
+    };
     match serde_json::from_slice::<Value>(bytes) {
         Ok(Value::Object(m)) => Ok(m),
         Ok(_) | Err(_) if bytes.iter().all(u8::is_ascii_whitespace) => {
@@ -482,13 +558,23 @@ fn body_object(call: &Call) -> Result<Map<String, Value>, Refusal> {
     }
 }
 
+/// The request body as a JSON object with every field its documented request model requires,
+/// or the 400 that says what is wrong.
+pub(crate) fn documented_body(app: &App, call: &Call) -> Result<Map<String, Value>, Refusal> {
+    let body = body_object(call)?;
+    if let Some(missing) = call.doc.and_then(|doc| missing_required(app.catalog, doc, &body)) {
+        return Err(Refusal::new(StatusCode::BAD_REQUEST, &format!("The {missing} field is required.")));
+    }
+    Ok(body)
+}
+
 /// A body field by name, ignoring case, as ASP.NET binds them.
-fn get_ci<'a>(body: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+pub(crate) fn get_ci<'a>(body: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
     body.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v)
 }
 
 /// The first required field of the documented request body that the body lacks.
-fn missing_required(catalog: &Catalog, doc: &EndpointDoc, body: &Map<String, Value>) -> Option<String> {
+pub(crate) fn missing_required(catalog: &Catalog, doc: &EndpointDoc, body: &Map<String, Value>) -> Option<String> {
     let Some(Body::Object(m)) = doc.request.as_ref().and_then(|r| r.body.as_ref()) else { return None };
     let model = catalog.models.model(m)?;
     model
@@ -500,10 +586,9 @@ fn missing_required(catalog: &Catalog, doc: &EndpointDoc, body: &Map<String, Val
 
 /// 400 for a documented query parameter whose value its type does not read (ASP.NET's model
 /// binding answers so), or a required one that is missing.
-fn check_query(doc: &EndpointDoc, call: &Call) -> Option<Response> {
+pub(crate) fn check_query(doc: &EndpointDoc, call: &Call) -> Option<Response> {
     for p in &doc.query {
-        let value = call.query.get(&p.name);
-        match value {
+        match call.query.get(&p.name) {
             None if p.required => {
                 return Some(reply::message(
                     StatusCode::BAD_REQUEST,
@@ -513,15 +598,15 @@ fn check_query(doc: &EndpointDoc, call: &Call) -> Option<Response> {
             None => {}
             Some(v) => {
                 let v = v.trim();
-                let ok = p.ty.0.iter().any(|t| match t {
-                    Term::Integer => v.parse::<i64>().is_ok(),
-                    Term::Number => v.parse::<f64>().is_ok_and(f64::is_finite),
-                    Term::Boolean => v.eq_ignore_ascii_case("true") || v.eq_ignore_ascii_case("false"),
-                    Term::String(Some(StringFormat::Guid)) => StringFormat::of(v) == StringFormat::Guid,
-                    Term::String(Some(StringFormat::DateTime)) => StringFormat::of(v) == StringFormat::DateTime,
-                    Term::Null => v.is_empty(),
-                    _ => true,
-                });
+                let ok = v.is_empty()
+                    || p.ty.0.iter().any(|t| match t {
+                        Term::Integer => v.parse::<i64>().is_ok(),
+                        Term::Number => v.parse::<f64>().is_ok_and(f64::is_finite),
+                        Term::Boolean => v.eq_ignore_ascii_case("true") || v.eq_ignore_ascii_case("false"),
+                        Term::String(Some(StringFormat::Guid)) => StringFormat::of(v) == StringFormat::Guid,
+                        Term::String(Some(StringFormat::DateTime)) => StringFormat::of(v) == StringFormat::DateTime,
+                        _ => true,
+                    });
                 if !ok {
                     return Some(reply::bad_value(v, &p.name));
                 }
@@ -531,100 +616,10 @@ fn check_query(doc: &EndpointDoc, call: &Call) -> Option<Response> {
     None
 }
 
-/// The values of a route's `{param}` segments in a path.
-fn route_params(template: &str, path: &str) -> Vec<String> {
-    template
-        .split('/')
-        .zip(path.split('/').filter(|s| !s.is_empty()))
-        .filter(|(t, _)| t.starts_with('{'))
-        .map(|(_, p)| percent_encoding::percent_decode_str(p).decode_utf8_lossy().into_owned())
-        .collect()
-}
-
-fn text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
-/// Whether a record's value is what a request names, as a server compares it: text ignoring
-/// case, numbers by value.
-fn same(v: &Value, given: &str) -> bool {
-    match v {
-        Value::String(s) => s.eq_ignore_ascii_case(given),
-        Value::Number(n) => n.to_string() == given.trim(),
-        Value::Bool(b) => given.eq_ignore_ascii_case(if *b { "true" } else { "false" }),
-        _ => false,
-    }
-}
-
-/// The `n`th id of a resource: a number, or a GUID where the model says so.
-fn id_value(f: &Field, n: usize) -> Value {
-    let guid = f.ty.0.iter().any(|t| matches!(t, Term::String(Some(StringFormat::Guid))));
-    let string = f.ty.0.iter().any(|t| matches!(t, Term::String(_)));
-    if guid {
-        Value::String(format!("5eed{n:04x}-0000-4000-8000-{:012x}", n * 7919))
-    } else if string {
-        Value::String(format!("id-{n}"))
-    } else {
-        Value::from(n)
-    }
-}
-
-/// A sparse value: the emptiest the type allows (an empty string, zero, an empty list).
-fn sparse(node: &crate::shape::Node, rng: &mut StdRng) -> Value {
-    if node.string == Some(StringFormat::Plain) {
-        Value::String(String::new())
-    } else if node.array.is_some() {
-        Value::Array(Vec::new())
-    } else {
-        instance::value(node, rng, false)
-    }
-}
-
-/// `ManagedSystem` as `managed-system`.
-fn kebab(name: &str) -> String {
-    let mut out = String::new();
-    for (i, c) in name.chars().enumerate() {
-        if c.is_ascii_uppercase() && i > 0 {
-            out.push('-');
-        }
-        out.push(c.to_ascii_lowercase());
-    }
-    out
-}
-
-/// A page's example of a credential field is never served: the simulator's secrets are its
-/// own, random per start.
-fn looks_secret(f: &Field, _example: &Value) -> bool {
-    f.secret
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::catalog::model::{ModelFile, load};
-    use crate::simulator::app::Principal;
-    use crate::simulator::call::Query;
-
-    #[test]
-    fn records_exist_for_every_resource_and_parents_resolve() {
-        let catalog = Catalog::builtin().expect("catalog");
-        for data in DataVariant::ALL {
-            let t = Tables::build(&catalog, *data);
-            assert_eq!(t.records.len(), catalog.models.resources.len(), "{data:?}");
-            for (k, res) in &catalog.models.resources {
-                for row in &t.records[k] {
-                    for (parent, field) in &res.parents {
-                        let Some(pres) = catalog.models.resources.get(&key(parent)) else { continue };
-                        let ids: Vec<&Value> = t.records[&key(parent)].iter().map(|r| &r[&pres.id]).collect();
-                        assert!(ids.contains(&&row[field.as_str()]), "{k:?}.{field} names no {parent}");
-                    }
-                }
-            }
-        }
-    }
 
     const SHOP: &str = r#"
 area: Things
@@ -641,7 +636,7 @@ resources:
 links:
   Tagged: { from: Thing, to: Tag }
 endpoints:
-  - { method: GET, route: Things, effect: read, source: p, query: { limit: { type: integer, paging: limit } }, responses: { 200: { body: { array: Thing } } }, serve: { list: Thing } }
+  - { method: GET, route: Things, effect: read, source: p, query: { limit: { type: integer, paging: limit }, colour: string }, responses: { 200: { body: { array: Thing } } }, serve: { list: Thing } }
   - { method: GET, route: "Things/{thingId}", effect: read, source: p, responses: { 200: { body: { object: Thing } } }, serve: { get: Thing } }
   - method: POST
     route: Boxes/{boxId}/Things
@@ -652,52 +647,68 @@ endpoints:
     serve: { create: Thing, parent: Box }
   - { method: PUT, route: "Things/{thingId}", effect: change, source: p, responses: { 204: { body: empty } }, serve: { update: Thing } }
   - { method: DELETE, route: "Things/{thingId}", effect: change, source: p, responses: { 200: { body: empty } }, serve: { delete: Thing } }
+  - { method: DELETE, route: "Things", effect: change, source: p, query: { colour: string }, responses: { 200: { body: empty } }, serve: { delete: Thing, filters: { colour: Colour } } }
   - { method: DELETE, route: "Boxes/{boxId}", effect: change, source: p, responses: { 200: { body: empty } }, serve: { delete: Box } }
-  - { method: POST, route: "Things/{thingId}/Tags/{tagId}", effect: change, source: p, responses: { 200: { body: empty } }, serve: { link: Tagged } }
+  - { method: POST, route: "Things/{thingId}/Tags/{tagId}", effect: change, source: p, responses: { 201: { body: { object: Tag } } }, serve: { link: Tagged } }
   - { method: DELETE, route: "Tags/{tagId}/Things/{thingId}", effect: change, source: p, responses: { 200: { body: empty } }, serve: { unlink: Tagged } }
   - { method: GET, route: "Tags/{tagId}/Things", effect: read, source: p, responses: { 200: { body: { array: Thing } } }, serve: { list: Thing, via: Tagged } }
 "#;
 
-    fn shop() -> Catalog {
-        let e = |method: &str, route: &str, effect: &str| crate::catalog::Endpoint {
-            area: "Things".into(),
-            method: method.into(),
-            route: route.into(),
-            effect: effect.into(),
-            statuses: vec![],
-            source: "test".into(),
-            note: None,
-        };
-        let endpoints = vec![
-            e("GET", "Things", "read"),
-            e("GET", "Things/{thingId}", "read"),
-            e("POST", "Boxes/{boxId}/Things", "change"),
-            e("PUT", "Things/{thingId}", "change"),
-            e("DELETE", "Things/{thingId}", "change"),
-            e("DELETE", "Boxes/{boxId}", "change"),
-            e("POST", "Things/{thingId}/Tags/{tagId}", "change"),
-            e("DELETE", "Tags/{tagId}/Things/{thingId}", "change"),
-            e("GET", "Tags/{tagId}/Things", "read"),
-        ];
-        let files = [ModelFile { path: "things.yaml".into(), text: SHOP.into() }];
-        let models = load(&files, &endpoints).unwrap_or_else(|d| panic!("{d:#?}"));
-        Catalog { endpoints, unverified: Vec::new(), models }
+    fn shop() -> &'static Catalog {
+        static SHOP_CATALOG: std::sync::LazyLock<Catalog> = std::sync::LazyLock::new(|| {
+            let e = |method: &str, route: &str, effect: &str| crate::catalog::Endpoint {
+                area: "Things".into(),
+                method: method.into(),
+                route: route.into(),
+                effect: effect.into(),
+                statuses: vec![],
+                source: "test".into(),
+                note: None,
+            };
+            let endpoints = vec![
+                e("GET", "Things", "read"),
+                e("GET", "Things/{thingId}", "read"),
+                e("POST", "Boxes/{boxId}/Things", "change"),
+                e("PUT", "Things/{thingId}", "change"),
+                e("DELETE", "Things/{thingId}", "change"),
+                e("DELETE", "Things", "change"),
+                e("DELETE", "Boxes/{boxId}", "change"),
+                e("POST", "Things/{thingId}/Tags/{tagId}", "change"),
+                e("DELETE", "Tags/{tagId}/Things/{thingId}", "change"),
+                e("GET", "Tags/{tagId}/Things", "read"),
+            ];
+            let files = [ModelFile { path: "things.yaml".into(), text: SHOP.into() }];
+            let models = load(&files, &endpoints).unwrap_or_else(|d| panic!("{d:#?}"));
+            Catalog { endpoints, unverified: Vec::new(), models }
+        });
+        &SHOP_CATALOG
     }
 
-    fn call(query: &str, body: &str) -> Call {
-        Call {
+    fn app() -> App {
+        let mut app = App::new(
+            crate::simulator::SimConfig::new(crate::settings::Settings::default()),
+            crate::simulator::config::Approver::demo(),
+            false,
+        );
+        app.catalog = shop();
+        let mut t = Tables::new(app.data);
+        t.generate(shop());
+        *app.store() = t;
+        app
+    }
+
+    async fn send(app: &App, method: &str, path: &str, query: &str, body: &str) -> (u16, Value) {
+        let doc = app.catalog.doc_of(method, path).expect("documented");
+        let call = Call {
             headers: Default::default(),
             version: axum::http::Version::HTTP_11,
-            query: Query::parse(Some(query)),
-            params: Vec::new(),
+            query: super::super::call::Query::parse(Some(query)),
+            params: super::super::routes::route_params(&doc.route, path),
             body: Some(axum::body::Bytes::from(body.to_owned())),
-            principal: Principal::RunAs,
-        }
-    }
-
-    async fn send(t: &mut Tables, c: &Catalog, method: &str, path: &str, query: &str, body: &str) -> (u16, Value) {
-        let doc = c.doc_of(method, path).expect("documented");
-        let r = t.answer(c, doc, path, &call(query, body)).expect("served");
+            principal: super::super::app::Principal::RunAs,
+            doc: Some(doc),
+        };
+        let r = answer(app, doc, &call);
         let status = r.status().as_u16();
         let bytes = axum::body::to_bytes(r.into_body(), 1 << 20).await.expect("body");
         (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
@@ -705,49 +716,43 @@ endpoints:
 
     #[tokio::test]
     async fn create_read_update_conflict_delete_and_links() {
-        let c = shop();
-        let mut t = Tables::build(&c, DataVariant::Standard);
-        let (s, list) = send(&mut t, &c, "GET", "Things", "", "").await;
+        let app = app();
+        let (s, list) = send(&app, "GET", "Things", "", "").await;
         assert_eq!((s, list.as_array().map(Vec::len)), (200, Some(3)));
-        assert_eq!(
-            send(&mut t, &c, "GET", "Things", "limit=x", "").await.0,
-            400,
-            "an integer parameter that is not one"
-        );
-        let (s, made) =
-            send(&mut t, &c, "POST", "Boxes/1/Things", "", r#"{"name": "psconform-x", "Colour": "red"}"#).await;
+        assert_eq!(send(&app, "GET", "Things", "limit=x", "").await.0, 400, "an integer parameter that is not one");
+        let (s, made) = send(&app, "POST", "Boxes/1/Things", "", r#"{"name": "psconform-x", "Colour": "red"}"#).await;
         assert_eq!(s, 201, "{made}");
         assert_eq!(
             (made["Name"].clone(), made["BoxID"].clone(), made["ThingID"].clone()),
             (Value::from("psconform-x"), Value::from(1), Value::from(4))
         );
         assert_eq!(
-            send(&mut t, &c, "POST", "Boxes/1/Things", "", r#"{"Name": "PSCONFORM-X"}"#).await.0,
+            send(&app, "POST", "Boxes/1/Things", "", r#"{"Name": "PSCONFORM-X"}"#).await.0,
             409,
             "a duplicate name"
         );
+        assert_eq!(send(&app, "POST", "Boxes/99/Things", "", r#"{"Name": "y"}"#).await.0, 404, "a missing parent");
         assert_eq!(
-            send(&mut t, &c, "POST", "Boxes/99/Things", "", r#"{"Name": "y"}"#).await.0,
-            404,
-            "a missing parent"
-        );
-        assert_eq!(
-            send(&mut t, &c, "POST", "Boxes/1/Things", "", r#"{"Colour": "y"}"#).await.0,
+            send(&app, "POST", "Boxes/1/Things", "", r#"{"Colour": "y"}"#).await.0,
             400,
             "a missing required field"
         );
-        assert_eq!(send(&mut t, &c, "PUT", "Things/4", "", r#"{"Colour": "blue"}"#).await.0, 204);
-        assert_eq!(send(&mut t, &c, "GET", "Things/4", "", "").await.1["Colour"], "blue");
-        assert_eq!(send(&mut t, &c, "DELETE", "Boxes/1", "", "").await.0, 409, "a box still holding things");
-        assert_eq!(send(&mut t, &c, "POST", "Things/4/Tags/1", "", "").await.0, 200);
-        assert_eq!(send(&mut t, &c, "POST", "Things/4/Tags/1", "", "").await.0, 409);
-        let tagged = send(&mut t, &c, "GET", "Tags/1/Things", "", "").await.1;
+        assert_eq!(send(&app, "PUT", "Things/4", "", r#"{"Colour": "blue"}"#).await.0, 204);
+        assert_eq!(send(&app, "GET", "Things/4", "", "").await.1["Colour"], "blue");
+        assert_eq!(send(&app, "DELETE", "Boxes/1", "", "").await.0, 409, "a box still holding things");
+        let (s, tag) = send(&app, "POST", "Things/4/Tags/1", "", "").await;
+        assert_eq!((s, tag["TagID"].clone()), (201, Value::from(1)), "a link answers the record it attached");
+        assert_eq!(send(&app, "POST", "Things/4/Tags/1", "", "").await.0, 409);
+        let tagged = send(&app, "GET", "Tags/1/Things", "", "").await.1;
         assert!(tagged.as_array().is_some_and(|a| a.iter().any(|x| x["ThingID"] == 4)), "{tagged}");
-        assert_eq!(send(&mut t, &c, "DELETE", "Tags/1/Things/4", "", "").await.0, 200);
-        let tagged = send(&mut t, &c, "GET", "Tags/1/Things", "", "").await.1;
+        assert_eq!(send(&app, "DELETE", "Tags/1/Things/4", "", "").await.0, 200);
+        let tagged = send(&app, "GET", "Tags/1/Things", "", "").await.1;
         assert!(tagged.as_array().is_some_and(|a| a.iter().all(|x| x["ThingID"] != 4)), "{tagged}");
-        assert_eq!(send(&mut t, &c, "DELETE", "Things/4", "", "").await.0, 200);
-        assert_eq!(send(&mut t, &c, "GET", "Things/4", "", "").await.0, 404);
-        assert_eq!(send(&mut t, &c, "DELETE", "Things/4", "", "").await.0, 404);
+        assert_eq!(send(&app, "DELETE", "Things", "", "").await.0, 400, "a delete that names nothing");
+        assert_eq!(send(&app, "DELETE", "Things", "colour=green", "").await.0, 404);
+        assert_eq!(send(&app, "DELETE", "Things", "colour=BLUE", "").await.0, 200, "deleted by a filter");
+        assert_eq!(send(&app, "GET", "Things/4", "", "").await.0, 404);
+        assert_eq!(send(&app, "DELETE", "Things/4", "", "").await.0, 404);
+        assert_eq!(send(&app, "DELETE", "Things/thing-1", "", "").await.0, 200, "by name where the route allows");
     }
 }

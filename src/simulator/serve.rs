@@ -1,18 +1,29 @@
 //! `psconform serve`: the simulator as a long-running process. Owns the command-line arguments,
-//! the console output (base URL first, then the credentials in effect) and the exit codes;
-//! never prints a credential that came from the environment.
+//! the console output (base URL first, then the credentials in effect, the approver's last)
+//! and the exit codes; never prints a credential that came from the environment. With `-v` it
+//! logs every request (see `log`).
 
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use super::config::{SimConfig, SimState, generate_missing};
+use secrecy::ExposeSecret as _;
+
+use super::config::{Approver, SimConfig, SimState, generate_missing};
 use super::data::DataVariant;
 use super::fault::Fault;
 use super::profile::Profile;
-use super::server::{Listen, Simulator};
+use super::server::{Listen, Logging, Simulator};
 use crate::settings::{SETTINGS, Settings};
+
+/// What `serve --help` says about its request log.
+const SERVE_LOGGING: &str = "Request log (on stderr):
+  -v   one line per request: method, path and query, status, time in ms, and `unsimulated`
+       for a path no documented route fits
+  -vv  also the request and response headers and bodies, with credentials masked (the
+       Authorization, Cookie and Set-Cookie values, every field a model marks secret, and a
+       body documented as a credential)";
 
 /// Exit code for bad arguments (unknown fault or state, unreadable certificate).
 pub const EXIT_USAGE: u8 = 2;
@@ -22,9 +33,11 @@ pub const EXIT_BIND: u8 = 3;
 /// Run the built-in Password Safe simulator until Ctrl-C.
 ///
 /// The first line on stdout is the base URL; then one `PS_…=value` line per credential the
-/// simulator accepts. Generated demo values are printed; values taken from the environment are
-/// shown as `(from PS_…)`.
+/// simulator accepts, the approver's (`PS_APPROVER_RUNAS`, `PS_APPROVER_PASSWORD`, signed in
+/// with the same API key) last. Generated demo values are printed; values taken from the
+/// environment are shown as `(from PS_…)`.
 #[derive(clap::Args, Debug)]
+#[command(after_help = SERVE_LOGGING)]
 pub struct ServeArgs {
     /// Address to listen on; port 0 picks a free port.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8443")]
@@ -94,7 +107,9 @@ pub fn serve(args: ServeArgs) -> ExitCode {
         profile: args.profile,
         data: args.data,
     };
-    let credentials = render_credentials(&from_env, &config.settings);
+    let (approver, approver_from_env) = Approver::from_lookup(|n| std::env::var(n).ok());
+    let mut credentials = render_credentials(&from_env, &config.settings);
+    credentials.push_str(&render_approver(&approver, approver_from_env));
     let summary = format!(
         "profile: {}; data: {}; faults: {}; states: {}",
         config.profile,
@@ -111,7 +126,7 @@ pub fn serve(args: ServeArgs) -> ExitCode {
         }
     };
     runtime.block_on(async move {
-        let simulator = match Simulator::start(config, args.listen, listen).await {
+        let simulator = match Simulator::start_with(config, approver, args.listen, listen, Logging::Requests).await {
             Ok(sim) => sim,
             Err(e) => {
                 eprintln!("error: {e}");
@@ -179,6 +194,17 @@ fn render_credentials(from_env: &Settings, effective: &Settings) -> String {
     text
 }
 
+/// The approver's two lines; values from the environment are never shown.
+fn render_approver(approver: &Approver, from_env: [bool; 2]) -> String {
+    let runas = if from_env[0] { "(from PS_APPROVER_RUNAS)".to_owned() } else { approver.runas.clone() };
+    let password = if from_env[1] {
+        "(from PS_APPROVER_PASSWORD)".to_owned()
+    } else {
+        approver.password.expose_secret().to_owned()
+    };
+    format!("PS_APPROVER_RUNAS={runas}\nPS_APPROVER_PASSWORD={password}\n")
+}
+
 fn render_lists() -> String {
     let mut text = String::from("faults (--fault NAME):\n");
     for f in Fault::ALL {
@@ -222,6 +248,31 @@ mod tests {
         assert!(text.contains("PS_API_KEY=(from PS_API_KEY)\n"), "{text}");
         assert!(text.contains("PS_RUNAS=(from PS_RUNAS)\n"), "{text}");
         assert!(text.lines().any(|l| l.starts_with("PS_CLIENT_ID=") && l.len() == "PS_CLIENT_ID=".len() + 36));
+    }
+
+    #[test]
+    fn the_approver_is_printed_last_and_never_from_the_environment() {
+        let (approver, given) =
+            Approver::from_lookup(|n| (n == "PS_APPROVER_PASSWORD").then(|| "env-canary".to_owned()));
+        let text = render_approver(&approver, given);
+        assert!(!text.contains("env-canary"), "{text}");
+        assert_eq!(text, "PS_APPROVER_RUNAS=psconform-approver\nPS_APPROVER_PASSWORD=(from PS_APPROVER_PASSWORD)\n");
+        let (approver, given) = Approver::from_lookup(|_| None);
+        let text = render_approver(&approver, given);
+        assert!(text.lines().nth(1).is_some_and(|l| l.len() == "PS_APPROVER_PASSWORD=".len() + 24), "{text}");
+    }
+
+    #[test]
+    fn help_says_what_the_request_log_shows() {
+        use clap::CommandFactory as _;
+        #[derive(clap::Parser)]
+        struct Wrapper {
+            #[command(flatten)]
+            serve: ServeArgs,
+        }
+        let help = Wrapper::command().render_long_help().to_string();
+        assert!(help.contains("-v   one line per request"), "{help}");
+        assert!(help.contains("unsimulated") && help.contains("credentials masked"), "{help}");
     }
 
     #[test]

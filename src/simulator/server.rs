@@ -11,7 +11,7 @@ use thiserror::Error;
 use tokio::task::JoinHandle;
 
 use super::app::App;
-use super::config::SimConfig;
+use super::config::{Approver, SimConfig};
 use super::routes::{BASE_PATH, router};
 use super::tls;
 
@@ -65,10 +65,31 @@ impl std::fmt::Debug for Simulator {
     }
 }
 
+/// Whether a simulator logs the requests it answers (see `log`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Logging {
+    /// Nothing: the in-process simulator of `run`, whose runner logs its own requests.
+    Off,
+    /// One line per request at info level, headers and bodies at debug level (`serve -v`/`-vv`).
+    Requests,
+}
+
 impl Simulator {
     /// Binds `addr` (for example `127.0.0.1:0` for a free port), spawns the server on the current
-    /// tokio runtime and returns at once.
+    /// tokio runtime and returns at once. The approver is the demo one, with a fresh password,
+    /// and requests are not logged.
     pub async fn start(config: SimConfig, addr: SocketAddr, listen: Listen) -> Result<Simulator, SimError> {
+        Simulator::start_with(config, Approver::demo(), addr, listen, Logging::Off).await
+    }
+
+    /// [`Simulator::start`] with the approver it accepts and whether it logs requests.
+    pub async fn start_with(
+        config: SimConfig,
+        approver: Approver,
+        addr: SocketAddr,
+        listen: Listen,
+        logging: Logging,
+    ) -> Result<Simulator, SimError> {
         // rustls needs a process-wide crypto provider before any config is built; a second
         // install fails harmlessly.
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -86,8 +107,12 @@ impl Simulator {
             Listen::Tls { cert_pem, key_pem } => (Some(tls::config_from_files(cert_pem, key_pem).await?), None),
         };
 
-        let app = Arc::new(App::new(config, tls_config.is_some()));
-        let service = router(app).into_make_service();
+        let app = Arc::new(App::new(config, approver, tls_config.is_some()));
+        let mut routes = router(app.clone());
+        if logging == Logging::Requests {
+            routes = routes.layer(axum::middleware::from_fn_with_state(app, super::log::requests));
+        }
+        let service = routes.into_make_service();
         let handle = Handle::new();
         let task = match tls_config.clone() {
             None => {

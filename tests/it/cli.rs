@@ -209,7 +209,7 @@ fn golden_failure_against_a_deviating_simulator() {
     ---- auth::sign-app-in::api-key ----
     cases/auth/sign-app-in.yaml:18: step 1 `sign in` (POST Auth/SignAppin) -> 200
       $.UserId type: expected integer, got string  (line 28)
-      contract: expected the shape in snapshots/post__auth__signappin__200.snap, got .UserId: retyped (integer -> string)  (line 18)
+      contract: expected the shape in catalog/models/authentication.yaml: POST Auth/SignAppin 200 (with snapshots/post__auth__signappin__200.snap), got .UserId: retyped (integer -> string)  (line 18)
       not run after the failure: step 2 `the session authenticates a later call`
 
 
@@ -359,6 +359,12 @@ fn a_hand_widened_contract_survives_update_and_replace_starts_over() {
     let r = run(dir.psconform().args(["run", "auth::sign-app-in::api-key", "--update-snapshots"]));
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     assert!(std::fs::read_to_string(&path).expect("contract").contains("  .UserName: string | null\n"));
+    assert!(
+        r.stderr.contains("3 of the 3 updated have a documented model in catalog/models/")
+            && r.stderr.contains("never change a documented field's type"),
+        "an update says that the documented positions are not the recordings': {}",
+        r.stderr
+    );
     let r = run(dir.psconform().args(["run", "auth::sign-app-in::api-key", "--replace-snapshots"]));
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     let replaced = std::fs::read_to_string(&path).expect("contract");
@@ -373,14 +379,17 @@ fn a_hand_widened_contract_survives_update_and_replace_starts_over() {
 fn a_run_writes_contracts_only_where_it_is_asked_to() {
     let dir = Project::shipped("auth");
     let path = dir.join(SIGN_IN_CONTRACT);
-    // Narrow the contract by hand: the simulator's answers now break it.
-    let narrowed =
-        std::fs::read_to_string(&path).expect("contract").replace("  .SID: string | null\n", "  .SID: string\n");
+    // Narrow the contract by hand where the documentation is silent (the cookies a sign-in
+    // sets): the simulator's answers now break it.
+    let narrowed = std::fs::read_to_string(&path).expect("contract").replace(
+        "cookies: ASP.NET_SessionId, __RequestVerificationToken\n",
+        "cookies: ASP.NET_SessionId, PsconformRequired, __RequestVerificationToken\n",
+    );
     std::fs::write(&path, &narrowed).expect("write");
     let before = listing(&dir.join("snapshots"));
     let r = run(dir.psconform().args(["run", "auth::", "--pending", "pending", "--record", "recorded"]));
     assert_eq!(r.code, Some(1), "{}", r.stderr);
-    assert!(r.stdout.contains("got .SID: became nullable"), "{}", r.stdout);
+    assert!(r.stdout.contains("got cookie PsconformRequired: cookie no longer set"), "{}", r.stdout);
     assert_eq!(
         before,
         listing(&dir.join("snapshots")),
@@ -388,7 +397,11 @@ fn a_run_writes_contracts_only_where_it_is_asked_to() {
     );
     let pending: Vec<String> = listing(&dir.join("pending")).into_keys().collect();
     assert_eq!(pending, ["post__auth__signappin__200.snap"]);
-    assert!(dir.read("pending/post__auth__signappin__200.snap").contains(".SID: string | null"));
+    let pending = dir.read("pending/post__auth__signappin__200.snap");
+    assert!(
+        pending.contains("cookies: ASP.NET_SessionId, PsconformRequired?, __RequestVerificationToken"),
+        "{pending}"
+    );
     assert!(dir.join("recorded/post__auth__signappin__200.snap").is_file());
 }
 

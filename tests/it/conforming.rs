@@ -380,12 +380,14 @@ const SECRETS: &[Secret] = &[
     },
 ];
 
-/// The list model of one secret in model `version` (reference §3.1), with its value only when
-/// `decrypt`; `LastAccessed` is an undocumented extra.
+/// The list model of one secret in model `version` (catalog/models/secrets.yaml), with its value
+/// only when `decrypt`; `LastAccessed` is an undocumented extra. The page types `Username` as a
+/// string for every secret, so a secret without one answers an empty string; `Description`,
+/// which a create may leave out, is `null`.
 fn secret_model(s: &Secret, version: &str, decrypt: bool) -> Value {
     let folder = s.folder_path.rsplit('/').next().unwrap_or(s.folder_path);
     let mut m = json!({
-        "Id": s.id, "Title": s.title, "Description": null, "Username": s.username,
+        "Id": s.id, "Title": s.title, "Description": null, "Username": s.username.unwrap_or(""),
         "FileName": s.file.map(|f| f.0), "FileHash": s.file.map(|f| f.1),
         "Text": null, "SecretType": s.kind,
         "FolderId": "9F8E7D6C-5B4A-4392-8170-6F5E4D3C2B1A", "Folder": folder, "FolderPath": s.folder_path,
@@ -567,7 +569,7 @@ fn a_conforming_server_that_is_not_the_simulator_passes_with_snapshots_on() {
     let additive = |contract: &str, at: &str| {
         verdicts.iter().any(|v| {
             v["status"] == "additive"
-                && text(&v["contract"]).ends_with(contract)
+                && text(&v["contract"]).contains(contract)
                 && list(&v["changes"]).any(|c| c["at"] == at && c["severity"] == "additive")
         })
     };
@@ -650,7 +652,7 @@ fn each_deviation_fails_the_run_and_the_report_names_it() {
         let verdict = contract.is_none_or(|(file, at)| {
             steps().filter_map(|s| s.get("contract")).any(|v| {
                 v["status"] == "breaking"
-                    && v["contract"] == file
+                    && text(&v["contract"]).contains(file)
                     && list(&v["changes"]).any(|ch| ch["at"] == at && ch["severity"] == "breaking")
             })
         });

@@ -178,7 +178,12 @@ async fn one_misbehaving_endpoint_does_not_stop_the_run() {
     let server = MockServer::start().await;
     // Each twice: the preflight signs in and probes Configuration (the area of the version
     // endpoint), then the cases.
-    on("POST", "Auth/SignAppin").respond_with(ResponseTemplate::new(200)).expect(2).mount(&server).await;
+    let user = serde_json::json!({"UserId": 1, "SID": null, "EmailAddress": "", "UserName": crate::harness::RUNAS, "Name": "n"});
+    on("POST", "Auth/SignAppin")
+        .respond_with(ResponseTemplate::new(200).set_body_json(user))
+        .expect(2)
+        .mount(&server)
+        .await;
     let hang = ResponseTemplate::new(200).set_delay(Duration::from_secs(TIMEOUT + 3));
     on("GET", "Configuration/Version").respond_with(hang).expect(2).mount(&server).await;
     let dir = cases(

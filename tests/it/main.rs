@@ -6,6 +6,7 @@ mod browser;
 mod ci_examples;
 mod cli;
 mod conforming;
+mod documented;
 mod harness;
 mod hostile;
 mod properties;

@@ -47,6 +47,7 @@ fn context(server: &MockServer, settings: Settings, policy: Policy) -> RunContex
         policy,
         contracts: None,
         eval_budget: Duration::from_secs(5),
+        strict: false,
         stop: Stop::default(),
         gate: Gate::default(),
     }
@@ -667,4 +668,116 @@ async fn an_exhausted_poll_fails_with_every_attempt() {
     let r = run(&server, "steps:\n  - poll: { attempts: 3, interval: 10ms }\n    request: { method: GET, path: X }\n    expect: { status: 200 }").await;
     assert_eq!(r.outcome, Outcome::Failed);
     assert_eq!((r.steps[0].attempts.len(), r.steps[0].status), (2, Some(403)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Documented and observed expectations (issue #16), nothing to check, the run's id
+// ---------------------------------------------------------------------------------------------
+
+const OBSERVED: &str = "steps:
+  - request: { method: GET, path: X }
+    expect: { status: [200, 404] }
+    observed:
+      on: \"Password Safe 24.3 (a lab instance)\"
+      status: 404
+";
+
+/// An observed expectation that does not hold is reported with what it was observed on, and
+/// does not fail the case; under `--strict` it does.
+#[tokio::test]
+async fn an_observed_expectation_is_reported_and_fails_only_when_strict() {
+    let server = MockServer::start().await;
+    Mock::given(any()).respond_with(ResponseTemplate::new(200).set_body_json(json!([]))).mount(&server).await;
+    let r = run(&server, OBSERVED).await;
+    assert_eq!(r.outcome, Outcome::Passed, "{r:#?}");
+    let missed: Vec<&CheckOutcome> = r.steps[0].outcomes.iter().filter(|o| !o.passed).collect();
+    assert_eq!(missed.len(), 1, "{r:#?}");
+    let obs = missed[0].observed.as_ref().expect("marked observed");
+    assert_eq!((obs.on.as_str(), obs.fails), ("Password Safe 24.3 (a lab instance)", false));
+    let json = serde_json::to_value(missed[0]).expect("serializes");
+    assert_eq!(json["observed"]["on"], "Password Safe 24.3 (a lab instance)");
+    let mut ctx = context(&server, credentials(), Policy::default());
+    ctx.strict = true;
+    let strict = run_plan(&ctx, &plan(&one_case("c", OBSERVED)).cases[0]).await;
+    assert_eq!(strict.outcome, Outcome::Failed, "{strict:#?}");
+    // A server that does what was observed passes either way.
+    let server = MockServer::start().await;
+    Mock::given(any()).respond_with(ResponseTemplate::new(404).set_body_json(json!("not found"))).mount(&server).await;
+    assert_eq!(run(&server, OBSERVED).await.outcome, Outcome::Passed);
+}
+
+/// `on:` belongs under `observed:`, and `observed:` needs one.
+#[test]
+fn observed_needs_on_and_expect_refuses_it() {
+    for (body, message) in [
+        (
+            "steps:\n  - request: { method: GET, path: X }\n    expect: { status: 200, on: lab }\n",
+            "`on:` belongs under `observed:`",
+        ),
+        ("steps:\n  - request: { method: GET, path: X }\n    observed: { status: 404 }\n", "`observed:` needs `on:`"),
+    ] {
+        let diags = match Project::new(&[("t.yaml", &one_case("c", body))]).compile() {
+            Ok(_) => panic!("accepted: {body}"),
+            Err(d) => d,
+        };
+        assert!(diags.iter().any(|d| d.message.contains(message) && d.line > 0), "{diags:#?}");
+    }
+}
+
+/// A capture with `if_missing` that finds nothing ends the case as ignored, with the reason;
+/// the remaining steps do not run and the teardown does.
+#[tokio::test]
+async fn a_capture_that_finds_nothing_to_check_ignores_the_case_and_still_tears_down() {
+    let server = MockServer::start().await;
+    once(&server, on("GET", "Things"), ResponseTemplate::new(200).set_body_json(json!([]))).await;
+    Mock::given(wiremock::matchers::path_regex("Things/.+"))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
+    once(&server, on("POST", "Auth/Signout"), ResponseTemplate::new(200)).await;
+    let r = run(
+        &server,
+        "steps:
+  - request: { method: GET, path: Things }
+    expect: { status: 200 }
+    capture:
+      thing: { path: \"$[0].Id\", if_missing: the target has no things }
+  - request: { method: GET, path: \"Things/{{ thing }}\" }
+    expect: { status: 200 }
+teardown:
+  - request: { method: POST, path: Auth/Signout }
+",
+    )
+    .await;
+    assert_eq!(
+        r.outcome,
+        Outcome::Ignored(IgnoreReason::NothingToCheck { why: "the target has no things".into() }),
+        "{r:#?}"
+    );
+    assert_eq!(r.steps[1].skipped, Some(Skipped::NothingToCheck));
+    assert_eq!(r.steps[2].phase, Phase::Teardown);
+    assert_eq!(r.steps[2].status, Some(200), "the teardown ran");
+    // Without `if_missing` the same answer fails the case.
+    let server = MockServer::start().await;
+    once(&server, on("GET", "Things"), ResponseTemplate::new(200).set_body_json(json!([]))).await;
+    let r = run(
+        &server,
+        "steps:\n  - request: { method: GET, path: Things }\n    capture:\n      thing: { path: \"$[0].Id\" }\n",
+    )
+    .await;
+    assert_eq!(r.outcome, Outcome::Failed);
+}
+
+/// `{{ run_id }}` is 8 hex characters, the same in every case of one run.
+#[tokio::test]
+async fn run_id_is_one_per_run() {
+    let server = MockServer::start().await;
+    Mock::given(any()).respond_with(ResponseTemplate::new(200)).mount(&server).await;
+    let body = "steps:\n  - request: { method: GET, path: \"psconform-{{ run_id }}-x\" }\n";
+    let (a, b) = (run(&server, body).await, run(&server, body).await);
+    let path = |r: &CaseResult| r.steps[0].request.as_ref().map(|l| l.path.clone()).unwrap_or_default();
+    assert_eq!(path(&a), path(&b));
+    let id = path(&a).trim_start_matches('/').trim_start_matches("psconform-").trim_end_matches("-x").to_owned();
+    assert!(id.len() == 8 && id.bytes().all(|b| b.is_ascii_hexdigit()), "{id}");
 }

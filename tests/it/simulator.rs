@@ -789,19 +789,38 @@ async fn credentials_are_fresh_per_start() {
 }
 
 #[tokio::test]
-async fn approval_required_answers_4034_until_approved() {
+async fn approval_required_waits_for_the_approver() {
     let s = Sim::start(SimState::from_names(&["approval-required"]).expect("state"), &[]).await;
     let cookie = s.session().await;
     let (status, id) = status_json(s.request(&cookie, Some("reuse")).await).await;
     assert_eq!(status, StatusCode::CREATED);
     let pending = s.get_json("Requests?status=pending", &cookie).await;
-    assert_eq!((pending[0]["Status"].as_str(), pending[0]["ApprovedDate"].is_null()), (Some("Pending"), true));
-    for _ in 0..psconform::simulator::APPROVAL_POLLS {
+    assert_eq!(pending[0]["Status"].as_str(), Some("Pending"));
+    // However often it is polled, the request waits for an approver.
+    for _ in 0..4 {
         let r = s.get(&format!("Credentials/{id}"), Some(&cookie)).await;
         assert_eq!(status_and_text(r).await, (StatusCode::FORBIDDEN, ct(), "4034".into()));
     }
+    // The requestor cannot approve its own request.
+    let own = s.send(reqwest::Method::PUT, &format!("Requests/{id}/Approve"), &cookie, "{}").await;
+    assert_eq!(own.status(), StatusCode::FORBIDDEN);
+    // The approver, a second identity with the same key, sees it in its queue and approves it.
+    let r = s.sign_in(&format!("PS-Auth key={}; runas={};", s.key(), psconform::simulator::DEMO_APPROVER)).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let approver = cookie_header(&r);
+    let queue = s.get_json("Requests?queue=app", &approver).await;
+    assert!(queue.as_array().is_some_and(|q| q.iter().any(|r| r["RequestID"] == id)), "{queue}");
+    let approved =
+        s.send(reqwest::Method::PUT, &format!("Requests/{id}/Approve"), &approver, r#"{"Reason":"ok"}"#).await;
+    assert_eq!(approved.status(), StatusCode::NO_CONTENT);
     assert!(s.get_json(&format!("Credentials/{id}"), &cookie).await.is_string());
     assert_eq!(s.get_json("Requests?status=pending", &cookie).await, json!([]));
+
+    // A denial ends a pending request.
+    let (_, id) = status_json(s.request(&cookie, Some("renew")).await).await;
+    let denied = s.send(reqwest::Method::PUT, &format!("Requests/{id}/Deny"), &approver, "{}").await;
+    assert_eq!(denied.status(), StatusCode::NO_CONTENT);
+    assert_eq!(s.get(&format!("Credentials/{id}"), Some(&cookie)).await.status(), StatusCode::NOT_FOUND);
 
     let lax = Sim::start(SimState::from_names(&["approval-required"]).expect("state"), &[Fault::ApprovalIgnored]).await;
     let cookie = lax.session().await;
@@ -1055,8 +1074,8 @@ async fn new_routes_answer_405_and_never_html() {
     let r = client().get(s.url("Requests/1/checkin")).header(COOKIE, &cookie).send().await.expect("request");
     assert_eq!(r.headers().get("allow").map(|v| v.as_bytes()), Some(&b"PUT"[..]));
     let r = client().delete(s.url("Requests")).send().await.expect("request");
-    assert_eq!(r.headers().get("allow").map(|v| v.as_bytes()), Some(&b"POST, GET"[..]));
-    for path in ["Credentials", "Secrets-Safe", "Secrets-Safe/Secrets/x/y", "Workgroups/1/Assets/2"] {
+    assert_eq!(r.headers().get("allow").map(|v| v.as_bytes()), Some(&b"GET, POST"[..]));
+    for path in ["Credential", "Secrets-Safe", "Secrets-Safe/Secrets/x/y", "Workgroups/1/Assets/2"] {
         let (status, content_type, body) = status_and_text(s.get(path, Some(&cookie)).await).await;
         assert_eq!((status, content_type), (StatusCode::NOT_FOUND, ct()), "{path}");
         assert!(serde_json::from_str::<Value>(&body).is_ok_and(|v| v.is_string()), "{body}");
@@ -1184,4 +1203,60 @@ mod serve_cli {
         assert!(lines.iter().all(|l| !l.contains("canary")));
         assert!(status.success(), "SIGTERM is a clean stop: {status:?}");
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// `psconform cleanup`
+
+/// What a run left (a user named `psconform-<run id>-…`) is listed, kept without the two
+/// opt-ins, and removed with them; the simulator's own `psconform-demo` user is never touched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cleanup_lists_and_removes_only_what_a_run_left() {
+    let s = Sim::start(SimState::default(), &[]).await;
+    let cookie = s.session().await;
+    let body = json!({
+        "UserType": "BeyondInsight", "UserName": "psconform-0a1b2c3d-user", "FirstName": "Left",
+        "LastName": "Over", "EmailAddress": "left@example.com", "Password": "Left0ver!Left0ver!",
+    });
+    let r = s.send(reqwest::Method::POST, "Users", &cookie, &body.to_string()).await;
+    assert_eq!(r.status(), StatusCode::CREATED, "{:?}", r.text().await);
+    let names = |users: &Value| -> Vec<String> {
+        users.as_array().into_iter().flatten().filter_map(|u| u["UserName"].as_str().map(str::to_owned)).collect()
+    };
+    assert!(names(&s.get_json("Users", &cookie).await).contains(&"psconform-0a1b2c3d-user".to_owned()));
+
+    let base = s.sim.base_url().to_string();
+    let (key, runas) = (s.key().to_owned(), s.runas().to_owned());
+    let cleanup = move |extra: &'static [&'static str]| {
+        let (base, key, runas) = (base.clone(), key.clone(), runas.clone());
+        tokio::task::spawn_blocking(move || {
+            crate::harness::bin::psconform()
+                .args(["cleanup", "--target", &base])
+                .args(extra)
+                .env("PS_API_KEY", &key)
+                .env("PS_RUNAS", &runas)
+                .run()
+        })
+    };
+
+    let listed = cleanup(&[]).await.expect("join");
+    assert_eq!(listed.code, Some(1), "found and kept is a failure: {listed:#?}");
+    assert!(listed.stderr.contains("psconform-0a1b2c3d-user"), "{}", listed.stderr);
+    assert!(listed.stderr.contains("nothing was deleted"), "{}", listed.stderr);
+    assert!(!listed.stderr.contains("psconform-demo"), "the simulator's own user is not a leftover: {}", listed.stderr);
+    assert!(!listed.text().contains(s.key()), "no secret in the output");
+
+    let refused = cleanup(&["--yes"]).await.expect("join");
+    assert_eq!(refused.code, Some(2), "--yes alone is a usage error: {refused:#?}");
+
+    let removed = cleanup(&["--yes", "--allow-mutations"]).await.expect("join");
+    assert_eq!(removed.code, Some(0), "{removed:#?}");
+    assert!(removed.stderr.contains("1 removed, 0 left"), "{}", removed.stderr);
+    let users = names(&s.get_json("Users", &cookie).await);
+    assert!(!users.contains(&"psconform-0a1b2c3d-user".to_owned()), "{users:?}");
+    assert!(users.contains(&"psconform-demo".to_owned()), "{users:?}");
+
+    let again = cleanup(&[]).await.expect("join");
+    assert_eq!(again.code, Some(0), "{again:#?}");
+    assert!(again.stderr.contains("nothing named psconform-<run id>-"), "{}", again.stderr);
 }

@@ -11,7 +11,7 @@ use super::{CaptureFrom, CapturePlan, Check, CookieMatcher, MAX_FAILURES, PathMa
 use crate::case::spec::{JsonType, LengthSpec, StatusSpec};
 use crate::plan::template::{ValueTemplate, Vars};
 use crate::response::Response;
-use crate::result::{CheckKind, CheckOutcome, Difference, DifferenceKind, Matcher, Note, Span};
+use crate::result::{CheckKind, CheckOutcome, Difference, DifferenceKind, Matcher, Note, Observed, Span};
 use crate::seal::Redactor;
 use crate::secret::{FieldPolicy, MASK, show_header};
 use crate::shape::StringFormat;
@@ -35,6 +35,8 @@ pub struct Eval<'a> {
     pub redactor: &'a Redactor,
     /// When evaluation must stop.
     pub deadline: Instant,
+    /// Whether an observed expectation that fails fails its step (`--strict`).
+    pub strict: bool,
     /// The start of the body as shown, made once.
     pub(super) preview: std::cell::OnceCell<String>,
 }
@@ -49,6 +51,7 @@ pub(super) fn outcome(kind: CheckKind, matcher: Matcher, subject: impl Into<Stri
         note: None,
         passed: false,
         span,
+        observed: None,
     }
 }
 
@@ -80,7 +83,7 @@ impl<'a> Eval<'a> {
         redactor: &'a Redactor,
         deadline: Instant,
     ) -> Self {
-        Eval { resp, vars, fields, redactor, deadline, preview: std::cell::OnceCell::new() }
+        Eval { resp, vars, fields, redactor, deadline, strict: false, preview: std::cell::OnceCell::new() }
     }
 
     pub(super) fn over(&self) -> bool {
@@ -91,6 +94,17 @@ impl<'a> Eval<'a> {
 impl Check {
     /// Evaluates the check, appending its outcomes.
     pub fn eval(&self, e: &Eval, out: &mut Vec<CheckOutcome>) -> Result<(), OverBudget> {
+        let start = out.len();
+        let result = self.eval_test(e, out);
+        if let Some(on) = &self.observed {
+            for o in &mut out[start..] {
+                o.observed = Some(Observed { on: on.to_string(), fails: e.strict });
+            }
+        }
+        result
+    }
+
+    fn eval_test(&self, e: &Eval, out: &mut Vec<CheckOutcome>) -> Result<(), OverBudget> {
         if e.over() {
             return Err(OverBudget);
         }

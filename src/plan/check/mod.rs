@@ -100,6 +100,9 @@ pub struct Check {
     pub span: Span,
     /// What it checks.
     pub test: Test,
+    /// Where the check is observed behaviour, not documented: what it was observed on. Such a
+    /// check is reported, and fails only with `--strict`.
+    pub observed: Option<std::sync::Arc<str>>,
 }
 
 /// What a check tests: one variant per matcher kind.
@@ -240,6 +243,8 @@ pub struct CapturePlan {
     pub secret: bool,
     /// Its place in the case file.
     pub span: Span,
+    /// When nothing is there: the case has nothing to check, and why.
+    pub if_missing: Option<String>,
 }
 
 /// Whether a JSONPath can select at most one value (RFC 9535 singular query): no wildcard,

@@ -469,6 +469,7 @@ fn step(h: &mut Html, s: &StepResult) {
             Skipped::NothingToUndo => "not run: nothing to undo (an earlier step captured nothing to clean up)",
             Skipped::Interrupted => "not run: the run was interrupted",
             Skipped::Unreachable => "not run: the target stopped answering",
+            Skipped::NothingToCheck => "not run: an earlier step found nothing to check on this target",
         };
         h.el("p", &[("class", "skipped")], why);
     }
@@ -560,14 +561,22 @@ fn cut(s: String) -> String {
 }
 
 fn outcome(h: &mut Html, o: &CheckOutcome) {
-    let (class, mark) = if o.passed { ("outcome passed", "✓") } else { ("outcome failed", "✗") };
+    let (class, mark) = match (o.passed, o.fails()) {
+        (true, _) => ("outcome passed", "✓"),
+        (false, true) => ("outcome failed", "✗"),
+        // An observed expectation that did not hold, without --strict: shown, not failing.
+        (false, false) => ("outcome observed", "!"),
+    };
     let kind = serde_json::to_value(o.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
     let matcher = serde_json::to_value(o.matcher).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
     h.open("tr", &[("class", class), ("data-kind", &kind), ("data-matcher", &matcher)])
         .el("td", &[("class", "mark")], mark)
         .raw("<td class=\"subject\">")
-        .el("code", &[], &subject(o))
-        .raw("</td>")
+        .el("code", &[], &subject(o));
+    if let Some(obs) = &o.observed {
+        h.el("span", &[("class", "observed"), ("title", &format!("observed on {}", obs.on))], "observed");
+    }
+    h.raw("</td>")
         .el("td", &[("class", "expected")], &cut(expected(o)))
         .el("td", &[("class", "actual")], &cut(actual(o)))
         .el("td", &[("class", "line")], &o.span.line.to_string())
@@ -602,6 +611,7 @@ mod tests {
             note: None,
             passed,
             span: Span { line: 12, column: 9 },
+            observed: None,
         }
     }
 

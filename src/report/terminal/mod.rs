@@ -327,6 +327,7 @@ mod tests {
             note: note.map(|n| Note::Text(n.to_owned())),
             passed: false,
             span: Span::default(),
+            observed: None,
         }
     }
 

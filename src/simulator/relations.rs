@@ -1,0 +1,269 @@
+//! Relations the table routes cannot express as one link between two records: a quick rule's
+//! accounts replaced all at once, a user group's permissions (each with an access level), its
+//! roles and access level on a Smart Rule (three ends), a user created straight into a group,
+//! an access policy's assignees, and the policy test. They use the links and hidden parts of
+//! the one store, so `GET UserGroups/{id}/SmartRules` shows what an access level assignment
+//! made.
+
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use super::app::App;
+use super::call::Call;
+use super::reply::{self, Refusal};
+use super::resources::{body_object, documented_body, get_ci, insert_from_body, list_answer, record_answer};
+use super::seed::group_members;
+use super::tables::{
+    self, ACCESS_POLICY, MANAGED_ACCOUNT, PERMISSION, ROLE, SMART_RULE, Tables, USER, USER_GROUP, key, same, text,
+};
+use crate::catalog::ModelRef;
+
+fn group_rules() -> tables::Key {
+    ("smart-rules".into(), "GroupRules".into())
+}
+
+fn quick_rule_accounts() -> tables::Key {
+    ("quick-rules".into(), "QuickRuleAccounts".into())
+}
+
+/// `PUT QuickRules/{quickRuleId}/ManagedAccounts`: the rule's accounts become exactly the
+/// listed ones (each must exist).
+pub(crate) fn replace_quick_rule_accounts(app: &App, call: &Call) -> Response {
+    let body = match documented_body(app, call) {
+        Ok(b) => b,
+        Err(r) => return r.into(),
+    };
+    let quick_rule = ModelRef { area: Some("quick-rules".into()), name: "QuickRule".into() };
+    let mut tables = app.store();
+    let Some(rule) = tables.id_named(app.catalog, &quick_rule, call.param(0)) else {
+        return reply::not_found("QuickRule");
+    };
+    let rule = text(&rule);
+    let ids: Vec<String> =
+        get_ci(&body, "IDs").and_then(Value::as_array).map(|a| a.iter().map(text).collect()).unwrap_or_default();
+    if let Some(missing) = ids.iter().find(|id| tables.find(app.catalog, MANAGED_ACCOUNT, id).is_none()) {
+        return reply::not_found(&format!("Managed Account {missing}"));
+    }
+    let pairs = tables.pairs_mut(&quick_rule_accounts());
+    pairs.retain(|(r, _)| *r != rule);
+    pairs.extend(ids.iter().map(|a| (rule.clone(), a.clone())));
+    if call.query.bool("feedback").ok().flatten() == Some(true) {
+        return reply::ok(&json!({ "ManagedAccountIDs": ids }));
+    }
+    reply::empty(StatusCode::NO_CONTENT)
+}
+
+/// `UserGroups/{userGroupId}/Permissions`: `GET` a group's permissions with their access
+/// levels, `POST` sets them (a list of `{PermissionID, AccessLevelID}`), `DELETE` removes them.
+pub(crate) fn group_permissions(app: &App, call: &Call) -> Response {
+    let method = call.doc.map(|d| d.method.as_str()).unwrap_or_default();
+    let mut tables = app.store();
+    let Some(group) = tables.find(app.catalog, USER_GROUP, call.param(0)) else { return reply::not_found("UserGroup") };
+    let gid = text(&group["GroupID"]);
+    match method {
+        "GET" => {
+            let first = tables.rows(PERMISSION).first().map_or(Value::from(1), |p| p["PermissionID"].clone());
+            let granted = tables
+                .hidden(USER_GROUP, &gid)
+                .and_then(|h| h.get("Permissions").cloned())
+                .unwrap_or_else(|| json!([{ "PermissionID": first, "AccessLevelID": 1 }]));
+            reply::ok(&granted)
+        }
+        "POST" => {
+            let Ok(Value::Array(items)) = serde_json::from_slice::<Value>(call.body.as_deref().unwrap_or_default())
+            else {
+                return reply::message(StatusCode::BAD_REQUEST, "The body is not a list of permissions.");
+            };
+            let valid = items.iter().all(|i| i["PermissionID"].is_i64() && i["AccessLevelID"].is_i64());
+            if !valid {
+                return reply::message(
+                    StatusCode::BAD_REQUEST,
+                    "Each permission needs PermissionID and AccessLevelID.",
+                );
+            }
+            tables.hidden_mut(USER_GROUP, &gid).insert("Permissions".into(), Value::Array(items));
+            reply::empty(StatusCode::NO_CONTENT)
+        }
+        _ => {
+            tables.hidden_mut(USER_GROUP, &gid).insert("Permissions".into(), json!([]));
+            reply::empty(StatusCode::OK)
+        }
+    }
+}
+
+/// The group and Smart Rule a `UserGroups/{userGroupId}/SmartRules/{smartRuleId}/…` route
+/// names, as ids.
+fn group_and_rule(app: &App, tables: &Tables, call: &Call) -> Result<(String, String), Refusal> {
+    let group = tables.find(app.catalog, USER_GROUP, call.param(0)).ok_or_else(|| Refusal::not_found("UserGroup"))?;
+    let rule = tables.find(app.catalog, SMART_RULE, call.param(1)).ok_or_else(|| Refusal::not_found("SmartRule"))?;
+    Ok((text(&group["GroupID"]), text(&rule["SmartRuleID"])))
+}
+
+/// `UserGroups/{userGroupId}/SmartRules/{smartRuleId}/Roles`: `GET` the roles a group holds on
+/// a rule's accounts, `POST` sets them (`{Roles: [{RoleID}], AccessPolicyID}`), `DELETE`
+/// removes them.
+pub(crate) fn group_roles(app: &App, call: &Call) -> Response {
+    let method = call.doc.map(|d| d.method.as_str()).unwrap_or_default();
+    let mut tables = app.store();
+    let (gid, rid) = match group_and_rule(app, &tables, call) {
+        Ok(ids) => ids,
+        Err(r) => return r.into(),
+    };
+    let slot = format!("Roles:{rid}");
+    match method {
+        "GET" => {
+            let ids: Vec<String> = tables
+                .hidden(USER_GROUP, &gid)
+                .and_then(|h| h.get(&slot))
+                .and_then(Value::as_array)
+                .map(|a| a.iter().map(text).collect())
+                .unwrap_or_else(|| tables.rows(ROLE).first().map(|r| vec![text(&r["RoleID"])]).unwrap_or_default());
+            let rows: Vec<Value> =
+                tables.rows(ROLE).iter().filter(|r| ids.iter().any(|id| same(&r["RoleID"], id))).cloned().collect();
+            drop(tables);
+            match call.doc {
+                Some(doc) => list_answer(app, call, doc, &ROLE.model(), rows),
+                None => reply::ok(&Value::Array(rows)),
+            }
+        }
+        "POST" => {
+            let body = match body_object(call) {
+                Ok(b) => b,
+                Err(r) => return r.into(),
+            };
+            let roles: Vec<Value> = get_ci(&body, "Roles")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(|r| get_ci(r.as_object()?, "RoleID").cloned()).collect())
+                .unwrap_or_default();
+            if let Some(missing) = roles.iter().find(|r| tables.find(app.catalog, ROLE, &text(r)).is_none()) {
+                return reply::not_found(&format!("Role {}", text(missing)));
+            }
+            tables.hidden_mut(USER_GROUP, &gid).insert(slot, Value::Array(roles));
+            reply::empty(StatusCode::NO_CONTENT)
+        }
+        _ => {
+            tables.hidden_mut(USER_GROUP, &gid).insert(slot, json!([]));
+            reply::empty(StatusCode::OK)
+        }
+    }
+}
+
+/// `POST UserGroups/{userGroupId}/SmartRules/{smartRuleId}/AccessLevels`: the group reaches the
+/// rule's assets or accounts at an access level (`{AccessLevelID}`, which must exist).
+pub(crate) fn assign_access_level(app: &App, call: &Call) -> Response {
+    let body = match documented_body(app, call) {
+        Ok(b) => b,
+        Err(r) => return r.into(),
+    };
+    let mut tables = app.store();
+    let (gid, rid) = match group_and_rule(app, &tables, call) {
+        Ok(ids) => ids,
+        Err(r) => return r.into(),
+    };
+    let level = get_ci(&body, "AccessLevelID").cloned().unwrap_or(Value::Null);
+    let levels = ModelRef { area: Some("access-levels".into()), name: "AccessLevel".into() };
+    if tables.id_named(app.catalog, &levels, &text(&level)).is_none() {
+        return reply::not_found("AccessLevel");
+    }
+    let pairs = tables.pairs_mut(&group_rules());
+    if !pairs.contains(&(gid.clone(), rid.clone())) {
+        pairs.push((gid.clone(), rid.clone()));
+    }
+    tables.hidden_mut(USER_GROUP, &gid).insert(format!("AccessLevel:{rid}"), level);
+    reply::empty(StatusCode::OK)
+}
+
+/// `GET UserGroups/{userGroupId}/SmartRules`: the rules a group reaches, each with its access
+/// level (filtered by `accessLevel`).
+pub(crate) fn group_smart_rules(app: &App, call: &Call) -> Response {
+    let Some(doc) = call.doc else { return reply::no_route() };
+    let tables = app.store();
+    let Some(group) = tables.find(app.catalog, USER_GROUP, call.param(0)) else { return reply::not_found("UserGroup") };
+    let gid = text(&group["GroupID"]);
+    let wanted = call.query.text("accessLevel");
+    let rows: Vec<Value> = tables
+        .pairs(&group_rules())
+        .iter()
+        .filter(|(g, _)| *g == gid)
+        .filter_map(|(_, r)| {
+            let mut rule = tables.find(app.catalog, SMART_RULE, r)?.clone();
+            let level = tables
+                .hidden(USER_GROUP, &gid)
+                .and_then(|h| h.get(&format!("AccessLevel:{r}")).cloned())
+                .unwrap_or(Value::from(1));
+            if wanted.is_some_and(|w| !same(&level, w)) {
+                return None;
+            }
+            rule.as_object_mut()?.insert("AccessLevelID".into(), level);
+            Some(rule)
+        })
+        .collect();
+    drop(tables);
+    list_answer(app, call, doc, &SMART_RULE.model(), rows)
+}
+
+/// `POST UserGroups/{userGroupId}/Users`: a new user, made a member of the group.
+pub(crate) fn create_user_in_group(app: &App, call: &Call) -> Response {
+    let Some(doc) = call.doc else { return reply::no_route() };
+    let body = match body_object(call) {
+        Ok(b) => b,
+        Err(r) => return r.into(),
+    };
+    let Some(resource) = app.catalog.models.resources.get(&key(&USER.model())) else { return reply::no_route() };
+    let mut tables = app.store();
+    let Some(group) = tables.find(app.catalog, USER_GROUP, call.param(0)) else { return reply::not_found("UserGroup") };
+    let gid = text(&group["GroupID"]);
+    let user = match insert_from_body(app, &mut tables, doc, resource, &body, None) {
+        Ok(u) => u,
+        Err(r) => return r.into(),
+    };
+    tables.pairs_mut(&group_members()).push((gid, text(&user["UserID"])));
+    drop(tables);
+    record_answer(app, call, doc, &USER.model(), &user)
+}
+
+/// `GET AccessPolicies/{accessPolicyId}/Assignees`: who a policy applies to, through the Smart
+/// Rules user groups reach.
+pub(crate) fn policy_assignees(app: &App, call: &Call) -> Response {
+    let Some(doc) = call.doc else { return reply::no_route() };
+    let tables = app.store();
+    if tables.find(app.catalog, ACCESS_POLICY, call.param(0)).is_none() {
+        return reply::not_found("AccessPolicy");
+    }
+    let role = tables.rows(ROLE).first().cloned().unwrap_or(Value::Null);
+    let rows: Vec<Value> = tables
+        .pairs(&group_rules())
+        .iter()
+        .filter_map(|(g, r)| {
+            let group = tables.find(app.catalog, USER_GROUP, g)?;
+            let rule = tables.find(app.catalog, SMART_RULE, r)?;
+            Some(json!({
+                "RoleID": role["RoleID"], "RoleName": role["Name"],
+                "UserGroupID": group["GroupID"], "UserGroupName": group["Name"], "UserGroupIsActive": group["IsActive"],
+                "SmartRuleID": rule["SmartRuleID"], "SmartRuleTitle": rule["Title"], "SmartRuleIsActive": true,
+            }))
+        })
+        .collect();
+    drop(tables);
+    let m = ModelRef { area: Some("access-policies".into()), name: "PolicyAssignee".into() };
+    list_answer(app, call, doc, &m, rows)
+}
+
+/// `POST AccessPolicies/Test`: the policies that would apply to a request for the account (all
+/// of them here; the simulator does not schedule policies per account).
+pub(crate) fn test_access_policy(app: &App, call: &Call) -> Response {
+    let Some(doc) = call.doc else { return reply::no_route() };
+    let body = match documented_body(app, call) {
+        Ok(b) => b,
+        Err(r) => return r.into(),
+    };
+    let tables = app.store();
+    let account = get_ci(&body, "AccountId").map(text).unwrap_or_default();
+    if tables.find(app.catalog, MANAGED_ACCOUNT, &account).is_none() {
+        return reply::not_found("Managed Account");
+    }
+    let rows = tables.rows(ACCESS_POLICY).to_vec();
+    drop(tables);
+    list_answer(app, call, doc, &ACCESS_POLICY.model(), rows)
+}
