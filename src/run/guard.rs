@@ -84,8 +84,15 @@ pub fn before_send(
             allowed: step.effect.to_string(),
         });
     }
+    // A check-in of the case's own release is part of that release: the release's opt-in
+    // covers it, or a run with only `--allow-credential-release` would release a credential
+    // and then refuse to check it in.
+    let needs = match step.role {
+        Some(Role::CheckIn { .. }) => step.effect,
+        _ => found.effect,
+    };
     if !ctx.target.builtin
-        && let Some((flag, _)) = ctx.policy.missing(found.effect)
+        && let Some((flag, _)) = ctx.policy.missing(needs)
     {
         return Err(Refusal::NeedsOptIn { endpoint, flag });
     }
