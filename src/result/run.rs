@@ -101,22 +101,34 @@ impl CauseKey {
     }
 }
 
-/// An area of the suite (the first part of a case's name) in which no case could run for
-/// missing settings, with what to set.
+/// An area of the suite (the first part of a case's name) in which cases did not run for
+/// missing settings, with what to set: the run did not check them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Unchecked {
     /// The area, such as `secrets-safe`.
     pub area: String,
-    /// Its cases, all ignored.
+    /// Its cases ignored for missing settings.
     pub cases: usize,
+    /// All its selected cases.
+    pub of: usize,
+    /// Its cases that ran (passed or failed).
+    pub ran: usize,
     /// The environment variables they need.
     pub variables: Vec<String>,
+}
+
+impl Unchecked {
+    /// Whether no case of the area ran at all.
+    pub fn nothing(&self) -> bool {
+        self.ran == 0
+    }
 }
 
 /// What the run knows of one area of the suite, to say which checked nothing.
 #[derive(Debug, Default)]
 struct AreaTally {
     cases: usize,
+    ran: usize,
     missing: usize,
     variables: BTreeSet<String>,
 }
@@ -210,6 +222,7 @@ impl RunResult {
         }
         let area = self.areas.entry(c.name.split("::").next().unwrap_or_default().to_owned()).or_default();
         area.cases += 1;
+        area.ran += usize::from(matches!(c.outcome, Outcome::Passed | Outcome::Failed));
         if let Outcome::Ignored(IgnoreReason::MissingSettings { variables }) = &c.outcome {
             area.missing += 1;
             area.variables.extend(variables.iter().cloned());
@@ -248,18 +261,22 @@ impl RunResult {
         all
     }
 
-    /// Against a real target, the areas of the suite in which every selected case was
-    /// ignored for missing settings: the run checked nothing there.
+    /// Against a real target, the areas of the suite in which cases were ignored for missing
+    /// settings: the run did not check them. Every area is listed, not only those where every
+    /// case was ignored, since the cases that need no settings (a call without a session) pass
+    /// against almost anything and would hide an area that checked nothing else.
     pub fn unchecked(&self) -> Vec<Unchecked> {
         if !self.real_target {
             return Vec::new();
         }
         self.areas
             .iter()
-            .filter(|(_, t)| t.cases > 0 && t.missing == t.cases)
+            .filter(|(_, t)| t.missing > 0)
             .map(|(area, t)| Unchecked {
                 area: area.clone(),
-                cases: t.cases,
+                cases: t.missing,
+                of: t.cases,
+                ran: t.ran,
                 variables: t.variables.iter().cloned().collect(),
             })
             .collect()
@@ -406,17 +423,21 @@ mod tests {
     }
 
     #[test]
-    fn an_area_in_which_every_case_missed_a_setting_checked_nothing() {
+    fn areas_with_cases_ignored_for_missing_settings_are_unchecked() {
         let missing = |v: &str| IgnoreReason::MissingSettings { variables: vec![v.to_owned()] };
         let mut run = RunResult::new(true, 0);
         run.record(ignored("secrets-safe::f::a", missing("PS_SECRET")));
         run.record(ignored("secrets-safe::f::b", missing("PS_API_KEY")));
         run.record(ignored("auth::f::a", missing("PS_API_KEY")));
         run.record(case("auth::f::b", "X", 401, true));
+        run.record(case("lookups::f::b", "X", 200, true));
         let unchecked = run.unchecked();
-        assert_eq!(unchecked.len(), 1, "{unchecked:?}");
-        assert_eq!(unchecked[0].area, "secrets-safe");
-        assert_eq!(unchecked[0].variables, ["PS_API_KEY", "PS_SECRET"]);
+        assert_eq!(unchecked.len(), 2, "{unchecked:?}");
+        assert_eq!((unchecked[0].area.as_str(), unchecked[0].cases, unchecked[0].of), ("auth", 1, 2));
+        assert!(!unchecked[0].nothing(), "a call without a session ran");
+        assert_eq!(unchecked[1].area, "secrets-safe");
+        assert!(unchecked[1].nothing());
+        assert_eq!(unchecked[1].variables, ["PS_API_KEY", "PS_SECRET"]);
         assert!(RunResult::new(false, 0).unchecked().is_empty(), "the simulator has every setting");
     }
 }

@@ -280,10 +280,17 @@ fn summary(h: &mut Html, head: &PageHead<'_>) {
     }
     let unchecked = run.unchecked();
     if !unchecked.is_empty() {
-        h.raw("<div class=\"warning unchecked\"><h3>Areas that checked nothing</h3><p>Every case of these areas was ignored for missing settings; <code>--require</code> makes that an error before anything is sent.</p><ul>");
+        h.raw("<div class=\"warning unchecked\"><h3>Not checked: settings missing</h3><p>These cases were ignored for missing settings, so the run did not check them; <code>--require</code> makes that an error before anything is sent.</p><ul>");
         for u in &unchecked {
+            let nothing = if u.nothing() { " (the area checked nothing)" } else { "" };
             h.open("li", &[("data-unchecked-area", &u.area)])
-                .text(&format!("{}: {}; set {}", u.area, plural(u.cases, "case", "cases"), u.variables.join(", ")))
+                .text(&format!(
+                    "{}: {} of {}{nothing}; set {}",
+                    u.area,
+                    u.cases,
+                    plural(u.of, "case", "cases"),
+                    u.variables.join(", ")
+                ))
                 .close("li");
         }
         h.raw("</ul></div>");

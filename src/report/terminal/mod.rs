@@ -187,9 +187,10 @@ pub fn verdict_lines(run: &RunResult, target: &str) -> Vec<String> {
     }
     let unchecked = run.unchecked();
     if !unchecked.is_empty() {
-        out.push("warning: these areas checked nothing: every case was ignored for missing settings".to_owned());
+        out.push("warning: not checked: these cases were ignored for missing settings".to_owned());
         for u in &unchecked {
-            out.push(format!("  {}: {} case(s); set {}", u.area, u.cases, u.variables.join(", ")));
+            let nothing = if u.nothing() { " (the area checked nothing)" } else { "" };
+            out.push(format!("  {}: {} of {} case(s){nothing}; set {}", u.area, u.cases, u.of, u.variables.join(", ")));
         }
         out.push(
             "  (`--require api-key,oauth,account,secret` makes missing settings an error before anything is sent)"
