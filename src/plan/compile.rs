@@ -364,6 +364,16 @@ impl Compiler<'_> {
         for (i, step) in case.teardown.iter().enumerate() {
             teardown.push(self.step(step, &scope, &mut needs, i + 1));
         }
+        if let Ok(catalog) = crate::catalog::Catalog::shared() {
+            for p in super::provenance::problems(case, catalog) {
+                let step = if p.teardown { &case.teardown[p.index] } else { &case.steps[p.index] };
+                let d = self.at(&step.request.value.path, p.message).with_hint(
+                    "capture the id from this case's own POST that creates the object, or mark the case \
+                     `simulator_only: true` with the reason",
+                );
+                self.push(d);
+            }
+        }
         let facts = self.effects(case);
         if self.diags.len() > before {
             return None;

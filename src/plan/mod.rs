@@ -15,6 +15,7 @@
 pub mod check;
 pub mod compile;
 pub mod effect;
+pub mod provenance;
 pub mod suite;
 pub mod template;
 

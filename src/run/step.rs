@@ -309,12 +309,13 @@ pub(super) fn capture(
             Err(o) => match &cap.if_missing {
                 // Nothing to capture on this target: the case has nothing to check, which is
                 // not a failure of the target.
-                Some(reason) if run.nothing_to_check.is_none() => {
+                // Several captures of one step may each find nothing; the first reason stands.
+                Some(reason) => {
                     let mut o = *o;
                     o.passed = true;
                     o.note = Some(crate::result::Note::Text(format!("nothing to check: {reason}")));
                     outcomes.push(o);
-                    run.nothing_to_check = Some(reason.clone());
+                    run.nothing_to_check.get_or_insert_with(|| reason.clone());
                 }
                 _ => outcomes.push(*o),
             },

@@ -724,8 +724,9 @@ fn observed_needs_on_and_expect_refuses_it() {
     }
 }
 
-/// A capture with `if_missing` that finds nothing ends the case as ignored, with the reason;
-/// the remaining steps do not run and the teardown does.
+/// A capture with `if_missing` that finds nothing ends the case as ignored, with the first
+/// reason (two such captures of one step both finding nothing too); the remaining steps do not
+/// run and the teardown does.
 #[tokio::test]
 async fn a_capture_that_finds_nothing_to_check_ignores_the_case_and_still_tears_down() {
     let server = MockServer::start().await;
@@ -743,6 +744,7 @@ async fn a_capture_that_finds_nothing_to_check_ignores_the_case_and_still_tears_
     expect: { status: 200 }
     capture:
       thing: { path: \"$[0].Id\", if_missing: the target has no things }
+      name: { path: \"$[0].Name\", if_missing: the target has no named things }
   - request: { method: GET, path: \"Things/{{ thing }}\" }
     expect: { status: 200 }
 teardown:

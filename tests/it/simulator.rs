@@ -1260,3 +1260,139 @@ async fn cleanup_lists_and_removes_only_what_a_run_left() {
     assert_eq!(again.code, Some(0), "{again:#?}");
     assert!(again.stderr.contains("nothing named psconform-<run id>-"), "{}", again.stderr);
 }
+
+/// A run killed with SIGKILL between its create and its teardown leaves its user behind; the
+/// sweep finds exactly that user by the run's name and removes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cleanup_removes_what_a_run_killed_with_sigkill_left() {
+    use crate::harness::files::{Project, one_case};
+    let s = Sim::start(SimState::default(), &[]).await;
+    let cookie = s.session().await;
+    let case = one_case(
+        "left",
+        r#"effect: mutating
+steps:
+  - request: { method: POST, path: Auth/SignAppin, auth: ps-auth }
+    expect: { status: 200 }
+  - request:
+      method: POST
+      path: Users
+      body:
+        json: { UserType: BeyondInsight, UserName: "psconform-{{ run_id }}-killed", FirstName: Kill,
+                LastName: Ed, EmailAddress: killed@example.com, Password: "{{ random_secret }}" }
+    expect: { status: 201 }
+    capture: { user: { path: $.UserID } }
+  - wait: 1m
+    request: { method: GET, path: "Users/{{ user }}" }
+teardown:
+  - request: { method: DELETE, path: "Users/{{ user }}" }
+  - request: { method: POST, path: Auth/Signout }
+"#,
+    );
+    let project = Project::new(&[("users/left.yaml", &case)]);
+    let base = s.sim.base_url().to_string();
+    let mut child = project
+        .psconform()
+        .args(["run", "--target", &base, "--allow-mutations"])
+        .env("PS_API_KEY", s.key())
+        .env("PS_RUNAS", s.runas())
+        .command()
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let users = |v: &Value| -> Vec<String> {
+        v.as_array().into_iter().flatten().filter_map(|u| u["UserName"].as_str().map(str::to_owned)).collect()
+    };
+    let mut left = None;
+    for _ in 0..200 {
+        left = users(&s.get_json("Users", &cookie).await).into_iter().find(|n| n.ends_with("-killed"));
+        if left.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let left = left.expect("the run created its user");
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+    assert!(users(&s.get_json("Users", &cookie).await).contains(&left), "no teardown ran after SIGKILL");
+
+    let (key, runas) = (s.key().to_owned(), s.runas().to_owned());
+    let swept = tokio::task::spawn_blocking(move || {
+        crate::harness::bin::psconform()
+            .args(["cleanup", "--target", &base, "--yes", "--allow-mutations"])
+            .env("PS_API_KEY", &key)
+            .env("PS_RUNAS", &runas)
+            .run()
+    })
+    .await
+    .expect("join");
+    assert_eq!(swept.code, Some(0), "{swept:#?}");
+    assert!(swept.stderr.contains(&left), "{}", swept.stderr);
+    let after = users(&s.get_json("Users", &cookie).await);
+    assert!(!after.contains(&left) && after.contains(&"psconform-demo".to_owned()), "{after:?}");
+}
+
+/// The whole shipped suite, with every opt-in, against a separately started simulator leaves
+/// the target as it found it: every list the catalog documents (without a path parameter)
+/// answers the same records before and after, apart from the histories a run adds to by
+/// design (each listed with why).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_with_every_opt_in_leaves_every_list_as_it_found_it() {
+    // Lists that record what happened rather than what exists: a run adds to them by design.
+    const HISTORIES: &[(&str, &str)] = &[
+        ("Requests", "a release request stays in the request history after its check-in"),
+        ("UserAudits", "every sign-in and change is audited"),
+        ("Sessions", "a release may record a session"),
+    ];
+    let s = Sim::start(SimState::default(), &[]).await;
+    let catalog = psconform::catalog::Catalog::shared().expect("catalog");
+    let lists: Vec<String> = catalog
+        .endpoints
+        .iter()
+        .filter(|e| e.method == "GET" && !e.route.contains('{'))
+        .filter(|e| !HISTORIES.iter().any(|(h, _)| e.route.eq_ignore_ascii_case(h)))
+        .map(|e| e.route.clone())
+        .collect();
+    let snapshot = |cookie: String| {
+        let lists = lists.clone();
+        let s = &s;
+        async move {
+            let mut out = std::collections::BTreeMap::new();
+            for route in lists {
+                let r = s.get(&route, Some(&cookie)).await;
+                let status = r.status().as_u16();
+                let body = r.text().await.unwrap_or_default();
+                out.insert(route, (status, body));
+            }
+            out
+        }
+    };
+    let cookie = s.session().await;
+    let before = snapshot(cookie.clone()).await;
+    assert!(before.len() > 30, "{} lists", before.len());
+
+    let base = s.sim.base_url().to_string();
+    let settings = s.settings.clone();
+    let run = tokio::task::spawn_blocking(move || {
+        use secrecy::ExposeSecret as _;
+        let mut p = crate::harness::bin::psconform()
+            .args(["run", "--target", &base, "--allow-mutations", "--allow-credential-release"])
+            .env("PS_API_KEY", settings.api_key.as_ref().expect("key").expose_secret())
+            .env("PS_RUNAS", settings.runas.as_deref().expect("runas"))
+            .env("PS_ACCOUNT", "demo-linux-01/svc-release")
+            .env("PS_SECRET", "psconform/demo/demo-database");
+        if let Some(pwd) = &settings.runas_password {
+            p = p.env("PS_RUNAS_PASSWORD", pwd.expose_secret());
+        }
+        p.run()
+    })
+    .await
+    .expect("join");
+    assert!(run.code == Some(0), "the run passes: {}", run.text());
+
+    let cookie = s.session().await;
+    let after = snapshot(cookie).await;
+    let changed: Vec<&String> = before.keys().filter(|k| before.get(*k) != after.get(*k)).collect();
+    assert!(changed.is_empty(), "lists that differ after the run: {changed:?}");
+}

@@ -22,33 +22,21 @@ echo "+ cargo build --bin psconform"
 (cd "$root" && cargo build --quiet --bin psconform)
 
 work="$(mktemp -d)"
-"$target/debug/psconform" serve --listen 127.0.0.1:0 --tls >"$work/stdout" 2>"$work/stderr" &
-pid=$!
+pid=""
 cleanup() {
-    kill "$pid" 2>/dev/null || true
+    if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; fi
     rm -rf "$work"
 }
 trap cleanup EXIT
-
-# Wait for the URL and the settings lines, PS_SECRET the last of them (or for the server to die).
-for _ in $(seq 1 100); do
-    if grep -q '^PS_SECRET=' "$work/stdout"; then break; fi
-    if ! kill -0 "$pid" 2>/dev/null; then
-        echo "psconform serve exited early:" >&2
-        cat "$work/stderr" >&2
-        exit 1
-    fi
-    sleep 0.1
-done
-echo "+ psconform serve --listen 127.0.0.1:0 --tls (pid $pid): $(head -n1 "$work/stdout")"
+# shellcheck source=serve.sh
+. "$here/serve.sh"
+serve_start "$work" --tls
 
 status=0
 "$python" "$here/python-client-check.py" "$work/stdout" || status=$?
 
-kill -TERM "$pid"
 server_status=0
-wait "$pid" || server_status=$?
-echo "+ psconform serve stopped with exit code $server_status"
+serve_stop || server_status=$?
 sed 's/^/  server stderr: /' "$work/stderr"
 if [ "$server_status" -ne 0 ]; then status=1; fi
 exit "$status"
