@@ -22,6 +22,8 @@ echo "+ cargo build --bin psconform"
 bin="$target/debug/psconform"
 
 work="$(mktemp -d)"
+# Made before serve starts, so the first look for it never races the redirection.
+: >"$work/serve.out"
 "$bin" serve --listen 127.0.0.1:0 >"$work/serve.out" 2>"$work/serve.err" &
 pid=$!
 cleanup() {
