@@ -50,18 +50,28 @@ pub struct CaseSpec {
     #[serde(default)]
     #[schemars(with = "Vec<String>")]
     pub needs: Vec<Spanned<String>>,
-    /// What running the case does to the target.
-    pub effect: Effect,
+    /// What running the case does to the target, at least: `read`, `audited`, `change`,
+    /// `release` or `irreversible`. Optional: a case's effect is derived from the endpoints its
+    /// steps call (the catalog says what each does); a case may declare a more consequential
+    /// one, to run in fewer places, never a less consequential one.
+    #[serde(default)]
+    #[schemars(with = "Option<EffectName>")]
+    pub effect: Option<Spanned<String>>,
     /// The case sends a wrong password for the run-as user, which may count towards locking
     /// the account out. It runs on a real target only with `--allow-lockout-risk`.
     #[serde(default)]
     pub lockout_risk: bool,
-    /// The case requests a managed account's credential (`POST Requests`, `GET Credentials`):
-    /// audited, it may need approval, and checking in may rotate the password. It runs on a
-    /// real target only with `--allow-credential-release`, always checks in from `teardown`,
-    /// and names its account only through `PS_ACCOUNT`.
+    /// No longer written: whether a case releases a credential is derived from the endpoints
+    /// it calls. Kept only to say so where an old file still has it.
     #[serde(default)]
-    pub releases_credential: bool,
+    #[schemars(skip)]
+    pub releases_credential: Option<Spanned<bool>>,
+    /// Shared resources on the target the case holds while it runs, such as `run-as-sessions`:
+    /// two cases that hold the same lock never run at once. A case that releases a credential
+    /// holds `account:PS_ACCOUNT` without saying so.
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub locks: Vec<Spanned<String>>,
     /// States the built-in simulator is put in for this case, such as `password-required`; a
     /// simulator of its own is started for the case, so parallel cases are not disturbed.
     /// Against a real target the states are not applied.
@@ -83,26 +93,23 @@ pub struct CaseSpec {
     pub teardown: Vec<StepSpec>,
 }
 
-/// What running a case does to the target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+/// The words `effect:` takes, for the JSON Schema (the compiler reads the word itself, to point
+/// at it and suggest the right one).
+#[derive(JsonSchema)]
 #[serde(rename_all = "kebab-case")]
-pub enum Effect {
-    /// Reads only, leaves no trace beyond access logs.
+#[expect(dead_code, reason = "only describes the accepted words in the JSON Schema")]
+enum EffectName {
+    /// Reads only.
     Read,
-    /// Reads, but leaves an audit trail or creates server state (a session, a token).
+    /// Reads, but leaves an audit entry or a session, or reveals a credential's value.
     Audited,
-    /// Changes data on the target. Runs on a real target only with `--allow-mutations`.
-    Mutating,
-}
-
-impl fmt::Display for Effect {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Effect::Read => "read",
-            Effect::Audited => "audited",
-            Effect::Mutating => "mutating",
-        })
-    }
+    /// Creates, updates or deletes; runs on a real target only with `--allow-mutations`.
+    Change,
+    /// Releases a managed account's credential; only with `--allow-credential-release`.
+    Release,
+    /// A change no teardown can undo; only against the built-in simulator, unless
+    /// `--allow-irreversible`.
+    Irreversible,
 }
 
 /// One request and what its response must look like.

@@ -135,7 +135,8 @@ pub struct RunArgs {
     /// coverage, contracts), to read offline, share or print.
     #[arg(long, value_name = "PATH")]
     pub html: Option<PathBuf>,
-    /// Run cases whose effect is `mutating` against a real target.
+    /// Run cases that change data (effect `change`) against a real target; each undoes its
+    /// change from its teardown.
     #[arg(long)]
     pub allow_mutations: bool,
     /// Run cases that send a wrong password for the run-as user against a real target.
@@ -145,6 +146,17 @@ pub struct RunArgs {
     /// check-in) against a real target; they use the account named by PS_ACCOUNT.
     #[arg(long)]
     pub allow_credential_release: bool,
+    /// DANGEROUS: run cases whose effect is `irreversible` against a real target: changes no
+    /// teardown can undo, such as setting a managed account's password or rotating it at
+    /// check-in. Without it they run only against the built-in simulator.
+    #[arg(long)]
+    pub allow_irreversible: bool,
+    /// Settings the run must have, comma-separated: api-key (PS_API_KEY, PS_RUNAS), oauth
+    /// (PS_CLIENT_ID, PS_CLIENT_SECRET), account (PS_ACCOUNT), secret (PS_SECRET). A missing
+    /// one is a usage error (exit 2) before anything is sent, so a CI gate cannot pass by
+    /// checking nothing.
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub require: Vec<Requirement>,
     /// Allow credentials over plain http:// to a host other than loopback.
     #[arg(long)]
     pub allow_plain_http: bool,
@@ -176,6 +188,41 @@ pub struct RunArgs {
     pub strict: bool,
     #[command(flatten, next_help_heading = "Test harness options (as cargo test)")]
     pub harness: libtest_mimic::Arguments,
+}
+
+/// A group of settings `--require` asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Requirement {
+    /// `PS_API_KEY` and `PS_RUNAS`: signing in with an API key.
+    ApiKey,
+    /// `PS_CLIENT_ID` and `PS_CLIENT_SECRET`: signing in with OAuth.
+    Oauth,
+    /// `PS_ACCOUNT`: the managed account release cases request.
+    Account,
+    /// `PS_SECRET`: the Secrets Safe secret cases read.
+    Secret,
+}
+
+impl Requirement {
+    /// The settings it asks for, as case files name them.
+    pub fn settings(self) -> &'static [&'static str] {
+        match self {
+            Requirement::ApiKey => &["api_key", "runas"],
+            Requirement::Oauth => &["client_id", "client_secret"],
+            Requirement::Account => &["account"],
+            Requirement::Secret => &["secret_path"],
+        }
+    }
+
+    /// Its name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Requirement::ApiKey => "api-key",
+            Requirement::Oauth => "oauth",
+            Requirement::Account => "account",
+            Requirement::Secret => "secret",
+        }
+    }
 }
 
 /// Shape contract options of `run`.

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use url::Url;
 
-use super::args::RunArgs;
+use super::args::{Requirement, RunArgs};
 use crate::run::Policy;
 use crate::run::http::HttpOptions;
 use crate::shape::update::{ContractConfig, Update};
@@ -56,6 +56,8 @@ pub struct RunConfig {
     pub contracts: ContractConfig,
     /// What may be done to a real target.
     pub policy: Policy,
+    /// Settings the run must have (`--require`).
+    pub require: Vec<Requirement>,
     /// The HTTP client's settings.
     pub http: HttpOptions,
     /// libtest's options (filters, threads, format).
@@ -175,12 +177,14 @@ impl RunConfig {
             allow_mutations: args.allow_mutations,
             allow_lockout_risk: args.allow_lockout_risk,
             allow_credential_release: args.allow_credential_release,
+            allow_irreversible: args.allow_irreversible,
         };
         let mut described = Vec::new();
         for (on, flag) in [
             (policy.allow_mutations, "--allow-mutations"),
             (policy.allow_lockout_risk, "--allow-lockout-risk"),
             (policy.allow_credential_release, "--allow-credential-release"),
+            (policy.allow_irreversible, "--allow-irreversible"),
             (args.strict, "--strict"),
             (contracts.strict && !args.strict, "--strict-shapes"),
             (!contracts.compare, "--no-snapshots"),
@@ -191,6 +195,10 @@ impl RunConfig {
             if on {
                 described.push(flag.to_owned());
             }
+        }
+        if !args.require.is_empty() {
+            let names: Vec<&str> = args.require.iter().map(|r| r.name()).collect();
+            described.push(format!("--require {}", names.join(",")));
         }
         if let Some(f) = &args.harness.filter {
             described.push(format!("filter `{f}`"));
@@ -227,6 +235,7 @@ impl RunConfig {
             outputs,
             contracts,
             policy,
+            require: args.require,
             eval_budget: http.timeout,
             http,
             harness: args.harness,

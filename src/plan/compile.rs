@@ -2,7 +2,8 @@
 //! before any request is sent, and every problem is reported with its `file:line:col`:
 //! names, variables in scope, templates (the same way in every field), regexes (within their
 //! size limits), JSONPaths, durations (within their ranges), header values, settings,
-//! simulator states, and credentials a case file must not spell.
+//! simulator states, credentials a case file must not spell, and (in `effect`) what each step
+//! does to the target and what a credential release must look like.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -15,7 +16,7 @@ use super::check::{CaptureFrom, CapturePlan, Check, CookieMatcher, PathMatcher, 
 use super::template::{BUILTINS, Template, ValueTemplate};
 use super::{AuthPlan, BodyPlan, CasePlan, Plan, Poll, PwdPlan, RequestPlan, StepPlan};
 use crate::case::diagnostic::{Diagnostic, closest};
-use crate::case::load::{CaseFile, discover, load_file};
+use crate::case::load::{self, CaseFile, discover, load_file};
 use crate::case::spec::{AuthSpec, BodyCheck, BodySpec, CaseSpec, ExpectSpec, PwdSpec, Spanned, StepSpec};
 use crate::result::{Family, Span};
 use crate::secret::FieldPolicy;
@@ -78,6 +79,7 @@ pub(super) fn check(
                 }
             };
             diags.append(&mut file.diags);
+            skipped.append(&mut file.warnings);
             let at = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
             for case in &file.cases {
                 names.push((case.name.as_str().into(), at(base + i), at(case.line), at(case.column)));
@@ -116,6 +118,9 @@ pub(super) struct CompiledFile {
     pub(super) digest: u64,
     pub(super) cases: Vec<CompiledCase>,
     pub(super) diags: Vec<Diagnostic>,
+    /// What is worth saying but does not stop a run, such as an endpoint the catalog does not
+    /// know.
+    pub(super) warnings: Vec<Diagnostic>,
 }
 
 /// One case's trial name and place, and its plan when it compiled.
@@ -148,18 +153,34 @@ pub(super) fn compile_file(root: &Path, path: &Path, states: &[&str]) -> Result<
     let file = load_file(root, path)?;
     let digest = digest(&file.source);
     let mut diags = Vec::new();
+    let mut warnings = Vec::new();
     if file.spec.cases.is_empty() {
         diags.push(Diagnostic::whole(&file.path, "the file has no cases").with_hint("add a case under `cases:`"));
     }
     let mut cases = Vec::new();
     for spec in &file.spec.cases {
-        let mut c = Compiler { file: &file, diags: &mut diags, states };
+        let mut c = Compiler { file: &file, diags: &mut diags, warnings: &mut warnings, states };
         let name = trial_name(&file, &spec.name.value);
         let (line, column) = (spec.name.referenced.line() as usize, spec.name.referenced.column() as usize);
         let plan = c.case(spec, name.clone());
         cases.push(CompiledCase { name, line, column, plan });
     }
-    Ok(CompiledFile { path: file.path.clone(), digest, cases, diags })
+    Ok(CompiledFile { path: file.path.clone(), digest, cases, diags, warnings })
+}
+
+/// Compiles a case file psconform carries in itself (such as the preflight's sign-ins), named
+/// `<area>::<stem>::<case>`: its cases, or every problem (a bug in the embedded text).
+pub fn compile_text(path: &Path, area: &str, stem: &str, text: &str) -> Result<Vec<CasePlan>, Vec<Diagnostic>> {
+    let spec = load::parse(path, text).map_err(|d| vec![d])?;
+    let file =
+        CaseFile { path: path.to_path_buf(), area: area.to_owned(), stem: stem.to_owned(), source: text.into(), spec };
+    let (mut diags, mut warnings) = (Vec::new(), Vec::new());
+    let mut plans = Vec::new();
+    for spec in &file.spec.cases {
+        let mut c = Compiler { file: &file, diags: &mut diags, warnings: &mut warnings, states: &[] };
+        plans.extend(c.case(spec, trial_name(&file, &spec.name.value)));
+    }
+    if diags.is_empty() { Ok(plans) } else { Err(diags) }
 }
 
 /// Reads, parses and compiles `paths` on up to one thread per core, handing each file to `each`
@@ -209,6 +230,25 @@ fn compile_stream(
             }
         }
     });
+}
+
+/// The compiled steps with what the effect pass found for each: effect, role, and the
+/// `DurationMinutes` psconform adds to a release that leaves it out.
+fn apply(steps: impl Iterator<Item = StepPlan>, facts: &[super::effect::StepFacts]) -> Vec<StepPlan> {
+    steps
+        .zip(facts)
+        .map(|(mut step, f)| {
+            step.effect = f.effect;
+            step.role = f.role.clone();
+            if f.default_duration
+                && let Some(BodyPlan::Json(ValueTemplate::Object(fields))) = &mut step.request.body
+            {
+                let minutes = serde_json::json!(super::effect::DEFAULT_RELEASE_MINUTES);
+                fields.push((Template::literal("DurationMinutes"), ValueTemplate::Plain(minutes)));
+            }
+            step
+        })
+        .collect()
 }
 
 /// `<area>::<file>::<case>`, or `<file>::<case>` for files directly in the cases folder.
@@ -282,9 +322,10 @@ fn span<T>(s: &Spanned<T>) -> Span {
     Span { line: s.referenced.line() as u32, column: s.referenced.column() as u32 }
 }
 
-struct Compiler<'a> {
+pub(super) struct Compiler<'a> {
     file: &'a CaseFile,
     diags: &'a mut Vec<Diagnostic>,
+    warnings: &'a mut Vec<Diagnostic>,
     states: &'a [&'a str],
 }
 
@@ -294,7 +335,7 @@ struct Scope {
 }
 
 impl Compiler<'_> {
-    fn at<T>(&self, s: &Spanned<T>, message: impl Into<String>) -> Diagnostic {
+    pub(super) fn at<T>(&self, s: &Spanned<T>, message: impl Into<String>) -> Diagnostic {
         let l = &s.referenced;
         Diagnostic::at(&self.file.path, &self.file.source, l.line() as usize, l.column() as usize, message)
     }
@@ -304,8 +345,17 @@ impl Compiler<'_> {
         if s.referenced.line() == 0 { self.at(fallback, message) } else { self.at(s, message) }
     }
 
-    fn push(&mut self, d: Diagnostic) {
+    pub(super) fn push(&mut self, d: Diagnostic) {
         self.diags.push(d);
+    }
+
+    pub(super) fn warn(&mut self, d: Diagnostic) {
+        self.warnings.push(d);
+    }
+
+    /// How many problems there are so far.
+    pub(super) fn diag_count(&self) -> usize {
+        self.diags.len()
     }
 
     fn case(&mut self, case: &CaseSpec, name: String) -> Option<CasePlan> {
@@ -363,9 +413,12 @@ impl Compiler<'_> {
                 self.push(d);
             }
         }
+        let facts = self.effects(case);
         if self.diags.len() > before {
             return None;
         }
+        let steps = apply(steps.into_iter().flatten(), &facts.steps);
+        let teardown = apply(teardown.into_iter().flatten(), &facts.teardown);
         Some(CasePlan {
             name,
             file: self.file.path.clone(),
@@ -375,18 +428,20 @@ impl Compiler<'_> {
             source: case.source.clone(),
             tags: case.tags.clone(),
             needs: needs.into_iter().collect(),
-            effect: case.effect,
+            effect: facts.effect,
+            effects: facts.effects,
             lockout_risk: case.lockout_risk,
-            releases_credential: case.releases_credential,
+            sign_in: facts.sign_in,
+            areas: facts.areas,
             simulator_state: case.simulator_state.iter().map(|s| s.value.clone()).collect(),
             simulator_only: case.simulator_only,
-            locks: Vec::new(),
-            steps: steps.into_iter().flatten().collect(),
-            teardown: teardown.into_iter().flatten().collect(),
+            locks: facts.locks,
+            steps,
+            teardown,
         })
     }
 
-    fn unknown<'n>(
+    pub(super) fn unknown<'n>(
         &self,
         got: &Spanned<String>,
         what: &str,
@@ -695,6 +750,8 @@ impl Compiler<'_> {
             checks,
             captures,
             contract: step.snapshot,
+            effect: crate::catalog::Effect::Read,
+            role: None,
         })
     }
 

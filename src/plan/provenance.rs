@@ -26,6 +26,41 @@ pub struct Problem {
     pub message: String,
 }
 
+/// The steps (teardown or not, index from 0) that delete, or update in place, an object the
+/// case itself made: a `DELETE`, or a `PUT`/`PATCH` of a route ending in the object's id, whose
+/// ids all pass the rule above. The catalog calls deleting or rewriting a user, a group or a
+/// registration irreversible because the object may be someone's; one the case made is not, so
+/// such a step counts as a `change` (see `plan::effect`).
+pub fn own_objects(case: &CaseSpec, catalog: &Catalog) -> BTreeSet<(bool, usize)> {
+    let mut made = Made::default();
+    let mut out = BTreeSet::new();
+    let phases = [(false, &case.steps), (true, &case.teardown)];
+    for (teardown, steps) in phases {
+        for (index, step) in steps.iter().enumerate() {
+            let request = &step.request.value;
+            let in_place = match request.method {
+                Method::Delete => true,
+                Method::Put | Method::Patch => catalog
+                    .endpoint_of(request.method.as_str(), &request.path.value)
+                    .and_then(|e| e.route.rsplit('/').next().map(|last| last.starts_with('{')))
+                    .unwrap_or(false),
+                _ => false,
+            };
+            if in_place
+                && catalog.endpoint_of(request.method.as_str(), &request.path.value).is_some()
+                && problem(step, &made, catalog).is_none()
+            {
+                out.insert((teardown, index));
+            }
+            if !teardown && request.method == Method::Post {
+                made.vars.extend(step.capture.iter().map(|(name, _)| name.value.clone()));
+                made.paths.insert(normal(&request.path.value));
+            }
+        }
+    }
+    out
+}
+
 /// The problems of a case; none for a simulator-only case.
 pub fn problems(case: &CaseSpec, catalog: &Catalog) -> Vec<Problem> {
     if case.simulator_only {

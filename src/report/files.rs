@@ -16,7 +16,7 @@ use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
 
 use super::html::{Group, PageHead, PageTally};
-use super::{ExitInfo, RunMeta, html, json, junit};
+use super::{RunMeta, html, json, junit};
 use crate::coverage::Coverage;
 use crate::result::{CaseResult, CheckOutcome, Note, RunResult};
 use crate::seal::Redacted;
@@ -194,13 +194,12 @@ impl Reports {
             for c in &cases {
                 copy(&mut spool, c.junit, out)?;
             }
-            out.write_all(junit::FOOTER.as_bytes())
+            out.write_all(junit::footer(cx.run, &cx.meta.get().target).as_bytes())
         });
-        let exit = ExitInfo::from(cx.run.exit());
         write(&paths.json, &mut |out| {
             let mut meta = cx.meta.get().clone();
             meta.product_version = meta.product_version.or_else(|| cx.run.product_version.clone());
-            out.write_all(json::head(&meta, &cx.run.summary, &exit).as_bytes())?;
+            out.write_all(json::head(&meta, cx.run).as_bytes())?;
             for (i, c) in cases.iter().enumerate() {
                 // The first element has no comma before it: the fragment was spooled with one.
                 let mut text = read(&mut spool, c.json)?;
@@ -218,8 +217,7 @@ impl Reports {
             meta.product_version = meta.product_version.or_else(|| cx.run.product_version.clone());
             let head = PageHead {
                 meta: &meta,
-                summary: &cx.run.summary,
-                exit: cx.run.exit(),
+                run: cx.run,
                 coverage: cx.coverage.map(Redacted::get),
                 drift: cx.drift.map(Redacted::get),
                 tally: &tally,
@@ -294,8 +292,9 @@ mod properties {
         }
     }
 
-    /// What a generated case does: pass, fail a check, fail unreachable, be ignored, or get 404
-    /// from one of three endpoints.
+    /// What a generated case does: pass, fail a check, fail unreachable, be ignored, get 404
+    /// from one of three endpoints (a failure: whether an area is offered is decided before the
+    /// cases), be ignored as not offered or blocked, or fail leaving a release open.
     #[derive(Debug, Clone, Copy)]
     enum Kind {
         Pass,
@@ -303,6 +302,9 @@ mod properties {
         Unreachable,
         Ignored,
         NotFound(u8),
+        NotOffered,
+        Blocked,
+        Leftover,
     }
 
     fn kind() -> impl Strategy<Value = Kind> {
@@ -312,6 +314,9 @@ mod properties {
             Just(Kind::Unreachable),
             Just(Kind::Ignored),
             (0u8..3).prop_map(Kind::NotFound),
+            Just(Kind::NotOffered),
+            Just(Kind::Blocked),
+            Just(Kind::Leftover),
         ]
     }
 
@@ -323,7 +328,7 @@ mod properties {
         let mut step = StepResult::new(Phase::Step, 1, format!("GET {route}"), Span { line: 3, column: 7 });
         step.request = Some(RequestLine { method: "GET".into(), path: route.clone(), route: Some(route) });
         let (status, passed) = match kind {
-            Kind::Pass | Kind::Ignored => (Some(200), true),
+            Kind::Pass | Kind::Ignored | Kind::NotOffered | Kind::Blocked | Kind::Leftover => (Some(200), true),
             Kind::Fail => (Some(500), false),
             Kind::NotFound(_) => (Some(404), false),
             Kind::Unreachable => (None, false),
@@ -350,9 +355,27 @@ mod properties {
         let outcome = match kind {
             Kind::Pass => Outcome::Passed,
             Kind::Ignored => Outcome::Ignored(IgnoreReason::MissingSettings { variables: vec!["PS_API_KEY".into()] }),
+            Kind::NotOffered => Outcome::Ignored(IgnoreReason::NotOffered {
+                area: "Folders".into(),
+                endpoint: crate::result::Endpoint { method: "GET".into(), route: "Secrets-Safe/Folders".into() },
+            }),
+            Kind::Blocked => Outcome::Ignored(IgnoreReason::Blocked {
+                by: crate::result::Blocker::SignIn { finding: "preflight::sign-in::ps-auth".into() },
+            }),
             _ => Outcome::Failed,
         };
-        let steps = if matches!(kind, Kind::Ignored) { Vec::new() } else { vec![step] };
+        let leftovers = if matches!(kind, Kind::Leftover) {
+            vec![crate::result::Leftover {
+                case: format!("case-{i:03}"),
+                account: "lab-linux-01/svc-conform".into(),
+                request_id: Some(format!("{}", 100 + i)),
+                why: crate::result::LeftoverWhy::CheckInFailed,
+            }]
+        } else {
+            Vec::new()
+        };
+        let steps =
+            if matches!(kind, Kind::Ignored | Kind::NotOffered | Kind::Blocked) { Vec::new() } else { vec![step] };
         CaseResult {
             name: format!("area{}::file::case-{i:03}", i % 3),
             file: format!("cases/area{}/file.yaml", i % 3),
@@ -363,6 +386,7 @@ mod properties {
             outcome,
             duration: Duration::from_millis(1),
             steps,
+            leftovers,
         }
     }
 
@@ -408,11 +432,7 @@ mod properties {
                 reports.add(&done.case);
             };
             for (i, k) in kinds.iter().enumerate() {
-                for done in run.record(redactor.seal(case(i, *k))) {
-                    tell(done, &mut printer);
-                }
-            }
-            for done in run.finish(&redactor) {
+                let done = run.record(redactor.seal(case(i, *k)));
                 tell(done, &mut printer);
             }
             printer.end(&run, Duration::ZERO).expect("printed");
@@ -433,6 +453,9 @@ mod properties {
             let exit = run.exit();
             prop_assert_eq!(s.passed + s.failed + s.ignored, kinds.len(), "every case is counted once");
             prop_assert_eq!(exit == Exit::Failed, s.failed > 0 && !run.unreachable());
+            let leftovers = kinds.iter().filter(|k| matches!(k, Kind::Leftover)).count();
+            prop_assert_eq!(run.leftovers.len(), leftovers);
+            prop_assert!(leftovers == 0 || exit != Exit::Passed, "a run with a leftover never exits 0");
 
             let coloured = String::from_utf8(terminal.0.lock().expect("not poisoned").clone()).expect("UTF-8");
             let text = anstream::adapter::strip_str(&coloured).to_string();
@@ -462,7 +485,17 @@ mod properties {
             sorted.sort_unstable();
             prop_assert!(report.cases.iter().map(|c| c.name.as_str()).eq(sorted), "sorted by name");
 
+            prop_assert_eq!(report.leftovers.len(), leftovers, "every leftover is in the JSON report");
+            prop_assert_eq!(xml.matches("LEFT OPEN").count(), leftovers, "and under its case in JUnit");
+            prop_assert_eq!(xml.contains("may still be open on the target"), leftovers > 0);
+            prop_assert_eq!(text.matches("LEFT OPEN").count(), leftovers, "and under its case on the terminal");
+
             let page = std::fs::read_to_string(dir.path().join("p.html")).expect("HTML");
+            if leftovers > 0 {
+                prop_assert_eq!(number_after(&page, "data-leftovers=\""), leftovers, "and first on the page");
+            } else {
+                prop_assert!(!page.contains("data-leftovers="));
+            }
             prop_assert_eq!(number_after(&page, "data-summary-passed=\""), s.passed);
             prop_assert_eq!(number_after(&page, "data-summary-failed=\""), s.failed);
             prop_assert_eq!(number_after(&page, "data-summary-ignored=\""), s.ignored);

@@ -18,7 +18,7 @@ use crate::secret::{FieldPolicy, MASK};
 
 pub mod run;
 
-pub use run::RunResult;
+pub use run::{Cause, RunResult, Unchecked};
 
 /// A place in a case file.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,7 +30,7 @@ pub struct Span {
 }
 
 /// What part of a response an expectation looks at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CheckKind {
     /// The status code.
@@ -55,7 +55,7 @@ macro_rules! matcher_enum {
         path [$($path:tt)*], expected $expected:expr, actual $actual:expr; )+) => {
         /// How an expectation compares: one variant per row of the table of matchers. The
         /// words a report uses for each come from the same row (`report::terminal`).
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
         pub enum Matcher {
             $( $(#[$doc])* #[serde(rename = $tag)] $variant, )+
         }
@@ -431,6 +431,59 @@ pub enum StepError {
     /// psconform itself failed: a panic, caught so its message is redacted like the rest.
     #[error("psconform panicked (a bug): {0}")]
     Bug(String),
+    /// psconform refused to send the request: it would have done more than the case may.
+    #[error("not sent: {0}")]
+    Refused(Refusal),
+    /// The target stopped answering (several requests in a row got nothing back), so the
+    /// step was not sent.
+    #[error("not sent: the target stopped answering")]
+    Unreachable,
+}
+
+/// Why psconform refused to send a request, or stopped a release before it happened.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// The lookup of `PS_ACCOUNT` answered another account: nothing is released.
+    #[error("the lookup answered the account {answered}, not {wanted} (PS_ACCOUNT); nothing is released")]
+    WrongAccount {
+        /// `PS_ACCOUNT`.
+        wanted: String,
+        /// What the answer named, as `system/account`.
+        answered: String,
+    },
+    /// A release named other ids than the verified lookup answered.
+    #[error("the release names {field} {sent}, but the lookup of PS_ACCOUNT answered {looked_up}")]
+    OtherIds {
+        /// `SystemID` or `AccountID`.
+        field: &'static str,
+        /// What the request would have sent.
+        sent: String,
+        /// What the lookup answered.
+        looked_up: String,
+    },
+    /// A release before the lookup of `PS_ACCOUNT` answered.
+    #[error("a release comes only after the lookup of PS_ACCOUNT has answered with its account")]
+    NoLookup,
+    /// The path, as rendered, names an endpoint that does more than the step was checked for.
+    #[error(
+        "{endpoint} is `{effect}`, more than this step's `{allowed}`: a variable made the path name another endpoint"
+    )]
+    MoreThanChecked {
+        /// `METHOD route`.
+        endpoint: String,
+        /// What it does.
+        effect: String,
+        /// What the step was compiled to do.
+        allowed: String,
+    },
+    /// The request needs an opt-in this run does not have.
+    #[error("{endpoint} needs {flag} against a real target")]
+    NeedsOptIn {
+        /// `METHOD route`.
+        endpoint: String,
+        /// The flag.
+        flag: &'static str,
+    },
 }
 
 impl StepError {
@@ -444,6 +497,8 @@ impl StepError {
             StepError::Budget { .. } => "budget",
             StepError::Interrupted => "interrupted",
             StepError::Bug(_) => "bug",
+            StepError::Refused(_) => "refused",
+            StepError::Unreachable => "unreachable",
         }
     }
 }
@@ -469,6 +524,8 @@ pub enum Skipped {
     NothingToUndo,
     /// The run was interrupted.
     Interrupted,
+    /// The target stopped answering.
+    Unreachable,
     /// An earlier step found nothing for the case to check on this target.
     NothingToCheck,
 }
@@ -594,12 +651,20 @@ pub enum IgnoreReason {
         /// What the case does.
         because: String,
     },
-    /// The target does not offer the endpoint: it answered 404 where the case expects it.
+    /// The target does not offer an area the case calls: before the cases ran, the area's
+    /// entry route answered 404.
     NotOffered {
-        /// The endpoint, such as `GET Secrets-Safe/Folders`. In a report it is
+        /// The catalog's area, such as `Folders`.
+        area: String,
+        /// The entry route probed, such as `GET Secrets-Safe/Folders`. In a report it is
         /// `missing_endpoint`: the case's own `endpoint` (the file's subject) sits beside it.
         #[serde(rename = "missing_endpoint")]
         endpoint: Endpoint,
+    },
+    /// Something the case needs failed before it could run: not sent.
+    Blocked {
+        /// What.
+        by: Blocker,
     },
     /// The target has nothing for the case to check (a capture with `if_missing` found
     /// nothing: no such record on this instance).
@@ -607,6 +672,19 @@ pub enum IgnoreReason {
         /// Why, as the case file says.
         why: String,
     },
+}
+
+/// What keeps a case from being sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "blocker")]
+pub enum Blocker {
+    /// The sign-in the case needs failed when psconform signed in once before the cases.
+    SignIn {
+        /// The finding that says how, such as `preflight::sign-in::ps-auth`.
+        finding: String,
+    },
+    /// The target stopped answering.
+    Unreachable,
 }
 
 impl IgnoreReason {
@@ -617,6 +695,8 @@ impl IgnoreReason {
             IgnoreReason::MissingSettings { .. } => "settings not provided",
             IgnoreReason::NeedsOptIn { .. } => "needs an opt-in",
             IgnoreReason::NotOffered { .. } => "not offered by the target",
+            IgnoreReason::Blocked { by: Blocker::SignIn { .. } } => "blocked by a failed sign-in",
+            IgnoreReason::Blocked { by: Blocker::Unreachable } => "blocked: the target stopped answering",
             IgnoreReason::NothingToCheck { .. } => "nothing to check on the target",
         }
     }
@@ -637,8 +717,14 @@ impl fmt::Display for IgnoreReason {
             IgnoreReason::NeedsOptIn { flag, because } => {
                 write!(f, "{because}: runs against a real target only with {flag}")
             }
-            IgnoreReason::NotOffered { endpoint } => {
-                write!(f, "not offered: the target answered 404 for {endpoint}")
+            IgnoreReason::NotOffered { area, endpoint } => {
+                write!(f, "not offered: the target answered 404 for {endpoint}, the entry of {area}")
+            }
+            IgnoreReason::Blocked { by: Blocker::SignIn { finding } } => {
+                write!(f, "blocked: the sign-in it needs failed (see {finding}); not sent")
+            }
+            IgnoreReason::Blocked { by: Blocker::Unreachable } => {
+                f.write_str("blocked: the target stopped answering; not sent")
             }
             IgnoreReason::NothingToCheck { why } => write!(f, "nothing to check: {why}"),
         }
@@ -681,6 +767,68 @@ pub struct CaseResult {
     pub duration: Duration,
     /// The steps, then the teardown steps, in the order they ran.
     pub steps: Vec<StepResult>,
+    /// Credential releases the case may have left open on the target.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub leftovers: Vec<Leftover>,
+}
+
+/// A credential release that may still be open on the target: its answer never came, or it
+/// was never checked in. A person has to check it in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Leftover {
+    /// The case that released it.
+    pub case: String,
+    /// The managed account, `system/account` (`PS_ACCOUNT`).
+    pub account: String,
+    /// The request id, when the target answered one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// Why it may be open.
+    pub why: LeftoverWhy,
+}
+
+/// Why a release may still be open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeftoverWhy {
+    /// `POST Requests` was sent, but its answer never came (a timeout, a reset).
+    NoAnswer,
+    /// The release was answered, but its id could not be read, so it could not be checked in.
+    NoRequestId,
+    /// Every check-in attempt failed.
+    CheckInFailed,
+    /// The check-in was never sent (the run stopped, or the target stopped answering).
+    NotCheckedIn,
+}
+
+impl Leftover {
+    /// What happened, in words.
+    pub fn what(&self) -> String {
+        let request = self.request_id.as_ref().map_or_else(|| "a request".to_owned(), |id| format!("request {id}"));
+        match self.why {
+            LeftoverWhy::NoAnswer => {
+                format!("a release of {} was sent, but its answer never came: a request may be open", self.account)
+            }
+            LeftoverWhy::NoRequestId => {
+                format!("{request} for {} was answered without a request id psconform could read", self.account)
+            }
+            LeftoverWhy::CheckInFailed => format!("{request} for {} could not be checked in", self.account),
+            LeftoverWhy::NotCheckedIn => format!("{request} for {} was never checked in", self.account),
+        }
+    }
+
+    /// What to do about it.
+    pub fn todo(&self) -> String {
+        match &self.request_id {
+            Some(id) => format!(
+                "check it in by hand: in the Password Safe console, or `PUT Requests/{id}/Checkin` as the run-as user"
+            ),
+            None => format!(
+                "look for an open request for {} in the Password Safe console (or `GET Requests`) and check it in",
+                self.account
+            ),
+        }
+    }
 }
 
 impl CaseResult {
@@ -811,8 +959,34 @@ impl Redact for StepError {
             StepError::Undefined(s) | StepError::InvalidRequest(s) | StepError::Setup(s) | StepError::Bug(s) => {
                 s.redact(r)
             }
-            StepError::Budget { .. } | StepError::Interrupted => {}
+            StepError::Refused(refusal) => refusal.redact(r),
+            StepError::Budget { .. } | StepError::Interrupted | StepError::Unreachable => {}
         }
+    }
+}
+
+impl Redact for Refusal {
+    fn redact(&mut self, r: &Redactor) {
+        match self {
+            Refusal::WrongAccount { wanted, answered } => {
+                wanted.redact(r);
+                answered.redact(r);
+            }
+            Refusal::OtherIds { sent, looked_up, .. } => {
+                sent.redact(r);
+                looked_up.redact(r);
+            }
+            Refusal::MoreThanChecked { endpoint, .. } | Refusal::NeedsOptIn { endpoint, .. } => endpoint.redact(r),
+            Refusal::NoLookup => {}
+        }
+    }
+}
+
+impl Redact for Leftover {
+    fn redact(&mut self, r: &Redactor) {
+        self.case.redact(r);
+        self.account.redact(r);
+        self.request_id.redact(r);
     }
 }
 
@@ -851,7 +1025,12 @@ impl Redact for IgnoreReason {
                 flag.redact(r);
                 because.redact(r);
             }
-            IgnoreReason::NotOffered { endpoint } => endpoint.route.redact(r),
+            IgnoreReason::NotOffered { area, endpoint } => {
+                area.redact(r);
+                endpoint.route.redact(r);
+            }
+            IgnoreReason::Blocked { by: Blocker::SignIn { finding } } => finding.redact(r),
+            IgnoreReason::Blocked { by: Blocker::Unreachable } => {}
             IgnoreReason::NothingToCheck { why } => why.redact(r),
         }
     }
@@ -874,5 +1053,6 @@ impl Redact for CaseResult {
         self.source.redact(r);
         self.outcome.redact(r);
         self.steps.redact(r);
+        self.leftovers.redact(r);
     }
 }

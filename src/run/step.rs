@@ -1,6 +1,8 @@
 //! One step: render the request from the plan, learn the secrets the response carries,
 //! evaluate every expectation within the step's budget, capture values, and log what may be
-//! shown. Sending it, once or until it holds, is `poll`'s; its contract is `observe`'s.
+//! shown. A teardown step that undoes something (a check-in) and meets a transport error or a
+//! 5xx is tried again, a few times with a growing pause: it is what checks a credential in. Sending it, once or until it holds,
+//! is `poll`'s; its contract is `observe`'s.
 
 use std::time::{Duration, Instant};
 
@@ -12,17 +14,23 @@ use super::{CaseRun, RunContext};
 use crate::plan::check::{Eval, captured};
 use crate::plan::{AuthPlan, BodyPlan, CasePlan, PwdPlan, StepPlan};
 use crate::response::Response;
-use crate::result::{CheckOutcome, Phase, RequestLine, Skipped, StepError, StepResult};
+use crate::result::{Attempt, CheckOutcome, Phase, RequestLine, Skipped, StepError, StepResult};
 use crate::seal::ShownBody;
 use crate::secret::{Added, FieldPolicy, MASK, Origin, show_header};
 
 /// Outcomes kept per step; the rest are counted.
 pub const MAX_OUTCOMES: usize = 200;
 
+/// The pauses before each new try of a teardown step that met a transport error or a 5xx.
+pub const TEARDOWN_RETRIES: [Duration; 3] =
+    [Duration::from_millis(500), Duration::from_secs(1), Duration::from_secs(2)];
+
 /// A request ready to send, with what may be shown of it.
 pub(super) struct Built {
     pub(super) outgoing: Outgoing,
     pub(super) line: RequestLine,
+    /// The path as sent, relative to the base URL (it may hold a secret: never shown).
+    pub(super) path: String,
     /// The URL as it may be logged: secret variables masked.
     pub(super) shown_url: String,
     /// The `version` query, for the contract key.
@@ -45,8 +53,9 @@ pub struct At<'a> {
     pub base: &'a Url,
 }
 
-/// Runs one step: skipped when it is a teardown step with nothing to undo, after its `wait`,
-/// then once or polled (`poll`).
+/// Runs one step: skipped when it is a teardown step with nothing to undo, after its `wait`
+/// (which a stop of the run ends at once, and then the step is not sent), then once or polled
+/// (`poll`); a teardown step that undoes something again after a transport error or a 5xx.
 pub async fn run(at: At<'_>, run: &mut CaseRun, step: &StepPlan, phase: Phase, index: usize) -> StepResult {
     let mut r = StepResult::new(phase, index, step.name.clone(), step.span);
     // A teardown step that needs a value no step captured has nothing to undo: a check-in
@@ -56,9 +65,55 @@ pub async fn run(at: At<'_>, run: &mut CaseRun, step: &StepPlan, phase: Phase, i
         return r;
     }
     if let Some(wait) = step.wait {
-        tokio::time::sleep(wait).await;
+        match phase {
+            Phase::Step if !at.ctx.stop.sleep(wait).await => {
+                r.skipped = Some(Skipped::Interrupted);
+                r.error = Some(StepError::Interrupted);
+                return r;
+            }
+            Phase::Step => {}
+            // A teardown waits what it asks for: it undoes the case.
+            Phase::Teardown => tokio::time::sleep(wait).await,
+        }
     }
-    super::poll::run(at, run, step, r).await
+    let mut earlier: Vec<Attempt> = Vec::new();
+    for pause in TEARDOWN_RETRIES.iter().copied().map(Some).chain([None]) {
+        let mut tried = super::poll::run(at, run, step, r.clone()).await;
+        // Only a teardown step that undoes something (a check-in, a delete: effect `change` or
+        // more) is worth the wait; a sign-out that fails leaves a session that expires alone.
+        let again = phase == Phase::Teardown
+            && step.effect >= crate::plan::Effect::Change
+            && !at.ctx.http.unreachable()
+            && (matches!(tried.error, Some(StepError::Transport(_))) || tried.status.is_some_and(|s| s >= 500));
+        match pause {
+            Some(pause) if again => {
+                tracing::info!("{}: {}; trying again in {} ms", step.name, what_failed(&tried), pause.as_millis());
+                earlier.append(&mut tried.attempts);
+                earlier.push(Attempt {
+                    status: tried.status,
+                    duration: tried.duration,
+                    failed: tried.outcomes.into_iter().filter(|o| !o.passed).take(MAX_OUTCOMES).collect(),
+                    error: tried.error,
+                });
+                tokio::time::sleep(pause).await;
+            }
+            _ => {
+                earlier.append(&mut tried.attempts);
+                tried.attempts = earlier;
+                return tried;
+            }
+        }
+    }
+    r
+}
+
+/// What made a teardown step worth another try, for the log.
+fn what_failed(r: &StepResult) -> String {
+    match (&r.error, r.status) {
+        (Some(e), _) => e.to_string(),
+        (None, Some(status)) => format!("answered {status}"),
+        (None, None) => "no answer".to_owned(),
+    }
 }
 
 /// Whether every variable the step's request uses is defined.
@@ -193,6 +248,7 @@ pub(super) fn build(ctx: &RunContext, run: &CaseRun, base: &Url, step: &StepPlan
     let query = url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
     Ok(Built {
         line: RequestLine { method: req.method.as_str().to_owned(), path: shown_path, route: Some(req.route.clone()) },
+        path: path.value.trim_start_matches('/').to_owned(),
         outgoing: Outgoing { method, url, headers, body },
         shown_url,
         version,

@@ -64,7 +64,7 @@ const SECOND: &str = r#"endpoint: x
 cases:
   - name: a
     summary: s
-    effect: reed
+    effect: mutating
     steps: []
 "#;
 
@@ -101,12 +101,19 @@ fn bad_case_files_exit_2_with_every_error_and_send_nothing() {
        |                         ^^^^
        = help: did you mean `type`?
 
-    error: unknown variant `reed`, expected one of read, audited, mutating
+    error: the case has no steps
+     --> cases/auth/second.yaml:3:11
+      |
+    3 |   - name: a
+      |           ^
+      = help: add at least one step under `steps:`
+
+    error: unknown effect `mutating`
      --> cases/auth/second.yaml:5:13
       |
-    5 |     effect: reed
-      |             ^^^^
-      = help: did you mean `read`?
+    5 |     effect: mutating
+      |             ^^^^^^^^
+      = help: did you mean `change`? (the catalog's word for a case that changes data)
 
     error: unknown setting `api_kee`
      --> cases/third.yaml:6:13
@@ -135,7 +142,7 @@ fn bad_case_files_exit_2_with_every_error_and_send_nothing() {
        |           ^
        = help: the other one is at cases/third.yaml:3; trial names (`<folder>::<file>::<case>`) must be unique
 
-    error: 6 problems in 3 file(s); nothing was sent
+    error: 7 problems in 3 file(s); nothing was sent
     "#);
     let v = run(dir.psconform().args(["validate"]));
     assert_eq!(v.code, Some(2));
@@ -234,14 +241,15 @@ fn against_a_real_target_without_settings_cases_are_ignored_with_the_reason() {
 fn mutating_and_lockout_cases_are_opt_in_on_a_real_target() {
     let dir = Project::new(&[(
         "x.yaml",
-        "endpoint: x\ncases:\n  - name: change\n    summary: s\n    effect: mutating\n    steps:\n      - request: { method: POST, path: X }\n  - name: lock\n    summary: s\n    effect: read\n    lockout_risk: true\n    steps:\n      - request: { method: POST, path: X }\n",
+        "endpoint: x\ncases:\n  - name: change\n    summary: s\n    steps:\n      - request: { method: POST, path: X }\n  - name: lock\n    summary: s\n    lockout_risk: true\n    steps:\n      - request: { method: GET, path: X }\n",
     )]);
     let (target, connections) = counting_target();
     let r = run(dir.psconform().args(["run", "--target", &target]));
     assert_eq!(r.code, Some(3));
     assert!(
-        r.stdout
-            .contains("x::change ... ignored (mutating case: runs against a real target only with --allow-mutations"),
+        r.stdout.contains(
+            "x::change ... ignored (changes data on the target: runs against a real target only with --allow-mutations"
+        ),
         "{}",
         r.stdout
     );
@@ -292,7 +300,7 @@ fn list_shows_effect_needs_and_tags_and_json() {
         Signout answers 200 with no body, and the old session then gets 401.
     auth::sign-out::twice  [audited; needs api_key, runas]
         A second Signout on an ended session does not fail with a server error.
-    auth::sign-out::without-session  [read]
+    auth::sign-out::without-session  [audited]
         Signout without a session does not fail with a server error.
     3 cases
     ");

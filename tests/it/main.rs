@@ -12,6 +12,7 @@ mod hostile;
 mod properties;
 mod regressions;
 mod runner;
+mod safety;
 mod simulator;
 mod suite;
 mod transport;

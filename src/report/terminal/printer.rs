@@ -6,7 +6,9 @@
 //! Unlike libtest-mimic, every write returns its error: a closed standard output (`psconform
 //! run | head -1`) is reported to the run, which stops as Ctrl-C stops it, instead of a panic.
 //! The counts on the `test result:` line are the run's own ([`RunResult`]), so the line and
-//! the exit code cannot disagree. A case is printed once it is final.
+//! the exit code cannot disagree. A case is printed once it is final. In the `failures:`
+//! section each cause is written once: the cases that failed the same way (the same endpoint,
+//! check, expected and actual values) are named under the first one's text.
 
 use std::io::{self, Write};
 use std::time::Duration;
@@ -16,6 +18,7 @@ use anstyle::{AnsiColor, Color, Style};
 use libtest_mimic::{Arguments, ColorSetting, FormatSetting};
 
 use crate::escape::controls;
+use crate::result::run::CauseKey;
 use crate::result::{CaseResult, Outcome, RunResult};
 use crate::seal::Redacted;
 
@@ -32,8 +35,8 @@ pub struct Printer {
     out: Box<dyn Write + Send>,
     format: Format,
     name_width: usize,
-    /// Failed cases and their text, for the `failures:` section at the end.
-    failures: Vec<(String, String)>,
+    /// Failed cases, their text and their cause, for the `failures:` section at the end.
+    failures: Vec<(String, String, Option<CauseKey>)>,
 }
 
 impl std::fmt::Debug for Printer {
@@ -156,7 +159,7 @@ impl Printer {
             }
         }
         if let Some(text) = failure {
-            self.failures.push((name, text));
+            self.failures.push((name, text, CauseKey::of(c)));
         }
         // Standard output writes a line out as it ends (and the terse stream's characters
         // when its buffer fills), as libtest's does: no flush per case.
@@ -183,14 +186,37 @@ impl Printer {
             writeln!(self.out)?;
             writeln!(self.out, "failures:")?;
             writeln!(self.out)?;
-            for (name, text) in &self.failures {
+            // The other cases of each cause, named under the first one.
+            let mut same: std::collections::BTreeMap<&CauseKey, Vec<&str>> = std::collections::BTreeMap::new();
+            for (name, _, cause) in &self.failures {
+                if let Some(cause) = cause {
+                    same.entry(cause).or_default().push(name);
+                }
+            }
+            for (name, text, cause) in &self.failures {
+                let others = match cause.as_ref().and_then(|c| same.get(c)) {
+                    Some(names) if names.first() != Some(&name.as_str()) => continue,
+                    Some(names) => &names[1..],
+                    None => &[],
+                };
                 writeln!(self.out, "---- {name} ----")?;
                 writeln!(self.out, "{text}")?;
+                if !others.is_empty() {
+                    let shown: Vec<&str> = others.iter().take(crate::result::run::NAMED_PER_CAUSE).copied().collect();
+                    let more = others.len() - shown.len();
+                    let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+                    writeln!(
+                        self.out,
+                        "  the same failure in {} more case(s): {}{more}",
+                        others.len(),
+                        shown.join(", ")
+                    )?;
+                }
                 writeln!(self.out)?;
             }
             writeln!(self.out)?;
             writeln!(self.out, "failures:")?;
-            for (name, _) in &self.failures {
+            for (name, _, _) in &self.failures {
                 writeln!(self.out, "    {name}")?;
             }
         }
