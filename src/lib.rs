@@ -47,9 +47,10 @@ pub mod suite;
 #[cfg(test)]
 mod layers {
     const LAYERS: &[&[&str]] = &[
+        &["suite"],
         &["secret"],
         &["seal"],
-        &["settings", "response", "case", "logging", "suite"],
+        &["settings", "response", "case", "logging"],
         &["shape"],
         &["catalog"],
         &["result"],

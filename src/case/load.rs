@@ -46,6 +46,13 @@ pub struct Discovered {
 /// and each file once however many links lead to it.
 pub fn discover(root: &Path) -> Discovered {
     let mut found = Discovered::default();
+    if crate::suite::is_builtin(root) {
+        found.files = crate::suite::files_under(root).into_iter().filter(|p| is_case_file(p)).collect();
+        if found.files.is_empty() {
+            found.errors.push(Diagnostic::whole(root, "not a file or folder of the built-in suite"));
+        }
+        return found;
+    }
     let meta = match std::fs::metadata(root) {
         Ok(m) => m,
         Err(e) => {
@@ -82,7 +89,7 @@ pub fn discover(root: &Path) -> Discovered {
             }
         };
         let path = entry.path();
-        if entry.file_type().is_dir() || !path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+        if entry.file_type().is_dir() || !is_case_file(path) {
             continue;
         }
         if !entry.file_type().is_file() {
@@ -99,9 +106,24 @@ pub fn discover(root: &Path) -> Discovered {
     found
 }
 
-/// Reads a case file, refusing one larger than [`MAX_CASE_FILE`].
+fn is_case_file(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "yaml" || e == "yml")
+}
+
+/// Whether `root` is a folder of case files (on disk, or in the built-in suite).
+pub fn is_folder(root: &Path) -> bool {
+    if crate::suite::is_builtin(root) { crate::suite::is_builtin_dir(root) } else { root.is_dir() }
+}
+
+/// Reads a case file (on disk, or in the built-in suite), refusing one larger than
+/// [`MAX_CASE_FILE`].
 pub fn read_capped(path: &Path) -> Result<String, Diagnostic> {
     use std::io::Read as _;
+    if crate::suite::is_builtin(path) {
+        return crate::suite::text(path)
+            .map(str::to_owned)
+            .ok_or_else(|| Diagnostic::whole(path, "not a file of the built-in suite"));
+    }
     let file = std::fs::File::open(path).map_err(|e| Diagnostic::whole(path, format!("cannot read: {e}")))?;
     let mut bytes = Vec::new();
     file.take(MAX_CASE_FILE + 1)

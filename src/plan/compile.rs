@@ -15,7 +15,7 @@ use super::check::{CaptureFrom, CapturePlan, Check, CookieMatcher, PathMatcher, 
 use super::template::{BUILTINS, Template, ValueTemplate};
 use super::{AuthPlan, BodyPlan, CasePlan, Plan, Poll, PwdPlan, RequestPlan, StepPlan};
 use crate::case::diagnostic::{Diagnostic, closest};
-use crate::case::load::{CaseFile, discover, load_file};
+use crate::case::load::{CaseFile, discover, is_folder, load_file};
 use crate::case::spec::{AuthSpec, BodyCheck, BodySpec, CaseSpec, ExpectSpec, PwdSpec, Spanned, StepSpec};
 use crate::result::{Family, Span};
 use crate::secret::FieldPolicy;
@@ -67,7 +67,7 @@ pub(super) fn check(
                     .with_hint("point --cases at the folder that holds the case files"),
             );
         }
-        let names_root = if root.is_dir() { root.as_path() } else { root.parent().unwrap_or(Path::new("")) };
+        let names_root = if is_folder(root) { root.as_path() } else { root.parent().unwrap_or(Path::new("")) };
         let base = order.len();
         compile_stream(names_root, &found.files, simulator_states, |i, file| {
             let mut file = match file {
@@ -137,7 +137,7 @@ pub(super) fn digest(text: &str) -> u64 {
 /// The second case of a run with a name another case has: the file is read again to show the
 /// line (a rare error, so the sources are not kept for it).
 fn duplicate(path: &Path, name: &str, line: usize, column: usize, first: &str) -> Diagnostic {
-    let source = std::fs::read_to_string(path).unwrap_or_default();
+    let source = crate::case::load::read_capped(path).unwrap_or_default();
     Diagnostic::at(path, &source, line, column, format!("two cases are both named `{name}`"))
         .with_hint(format!("the other one is at {first}; trial names (`<folder>::<file>::<case>`) must be unique"))
 }

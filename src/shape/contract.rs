@@ -325,7 +325,10 @@ struct Info {
 /// Reads one contract file.
 pub fn read(path: &Path) -> Result<Contract, ContractError> {
     let err = |line: Option<usize>, message: String| ContractError { path: path.to_path_buf(), line, message };
-    let bytes = std::fs::read(path).map_err(|e| err(None, format!("cannot read: {e}")))?;
+    let bytes = match crate::suite::text(path) {
+        Some(text) => text.as_bytes().to_vec(),
+        None => std::fs::read(path).map_err(|e| err(None, format!("cannot read: {e}")))?,
+    };
     let text = String::from_utf8(bytes).map_err(|_| err(None, "not UTF-8 text".into()))?;
     parse(&text).map_err(|(line, message)| err(line, message))
 }
@@ -397,23 +400,27 @@ impl ContractSet {
     /// conflicted file is an error with its path, never "missing".
     pub fn load(dir: &Path) -> Result<ContractSet, Vec<ContractError>> {
         let mut set = ContractSet { dir: dir.to_path_buf(), contracts: BTreeMap::new() };
-        let entries = match std::fs::read_dir(dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(set),
-            Err(e) => {
-                return Err(vec![ContractError {
-                    path: dir.to_path_buf(),
-                    line: None,
-                    message: format!("cannot list: {e}"),
-                }]);
+        let builtin = crate::suite::is_builtin(dir).then(|| crate::suite::files_under(dir));
+        let entries: Vec<String> = match builtin {
+            // The built-in contracts, as file names in the one folder they sit in.
+            Some(files) => {
+                let names = files.iter().filter(|p| p.parent() == Some(dir)).filter_map(|p| p.file_name());
+                names.map(|n| n.to_string_lossy().into_owned()).collect()
             }
+            None => match Self::names(dir) {
+                Ok(names) => names,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(set),
+                Err(e) => {
+                    return Err(vec![ContractError {
+                        path: dir.to_path_buf(),
+                        line: None,
+                        message: format!("cannot list: {e}"),
+                    }]);
+                }
+            },
         };
         let mut errors = Vec::new();
-        let mut names: Vec<String> = entries
-            .flatten()
-            .filter_map(|e| e.file_name().to_str().map(str::to_owned))
-            .filter(|n| n.ends_with(".snap"))
-            .collect();
+        let mut names: Vec<String> = entries.into_iter().filter(|n| n.ends_with(".snap")).collect();
         names.sort();
         for name in names {
             let path = dir.join(&name);
@@ -430,6 +437,11 @@ impl ContractSet {
             }
         }
         if errors.is_empty() { Ok(set) } else { Err(errors) }
+    }
+
+    /// The names of the files in a folder on disk.
+    fn names(dir: &Path) -> std::io::Result<Vec<String>> {
+        Ok(std::fs::read_dir(dir)?.flatten().filter_map(|e| e.file_name().to_str().map(str::to_owned)).collect())
     }
 
     /// The contract for a key.
