@@ -521,6 +521,10 @@ pub struct StepResult {
     /// from its body is shown.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub body_masked: bool,
+    /// The start of the response body of a failed step, masked as the log masks it
+    /// (credential fields, known secrets), so a reader sees what came back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_excerpt: Option<String>,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -545,6 +549,7 @@ impl StepResult {
             skipped: None,
             contract: None,
             body_masked: false,
+            body_excerpt: None,
         }
     }
 
@@ -825,6 +830,12 @@ impl Redact for StepResult {
         }
         self.error.redact(r);
         self.contract.redact(r);
+        // Masked where it was taken; sealed once more like every other text, and dropped
+        // whole when the response carried more secrets than are tracked.
+        if self.body_masked {
+            self.body_excerpt = None;
+        }
+        self.body_excerpt.redact(r);
     }
 }
 

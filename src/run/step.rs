@@ -275,7 +275,7 @@ pub(super) fn log_request_details(run: &CaseRun, out: &Outgoing) {
     }
     if let Some(body) = &out.body {
         let fields = FieldPolicy::for_path(out.url.path());
-        tracing::debug!("> {}", show_body(run, body, fields));
+        tracing::debug!("> {}", show_body(run, body, fields, LOGGED));
     }
 }
 
@@ -288,19 +288,33 @@ pub(super) fn log_response(run: &CaseRun, resp: &Response, fields: FieldPolicy, 
         tracing::debug!("{}", run.redactor.text(&format!("< {k}: {}", show_header(k, v))));
     }
     if !resp.body.is_empty() {
-        let shown =
-            if fields.bare_body() || run.saturated { MASK.to_owned() } else { show_body(run, &resp.body, fields) };
+        let shown = if fields.bare_body() || run.saturated {
+            MASK.to_owned()
+        } else {
+            show_body(run, &resp.body, fields, LOGGED)
+        };
         tracing::debug!("< {shown}");
     }
 }
 
+/// The most of a body `-vv` logs.
+const LOGGED: usize = 2048;
+/// The most of a failed step's body a report shows.
+const EXCERPT: usize = 600;
+
+/// The start of a failed step's body for the reports, masked as the log masks it (nothing of
+/// it when the endpoint's body is a credential, or the response carried more secrets than
+/// are tracked).
+pub(super) fn excerpt(run: &CaseRun, body: &[u8], fields: FieldPolicy) -> String {
+    if fields.bare_body() || run.saturated { MASK.to_owned() } else { show_body(run, body, fields, EXCERPT) }
+}
+
 /// A body fit for the log: JSON with credential fields masked, form bodies likewise, other
-/// text redacted, and only then cut.
-fn show_body(run: &CaseRun, body: &[u8], fields: FieldPolicy) -> String {
-    const MAX: usize = 2048;
+/// text redacted, and only then cut to `max` characters.
+fn show_body(run: &CaseRun, body: &[u8], fields: FieldPolicy, max: usize) -> String {
     if let Ok(mut v) = serde_json::from_slice::<Value>(body) {
         run.redactor.value(&mut v, fields);
-        return crate::secret::cut(&v.to_string(), MAX);
+        return crate::secret::cut(&v.to_string(), max);
     }
     let text = String::from_utf8_lossy(body);
     if text.contains('=') && !text.contains(' ') && text.len() < 64 * 1024 {
@@ -308,7 +322,7 @@ fn show_body(run: &CaseRun, body: &[u8], fields: FieldPolicy) -> String {
             .map(|(k, v)| if fields.is_sensitive(&k) { format!("{k}={MASK}") } else { format!("{k}={v}") })
             .collect::<Vec<_>>()
             .join("&");
-        return crate::secret::cut(&run.redactor.text(&form), MAX);
+        return crate::secret::cut(&run.redactor.text(&form), max);
     }
-    crate::secret::cut(&run.redactor.text(&text), MAX)
+    crate::secret::cut(&run.redactor.text(&text), max)
 }

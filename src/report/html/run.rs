@@ -169,6 +169,13 @@ fn header(h: &mut Html, m: &RunMeta, s: &Summary) {
     h.open("header", &[("class", "page-header"), ("data-verdict", verdict)]);
     h.raw("<p class=\"kicker\">").el("span", &[("data-meta", "psconform")], &format!("psconform {}", m.psconform));
     h.raw(" conformance report</p>");
+    // The answer a reader looks for first, before what ran against what.
+    let said = match verdict {
+        "failed" => format!("Failed: {} of {}", plural(s.failed, "case", "cases"), s.passed + s.failed + s.ignored),
+        "passed" => format!("Passed: {}", plural(s.passed, "case", "cases")),
+        _ => "Nothing passed or failed: every case was ignored".to_owned(),
+    };
+    h.el("p", &[("class", &format!("verdict-line {verdict}")), ("data-verdict-line", verdict)], &said);
     h.raw("<h1>BeyondTrust Password Safe API v3</h1>");
     h.open("dl", &[("class", "meta")]);
     // A URL may break after a slash, not inside a word.
@@ -434,6 +441,9 @@ fn step(h: &mut Html, s: &StepResult) {
             &[("class", "omitted")],
             &format!("… {} more not listed", plural(s.outcomes_omitted, "outcome", "outcomes")),
         );
+    }
+    if let Some(body) = &s.body_excerpt {
+        h.raw("<div class=\"excerpt\"><span class=\"label\">response body</span>").el("pre", &[], body).raw("</div>");
     }
     if s.body_masked {
         h.el(
