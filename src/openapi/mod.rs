@@ -468,7 +468,20 @@ mod tests {
             let name = piece.split('"').next().unwrap_or("");
             assert!(schemas.contains_key(name), "{name} is referenced but not defined");
         }
+        let responses = doc["components"]["responses"].as_object().expect("common responses");
+        for piece in text.split("\"#/components/responses/").skip(1) {
+            let name = piece.split('"').next().unwrap_or("");
+            assert!(responses.contains_key(name), "{name} is referenced but not defined");
+        }
+        let sign_out = &doc["paths"]["/Auth/Signout"]["post"]["responses"];
+        assert_eq!(sign_out["401"]["$ref"], "#/components/responses/Unauthorized", "the common codes apply");
+        assert!(sign_out.get("500").is_none(), "no document promises a server error");
         let sign_in = &doc["paths"]["/Auth/SignAppin"]["post"];
+        assert_eq!(
+            sign_in["responses"]["401"]["description"],
+            "the key, run-as user, password or source address is not accepted",
+            "a page's own status wins"
+        );
         assert_eq!(sign_in["x-psconform-covered"], true);
         assert_eq!(sign_in["x-psconform-effect"], "audited");
         assert_eq!(
@@ -478,6 +491,14 @@ mod tests {
         let user = &schemas["authentication.User"];
         assert_eq!(user["properties"]["SID"]["type"], json!(["string", "null"]));
         assert_eq!(user["required"], json!(["UserId", "SID", "EmailAddress", "UserName", "Name"]));
+        // Timestamps carry no offset: a format is its pattern, which admits them.
+        let date = regex::Regex::new(
+            schemas["managed-accounts.ManagedAccount"]["properties"]["LastChangeDate"]["pattern"]
+                .as_str()
+                .unwrap_or("$^"),
+        )
+        .expect("a pattern");
+        assert!(date.is_match("2024-12-19T20:24:26.323"));
         let ids: BTreeSet<&str> = doc["paths"]
             .as_object()
             .expect("paths")

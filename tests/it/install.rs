@@ -32,7 +32,8 @@ fn list_validate_and_coverage_read_the_built_in_suite_away_from_a_cases_folder()
     let shipped = psconform().args(["list", "--json"]).run();
     let built_in = psconform().current_dir(dir.path()).args(["list", "--json"]).run();
     built_in.assert(0, &["suite: (built-in)/cases"]);
-    assert_eq!(shipped.stdout, built_in.stdout, "the built-in suite is the shipped one");
+    let same = built_in.stdout.replace("\"(built-in)/cases/", "\"cases/");
+    assert_eq!(shipped.stdout, same, "the built-in suite is the shipped one, its files under (built-in)/");
     psconform().current_dir(dir.path()).arg("validate").run().assert(0, &["are valid"]);
     let coverage = psconform().current_dir(dir.path()).arg("coverage").run();
     coverage.assert(0, &["suite: (built-in)/cases"]);
@@ -134,7 +135,9 @@ fn completions_for_every_shell_and_man_pages_come_from_the_command_line() {
     page.assert(0, &[".TH psconform 1", "openapi", "completions"]);
     let dir = empty();
     psconform().args(["man", "--dir"]).arg(dir.path()).run().assert(0, &[]);
-    let run_page = std::fs::read_to_string(dir.path().join("psconform-run.1")).expect("a page per command");
+    // roff writes a hyphen as `\-`.
+    let run_page =
+        std::fs::read_to_string(dir.path().join("psconform-run.1")).expect("a page per command").replace("\\-", "-");
     for text in ["PS_RUNAS_PASSWORD", "--test-threads", "--html"] {
         assert!(run_page.contains(text), "the run page mentions {text}");
     }

@@ -13,7 +13,7 @@
 #    its reason, are in schemathesis.toml beside this script, which Schemathesis reads.
 # 3. The server is stopped by its pid and must exit cleanly.
 #
-# The run is bounded (SCHEMATHESIS_EXAMPLES examples per operation, 3 by default; no stateful
+# The run is bounded (SCHEMATHESIS_EXAMPLES examples per operation, 2 by default; no stateful
 # phase) so it takes a few minutes. SCHEMATHESIS_EXTRA adds options, such as
 # `--include-name 'POST /Imports'` to look at one operation.
 set -euo pipefail
@@ -21,7 +21,7 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 psconform="${1:?usage: openapi-check.sh PATH-TO-PSCONFORM}"
 venv="${VENV:-/tmp/psconform-openapi-venv}"
-examples="${SCHEMATHESIS_EXAMPLES:-3}"
+examples="${SCHEMATHESIS_EXAMPLES:-2}"
 
 work="$(mktemp -d)"
 # shellcheck source=serve.sh

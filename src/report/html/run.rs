@@ -632,6 +632,23 @@ mod tests {
     }
 
     #[test]
+    fn the_verdict_comes_first_and_a_failed_step_shows_its_body_escaped() {
+        let mut bad = step(vec![outcome("status", Matcher::Status, json!(200), json!(500))]);
+        bad.body_excerpt = Some(r#"{"Name":"<b>x</b>","Password":"***"}"#.into());
+        let page = report(vec![case("a::b::failed", Outcome::Failed, vec![bad])], true);
+        let verdict = page.find("data-verdict-line=\"failed\"").expect("a verdict line");
+        assert!(
+            verdict < page.find("data-meta=\"target\"").expect("the target"),
+            "the verdict comes before the target"
+        );
+        assert!(page.contains("Failed: 1 case of 1"), "{page}");
+        assert!(
+            page.contains("<pre>{&quot;Name&quot;:&quot;&lt;b&gt;x&lt;/b&gt;&quot;"),
+            "the excerpt is shown, escaped"
+        );
+    }
+
+    #[test]
     fn counts_exit_code_and_header_are_shown() {
         let page = sample();
         assert!(page.contains(r#"data-summary-passed="1""#), "{page}");

@@ -139,10 +139,9 @@ impl Psconform {
 
     /// Starts this command (a `serve`) with its standard output piped, and returns it with the
     /// first `lines` lines it printed (the base URL first). The test ends it with [`stop`].
-    pub fn spawn_reading(self, lines: usize) -> (std::process::Child, Vec<String>) {
+    pub fn spawn_reading(mut self, lines: usize) -> (std::process::Child, Vec<String>) {
         use std::io::BufRead as _;
-        let mut child =
-            self.cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("the server starts");
+        let mut child = self.cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("the server starts");
         let stdout = child.stdout.take().expect("piped");
         let read = std::io::BufReader::new(stdout).lines().take(lines).map(|l| l.expect("a line")).collect();
         (child, read)
