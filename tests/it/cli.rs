@@ -94,6 +94,7 @@ fn bad_case_files_exit_2_with_every_error_and_send_nothing() {
     assert_eq!(connections.load(Ordering::SeqCst), 0, "no request may be sent");
     assert_eq!(r.stdout, "");
     insta::assert_snapshot!(r.stderr, @r#"
+    suite: cases
     error: unknown field `tpye`, expected one of exists, equals, type, matches, one_of, length, min, max, format
       --> cases/auth/broken.yaml:11:25
        |
@@ -148,6 +149,7 @@ fn empty_cases_folder_exits_2() {
     let r = run(dir.psconform().arg("run"));
     assert_eq!(r.code, Some(2));
     insta::assert_snapshot!(r.stderr, @r"
+    suite: cases
     error: no case files (*.yaml, *.yml) found
       --> cases
       = help: point --cases at the folder that holds the case files
@@ -178,7 +180,7 @@ fn golden_run_against_the_simulator() {
     ");
     assert_eq!(
         r.stderr,
-        "psconform: 3 cases against the built-in simulator at http://127.0.0.1:[PORT]/BeyondTrust/api/public/v3\n"
+        "suite: cases\npsconform: 3 cases against the built-in simulator at http://127.0.0.1:[PORT]/BeyondTrust/api/public/v3\n"
     );
 }
 
@@ -202,7 +204,7 @@ fn golden_failure_against_a_deviating_simulator() {
     ---- auth::sign-app-in::api-key ----
     cases/auth/sign-app-in.yaml:19: step 1 `sign in` (POST Auth/SignAppin) -> 200
       $.UserId type: expected integer, got string  (line 29)
-      contract: expected the shape in snapshots/post__auth__signappin__200.snap, got .UserId: retyped (integer -> string)  (line 19)
+      contract: expected the shape in catalog/models/authentication.yaml: POST Auth/SignAppin 200 (with snapshots/post__auth__signappin__200.snap), got .UserId: retyped (integer -> string)  (line 19)
       not run after the failure: step 2 `the session authenticates a later call`
 
 
