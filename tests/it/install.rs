@@ -194,10 +194,10 @@ fn rust_version_is_the_highest_among_the_locked_dependencies() {
         highest.1,
         highest.0
     );
+    let toolchain_of = regex::Regex::new(r"rust-toolchain@([0-9.]+)|image: rust:([0-9.]+)").expect("regex");
     for recipe in ["examples/ci/github-actions.yml", "examples/ci/gitlab-ci.yml"] {
         let text = std::fs::read_to_string(root().join(recipe)).expect("the recipe exists");
-        let toolchain =
-            regex::Regex::new(r"rust-toolchain@([0-9.]+)|image: rust:([0-9.]+)").expect("regex").captures(&text);
+        let toolchain = toolchain_of.captures(&text);
         let named = toolchain.and_then(|c| c.get(1).or(c.get(2))).map(|m| m.as_str().to_owned());
         assert_eq!(named.as_deref(), Some(ours), "{recipe} builds with the rust-version");
     }
