@@ -331,6 +331,21 @@ mod tests {
     use super::*;
     use crate::catalog::Catalog;
 
+    #[test]
+    fn a_request_value_its_field_would_not_admit_is_not_written() {
+        let catalog = Catalog::builtin().expect("the built-in catalog");
+        let field = |area: &str, model: &str, name: &str| {
+            let r = ModelRef { area: Some(area.into()), name: model.into() };
+            catalog.models.model(&r).and_then(|m| m.fields.iter().find(|f| f.name == name)).cloned().expect("a field")
+        };
+        let date = field("managed-accounts", "ManagedAccount", "NextChangeDate");
+        assert!(writable(&date, &serde_json::json!("2024-12-19T20:24:26.323")) && writable(&date, &Value::Null));
+        assert!(!writable(&date, &serde_json::json!("")) && !writable(&date, &serde_json::json!(5)));
+        let kind = field("users", "User", "UserType");
+        assert!(writable(&kind, &serde_json::json!("BeyondInsight")));
+        assert!(!writable(&kind, &serde_json::json!("AAA")), "not one of the documented values");
+    }
+
     fn account() -> ModelRef {
         ModelRef { area: Some("managed-accounts".into()), name: "ManagedAccount".into() }
     }
