@@ -49,9 +49,10 @@ pub mod suite;
 #[cfg(test)]
 mod layers {
     const LAYERS: &[&[&str]] = &[
+        &["suite"],
         &["secret", "files", "escape"],
         &["seal"],
-        &["settings", "response", "case", "logging", "suite"],
+        &["settings", "response", "case", "logging"],
         &["shape"],
         &["catalog"],
         &["result"],

@@ -47,6 +47,13 @@ pub struct Discovered {
 /// never round a loop, and each file once however many links lead to it.
 pub fn discover(root: &Path) -> Discovered {
     let mut found = Discovered::default();
+    if crate::suite::is_builtin(root) {
+        found.files = crate::suite::files_under(root).into_iter().filter(|p| is_case_file(p)).collect();
+        if found.files.is_empty() {
+            found.errors.push(Diagnostic::whole(root, "not a file or folder of the built-in suite"));
+        }
+        return found;
+    }
     let meta = match std::fs::metadata(root) {
         Ok(m) => m,
         Err(e) => {
@@ -93,7 +100,7 @@ pub fn discover(root: &Path) -> Discovered {
             }
         };
         let path = entry.path();
-        if entry.file_type().is_dir() || !path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+        if entry.file_type().is_dir() || !is_case_file(path) {
             continue;
         }
         if !entry.file_type().is_file() {
@@ -116,10 +123,24 @@ pub fn discover(root: &Path) -> Discovered {
     found
 }
 
-/// Reads a case file found below `root` with the bounded reader ([`crate::files::read`]):
-/// a regular file of at most [`MAX_CASE_FILE`] bytes, not reached through a link out of
-/// `root`.
+fn is_case_file(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "yaml" || e == "yml")
+}
+
+/// Whether `root` is a folder of case files (on disk, or in the built-in suite).
+pub fn is_folder(root: &Path) -> bool {
+    if crate::suite::is_builtin(root) { crate::suite::is_builtin_dir(root) } else { root.is_dir() }
+}
+
+/// Reads a case file found below `root` (in the built-in suite, or on disk with the bounded
+/// reader, [`crate::files::read`]: a regular file of at most [`MAX_CASE_FILE`] bytes, not
+/// reached through a link out of `root`).
 pub fn read_capped(root: &Path, path: &Path) -> Result<String, Diagnostic> {
+    if crate::suite::is_builtin(path) {
+        return crate::suite::text(path)
+            .map(str::to_owned)
+            .ok_or_else(|| Diagnostic::whole(path, "not a file of the built-in suite"));
+    }
     crate::files::read(root, path, MAX_CASE_FILE).map_err(|e| match e {
         crate::files::ReadError::TooLarge { .. } => {
             Diagnostic::whole(path, format!("{e}: not a case file")).with_hint("split it into several files")
@@ -155,7 +176,7 @@ static LOCATION_SUFFIX: LazyLock<Regex> =
 pub fn parse(path: &Path, source: &str) -> Result<CaseFileSpec, Diagnostic> {
     let options = serde_saphyr::options! { strict_booleans: true, leading_zero_numbers_as_strings: true };
     serde_saphyr::from_str_with_options::<CaseFileSpec>(source, options).map_err(|err| {
-        if is_case_file(source) {
+        if meant_as_case_file(source) {
             yaml_error(path, source, &err)
         } else {
             Diagnostic::whole(path, "not a case file: it has no top-level `cases:`")
@@ -166,7 +187,7 @@ pub fn parse(path: &Path, source: &str) -> Result<CaseFileSpec, Diagnostic> {
 
 /// Whether a text that did not parse was meant as a case file: a line that starts `cases:` at
 /// the top level.
-fn is_case_file(source: &str) -> bool {
+fn meant_as_case_file(source: &str) -> bool {
     source.lines().any(|l| l.strip_prefix("cases:").is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '#'])))
 }
 

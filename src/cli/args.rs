@@ -16,12 +16,20 @@ pub const EXIT_CODES: &str = "Exit codes:
   2  invalid case files, snapshots or usage; no request was sent
   3  the target could not be reached at all, or nothing ran
   4  (drift) a breaking shape change
-  5  an output could not be written (a report, or standard output closed)";
+  5  an output could not be written (--junit, --report, --html, --drift-report, a contract
+     folder, or standard output closed)";
 
-/// What `run --help` ends with: every `PS_*` setting (from the one table of settings), then
-/// the exit codes.
+/// The environment variables psconform reads besides the target settings.
+const OTHER_ENVIRONMENT: &str = "Also read from the environment:
+  PS_TARGET          The target's base URL, as --target.
+  RUST_LOG           A log filter (such as psconform=debug) instead of -v / -vv.
+  NO_COLOR           Set: no colour in logs (and, with --color auto, in the per-case lines).
+";
+
+/// What `run --help` ends with: every `PS_*` setting (from the one table of settings), the
+/// other variables, then the exit codes.
 fn run_after_help() -> String {
-    format!("{}\n{EXIT_CODES}", crate::settings::help())
+    format!("{}\n{OTHER_ENVIRONMENT}\n{EXIT_CODES}", crate::settings::help())
 }
 
 /// Conformance suite and runner for the BeyondTrust Password Safe public REST API (v3).
@@ -57,6 +65,51 @@ pub enum Command {
     /// Find what runs left on a target (objects named `psconform-…` that a killed run could
     /// not remove) and, with --yes and --allow-mutations, delete them.
     Cleanup(CleanupArgs),
+    /// Write the built-in suite (cases and contracts) into a folder, to start a suite of your
+    /// own from it.
+    Init(InitArgs),
+    /// Print the API psconform knows as an OpenAPI 3.1 document: every catalogued endpoint with
+    /// its documented parameters, statuses and response schemas, the PS-Auth and OAuth
+    /// security schemes, and per operation its vendor source and whether the suite covers it.
+    Openapi(OpenapiArgs),
+    /// Print a shell completion script: `psconform completions bash > ~/.local/share/bash-completion/completions/psconform`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), or write one page per command into a folder.
+    Man(ManArgs),
+}
+
+/// `psconform init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The folder to write `cases/` and `snapshots/` into (created if missing).
+    pub dir: PathBuf,
+    /// Replace the shipped files where they exist (other files are left alone).
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `psconform openapi`.
+#[derive(Debug, Args)]
+pub struct OpenapiArgs {
+    /// Write the document into this file instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// The cases whose coverage `x-psconform-covered` reports [default: ./cases when there is
+    /// one, else the built-in suite].
+    #[arg(long, value_name = "DIR")]
+    pub cases: Option<PathBuf>,
+}
+
+/// `psconform man`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write `psconform.1` and one `psconform-<command>.1` per command into this folder.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 /// `psconform cleanup`.
@@ -88,9 +141,10 @@ pub struct CleanupArgs {
 /// `psconform coverage`.
 #[derive(Debug, Args)]
 pub struct CoverageArgs {
-    /// Folder (or file) of case files.
-    #[arg(long, value_name = "DIR", default_value = "cases")]
-    pub cases: PathBuf,
+    /// Folder (or file) of case files [default: ./cases when there is one, else the
+    /// built-in suite, `(built-in)/cases`].
+    #[arg(long, value_name = "DIR")]
+    pub cases: Option<PathBuf>,
     /// A JSON report of a run (`run --report`), to show the statuses the target answered.
     #[arg(long, value_name = "PATH")]
     pub report: Option<PathBuf>,
@@ -116,15 +170,29 @@ pub struct CoverageArgs {
     mut_arg("nocapture", |a| a.hide(true)),
     mut_arg("show_output", |a| a.hide(true)),
     mut_arg("unstable_flags", |a| a.hide(true)),
+    // libtest's own words speak of tests and benchmarks; these say what each option does to
+    // cases.
+    mut_arg("filter", |a| a.help("Run only the cases whose names contain FILTER, such as `auth::` or `sign-app-in` (`psconform list` shows the names)")),
+    mut_arg("skip", |a| a.help("Leave out the cases whose names contain FILTER (repeatable)")),
+    mut_arg("exact", |a| a.help("Match FILTER and --skip against whole case names, not parts of them")),
+    mut_arg("include_ignored", |a| a.help("Also run the cases marked `ignore: true`")),
+    mut_arg("ignored", |a| a.help("Run only the cases marked `ignore: true`")),
+    mut_arg("list", |a| a.help("List the names of the cases that would run, and run nothing")),
+    mut_arg("test_threads", |a| a.value_name("N").help("How many cases run at once [default: the number of CPUs]; cases that share a lock (an account, a session limit) never overlap")),
+    mut_arg("logfile", |a| a.help("Write the per-case lines into this file instead of standard output")),
+    mut_arg("quiet", |a| a.long_help(None).help("One character per case instead of one line (as --format terse)")),
+    mut_arg("format", |a| a.hide_possible_values(true).help("pretty: one line per case; terse: one character per case; json: libtest's JSON events, one per line")),
+    mut_arg("color", |a| a.hide_possible_values(true).help("Colour the per-case lines: auto (on a terminal, unless NO_COLOR is set), always or never")),
 )]
 pub struct RunArgs {
     /// Base URL of the target, such as https://ps.example.com/BeyondTrust/api/public/v3.
     /// Without it, the built-in simulator is started on a free loopback port.
     #[arg(long, value_name = "URL", env = "PS_TARGET")]
     pub target: Option<Url>,
-    /// Folder (or file) of case files.
-    #[arg(long, value_name = "DIR", default_value = "cases")]
-    pub cases: PathBuf,
+    /// Folder (or file) of case files [default: ./cases when there is one, else the
+    /// built-in suite, `(built-in)/cases`].
+    #[arg(long, value_name = "DIR")]
+    pub cases: Option<PathBuf>,
     /// Write a JUnit XML report.
     #[arg(long, value_name = "PATH")]
     pub junit: Option<PathBuf>,
@@ -295,9 +363,10 @@ pub struct HttpArgs {
 /// `psconform list`.
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    /// Folder (or file) of case files.
-    #[arg(long, value_name = "DIR", default_value = "cases")]
-    pub cases: PathBuf,
+    /// Folder (or file) of case files [default: ./cases when there is one, else the
+    /// built-in suite, `(built-in)/cases`].
+    #[arg(long, value_name = "DIR")]
+    pub cases: Option<PathBuf>,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -323,7 +392,7 @@ pub struct DriftArgs {
 /// `psconform validate`.
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
-    /// Case files or folders; `cases` when none is given.
+    /// Case files or folders [default: ./cases when there is one, else the built-in suite].
     pub paths: Vec<PathBuf>,
 }
 

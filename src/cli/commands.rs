@@ -76,15 +76,37 @@ fn warn_skipped(skipped: &[Diagnostic], redactor: &Redactor) {
     }
 }
 
+/// Says on standard error which suite a command reads, so a run from an unexpected folder is
+/// plain: a folder on disk, or the one built into this binary.
+pub fn announce(cases: &Path) {
+    if crate::suite::is_builtin(cases) {
+        anstream::eprintln!(
+            "suite: {}, built into psconform {} (no ./cases here; `psconform init DIR` writes it out)",
+            cases.display(),
+            env!("CARGO_PKG_VERSION")
+        );
+    } else {
+        anstream::eprintln!("suite: {}", cases.display());
+    }
+}
+
+/// The cases a command reads: those it was given, else [`crate::suite::default_cases`],
+/// announced.
+fn cases_of(given: Option<&PathBuf>) -> PathBuf {
+    let cases = given.cloned().unwrap_or_else(crate::suite::default_cases);
+    announce(&cases);
+    cases
+}
+
 /// A redactor for commands that send nothing: it knows the configured credentials, so a case
 /// file or a diagnostic that quotes one does not print it.
-fn env_redactor() -> Redactor {
+pub fn env_redactor() -> Redactor {
     Redactor::new(vec![SecretStore::configured(Settings::from_env().secret_values())])
 }
 
 /// `psconform validate`.
 pub fn validate(args: &ValidateArgs) -> Exit {
-    let roots = if args.paths.is_empty() { vec![PathBuf::from("cases")] } else { args.paths.clone() };
+    let roots = if args.paths.is_empty() { vec![cases_of(None)] } else { args.paths.clone() };
     match load(&roots, &env_redactor()) {
         Ok(plan) => out(&format!("ok: {} cases in {} files are valid\n", plan.cases.len(), plan.files)),
         Err(e) => e,
@@ -94,7 +116,7 @@ pub fn validate(args: &ValidateArgs) -> Exit {
 /// `psconform list`.
 pub fn list(args: &ListArgs) -> Exit {
     let redactor = env_redactor();
-    let plan = match load(std::slice::from_ref(&args.cases), &redactor) {
+    let plan = match load(&[cases_of(args.cases.as_ref())], &redactor) {
         Ok(p) => p,
         Err(e) => return e,
     };
@@ -161,7 +183,7 @@ pub fn drift(args: &DriftArgs) -> Exit {
 /// `psconform coverage`.
 pub fn coverage(args: &CoverageArgs) -> Exit {
     let redactor = env_redactor();
-    let plan = match load(std::slice::from_ref(&args.cases), &redactor) {
+    let plan = match load(&[cases_of(args.cases.as_ref())], &redactor) {
         Ok(p) => p,
         Err(e) => return e,
     };

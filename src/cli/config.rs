@@ -135,7 +135,8 @@ impl RunConfig {
             return usage(format!("--test-threads {n}: give a number between 1 and {MAX_THREADS}"));
         }
         let shapes = &args.shapes;
-        let dir = shapes.snapshots.clone().unwrap_or_else(|| default_snapshot_dir(&args.cases));
+        let cases = args.cases.clone().unwrap_or_else(crate::suite::default_cases);
+        let dir = shapes.snapshots.clone().unwrap_or_else(|| default_snapshot_dir(&cases));
         let update = if shapes.update_snapshots {
             Update::Merge
         } else if shapes.replace_snapshots {
@@ -156,11 +157,15 @@ impl RunConfig {
         for path in [&outputs.junit, &outputs.report, &outputs.html, &contracts.drift_report].into_iter().flatten() {
             writable_file(path)?;
         }
-        for dir in [&contracts.record, &contracts.pending].into_iter().flatten() {
+        let updated = (contracts.update != Update::None).then_some(&contracts.dir);
+        for dir in [&contracts.record, &contracts.pending].into_iter().flatten().chain(updated) {
+            if crate::suite::is_builtin(dir) {
+                return usage(format!(
+                    "{} is built into psconform and cannot be written; `psconform init DIR` writes the suite out to edit, or give --snapshots DIR",
+                    dir.display()
+                ));
+            }
             writable_dir(dir)?;
-        }
-        if contracts.update != Update::None {
-            writable_dir(&contracts.dir)?;
         }
         let http = HttpOptions {
             insecure: args.http.insecure,
@@ -231,7 +236,7 @@ impl RunConfig {
         Ok(RunConfig {
             strict,
             target,
-            cases: args.cases,
+            cases,
             outputs,
             contracts,
             policy,
@@ -255,7 +260,8 @@ pub fn is_loopback(url: &Url) -> bool {
 
 /// `snapshots` beside the cases folder: `cases` → `snapshots`, `x/cases` → `x/snapshots`.
 pub fn default_snapshot_dir(cases: &Path) -> PathBuf {
-    let base = if cases.is_file() { cases.parent().and_then(Path::parent) } else { cases.parent() };
+    let file = cases.is_file() || crate::suite::text(cases).is_some();
+    let base = if file { cases.parent().and_then(Path::parent) } else { cases.parent() };
     base.unwrap_or(Path::new("")).join("snapshots")
 }
 
@@ -328,6 +334,19 @@ mod tests {
         assert!(config(&["--html", "/nonexistent-folder/report.html"]).is_err());
         assert!(config(&["--html", "/tmp"]).is_err(), "a folder is not a page");
         assert!(config(&["--record", "/proc/psconform-record"]).is_err());
+    }
+
+    #[test]
+    fn the_built_in_suite_has_its_contracts_beside_it_and_is_never_written() {
+        let c = config(&["--cases", "(built-in)/cases"]).expect("valid");
+        assert_eq!(c.contracts.dir, Path::new("(built-in)/snapshots"));
+        for write in [["--update-snapshots", ""], ["--record", "(built-in)/mine"]] {
+            let args: Vec<&str> =
+                ["--cases", "(built-in)/cases"].into_iter().chain(write).filter(|a| !a.is_empty()).collect();
+            let e = config(&args).expect_err("the built-in suite is read-only");
+            assert!(e.0.contains("psconform init"), "{e}");
+        }
+        assert!(!Path::new("(built-in)").exists(), "nothing was created on disk");
     }
 
     #[test]

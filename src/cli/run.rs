@@ -52,6 +52,7 @@ pub fn run(config: RunConfig) -> Exit {
     }
     let reports_asked =
         config.outputs.junit.is_some() || config.outputs.report.is_some() || config.outputs.html.is_some();
+    super::commands::announce(&config.cases);
     let suite = match load_suite(std::slice::from_ref(&config.cases), reports_asked, &redactor) {
         Ok(s) => s,
         Err(e) => return e,

@@ -16,7 +16,7 @@ use super::check::{CaptureFrom, CapturePlan, Check, CookieMatcher, PathMatcher, 
 use super::template::{BUILTINS, Template, ValueTemplate};
 use super::{AuthPlan, BodyPlan, CasePlan, Plan, Poll, PwdPlan, RequestPlan, StepPlan};
 use crate::case::diagnostic::{Diagnostic, closest};
-use crate::case::load::{self, CaseFile, discover, load_file};
+use crate::case::load::{self, CaseFile, discover, is_folder, load_file};
 use crate::case::spec::{AuthSpec, BodyCheck, BodySpec, CaseSpec, ExpectSpec, PwdSpec, Spanned, StepSpec};
 use crate::result::{Family, Span};
 use crate::secret::FieldPolicy;
@@ -68,7 +68,7 @@ pub(super) fn check(
                     .with_hint("point --cases at the folder that holds the case files"),
             );
         }
-        let names_root = if root.is_dir() { root.as_path() } else { root.parent().unwrap_or(Path::new("")) };
+        let names_root = if is_folder(root) { root.as_path() } else { root.parent().unwrap_or(Path::new("")) };
         let base = order.len();
         compile_stream(names_root, &found.files, simulator_states, |i, file| {
             let mut file = match file {
@@ -144,7 +144,7 @@ pub(super) fn digest(text: &str) -> u64 {
 fn duplicate(path: &Path, name: &str, line: usize, column: usize, first: &str) -> Diagnostic {
     // Read again for the excerpt, through the same bounded reader: the file was read once.
     let folder = path.parent().unwrap_or(Path::new("."));
-    let source = crate::files::read(folder, path, crate::case::load::MAX_CASE_FILE).unwrap_or_default();
+    let source = crate::case::load::read_capped(folder, path).unwrap_or_default();
     Diagnostic::at(path, &source, line, column, format!("two cases are both named `{name}`"))
         .with_hint(format!("the other one is at {first}; trial names (`<folder>::<file>::<case>`) must be unique"))
 }

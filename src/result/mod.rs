@@ -591,6 +591,10 @@ pub struct StepResult {
     /// sent (`crate::catalog::fields`): what sealing masks by position.
     #[serde(skip)]
     pub fields: FieldPolicy,
+    /// The start of the response body of a failed step, masked as the log masks it
+    /// (credential fields, known secrets), so a reader sees what came back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_excerpt: Option<String>,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -616,6 +620,7 @@ impl StepResult {
             contract: None,
             body_masked: false,
             fields: FieldPolicy::default(),
+            body_excerpt: None,
         }
     }
 
@@ -1013,6 +1018,12 @@ impl Redact for StepResult {
         }
         self.error.redact(r);
         self.contract.redact(r);
+        // Masked where it was taken; sealed once more like every other text, and dropped
+        // whole when the response carried more secrets than are tracked.
+        if self.body_masked {
+            self.body_excerpt = None;
+        }
+        self.body_excerpt.redact(r);
     }
 }
 

@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::step::{At, MAX_OUTCOMES, build, capture, evaluate, learn, log_request_details, log_response};
+use super::step::{At, MAX_OUTCOMES, build, capture, evaluate, excerpt, learn, log_request_details, log_response};
 use super::{CaseRun, guard, observe};
 use crate::plan::{Role, StepPlan};
 use crate::result::{Attempt, CheckKind, CheckOutcome, Note, Phase, StepError, StepResult};
@@ -127,6 +127,9 @@ pub(super) async fn run(at: At<'_>, run: &mut CaseRun, step: &StepPlan, mut r: S
             outcomes.truncate(MAX_OUTCOMES);
         }
         r.outcomes = outcomes;
+        if r.failed() && !resp.body.is_empty() {
+            r.body_excerpt = Some(excerpt(run, &resp, fields));
+        }
         return r;
     }
     r

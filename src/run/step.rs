@@ -346,7 +346,7 @@ pub(super) fn log_request_details(run: &CaseRun, out: &Outgoing, fields: &FieldP
         let json = serde_json::from_slice::<Value>(body);
         tracing::debug!(
             "> {}",
-            show_body(run.redactor.body(body, json.as_ref().map_err(|_| "not JSON"), None, fields))
+            show_body(run.redactor.body(body, json.as_ref().map_err(|_| "not JSON"), None, fields), LOGGED)
         );
     }
 }
@@ -363,21 +363,34 @@ pub(super) fn log_response(run: &CaseRun, resp: &Response, fields: &FieldPolicy,
         let shown = if run.saturated {
             MASK.to_owned()
         } else {
-            show_body(run.redactor.body(&resp.body, resp.json(), Some(resp.status), fields))
+            show_body(run.redactor.body(&resp.body, resp.json(), Some(resp.status), fields), LOGGED)
         };
         tracing::debug!("< {shown}");
     }
 }
 
+/// The most of a body `-vv` logs.
+const LOGGED: usize = 2048;
+/// The most of a failed step's body a report shows.
+const EXCERPT: usize = 600;
+
+/// The start of a failed step's body for the reports, masked as the log masks it (nothing of
+/// it when the response carried more secrets than are tracked).
+pub(super) fn excerpt(run: &CaseRun, resp: &Response, fields: &FieldPolicy) -> String {
+    if run.saturated {
+        return MASK.to_owned();
+    }
+    show_body(run.redactor.body(&resp.body, resp.json(), Some(resp.status), fields), EXCERPT)
+}
+
 /// A body fit for the log ([`crate::seal::Redactor::body`]: masked by position, then by value),
-/// and only then cut.
-fn show_body(shown: ShownBody) -> String {
-    const MAX: usize = 2048;
+/// and only then cut to `max` characters.
+fn show_body(shown: ShownBody, max: usize) -> String {
     match shown {
         ShownBody::Empty => String::new(),
         ShownBody::Credential => MASK.to_owned(),
-        ShownBody::Json(v) => crate::secret::cut(&v.to_string(), MAX),
-        ShownBody::Text(text) => crate::secret::cut(&text, MAX),
+        ShownBody::Json(v) => crate::secret::cut(&v.to_string(), max),
+        ShownBody::Text(text) => crate::secret::cut(&text, max),
         ShownBody::Unreadable => ShownBody::UNREADABLE.to_owned(),
     }
 }

@@ -330,7 +330,10 @@ pub const MAX_CONTRACT_FILE: u64 = 8 * 1024 * 1024;
 /// ([`crate::files::read`]): a regular file, not reached through a link out of `dir`.
 pub fn read(dir: &Path, path: &Path) -> Result<Contract, ContractError> {
     let err = |line: Option<usize>, message: String| ContractError { path: path.to_path_buf(), line, message };
-    let text = crate::files::read(dir, path, MAX_CONTRACT_FILE).map_err(|e| err(None, e.to_string()))?;
+    let text = match crate::suite::text(path) {
+        Some(text) => text.to_owned(),
+        None => crate::files::read(dir, path, MAX_CONTRACT_FILE).map_err(|e| err(None, e.to_string()))?,
+    };
     parse(&text).map_err(|(line, message)| err(line, message))
 }
 
@@ -401,23 +404,27 @@ impl ContractSet {
     /// conflicted file is an error with its path, never "missing".
     pub fn load(dir: &Path) -> Result<ContractSet, Vec<ContractError>> {
         let mut set = ContractSet { dir: dir.to_path_buf(), contracts: BTreeMap::new() };
-        let entries = match std::fs::read_dir(dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(set),
-            Err(e) => {
-                return Err(vec![ContractError {
-                    path: dir.to_path_buf(),
-                    line: None,
-                    message: format!("cannot list: {e}"),
-                }]);
+        let builtin = crate::suite::is_builtin(dir).then(|| crate::suite::files_under(dir));
+        let entries: Vec<String> = match builtin {
+            // The built-in contracts, as file names in the one folder they sit in.
+            Some(files) => {
+                let names = files.iter().filter(|p| p.parent() == Some(dir)).filter_map(|p| p.file_name());
+                names.map(|n| n.to_string_lossy().into_owned()).collect()
             }
+            None => match Self::names(dir) {
+                Ok(names) => names,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(set),
+                Err(e) => {
+                    return Err(vec![ContractError {
+                        path: dir.to_path_buf(),
+                        line: None,
+                        message: format!("cannot list: {e}"),
+                    }]);
+                }
+            },
         };
         let mut errors = Vec::new();
-        let mut names: Vec<String> = entries
-            .flatten()
-            .filter_map(|e| e.file_name().to_str().map(str::to_owned))
-            .filter(|n| n.ends_with(".snap"))
-            .collect();
+        let mut names: Vec<String> = entries.into_iter().filter(|n| n.ends_with(".snap")).collect();
         names.sort();
         for name in names {
             let path = dir.join(&name);
@@ -434,6 +441,11 @@ impl ContractSet {
             }
         }
         if errors.is_empty() { Ok(set) } else { Err(errors) }
+    }
+
+    /// The names of the files in a folder on disk.
+    fn names(dir: &Path) -> std::io::Result<Vec<String>> {
+        Ok(std::fs::read_dir(dir)?.flatten().filter_map(|e| e.file_name().to_str().map(str::to_owned)).collect())
     }
 
     /// The contract for a key.

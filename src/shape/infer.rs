@@ -31,16 +31,17 @@ pub enum StringFormat {
     Email,
 }
 
-static DATE_TIME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
-        .expect("the date-time pattern is a valid regex")
-});
-static GUID: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\{?[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}?$")
-        .expect("the GUID pattern is a valid regex")
-});
+/// The patterns of the formats, as regular expressions that JSON Schema's `pattern` reads
+/// the same way (the OpenAPI document states each format by its pattern).
+const DATE_TIME_PATTERN: &str = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$";
+const GUID_PATTERN: &str = r"^\{?[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}?$";
+const EMAIL_PATTERN: &str = r"^[^@\s]+@[^@\s]+\.[^@\s]+$";
+
+static DATE_TIME: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(DATE_TIME_PATTERN).expect("the date-time pattern is a valid regex"));
+static GUID: LazyLock<Regex> = LazyLock::new(|| Regex::new(GUID_PATTERN).expect("the GUID pattern is a valid regex"));
 static EMAIL: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^[^@\s]+@[^@\s]+\.[^@\s]+$").expect("the email pattern is a valid regex"));
+    LazyLock::new(|| Regex::new(EMAIL_PATTERN).expect("the email pattern is a valid regex"));
 
 impl StringFormat {
     /// The format of a string.
@@ -65,6 +66,16 @@ impl StringFormat {
             StringFormat::DateTime => "date-time",
             StringFormat::Guid => "guid",
             StringFormat::Email => "email",
+        }
+    }
+
+    /// The regular expression a string of this format matches, if it has one.
+    pub fn pattern(self) -> Option<&'static str> {
+        match self {
+            StringFormat::Plain => None,
+            StringFormat::DateTime => Some(DATE_TIME_PATTERN),
+            StringFormat::Guid => Some(GUID_PATTERN),
+            StringFormat::Email => Some(EMAIL_PATTERN),
         }
     }
 

@@ -282,6 +282,24 @@ impl Filler<'_> {
     }
 }
 
+/// Whether a request's value may be written into a record's field: of one of its type's
+/// kinds, one of its documented values when it has some, and of its string format when it has
+/// one. What a record holds is what every later answer shows, so a value the field's documented
+/// model would not admit (`""` for a date, `AAA` for a kind) is not written, and the record
+/// keeps the value it had.
+pub(crate) fn writable(field: &Field, value: &Value) -> bool {
+    let format_holds = |s: &str| {
+        field.ty.0.iter().any(|t| match t {
+            Term::String(Some(f)) if f.pattern().is_some() => StringFormat::of(s) == *f,
+            Term::String(_) => true,
+            _ => false,
+        })
+    };
+    admits(&field.ty, value)
+        && (value.is_null() || field.values.is_empty() || field.values.contains(value))
+        && value.as_str().is_none_or(format_holds)
+}
+
 /// Whether a value is of one of a type's kinds (formats are hints and never refuse a string;
 /// a model or an object admits any object).
 pub(crate) fn admits(ty: &TypeExpr, value: &Value) -> bool {
@@ -312,6 +330,21 @@ pub(crate) fn kebab(name: &str) -> String {
 mod tests {
     use super::*;
     use crate::catalog::Catalog;
+
+    #[test]
+    fn a_request_value_its_field_would_not_admit_is_not_written() {
+        let catalog = Catalog::builtin().expect("the built-in catalog");
+        let field = |area: &str, model: &str, name: &str| {
+            let r = ModelRef { area: Some(area.into()), name: model.into() };
+            catalog.models.model(&r).and_then(|m| m.fields.iter().find(|f| f.name == name)).cloned().expect("a field")
+        };
+        let date = field("managed-accounts", "ManagedAccount", "NextChangeDate");
+        assert!(writable(&date, &serde_json::json!("2024-12-19T20:24:26.323")) && writable(&date, &Value::Null));
+        assert!(!writable(&date, &serde_json::json!("")) && !writable(&date, &serde_json::json!(5)));
+        let kind = field("users", "User", "UserType");
+        assert!(writable(&kind, &serde_json::json!("BeyondInsight")));
+        assert!(!writable(&kind, &serde_json::json!("AAA")), "not one of the documented values");
+    }
 
     fn account() -> ModelRef {
         ModelRef { area: Some("managed-accounts".into()), name: "ManagedAccount".into() }

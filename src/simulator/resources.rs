@@ -175,7 +175,7 @@ pub(crate) fn insert_from_body(
         }
         if let Some((_, id)) = parent_link.as_ref().filter(|(pf, _)| *pf == f.name) {
             row.insert(f.name.clone(), id.clone());
-        } else if let Some(v) = get_ci(body, &f.name).filter(|v| fill::admits(&f.ty, v)) {
+        } else if let Some(v) = get_ci(body, &f.name).filter(|v| fill::writable(f, v)) {
             row.insert(f.name.clone(), v.clone());
         }
     }
@@ -238,7 +238,7 @@ fn update(app: &App, tables: &mut Tables, doc: &EndpointDoc, resource: &Resource
     };
     if let Value::Object(map) = row {
         for f in model_fields.iter().filter(|f| f.name != resource.id) {
-            if let Some(v) = get_ci(&body, &f.name).filter(|v| fill::admits(&f.ty, v)) {
+            if let Some(v) = get_ci(&body, &f.name).filter(|v| fill::writable(f, v)) {
                 map.insert(f.name.clone(), v.clone());
             }
         }

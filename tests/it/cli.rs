@@ -94,6 +94,7 @@ fn bad_case_files_exit_2_with_every_error_and_send_nothing() {
     assert_eq!(connections.load(Ordering::SeqCst), 0, "no request may be sent");
     assert_eq!(r.stdout, "");
     insta::assert_snapshot!(r.stderr, @r#"
+    suite: cases
     error: unknown field `tpye`, expected one of exists, equals, type, matches, one_of, length, min, max, format
       --> cases/auth/broken.yaml:11:25
        |
@@ -155,6 +156,7 @@ fn empty_cases_folder_exits_2() {
     let r = run(dir.psconform().arg("run"));
     assert_eq!(r.code, Some(2));
     insta::assert_snapshot!(r.stderr, @r"
+    suite: cases
     error: no case files (*.yaml, *.yml) found
       --> cases
       = help: point --cases at the folder that holds the case files
@@ -185,7 +187,7 @@ fn golden_run_against_the_simulator() {
     ");
     assert_eq!(
         r.stderr,
-        "psconform: 3 cases against the built-in simulator at http://127.0.0.1:[PORT]/BeyondTrust/api/public/v3\n"
+        "suite: cases\npsconform: 3 cases against the built-in simulator at http://127.0.0.1:[PORT]/BeyondTrust/api/public/v3\n"
     );
 }
 

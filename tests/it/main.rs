@@ -9,6 +9,7 @@ mod conforming;
 mod documented;
 mod harness;
 mod hostile;
+mod install;
 mod properties;
 mod regressions;
 mod runner;

@@ -618,6 +618,23 @@ async fn a_path_that_selects_many_lists_at_most_ten_failures() {
     assert!(f[10].note.as_ref().is_some_and(|n| n.to_string().contains("4990 more of 5000")), "{:?}", f[10]);
 }
 
+/// A failed step keeps the start of its response body for the reports (issue #20), with its
+/// credential fields and every configured secret masked; a step that passed keeps none.
+#[tokio::test]
+async fn a_failed_step_keeps_a_masked_excerpt_of_its_body_and_a_passed_one_none() {
+    let server = MockServer::start().await;
+    once(&server, on("GET", "Y"), json_body(json!({ "Name": "passed-body" }))).await;
+    let failing = json!({ "Name": "account-7", "Password": "hunter2-excerpt", "Note": format!("key {KEY}") });
+    once(&server, on("GET", "X"), ResponseTemplate::new(500).set_body_json(failing)).await;
+    let steps = "steps:\n  - request: { method: GET, path: Y }\n    expect: { status: 200 }\n  - request: { method: GET, path: X }\n    expect: { status: 200 }\n";
+    let r = run(&server, steps).await;
+    assert_eq!(r.outcome, Outcome::Failed, "{r:#?}");
+    assert_eq!(r.steps[0].body_excerpt, None, "a passed step keeps no body");
+    let excerpt = r.steps[1].body_excerpt.clone().expect("the failed step keeps an excerpt");
+    assert!(excerpt.contains("account-7"), "{excerpt}");
+    assert!(!excerpt.contains("hunter2-excerpt") && !excerpt.contains(KEY), "masked: {excerpt}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Polling
 // ---------------------------------------------------------------------------------------------

@@ -1137,10 +1137,7 @@ async fn faults_of_secrets_safe() {
 // `psconform serve`
 
 mod serve_cli {
-    use std::io::{BufRead as _, BufReader};
-    use std::process::Stdio;
-
-    use crate::harness::bin::{Psconform, Run, psconform};
+    use crate::harness::bin::{Psconform, Run, psconform, stop};
 
     fn serve() -> Psconform {
         psconform().arg("serve")
@@ -1181,20 +1178,9 @@ mod serve_cli {
 
     #[test]
     fn prints_the_url_first_and_never_an_environment_credential() {
-        let mut child = serve()
-            .args(["--listen", "127.0.0.1:0"])
-            .env("PS_API_KEY", "env-key-canary")
-            .command()
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn");
-        let stdout = child.stdout.take().expect("piped");
-        let lines: Vec<String> = BufReader::new(stdout).lines().take(6).map(|l| l.expect("line")).collect();
-        let stopped =
-            std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
-        assert!(stopped.success());
-        let status = child.wait().expect("wait");
+        let (child, lines) =
+            serve().args(["--listen", "127.0.0.1:0"]).env("PS_API_KEY", "env-key-canary").spawn_reading(6);
+        let status = stop(child);
 
         assert!(lines[0].starts_with("http://127.0.0.1:"), "{lines:?}");
         assert!(lines[0].ends_with("/BeyondTrust/api/public/v3"), "{lines:?}");

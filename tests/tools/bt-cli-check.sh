@@ -20,12 +20,10 @@ echo "+ cargo build --bin psconform"
 (cd "$root" && cargo build --quiet --bin psconform)
 
 work="$(mktemp -d)"
+# shellcheck source=serve.sh
+. "$here/serve.sh"
 pid=""
-cleanup() {
-    if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
+trap 'serve_cleanup "$work"' EXIT
 
 tls=(--tls)
 if command -v openssl >/dev/null 2>&1; then
@@ -38,14 +36,11 @@ else
     echo "openssl not found: bt-cli runs with certificate verification off" >&2
 fi
 
-# shellcheck source=serve.sh
-. "$here/serve.sh"
-serve_start "$work" "${tls[@]}"
+start_serve "$target/debug/psconform" "$work" "${tls[@]}"
+echo "+ psconform serve --listen 127.0.0.1:0 ${tls[*]} (pid $pid): $(head -n1 "$work/stdout")"
 
 status=0
 "$python" "$here/bt-cli-check.py" "$work/stdout" "$bt" || status=$?
 
-server_status=0
-serve_stop || server_status=$?
-if [ "$server_status" -ne 0 ]; then status=1; fi
+stop_serve "$work" || status=1
 exit "$status"

@@ -22,21 +22,15 @@ echo "+ cargo build --bin psconform"
 (cd "$root" && cargo build --quiet --bin psconform)
 
 work="$(mktemp -d)"
-pid=""
-cleanup() {
-    if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
 # shellcheck source=serve.sh
 . "$here/serve.sh"
-serve_start "$work" --tls
+pid=""
+trap 'serve_cleanup "$work"' EXIT
+start_serve "$target/debug/psconform" "$work" --tls
+echo "+ psconform serve --listen 127.0.0.1:0 --tls (pid $pid): $(head -n1 "$work/stdout")"
 
 status=0
 "$python" "$here/python-client-check.py" "$work/stdout" || status=$?
 
-server_status=0
-serve_stop || server_status=$?
-sed 's/^/  server stderr: /' "$work/stderr"
-if [ "$server_status" -ne 0 ]; then status=1; fi
+stop_serve "$work" || status=1
 exit "$status"

@@ -187,6 +187,13 @@ fn header(h: &mut Html, m: &RunMeta, s: &Summary) {
     h.open("header", &[("class", "page-header"), ("data-verdict", verdict)]);
     h.raw("<p class=\"kicker\">").el("span", &[("data-meta", "psconform")], &format!("psconform {}", m.psconform));
     h.raw(" conformance report</p>");
+    // The answer a reader looks for first, before what ran against what.
+    let said = match verdict {
+        "failed" => format!("Failed: {} of {}", plural(s.failed, "case", "cases"), s.passed + s.failed + s.ignored),
+        "passed" => format!("Passed: {}", plural(s.passed, "case", "cases")),
+        _ => "Nothing passed or failed: every case was ignored".to_owned(),
+    };
+    h.el("p", &[("class", &format!("verdict-line {verdict}")), ("data-verdict-line", verdict)], &said);
     h.raw("<h1>BeyondTrust Password Safe API v3</h1>");
     h.open("dl", &[("class", "meta")]);
     // A URL may break after a slash, not inside a word.
@@ -519,6 +526,9 @@ fn step(h: &mut Html, s: &StepResult) {
             &format!("… {} more not listed", plural(s.outcomes_omitted, "outcome", "outcomes")),
         );
     }
+    if let Some(body) = &s.body_excerpt {
+        h.raw("<div class=\"excerpt\"><span class=\"label\">response body</span>").el("pre", &[], body).raw("</div>");
+    }
     if s.body_masked {
         h.el(
             "p",
@@ -700,6 +710,23 @@ mod tests {
             ],
             true,
         )
+    }
+
+    #[test]
+    fn the_verdict_comes_first_and_a_failed_step_shows_its_body_escaped() {
+        let mut bad = step(vec![outcome("status", Matcher::Status, json!(200), json!(500))]);
+        bad.body_excerpt = Some(r#"{"Name":"<b>x</b>","Password":"***"}"#.into());
+        let page = report(vec![case("a::b::failed", Outcome::Failed, vec![bad])], true);
+        let verdict = page.find("data-verdict-line=\"failed\"").expect("a verdict line");
+        assert!(
+            verdict < page.find("data-meta=\"target\"").expect("the target"),
+            "the verdict comes before the target"
+        );
+        assert!(page.contains("Failed: 1 case of 1"), "{page}");
+        assert!(
+            page.contains("<pre>{&quot;Name&quot;:&quot;&lt;b&gt;x&lt;/b&gt;&quot;"),
+            "the excerpt is shown, escaped"
+        );
     }
 
     #[test]

@@ -166,6 +166,25 @@ fn shell_quoted(text: &str) -> String {
     format!("'{}'", text.replace('\'', "'\\''"))
 }
 
+impl Psconform {
+    /// Starts this command (a `serve`) with its standard output piped, and returns it with the
+    /// first `lines` lines it printed (the base URL first). The test ends it with [`stop`].
+    pub fn spawn_reading(mut self, lines: usize) -> (std::process::Child, Vec<String>) {
+        use std::io::BufRead as _;
+        let mut child = self.cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("the server starts");
+        let stdout = child.stdout.take().expect("piped");
+        let read = std::io::BufReader::new(stdout).lines().take(lines).map(|l| l.expect("a line")).collect();
+        (child, read)
+    }
+}
+
+/// Stops a server the test started with SIGTERM, by its pid, and returns how it exited.
+pub fn stop(mut child: std::process::Child) -> std::process::ExitStatus {
+    let stopped = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill runs");
+    assert!(stopped.success(), "the server got the signal");
+    child.wait().expect("the server ends")
+}
+
 /// Runs `cmd` to its end with stdin closed, reading both pipes and sampling its resident
 /// memory. A process still running after `limit` is killed (with its process group, when it
 /// leads one) and the test fails with what it printed.
