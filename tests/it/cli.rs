@@ -308,9 +308,12 @@ fn list_shows_effect_needs_and_tags_and_json() {
     ");
     let j = run(psconform().args(["list", "--json"]));
     let v: serde_json::Value = serde_json::from_str(&j.stdout).expect("list --json is JSON");
-    assert!(v.as_array().is_some_and(|a| a.len() >= 20));
-    assert_eq!(v[0]["name"], "auth::connect-token::client-credentials");
-    assert_eq!(v[0]["needs"], serde_json::json!(["client_id", "client_secret"]));
+    let cases = v.as_array().expect("an array");
+    assert!(cases.len() >= 20);
+    let names: Vec<&str> = cases.iter().filter_map(|c| c["name"].as_str()).collect();
+    assert!(names.windows(2).all(|w| w[0] <= w[1]), "sorted by name");
+    let token = cases.iter().find(|c| c["name"] == "auth::connect-token::client-credentials").expect("the case");
+    assert_eq!(token["needs"], serde_json::json!(["client_id", "client_secret"]));
 }
 
 /// Replaces what changes from run to run in a report: times, dates, ports.
@@ -332,7 +335,7 @@ fn golden_junit_and_json_reports() {
     let junit = dir.path().join("j.xml");
     let report = dir.path().join("r.json");
     let r = run(psconform()
-        .args(["run", "auth::session", "--sim-fault", "unauthenticated-html-body", "--test-threads", "1", "--junit"])
+        .args(["run", "auth::session", "--sim-fault", "unauthenticated-html-body", "--strict", "--test-threads", "1", "--junit"])
         .arg(&junit)
         .arg("--report")
         .arg(&report));

@@ -1256,7 +1256,7 @@ async fn cleanup_removes_what_a_run_killed_with_sigkill_left() {
     let cookie = s.session().await;
     let case = one_case(
         "left",
-        r#"effect: mutating
+        r#"
 steps:
   - request: { method: POST, path: Auth/SignAppin, auth: ps-auth }
     expect: { status: 200 }
