@@ -1396,3 +1396,23 @@ async fn a_run_with_every_opt_in_leaves_every_list_as_it_found_it() {
     let changed: Vec<&String> = before.keys().filter(|k| before.get(*k) != after.get(*k)).collect();
     assert!(changed.is_empty(), "lists that differ after the run: {changed:?}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Answers that once went against their models (the case writers' findings)
+
+#[tokio::test]
+async fn password_rules_filter_by_product_name() {
+    let s = Sim::start(SimState::default(), &[]).await;
+    let cookie = s.session().await;
+    let has = |rules: &Value, bit: i64| {
+        rules.as_array().is_some_and(|r| r.iter().all(|x| x["EnabledProducts"].as_i64().is_some_and(|p| p & bit != 0)))
+    };
+    let default = s.get_json("PasswordRules", &cookie).await;
+    assert_eq!(s.get_json("PasswordRules?enabledproducts=PasswordSafe", &cookie).await, default);
+    assert!(has(&default, 1), "{default}");
+    let secrets = s.get_json("PasswordRules?enabledproducts=secretssafe", &cookie).await;
+    assert!(has(&secrets, 2), "{secrets}");
+    assert_eq!(s.get_json("PasswordRules?enabledproducts=TeamPasswords", &cookie).await, secrets);
+    let r = s.get("PasswordRules?enabledproducts=psconform-no-such-product", Some(&cookie)).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+}
