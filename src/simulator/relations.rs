@@ -15,7 +15,7 @@ use super::reply::{self, Refusal};
 use super::resources::{body_object, documented_body, get_ci, insert_from_body, list_answer, record_answer};
 use super::seed::group_members;
 use super::tables::{
-    self, ACCESS_POLICY, MANAGED_ACCOUNT, PERMISSION, ROLE, SMART_RULE, Tables, USER, USER_GROUP, key, same, text,
+    self, ACCESS_POLICY, MANAGED_ACCOUNT, MANAGED_SYSTEM, ROLE, SMART_RULE, Tables, USER, USER_GROUP, key, same, text,
 };
 use crate::catalog::ModelRef;
 
@@ -63,11 +63,8 @@ pub(crate) fn group_permissions(app: &App, call: &Call) -> Response {
     let gid = text(&group["GroupID"]);
     match method {
         "GET" => {
-            let first = tables.rows(PERMISSION).first().map_or(Value::from(1), |p| p["PermissionID"].clone());
-            let granted = tables
-                .hidden(USER_GROUP, &gid)
-                .and_then(|h| h.get("Permissions").cloned())
-                .unwrap_or_else(|| json!([{ "PermissionID": first, "AccessLevelID": 1 }]));
+            let granted =
+                tables.hidden(USER_GROUP, &gid).and_then(|h| h.get("Permissions").cloned()).unwrap_or(json!([]));
             reply::ok(&granted)
         }
         "POST" => {
@@ -118,7 +115,7 @@ pub(crate) fn group_roles(app: &App, call: &Call) -> Response {
                 .and_then(|h| h.get(&slot))
                 .and_then(Value::as_array)
                 .map(|a| a.iter().map(text).collect())
-                .unwrap_or_else(|| tables.rows(ROLE).first().map(|r| vec![text(&r["RoleID"])]).unwrap_or_default());
+                .unwrap_or_default();
             let rows: Vec<Value> =
                 tables.rows(ROLE).iter().filter(|r| ids.iter().any(|id| same(&r["RoleID"], id))).cloned().collect();
             drop(tables);

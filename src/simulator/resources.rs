@@ -150,6 +150,32 @@ pub(crate) fn insert_from_body(
 ) -> Result<Value, Refusal> {
     let catalog = app.catalog;
     let k = key(&resource.model);
+    // The fields the body gives under another name (`serve: { from: … }`) count as given.
+    let mut body = body.clone();
+    for (field, given_as) in doc.serve.iter().flat_map(|s| &s.from) {
+        if get_ci(&body, field).is_none_or(Value::is_null)
+            && let Some(v) = get_ci(&body, given_as).cloned()
+        {
+            body.insert(field.clone(), v);
+        }
+    }
+    // A parent the body names (a folder's `ParentId`) must exist, and scopes the name like a
+    // parent the route names; an empty value (`""`, `0`) names none.
+    let mut parent_link = parent_link;
+    for (parent, field) in &resource.parents {
+        if parent_link.as_ref().is_some_and(|(f, _)| f == field) {
+            continue;
+        }
+        let Some(given) = get_ci(&body, field).filter(|v| !matches!(text(v).as_str(), "" | "0")) else {
+            body.retain(|k, _| !k.eq_ignore_ascii_case(field));
+            continue;
+        };
+        let Some(id) = tables.id_named(catalog, parent, &text(given)) else {
+            return Err(Refusal::not_found(&parent.name));
+        };
+        parent_link.get_or_insert((field.clone(), id));
+    }
+    let body = &body;
     if let Some(name_field) = &resource.name
         && let Some(name) = get_ci(body, name_field)
     {

@@ -1416,3 +1416,43 @@ async fn password_rules_filter_by_product_name() {
     let r = s.get("PasswordRules?enabledproducts=psconform-no-such-product", Some(&cookie)).await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn a_new_user_group_is_named_from_group_name_and_holds_nothing_it_was_not_given() {
+    let s = Sim::start(SimState::default(), &[]).await;
+    let cookie = s.session().await;
+    let body = r#"{"groupType":"BeyondInsight","groupName":"psconform-new-group","isActive":true}"#;
+    let (status, group) = status_json(s.send(reqwest::Method::POST, "UserGroups", &cookie, body).await).await;
+    assert_eq!((status, &group["Name"]), (StatusCode::CREATED, &json!("psconform-new-group")), "{group}");
+    let id = group["GroupID"].as_i64().expect("GroupID");
+    let by_name = s.get_json("UserGroups?name=psconform-new-group", &cookie).await;
+    assert_eq!(by_name.get("GroupID").or_else(|| by_name[0].get("GroupID")), Some(&json!(id)), "{by_name}");
+    let again = s.send(reqwest::Method::POST, "UserGroups", &cookie, body).await;
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    assert_eq!(s.get_json(&format!("UserGroups/{id}/Permissions"), &cookie).await, json!([]));
+    let rule = s.get_json("SmartRules", &cookie).await[0]["SmartRuleID"].clone();
+    assert_eq!(s.get_json(&format!("UserGroups/{id}/SmartRules/{rule}/Roles"), &cookie).await, json!([]));
+    // The demo groups keep what they were planted with.
+    assert_ne!(s.get_json("UserGroups/1/Permissions", &cookie).await, json!([]));
+    let r = s.send(reqwest::Method::DELETE, "UserGroups?name=psconform-new-group", &cookie, "").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(s.get(&format!("UserGroups/{id}"), Some(&cookie)).await.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn new_systems_and_functional_accounts_take_their_documented_names() {
+    let s = Sim::start(SimState::default(), &[]).await;
+    let cookie = s.session().await;
+    let body = r#"{"EntityTypeID":1,"HostName":"psconform-host","IPAddress":"192.0.2.9","PlatformID":1}"#;
+    let (status, system) =
+        status_json(s.send(reqwest::Method::POST, "Workgroups/1/ManagedSystems", &cookie, body).await).await;
+    assert!(status.is_success(), "{status} {system}");
+    assert_eq!(system["SystemName"], json!("psconform-host"), "{system}");
+    let body = r#"{"PlatformID":1,"AccountName":"psconform-fa","Password":"x"}"#;
+    let (status, account) = status_json(s.send(reqwest::Method::POST, "FunctionalAccounts", &cookie, body).await).await;
+    assert!(status.is_success(), "{status} {account}");
+    assert_eq!(account["DisplayName"], json!("psconform-fa"), "{account}");
+    let body = r#"{"PlatformID":1,"AccountName":"psconform-fa","DisplayName":"shown","Password":"x"}"#;
+    let (_, account) = status_json(s.send(reqwest::Method::POST, "FunctionalAccounts", &cookie, body).await).await;
+    assert_eq!(account["DisplayName"], json!("shown"), "{account}");
+}
