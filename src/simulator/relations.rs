@@ -172,13 +172,14 @@ pub(crate) fn assign_access_level(app: &App, call: &Call) -> Response {
 }
 
 /// `GET UserGroups/{userGroupId}/SmartRules`: the rules a group reaches, each with its access
-/// level (filtered by `accessLevel`).
+/// level (filtered by `accessLevel`, one level or a list, read and read/write by default).
 pub(crate) fn group_smart_rules(app: &App, call: &Call) -> Response {
     let Some(doc) = call.doc else { return reply::no_route() };
     let tables = app.store();
     let Some(group) = tables.find(app.catalog, USER_GROUP, call.param(0)) else { return reply::not_found("UserGroup") };
     let gid = text(&group["GroupID"]);
-    let wanted = call.query.text("accessLevel");
+    // One access level or a comma-separated list of them; read and read/write by default.
+    let wanted: Vec<&str> = call.query.text("accessLevel").unwrap_or("1,3").split(',').map(str::trim).collect();
     let rows: Vec<Value> = tables
         .pairs(&group_rules())
         .iter()
@@ -189,7 +190,7 @@ pub(crate) fn group_smart_rules(app: &App, call: &Call) -> Response {
                 .hidden(USER_GROUP, &gid)
                 .and_then(|h| h.get(&format!("AccessLevel:{r}")).cloned())
                 .unwrap_or(Value::from(1));
-            if wanted.is_some_and(|w| !same(&level, w)) {
+            if !wanted.iter().any(|w| same(&level, w)) {
                 return None;
             }
             rule.as_object_mut()?.insert("AccessLevelID".into(), level);

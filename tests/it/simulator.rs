@@ -1456,3 +1456,22 @@ async fn new_systems_and_functional_accounts_take_their_documented_names() {
     let (_, account) = status_json(s.send(reqwest::Method::POST, "FunctionalAccounts", &cookie, body).await).await;
     assert_eq!(account["DisplayName"], json!("shown"), "{account}");
 }
+
+#[tokio::test]
+async fn an_access_level_assignment_answers_200_without_a_body_and_the_group_reaches_the_rule() {
+    let s = Sim::start(SimState::default(), &[]).await;
+    let cookie = s.session().await;
+    let rule = s.get_json("SmartRules", &cookie).await[0]["SmartRuleID"].clone();
+    let path = format!("UserGroups/2/SmartRules/{rule}/AccessLevels");
+    let r = s.send(reqwest::Method::POST, &path, &cookie, r#"{"AccessLevelID":3}"#).await;
+    assert_eq!(status_and_text(r).await, (StatusCode::OK, String::new(), String::new()));
+    let reached = s.get_json("UserGroups/2/SmartRules", &cookie).await;
+    assert!(
+        reached.as_array().is_some_and(|a| a.iter().any(|x| x["SmartRuleID"] == rule && x["AccessLevelID"] == 3)),
+        "{reached}"
+    );
+    let listed = s.get_json("UserGroups/2/SmartRules?accessLevel=1,3", &cookie).await;
+    assert!(listed.as_array().is_some_and(|a| a.iter().any(|x| x["SmartRuleID"] == rule)), "{listed}");
+    let read_only = s.get_json("UserGroups/2/SmartRules?accessLevel=0,1", &cookie).await;
+    assert!(read_only.as_array().is_some_and(|a| a.iter().all(|x| x["SmartRuleID"] != rule)), "{read_only}");
+}
