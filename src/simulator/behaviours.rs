@@ -90,6 +90,9 @@ pub(crate) static BEHAVIOURS: &[(&str, Handler)] = &[
     ("assign-access-level", relations::assign_access_level),
     ("user-group-smart-rules", relations::group_smart_rules),
     ("create-user-in-group", relations::create_user_in_group),
+    ("quick-rule-create", relations::create_quick_rule),
+    ("quick-rule-remove-member", relations::remove_quick_rule_member),
+    ("smart-rule-create", relations::create_smart_rule),
     ("policy-assignees", relations::policy_assignees),
     ("test-access-policy", relations::test_access_policy),
     // Administration

@@ -46,15 +46,126 @@ pub(crate) fn replace_quick_rule_accounts(app: &App, call: &Call) -> Response {
         return reply::not_found(&format!("Managed Account {missing}"));
     }
     let pairs = tables.pairs_mut(&quick_rule_accounts());
+    let feedback = match call.query.bool("feedback") {
+        Ok(f) => f.unwrap_or(true),
+        Err(r) => return r.into(),
+    };
     pairs.retain(|(r, _)| *r != rule);
     pairs.extend(ids.iter().map(|a| (rule.clone(), a.clone())));
-    if call.query.bool("feedback").ok().flatten() == Some(true) {
+    if feedback {
         return reply::ok(&json!({ "ManagedAccountIDs": ids }));
     }
     reply::empty(StatusCode::NO_CONTENT)
 }
 
 /// `UserGroups/{userGroupId}/Permissions`: `GET` a group's permissions with their access
+fn quick_rule() -> ModelRef {
+    ModelRef { area: Some("quick-rules".into()), name: "QuickRule".into() }
+}
+
+/// `POST QuickRules`: a new rule of `RuleType` (managed accounts unless it says managed
+/// systems) listing the records `IDs` (or the deprecated `AccountIDs`) names, each of which
+/// must exist; the category and description take the documented defaults.
+pub(crate) fn create_quick_rule(app: &App, call: &Call) -> Response {
+    let Some(doc) = call.doc else { return reply::no_route() };
+    let mut body = match documented_body(app, call) {
+        Ok(b) => b,
+        Err(r) => return r.into(),
+    };
+    let systems =
+        get_ci(&body, "RuleType").and_then(Value::as_str).is_some_and(|t| t.eq_ignore_ascii_case("ManagedSystem"));
+    let (link, members, kind) = if systems {
+        (("quick-rules".to_owned(), "QuickRuleSystems".to_owned()), MANAGED_SYSTEM, "ManagedSystem")
+    } else {
+        (quick_rule_accounts(), MANAGED_ACCOUNT, "ManagedAccount")
+    };
+    let ids: Vec<String> = ["IDs", "AccountIDs"]
+        .iter()
+        .find_map(|f| get_ci(&body, f).and_then(Value::as_array))
+        .map(|a| a.iter().map(text).collect())
+        .unwrap_or_default();
+    let Some(resource) = app.catalog.models.resources.get(&key(&quick_rule())) else { return reply::no_route() };
+    let mut tables = app.store();
+    if let Some(missing) = ids.iter().find(|id| tables.find(app.catalog, members, id).is_none()) {
+        return reply::not_found(&format!("{} {missing}", members.1));
+    }
+    let title = get_ci(&body, "Title").cloned().unwrap_or(Value::Null);
+    body.insert("RuleType".into(), Value::from(kind));
+    body.entry("Category").or_insert_with(|| Value::from("Quick Rules"));
+    body.entry("Description").or_insert(title);
+    let rule = match insert_from_body(app, &mut tables, doc, resource, &body, None) {
+        Ok(r) => r,
+        Err(r) => return r.into(),
+    };
+    let id = text(&rule["SmartRuleID"]);
+    tables.pairs_mut(&link).extend(ids.into_iter().map(|m| (id.clone(), m)));
+    drop(tables);
+    record_answer(app, call, doc, &quick_rule(), &rule)
+}
+
+/// `DELETE QuickRules/{quickRuleId}/ManagedAccounts/{managedAccountId}` and its
+/// `ManagedSystems/{managedSystemId}` twin: the member leaves the rule, unless it is the rule's
+/// last one (the references: a Quick Rule keeps at least one; the refusal's status is not
+/// documented, so it is the usage page's 400 for a request that is not valid).
+pub(crate) fn remove_quick_rule_member(app: &App, call: &Call) -> Response {
+    let systems = call.doc.is_some_and(|d| d.route.to_ascii_lowercase().contains("/managedsystems/"));
+    let (link, members) = if systems {
+        (("quick-rules".to_owned(), "QuickRuleSystems".to_owned()), MANAGED_SYSTEM)
+    } else {
+        (quick_rule_accounts(), MANAGED_ACCOUNT)
+    };
+    let mut tables = app.store();
+    let Some(rule) = tables.id_named(app.catalog, &quick_rule(), call.param(0)) else {
+        return reply::not_found("QuickRule");
+    };
+    let Some(member) = tables.id_named(app.catalog, &members.model(), call.param(1)) else {
+        return reply::not_found(members.1);
+    };
+    let pair = (text(&rule), text(&member));
+    let pairs = tables.pairs_mut(&link);
+    if !pairs.contains(&pair) {
+        return reply::not_found("link");
+    }
+    if pairs.iter().filter(|(r, _)| *r == pair.0).count() == 1 {
+        return reply::message(StatusCode::BAD_REQUEST, &format!("A Quick Rule keeps at least one {}.", members.1));
+    }
+    pairs.retain(|p| *p != pair);
+    reply::empty(StatusCode::OK)
+}
+
+/// `POST SmartRules/FilterAssetAttribute` and `POST SmartRules/FilterManagedAccountAttribute`:
+/// a new rule whose `RuleType` is what it selects. A managed-account rule bounded by
+/// `SmartRuleID` needs that rule to be an asset or managed-system one (400 otherwise, as the
+/// official library documents).
+pub(crate) fn create_smart_rule(app: &App, call: &Call) -> Response {
+    let Some(doc) = call.doc else { return reply::no_route() };
+    let mut body = match documented_body(app, call) {
+        Ok(b) => b,
+        Err(r) => return r.into(),
+    };
+    let accounts = doc.route.to_ascii_lowercase().ends_with("filtermanagedaccountattribute");
+    let Some(resource) = app.catalog.models.resources.get(&key(&SMART_RULE.model())) else { return reply::no_route() };
+    let mut tables = app.store();
+    if let Some(bound) = get_ci(&body, "SmartRuleID").filter(|v| accounts && !v.is_null()) {
+        let Some(bound) = tables.find(app.catalog, SMART_RULE, &text(bound)) else {
+            return reply::not_found("SmartRule");
+        };
+        if !["Asset", "ManagedSystem"].iter().any(|t| same(&bound["RuleType"], t)) {
+            return reply::message(
+                StatusCode::BAD_REQUEST,
+                "SmartRuleID must name an asset or managed system Smart Rule.",
+            );
+        }
+    }
+    body.insert("RuleType".into(), Value::from(if accounts { "ManagedAccount" } else { "Asset" }));
+    let rule = match insert_from_body(app, &mut tables, doc, resource, &body, None) {
+        Ok(r) => r,
+        Err(r) => return r.into(),
+    };
+    drop(tables);
+    record_answer(app, call, doc, &SMART_RULE.model(), &rule)
+}
+
 /// levels, `POST` sets them (a list of `{PermissionID, AccessLevelID}`), `DELETE` removes them.
 pub(crate) fn group_permissions(app: &App, call: &Call) -> Response {
     let method = call.doc.map(|d| d.method.as_str()).unwrap_or_default();

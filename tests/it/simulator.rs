@@ -1475,3 +1475,55 @@ async fn an_access_level_assignment_answers_200_without_a_body_and_the_group_rea
     let read_only = s.get_json("UserGroups/2/SmartRules?accessLevel=0,1", &cookie).await;
     assert!(read_only.as_array().is_some_and(|a| a.iter().all(|x| x["SmartRuleID"] != rule)), "{read_only}");
 }
+
+#[tokio::test]
+async fn quick_rules_list_their_ids_keep_one_member_and_answer_feedback_by_default() {
+    let s = Sim::start(SimState::default(), &[]).await;
+    let cookie = s.session().await;
+    let body = r#"{"IDs":[1],"Title":"psconform-systems","RuleType":"ManagedSystem"}"#;
+    let (status, rule) = status_json(s.send(reqwest::Method::POST, "QuickRules", &cookie, body).await).await;
+    assert_eq!((status, &rule["RuleType"]), (StatusCode::CREATED, &json!("ManagedSystem")), "{rule}");
+    let id = &rule["SmartRuleID"];
+    let systems = s.get_json(&format!("QuickRules/{id}/ManagedSystems"), &cookie).await;
+    assert_eq!(
+        systems.as_array().map(|a| a.iter().map(|x| x["ManagedSystemID"].clone()).collect()),
+        Some(vec![json!(1)])
+    );
+    let last = s.send(reqwest::Method::DELETE, &format!("QuickRules/{id}/ManagedSystems/1"), &cookie, "").await;
+    assert_eq!(last.status(), StatusCode::BAD_REQUEST);
+
+    let body = r#"{"IDs":[10],"Title":"psconform-accounts"}"#;
+    let (status, rule) = status_json(s.send(reqwest::Method::POST, "QuickRules", &cookie, body).await).await;
+    assert_eq!((status, &rule["RuleType"]), (StatusCode::CREATED, &json!("ManagedAccount")), "{rule}");
+    let id = &rule["SmartRuleID"];
+    let last = s.send(reqwest::Method::DELETE, &format!("QuickRules/{id}/ManagedAccounts/10"), &cookie, "").await;
+    assert_eq!(last.status(), StatusCode::BAD_REQUEST);
+    let path = format!("QuickRules/{id}/ManagedAccounts");
+    let (status, _) = status_json(s.send(reqwest::Method::PUT, &path, &cookie, r#"{"IDs":[10]}"#).await).await;
+    assert_eq!(status, StatusCode::OK);
+    let quiet = s.send(reqwest::Method::PUT, &format!("{path}?feedback=false"), &cookie, r#"{"IDs":[10]}"#).await;
+    assert_eq!(quiet.status(), StatusCode::NO_CONTENT);
+}
+
+#[tokio::test]
+async fn a_managed_account_smart_rule_is_bounded_only_by_an_asset_or_system_rule() {
+    let s = Sim::start(SimState::default(), &[]).await;
+    let cookie = s.session().await;
+    let attribute = s.get_json("Attributes", &cookie).await[0]["AttributeID"].clone();
+    let (sim, session, attribute) = (&s, &cookie, &attribute);
+    let create = |route: &'static str, title: &'static str, bound: Option<Value>| async move {
+        let mut body =
+            json!({ "AttributeIDs": [attribute], "Title": title, "Category": "c", "ProcessImmediately": false });
+        if let Some(b) = bound {
+            body["SmartRuleID"] = b;
+        }
+        sim.send(reqwest::Method::POST, route, session, &body.to_string()).await
+    };
+    let (status, assets) = status_json(create("SmartRules/FilterAssetAttribute", "psconform-a", None).await).await;
+    assert_eq!((status, &assets["RuleType"]), (StatusCode::CREATED, &json!("Asset")), "{assets}");
+    let route = "SmartRules/FilterManagedAccountAttribute";
+    let (status, accounts) = status_json(create(route, "psconform-b", Some(assets["SmartRuleID"].clone())).await).await;
+    assert_eq!((status, &accounts["RuleType"]), (StatusCode::CREATED, &json!("ManagedAccount")), "{accounts}");
+    let refused = create(route, "psconform-c", Some(accounts["SmartRuleID"].clone())).await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+}
