@@ -238,11 +238,11 @@ fn stash_secrets(
     tables.hidden_of_mut(k, id).extend(secrets);
 }
 
-/// Changes a record's fields to the body's; 404 when there is no such record, 409 when the
-/// new name is another record's.
+/// Changes a record's fields to the body's: 400 when the body lacks a field the request model
+/// requires, 404 when there is no such record, 409 when the new name is another record's.
 fn update(app: &App, tables: &mut Tables, doc: &EndpointDoc, resource: &Resource, call: &Call) -> Response {
     let catalog = app.catalog;
-    let body = match body_object(call) {
+    let body = match documented_body(app, call) {
         Ok(b) => b,
         Err(r) => return r.into(),
     };

@@ -1527,3 +1527,18 @@ async fn a_managed_account_smart_rule_is_bounded_only_by_an_asset_or_system_rule
     let refused = create(route, "psconform-c", Some(accounts["SmartRuleID"].clone())).await;
     assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn an_update_needs_the_fields_its_model_requires() {
+    let s = Sim::start(SimState::default(), &[]).await;
+    let cookie = s.session().await;
+    let asset = s.get_json("Assets/11", &cookie).await;
+    let r = s.send(reqwest::Method::PUT, "Assets/11", &cookie, r#"{"AssetName":"renamed"}"#).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(s.get_json("Assets/11", &cookie).await, asset, "a refused update changes nothing");
+    let mut full = asset.clone();
+    full["AssetName"] = json!("renamed");
+    let (status, updated) =
+        status_json(s.send(reqwest::Method::PUT, "Assets/11", &cookie, &full.to_string()).await).await;
+    assert_eq!((status, &updated["AssetName"]), (StatusCode::OK, &json!("renamed")), "{updated}");
+}
