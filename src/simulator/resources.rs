@@ -203,6 +203,10 @@ pub(crate) fn insert_from_body(
             row.insert(f.name.clone(), id.clone());
         } else if let Some(v) = get_ci(body, &f.name).filter(|v| fill::admits(&f.ty, v)) {
             row.insert(f.name.clone(), v.clone());
+        } else if !f.ty.nullable() && f.ty.0.contains(&Term::String(Some(StringFormat::DateTime))) {
+            // A date the record must carry (its creation, its last update or processing) is
+            // the moment it was made, not `DateTime.MinValue`, which means "never".
+            row.insert(f.name.clone(), Value::String(fill::now()));
         }
     }
     let seed = fill::seed_of(&[&k.1, &body.len().to_string(), &tables.rows_of(&k).len().to_string()]);

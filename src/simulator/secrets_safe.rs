@@ -377,7 +377,7 @@ pub(crate) fn create_secret(app: &App, call: &Call) -> Response {
     }
     row.insert("Urls".into(), json!([]));
     for k in ["CreatedOn", "ModifiedOn"] {
-        row.insert(k.into(), Value::from(now()));
+        row.insert(k.into(), Value::from(fill::now()));
     }
     for k in ["CreatedBy", "ModifiedBy"] {
         row.insert(k.into(), Value::from(OWNER));
@@ -415,14 +415,6 @@ fn route_kind_of_create(call: &Call) -> &'static str {
         "Credential" => "Credential",
         other => other,
     }
-}
-
-/// The time now, as .NET writes it.
-fn now() -> String {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let mut t = crate::report::rfc3339(secs);
-    t.pop();
-    t
 }
 
 pub(crate) fn update_secret(app: &App, call: &Call) -> Response {
@@ -467,7 +459,7 @@ pub(crate) fn update_secret(app: &App, call: &Call) -> Response {
     let Some(Value::Object(row)) = tables.find_mut(app.catalog, SECRET, &id) else { return reply::not_found("Secret") };
     write_fields(row, &body.fields);
     row.insert("FolderId".into(), Value::from(folder_id));
-    row.insert("ModifiedOn".into(), Value::from(now()));
+    row.insert("ModifiedOn".into(), Value::from(fill::now()));
     if let Some((_, content)) = &body.file {
         row.insert("FileHash".into(), Value::from(file_hash(content)));
     }

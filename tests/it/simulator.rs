@@ -1542,3 +1542,16 @@ async fn an_update_needs_the_fields_its_model_requires() {
         status_json(s.send(reqwest::Method::PUT, "Assets/11", &cookie, &full.to_string()).await).await;
     assert_eq!((status, &updated["AssetName"]), (StatusCode::OK, &json!("renamed")), "{updated}");
 }
+
+#[tokio::test]
+async fn new_records_carry_the_moment_they_were_made() {
+    let s = Sim::start(SimState::default(), &[]).await;
+    let cookie = s.session().await;
+    let body = r#"{"IPAddress":"192.0.2.77","AssetName":"psconform-dated"}"#;
+    let (status, asset) = status_json(s.send(reqwest::Method::POST, "Workgroups/1/Assets", &cookie, body).await).await;
+    assert!(status.is_success(), "{status} {asset}");
+    for field in ["CreateDate", "LastUpdateDate"] {
+        let date = asset[field].as_str().unwrap_or_default();
+        assert!(date.starts_with("20"), "{field}: {asset}");
+    }
+}
