@@ -1555,3 +1555,16 @@ async fn new_records_carry_the_moment_they_were_made() {
         assert!(date.starts_with("20"), "{field}: {asset}");
     }
 }
+
+#[tokio::test]
+async fn a_request_set_needs_two_access_types() {
+    let s = Sim::start(SimState::default(), &[]).await;
+    let cookie = s.session().await;
+    let set = |types: &str| format!(r#"{{"AccessTypes":{types},"SystemID":1,"AccountID":10,"DurationMinutes":5}}"#);
+    let one = s.send(reqwest::Method::POST, "RequestSets", &cookie, &set(r#"["View"]"#)).await;
+    assert_eq!(one.status(), StatusCode::BAD_REQUEST);
+    let same_twice = s.send(reqwest::Method::POST, "RequestSets", &cookie, &set(r#"["View","view"]"#)).await;
+    assert_eq!(same_twice.status(), StatusCode::BAD_REQUEST);
+    let two = s.send(reqwest::Method::POST, "RequestSets", &cookie, &set(r#"["View","RDP"]"#)).await;
+    assert_eq!(two.status(), StatusCode::CREATED);
+}
