@@ -70,6 +70,7 @@ pub(crate) static BEHAVIOURS: &[(&str, Handler)] = &[
     ("secret-shares", secrets_safe::shares),
     ("folder-list", secrets_safe::list_folders),
     ("folder-secrets-by-type", secrets_safe::folder_secrets_by_type),
+    ("folder-secrets", secrets_safe::folder_secrets),
     ("folder-favorite", secrets_safe::favorite),
     ("folder-move", secrets_safe::move_folder),
     ("folder-import", secrets_safe::import_folder),

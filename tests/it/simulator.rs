@@ -1568,3 +1568,73 @@ async fn a_request_set_needs_two_access_types() {
     let two = s.send(reqwest::Method::POST, "RequestSets", &cookie, &set(r#"["View","RDP"]"#)).await;
     assert_eq!(two.status(), StatusCode::CREATED);
 }
+
+#[tokio::test]
+async fn secrets_safe_folders_have_real_parents_and_uploads_read_their_file_part() {
+    let s = Sim::start(SimState::default(), &[]).await;
+    let cookie = s.session().await;
+    let (sim, session) = (&s, &cookie);
+    let post = |path: &'static str, body: Value| async move {
+        sim.send(reqwest::Method::POST, path, session, &body.to_string()).await
+    };
+    let (_, safe) = status_json(post("Secrets-Safe/Safes", json!({ "Name": "psconform-safe" })).await).await;
+    let orphan = post(
+        "Secrets-Safe/Folders",
+        json!({ "Name": "psconform-orphan", "ParentId": uuid::Uuid::new_v4().to_string() }),
+    )
+    .await;
+    assert_eq!(orphan.status(), StatusCode::NOT_FOUND);
+    let (status, folder) =
+        status_json(post("Secrets-Safe/Folders", json!({ "Name": "psconform-f", "ParentId": safe["Id"] })).await).await;
+    assert_eq!(status, StatusCode::CREATED, "{folder}");
+    let (status, child) =
+        status_json(post("Secrets-Safe/Folders", json!({ "Name": "psconform-f", "ParentId": folder["Id"] })).await)
+            .await;
+    assert_eq!(status, StatusCode::CREATED, "the same name under another parent: {child}");
+
+    let multipart = |name: &str, content: &str, meta: Option<&str>| {
+        let meta = meta
+            .map(|m| format!("--b\r\nContent-Disposition: form-data; name=\"secretmetadata\"\r\n\r\n{m}\r\n"))
+            .unwrap_or_default();
+        format!(
+            "{meta}--b\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"x.csv\"\r\n\r\n{content}\r\n--b--\r\n"
+        )
+    };
+    let send_multipart = |path: String, body: String| {
+        client()
+            .post(s.url(&path))
+            .header(COOKIE, &cookie)
+            .header(CONTENT_TYPE, "multipart/form-data; boundary=b")
+            .body(body)
+            .send()
+    };
+    let fid = folder["Id"].as_str().expect("Id");
+    let csv = "url,username,password,name\r\nhttps://example.invalid,someone,pw,psconform-imported";
+    let r = send_multipart(format!("Secrets-Safe/Folders/{fid}/Upload"), multipart("form-data", csv, None))
+        .await
+        .expect("request");
+    let (status, result) = status_json(r).await;
+    assert_eq!(
+        (status, &result["totalNumber"], &result["successfulImport"]),
+        (StatusCode::CREATED, &json!(1), &json!(1)),
+        "{result}"
+    );
+    for part in ["files", "form-data"] {
+        let meta = format!(r#"{{"Title":"psconform-{part}","FileName":"x.txt"}}"#);
+        let r =
+            send_multipart(format!("Secrets-Safe/Folders/{fid}/Secrets/File"), multipart(part, "content", Some(&meta)))
+                .await
+                .expect("request");
+        assert_eq!(r.status(), StatusCode::CREATED, "{part}");
+    }
+    let secrets = s.get_json(&format!("Secrets-Safe/Folders/{fid}/Secrets"), &cookie).await;
+    let secrets = secrets.as_array().expect("array");
+    assert_eq!(secrets.len(), 3);
+    assert!(secrets.iter().any(|x| x["Title"] == "psconform-imported"));
+    assert!(
+        secrets.iter().all(|x| x["Folder"] == "psconform-f"
+            && x["FolderPath"] == "psconform-safe/psconform-f"
+            && x["OwnerId"] != 0),
+        "{secrets:?}"
+    );
+}
