@@ -74,7 +74,10 @@ pub(crate) fn start(app: &App, call: &Call) -> Response {
         (account, system, Value::from(request))
     };
     let host = get_ci(&body, "HostName").cloned().unwrap_or_else(|| system["SystemName"].clone());
+    // The id first: fitting the record to its model would otherwise give it the default 0.
+    let session_id = tables.next_id(app.catalog, &SESSION.model());
     let given = json!({
+        "SessionID": session_id,
         "UserID": super::requests::user_id(call.principal),
         "NodeID": super::seed::NODE,
         "Status": IN_PROGRESS,

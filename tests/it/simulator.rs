@@ -1638,3 +1638,21 @@ async fn secrets_safe_folders_have_real_parents_and_uploads_read_their_file_part
         "{secrets:?}"
     );
 }
+
+#[tokio::test]
+async fn every_new_session_has_an_id_of_its_own() {
+    let s = Sim::start(SimState::default(), &[]).await;
+    let cookie = s.session().await;
+    let body = r#"{"SessionType":"SSH","HostName":"psconform-host","UserName":"root","Password":"x"}"#;
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let (status, ticket) = status_json(s.send(reqwest::Method::POST, "Sessions/Admin", &cookie, body).await).await;
+        assert_eq!(status, StatusCode::CREATED);
+        let id = ticket["ID"].as_str().expect("ID").to_owned();
+        assert_ne!(id, "0");
+        let session = s.get_json(&format!("Sessions/{id}"), &cookie).await;
+        assert_eq!(session["SessionID"].to_string(), id, "{session}");
+        ids.push(id);
+    }
+    assert_ne!(ids[0], ids[1]);
+}
