@@ -1640,6 +1640,31 @@ async fn secrets_safe_folders_have_real_parents_and_uploads_read_their_file_part
 }
 
 #[tokio::test]
+async fn replay_answers_each_frame_form_and_keeps_its_speed() {
+    let s = Sim::start(SimState::default(), &[]).await;
+    let cookie = s.session().await;
+    let sessions = s.get_json("Sessions", &cookie).await;
+    let session = sessions.as_array().and_then(|a| a.iter().find(|x| x["Token"].is_string())).expect("a session");
+    let body =
+        json!({ "id": session["Token"], "record_key": session["RecordKey"], "protocol": "SSH", "headless": true });
+    let (status, replay) =
+        status_json(s.send(reqwest::Method::POST, "pbsm/replay", &cookie, &body.to_string()).await).await;
+    assert_eq!(status, StatusCode::OK, "{replay}");
+    let path = format!("pbsm/replay/{}", replay["id"].as_str().expect("id"));
+    for (query, wanted) in [("screen=1", "text/plain"), ("jpeg=1", "image/jpeg"), ("png=1", "image/png")] {
+        let r = s.get(&format!("{path}?{query}"), Some(&cookie)).await;
+        assert_eq!((r.status(), content_type(&r)), (StatusCode::OK, wanted.to_owned()), "{query}");
+        if query.starts_with("jpeg") {
+            assert!(r.bytes().await.expect("bytes").starts_with(&[0xff, 0xd8]));
+        }
+    }
+    let moved = r#"{"speed":200,"offset":1000,"next":10}"#;
+    let (status, now) = status_json(s.send(reqwest::Method::PUT, &path, &cookie, moved).await).await;
+    assert_eq!((status, &now["speed"], &now["offset"]), (StatusCode::OK, &json!(200), &json!(1000)), "{now}");
+    assert_eq!(s.get_json(&path, &cookie).await["speed"], json!(200));
+}
+
+#[tokio::test]
 async fn every_new_session_has_an_id_of_its_own() {
     let s = Sim::start(SimState::default(), &[]).await;
     let cookie = s.session().await;
