@@ -1681,3 +1681,22 @@ async fn every_new_session_has_an_id_of_its_own() {
     }
     assert_ne!(ids[0], ids[1]);
 }
+
+#[tokio::test]
+async fn unmodelled_answers_still_need_the_record_they_name() {
+    let s = Sim::start(SimState::default(), &[]).await;
+    let cookie = s.session().await;
+    let platforms = s.get_json("CustomPlatforms", &cookie).await;
+    let id = &platforms[0]["id"];
+    assert_eq!(s.get(&format!("CustomPlatforms/{id}/Export"), Some(&cookie)).await.status(), StatusCode::OK);
+    let r = s.get("CustomPlatforms/2147483647/Export", Some(&cookie)).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let deliveries = s.get_json("Subscriptions/Delivery", &cookie).await;
+    let first = &deliveries[0];
+    let (sim, session) = (&s, &cookie);
+    let download = |id: String| async move {
+        sim.send(reqwest::Method::POST, &format!("Subscriptions/Delivery/Download?id={id}"), session, "").await
+    };
+    assert_eq!(download(first.to_string()).await.status(), StatusCode::OK);
+    assert_eq!(download("2147483647".into()).await.status(), StatusCode::NOT_FOUND);
+}
