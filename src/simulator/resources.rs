@@ -321,9 +321,11 @@ fn delete(
     if selected.is_empty() {
         return reply::not_found(&resource.model.name);
     }
+    // The children that go with it (`serve: { with: … }`: a group's addresses) do not count.
+    let goes_with = |child: &Resource| serve.with.iter().any(|w| key(w) == key(&child.model));
     for row in &selected {
         let id = &row[&resource.id];
-        for (child_key, child) in &catalog.models.resources {
+        for (child_key, child) in catalog.models.resources.iter().filter(|(_, c)| !goes_with(c)) {
             for (_, field) in child.parents.iter().filter(|(p, _)| key(p) == k) {
                 // A child that goes with it (a folder deleted with its subfolders) does not count.
                 let in_use = tables.rows_of(child_key).iter().any(|r| {
@@ -343,7 +345,22 @@ fn delete(
         }
     }
     for row in &selected {
-        tables.remove(catalog, &k, &row[&resource.id]);
+        let id = &row[&resource.id];
+        for child in catalog.models.resources.values().filter(|c| goes_with(c)) {
+            let child_key = key(&child.model);
+            for (_, field) in child.parents.iter().filter(|(p, _)| key(p) == k) {
+                let gone: Vec<Value> = tables
+                    .rows_of(&child_key)
+                    .iter()
+                    .filter(|r| r.get(field) == Some(id))
+                    .map(|r| r[&child.id].clone())
+                    .collect();
+                for child_id in &gone {
+                    tables.remove(catalog, &child_key, child_id);
+                }
+            }
+        }
+        tables.remove(catalog, &k, id);
     }
     let last = selected.last().cloned().unwrap_or(Value::Null);
     empty_or_id_answer(doc, call, &last[&resource.id])

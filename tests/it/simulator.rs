@@ -1700,3 +1700,20 @@ async fn unmodelled_answers_still_need_the_record_they_name() {
     assert_eq!(download(first.to_string()).await.status(), StatusCode::OK);
     assert_eq!(download("2147483647".into()).await.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn an_address_group_is_deleted_with_its_addresses() {
+    let s = Sim::start(SimState::default(), &[]).await;
+    let cookie = s.session().await;
+    let (_, group) =
+        status_json(s.send(reqwest::Method::POST, "AddressGroups", &cookie, r#"{"Name":"psconform-ag"}"#).await).await;
+    let gid = &group["AddressGroupID"];
+    let path = format!("AddressGroups/{gid}/Addresses");
+    let body = r#"{"Type":1,"Value":"192.0.2.5","Omit":false}"#;
+    let (status, address) = status_json(s.send(reqwest::Method::POST, &path, &cookie, body).await).await;
+    assert_eq!(status, StatusCode::CREATED, "{address}");
+    let r = s.send(reqwest::Method::DELETE, &format!("AddressGroups/{gid}"), &cookie, "").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = s.get(&format!("Addresses/{}", address["AddressID"]), Some(&cookie)).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}
