@@ -397,14 +397,25 @@ fn relink(app: &App, tables: &mut Tables, doc: &EndpointDoc, serve: &Serve, call
     };
     let Some(pair) = pair else { return reply::not_found(&format!("{} or {}", l.from.name, l.to.name)) };
     let pairs = tables.pairs_mut(&key(link));
+    // Where the page documents 201 for a new link and 200 for one already there (a managed
+    // account's propagation action), a link made again is that 200, not a conflict.
+    let again_ok = doc.responses.contains_key(&200) && doc.responses.contains_key(&201);
+    let mut status = None;
     if add {
         if pairs.contains(&pair) {
-            return reply::message(StatusCode::CONFLICT, "The link already exists.");
+            if !again_ok {
+                return reply::message(StatusCode::CONFLICT, "The link already exists.");
+            }
+            status = Some(StatusCode::OK);
+        } else if again_ok {
+            status = Some(StatusCode::CREATED);
         }
         if pairs.len() >= tables::MAX_RECORDS {
             return reply::message(StatusCode::BAD_REQUEST, "The simulator holds no more links of this kind.");
         }
-        pairs.push(pair.clone());
+        if status != Some(StatusCode::OK) {
+            pairs.push(pair.clone());
+        }
     } else if let Some(i) = pairs.iter().position(|p| *p == pair) {
         pairs.remove(i);
         return empty_or_id_answer(doc, call, &Value::Null);
@@ -415,13 +426,17 @@ fn relink(app: &App, tables: &mut Tables, doc: &EndpointDoc, serve: &Serve, call
     let attached = call.params.last().map(String::as_str).unwrap_or_default();
     let (end, id) =
         if find(tables, &l.to, attached).as_ref() == Some(&pair.1) { (&l.to, &pair.1) } else { (&l.from, &pair.0) };
-    match tables.find_key(catalog, &key(end), id) {
+    let mut answer = match tables.find_key(catalog, &key(end), id) {
         Some(row) => {
             let row = row.clone();
             record_answer(app, call, doc, end, &row)
         }
         None => empty_or_id_answer(doc, call, &Value::Null),
+    };
+    if let Some(status) = status {
+        *answer.status_mut() = status;
     }
+    answer
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1717,3 +1717,18 @@ async fn an_address_group_is_deleted_with_its_addresses() {
     let r = s.get(&format!("Addresses/{}", address["AddressID"]), Some(&cookie)).await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_new_propagation_action_assignment_is_201_and_a_repeated_one_200() {
+    let s = Sim::start(SimState::default(), &[]).await;
+    let cookie = s.session().await;
+    let action = s.get_json("PropagationActions", &cookie).await[0]["PropagationActionID"].clone();
+    let path = format!("ManagedAccounts/10/PropagationActions/{action}");
+    let _ = s.send(reqwest::Method::DELETE, "ManagedAccounts/10/PropagationActions", &cookie, "").await;
+    let first = s.send(reqwest::Method::POST, &path, &cookie, "{}").await;
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let again = s.send(reqwest::Method::POST, &path, &cookie, "{}").await;
+    assert_eq!(again.status(), StatusCode::OK);
+    let listed = s.get_json("ManagedAccounts/10/PropagationActions", &cookie).await;
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
+}
