@@ -93,6 +93,7 @@ pub(crate) static BEHAVIOURS: &[(&str, Handler)] = &[
     ("assign-access-level", relations::assign_access_level),
     ("user-group-smart-rules", relations::group_smart_rules),
     ("create-user-in-group", relations::create_user_in_group),
+    ("create-user", relations::create_user),
     ("quick-rule-create", relations::create_quick_rule),
     ("quick-rule-remove-member", relations::remove_quick_rule_member),
     ("smart-rule-create", relations::create_smart_rule),

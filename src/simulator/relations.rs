@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 use super::app::App;
 use super::call::Call;
+use super::config::random_alphanumeric;
 use super::reply::{self, Refusal};
 use super::resources::{body_object, documented_body, get_ci, insert_from_body, list_answer, record_answer};
 use super::seed::group_members;
@@ -45,11 +46,11 @@ pub(crate) fn replace_quick_rule_accounts(app: &App, call: &Call) -> Response {
     if let Some(missing) = ids.iter().find(|id| tables.find(app.catalog, MANAGED_ACCOUNT, id).is_none()) {
         return reply::not_found(&format!("Managed Account {missing}"));
     }
-    let pairs = tables.pairs_mut(&quick_rule_accounts());
     let feedback = match call.query.bool("feedback") {
         Ok(f) => f.unwrap_or(true),
         Err(r) => return r.into(),
     };
+    let pairs = tables.pairs_mut(&quick_rule_accounts());
     pairs.retain(|(r, _)| *r != rule);
     pairs.extend(ids.iter().map(|a| (rule.clone(), a.clone())));
     if feedback {
@@ -58,7 +59,6 @@ pub(crate) fn replace_quick_rule_accounts(app: &App, call: &Call) -> Response {
     reply::empty(StatusCode::NO_CONTENT)
 }
 
-/// `UserGroups/{userGroupId}/Permissions`: `GET` a group's permissions with their access
 fn quick_rule() -> ModelRef {
     ModelRef { area: Some("quick-rules".into()), name: "QuickRule".into() }
 }
@@ -166,6 +166,7 @@ pub(crate) fn create_smart_rule(app: &App, call: &Call) -> Response {
     record_answer(app, call, doc, &SMART_RULE.model(), &rule)
 }
 
+/// `UserGroups/{userGroupId}/Permissions`: `GET` a group's permissions with their access
 /// levels, `POST` sets them (a list of `{PermissionID, AccessLevelID}`), `DELETE` removes them.
 pub(crate) fn group_permissions(app: &App, call: &Call) -> Response {
     let method = call.doc.map(|d| d.method.as_str()).unwrap_or_default();
@@ -323,13 +324,53 @@ pub(crate) fn create_user_in_group(app: &App, call: &Call) -> Response {
     let mut tables = app.store();
     let Some(group) = tables.find(app.catalog, USER_GROUP, call.param(0)) else { return reply::not_found("UserGroup") };
     let gid = text(&group["GroupID"]);
-    let user = match insert_from_body(app, &mut tables, doc, resource, &body, None) {
+    let user = match insert_user(app, &mut tables, doc, resource, &body) {
         Ok(u) => u,
         Err(r) => return r.into(),
     };
     tables.pairs_mut(&group_members()).push((gid, text(&user["UserID"])));
     drop(tables);
     record_answer(app, call, doc, &USER.model(), &user)
+}
+
+/// `POST Users`: a new user, in no group.
+pub(crate) fn create_user(app: &App, call: &Call) -> Response {
+    let Some(doc) = call.doc else { return reply::no_route() };
+    let body = match documented_body(app, call) {
+        Ok(b) => b,
+        Err(r) => return r.into(),
+    };
+    let Some(resource) = app.catalog.models.resources.get(&key(&USER.model())) else { return reply::no_route() };
+    let mut tables = app.store();
+    let user = match insert_user(app, &mut tables, doc, resource, &body) {
+        Ok(u) => u,
+        Err(r) => return r.into(),
+    };
+    drop(tables);
+    record_answer(app, call, doc, &USER.model(), &user)
+}
+
+/// A user made from a request body, as the answer shows it. An application user gets an OAuth
+/// client id, kept on the record, and a client secret that only this answer carries: the Users
+/// page gives `ClientSecret` as null on every read.
+fn insert_user(
+    app: &App,
+    tables: &mut Tables,
+    doc: &crate::catalog::EndpointDoc,
+    resource: &crate::catalog::model::Resource,
+    body: &serde_json::Map<String, Value>,
+) -> Result<Value, Refusal> {
+    let mut user = insert_from_body(app, tables, doc, resource, body, None)?;
+    if same(&user["UserType"], "Application") {
+        let client_id = Value::from(uuid::Uuid::new_v4().to_string());
+        if let Some(row) = tables.find_mut(app.catalog, USER, &text(&user["UserID"])) {
+            row["ClientID"] = client_id.clone();
+            row["ClientSecret"] = Value::Null;
+        }
+        user["ClientID"] = client_id;
+        user["ClientSecret"] = Value::from(random_alphanumeric(&mut rand::rng(), 48));
+    }
+    Ok(user)
 }
 
 /// `GET AccessPolicies/{accessPolicyId}/Assignees`: who a policy applies to, through the Smart

@@ -1732,3 +1732,20 @@ async fn a_new_propagation_action_assignment_is_201_and_a_repeated_one_200() {
     let listed = s.get_json("ManagedAccounts/10/PropagationActions", &cookie).await;
     assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
 }
+
+#[tokio::test]
+async fn a_new_application_user_is_answered_with_its_client_credentials_once() {
+    let s = Sim::start(SimState::default(), &[]).await;
+    let cookie = s.session().await;
+    let body = r#"{"UserType":"Application","UserName":"psconform-app","AccessPolicyID":1}"#;
+    let (status, user) = status_json(s.send(reqwest::Method::POST, "Users", &cookie, body).await).await;
+    assert_eq!(status, StatusCode::CREATED, "{user}");
+    let client_id = user["ClientID"].as_str().unwrap_or_default();
+    assert!(!client_id.is_empty() && user["ClientSecret"].as_str().is_some_and(|s| s.len() >= 32), "{user}");
+    let read = s.get_json(&format!("Users/{}", user["UserID"]), &cookie).await;
+    assert_eq!((read["ClientID"].as_str(), &read["ClientSecret"]), (Some(client_id), &Value::Null), "{read}");
+    let body = r#"{"UserType":"BeyondInsight","UserName":"psconform-person","Password":"x"}"#;
+    let (status, person) = status_json(s.send(reqwest::Method::POST, "Users", &cookie, body).await).await;
+    assert_eq!(status, StatusCode::CREATED, "{person}");
+    assert!(person.get("ClientSecret").is_none_or(Value::is_null), "{person}");
+}
