@@ -400,6 +400,11 @@ pub struct Serve {
     pub parent: Option<ModelRef>,
     /// Query parameters that filter, each with the field it compares.
     pub filters: Vec<(String, String)>,
+    /// Record fields a create's body gives under another name: (record field, body field). The
+    /// record field takes the body field's value when the body does not give it by its own name.
+    pub from: Vec<(String, String)>,
+    /// Child models whose records a delete removes with the record (instead of refusing it).
+    pub with: Vec<ModelRef>,
     /// The link a list follows, or that `Link`/`Unlink` change.
     pub link: Option<ModelRef>,
 }
@@ -1235,6 +1240,13 @@ impl Checker<'_> {
                 }
             };
             let parent = s.parent.as_ref().and_then(|p| self.model_ref(ctx, &at, &p.value));
+            if !s.from.is_empty() && op != ServeOp::Create {
+                self.error(&at, "`from` goes with `create`");
+            }
+            if !s.with.is_empty() && op != ServeOp::Delete {
+                self.error(&at, "`with` goes with `delete`");
+            }
+            let with = s.with.iter().filter_map(|w| self.model_ref(ctx, &at, &w.value)).collect();
             for q in s.filters.keys() {
                 if !query.iter().any(|p: &Param| p.name.eq_ignore_ascii_case(q)) {
                     self.error(&at, format!("`serve` filters by `{q}`, which is not a documented query parameter"));
@@ -1245,6 +1257,8 @@ impl Checker<'_> {
                 model,
                 parent,
                 filters: s.filters.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                from: s.from.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                with,
                 link,
             })
         });

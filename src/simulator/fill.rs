@@ -24,6 +24,14 @@ pub(crate) const NO_DATE: &str = "0001-01-01T00:00:00";
 /// What .NET writes for a `Guid` that was never set (`Guid.Empty`).
 pub(crate) const NO_GUID: &str = "00000000-0000-0000-0000-000000000000";
 
+/// The time now, as .NET writes a `DateTime` (no zone suffix).
+pub(crate) fn now() -> String {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let mut t = crate::report::rfc3339(secs);
+    t.pop();
+    t
+}
+
 /// How [`fit`] treats a value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Fit {
