@@ -335,7 +335,16 @@ fn golden_junit_and_json_reports() {
     let junit = dir.path().join("j.xml");
     let report = dir.path().join("r.json");
     let r = run(psconform()
-        .args(["run", "auth::session", "--sim-fault", "unauthenticated-html-body", "--strict", "--test-threads", "1", "--junit"])
+        .args([
+            "run",
+            "auth::session",
+            "--sim-fault",
+            "unauthenticated-html-body",
+            "--strict",
+            "--test-threads",
+            "1",
+            "--junit",
+        ])
         .arg(&junit)
         .arg("--report")
         .arg(&report));
