@@ -17,7 +17,7 @@ use super::{CaseRun, Gate, Policy, RunContext, Target, step};
 use crate::plan::{CasePlan, Vars};
 use crate::result::{Blocker, CaseResult, IgnoreReason, Outcome, Phase, Skipped, StepError, StepResult};
 use crate::seal::Redacted;
-use crate::secret::SecretStore;
+use crate::secret::{Origin, SecretStore};
 use crate::settings::{SETTINGS, Settings};
 use crate::simulator::{Listen, SimConfig, SimState, Simulator};
 
@@ -183,6 +183,11 @@ pub async fn run_case(ctx: &RunContext, case: &CasePlan) -> Redacted<CaseResult>
     };
     let base = own_sim.as_ref().map_or_else(|| ctx.target.base_url.clone(), |s| s.base_url().clone());
     run.vars = initial_vars(&ctx.settings, &base);
+    // The random secret becomes the password of what a case creates (a user, a secret): every
+    // output masks it like a configured credential.
+    if let Some(Value::String(secret)) = run.vars.get("random_secret").map(|v| v.value.clone()) {
+        run.store.add(&secret, Origin::Configured);
+    }
     let at = step::At { ctx, case, base: &base };
     let mut failed = false;
     for (i, step) in case.steps.iter().enumerate() {
@@ -273,7 +278,7 @@ pub(super) fn initial_vars(settings: &Settings, base: &Url) -> Vars {
     vars.insert("base_url", Value::String(base.as_str().trim_end_matches('/').to_owned()), false);
     vars.insert("uuid", Value::String(uuid::Builder::from_random_bytes(id).into_uuid().to_string()), false);
     vars.insert("random_key", Value::String(hex), false);
-    vars.insert("random_secret", Value::String(secret), false);
+    vars.insert("random_secret", Value::String(secret), true);
     vars.insert("run_id", Value::String(crate::plan::template::run_id().to_owned()), false);
     vars
 }
