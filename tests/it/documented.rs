@@ -8,8 +8,9 @@
 //!   docs allow none), in each response the suite checks, fails the run, and the report names
 //!   the model and the JSON path.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
+use futures_util::StreamExt as _;
 use psconform::catalog::Catalog;
 use psconform::catalog::documented::documented;
 use psconform::fixture::perturb::targets;
@@ -42,35 +43,99 @@ fn the_suite_passes_every_server_the_documentation_allows() {
     }
 }
 
-/// The documented responses the shipped suite checks: method, route, status, the model file,
-/// and one field path per kind of violation.
-fn breakable() -> Vec<(String, String, u16, String, Violation, Vec<String>)> {
+/// One documented response the shipped suite checks, broken one way.
+#[derive(Debug, Clone)]
+struct Breakable {
+    method: String,
+    route: String,
+    status: u16,
+    /// The model file the report must name.
+    file: String,
+    violation: Violation,
+    path: Vec<String>,
+    /// The first shipped case whose step compared this answer with its contract in a run against
+    /// an unbroken fixture: the run that breaks it is that case alone, so the test takes a few
+    /// seconds per endpoint, not the whole suite's time.
+    case: String,
+    /// Whether that case releases a credential: only then does its run allow it (a run that
+    /// allows it looks the account up first, and would meet the broken answer before the case).
+    releases: bool,
+}
+
+/// The documented responses the shipped suite checks (found in `reference`, the report of a run
+/// against an unbroken fixture): method, route, status, the model file, one field path per kind of
+/// violation, and the case that checked it.
+fn breakable(reference: &serde_json::Value) -> Vec<Breakable> {
     let catalog = Catalog::shared().expect("the catalog loads");
     let listed = psconform().args(["list", "--json"]).run();
-    let cases: serde_json::Value = serde_json::from_str(&listed.stdout).expect("list --json is JSON");
-    let mut exercised = BTreeSet::new();
-    for c in report::list(&cases) {
-        for e in report::list(&c["endpoints"]) {
-            if let Some((method, route)) = report::text(e).split_once(' ') {
-                exercised.insert((method.to_owned(), route.to_owned()));
+    let listed: serde_json::Value = serde_json::from_str(&listed.stdout).expect("list --json is JSON");
+    let releasing: BTreeSet<&str> =
+        report::list(&listed).filter(|c| c["effect"] == "release").map(|c| report::text(&c["name"])).collect();
+    let status = 200;
+    let mut checked = BTreeMap::new();
+    for c in report::list(&reference["cases"]) {
+        for s in report::list(&c["steps"]) {
+            let contract = s.get("contract").is_some();
+            if !contract || s["status"] != status {
+                continue;
             }
+            let (method, route) = (report::text(&s["request"]["method"]), report::text(&s["request"]["route"]));
+            let Some(doc) = catalog.doc_of(method, route) else { continue };
+            checked
+                .entry((doc.method.clone(), doc.route.clone()))
+                .or_insert_with(|| report::text(&c["name"]).to_owned());
         }
     }
     let mut out = Vec::new();
     let mut kinds = Violation::ALL.iter().cycle();
-    for (method, route) in exercised {
+    for ((method, route), case) in checked {
         let Some(doc) = catalog.doc_of(&method, &route) else { continue };
         if doc.route.to_ascii_lowercase().starts_with("auth/") {
             continue;
         }
-        let status = 200;
         let Some(shape) = documented(&catalog.models, doc, status, (3, 0)) else { continue };
         let Some(node) = shape.body.json else { continue };
         let violation = *kinds.next().unwrap_or(&Violation::Retype);
         let Some(path) = targets(&node, violation).into_iter().next() else { continue };
-        out.push((doc.method.clone(), doc.route.clone(), status, doc.file.display().to_string(), violation, path));
+        out.push(Breakable {
+            method: doc.method.clone(),
+            route: doc.route.clone(),
+            status,
+            file: doc.file.display().to_string(),
+            violation,
+            path,
+            releases: releasing.contains(case.as_str()),
+            case,
+        });
     }
     out
+}
+
+/// `psconform run` against `target` with every setting of `settings`, writing its JSON report;
+/// `extra` adds options. Returns the exit code and the report.
+async fn run_against(
+    target: &url::Url,
+    settings: &psconform::settings::Settings,
+    extra: &[&str],
+) -> (Option<i32>, serde_json::Value) {
+    let dir = tempfile::tempdir().expect("temp");
+    let json = dir.path().join("r.json");
+    let secret =
+        |s: &Option<secrecy::SecretString>| s.as_ref().map(|v| v.expose_secret().to_owned()).unwrap_or_default();
+    let run = psconform()
+        .args(["run", "--target", target.as_str(), "--report"])
+        .arg(&json)
+        .args(extra)
+        .env("PS_API_KEY", secret(&settings.api_key))
+        .env("PS_RUNAS", settings.runas.clone().unwrap_or_default())
+        .env("PS_RUNAS_PASSWORD", secret(&settings.runas_password))
+        .env("PS_CLIENT_ID", settings.client_id.clone().unwrap_or_default())
+        .env("PS_CLIENT_SECRET", secret(&settings.client_secret))
+        .env("PS_ACCOUNT", settings.account.clone().unwrap_or_default())
+        .env("PS_SECRET", settings.secret_path.clone().unwrap_or_default())
+        .run_async()
+        .await;
+    (run.code, report::read(&json))
 }
 
 /// Breaking one documented rule in one endpoint's answers fails the run, naming the model.
@@ -88,54 +153,70 @@ async fn each_single_violation_fails_the_run_and_names_the_model() {
         .await
         .expect("the simulator starts");
     let catalog = Catalog::shared().expect("the catalog loads");
-    let cases = breakable();
-    assert!(cases.len() >= 10, "too few documented responses to break: {cases:?}");
-    let mut failures = Vec::new();
-    for (method, route, status, file, violation, path) in cases {
-        let b = Break { method: method.clone(), route: route.clone(), status, path: path.clone(), violation };
-        let config = FixtureConfig {
-            upstream: sim.base_url().clone(),
-            seed: 1,
-            freedoms: Default::default(),
-            violation: Some(b),
-        };
-        let fixture = Fixture::start(config, catalog).await.expect("the fixture starts");
-        let dir = tempfile::tempdir().expect("temp");
-        let json = dir.path().join("r.json");
-        let secret =
-            |s: &Option<secrecy::SecretString>| s.as_ref().map(|v| v.expose_secret().to_owned()).unwrap_or_default();
-        let run = psconform()
-            .args(["run", "--target", fixture.base_url().as_str(), "--allow-credential-release", "--report"])
-            .arg(&json)
-            .env("PS_API_KEY", secret(&settings.api_key))
-            .env("PS_RUNAS", settings.runas.clone().unwrap_or_default())
-            .env("PS_RUNAS_PASSWORD", secret(&settings.runas_password))
-            .env("PS_CLIENT_ID", settings.client_id.clone().unwrap_or_default())
-            .env("PS_CLIENT_SECRET", secret(&settings.client_secret))
-            .env("PS_ACCOUNT", settings.account.clone().unwrap_or_default())
-            .env("PS_SECRET", settings.secret_path.clone().unwrap_or_default())
-            .run_async()
-            .await;
-        let broke = fixture.broke();
-        fixture.stop().await;
+    let fixture_config = |violation| FixtureConfig {
+        upstream: sim.base_url().clone(),
+        seed: 1,
+        freedoms: Default::default(),
+        violation,
+    };
+
+    // Which case checks which answer: the whole suite once against the unbroken fixture.
+    let unbroken = Fixture::start(fixture_config(None), catalog).await.expect("the fixture starts");
+    let (code, reference) = run_against(unbroken.base_url(), &settings, &["--allow-credential-release"]).await;
+    unbroken.stop().await;
+    assert_eq!(code, Some(0), "the unbroken fixture fails the suite");
+    let cases = breakable(&reference);
+    assert!(cases.len() >= 40, "too few documented responses to break: {cases:?}");
+
+    // Then each answer broken in turn, with the one case that checks it, a few at a time.
+    let verdicts = futures_util::stream::iter(cases.clone())
+        .map(|b| {
+            let (settings, fixture_config) = (&settings, &fixture_config);
+            async move {
+                let broken = Break {
+                    method: b.method.clone(),
+                    route: b.route.clone(),
+                    status: b.status,
+                    path: b.path.clone(),
+                    violation: b.violation,
+                };
+                let fixture = Fixture::start(fixture_config(Some(broken)), catalog).await.expect("the fixture starts");
+                let mut args = vec!["--exact", b.case.as_str()];
+                if b.releases {
+                    args.push("--allow-credential-release");
+                }
+                let (code, r) = run_against(fixture.base_url(), settings, &args).await;
+                let broke = fixture.broke();
+                fixture.stop().await;
+                (b, code, r, broke)
+            }
+        })
+        .buffer_unordered(4)
+        .collect::<Vec<_>>()
+        .await;
+    sim.stop().await;
+
+    let (mut failures, mut judged) = (Vec::new(), 0);
+    for (Breakable { method, route, status, file, violation, path, case, .. }, code, r, broke) in verdicts {
         if !broke {
-            // No case reached that answer with that field (an empty list, say): nothing to judge.
+            // The field is not in that answer (an empty list, say): nothing to judge.
             continue;
         }
-        let r = report::read(&json);
+        judged += 1;
         let field = path.last().cloned().unwrap_or_default();
         let named = report::verdicts(&r).any(|v| {
             report::text(&v["status"]) == "breaking"
                 && report::text(&v["contract"]).contains(&file)
                 && report::list(&v["changes"]).any(|c| report::text(&c["at"]).ends_with(&field))
         });
-        if run.code != Some(1) || !named {
+        // The case checked this answer against the unbroken fixture, so it must meet the broken one.
+        if code != Some(1) || !named {
             failures.push(format!(
-                "{violation:?} of {method} {route} {status} at {path:?}: exit {:?}, named: {named}",
-                run.code
+                "{violation:?} of {method} {route} {status} at {path:?} ({case}): exit {code:?}, named: {named}: {}",
+                report::verdicts(&r).map(|v| v.to_string()).collect::<Vec<_>>().join("; ")
             ));
         }
     }
-    sim.stop().await;
     assert!(failures.is_empty(), "violations the suite did not catch:\n{}", failures.join("\n"));
+    assert!(judged >= 40, "only {judged} broken answers reached a case");
 }
