@@ -26,6 +26,8 @@ pub mod case;
 pub mod catalog;
 pub mod cli;
 pub mod coverage;
+pub mod escape;
+pub mod files;
 pub mod fixture;
 pub mod logging;
 pub mod openapi;
@@ -47,9 +49,10 @@ pub mod suite;
 #[cfg(test)]
 mod layers {
     const LAYERS: &[&[&str]] = &[
-        &["secret"],
+        &["suite"],
+        &["secret", "files", "escape"],
         &["seal"],
-        &["settings", "response", "case", "logging", "suite"],
+        &["settings", "response", "case", "logging"],
         &["shape"],
         &["catalog"],
         &["result"],

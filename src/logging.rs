@@ -1,6 +1,7 @@
 //! `-v` / `-vv` logs on stderr, and a panic hook. Log lines are made of values that were
 //! redacted where they were formatted; every line passes the run's redactor once more on its
-//! way out, and so does every panic message.
+//! way out, and so does every panic message, and both have their control characters shown
+//! escaped (`crate::escape::controls`).
 
 use std::io::{self, Write};
 use std::sync::{LazyLock, RwLock};
@@ -8,6 +9,7 @@ use std::sync::{LazyLock, RwLock};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
 
+use crate::escape::controls;
 use crate::seal::Redactor;
 
 static REDACTOR: LazyLock<RwLock<Redactor>> = LazyLock::new(Default::default);
@@ -36,14 +38,17 @@ pub fn init(verbosity: u8) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
-        .with_ansi(std::io::IsTerminal::is_terminal(&io::stderr()) && std::env::var_os("NO_COLOR").is_none())
+        // No colour: every event has its control characters shown escaped on its way out (a
+        // server's body or header could hold an escape sequence), which would escape the
+        // formatter's own colours too.
+        .with_ansi(false)
         .without_time()
         .with_writer(Redacting)
         .try_init();
     std::panic::set_hook(Box::new(move |info| {
         let payload = panic_text(info.payload());
         let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
-        let _ = writeln!(io::stderr(), "psconform panicked{at}: {}", redact(&payload));
+        let _ = writeln!(io::stderr(), "psconform panicked{at}: {}", controls(&redact(&payload)));
     }));
 }
 
@@ -77,7 +82,7 @@ impl Write for EventWriter {
 impl Drop for EventWriter {
     fn drop(&mut self) {
         let text = String::from_utf8_lossy(&self.buf);
-        let _ = io::stderr().write_all(redact(&text).as_bytes());
+        let _ = io::stderr().write_all(controls(&redact(&text)).as_bytes());
     }
 }
 

@@ -82,15 +82,18 @@ impl Diagnostic {
 
     /// `file:line:col`, or just the file for a whole-file problem.
     pub fn location(&self) -> String {
-        if self.line == 0 {
-            self.file.display().to_string()
-        } else {
-            format!("{}:{}:{}", self.file.display(), self.line, self.column)
-        }
+        // A file name may hold control characters: it is shown, not run, on a terminal.
+        let file = crate::escape::controls(&self.file.display().to_string()).into_owned();
+        if self.line == 0 { file } else { format!("{file}:{}:{}", self.line, self.column) }
     }
 
-    /// The multi-line rendering: title, location, source excerpt with a caret, hint.
+    /// The multi-line rendering: title, location, source excerpt with a caret, hint; control
+    /// characters of the file's line or name shown escaped, for a terminal.
     pub fn render(&self) -> String {
+        crate::escape::controls(&self.render_raw()).into_owned()
+    }
+
+    fn render_raw(&self) -> String {
         let mut out = format!("error: {}\n", self.message);
         let Some(src) = &self.source_line else {
             let _ = writeln!(out, "  --> {}", self.location());

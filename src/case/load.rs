@@ -42,10 +42,18 @@ pub struct Discovered {
     pub skipped: Vec<Diagnostic>,
 }
 
-/// Every `*.yaml` and `*.yml` file below `root`, following symlinks but never round a loop,
-/// and each file once however many links lead to it.
+/// Every `*.yaml` and `*.yml` file below `root`, following symlinks that stay inside `root`
+/// but never one that leads out of it (a link to a home folder must not read its dotfiles),
+/// never round a loop, and each file once however many links lead to it.
 pub fn discover(root: &Path) -> Discovered {
     let mut found = Discovered::default();
+    if crate::suite::is_builtin(root) {
+        found.files = crate::suite::files_under(root).into_iter().filter(|p| is_case_file(p)).collect();
+        if found.files.is_empty() {
+            found.errors.push(Diagnostic::whole(root, "not a file or folder of the built-in suite"));
+        }
+        return found;
+    }
     let meta = match std::fs::metadata(root) {
         Ok(m) => m,
         Err(e) => {
@@ -62,7 +70,17 @@ pub fn discover(root: &Path) -> Discovered {
         return found;
     }
     let mut seen = std::collections::HashSet::new();
-    for entry in walkdir::WalkDir::new(root).follow_links(true).sort_by_file_name() {
+    let mut left = Vec::new();
+    let walk = walkdir::WalkDir::new(root).follow_links(true).sort_by_file_name().into_iter().filter_entry(|e| {
+        // A link to a device or a FIFO is skipped below for what it is, wherever it points.
+        let kind = e.file_type();
+        let out = e.path_is_symlink() && (kind.is_dir() || kind.is_file()) && crate::files::leaves(root, e.path());
+        if out {
+            left.push(e.path().to_path_buf());
+        }
+        !out
+    });
+    for entry in walk {
         let entry = match entry {
             Ok(e) => e,
             Err(e) => {
@@ -82,7 +100,7 @@ pub fn discover(root: &Path) -> Discovered {
             }
         };
         let path = entry.path();
-        if entry.file_type().is_dir() || !path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+        if entry.file_type().is_dir() || !is_case_file(path) {
             continue;
         }
         if !entry.file_type().is_file() {
@@ -95,28 +113,45 @@ pub fn discover(root: &Path) -> Discovered {
             found.files.push(path.to_path_buf());
         }
     }
+    for path in left {
+        found.skipped.push(
+            Diagnostic::whole(&path, "skipped: a link out of the cases folder")
+                .with_hint("case folders follow links only to files and folders inside them"),
+        );
+    }
     found.files.sort();
     found
 }
 
-/// Reads a case file, refusing one larger than [`MAX_CASE_FILE`].
-pub fn read_capped(path: &Path) -> Result<String, Diagnostic> {
-    use std::io::Read as _;
-    let file = std::fs::File::open(path).map_err(|e| Diagnostic::whole(path, format!("cannot read: {e}")))?;
-    let mut bytes = Vec::new();
-    file.take(MAX_CASE_FILE + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Diagnostic::whole(path, format!("cannot read: {e}")))?;
-    if bytes.len() as u64 > MAX_CASE_FILE {
-        return Err(Diagnostic::whole(path, format!("larger than {} KiB: not a case file", MAX_CASE_FILE / 1024))
-            .with_hint("split it into several files"));
+fn is_case_file(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "yaml" || e == "yml")
+}
+
+/// Whether `root` is a folder of case files (on disk, or in the built-in suite).
+pub fn is_folder(root: &Path) -> bool {
+    if crate::suite::is_builtin(root) { crate::suite::is_builtin_dir(root) } else { root.is_dir() }
+}
+
+/// Reads a case file found below `root` (in the built-in suite, or on disk with the bounded
+/// reader, [`crate::files::read`]: a regular file of at most [`MAX_CASE_FILE`] bytes, not
+/// reached through a link out of `root`).
+pub fn read_capped(root: &Path, path: &Path) -> Result<String, Diagnostic> {
+    if crate::suite::is_builtin(path) {
+        return crate::suite::text(path)
+            .map(str::to_owned)
+            .ok_or_else(|| Diagnostic::whole(path, "not a file of the built-in suite"));
     }
-    String::from_utf8(bytes).map_err(|_| Diagnostic::whole(path, "not UTF-8 text"))
+    crate::files::read(root, path, MAX_CASE_FILE).map_err(|e| match e {
+        crate::files::ReadError::TooLarge { .. } => {
+            Diagnostic::whole(path, format!("{e}: not a case file")).with_hint("split it into several files")
+        }
+        e => Diagnostic::whole(path, e.to_string()),
+    })
 }
 
 /// Reads and parses one file. `root` is the cases folder the trial names are relative to.
 pub fn load_file(root: &Path, path: &Path) -> Result<CaseFile, Diagnostic> {
-    let source = read_capped(path)?;
+    let source = read_capped(root, path)?;
     let spec = parse(path, &source)?;
     let rel = path.strip_prefix(root).unwrap_or(path);
     let stem = rel.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
@@ -135,9 +170,25 @@ static LOCATION_SUFFIX: LazyLock<Regex> =
 
 /// Parses case-file text. YAML 1.2 booleans only, and numbers with leading zeros stay
 /// strings, so `yes` and `012` in a request body mean what they say.
+///
+/// A YAML file that is not a case file at all (no top-level `cases:`: a CI workflow, a tool's
+/// settings with a token in them) is named and never quoted: its lines may hold anything.
 pub fn parse(path: &Path, source: &str) -> Result<CaseFileSpec, Diagnostic> {
     let options = serde_saphyr::options! { strict_booleans: true, leading_zero_numbers_as_strings: true };
-    serde_saphyr::from_str_with_options::<CaseFileSpec>(source, options).map_err(|err| yaml_error(path, source, &err))
+    serde_saphyr::from_str_with_options::<CaseFileSpec>(source, options).map_err(|err| {
+        if meant_as_case_file(source) {
+            yaml_error(path, source, &err)
+        } else {
+            Diagnostic::whole(path, "not a case file: it has no top-level `cases:`")
+                .with_hint("a case file has `endpoint:` and `cases:`; move other YAML files out of the cases folder")
+        }
+    })
+}
+
+/// Whether a text that did not parse was meant as a case file: a line that starts `cases:` at
+/// the top level.
+fn meant_as_case_file(source: &str) -> bool {
+    source.lines().any(|l| l.strip_prefix("cases:").is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '#'])))
 }
 
 /// A serde-saphyr error as a [`Diagnostic`]: its first line without the location serde-saphyr

@@ -50,18 +50,28 @@ pub struct CaseSpec {
     #[serde(default)]
     #[schemars(with = "Vec<String>")]
     pub needs: Vec<Spanned<String>>,
-    /// What running the case does to the target.
-    pub effect: Effect,
+    /// What running the case does to the target, at least: `read`, `audited`, `change`,
+    /// `release` or `irreversible`. Optional: a case's effect is derived from the endpoints its
+    /// steps call (the catalog says what each does); a case may declare a more consequential
+    /// one, to run in fewer places, never a less consequential one.
+    #[serde(default)]
+    #[schemars(with = "Option<EffectName>")]
+    pub effect: Option<Spanned<String>>,
     /// The case sends a wrong password for the run-as user, which may count towards locking
     /// the account out. It runs on a real target only with `--allow-lockout-risk`.
     #[serde(default)]
     pub lockout_risk: bool,
-    /// The case requests a managed account's credential (`POST Requests`, `GET Credentials`):
-    /// audited, it may need approval, and checking in may rotate the password. It runs on a
-    /// real target only with `--allow-credential-release`, always checks in from `teardown`,
-    /// and names its account only through `PS_ACCOUNT`.
+    /// No longer written: whether a case releases a credential is derived from the endpoints
+    /// it calls. Kept only to say so where an old file still has it.
     #[serde(default)]
-    pub releases_credential: bool,
+    #[schemars(skip)]
+    pub releases_credential: Option<Spanned<bool>>,
+    /// Shared resources on the target the case holds while it runs, such as `run-as-sessions`:
+    /// two cases that hold the same lock never run at once. A case that releases a credential
+    /// holds `account:PS_ACCOUNT` without saying so.
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub locks: Vec<Spanned<String>>,
     /// States the built-in simulator is put in for this case, such as `password-required`; a
     /// simulator of its own is started for the case, so parallel cases are not disturbed.
     /// Against a real target the states are not applied.
@@ -72,6 +82,10 @@ pub struct CaseSpec {
     /// licence, a disabled API version); against a real target it is reported as ignored.
     #[serde(default)]
     pub simulator_only: bool,
+    /// For readers: why the case is simulator-only, what it cannot check on a real instance,
+    /// where the documentation is silent.
+    #[serde(default)]
+    pub note: Option<String>,
     /// The steps, in order. The first failing step ends the case.
     pub steps: Vec<StepSpec>,
     /// Steps that always run after `steps`, even after a failure (sign out, check in).
@@ -79,26 +93,23 @@ pub struct CaseSpec {
     pub teardown: Vec<StepSpec>,
 }
 
-/// What running a case does to the target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+/// The words `effect:` takes, for the JSON Schema (the compiler reads the word itself, to point
+/// at it and suggest the right one).
+#[derive(JsonSchema)]
 #[serde(rename_all = "kebab-case")]
-pub enum Effect {
-    /// Reads only, leaves no trace beyond access logs.
+#[expect(dead_code, reason = "only describes the accepted words in the JSON Schema")]
+enum EffectName {
+    /// Reads only.
     Read,
-    /// Reads, but leaves an audit trail or creates server state (a session, a token).
+    /// Reads, but leaves an audit entry or a session, or reveals a credential's value.
     Audited,
-    /// Changes data on the target. Runs on a real target only with `--allow-mutations`.
-    Mutating,
-}
-
-impl fmt::Display for Effect {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Effect::Read => "read",
-            Effect::Audited => "audited",
-            Effect::Mutating => "mutating",
-        })
-    }
+    /// Creates, updates or deletes; runs on a real target only with `--allow-mutations`.
+    Change,
+    /// Releases a managed account's credential; only with `--allow-credential-release`.
+    Release,
+    /// A change no teardown can undo; only against the built-in simulator, unless
+    /// `--allow-irreversible`.
+    Irreversible,
 }
 
 /// One request and what its response must look like.
@@ -115,10 +126,16 @@ pub struct StepSpec {
     /// The request to send.
     #[schemars(with = "RequestSpec")]
     pub request: Spanned<RequestSpec>,
-    /// What the response must look like. Every expectation is checked and every failure
-    /// reported.
+    /// What the response must look like, as the documentation says. Every expectation is
+    /// checked and every failure reported.
     #[serde(default)]
     pub expect: ExpectSpec,
+    /// What servers were seen to do where the documentation says nothing (a 404 rather than an
+    /// empty list): the same keys as `expect`, and `on:` saying what it was observed on. These
+    /// are reported, and fail only with `--strict`.
+    #[serde(default)]
+    #[schemars(with = "Option<ExpectSpec>")]
+    pub observed: Option<Spanned<ExpectSpec>>,
     /// Send the request again until every expectation holds: at most `attempts` times,
     /// `interval` apart (a request that waits for approval). The report shows each attempt.
     #[serde(default)]
@@ -340,6 +357,11 @@ pub enum BodySpec {
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExpectSpec {
+    /// Under `observed:` only: what the behaviour was observed on (a product release, a
+    /// real-server trace, a client that relies on it).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub on: Option<Spanned<String>>,
     /// `200`, a list such as `[200, 204]`, or a class such as `4xx`.
     #[serde(default)]
     #[schemars(with = "Option<StatusSpec>")]
@@ -727,6 +749,11 @@ pub struct CaptureSpec {
     /// credential fields (`access_token`, `Password`, …) and cookies are always secret.
     #[serde(default)]
     pub secret: bool,
+    /// When the value is not there (an instance with no such record: `$[0].Id` of an empty
+    /// list), the case stops here and is reported as ignored with this reason, not failed; its
+    /// teardown still runs.
+    #[serde(default)]
+    pub if_missing: Option<String>,
 }
 
 /// A YAML mapping read in order, keeping the location of each key.

@@ -2,11 +2,12 @@
 //! (generated from the official client library); `model` adds, per endpoint, what the vendor's
 //! pages document (parameters, response models, effects, sources), read from
 //! `catalog/models/*.yaml` (`spec` is what those files say, `types` their type expressions).
-//! Effects, contracts, the simulator's data, coverage and the OpenAPI document all come from
-//! here. It reads only its own files; it knows nothing of cases, runs or reports.
+//! Effects, contracts, which fields are credentials (`fields`), the simulator's data, coverage
+//! and the OpenAPI document all come from here. It reads only its own files; it knows nothing of cases, runs or reports.
 
 pub mod documented;
 pub mod endpoints;
+pub mod fields;
 pub mod model;
 pub mod spec;
 pub mod types;
@@ -28,6 +29,8 @@ pub struct Catalog {
     pub unverified: Vec<Endpoint>,
     /// The documented models and endpoints.
     pub models: Models,
+    /// Which fields are credentials, per documented endpoint (by its matching key).
+    fields: std::collections::BTreeMap<(String, String), crate::secret::FieldPolicy>,
 }
 
 impl Catalog {
@@ -60,7 +63,7 @@ impl Catalog {
         let mut files = Vec::new();
         let mut diags = Vec::new();
         for p in paths {
-            match crate::case::load::read_capped(&p) {
+            match crate::case::load::read_capped(dir, &p) {
                 Ok(text) => files.push(model::ModelFile { path: p, text }),
                 Err(d) => diags.push(d),
             }
@@ -89,7 +92,13 @@ impl Catalog {
                 note: Some("unverified: no vendor page documents it; clients call it".into()),
             })
             .collect();
-        Ok(Catalog { endpoints, unverified, models })
+        Ok(Catalog::new(endpoints, unverified, models))
+    }
+
+    /// A catalog of these endpoints and models, with what follows from them.
+    pub fn new(endpoints: Vec<Endpoint>, unverified: Vec<Endpoint>, models: Models) -> Catalog {
+        let fields = fields::policies(&models);
+        Catalog { endpoints, unverified, models, fields }
     }
 
     /// The entry a method and route (template or path) belong to.

@@ -400,6 +400,11 @@ pub struct Serve {
     pub parent: Option<ModelRef>,
     /// Query parameters that filter, each with the field it compares.
     pub filters: Vec<(String, String)>,
+    /// Record fields a create's body gives under another name: (record field, body field). The
+    /// record field takes the body field's value when the body does not give it by its own name.
+    pub from: Vec<(String, String)>,
+    /// Child models whose records a delete removes with the record (instead of refusing it).
+    pub with: Vec<ModelRef>,
     /// The link a list follows, or that `Link`/`Unlink` change.
     pub link: Option<ModelRef>,
 }
@@ -485,6 +490,12 @@ pub struct Models {
     pub links: BTreeMap<(String, String), Link>,
     /// Endpoints, by file, then in file order.
     pub endpoints: Vec<EndpointDoc>,
+    /// Fields of response models that a documented request creating or changing such a record
+    /// may leave out (`Notes` of a new secret): a server has nothing to answer there but
+    /// `null`, whatever the response model's page writes.
+    pub optional_when_written: BTreeSet<((String, String), String)>,
+    /// Fields that name a record: the id, name and parent fields of every resource.
+    pub naming: BTreeSet<String>,
 }
 
 impl Models {
@@ -551,7 +562,51 @@ pub fn load(files: &[ModelFile], catalog: &[Endpoint]) -> Result<Models, Vec<Dia
     for (f, spec) in &parsed {
         checker.links(f, spec, &names);
     }
-    if checker.diags.is_empty() { Ok(checker.models) } else { Err(checker.diags) }
+    if !checker.diags.is_empty() {
+        return Err(checker.diags);
+    }
+    let mut models = checker.models;
+    models.optional_when_written = optional_when_written(&models);
+    models.naming = models
+        .resources
+        .values()
+        .flat_map(|r| {
+            std::iter::once(r.id.clone()).chain(r.name.clone()).chain(r.parents.iter().map(|(_, f)| f.clone()))
+        })
+        .collect();
+    Ok(models)
+}
+
+/// The text fields a documented create may leave out, by area: for each POST whose request
+/// body is a model, every string field it does not require. In the same area, a response
+/// model's text field of that name may be `null`: a .NET server answers a text it was never
+/// given as `null` (a secret created without `Notes` or `Description`). A number or a flag it
+/// was not given takes its default, and an update leaves what it does not name as it was.
+fn optional_when_written(models: &Models) -> BTreeSet<((String, String), String)> {
+    let text = |ty: &crate::catalog::TypeExpr| {
+        ty.0.iter().any(|t| matches!(t, Term::String(_)))
+            && ty.0.iter().all(|t| matches!(t, Term::String(_) | Term::Null))
+    };
+    let mut omissible: BTreeSet<(String, String)> = BTreeSet::new();
+    for e in models.endpoints.iter().filter(|e| e.method == "POST") {
+        let Some(Body::Object(req)) = e.request.as_ref().and_then(|r| r.body.as_ref()) else { continue };
+        let Some(req) = models.model(req) else { continue };
+        for f in req.fields.iter().filter(|f| f.presence != Presence::Required && text(&f.ty)) {
+            omissible.insert((e.slug.clone(), f.name.to_ascii_lowercase()));
+        }
+    }
+    let mut out = BTreeSet::new();
+    for ((slug, name), m) in &models.models {
+        if m.kind != crate::catalog::spec::ModelKind::Response {
+            continue;
+        }
+        for f in m.fields.iter().filter(|f| text(&f.ty)) {
+            if omissible.contains(&(slug.clone(), f.name.to_ascii_lowercase())) {
+                out.insert(((slug.clone(), name.clone()), f.name.clone()));
+            }
+        }
+    }
+    out
 }
 
 /// The area slug of a file: its stem.
@@ -1185,6 +1240,13 @@ impl Checker<'_> {
                 }
             };
             let parent = s.parent.as_ref().and_then(|p| self.model_ref(ctx, &at, &p.value));
+            if !s.from.is_empty() && op != ServeOp::Create {
+                self.error(&at, "`from` goes with `create`");
+            }
+            if !s.with.is_empty() && op != ServeOp::Delete {
+                self.error(&at, "`with` goes with `delete`");
+            }
+            let with = s.with.iter().filter_map(|w| self.model_ref(ctx, &at, &w.value)).collect();
             for q in s.filters.keys() {
                 if !query.iter().any(|p: &Param| p.name.eq_ignore_ascii_case(q)) {
                     self.error(&at, format!("`serve` filters by `{q}`, which is not a documented query parameter"));
@@ -1195,6 +1257,8 @@ impl Checker<'_> {
                 model,
                 parent,
                 filters: s.filters.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                from: s.from.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                with,
                 link,
             })
         });

@@ -460,6 +460,12 @@ pub struct ServeSpec {
     /// Query parameters that filter, each with the field it compares.
     #[serde(default)]
     pub filters: BTreeMap<String, String>,
+    /// With `create`: record fields the body gives under another name, each with that name.
+    #[serde(default)]
+    pub from: BTreeMap<String, String>,
+    /// With `delete`: the child models whose records are deleted with the record.
+    #[serde(default)]
+    pub with: Vec<Spanned<String>>,
     /// Code in the simulator.
     #[serde(default)]
     pub behaviour: Option<Spanned<String>>,

@@ -16,12 +16,20 @@ pub const EXIT_CODES: &str = "Exit codes:
   2  invalid case files, snapshots or usage; no request was sent
   3  the target could not be reached at all, or nothing ran
   4  (drift) a breaking shape change
-  5  an output could not be written (a report, or standard output closed)";
+  5  an output could not be written (--junit, --report, --html, --drift-report, a contract
+     folder, or standard output closed)";
 
-/// What `run --help` ends with: every `PS_*` setting (from the one table of settings), then
-/// the exit codes.
+/// The environment variables psconform reads besides the target settings.
+const OTHER_ENVIRONMENT: &str = "Also read from the environment:
+  PS_TARGET          The target's base URL, as --target.
+  RUST_LOG           A log filter (such as psconform=debug) instead of -v / -vv.
+  NO_COLOR           Set: no colour in logs (and, with --color auto, in the per-case lines).
+";
+
+/// What `run --help` ends with: every `PS_*` setting (from the one table of settings), the
+/// other variables, then the exit codes.
 fn run_after_help() -> String {
-    format!("{}\n{EXIT_CODES}", crate::settings::help())
+    format!("{}\n{OTHER_ENVIRONMENT}\n{EXIT_CODES}", crate::settings::help())
 }
 
 /// Conformance suite and runner for the BeyondTrust Password Safe public REST API (v3).
@@ -54,14 +62,89 @@ pub enum Command {
     Coverage(CoverageArgs),
     /// Print the JSON Schema of the case format.
     Schema,
+    /// Find what runs left on a target (objects named `psconform-…` that a killed run could
+    /// not remove) and, with --yes and --allow-mutations, delete them.
+    Cleanup(CleanupArgs),
+    /// Write the built-in suite (cases and contracts) into a folder, to start a suite of your
+    /// own from it.
+    Init(InitArgs),
+    /// Print the API psconform knows as an OpenAPI 3.1 document: every catalogued endpoint with
+    /// its documented parameters, statuses and response schemas, the PS-Auth and OAuth
+    /// security schemes, and per operation its vendor source and whether the suite covers it.
+    Openapi(OpenapiArgs),
+    /// Print a shell completion script: `psconform completions bash > ~/.local/share/bash-completion/completions/psconform`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), or write one page per command into a folder.
+    Man(ManArgs),
+}
+
+/// `psconform init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The folder to write `cases/` and `snapshots/` into (created if missing).
+    pub dir: PathBuf,
+    /// Replace the shipped files where they exist (other files are left alone).
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `psconform openapi`.
+#[derive(Debug, Args)]
+pub struct OpenapiArgs {
+    /// Write the document into this file instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// The cases whose coverage `x-psconform-covered` reports [default: ./cases when there is
+    /// one, else the built-in suite].
+    #[arg(long, value_name = "DIR")]
+    pub cases: Option<PathBuf>,
+}
+
+/// `psconform man`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write `psconform.1` and one `psconform-<command>.1` per command into this folder.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+/// `psconform cleanup`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Exit codes: 0 nothing is left (or everything found was removed), 1 objects are left (not asked to delete them, or a delete failed, or signing in failed), 2 usage, 3 the target could not be reached.\n\nTarget settings come from the environment, as for `run`: PS_API_KEY, PS_RUNAS, PS_RUNAS_PASSWORD, or PS_CLIENT_ID and PS_CLIENT_SECRET."
+)]
+pub struct CleanupArgs {
+    /// The target's base URL, such as https://ps.example.com/BeyondTrust/api/public/v3.
+    #[arg(long, env = "PS_TARGET", value_name = "URL")]
+    pub target: Url,
+    /// Delete what was found, without asking (needs --allow-mutations). Without it, the
+    /// objects are listed (and, on a terminal, you are asked).
+    #[arg(long)]
+    pub yes: bool,
+    /// Allow deleting on this target.
+    #[arg(long)]
+    pub allow_mutations: bool,
+    /// Allow credentials over plain http:// to a host other than loopback.
+    #[arg(long)]
+    pub allow_plain_http: bool,
+    /// Print what was found (and removed) as JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub http: HttpArgs,
 }
 
 /// `psconform coverage`.
 #[derive(Debug, Args)]
 pub struct CoverageArgs {
-    /// Folder (or file) of case files.
-    #[arg(long, value_name = "DIR", default_value = "cases")]
-    pub cases: PathBuf,
+    /// Folder (or file) of case files [default: ./cases when there is one, else the
+    /// built-in suite, `(built-in)/cases`].
+    #[arg(long, value_name = "DIR")]
+    pub cases: Option<PathBuf>,
     /// A JSON report of a run (`run --report`), to show the statuses the target answered.
     #[arg(long, value_name = "PATH")]
     pub report: Option<PathBuf>,
@@ -87,15 +170,29 @@ pub struct CoverageArgs {
     mut_arg("nocapture", |a| a.hide(true)),
     mut_arg("show_output", |a| a.hide(true)),
     mut_arg("unstable_flags", |a| a.hide(true)),
+    // libtest's own words speak of tests and benchmarks; these say what each option does to
+    // cases.
+    mut_arg("filter", |a| a.help("Run only the cases whose names contain FILTER, such as `auth::` or `sign-app-in` (`psconform list` shows the names)")),
+    mut_arg("skip", |a| a.help("Leave out the cases whose names contain FILTER (repeatable)")),
+    mut_arg("exact", |a| a.help("Match FILTER and --skip against whole case names, not parts of them")),
+    mut_arg("include_ignored", |a| a.help("Also run the cases marked `ignore: true`")),
+    mut_arg("ignored", |a| a.help("Run only the cases marked `ignore: true`")),
+    mut_arg("list", |a| a.help("List the names of the cases that would run, and run nothing")),
+    mut_arg("test_threads", |a| a.value_name("N").help("How many cases run at once [default: the number of CPUs]; cases that share a lock (an account, a session limit) never overlap")),
+    mut_arg("logfile", |a| a.help("Write the per-case lines into this file instead of standard output")),
+    mut_arg("quiet", |a| a.long_help(None).help("One character per case instead of one line (as --format terse)")),
+    mut_arg("format", |a| a.hide_possible_values(true).help("pretty: one line per case; terse: one character per case; json: libtest's JSON events, one per line")),
+    mut_arg("color", |a| a.hide_possible_values(true).help("Colour the per-case lines: auto (on a terminal, unless NO_COLOR is set), always or never")),
 )]
 pub struct RunArgs {
     /// Base URL of the target, such as https://ps.example.com/BeyondTrust/api/public/v3.
     /// Without it, the built-in simulator is started on a free loopback port.
     #[arg(long, value_name = "URL", env = "PS_TARGET")]
     pub target: Option<Url>,
-    /// Folder (or file) of case files.
-    #[arg(long, value_name = "DIR", default_value = "cases")]
-    pub cases: PathBuf,
+    /// Folder (or file) of case files [default: ./cases when there is one, else the
+    /// built-in suite, `(built-in)/cases`].
+    #[arg(long, value_name = "DIR")]
+    pub cases: Option<PathBuf>,
     /// Write a JUnit XML report.
     #[arg(long, value_name = "PATH")]
     pub junit: Option<PathBuf>,
@@ -106,7 +203,8 @@ pub struct RunArgs {
     /// coverage, contracts), to read offline, share or print.
     #[arg(long, value_name = "PATH")]
     pub html: Option<PathBuf>,
-    /// Run cases whose effect is `mutating` against a real target.
+    /// Run cases that change data (effect `change`) against a real target; each undoes its
+    /// change from its teardown.
     #[arg(long)]
     pub allow_mutations: bool,
     /// Run cases that send a wrong password for the run-as user against a real target.
@@ -116,6 +214,17 @@ pub struct RunArgs {
     /// check-in) against a real target; they use the account named by PS_ACCOUNT.
     #[arg(long)]
     pub allow_credential_release: bool,
+    /// DANGEROUS: run cases whose effect is `irreversible` against a real target: changes no
+    /// teardown can undo, such as setting a managed account's password or rotating it at
+    /// check-in. Without it they run only against the built-in simulator.
+    #[arg(long)]
+    pub allow_irreversible: bool,
+    /// Settings the run must have, comma-separated: api-key (PS_API_KEY, PS_RUNAS), oauth
+    /// (PS_CLIENT_ID, PS_CLIENT_SECRET), account (PS_ACCOUNT), secret (PS_SECRET). A missing
+    /// one is a usage error (exit 2) before anything is sent, so a CI gate cannot pass by
+    /// checking nothing.
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub require: Vec<Requirement>,
     /// Allow credentials over plain http:// to a host other than loopback.
     #[arg(long)]
     pub allow_plain_http: bool,
@@ -135,8 +244,53 @@ pub struct RunArgs {
     /// or extended; see `psconform serve --list-faults`.
     #[arg(long = "sim-data", value_name = "NAME", default_value = "standard")]
     pub sim_data: DataVariant,
+    /// Put the model-driven fixture in front of the built-in simulator: every answer is made
+    /// again from its endpoint's documented model with this seed (null wherever the docs allow
+    /// it, optional fields left out, extra fields, other values and order), so a case that
+    /// asserts more than the documentation promises fails.
+    #[arg(long = "sim-vary", value_name = "SEED")]
+    pub sim_vary: Option<u64>,
+    /// Observed expectations (`observed:` in a case file) fail their case too; without it they
+    /// are reported and never fail. Implies --strict-shapes.
+    #[arg(long)]
+    pub strict: bool,
     #[command(flatten, next_help_heading = "Test harness options (as cargo test)")]
     pub harness: libtest_mimic::Arguments,
+}
+
+/// A group of settings `--require` asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Requirement {
+    /// `PS_API_KEY` and `PS_RUNAS`: signing in with an API key.
+    ApiKey,
+    /// `PS_CLIENT_ID` and `PS_CLIENT_SECRET`: signing in with OAuth.
+    Oauth,
+    /// `PS_ACCOUNT`: the managed account release cases request.
+    Account,
+    /// `PS_SECRET`: the Secrets Safe secret cases read.
+    Secret,
+}
+
+impl Requirement {
+    /// The settings it asks for, as case files name them.
+    pub fn settings(self) -> &'static [&'static str] {
+        match self {
+            Requirement::ApiKey => &["api_key", "runas"],
+            Requirement::Oauth => &["client_id", "client_secret"],
+            Requirement::Account => &["account"],
+            Requirement::Secret => &["secret_path"],
+        }
+    }
+
+    /// Its name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Requirement::ApiKey => "api-key",
+            Requirement::Oauth => "oauth",
+            Requirement::Account => "account",
+            Requirement::Secret => "secret",
+        }
+    }
 }
 
 /// Shape contract options of `run`.
@@ -209,9 +363,10 @@ pub struct HttpArgs {
 /// `psconform list`.
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    /// Folder (or file) of case files.
-    #[arg(long, value_name = "DIR", default_value = "cases")]
-    pub cases: PathBuf,
+    /// Folder (or file) of case files [default: ./cases when there is one, else the
+    /// built-in suite, `(built-in)/cases`].
+    #[arg(long, value_name = "DIR")]
+    pub cases: Option<PathBuf>,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -237,7 +392,7 @@ pub struct DriftArgs {
 /// `psconform validate`.
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
-    /// Case files or folders; `cases` when none is given.
+    /// Case files or folders [default: ./cases when there is one, else the built-in suite].
     pub paths: Vec<PathBuf>,
 }
 

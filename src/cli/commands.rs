@@ -72,19 +72,41 @@ fn checked<T>(loaded: Result<T, Vec<Diagnostic>>, redactor: &Redactor) -> Result
 fn warn_skipped(skipped: &[Diagnostic], redactor: &Redactor) {
     for d in skipped {
         let d = redactor.seal(d.clone());
-        anstream::eprintln!("warning: {}: {}", d.get().location(), d.get().message);
+        anstream::eprintln!("warning: {}: {}", d.get().location(), crate::escape::controls(&d.get().message));
     }
+}
+
+/// Says on standard error which suite a command reads, so a run from an unexpected folder is
+/// plain: a folder on disk, or the one built into this binary.
+pub fn announce(cases: &Path) {
+    if crate::suite::is_builtin(cases) {
+        anstream::eprintln!(
+            "suite: {}, built into psconform {} (no ./cases here; `psconform init DIR` writes it out)",
+            cases.display(),
+            env!("CARGO_PKG_VERSION")
+        );
+    } else {
+        anstream::eprintln!("suite: {}", cases.display());
+    }
+}
+
+/// The cases a command reads: those it was given, else [`crate::suite::default_cases`],
+/// announced.
+fn cases_of(given: Option<&PathBuf>) -> PathBuf {
+    let cases = given.cloned().unwrap_or_else(crate::suite::default_cases);
+    announce(&cases);
+    cases
 }
 
 /// A redactor for commands that send nothing: it knows the configured credentials, so a case
 /// file or a diagnostic that quotes one does not print it.
-fn env_redactor() -> Redactor {
+pub fn env_redactor() -> Redactor {
     Redactor::new(vec![SecretStore::configured(Settings::from_env().secret_values())])
 }
 
 /// `psconform validate`.
 pub fn validate(args: &ValidateArgs) -> Exit {
-    let roots = if args.paths.is_empty() { vec![PathBuf::from("cases")] } else { args.paths.clone() };
+    let roots = if args.paths.is_empty() { vec![cases_of(None)] } else { args.paths.clone() };
     match load(&roots, &env_redactor()) {
         Ok(plan) => out(&format!("ok: {} cases in {} files are valid\n", plan.cases.len(), plan.files)),
         Err(e) => e,
@@ -94,7 +116,7 @@ pub fn validate(args: &ValidateArgs) -> Exit {
 /// `psconform list`.
 pub fn list(args: &ListArgs) -> Exit {
     let redactor = env_redactor();
-    let plan = match load(std::slice::from_ref(&args.cases), &redactor) {
+    let plan = match load(&[cases_of(args.cases.as_ref())], &redactor) {
         Ok(p) => p,
         Err(e) => return e,
     };
@@ -112,7 +134,7 @@ pub fn list(args: &ListArgs) -> Exit {
 pub fn load_contracts(dir: &Path, redactor: &Redactor) -> Result<ContractSet, Exit> {
     ContractSet::load(dir).map_err(|errors| {
         for e in &errors {
-            anstream::eprintln!("error: {}", redactor.text(&e.to_string()));
+            anstream::eprintln!("error: {}", crate::escape::controls(&redactor.text(&e.to_string())));
         }
         anstream::eprintln!("error: {} unusable contract file(s); nothing was sent", errors.len());
         Exit::Invalid
@@ -150,7 +172,7 @@ pub fn drift(args: &DriftArgs) -> Exit {
     }
     if let Some(path) = &args.html {
         let page = crate::report::html::drift_page(&report, env!("CARGO_PKG_VERSION"), &crate::report::now_rfc3339());
-        if let Err(e) = std::fs::write(path, page) {
+        if let Err(e) = crate::files::write_bytes(path, page.as_bytes()) {
             anstream::eprintln!("error: cannot write {}: {e}", path.display());
             return Exit::OutputFailed;
         }
@@ -161,7 +183,7 @@ pub fn drift(args: &DriftArgs) -> Exit {
 /// `psconform coverage`.
 pub fn coverage(args: &CoverageArgs) -> Exit {
     let redactor = env_redactor();
-    let plan = match load(std::slice::from_ref(&args.cases), &redactor) {
+    let plan = match load(&[cases_of(args.cases.as_ref())], &redactor) {
         Ok(p) => p,
         Err(e) => return e,
     };
@@ -191,8 +213,123 @@ pub fn coverage(args: &CoverageArgs) -> Exit {
     })
 }
 
+/// Largest run report `coverage --report` reads.
+const MAX_REPORT: u64 = 1024 * 1024 * 1024;
+
 /// A JSON run report, read typed.
 fn read_report(path: &Path) -> Result<crate::report::json::Report, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let folder = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let text = crate::files::read(folder, path, MAX_REPORT).map_err(|e| format!("{}: {e}", path.display()))?;
     serde_json::from_str(&text).map_err(|e| format!("{} is not a JSON report of psconform run: {e}", path.display()))
+}
+
+/// `psconform cleanup`: what runs left on a target, listed, and removed when asked.
+pub fn cleanup(args: &super::args::CleanupArgs) -> Exit {
+    use crate::run::sweep;
+    let t = &args.target;
+    if t.scheme() == "http" && !super::config::is_loopback(t) && !args.allow_plain_http {
+        anstream::eprintln!(
+            "error: {t} is plain http:// to a host other than loopback: credentials would cross the network in clear; use https:// or --allow-plain-http"
+        );
+        return Exit::Invalid;
+    }
+    if args.yes && !args.allow_mutations {
+        anstream::eprintln!("error: --yes deletes objects on the target: add --allow-mutations to allow it");
+        return Exit::Invalid;
+    }
+    let settings = Settings::from_env();
+    let redactor = Redactor::new(vec![SecretStore::configured(settings.secret_values())]);
+    let options = crate::run::http::HttpOptions {
+        insecure: args.http.insecure,
+        ca_cert: args.http.ca_cert.clone(),
+        client_identity: args.http.client_cert.clone().zip(args.http.client_key.clone()),
+        proxy: args.http.proxy.clone(),
+        timeout: args.http.timeout,
+        connect_timeout: args.http.timeout.min(std::time::Duration::from_secs(10)),
+        max_body: args.http.max_body,
+        rate: args.http.rate,
+        plain_http_only: t.scheme() == "http",
+    };
+    let http = match crate::run::http::Http::new(options) {
+        Ok(h) => h,
+        Err(e) => {
+            anstream::eprintln!("error: {}", redactor.text(&e.to_string()));
+            return Exit::Invalid;
+        }
+    };
+    let Ok(catalog) = Catalog::shared() else { return Exit::Invalid };
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            anstream::eprintln!("error: cannot start the async runtime: {e}");
+            return Exit::NothingRan;
+        }
+    };
+    let jar = reqwest_cookie_store::CookieStoreMutex::default();
+    rt.block_on(async {
+        if let Err(e) = sweep::sign_in(&http, t, &settings, &jar).await {
+            anstream::eprintln!("error: {}", redactor.text(&e.to_string()));
+            return if matches!(e, sweep::SweepError::Transport(_)) { Exit::NothingRan } else { Exit::Failed };
+        }
+        let found = match sweep::find(&http, t, &jar, catalog).await {
+            Ok(f) => redactor.seal(f).into_inner(),
+            Err(e) => {
+                anstream::eprintln!("error: {}", redactor.text(&e.to_string()));
+                sweep::sign_out(&http, t, &jar).await;
+                return Exit::NothingRan;
+            }
+        };
+        if found.is_empty() {
+            sweep::sign_out(&http, t, &jar).await;
+            anstream::eprintln!("cleanup: nothing named {}<run id>-… is left on {t}", sweep::PREFIX);
+            return if args.json { out("[]\n") } else { Exit::Passed };
+        }
+        anstream::eprintln!("cleanup: {} object(s) named {}<run id>-… on {t}:", found.len(), sweep::PREFIX);
+        anstream::eprint!("{}", sweep::table(&found));
+        let go = args.yes || (args.allow_mutations && confirm(found.len()));
+        if !go {
+            sweep::sign_out(&http, t, &jar).await;
+            anstream::eprintln!("cleanup: nothing was deleted (--yes --allow-mutations deletes them)");
+            if args.json {
+                let _ = out(&(serde_json::to_string_pretty(&found).unwrap_or_default() + "\n"));
+            }
+            return Exit::Failed;
+        }
+        let results = sweep::remove(&http, t, &jar, &found).await;
+        sweep::sign_out(&http, t, &jar).await;
+        let mut left = 0;
+        for (l, r) in &results {
+            match r {
+                Ok(status) => anstream::eprintln!("  removed {} {:?} ({status})", l.model, l.name),
+                Err(why) => {
+                    left += 1;
+                    anstream::eprintln!("  NOT removed {} {:?}: {}", l.model, l.name, redactor.text(why));
+                }
+            }
+        }
+        anstream::eprintln!("cleanup: {} removed, {left} left", results.len() - left);
+        if args.json {
+            let report: Vec<serde_json::Value> = results
+                .iter()
+                .map(|(l, r)| serde_json::json!({ "object": l, "removed": r.is_ok(), "error": r.as_ref().err() }))
+                .collect();
+            let _ = out(&(serde_json::to_string_pretty(&redactor.seal(serde_json::Value::Array(report)).into_inner())
+                .unwrap_or_default()
+                + "\n"));
+        }
+        if left == 0 { Exit::Passed } else { Exit::Failed }
+    })
+}
+
+/// Asks on a terminal whether to delete; anything but `y` or `yes` is no, and so is no
+/// terminal.
+fn confirm(n: usize) -> bool {
+    use std::io::IsTerminal as _;
+    if !std::io::stdin().is_terminal() {
+        return false;
+    }
+    anstream::eprint!("delete these {n} object(s)? [y/N] ");
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer).is_ok()
+        && matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use url::Url;
 
-use super::args::RunArgs;
+use super::args::{Requirement, RunArgs};
 use crate::run::Policy;
 use crate::run::http::HttpOptions;
 use crate::shape::update::{ContractConfig, Update};
@@ -27,6 +27,8 @@ pub enum TargetConfig {
         faults: Vec<Fault>,
         /// The data it serves.
         data: DataVariant,
+        /// The seed of the model-driven fixture put in front of it, if any.
+        vary: Option<u64>,
     },
 }
 
@@ -54,12 +56,16 @@ pub struct RunConfig {
     pub contracts: ContractConfig,
     /// What may be done to a real target.
     pub policy: Policy,
+    /// Settings the run must have (`--require`).
+    pub require: Vec<Requirement>,
     /// The HTTP client's settings.
     pub http: HttpOptions,
     /// libtest's options (filters, threads, format).
     pub harness: libtest_mimic::Arguments,
     /// How long evaluating one step's expectations may take.
     pub eval_budget: Duration,
+    /// Observed expectations fail their case (`--strict`).
+    pub strict: bool,
     /// What changes what ran, for the header of a report.
     pub described: Vec<String>,
 }
@@ -105,6 +111,23 @@ impl RunConfig {
             if args.sim_data != DataVariant::default() {
                 return usage("--sim-data applies to the built-in simulator; leave out --target to use it".into());
             }
+            if args.sim_vary.is_some() {
+                return usage("--sim-vary applies to the built-in simulator; leave out --target to use it".into());
+            }
+        }
+        // Every hop counts: a plain-http proxy off loopback sees a plain-http request whole,
+        // credentials included, whatever the target's host. (An https:// target is only
+        // tunnelled through it.) The built-in simulator is a plain-http target too.
+        if let Some(proxy) = &args.http.proxy
+            && proxy.scheme() == "http"
+            && !is_loopback(proxy)
+            && !args.allow_plain_http
+            && args.target.as_ref().is_none_or(|t| t.scheme() == "http")
+        {
+            return usage(format!(
+                "refusing to send credentials over plain http:// through the proxy {}; use an https:// target (which the proxy only tunnels), a proxy on loopback, or pass --allow-plain-http",
+                proxy.host_str().unwrap_or("given")
+            ));
         }
         if let Some(n) = args.harness.test_threads
             && !(1..=MAX_THREADS).contains(&n)
@@ -112,7 +135,8 @@ impl RunConfig {
             return usage(format!("--test-threads {n}: give a number between 1 and {MAX_THREADS}"));
         }
         let shapes = &args.shapes;
-        let dir = shapes.snapshots.clone().unwrap_or_else(|| default_snapshot_dir(&args.cases));
+        let cases = args.cases.clone().unwrap_or_else(crate::suite::default_cases);
+        let dir = shapes.snapshots.clone().unwrap_or_else(|| default_snapshot_dir(&cases));
         let update = if shapes.update_snapshots {
             Update::Merge
         } else if shapes.replace_snapshots {
@@ -123,7 +147,7 @@ impl RunConfig {
         let contracts = ContractConfig {
             dir,
             compare: !shapes.no_snapshots,
-            strict: shapes.strict_shapes,
+            strict: shapes.strict_shapes || args.strict,
             update,
             record: shapes.record.clone(),
             pending: shapes.pending.clone(),
@@ -133,11 +157,15 @@ impl RunConfig {
         for path in [&outputs.junit, &outputs.report, &outputs.html, &contracts.drift_report].into_iter().flatten() {
             writable_file(path)?;
         }
-        for dir in [&contracts.record, &contracts.pending].into_iter().flatten() {
+        let updated = (contracts.update != Update::None).then_some(&contracts.dir);
+        for dir in [&contracts.record, &contracts.pending].into_iter().flatten().chain(updated) {
+            if crate::suite::is_builtin(dir) {
+                return usage(format!(
+                    "{} is built into psconform and cannot be written; `psconform init DIR` writes the suite out to edit, or give --snapshots DIR",
+                    dir.display()
+                ));
+            }
             writable_dir(dir)?;
-        }
-        if contracts.update != Update::None {
-            writable_dir(&contracts.dir)?;
         }
         let http = HttpOptions {
             insecure: args.http.insecure,
@@ -154,13 +182,16 @@ impl RunConfig {
             allow_mutations: args.allow_mutations,
             allow_lockout_risk: args.allow_lockout_risk,
             allow_credential_release: args.allow_credential_release,
+            allow_irreversible: args.allow_irreversible,
         };
         let mut described = Vec::new();
         for (on, flag) in [
             (policy.allow_mutations, "--allow-mutations"),
             (policy.allow_lockout_risk, "--allow-lockout-risk"),
             (policy.allow_credential_release, "--allow-credential-release"),
-            (contracts.strict, "--strict-shapes"),
+            (policy.allow_irreversible, "--allow-irreversible"),
+            (args.strict, "--strict"),
+            (contracts.strict && !args.strict, "--strict-shapes"),
             (!contracts.compare, "--no-snapshots"),
             (args.harness.exact, "--exact"),
             (args.harness.ignored, "--ignored"),
@@ -169,6 +200,10 @@ impl RunConfig {
             if on {
                 described.push(flag.to_owned());
             }
+        }
+        if !args.require.is_empty() {
+            let names: Vec<&str> = args.require.iter().map(|r| r.name()).collect();
+            described.push(format!("--require {}", names.join(",")));
         }
         if let Some(f) = &args.harness.filter {
             described.push(format!("filter `{f}`"));
@@ -185,16 +220,27 @@ impl RunConfig {
         if shapes.snapshots.is_some() {
             described.push(format!("--snapshots {}", contracts.dir.display()));
         }
+        if let Some(seed) = args.sim_vary {
+            described.push(format!("--sim-vary {seed}"));
+        }
+        let strict = args.strict;
         let target = match args.target {
             Some(url) => TargetConfig::Real(url),
-            None => TargetConfig::Simulator { profile: args.sim_profile, faults: args.sim_faults, data: args.sim_data },
+            None => TargetConfig::Simulator {
+                profile: args.sim_profile,
+                faults: args.sim_faults,
+                data: args.sim_data,
+                vary: args.sim_vary,
+            },
         };
         Ok(RunConfig {
+            strict,
             target,
-            cases: args.cases,
+            cases,
             outputs,
             contracts,
             policy,
+            require: args.require,
             eval_budget: http.timeout,
             http,
             harness: args.harness,
@@ -203,7 +249,7 @@ impl RunConfig {
     }
 }
 
-fn is_loopback(url: &Url) -> bool {
+pub fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
@@ -214,18 +260,17 @@ fn is_loopback(url: &Url) -> bool {
 
 /// `snapshots` beside the cases folder: `cases` → `snapshots`, `x/cases` → `x/snapshots`.
 pub fn default_snapshot_dir(cases: &Path) -> PathBuf {
-    let base = if cases.is_file() { cases.parent().and_then(Path::parent) } else { cases.parent() };
+    let file = cases.is_file() || crate::suite::text(cases).is_some();
+    let base = if file { cases.parent().and_then(Path::parent) } else { cases.parent() };
     base.unwrap_or(Path::new("")).join("snapshots")
 }
 
-/// Proves a folder can be written into (creating it), with a probe file removed at once.
+/// Proves a folder can be written into (creating it), with a probe file created exclusively
+/// under a random name and removed at once.
 fn writable_dir(dir: &Path) -> Result<(), UsageError> {
     let fail = |e: std::io::Error| UsageError(format!("cannot write into {}: {e}", dir.display()));
     std::fs::create_dir_all(dir).map_err(fail)?;
-    let probe = dir.join(format!(".psconform-probe-{}", std::process::id()));
-    std::fs::write(&probe, b"").map_err(fail)?;
-    let _ = std::fs::remove_file(&probe);
-    Ok(())
+    crate::files::probe(dir).map_err(fail)
 }
 
 /// Proves a report file can be written: its folder exists and takes a file, and the path is
@@ -242,10 +287,7 @@ pub fn writable_file(path: &Path) -> Result<(), UsageError> {
             parent.display()
         )));
     }
-    let probe = parent.join(format!(".psconform-probe-{}", std::process::id()));
-    std::fs::write(&probe, b"").map_err(|e| UsageError(format!("cannot write {}: {e}", path.display())))?;
-    let _ = std::fs::remove_file(&probe);
-    Ok(())
+    crate::files::probe(parent).map_err(|e| UsageError(format!("cannot write {}: {e}", path.display())))
 }
 
 #[cfg(test)]
@@ -271,6 +313,20 @@ mod tests {
     }
 
     #[test]
+    fn plain_http_through_a_proxy_off_loopback_is_refused_too() {
+        let local = "http://127.0.0.1:9/BeyondTrust/api/public/v3";
+        let Err(err) = config(&["--target", local, "--proxy", "http://corp-proxy.test:3128"]) else {
+            panic!("a plain-http proxy off loopback is refused")
+        };
+        assert!(err.0.contains("through the proxy corp-proxy.test"), "{err}");
+        assert!(config(&["--proxy", "http://corp-proxy.test:3128"]).is_err(), "the built-in simulator is plain http");
+        assert!(config(&["--target", local, "--proxy", "http://127.0.0.1:3128"]).is_ok());
+        assert!(config(&["--target", local, "--proxy", "http://corp-proxy.test:3128", "--allow-plain-http"]).is_ok());
+        let tls = "https://ps.example.com/BeyondTrust/api/public/v3";
+        assert!(config(&["--target", tls, "--proxy", "http://corp-proxy.test:3128"]).is_ok(), "only tunnelled");
+    }
+
+    #[test]
     fn thread_counts_and_outputs_are_checked() {
         assert!(config(&["--test-threads", "0"]).is_err());
         assert!(config(&["--test-threads", "1"]).is_ok());
@@ -278,6 +334,19 @@ mod tests {
         assert!(config(&["--html", "/nonexistent-folder/report.html"]).is_err());
         assert!(config(&["--html", "/tmp"]).is_err(), "a folder is not a page");
         assert!(config(&["--record", "/proc/psconform-record"]).is_err());
+    }
+
+    #[test]
+    fn the_built_in_suite_has_its_contracts_beside_it_and_is_never_written() {
+        let c = config(&["--cases", "(built-in)/cases"]).expect("valid");
+        assert_eq!(c.contracts.dir, Path::new("(built-in)/snapshots"));
+        for write in [["--update-snapshots", ""], ["--record", "(built-in)/mine"]] {
+            let args: Vec<&str> =
+                ["--cases", "(built-in)/cases"].into_iter().chain(write).filter(|a| !a.is_empty()).collect();
+            let e = config(&args).expect_err("the built-in suite is read-only");
+            assert!(e.0.contains("psconform init"), "{e}");
+        }
+        assert!(!Path::new("(built-in)").exists(), "nothing was created on disk");
     }
 
     #[test]

@@ -1,15 +1,16 @@
-//! `psconform run`, wired: the settings and the redactor, the plan, the contract set, the
-//! HTTP client, the target (a real one, or the built-in simulator started here), the
-//! selection, Ctrl-C, then `run::execute` with the terminal and the report files listening,
-//! then the contracts and reports written, and the exit code the run result gives.
+//! `psconform run`, wired: the settings (and `--require`) and the redactor, the plan, the
+//! contract set, the HTTP client, the target (a real one, or the built-in simulator started
+//! here), the signals, the selection, the preflight, then `run::execute` with the terminal and
+//! the report files listening, then the contracts and reports written, the leftovers said
+//! last, and the exit code the run result gives.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use super::commands::{load_contracts, load_suite};
 use super::config::{RunConfig, TargetConfig};
 use crate::coverage::{Catalog, Coverage};
+use crate::fixture::{Fixture, FixtureConfig};
 use crate::plan::{CaseRef, Suite};
 use crate::report::files::{self, Reports};
 use crate::report::terminal::Printer;
@@ -18,7 +19,7 @@ use crate::report::{ContractsMeta, RunMeta};
 use crate::result::Exit;
 use crate::result::run::Final;
 use crate::run::http::Http;
-use crate::run::{Contracts, Listener, OutputClosed, RunContext, Target, execute};
+use crate::run::{Contracts, Gate, Listener, OutputClosed, RunContext, Stop, Target, execute, preflight};
 use crate::seal::Redactor;
 use crate::secret::SecretStore;
 use crate::settings::Settings;
@@ -35,8 +36,23 @@ pub fn run(config: RunConfig) -> Exit {
     };
     let redactor = Redactor::new(vec![SecretStore::configured(settings.secret_values())]);
     crate::logging::set_redactor(redactor.clone());
+    let missing: Vec<String> = config
+        .require
+        .iter()
+        .flat_map(|r| r.settings().iter().map(move |s| (r, *s)))
+        .filter(|(_, s)| settings.get(s).is_none())
+        .map(|(r, s)| {
+            let env = crate::settings::SETTINGS.iter().find(|i| i.var == s).map_or(s, |i| i.env);
+            format!("{env} (--require {})", r.name())
+        })
+        .collect();
+    if !missing.is_empty() {
+        anstream::eprintln!("error: required settings are not set: {}; nothing was sent", missing.join(", "));
+        return Exit::Invalid;
+    }
     let reports_asked =
         config.outputs.junit.is_some() || config.outputs.report.is_some() || config.outputs.html.is_some();
+    super::commands::announce(&config.cases);
     let suite = match load_suite(std::slice::from_ref(&config.cases), reports_asked, &redactor) {
         Ok(s) => s,
         Err(e) => return e,
@@ -76,8 +92,14 @@ pub fn run(config: RunConfig) -> Exit {
         Ok(t) => t,
         Err(e) => return e,
     };
-    let interrupted = Arc::new(AtomicBool::new(false));
-    let ctx = Arc::new(RunContext {
+    let stop = Stop::default();
+    match Signals::listen(&rt) {
+        Ok(signals) => {
+            rt.spawn(signals.watch(stop.clone()));
+        }
+        Err(e) => anstream::eprintln!("warning: cannot listen for signals: {e}; Ctrl-C stops the run at once"),
+    }
+    let ctx = RunContext {
         rt: rt.handle().clone(),
         http,
         target,
@@ -86,14 +108,14 @@ pub fn run(config: RunConfig) -> Exit {
         policy: config.policy,
         contracts,
         eval_budget: config.eval_budget,
-        interrupted: Arc::clone(&interrupted),
-    });
-    rt.spawn(watch_interrupt(interrupted));
-    let exit = run_cases(&config, &ctx, &suite, &redactor, started_at);
+        strict: config.strict,
+        stop,
+        gate: Gate::default(),
+    };
+    let exit = run_cases(&config, ctx, &suite, &redactor, started_at);
     if let Some(sim) = sim {
         rt.block_on(sim.stop());
     }
-    drop(ctx);
     rt.shutdown_timeout(Duration::from_secs(2));
     exit
 }
@@ -103,7 +125,7 @@ fn start_target(
     config: &TargetConfig,
     settings: &Settings,
     rt: &tokio::runtime::Runtime,
-) -> Result<(Target, Option<Simulator>), Exit> {
+) -> Result<(Target, Option<Builtin>), Exit> {
     match config {
         TargetConfig::Real(url) => {
             let target = Target {
@@ -115,7 +137,7 @@ fn start_target(
             };
             Ok((target, None))
         }
-        TargetConfig::Simulator { profile, faults, data } => {
+        TargetConfig::Simulator { profile, faults, data, vary } => {
             let sim_config = SimConfig {
                 settings: settings.clone(),
                 state: SimState::default(),
@@ -124,36 +146,117 @@ fn start_target(
                 data: *data,
             };
             let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-            match rt.block_on(Simulator::start(sim_config, addr, Listen::Plain)) {
-                Ok(sim) => {
-                    let target = Target {
-                        base_url: sim.base_url().clone(),
-                        builtin: true,
-                        faults: faults.clone(),
-                        profile: *profile,
-                        data: *data,
-                    };
-                    Ok((target, Some(sim)))
-                }
+            let sim = match rt.block_on(Simulator::start(sim_config, addr, Listen::Plain)) {
+                Ok(sim) => sim,
                 Err(e) => {
                     anstream::eprintln!("error: cannot start the built-in simulator: {e}");
-                    Err(Exit::NothingRan)
+                    return Err(Exit::NothingRan);
                 }
-            }
+            };
+            let fixture = match vary {
+                None => None,
+                Some(seed) => {
+                    let catalog = crate::catalog::Catalog::shared().map_err(|e| {
+                        anstream::eprintln!("error: {e}");
+                        Exit::Invalid
+                    })?;
+                    let config = FixtureConfig {
+                        upstream: sim.base_url().clone(),
+                        seed: *seed,
+                        freedoms: Default::default(),
+                        violation: None,
+                    };
+                    match rt.block_on(Fixture::start(config, catalog)) {
+                        Ok(f) => Some(f),
+                        Err(e) => {
+                            anstream::eprintln!("error: cannot start the model-driven fixture: {e}");
+                            return Err(Exit::NothingRan);
+                        }
+                    }
+                }
+            };
+            let target = Target {
+                base_url: fixture.as_ref().map_or_else(|| sim.base_url().clone(), |f| f.base_url().clone()),
+                builtin: true,
+                faults: faults.clone(),
+                profile: *profile,
+                data: *data,
+            };
+            Ok((target, Some(Builtin { sim, fixture })))
         }
     }
 }
 
-/// The first Ctrl-C lets running cases finish their current step and their teardown (a
-/// released credential is checked in); a second one ends the process.
-async fn watch_interrupt(flag: Arc<AtomicBool>) {
-    if tokio::signal::ctrl_c().await.is_err() {
-        return;
+/// The built-in simulator a run started, and the fixture in front of it.
+struct Builtin {
+    sim: Simulator,
+    fixture: Option<Fixture>,
+}
+
+impl Builtin {
+    async fn stop(self) {
+        if let Some(f) = self.fixture {
+            f.stop().await;
+        }
+        self.sim.stop().await;
     }
-    flag.store(true, Ordering::SeqCst);
-    eprintln!("\npsconform: interrupted; finishing running steps and their teardown (Ctrl-C again to stop at once)");
-    if tokio::signal::ctrl_c().await.is_ok() {
-        std::process::exit(130);
+}
+
+/// SIGINT (Ctrl-C), SIGTERM (what `docker stop`, GitLab's cancel and GitHub Actions send) and
+/// SIGHUP (a closed terminal), listened for before anything is sent. The first of any of them
+/// stops the run: no new case or step starts, waits and poll intervals end at once, and every
+/// running case's teardown runs (a released credential is checked in). A second one ends the
+/// process at once, with the shell's code for that signal.
+struct Signals {
+    #[cfg(unix)]
+    streams: [(tokio::signal::unix::Signal, &'static str, i32); 3],
+}
+
+impl Signals {
+    #[cfg(unix)]
+    fn listen(rt: &tokio::runtime::Runtime) -> std::io::Result<Signals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let _inside = rt.enter();
+        Ok(Signals {
+            streams: [
+                (signal(SignalKind::interrupt())?, "SIGINT", 130),
+                (signal(SignalKind::terminate())?, "SIGTERM", 143),
+                (signal(SignalKind::hangup())?, "SIGHUP", 129),
+            ],
+        })
+    }
+
+    #[cfg(not(unix))]
+    fn listen(_rt: &tokio::runtime::Runtime) -> std::io::Result<Signals> {
+        Ok(Signals {})
+    }
+
+    /// The next signal's name and exit code.
+    #[cfg(unix)]
+    async fn next(&mut self) -> (&'static str, i32) {
+        let [(int, i, ic), (term, t, tc), (hup, h, hc)] = &mut self.streams;
+        tokio::select! {
+            _ = int.recv() => (*i, *ic),
+            _ = term.recv() => (*t, *tc),
+            _ = hup.recv() => (*h, *hc),
+        }
+    }
+
+    #[cfg(not(unix))]
+    async fn next(&mut self) -> (&'static str, i32) {
+        let _ = tokio::signal::ctrl_c().await;
+        ("Ctrl-C", 130)
+    }
+
+    async fn watch(mut self, stop: Stop) {
+        let (first, _) = self.next().await;
+        stop.ask();
+        eprintln!(
+            "\npsconform: {first}: stopping; running cases finish their current step and their teardown (a second signal stops at once)"
+        );
+        let (second, code) = self.next().await;
+        eprintln!("psconform: {second} again: stopping at once");
+        std::process::exit(code);
     }
 }
 
@@ -165,20 +268,23 @@ struct Outputs {
     reports: Option<Reports>,
     notes: Notes,
     strict: bool,
+    /// Observed expectations that did not hold (and, without `--strict`, did not fail).
+    observed: Vec<String>,
 }
 
 impl Listener for Outputs {
     fn finished(&mut self, done: &Final) -> Result<(), OutputClosed> {
         let c = done.case.get();
-        if let Some(endpoint) = &done.offered_after_all {
-            anstream::eprintln!(
-                "{}: reported as not offered, but {endpoint} answered in another case: counted as failed",
-                c.name
-            );
-        }
         for s in &c.steps {
             if let Some(v) = &s.contract {
                 self.notes.add(&c.name, s.index, v, self.strict);
+            }
+            for o in s.outcomes.iter().filter(|o| !o.passed && o.observed.as_ref().is_some_and(|obs| !obs.fails)) {
+                let on = o.observed.as_ref().map_or("", |obs| obs.on.as_str());
+                self.observed.push(format!(
+                    "  {} step {}: {} expected {}, got {} (observed on {on})",
+                    c.name, s.index, o.subject, o.expected, o.actual
+                ));
             }
         }
         if let Some(r) = &mut self.reports {
@@ -194,13 +300,7 @@ impl Listener for Outputs {
     }
 }
 
-fn run_cases(
-    config: &RunConfig,
-    ctx: &Arc<RunContext>,
-    suite: &Suite,
-    redactor: &Redactor,
-    started_at: String,
-) -> Exit {
+fn run_cases(config: &RunConfig, mut ctx: RunContext, suite: &Suite, redactor: &Redactor, started_at: String) -> Exit {
     let all = &suite.cases;
     let selected: Vec<&CaseRef> = all.iter().filter(|c| !filtered_out(&config.harness, &c.name)).collect();
     if selected.is_empty() {
@@ -230,6 +330,11 @@ fn run_cases(
         if selected.len() == 1 { "" } else { "s" },
         ctx.target.base_url
     );
+    // Decided before any result is printed: which sign-ins work, which areas are offered.
+    let pre = ctx.rt.block_on(preflight(&ctx, &selected));
+    ctx.gate = pre.gate;
+    let ctx = Arc::new(ctx);
+    let ctx = &ctx;
     let paths = files::Paths {
         junit: config.outputs.junit.clone(),
         json: config.outputs.report.clone(),
@@ -246,19 +351,26 @@ fn run_cases(
     } else {
         None
     };
-    let closed = printer.title(selected.len()).is_err();
+    let closed = printer.title(selected.len() + pre.findings.len()).is_err();
     if closed {
         // Nothing is started: the reports say every case was interrupted.
-        ctx.interrupted.store(true, Ordering::SeqCst);
+        ctx.stop.ask();
         anstream::eprintln!("psconform: standard output was closed; no case is started");
     }
-    let mut outputs = Outputs { printer, closed, reports, notes: Notes::default(), strict: config.contracts.strict };
+    let mut outputs = Outputs {
+        printer,
+        closed,
+        reports,
+        notes: Notes::default(),
+        strict: config.contracts.strict,
+        observed: Vec::new(),
+    };
     let threads = config
         .harness
         .test_threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get));
     let started = Instant::now();
-    let mut run = execute(suite, &selected, ctx, threads, all.len() - selected.len(), &mut outputs);
+    let mut run = execute(suite, &selected, pre.findings, ctx, threads, all.len() - selected.len(), &mut outputs);
     let elapsed = started.elapsed();
     if outputs.closed && !run.output_closed {
         // Closed before the first case: the stop was the closed output's, not an interruption.
@@ -270,6 +382,13 @@ fn run_cases(
     }
     for line in crate::report::terminal::verdict_lines(&run, ctx.target.base_url.as_str()) {
         anstream::eprintln!("{line}");
+    }
+    if !outputs.observed.is_empty() {
+        anstream::eprintln!(
+            "observed: {} expectation(s) of observed behaviour did not hold; the documentation does not make them, so they fail only with --strict:\n{}",
+            outputs.observed.len(),
+            outputs.observed.join("\n")
+        );
     }
     let mut drift = None;
     if let Some(contracts) = &ctx.contracts {
@@ -288,6 +407,17 @@ fn run_cases(
         for (n, what, dir) in &done.written {
             anstream::eprintln!("contracts: {n} {what} {}", dir.display());
         }
+        if cc.update != Update::None {
+            let documented = observed.values().filter(|c| has_documented_model(c)).count();
+            if documented > 0 {
+                anstream::eprintln!(
+                    "contracts: {documented} of the {} updated have a documented model in catalog/models/: the \
+                     recordings add only what it is silent on (undocumented fields, cookies, media types), and \
+                     never change a documented field's type, null or presence",
+                    observed.len()
+                );
+            }
+        }
         if !done.unused.is_empty() {
             anstream::eprintln!(
                 "contracts: {} in {} that no case exercised: {}",
@@ -303,7 +433,7 @@ fn run_cases(
         if let (Some(path), Some(report)) = (&config.contracts.drift_report, &done.drift) {
             let json = path.extension().is_some_and(|e| e == "json");
             let text = if json { crate::report::drift::json(report) } else { crate::report::drift::markdown(report) };
-            if let Err(e) = std::fs::write(path, text) {
+            if let Err(e) = crate::files::write_bytes(path, text.as_bytes()) {
                 anstream::eprintln!("error: cannot write {}: {e}", path.display());
                 run.outputs_failed = true;
             }
@@ -325,6 +455,10 @@ fn run_cases(
             anstream::eprintln!("error: {p}");
         }
         run.outputs_failed |= !problems.is_empty();
+    }
+    // Last, where nobody can miss them: releases that may still be open on the target.
+    for line in crate::report::terminal::leftover_lines(&run) {
+        anstream::eprintln!("{line}");
     }
     run.exit()
 }
@@ -364,4 +498,12 @@ fn shown_target(url: &url::Url) -> String {
     u.set_query(None);
     u.set_fragment(None);
     u.to_string()
+}
+
+/// Whether the catalog documents the response a contract records (its endpoint and status).
+fn has_documented_model(c: &crate::shape::contract::Contract) -> bool {
+    crate::catalog::Catalog::shared()
+        .ok()
+        .and_then(|catalog| catalog.doc_of(&c.key.method, &c.route))
+        .is_some_and(|doc| doc.responses.contains_key(&c.key.status))
 }

@@ -22,10 +22,29 @@ pub struct EndpointCoverage {
     pub method: String,
     /// The route template.
     pub route: String,
-    /// `read` or `change` (empty for an endpoint the catalog does not list).
+    /// What it does to a server: `read`, `audited`, `change`, `release` or `irreversible`
+    /// (empty for an endpoint the catalog does not list).
     pub effect: String,
     /// The statuses the documentation gives.
     pub documented: Vec<u16>,
+    /// The model file that documents it (`catalog/models/users.yaml`), if one does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// The vendor pages and client sources its model cites.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<String>,
+    /// No vendor page documents it; clients call it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unverified: bool,
+    /// The query parameters the documentation gives.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parameters: Vec<String>,
+    /// The documented query parameters the cases send.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub parameters_exercised: BTreeSet<String>,
+    /// Query parameters the cases send that the documentation does not give, with the cases.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub undocumented_parameters: BTreeMap<String, BTreeSet<String>>,
     /// The cases that exercise it.
     pub cases: BTreeSet<String>,
     /// The statuses their steps assert (`200`, `4xx`).
@@ -38,6 +57,12 @@ impl EndpointCoverage {
     /// Whether any case exercises it.
     pub fn covered(&self) -> bool {
         !self.cases.is_empty()
+    }
+
+    /// Whether it changes anything on the server (a change, a release, an irreversible
+    /// change), as opposed to reading.
+    pub fn changes(&self) -> bool {
+        matches!(self.effect.as_str(), "change" | "release" | "irreversible")
     }
 }
 
@@ -56,6 +81,22 @@ pub struct Coverage {
     pub areas: usize,
     /// Areas with at least one covered endpoint.
     pub areas_covered: usize,
+    /// Endpoints that read (`read`, `audited`), and how many of them are covered.
+    pub read: Count,
+    /// Endpoints that change something (`change`, `release`, `irreversible`), and how many of
+    /// them are covered.
+    pub change: Count,
+    /// Endpoints with a documented model.
+    pub documented_models: usize,
+}
+
+/// A part of the catalog: how many endpoints, how many of them covered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Count {
+    /// Endpoints.
+    pub total: usize,
+    /// Covered.
+    pub covered: usize,
 }
 
 impl Redact for EndpointCoverage {
@@ -92,20 +133,37 @@ impl Coverage {
         exercised: impl IntoIterator<Item = (&'e str, &'e Exercised)>,
         observed: impl IntoIterator<Item = &'o Observed>,
     ) -> Coverage {
-        let mut rows: Vec<EndpointCoverage> = catalog
-            .endpoints
+        let listed: Vec<&crate::catalog::Endpoint> = catalog.endpoints.iter().chain(&catalog.unverified).collect();
+        let mut rows: Vec<EndpointCoverage> = listed
             .iter()
-            .map(|e| EndpointCoverage {
-                area: e.area.clone(),
-                method: e.method.clone(),
-                route: e.route.clone(),
-                effect: e.effect.clone(),
-                documented: e.statuses.clone(),
-                ..Default::default()
+            .map(|e| {
+                let doc = catalog.models.endpoint(&e.method, &e.route);
+                EndpointCoverage {
+                    area: e.area.clone(),
+                    method: e.method.clone(),
+                    route: e.route.clone(),
+                    effect: catalog.effect(&e.method, &e.route).map(|f| f.name().to_owned()).unwrap_or_default(),
+                    documented: doc.map_or_else(|| e.statuses.clone(), |d| d.responses.keys().copied().collect()),
+                    model: doc.map(|d| d.file.display().to_string()),
+                    sources: doc
+                        .map(|d| {
+                            d.sources
+                                .iter()
+                                .filter_map(|id| catalog.models.source(&d.slug, id))
+                                .map(|s| s.url.clone())
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    unverified: doc.is_some_and(|d| d.unverified),
+                    parameters: doc.map(|d| d.query.iter().map(|q| q.name.clone()).collect()).unwrap_or_default(),
+                    ..Default::default()
+                }
             })
             .collect();
+        // Unverified endpoints follow their area's others.
+        rows.sort_by_key(|r| catalog.areas().iter().position(|a| *a == r.area).unwrap_or(usize::MAX));
         let index: BTreeMap<(String, String), usize> =
-            catalog.endpoints.iter().enumerate().map(|(i, e)| (e.key(), i)).collect();
+            rows.iter().enumerate().map(|(i, r)| (key(&r.method, &r.route), i)).collect();
         let mut extra: BTreeMap<(String, String), EndpointCoverage> = BTreeMap::new();
         let mut touch = |method: &str, route: &str, f: &mut dyn FnMut(&mut EndpointCoverage)| {
             let k = key(method, route);
@@ -123,6 +181,19 @@ impl Coverage {
             touch(step.method, &step.route, &mut |row| {
                 row.cases.insert(name.to_owned());
                 row.asserted.extend(step.asserted.iter().cloned());
+                for p in &step.params {
+                    match row.parameters.iter().find(|d| d.eq_ignore_ascii_case(p)) {
+                        Some(d) => {
+                            row.parameters_exercised.insert(d.clone());
+                        }
+                        // `version` picks a model version on every endpoint that has one.
+                        None if p.eq_ignore_ascii_case("version") => {}
+                        None if !row.documented.is_empty() || row.model.is_some() => {
+                            row.undocumented_parameters.entry(p.clone()).or_default().insert(name.to_owned());
+                        }
+                        None => {}
+                    }
+                }
             });
         }
         for o in observed {
@@ -130,14 +201,23 @@ impl Coverage {
                 row.observed.insert(o.status);
             });
         }
-        let covered = rows.iter().filter(|r| r.covered()).count();
+        // The catalog's count is the documented endpoints; unverified ones are listed apart.
+        let counted = || rows.iter().filter(|r| !r.unverified);
+        let covered = counted().filter(|r| r.covered()).count();
         let areas = catalog.areas();
         let areas_covered = areas.iter().filter(|a| rows.iter().any(|r| r.area == **a && r.covered())).count();
+        let count = |changes: bool| Count {
+            total: counted().filter(|r| r.changes() == changes).count(),
+            covered: counted().filter(|r| r.changes() == changes && r.covered()).count(),
+        };
         Coverage {
-            total: rows.len(),
+            total: counted().count(),
             covered,
             areas: areas.len(),
             areas_covered,
+            read: count(false),
+            change: count(true),
+            documented_models: counted().filter(|r| r.model.is_some()).count(),
             endpoints: rows,
             uncatalogued: extra.into_values().collect(),
         }
@@ -158,12 +238,17 @@ impl Coverage {
     /// The headline: how much of the catalog the cases exercise.
     pub fn headline(&self) -> String {
         format!(
-            "{} of {} documented endpoints covered ({:.0} %), in {} of {} areas",
+            "{} of {} documented endpoints covered ({:.0} %): {} of {} that read, {} of {} that change; in {} of {} areas; {} with a documented model",
             self.covered,
             self.total,
             100.0 * self.covered as f64 / self.total.max(1) as f64,
+            self.read.covered,
+            self.read.total,
+            self.change.covered,
+            self.change.total,
             self.areas_covered,
-            self.areas
+            self.areas,
+            self.documented_models,
         )
     }
 
@@ -178,16 +263,18 @@ impl Coverage {
             let _ = writeln!(out, "{area}  ({covered} of {})", rows.len());
             for r in rows {
                 let endpoint = format!("{} {}", r.method, r.route);
+                let tag = format!("{}{}", r.effect, if r.unverified { ", unverified" } else { "" });
                 if r.covered() {
                     let _ = writeln!(
                         out,
-                        "  {endpoint:<width$}  {} case(s)  asserts {}{}",
+                        "  {endpoint:<width$}  [{tag}]  {} case(s)  asserts {}{}{}",
                         r.cases.len(),
                         join(&r.asserted),
-                        observed(r)
+                        observed(r),
+                        undocumented(r)
                     );
                 } else {
-                    let _ = writeln!(out, "  {endpoint:<width$}  not covered");
+                    let _ = writeln!(out, "  {endpoint:<width$}  [{tag}]  not covered");
                 }
             }
         }
@@ -210,34 +297,42 @@ impl Coverage {
 
     /// Markdown, for a pull request or a ticket.
     pub fn markdown(&self) -> String {
+        use crate::escape::{cell, code, text};
         let mut out = format!("# API coverage\n\n{}.\n", self.headline());
         for (area, rows) in self.by_area() {
+            let area = text(area);
             let covered = rows.iter().filter(|r| r.covered()).count();
             let _ = writeln!(
                 out,
-                "\n## {area} ({covered} of {})\n\n| endpoint | effect | cases | asserted | observed | documented |\n|---|---|---|---|---|---|",
+                "\n## {area} ({covered} of {})\n\n| endpoint | effect | cases | asserted | observed | documented | model |\n|---|---|---|---|---|---|---|",
                 rows.len()
             );
             for r in rows {
                 let cases = if r.covered() { r.cases.len().to_string() } else { "**not covered**".into() };
                 let obs: Vec<String> = r.observed.iter().map(u16::to_string).collect();
                 let doc: Vec<String> = r.documented.iter().map(u16::to_string).collect();
+                let model = match (&r.model, r.sources.first()) {
+                    (Some(file), Some(url)) => format!("[{}]({url})", text(file.rsplit('/').next().unwrap_or(file))),
+                    (Some(file), None) => code(file),
+                    _ => "–".into(),
+                };
                 let _ = writeln!(
                     out,
-                    "| `{} {}` | {} | {cases} | {} | {} | {} |",
-                    r.method,
-                    r.route,
+                    "| {}{} | {} | {cases} | {} | {} | {} | {} |",
+                    cell(&code(&format!("{} {}", r.method, r.route))),
+                    if r.unverified { " (unverified)" } else { "" },
                     r.effect,
-                    join(&r.asserted),
+                    cell(&text(&join(&r.asserted))),
                     if obs.is_empty() { "–".into() } else { obs.join(", ") },
-                    if doc.is_empty() { "–".into() } else { doc.join(", ") }
+                    if doc.is_empty() { "–".into() } else { doc.join(", ") },
+                    cell(&model),
                 );
             }
         }
         if !self.uncatalogued.is_empty() {
             let _ = writeln!(out, "\n## Exercised but not in the catalog\n");
             for r in &self.uncatalogued {
-                let _ = writeln!(out, "- `{} {}`: {} case(s)", r.method, r.route, r.cases.len());
+                let _ = writeln!(out, "- {}: {} case(s)", code(&format!("{} {}", r.method, r.route)), r.cases.len());
             }
         }
         out
@@ -246,6 +341,15 @@ impl Coverage {
 
 fn join(set: &BTreeSet<String>) -> String {
     if set.is_empty() { "–".into() } else { set.iter().cloned().collect::<Vec<_>>().join(", ") }
+}
+
+/// The undocumented query parameters cases send, for a row.
+fn undocumented(r: &EndpointCoverage) -> String {
+    if r.undocumented_parameters.is_empty() {
+        return String::new();
+    }
+    let names: Vec<&str> = r.undocumented_parameters.keys().map(String::as_str).collect();
+    format!("  sends undocumented {}", names.join(", "))
 }
 
 fn observed(r: &EndpointCoverage) -> String {

@@ -11,13 +11,34 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value, json};
 
+use crate::catalog::documented::binding;
 use crate::catalog::model::{Paging, Presence, RequestBody, ResponseForm};
-use crate::catalog::{Body, Catalog, Endpoint, EndpointDoc, Model, ModelRef, Term, TypeExpr};
-use crate::shape::StringFormat;
+use crate::catalog::{Body, Catalog, Endpoint, EndpointDoc, Model, ModelRef, Models, Term, TypeExpr};
 
 /// What the document says about coverage: the endpoints the suite's cases exercise, as
 /// `(METHOD, route)` in the catalog's spelling.
 pub type Covered = BTreeSet<(String, String)>;
+
+/// The statuses the vendor's API usage page documents for every endpoint ("common response
+/// codes"), with what each means. An operation whose own page documents one keeps its own.
+/// 500 is left out: no document promises a server error, and Schemathesis flags one anyway.
+const COMMON_RESPONSES: &[(u16, &str, &str)] = &[
+    (400, "BadRequest", "Bad request: a missing or invalid parameter or body; the reason is in the body"),
+    (401, "Unauthorized", "User not authenticated: no session, an expired one, or headers that are not accepted"),
+    (
+        403,
+        "Forbidden",
+        "Access forbidden: no permission, or the licence is not valid; the body may be a sub-code such as 4031",
+    ),
+    (404, "NotFound", "The object was not found; the reason is in the body"),
+    (405, "MethodNotAllowed", "The method is not allowed on this route"),
+    (409, "Conflict", "A conflict, such as a conflicting release request (body 4091) or a name already taken"),
+    (410, "Gone", "This API version has been disabled"),
+    (415, "UnsupportedMediaType", "The request's media type is not supported"),
+];
+
+/// The vendor page the common response codes come from, by its id in the catalog.
+const COMMON_SOURCE: (&str, &str) = ("authentication", "usage");
 
 /// The OpenAPI 3.1 document of the catalog.
 pub fn document(catalog: &Catalog, covered: &Covered) -> Value {
@@ -33,9 +54,25 @@ pub fn document(catalog: &Catalog, covered: &Covered) -> Value {
         .models
         .models
         .values()
-        .map(|m| (schema_name(&ModelRef { area: Some(m.area.clone()), name: m.name.clone() }), model_schema(m)))
+        .map(|m| {
+            (
+                schema_name(&ModelRef { area: Some(m.area.clone()), name: m.name.clone() }),
+                model_schema(&catalog.models, m),
+            )
+        })
         .collect();
     let documented = catalog.models.endpoints.iter().filter(|d| !d.unverified).count();
+    let common_source = catalog.models.source(COMMON_SOURCE.0, COMMON_SOURCE.1).map(|s| s.url.clone());
+    let common: Map<String, Value> = COMMON_RESPONSES
+        .iter()
+        .map(|(_, name, description)| {
+            let mut r = json!({ "description": description, "content": { "application/json": { "schema": {} } } });
+            if let Some(url) = &common_source {
+                r["x-psconform-sources"] = json!([{ "url": url, "section": "common response codes" }]);
+            }
+            ((*name).to_owned(), r)
+        })
+        .collect();
     json!({
         "openapi": "3.1.0",
         "info": {
@@ -59,6 +96,7 @@ pub fn document(catalog: &Catalog, covered: &Covered) -> Value {
         "paths": paths,
         "components": {
             "schemas": schemas,
+            "responses": common,
             "securitySchemes": {
                 "session": {
                     "type": "apiKey",
@@ -150,8 +188,10 @@ fn operation(
             }
         }
     }
-    if responses.is_empty() {
-        responses.insert("default".into(), json!({ "description": "not documented" }));
+    for (status, name, _) in COMMON_RESPONSES {
+        responses
+            .entry(status.to_string())
+            .or_insert_with(|| json!({ "$ref": format!("#/components/responses/{name}") }));
     }
     op.insert("responses".into(), Value::Object(responses));
     if e.route.eq_ignore_ascii_case("Auth/SignAppin") {
@@ -253,7 +293,9 @@ fn response(forms: &[ResponseForm]) -> Value {
         let content: Map<String, Value> = content
             .into_iter()
             .map(|(ct, mut schemas)| {
-                let schema = if schemas.len() == 1 { schemas.remove(0) } else { json!({ "oneOf": schemas }) };
+                // anyOf: one body may fit several forms (an array of one is the plain and the
+                // named form alike).
+                let schema = if schemas.len() == 1 { schemas.remove(0) } else { json!({ "anyOf": schemas }) };
                 (ct, json!({ "schema": schema }))
             })
             .collect();
@@ -279,14 +321,19 @@ fn body_schema(body: &Body) -> Value {
     }
 }
 
-fn model_schema(m: &Model) -> Value {
+fn model_schema(models: &Models, m: &Model) -> Value {
     let mut properties = Map::new();
     let mut required = Vec::new();
     for f in &m.fields {
+        // The one reading of a field the contracts, the fixture and the simulator take.
+        let (optional, nullable) = binding(models, m, f);
         let mut s = type_schema(&f.ty);
+        if nullable && !f.ty.nullable() {
+            s = with_null(s);
+        }
         if let Some(obj) = s.as_object_mut() {
             if !f.values.is_empty() {
-                obj.insert("enum".into(), enum_with_null(&f.values, f.ty.nullable()));
+                obj.insert("enum".into(), enum_with_null(&f.values, nullable));
             }
             let mut desc = f.description.clone().unwrap_or_default();
             if let Some(since) = &f.since {
@@ -312,7 +359,7 @@ fn model_schema(m: &Model) -> Value {
             }
         }
         properties.insert(f.name.clone(), s);
-        if f.presence == Presence::Required && f.since.is_none() && f.versions.is_none() {
+        if !optional && f.versions.is_none() {
             required.push(f.name.clone());
         }
     }
@@ -324,6 +371,27 @@ fn model_schema(m: &Model) -> Value {
         out["description"] = json!(d);
     }
     out
+}
+
+/// `schema`, or `null`.
+fn with_null(mut schema: Value) -> Value {
+    let null = json!("null");
+    if schema.as_object().is_some_and(Map::is_empty) {
+        return schema; // Anything already.
+    }
+    if let Some(t) = schema.get("type").cloned() {
+        let mut types = if let Value::Array(v) = t { v } else { vec![t] };
+        if !types.contains(&null) {
+            types.push(null);
+        }
+        schema["type"] = Value::Array(types);
+        return schema;
+    }
+    if let Some(any) = schema.get_mut("anyOf").and_then(Value::as_array_mut) {
+        any.push(json!({ "type": "null" }));
+        return schema;
+    }
+    json!({ "anyOf": [schema, { "type": "null" }] })
 }
 
 fn enum_with_null(values: &[Value], nullable: bool) -> Value {
@@ -345,7 +413,7 @@ fn type_schema(t: &TypeExpr) -> Value {
             Term::Number => simple.push("number"),
             Term::String(f) => {
                 simple.push("string");
-                format = f.and_then(format_name);
+                format = f.filter(|f| f.pattern().is_some());
             }
             Term::Boolean => simple.push("boolean"),
             Term::Null => simple.push("null"),
@@ -363,8 +431,11 @@ fn type_schema(t: &TypeExpr) -> Value {
     }
     let simple_schema = |simple: &[&str]| {
         let mut s = if simple.len() == 1 { json!({ "type": simple[0] }) } else { json!({ "type": simple }) };
+        // A format is stated by its pattern: JSON Schema's `date-time` wants an offset, and
+        // the API writes .NET timestamps without one (`2024-12-19T20:24:26.323`).
         if let Some(f) = format {
-            s["format"] = json!(f);
+            s["pattern"] = json!(f.pattern());
+            s["x-psconform-format"] = json!(f.name());
         }
         s
     };
@@ -376,15 +447,6 @@ fn type_schema(t: &TypeExpr) -> Value {
             complex.push(simple_schema(&simple));
             json!({ "anyOf": complex })
         }
-    }
-}
-
-fn format_name(f: StringFormat) -> Option<&'static str> {
-    match f {
-        StringFormat::Guid => Some("uuid"),
-        StringFormat::Email => Some("email"),
-        StringFormat::DateTime => Some("date-time"),
-        StringFormat::Plain => None,
     }
 }
 
@@ -406,7 +468,20 @@ mod tests {
             let name = piece.split('"').next().unwrap_or("");
             assert!(schemas.contains_key(name), "{name} is referenced but not defined");
         }
+        let responses = doc["components"]["responses"].as_object().expect("common responses");
+        for piece in text.split("\"#/components/responses/").skip(1) {
+            let name = piece.split('"').next().unwrap_or("");
+            assert!(responses.contains_key(name), "{name} is referenced but not defined");
+        }
+        let sign_out = &doc["paths"]["/Auth/Signout"]["post"]["responses"];
+        assert_eq!(sign_out["401"]["$ref"], "#/components/responses/Unauthorized", "the common codes apply");
+        assert!(sign_out.get("500").is_none(), "no document promises a server error");
         let sign_in = &doc["paths"]["/Auth/SignAppin"]["post"];
+        assert_eq!(
+            sign_in["responses"]["401"]["description"],
+            "the key, run-as user, password or source address is not accepted",
+            "a page's own status wins"
+        );
         assert_eq!(sign_in["x-psconform-covered"], true);
         assert_eq!(sign_in["x-psconform-effect"], "audited");
         assert_eq!(
@@ -416,6 +491,14 @@ mod tests {
         let user = &schemas["authentication.User"];
         assert_eq!(user["properties"]["SID"]["type"], json!(["string", "null"]));
         assert_eq!(user["required"], json!(["UserId", "SID", "EmailAddress", "UserName", "Name"]));
+        // Timestamps carry no offset: a format is its pattern, which admits them.
+        let date = regex::Regex::new(
+            schemas["managed-accounts.ManagedAccount"]["properties"]["LastChangeDate"]["pattern"]
+                .as_str()
+                .unwrap_or("$^"),
+        )
+        .expect("a pattern");
+        assert!(date.is_match("2024-12-19T20:24:26.323"));
         let ids: BTreeSet<&str> = doc["paths"]
             .as_object()
             .expect("paths")

@@ -2,7 +2,8 @@
 //! before any request is sent, and every problem is reported with its `file:line:col`:
 //! names, variables in scope, templates (the same way in every field), regexes (within their
 //! size limits), JSONPaths, durations (within their ranges), header values, settings,
-//! simulator states, and credentials a case file must not spell.
+//! simulator states, credentials a case file must not spell, and (in `effect`) what each step
+//! does to the target and what a credential release must look like.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -15,8 +16,8 @@ use super::check::{CaptureFrom, CapturePlan, Check, CookieMatcher, PathMatcher, 
 use super::template::{BUILTINS, Template, ValueTemplate};
 use super::{AuthPlan, BodyPlan, CasePlan, Plan, Poll, PwdPlan, RequestPlan, StepPlan};
 use crate::case::diagnostic::{Diagnostic, closest};
-use crate::case::load::{CaseFile, discover, load_file};
-use crate::case::spec::{AuthSpec, BodyCheck, BodySpec, CaseSpec, PwdSpec, Spanned, StepSpec};
+use crate::case::load::{self, CaseFile, discover, is_folder, load_file};
+use crate::case::spec::{AuthSpec, BodyCheck, BodySpec, CaseSpec, ExpectSpec, PwdSpec, Spanned, StepSpec};
 use crate::result::{Family, Span};
 use crate::secret::FieldPolicy;
 use crate::settings::{DERIVED, SETTINGS, Settings};
@@ -67,7 +68,7 @@ pub(super) fn check(
                     .with_hint("point --cases at the folder that holds the case files"),
             );
         }
-        let names_root = if root.is_dir() { root.as_path() } else { root.parent().unwrap_or(Path::new("")) };
+        let names_root = if is_folder(root) { root.as_path() } else { root.parent().unwrap_or(Path::new("")) };
         let base = order.len();
         compile_stream(names_root, &found.files, simulator_states, |i, file| {
             let mut file = match file {
@@ -78,6 +79,7 @@ pub(super) fn check(
                 }
             };
             diags.append(&mut file.diags);
+            skipped.append(&mut file.warnings);
             let at = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
             for case in &file.cases {
                 names.push((case.name.as_str().into(), at(base + i), at(case.line), at(case.column)));
@@ -116,6 +118,9 @@ pub(super) struct CompiledFile {
     pub(super) digest: u64,
     pub(super) cases: Vec<CompiledCase>,
     pub(super) diags: Vec<Diagnostic>,
+    /// What is worth saying but does not stop a run, such as an endpoint the catalog does not
+    /// know.
+    pub(super) warnings: Vec<Diagnostic>,
 }
 
 /// One case's trial name and place, and its plan when it compiled.
@@ -137,7 +142,9 @@ pub(super) fn digest(text: &str) -> u64 {
 /// The second case of a run with a name another case has: the file is read again to show the
 /// line (a rare error, so the sources are not kept for it).
 fn duplicate(path: &Path, name: &str, line: usize, column: usize, first: &str) -> Diagnostic {
-    let source = std::fs::read_to_string(path).unwrap_or_default();
+    // Read again for the excerpt, through the same bounded reader: the file was read once.
+    let folder = path.parent().unwrap_or(Path::new("."));
+    let source = crate::case::load::read_capped(folder, path).unwrap_or_default();
     Diagnostic::at(path, &source, line, column, format!("two cases are both named `{name}`"))
         .with_hint(format!("the other one is at {first}; trial names (`<folder>::<file>::<case>`) must be unique"))
 }
@@ -146,18 +153,34 @@ pub(super) fn compile_file(root: &Path, path: &Path, states: &[&str]) -> Result<
     let file = load_file(root, path)?;
     let digest = digest(&file.source);
     let mut diags = Vec::new();
+    let mut warnings = Vec::new();
     if file.spec.cases.is_empty() {
         diags.push(Diagnostic::whole(&file.path, "the file has no cases").with_hint("add a case under `cases:`"));
     }
     let mut cases = Vec::new();
     for spec in &file.spec.cases {
-        let mut c = Compiler { file: &file, diags: &mut diags, states };
+        let mut c = Compiler { file: &file, diags: &mut diags, warnings: &mut warnings, states };
         let name = trial_name(&file, &spec.name.value);
         let (line, column) = (spec.name.referenced.line() as usize, spec.name.referenced.column() as usize);
         let plan = c.case(spec, name.clone());
         cases.push(CompiledCase { name, line, column, plan });
     }
-    Ok(CompiledFile { path: file.path.clone(), digest, cases, diags })
+    Ok(CompiledFile { path: file.path.clone(), digest, cases, diags, warnings })
+}
+
+/// Compiles a case file psconform carries in itself (such as the preflight's sign-ins), named
+/// `<area>::<stem>::<case>`: its cases, or every problem (a bug in the embedded text).
+pub fn compile_text(path: &Path, area: &str, stem: &str, text: &str) -> Result<Vec<CasePlan>, Vec<Diagnostic>> {
+    let spec = load::parse(path, text).map_err(|d| vec![d])?;
+    let file =
+        CaseFile { path: path.to_path_buf(), area: area.to_owned(), stem: stem.to_owned(), source: text.into(), spec };
+    let (mut diags, mut warnings) = (Vec::new(), Vec::new());
+    let mut plans = Vec::new();
+    for spec in &file.spec.cases {
+        let mut c = Compiler { file: &file, diags: &mut diags, warnings: &mut warnings, states: &[] };
+        plans.extend(c.case(spec, trial_name(&file, &spec.name.value)));
+    }
+    if diags.is_empty() { Ok(plans) } else { Err(diags) }
 }
 
 /// Reads, parses and compiles `paths` on up to one thread per core, handing each file to `each`
@@ -209,6 +232,25 @@ fn compile_stream(
     });
 }
 
+/// The compiled steps with what the effect pass found for each: effect, role, and the
+/// `DurationMinutes` psconform adds to a release that leaves it out.
+fn apply(steps: impl Iterator<Item = StepPlan>, facts: &[super::effect::StepFacts]) -> Vec<StepPlan> {
+    steps
+        .zip(facts)
+        .map(|(mut step, f)| {
+            step.effect = f.effect;
+            step.role = f.role.clone();
+            if f.default_duration
+                && let Some(BodyPlan::Json(ValueTemplate::Object(fields))) = &mut step.request.body
+            {
+                let minutes = serde_json::json!(super::effect::DEFAULT_RELEASE_MINUTES);
+                fields.push((Template::literal("DurationMinutes"), ValueTemplate::Plain(minutes)));
+            }
+            step
+        })
+        .collect()
+}
+
 /// `<area>::<file>::<case>`, or `<file>::<case>` for files directly in the cases folder.
 pub fn trial_name(file: &CaseFile, case: &str) -> String {
     if file.area.is_empty() {
@@ -220,6 +262,43 @@ pub fn trial_name(file: &CaseFile, case: &str) -> String {
 
 static CASE_NAME: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[a-z0-9][a-z0-9._-]*$").expect("the case-name pattern is a valid regex"));
+
+/// A request path spelled so that the server would route it elsewhere than it reads.
+struct Spelling {
+    message: String,
+    hint: String,
+}
+
+/// What is wrong with how a request path is spelled: a `.` or `..` segment, or a
+/// percent-escape of an unreserved character. Each reaches the server as another path than the
+/// case file shows (`x/../Credentials/42` is `Credentials/42`, `%43redentials` is
+/// `Credentials`), so a reader, the contract and the masking would all follow the spelling
+/// instead of the endpoint. Only the literal text before a query is looked at: a variable's
+/// value is one encoded segment whatever it holds.
+fn path_spelling(path: &str) -> Vec<Spelling> {
+    let literal = path.split(['?', '#']).next().unwrap_or("");
+    let mut out = Vec::new();
+    for segment in literal.split('/') {
+        if segment == "." || segment == ".." {
+            out.push(Spelling {
+                message: format!("the path has a `{segment}` segment, which the URL removes before it is sent"),
+                hint: "write the path the server routes, relative to the base URL, without `.` or `..` segments"
+                    .to_owned(),
+            });
+        }
+    }
+    let mut rest = literal;
+    while let Some(at) = rest.find('%') {
+        if let Some(c) = crate::catalog::fields::unreserved_escape(&rest[at..]) {
+            out.push(Spelling {
+                message: format!("`{}` is an escape of `{c}`, which a server reads as `{c}`", &rest[at..at + 3]),
+                hint: format!("write `{c}`: letters, digits, `-`, `.`, `_` and `~` need no escape"),
+            });
+        }
+        rest = &rest[at + 1..];
+    }
+    out
+}
 
 /// Parses `1500ms`, `2s` or `1m` into a duration.
 pub fn parse_duration(text: &str) -> Option<Duration> {
@@ -243,9 +322,10 @@ fn span<T>(s: &Spanned<T>) -> Span {
     Span { line: s.referenced.line() as u32, column: s.referenced.column() as u32 }
 }
 
-struct Compiler<'a> {
+pub(super) struct Compiler<'a> {
     file: &'a CaseFile,
     diags: &'a mut Vec<Diagnostic>,
+    warnings: &'a mut Vec<Diagnostic>,
     states: &'a [&'a str],
 }
 
@@ -255,7 +335,7 @@ struct Scope {
 }
 
 impl Compiler<'_> {
-    fn at<T>(&self, s: &Spanned<T>, message: impl Into<String>) -> Diagnostic {
+    pub(super) fn at<T>(&self, s: &Spanned<T>, message: impl Into<String>) -> Diagnostic {
         let l = &s.referenced;
         Diagnostic::at(&self.file.path, &self.file.source, l.line() as usize, l.column() as usize, message)
     }
@@ -265,8 +345,17 @@ impl Compiler<'_> {
         if s.referenced.line() == 0 { self.at(fallback, message) } else { self.at(s, message) }
     }
 
-    fn push(&mut self, d: Diagnostic) {
+    pub(super) fn push(&mut self, d: Diagnostic) {
         self.diags.push(d);
+    }
+
+    pub(super) fn warn(&mut self, d: Diagnostic) {
+        self.warnings.push(d);
+    }
+
+    /// How many problems there are so far.
+    pub(super) fn diag_count(&self) -> usize {
+        self.diags.len()
     }
 
     fn case(&mut self, case: &CaseSpec, name: String) -> Option<CasePlan> {
@@ -314,9 +403,22 @@ impl Compiler<'_> {
         for (i, step) in case.teardown.iter().enumerate() {
             teardown.push(self.step(step, &scope, &mut needs, i + 1));
         }
+        if let Ok(catalog) = crate::catalog::Catalog::shared() {
+            for p in super::provenance::problems(case, catalog) {
+                let step = if p.teardown { &case.teardown[p.index] } else { &case.steps[p.index] };
+                let d = self.at(&step.request.value.path, p.message).with_hint(
+                    "capture the id from this case's own POST that creates the object, or mark the case \
+                     `simulator_only: true` with the reason",
+                );
+                self.push(d);
+            }
+        }
+        let facts = self.effects(case);
         if self.diags.len() > before {
             return None;
         }
+        let steps = apply(steps.into_iter().flatten(), &facts.steps);
+        let teardown = apply(teardown.into_iter().flatten(), &facts.teardown);
         Some(CasePlan {
             name,
             file: self.file.path.clone(),
@@ -326,18 +428,20 @@ impl Compiler<'_> {
             source: case.source.clone(),
             tags: case.tags.clone(),
             needs: needs.into_iter().collect(),
-            effect: case.effect,
+            effect: facts.effect,
+            effects: facts.effects,
             lockout_risk: case.lockout_risk,
-            releases_credential: case.releases_credential,
+            sign_in: facts.sign_in,
+            areas: facts.areas,
             simulator_state: case.simulator_state.iter().map(|s| s.value.clone()).collect(),
             simulator_only: case.simulator_only,
-            locks: Vec::new(),
-            steps: steps.into_iter().flatten().collect(),
-            teardown: teardown.into_iter().flatten().collect(),
+            locks: facts.locks,
+            steps,
+            teardown,
         })
     }
 
-    fn unknown<'n>(
+    pub(super) fn unknown<'n>(
         &self,
         got: &Spanned<String>,
         what: &str,
@@ -457,12 +561,24 @@ impl Compiler<'_> {
     }
 
     fn jsonpath(&mut self, path: &Spanned<String>) -> Option<PathPlan> {
+        if path.value.contains("{{") {
+            let d = self
+                .at(path, format!("a JSONPath is not a template: `{}` would be looked up as written", path.value))
+                .with_hint(
+                    "select with a filter and compare the value with `equals`, which takes variables: \
+                     `$[?@.Name == 'x'].Id` or `$[*].Id: { equals: \"{{ id }}\" }`",
+                );
+            self.push(d);
+            return None;
+        }
         match PathPlan::compile(&path.value) {
             Ok(p) => Some(p),
-            Err(e) => {
-                let d = self
-                    .at(path, format!("invalid JSONPath `{}`: {e}", path.value))
-                    .with_hint("JSONPath starts at `$`, such as `$.UserId`, `$[0].Name` or `$` for the whole body");
+            Err((e, in_pattern)) => {
+                let d = self.at(path, format!("invalid JSONPath `{}`: {e}", path.value)).with_hint(if in_pattern {
+                    "match() and search() take a quoted pattern, compiled once with the size limits of `matches:`"
+                } else {
+                    "JSONPath starts at `$`, such as `$.UserId`, `$[0].Name` or `$` for the whole body"
+                });
                 self.push(d);
                 None
             }
@@ -484,6 +600,10 @@ impl Compiler<'_> {
         });
         let req = &step.request.value;
         let path = self.template(&req.path, scope, needs);
+        for problem in path_spelling(&req.path.value) {
+            let d = self.at(&req.path, problem.message).with_hint(problem.hint);
+            self.push(d);
+        }
         let route = match &req.route {
             Some(r) => {
                 if r.value.trim().is_empty() || r.value.contains(['?', '#']) {
@@ -574,7 +694,10 @@ impl Compiler<'_> {
                 }
             }
         };
-        let fields = FieldPolicy::for_path(&req.path.value);
+        // The floor of always-sensitive names: what a literal in a body must not be. (Which
+        // endpoint a request reaches, and so its documented credential fields, is decided from
+        // the URL as sent, when it runs; reading the catalog here would make `validate` load it.)
+        let fields = FieldPolicy::floor(crate::catalog::fields::under_secrets_safe(&req.path.value));
         let body = match req.body.as_ref().map(|b| (b, &b.value)) {
             None => None,
             Some((at, BodySpec::Json(v))) => {
@@ -627,14 +750,44 @@ impl Compiler<'_> {
             checks,
             captures,
             contract: step.snapshot,
+            effect: crate::catalog::Effect::Read,
+            role: None,
         })
     }
 
+    /// The step's checks: those of `expect:`, then those of `observed:`, marked with what they
+    /// were observed on.
     fn checks(&mut self, step: &StepSpec, scope: &Scope, needs: &mut BTreeSet<String>) -> Vec<Check> {
-        let expect = &step.expect;
+        if let Some(on) = &step.expect.on {
+            let d = self.at(on, "`on:` belongs under `observed:`").with_hint(
+                "move this expectation under `observed:`, or remove `on:`: `expect:` is what the documentation says",
+            );
+            self.push(d);
+        }
+        let mut out = self.expect_checks(&step.expect, scope, needs);
+        if let Some(observed) = &step.observed {
+            let on = observed.value.on.as_ref().map(|o| o.value.trim()).filter(|o| !o.is_empty());
+            match on {
+                Some(on) => {
+                    let on: std::sync::Arc<str> = on.into();
+                    let checks = self.expect_checks(&observed.value, scope, needs);
+                    out.extend(checks.into_iter().map(|c| Check { observed: Some(on.clone()), ..c }));
+                }
+                None => {
+                    let d = self.at(observed, "`observed:` needs `on:`, saying what the behaviour was observed on").with_hint(
+                        "for example `on: \"Password Safe 24.3 (a lab instance)\"`; an expectation the documentation makes belongs under `expect:`",
+                    );
+                    self.push(d);
+                }
+            }
+        }
+        out
+    }
+
+    fn expect_checks(&mut self, expect: &ExpectSpec, scope: &Scope, needs: &mut BTreeSet<String>) -> Vec<Check> {
         let mut out = Vec::new();
         if let Some(status) = &expect.status {
-            out.push(Check { span: span(status), test: Test::Status(status.value.clone()) });
+            out.push(Check { span: span(status), test: Test::Status(status.value.clone()), observed: None });
         }
         for (name, check) in expect.headers.iter() {
             let at = span(name);
@@ -653,16 +806,28 @@ impl Compiler<'_> {
             }
             let h = name.value.clone();
             if let Some(absent) = check.absent {
-                out.push(Check { span: at, test: Test::HeaderAbsent { name: h.clone(), absent } });
+                out.push(Check { span: at, test: Test::HeaderAbsent { name: h.clone(), absent }, observed: None });
             }
             if let Some(t) = check.equals.as_ref().and_then(|e| self.template(e, scope, needs)) {
-                out.push(Check { span: at, test: Test::Header { name: h.clone(), matcher: TextMatcher::Equals(t) } });
+                out.push(Check {
+                    span: at,
+                    test: Test::Header { name: h.clone(), matcher: TextMatcher::Equals(t) },
+                    observed: None,
+                });
             }
             if let Some(p) = check.matches.as_ref().and_then(|m| self.regex(m)) {
-                out.push(Check { span: at, test: Test::Header { name: h.clone(), matcher: TextMatcher::Matches(p) } });
+                out.push(Check {
+                    span: at,
+                    test: Test::Header { name: h.clone(), matcher: TextMatcher::Matches(p) },
+                    observed: None,
+                });
             }
             if let Some(t) = check.contains.as_ref().and_then(|c| self.template(c, scope, needs)) {
-                out.push(Check { span: at, test: Test::Header { name: h.clone(), matcher: TextMatcher::Contains(t) } });
+                out.push(Check {
+                    span: at,
+                    test: Test::Header { name: h.clone(), matcher: TextMatcher::Contains(t) },
+                    observed: None,
+                });
             }
         }
         for (name, check) in expect.cookies.iter() {
@@ -679,8 +844,16 @@ impl Compiler<'_> {
                     self.at(name, "`set: false` cannot be combined with checks on the cookie's value or attributes");
                 self.push(d);
             }
-            out.push(Check { span: at, test: Test::Cookie { name: n.clone(), matcher: CookieMatcher::Set(set) } });
-            let cookie = |m: CookieMatcher| Check { span: at, test: Test::Cookie { name: n.clone(), matcher: m } };
+            out.push(Check {
+                span: at,
+                test: Test::Cookie { name: n.clone(), matcher: CookieMatcher::Set(set) },
+                observed: None,
+            });
+            let cookie = |m: CookieMatcher| Check {
+                span: at,
+                test: Test::Cookie { name: n.clone(), matcher: m },
+                observed: None,
+            };
             let mut add = Vec::new();
             if let Some(p) = check.value_matches.as_ref().and_then(|re| self.regex(re)) {
                 add.push(cookie(CookieMatcher::ValueMatches(p)));
@@ -705,23 +878,23 @@ impl Compiler<'_> {
                 BodyCheck::Exact(v) | BodyCheck::Partial(v) => {
                     let partial = matches!(body.value, BodyCheck::Partial(_));
                     if let Some(value) = self.value_template(body, v, scope, needs) {
-                        out.push(Check { span: at, test: Test::Body { value, partial } });
+                        out.push(Check { span: at, test: Test::Body { value, partial }, observed: None });
                     }
                 }
-                BodyCheck::Empty(b) => out.push(Check { span: at, test: Test::BodyEmpty(*b) }),
+                BodyCheck::Empty(b) => out.push(Check { span: at, test: Test::BodyEmpty(*b), observed: None }),
                 BodyCheck::Text(t) => {
                     if t.equals.is_none() && t.matches.is_none() && t.contains.is_none() {
                         let d = self.at(body, "the text check is empty").with_hint(Family::Text.hint());
                         self.push(d);
                     }
                     if let Some(x) = t.equals.as_ref().and_then(|e| self.template(e, scope, needs)) {
-                        out.push(Check { span: at, test: Test::BodyText(TextMatcher::Equals(x)) });
+                        out.push(Check { span: at, test: Test::BodyText(TextMatcher::Equals(x)), observed: None });
                     }
                     if let Some(p) = t.matches.as_ref().and_then(|m| self.regex(m)) {
-                        out.push(Check { span: at, test: Test::BodyText(TextMatcher::Matches(p)) });
+                        out.push(Check { span: at, test: Test::BodyText(TextMatcher::Matches(p)), observed: None });
                     }
                     if let Some(x) = t.contains.as_ref().and_then(|c| self.template(c, scope, needs)) {
-                        out.push(Check { span: at, test: Test::BodyText(TextMatcher::Contains(x)) });
+                        out.push(Check { span: at, test: Test::BodyText(TextMatcher::Contains(x)), observed: None });
                     }
                 }
             }
@@ -779,9 +952,11 @@ impl Compiler<'_> {
                 }
             }
             if let Some(p) = compiled {
-                out.extend(
-                    matchers.into_iter().map(|m| Check { span: at, test: Test::Path { path: p.clone(), matcher: m } }),
-                );
+                out.extend(matchers.into_iter().map(|m| Check {
+                    span: at,
+                    test: Test::Path { path: p.clone(), matcher: m },
+                    observed: None,
+                }));
             }
         }
         out
@@ -815,7 +990,13 @@ impl Compiler<'_> {
                 self.push(d);
             }
             if let Some(from) = from {
-                out.push(CapturePlan { name: name.value.clone(), from, secret: cap.secret, span: span(name) });
+                out.push(CapturePlan {
+                    name: name.value.clone(),
+                    from,
+                    secret: cap.secret,
+                    span: span(name),
+                    if_missing: cap.if_missing.clone(),
+                });
             }
         }
         out
@@ -980,6 +1161,37 @@ cases:
             let row = Matcher::ALL.iter().find(|m| m.key() == key && m.families().contains(&Family::Path));
             assert_eq!(matchers, row.copied().into_iter().collect::<Vec<_>>(), "{key}");
         }
+    }
+
+    #[test]
+    fn a_template_in_a_jsonpath_is_refused() {
+        let d = errors(&[(
+            "a.yaml",
+            "endpoint: X\ncases:\n  - name: c\n    summary: s\n    effect: read\n    steps:\n      - request: { method: GET, path: X }\n        expect:\n          paths:\n            \"$[?@.Id == {{ run_id }}]\": { exists: true }\n",
+        )]);
+        assert!(messages(&d).iter().any(|m| m.starts_with("a JSONPath is not a template")), "{:?}", messages(&d));
+    }
+
+    #[test]
+    fn paths_spelled_around_their_endpoint_are_refused_where_they_are_written() {
+        let case = |path: &str| {
+            format!(
+                "endpoint: X\ncases:\n  - name: a\n    summary: s\n    effect: read\n    steps:\n      - request: {{ method: GET, path: \"{path}\" }}\n        expect: {{ status: 200 }}\n"
+            )
+        };
+        for (path, words) in [
+            ("./Secrets-Safe/Secrets", "a `.` segment"),
+            ("x/../Credentials/42", "a `..` segment"),
+            ("Secrets%2dSafe/Secrets", "`%2d` is an escape of `-`"),
+            ("%43redentials/42", "`%43` is an escape of `C`"),
+        ] {
+            let d = errors(&[("t.yaml", &case(path))]);
+            assert_eq!(d.len(), 1, "{path}: {d:?}");
+            assert!(d[0].message.contains(words) && d[0].line == 7 && d[0].hint.is_some(), "{path}: {d:?}");
+        }
+        // Reserved escapes, a `..` inside a segment, and anything after the query are the
+        // case's to write.
+        assert!(plan(&[("t.yaml", &case("Users/a%2Fb/x..y?q=%41"))]).is_ok());
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::cell::RefCell;
 use std::path::PathBuf;
 
 use super::compile::{check, compile_file};
-use super::{CasePlan, Lock};
+use super::{CasePlan, Lock, SignIn};
 use crate::case::Diagnostic;
 
 /// One case of a suite, before its plan is needed.
@@ -21,6 +21,10 @@ pub struct CaseRef {
     pub name: String,
     /// The locks it holds while it runs.
     pub locks: Vec<Lock>,
+    /// The catalog's areas it calls, which a preflight probes before the cases run.
+    pub areas: Vec<&'static str>,
+    /// The sign-ins it needs, which a preflight tries once before the cases run.
+    pub sign_in: Vec<SignIn>,
     /// What it exercises, for the coverage matrix, when the suite was loaded with it.
     pub exercised: Vec<Exercised>,
     file: usize,
@@ -37,6 +41,8 @@ pub struct Exercised {
     pub route: String,
     /// The statuses asserted, as written (`200`, `4xx`).
     pub asserted: Vec<String>,
+    /// The query parameters sent, by name.
+    pub params: Vec<String>,
 }
 
 impl Exercised {
@@ -55,6 +61,7 @@ impl Exercised {
                     })
                     .flatten()
                     .collect(),
+                params: step.request.query.iter().filter_map(|(k, _)| k.as_literal()).collect(),
             })
             .collect()
     }
@@ -113,7 +120,15 @@ impl Suite {
             for (index, case) in file.cases.into_iter().enumerate() {
                 let Some(plan) = case.plan else { continue };
                 let exercised = if exercised { Exercised::of(&plan) } else { Vec::new() };
-                suite.cases.push(CaseRef { name: case.name, locks: plan.locks, exercised, file: i, index });
+                suite.cases.push(CaseRef {
+                    name: case.name,
+                    locks: plan.locks,
+                    areas: plan.areas,
+                    sign_in: plan.sign_in,
+                    exercised,
+                    file: i,
+                    index,
+                });
             }
         })?;
         suite.files = files;

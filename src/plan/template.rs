@@ -45,6 +45,17 @@ impl Vars {
         self.0.get(name)
     }
 
+    /// A variable and its value as text (a string as it is, anything else as JSON), or why
+    /// not.
+    fn text(&self, name: &str) -> Result<(&Var, String), Undefined> {
+        let var = self.get(name).ok_or_else(|| Undefined(name.to_owned()))?;
+        let text = match &var.value {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        Ok((var, text))
+    }
+
     /// Whether a variable is defined.
     pub fn contains(&self, name: &str) -> bool {
         self.0.contains_key(name)
@@ -62,7 +73,20 @@ pub const BUILTINS: &[(&str, &str)] = &[
     ("uuid", "a fresh random GUID, new for each case"),
     ("random_key", "a fresh random 128-character hex string shaped like an API key, known to no server"),
     ("random_secret", "a fresh random 48-character string shaped like a password or client secret"),
+    (
+        "run_id",
+        "this run's id (8 hex characters, the same in every case of the run): objects a case creates are named `psconform-{{ run_id }}-…`, so `psconform cleanup` can find what a run left",
+    ),
 ];
+
+/// This run's id: 8 hex characters, drawn once per process.
+pub fn run_id() -> &'static str {
+    static ID: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let n: u32 = rand::random();
+        format!("{n:08x}")
+    });
+    &ID
+}
 
 /// A variable a template uses that is not defined when it is rendered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -91,8 +115,38 @@ pub struct Template {
     parts: Vec<Part>,
 }
 
+/// Why a request path could not be rendered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PathError {
+    /// A variable is not defined.
+    #[error(transparent)]
+    Undefined(#[from] Undefined),
+    /// A variable's value would make its segment empty, `.` or `..`, which the URL drops or
+    /// climbs instead of sending.
+    #[error("the value of `{name}` is `{value}`, which would make its path segment `{value}`: the URL would {}", if value.is_empty() { "drop it" } else { "remove it and what comes before" })]
+    Segment {
+        /// The variable.
+        name: String,
+        /// Its value: empty, `.` or `..`.
+        value: &'static str,
+    },
+}
+
+/// A value encoded as one path segment: `/`, `?`, `#` and `%` cannot change the URL.
+fn path_segment(text: &str) -> String {
+    percent_encoding::utf8_percent_encode(text, crate::secret::encodings::PATH_SEGMENT).to_string()
+}
+
+/// A value encoded for a query that a path spells out after its `?`: `&`, `=`, `+` and `;`
+/// cannot add a parameter either.
+fn query_part(text: &str) -> String {
+    const SET: &percent_encoding::AsciiSet =
+        &crate::secret::encodings::PATH_SEGMENT.add(b'&').add(b'=').add(b'+').add(b';');
+    percent_encoding::utf8_percent_encode(text, SET).to_string()
+}
+
 /// A rendered template: what is sent, and what may be shown.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Rendered {
     /// The text with every variable's value.
     pub value: String,
@@ -100,6 +154,24 @@ pub struct Rendered {
     pub shown: String,
     /// Whether a secret variable went into it.
     pub secret: bool,
+}
+
+impl Rendered {
+    fn push_text(&mut self, text: &str) {
+        self.value.push_str(text);
+        self.shown.push_str(text);
+    }
+
+    /// A variable's text: sent as it is, shown as the mask when it is secret.
+    fn push_var(&mut self, text: &str, secret: bool) {
+        self.value.push_str(text);
+        if secret {
+            self.secret = true;
+            self.shown.push_str(MASK);
+        } else {
+            self.shown.push_str(text);
+        }
+    }
 }
 
 fn is_name(s: &str) -> bool {
@@ -181,32 +253,70 @@ impl Template {
 
     /// Renders the template. Values that are not strings render as their JSON text.
     pub fn render(&self, vars: &Vars) -> Result<Rendered, Undefined> {
-        let mut value = String::new();
-        let mut shown = String::new();
-        let mut secret = false;
+        let mut out = Rendered::default();
         for p in &self.parts {
             match p {
-                Part::Text(t) => {
-                    value.push_str(t);
-                    shown.push_str(t);
-                }
+                Part::Text(t) => out.push_text(t),
                 Part::Var(name) => {
-                    let var = vars.get(name).ok_or_else(|| Undefined(name.clone()))?;
-                    let text = match &var.value {
-                        Value::String(s) => s.clone(),
-                        other => other.to_string(),
-                    };
-                    value.push_str(&text);
-                    if var.secret {
-                        secret = true;
-                        shown.push_str(MASK);
-                    } else {
-                        shown.push_str(&text);
-                    }
+                    let (var, text) = vars.text(name)?;
+                    out.push_var(&text, var.secret);
                 }
             }
         }
-        Ok(Rendered { value, shown, secret })
+        Ok(out)
+    }
+}
+
+impl Template {
+    /// Renders a request path. Literal text is as the case file writes it (checked when the
+    /// plan is compiled: no dot segment, no escape of an unreserved character); each
+    /// variable's value is percent-encoded as part of one segment, so `/`, `?`, `#`, `%` or
+    /// `..` in a value cannot change the URL, and a segment a variable leaves empty, `.` or
+    /// `..` is refused (the URL would drop or climb it). After a literal `?`, values are
+    /// encoded as query text.
+    pub fn render_path(&self, vars: &Vars) -> Result<Rendered, PathError> {
+        let mut out = Rendered::default();
+        let mut query = false;
+        // The current segment: where it starts in the value, and its first variable, if any.
+        let mut start = 0;
+        let mut var: Option<&str> = None;
+        let check = |segment: &str, var: Option<&str>| match (var, segment) {
+            (Some(name), "" | "." | "..") => Err(PathError::Segment {
+                name: name.to_owned(),
+                value: match segment {
+                    "" => "",
+                    "." => ".",
+                    _ => "..",
+                },
+            }),
+            _ => Ok(()),
+        };
+        for p in &self.parts {
+            match p {
+                Part::Text(t) => {
+                    for c in t.chars() {
+                        if !query && matches!(c, '/' | '?' | '#') {
+                            check(&out.value[start..], var)?;
+                            start = out.value.len() + 1;
+                            var = None;
+                            query = c != '/';
+                        }
+                        out.push_text(c.encode_utf8(&mut [0; 4]));
+                    }
+                }
+                Part::Var(name) => {
+                    let (v, text) = vars.text(name)?;
+                    // The segment is checked whole at its end: `.` is unreserved, so encoding
+                    // keeps it, and `{{ a }}{{ b }}` may make `..` of two dots.
+                    var = var.or(Some(name.as_str()));
+                    out.push_var(&if query { query_part(&text) } else { path_segment(&text) }, v.secret);
+                }
+            }
+        }
+        if !query {
+            check(&out.value[start..], var)?;
+        }
+        Ok(out)
     }
 }
 
@@ -334,6 +444,28 @@ mod tests {
         v.insert("user_id", json!(7), false);
         v.insert("token", json!("t0k3n"), true);
         v
+    }
+
+    #[test]
+    fn a_path_variable_is_one_encoded_segment() {
+        let mut v = vars();
+        for (name, value) in
+            [("hash", "x#y"), ("slash", "a/b?c=d"), ("pct", "50%"), ("dots", ".."), ("dot", "."), ("none", "")]
+        {
+            v.insert(name, json!(value), false);
+        }
+        let path = |text: &str| t(text).render_path(&v);
+        assert_eq!(path("Users/{{ hash }}/end").map(|r| r.value), Ok("Users/x%23y/end".into()));
+        assert_eq!(path("Users/{{ slash }}/end").map(|r| r.value), Ok("Users/a%2Fb%3Fc=d/end".into()));
+        assert_eq!(path("Users/{{ pct }}").map(|r| r.value), Ok("Users/50%25".into()));
+        assert_eq!(path("Users/x{{ dots }}").map(|r| r.value), Ok("Users/x..".into()), "`..` inside a segment is text");
+        assert_eq!(path("Users/{{ token }}").map(|r| r.shown), Ok(format!("Users/{MASK}")));
+        for bad in ["Users/{{ dots }}/end", "Users/{{ dot }}", "Users/{{ none }}/x", "{{ dot }}{{ dot }}/x"] {
+            assert!(matches!(path(bad), Err(PathError::Segment { .. })), "{bad}: {:?}", path(bad));
+        }
+        assert!(matches!(path("Users/{{ nope }}"), Err(PathError::Undefined(_))));
+        // After a literal `?`, a value cannot add a parameter.
+        assert_eq!(path("Users?q={{ slash }}&x={{ none }}").map(|r| r.value), Ok("Users?q=a%2Fb%3Fc%3Dd&x=".into()));
     }
 
     fn t(s: &str) -> Template {

@@ -4,6 +4,7 @@
 
 use std::fmt::Write as _;
 
+use crate::escape::{cell, code, text};
 use crate::result::Exit;
 use crate::seal::Redacted;
 use crate::shape::Severity;
@@ -39,10 +40,13 @@ pub fn severity(s: Severity) -> &'static str {
     }
 }
 
-/// Markdown, ready for a pull-request comment or a change ticket.
+/// Markdown, ready for a pull-request comment or a change ticket. Every name a server or a
+/// file chose is in a code span that it cannot close, and every cell escapes `|` (see
+/// `crate::escape`), so a report pasted into a pull request renders no image, link or cell
+/// that a name put there.
 pub fn markdown(report: &Redacted<DriftReport>) -> String {
     let r = report.get();
-    let mut out = format!("# API drift: `{}` → `{}`\n\n", r.old, r.new);
+    let mut out = format!("# API drift: {} → {}\n\n", code(&r.old), code(&r.new));
     if r.breaking + r.additive == 0 {
         let _ = writeln!(
             out,
@@ -64,23 +68,27 @@ pub fn markdown(report: &Redacted<DriftReport>) -> String {
     for c in &r.contracts {
         let _ = writeln!(
             out,
-            "\n## {}\n\n`{}`, exercised by {} case(s)\n\n| | where | change |\n|---|---|---|",
-            c.title, c.contract, c.cases
+            "\n## {}\n\n{}, exercised by {} case(s)\n\n| | where | change |\n|---|---|---|",
+            text(&c.title),
+            code(&c.contract),
+            c.cases
         );
         for ch in &c.changes {
             let detail = match (&ch.before, &ch.after) {
-                (Some(b), Some(a)) => format!("{}: `{b}` → `{a}`", ch.what),
-                (Some(b), None) => format!("{} (was `{b}`)", ch.what),
-                (None, Some(a)) => format!("{} (`{a}`)", ch.what),
+                (Some(b), Some(a)) => format!("{}: {} → {}", ch.what, code(b), code(a)),
+                (Some(b), None) => format!("{} (was {})", ch.what, code(b)),
+                (None, Some(a)) => format!("{} ({})", ch.what, code(a)),
                 (None, None) => ch.what.to_string(),
             };
-            let _ = writeln!(out, "| {} | `{}` | {detail} |", severity(ch.severity), ch.at);
+            let _ = writeln!(out, "| {} | {} | {} |", severity(ch.severity), cell(&code(&ch.at)), cell(&detail));
+        }
+        if c.more > 0 {
+            let _ = writeln!(out, "| | | and {} more changes |", c.more);
         }
     }
     for (title, names) in [("Only in the baseline", &r.only_old), ("New in this set", &r.only_new)] {
         if !names.is_empty() {
-            let _ =
-                writeln!(out, "\n{title}: {}.", names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", "));
+            let _ = writeln!(out, "\n{title}: {}.", names.iter().map(|n| code(n)).collect::<Vec<_>>().join(", "));
         }
     }
     out

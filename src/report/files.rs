@@ -5,17 +5,29 @@
 //! fragment at a time, around the run's counts and exit code.
 //!
 //! What stays in memory per case is its place (name, area, file, offsets), a few dozen bytes.
+//!
+//! Each report has a size budget for its cases, [`CASES_BUDGET`]: once a case would take a
+//! report past it, that case and every later one go into it in their lean form ([`lean`]:
+//! the outcome of each step and its first failures, without notes, attempts or contract
+//! changes), so a run whose every answer is huge still gives reports a reader can open.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
 
 use super::html::{Group, PageHead, PageTally};
-use super::{ExitInfo, RunMeta, html, json, junit};
+use super::{RunMeta, html, json, junit};
 use crate::coverage::Coverage;
-use crate::result::{CaseResult, RunResult};
+use crate::result::{CaseResult, CheckOutcome, Note, RunResult};
 use crate::seal::Redacted;
 use crate::shape::drift::DriftReport;
+
+/// Bytes of cases a report holds before the rest go in lean.
+pub const CASES_BUDGET: u64 = 4 * 1024 * 1024;
+/// Failing outcomes a lean step keeps; the rest are counted.
+const LEAN_OUTCOMES: usize = 3;
+/// What a lean outcome says instead of its note.
+pub const LEFT_OUT: &str = "details left out: the report reached its size budget";
 
 /// Where the report files go.
 #[derive(Debug, Clone, Default)]
@@ -57,6 +69,8 @@ pub struct Reports {
     paths: Paths,
     spool: BufWriter<File>,
     written: u64,
+    /// Bytes of cases spooled per report: JUnit, JSON, HTML.
+    used: [u64; 3],
     cases: Vec<Spooled>,
     tally: PageTally,
     /// The first problem spooling met: the reports cannot be written.
@@ -83,6 +97,7 @@ impl Reports {
             paths,
             spool: BufWriter::new(tempfile::tempfile()?),
             written: 0,
+            used: [0; 3],
             cases: Vec::new(),
             tally: PageTally::default(),
             broken: None,
@@ -100,16 +115,24 @@ impl Reports {
     }
 
     fn spool_case(&mut self, c: &CaseResult) -> io::Result<()> {
+        let mut slim = None;
+        let junit_xml = |c: &CaseResult| junit::testcase(c).map_err(|e| io::Error::other(e.to_string()));
         let junit = if self.paths.junit.is_some() {
-            let xml = junit::testcase(c).map_err(|e| io::Error::other(e.to_string()))?;
-            self.put(&xml)?
+            let xml = self.within(0, junit_xml(c)?, &mut slim, c, |l| junit_xml(l))?;
+            self.put(0, &xml)?
         } else {
             Span::default()
         };
-        let json = if self.paths.json.is_some() { self.put(&json::case(c, false))? } else { Span::default() };
+        let json = if self.paths.json.is_some() {
+            let text = self.within(1, json::case(c, false), &mut slim, c, |l| Ok(json::case(l, false)))?;
+            self.put(1, &text)?
+        } else {
+            Span::default()
+        };
         let html = if self.paths.html.is_some() {
             self.tally.add(c);
-            self.put(&html::run_case(c))?
+            let page = self.within(2, html::run_case(c), &mut slim, c, |l| Ok(html::run_case(l)))?;
+            self.put(2, &page)?
         } else {
             Span::default()
         };
@@ -117,7 +140,24 @@ impl Reports {
         Ok(())
     }
 
-    fn put(&mut self, text: &str) -> io::Result<Span> {
+    /// `full`, or the case rendered in its lean form (made once) when `full` would take
+    /// report `which` past its budget.
+    fn within(
+        &self,
+        which: usize,
+        full: String,
+        slim: &mut Option<CaseResult>,
+        c: &CaseResult,
+        render: impl Fn(&CaseResult) -> io::Result<String>,
+    ) -> io::Result<String> {
+        if self.used[which] + full.len() as u64 <= CASES_BUDGET {
+            return Ok(full);
+        }
+        render(slim.get_or_insert_with(|| lean(c)))
+    }
+
+    fn put(&mut self, which: usize, text: &str) -> io::Result<Span> {
+        self.used[which] += text.len() as u64;
         self.spool.write_all(text.as_bytes())?;
         let span = Span { at: self.written, len: text.len() };
         self.written += text.len() as u64;
@@ -141,11 +181,8 @@ impl Reports {
         let mut problems = Vec::new();
         let mut write = |path: &Option<PathBuf>, f: &mut dyn FnMut(&mut dyn Write) -> io::Result<()>| {
             let Some(path) = path else { return };
-            let done = File::create(path).and_then(|file| {
-                let mut out = BufWriter::new(file);
-                f(&mut out)?;
-                out.flush()
-            });
+            // Into a temporary file of the same folder, renamed over the path when whole.
+            let done = crate::files::write(path, |out| f(out));
             if let Err(e) = done {
                 problems.push(format!("cannot write {}: {e}", path.display()));
             }
@@ -157,13 +194,12 @@ impl Reports {
             for c in &cases {
                 copy(&mut spool, c.junit, out)?;
             }
-            out.write_all(junit::FOOTER.as_bytes())
+            out.write_all(junit::footer(cx.run, &cx.meta.get().target).as_bytes())
         });
-        let exit = ExitInfo::from(cx.run.exit());
         write(&paths.json, &mut |out| {
             let mut meta = cx.meta.get().clone();
             meta.product_version = meta.product_version.or_else(|| cx.run.product_version.clone());
-            out.write_all(json::head(&meta, &cx.run.summary, &exit).as_bytes())?;
+            out.write_all(json::head(&meta, cx.run).as_bytes())?;
             for (i, c) in cases.iter().enumerate() {
                 // The first element has no comma before it: the fragment was spooled with one.
                 let mut text = read(&mut spool, c.json)?;
@@ -181,8 +217,7 @@ impl Reports {
             meta.product_version = meta.product_version.or_else(|| cx.run.product_version.clone());
             let head = PageHead {
                 meta: &meta,
-                summary: &cx.run.summary,
-                exit: cx.run.exit(),
+                run: cx.run,
                 coverage: cx.coverage.map(Redacted::get),
                 drift: cx.drift.map(Redacted::get),
                 tally: &tally,
@@ -191,6 +226,26 @@ impl Reports {
         });
         problems
     }
+}
+
+/// A case as a report past its budget holds it: each step's outcome and its first failing
+/// checks, without notes, attempts or contract changes (counted instead).
+pub fn lean(c: &CaseResult) -> CaseResult {
+    let mut c = c.clone();
+    for s in &mut c.steps {
+        s.attempts.clear();
+        let failing: Vec<CheckOutcome> = s.outcomes.drain(..).filter(CheckOutcome::fails).collect();
+        s.outcomes_omitted += failing.len().saturating_sub(LEAN_OUTCOMES);
+        s.outcomes = failing.into_iter().take(LEAN_OUTCOMES).collect();
+        for o in &mut s.outcomes {
+            o.note = Some(Note::Text(LEFT_OUT.to_owned()));
+        }
+        if let Some(v) = &mut s.contract {
+            v.more_changes += v.changes.len();
+            v.changes.clear();
+        }
+    }
+    c
 }
 
 fn read(spool: &mut File, span: Span) -> io::Result<String> {
@@ -237,8 +292,9 @@ mod properties {
         }
     }
 
-    /// What a generated case does: pass, fail a check, fail unreachable, be ignored, or get 404
-    /// from one of three endpoints.
+    /// What a generated case does: pass, fail a check, fail unreachable, be ignored, get 404
+    /// from one of three endpoints (a failure: whether an area is offered is decided before the
+    /// cases), be ignored as not offered or blocked, or fail leaving a release open.
     #[derive(Debug, Clone, Copy)]
     enum Kind {
         Pass,
@@ -246,6 +302,9 @@ mod properties {
         Unreachable,
         Ignored,
         NotFound(u8),
+        NotOffered,
+        Blocked,
+        Leftover,
     }
 
     fn kind() -> impl Strategy<Value = Kind> {
@@ -255,6 +314,9 @@ mod properties {
             Just(Kind::Unreachable),
             Just(Kind::Ignored),
             (0u8..3).prop_map(Kind::NotFound),
+            Just(Kind::NotOffered),
+            Just(Kind::Blocked),
+            Just(Kind::Leftover),
         ]
     }
 
@@ -266,7 +328,7 @@ mod properties {
         let mut step = StepResult::new(Phase::Step, 1, format!("GET {route}"), Span { line: 3, column: 7 });
         step.request = Some(RequestLine { method: "GET".into(), path: route.clone(), route: Some(route) });
         let (status, passed) = match kind {
-            Kind::Pass | Kind::Ignored => (Some(200), true),
+            Kind::Pass | Kind::Ignored | Kind::NotOffered | Kind::Blocked | Kind::Leftover => (Some(200), true),
             Kind::Fail => (Some(500), false),
             Kind::NotFound(_) => (Some(404), false),
             Kind::Unreachable => (None, false),
@@ -287,14 +349,33 @@ mod properties {
                 note: None,
                 passed,
                 span: Span { line: 4, column: 9 },
+                observed: None,
             });
         }
         let outcome = match kind {
             Kind::Pass => Outcome::Passed,
             Kind::Ignored => Outcome::Ignored(IgnoreReason::MissingSettings { variables: vec!["PS_API_KEY".into()] }),
+            Kind::NotOffered => Outcome::Ignored(IgnoreReason::NotOffered {
+                area: "Folders".into(),
+                endpoint: crate::result::Endpoint { method: "GET".into(), route: "Secrets-Safe/Folders".into() },
+            }),
+            Kind::Blocked => Outcome::Ignored(IgnoreReason::Blocked {
+                by: crate::result::Blocker::SignIn { finding: "preflight::sign-in::ps-auth".into() },
+            }),
             _ => Outcome::Failed,
         };
-        let steps = if matches!(kind, Kind::Ignored) { Vec::new() } else { vec![step] };
+        let leftovers = if matches!(kind, Kind::Leftover) {
+            vec![crate::result::Leftover {
+                case: format!("case-{i:03}"),
+                account: "lab-linux-01/svc-conform".into(),
+                request_id: Some(format!("{}", 100 + i)),
+                why: crate::result::LeftoverWhy::CheckInFailed,
+            }]
+        } else {
+            Vec::new()
+        };
+        let steps =
+            if matches!(kind, Kind::Ignored | Kind::NotOffered | Kind::Blocked) { Vec::new() } else { vec![step] };
         CaseResult {
             name: format!("area{}::file::case-{i:03}", i % 3),
             file: format!("cases/area{}/file.yaml", i % 3),
@@ -305,6 +386,7 @@ mod properties {
             outcome,
             duration: Duration::from_millis(1),
             steps,
+            leftovers,
         }
     }
 
@@ -350,11 +432,7 @@ mod properties {
                 reports.add(&done.case);
             };
             for (i, k) in kinds.iter().enumerate() {
-                for done in run.record(redactor.seal(case(i, *k))) {
-                    tell(done, &mut printer);
-                }
-            }
-            for done in run.finish(&redactor) {
+                let done = run.record(redactor.seal(case(i, *k)));
                 tell(done, &mut printer);
             }
             printer.end(&run, Duration::ZERO).expect("printed");
@@ -375,6 +453,9 @@ mod properties {
             let exit = run.exit();
             prop_assert_eq!(s.passed + s.failed + s.ignored, kinds.len(), "every case is counted once");
             prop_assert_eq!(exit == Exit::Failed, s.failed > 0 && !run.unreachable());
+            let leftovers = kinds.iter().filter(|k| matches!(k, Kind::Leftover)).count();
+            prop_assert_eq!(run.leftovers.len(), leftovers);
+            prop_assert!(leftovers == 0 || exit != Exit::Passed, "a run with a leftover never exits 0");
 
             let coloured = String::from_utf8(terminal.0.lock().expect("not poisoned").clone()).expect("UTF-8");
             let text = anstream::adapter::strip_str(&coloured).to_string();
@@ -404,7 +485,17 @@ mod properties {
             sorted.sort_unstable();
             prop_assert!(report.cases.iter().map(|c| c.name.as_str()).eq(sorted), "sorted by name");
 
+            prop_assert_eq!(report.leftovers.len(), leftovers, "every leftover is in the JSON report");
+            prop_assert_eq!(xml.matches("LEFT OPEN").count(), leftovers, "and under its case in JUnit");
+            prop_assert_eq!(xml.contains("may still be open on the target"), leftovers > 0);
+            prop_assert_eq!(text.matches("LEFT OPEN").count(), leftovers, "and under its case on the terminal");
+
             let page = std::fs::read_to_string(dir.path().join("p.html")).expect("HTML");
+            if leftovers > 0 {
+                prop_assert_eq!(number_after(&page, "data-leftovers=\""), leftovers, "and first on the page");
+            } else {
+                prop_assert!(!page.contains("data-leftovers="));
+            }
             prop_assert_eq!(number_after(&page, "data-summary-passed=\""), s.passed);
             prop_assert_eq!(number_after(&page, "data-summary-failed=\""), s.failed);
             prop_assert_eq!(number_after(&page, "data-summary-ignored=\""), s.ignored);

@@ -1,17 +1,50 @@
 //! JUnit XML: one test suite, one test case per case, failures with every failed expectation.
 //! quick-junit writes and escapes each test case as the case ends (`testcase`); the document
-//! around them (`header`, [`FOOTER`]) carries the run's counts. What is escaped was redacted
+//! around them (`header`, `footer`) carries the run's counts, and the suite's `system-err` what
+//! the run says beyond them: the releases it may have left open, the causes of failure (each
+//! once), what blocked cases, the areas that checked nothing. What is escaped was redacted
 //! before it got here.
 
 use std::time::Duration;
 
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
-use super::terminal::{failure_line, failure_text};
+use super::html::escape;
+use super::terminal::{failure_line, failure_text, failure_words, leftover_lines, verdict_lines};
 use crate::result::{CaseResult, Outcome, RunResult};
 
-/// What closes the document after the last test case.
-pub const FOOTER: &str = "\n    </testsuite>\n</testsuites>\n";
+/// What closes the document after the last test case: the suite's `system-err` when the run
+/// has something to say beyond its counts, and the end.
+pub fn footer(run: &RunResult, target: &str) -> String {
+    let mut lines = leftover_lines(run);
+    let causes = run.causes();
+    if !causes.is_empty() {
+        lines.push(format!("failures by cause ({}):", causes.len()));
+    }
+    for c in causes {
+        let words = match (&c.check, &c.error) {
+            (Some(o), _) => failure_words(crate::result::Failure::Check(o)),
+            (None, Some(e)) => failure_words(crate::result::Failure::Error(e)),
+            (None, None) => String::new(),
+        };
+        let at = c.endpoint.as_ref().map_or_else(String::new, |e| format!("{e}: "));
+        let more =
+            if c.count > c.cases.len() { format!(" and {} more", c.count - c.cases.len()) } else { String::new() };
+        lines.push(format!("  {at}{words} ({} case(s): {}{more})", c.count, c.cases.join(", ")));
+    }
+    lines.extend(verdict_lines(run, target));
+    let text = lines.join("\n");
+    let text = text.trim();
+    let err = if text.is_empty() {
+        String::new()
+    } else {
+        // XML 1.0 cannot carry most control characters, even escaped.
+        let text: String =
+            text.chars().map(|c| if c.is_control() && !matches!(c, '\n' | '\t') { '\u{fffd}' } else { c }).collect();
+        format!("\n        <system-err>{}</system-err>", escape(&text))
+    };
+    format!("{err}\n    </testsuite>\n</testsuites>\n")
+}
 
 /// The document up to its first test case: the declaration, and the suite with the run's
 /// counts, as quick-junit writes them.

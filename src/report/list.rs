@@ -3,8 +3,7 @@
 
 use serde::Serialize;
 
-use crate::case::spec::Effect;
-use crate::plan::CasePlan;
+use crate::plan::{CasePlan, Effect};
 use crate::seal::{Redact, Redacted, Redactor};
 
 /// One case as `list` shows it.
@@ -20,14 +19,17 @@ pub struct Entry {
     pub summary: String,
     /// Labels.
     pub tags: Vec<String>,
-    /// What running it does to the target.
+    /// What running it does to the target: the most consequential effect of the endpoints it
+    /// calls (from the catalog), or what its file declares when that is more.
     pub effect: Effect,
+    /// Every effect it has, each needing its own opt-in on a real target.
+    pub effects: Vec<Effect>,
     /// Target settings it needs.
     pub needs: Vec<String>,
     /// It may count towards locking out the run-as user.
     pub lockout_risk: bool,
-    /// It releases a managed account's credential.
-    pub releases_credential: bool,
+    /// Shared resources it holds while it runs.
+    pub locks: Vec<String>,
     /// Simulator states it needs.
     pub simulator_state: Vec<String>,
     /// It runs only against the built-in simulator.
@@ -50,7 +52,8 @@ impl Entry {
             effect: c.effect,
             needs: c.needs.clone(),
             lockout_risk: c.lockout_risk,
-            releases_credential: c.releases_credential,
+            effects: c.effects.clone(),
+            locks: c.locks.iter().map(|l| l.0.clone()).collect(),
             simulator_state: c.simulator_state.clone(),
             simulator_only: c.simulator_only,
             source: c.source.clone(),
@@ -66,6 +69,7 @@ impl Redact for Entry {
         self.summary.redact(r);
         self.tags.redact(r);
         self.needs.redact(r);
+        self.locks.redact(r);
         self.simulator_state.redact(r);
         self.source.redact(r);
         self.endpoints.redact(r);
@@ -83,8 +87,8 @@ pub fn text(entries: &Redacted<Vec<Entry>>) -> String {
         if c.lockout_risk {
             notes.push("lockout risk".into());
         }
-        if c.releases_credential {
-            notes.push("releases a credential".into());
+        if !c.locks.is_empty() {
+            notes.push(format!("locks {}", c.locks.join(", ")));
         }
         if !c.simulator_state.is_empty() {
             notes.push(format!("simulator: {}", c.simulator_state.join(", ")));

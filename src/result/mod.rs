@@ -18,7 +18,7 @@ use crate::secret::{FieldPolicy, MASK};
 
 pub mod run;
 
-pub use run::RunResult;
+pub use run::{Cause, RunResult, Unchecked};
 
 /// A place in a case file.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,7 +30,7 @@ pub struct Span {
 }
 
 /// What part of a response an expectation looks at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CheckKind {
     /// The status code.
@@ -55,7 +55,7 @@ macro_rules! matcher_enum {
         path [$($path:tt)*], expected $expected:expr, actual $actual:expr; )+) => {
         /// How an expectation compares: one variant per row of the table of matchers. The
         /// words a report uses for each come from the same row (`report::terminal`).
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
         pub enum Matcher {
             $( $(#[$doc])* #[serde(rename = $tag)] $variant, )+
         }
@@ -139,6 +139,28 @@ pub struct CheckOutcome {
     pub passed: bool,
     /// Where the expectation is in the case file.
     pub span: Span,
+    /// Set when the expectation is observed behaviour, not documented (`observed:` in the
+    /// case file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed: Option<Observed>,
+}
+
+/// An observed expectation: what the behaviour was observed on, and whether its failure fails
+/// the case (only with `--strict`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Observed {
+    /// What it was observed on, as the case file says.
+    pub on: String,
+    /// Whether a failure fails the case.
+    pub fails: bool,
+}
+
+impl CheckOutcome {
+    /// Whether the outcome fails its step: a documented expectation that did not hold, or an
+    /// observed one under `--strict`.
+    pub fn fails(&self) -> bool {
+        !self.passed && self.observed.as_ref().is_none_or(|o| o.fails)
+    }
 }
 
 /// What an outcome says beside its expected and actual values.
@@ -156,7 +178,12 @@ pub enum Note {
         more: usize,
     },
     /// How the response's shape differs from its contract.
-    Changes(Vec<crate::shape::Change>),
+    Changes {
+        /// The first changes, at most `shape::MAX_CHANGES`.
+        listed: Vec<crate::shape::Change>,
+        /// How many more there are.
+        more: usize,
+    },
 }
 
 /// One difference of a body from the expected value.
@@ -216,9 +243,13 @@ impl fmt::Display for Note {
                 }
                 Ok(())
             }
-            Note::Changes(changes) => {
-                let lines: Vec<String> = changes.iter().map(|c| c.line()).collect();
-                f.write_str(&lines.join("; "))
+            Note::Changes { listed, more } => {
+                let lines: Vec<String> = listed.iter().map(|c| c.line()).collect();
+                f.write_str(&lines.join("; "))?;
+                if *more > 0 {
+                    write!(f, "; and {more} more changes")?;
+                }
+                Ok(())
             }
         }
     }
@@ -252,7 +283,7 @@ impl Redact for Note {
                     }
                 }
             }
-            Note::Changes(changes) => changes.redact(r),
+            Note::Changes { listed, .. } => listed.redact(r),
         }
     }
 }
@@ -400,6 +431,59 @@ pub enum StepError {
     /// psconform itself failed: a panic, caught so its message is redacted like the rest.
     #[error("psconform panicked (a bug): {0}")]
     Bug(String),
+    /// psconform refused to send the request: it would have done more than the case may.
+    #[error("not sent: {0}")]
+    Refused(Refusal),
+    /// The target stopped answering (several requests in a row got nothing back), so the
+    /// step was not sent.
+    #[error("not sent: the target stopped answering")]
+    Unreachable,
+}
+
+/// Why psconform refused to send a request, or stopped a release before it happened.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// The lookup of `PS_ACCOUNT` answered another account: nothing is released.
+    #[error("the lookup answered the account {answered}, not {wanted} (PS_ACCOUNT); nothing is released")]
+    WrongAccount {
+        /// `PS_ACCOUNT`.
+        wanted: String,
+        /// What the answer named, as `system/account`.
+        answered: String,
+    },
+    /// A release named other ids than the verified lookup answered.
+    #[error("the release names {field} {sent}, but the lookup of PS_ACCOUNT answered {looked_up}")]
+    OtherIds {
+        /// `SystemID` or `AccountID`.
+        field: &'static str,
+        /// What the request would have sent.
+        sent: String,
+        /// What the lookup answered.
+        looked_up: String,
+    },
+    /// A release before the lookup of `PS_ACCOUNT` answered.
+    #[error("a release comes only after the lookup of PS_ACCOUNT has answered with its account")]
+    NoLookup,
+    /// The path, as rendered, names an endpoint that does more than the step was checked for.
+    #[error(
+        "{endpoint} is `{effect}`, more than this step's `{allowed}`: a variable made the path name another endpoint"
+    )]
+    MoreThanChecked {
+        /// `METHOD route`.
+        endpoint: String,
+        /// What it does.
+        effect: String,
+        /// What the step was compiled to do.
+        allowed: String,
+    },
+    /// The request needs an opt-in this run does not have.
+    #[error("{endpoint} needs {flag} against a real target")]
+    NeedsOptIn {
+        /// `METHOD route`.
+        endpoint: String,
+        /// The flag.
+        flag: &'static str,
+    },
 }
 
 impl StepError {
@@ -413,6 +497,8 @@ impl StepError {
             StepError::Budget { .. } => "budget",
             StepError::Interrupted => "interrupted",
             StepError::Bug(_) => "bug",
+            StepError::Refused(_) => "refused",
+            StepError::Unreachable => "unreachable",
         }
     }
 }
@@ -438,6 +524,10 @@ pub enum Skipped {
     NothingToUndo,
     /// The run was interrupted.
     Interrupted,
+    /// The target stopped answering.
+    Unreachable,
+    /// An earlier step found nothing for the case to check on this target.
+    NothingToCheck,
 }
 
 /// One earlier attempt of a polled step.
@@ -497,6 +587,14 @@ pub struct StepResult {
     /// from its body is shown.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub body_masked: bool,
+    /// Which fields of the request and its answer are credentials, decided from the URL as
+    /// sent (`crate::catalog::fields`): what sealing masks by position.
+    #[serde(skip)]
+    pub fields: FieldPolicy,
+    /// The start of the response body of a failed step, masked as the log masks it
+    /// (credential fields, known secrets), so a reader sees what came back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_excerpt: Option<String>,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -521,12 +619,14 @@ impl StepResult {
             skipped: None,
             contract: None,
             body_masked: false,
+            fields: FieldPolicy::default(),
+            body_excerpt: None,
         }
     }
 
     /// Whether the step failed.
     pub fn failed(&self) -> bool {
-        self.error.is_some() || self.outcomes.iter().any(|c| !c.passed)
+        self.error.is_some() || self.outcomes.iter().any(CheckOutcome::fails)
     }
 
     /// Whether a request was answered at all.
@@ -556,13 +656,40 @@ pub enum IgnoreReason {
         /// What the case does.
         because: String,
     },
-    /// The target does not offer the endpoint: it answered 404 where the case expects it.
+    /// The target does not offer an area the case calls: before the cases ran, the area's
+    /// entry route answered 404.
     NotOffered {
-        /// The endpoint, such as `GET Secrets-Safe/Folders`. In a report it is
+        /// The catalog's area, such as `Folders`.
+        area: String,
+        /// The entry route probed, such as `GET Secrets-Safe/Folders`. In a report it is
         /// `missing_endpoint`: the case's own `endpoint` (the file's subject) sits beside it.
         #[serde(rename = "missing_endpoint")]
         endpoint: Endpoint,
     },
+    /// Something the case needs failed before it could run: not sent.
+    Blocked {
+        /// What.
+        by: Blocker,
+    },
+    /// The target has nothing for the case to check (a capture with `if_missing` found
+    /// nothing: no such record on this instance).
+    NothingToCheck {
+        /// Why, as the case file says.
+        why: String,
+    },
+}
+
+/// What keeps a case from being sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "blocker")]
+pub enum Blocker {
+    /// The sign-in the case needs failed when psconform signed in once before the cases.
+    SignIn {
+        /// The finding that says how, such as `preflight::sign-in::ps-auth`.
+        finding: String,
+    },
+    /// The target stopped answering.
+    Unreachable,
 }
 
 impl IgnoreReason {
@@ -573,6 +700,9 @@ impl IgnoreReason {
             IgnoreReason::MissingSettings { .. } => "settings not provided",
             IgnoreReason::NeedsOptIn { .. } => "needs an opt-in",
             IgnoreReason::NotOffered { .. } => "not offered by the target",
+            IgnoreReason::Blocked { by: Blocker::SignIn { .. } } => "blocked by a failed sign-in",
+            IgnoreReason::Blocked { by: Blocker::Unreachable } => "blocked: the target stopped answering",
+            IgnoreReason::NothingToCheck { .. } => "nothing to check on the target",
         }
     }
 }
@@ -592,9 +722,16 @@ impl fmt::Display for IgnoreReason {
             IgnoreReason::NeedsOptIn { flag, because } => {
                 write!(f, "{because}: runs against a real target only with {flag}")
             }
-            IgnoreReason::NotOffered { endpoint } => {
-                write!(f, "not offered: the target answered 404 for {endpoint}")
+            IgnoreReason::NotOffered { area, endpoint } => {
+                write!(f, "not offered: the target answered 404 for {endpoint}, the entry of {area}")
             }
+            IgnoreReason::Blocked { by: Blocker::SignIn { finding } } => {
+                write!(f, "blocked: the sign-in it needs failed (see {finding}); not sent")
+            }
+            IgnoreReason::Blocked { by: Blocker::Unreachable } => {
+                f.write_str("blocked: the target stopped answering; not sent")
+            }
+            IgnoreReason::NothingToCheck { why } => write!(f, "nothing to check: {why}"),
         }
     }
 }
@@ -635,6 +772,68 @@ pub struct CaseResult {
     pub duration: Duration,
     /// The steps, then the teardown steps, in the order they ran.
     pub steps: Vec<StepResult>,
+    /// Credential releases the case may have left open on the target.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub leftovers: Vec<Leftover>,
+}
+
+/// A credential release that may still be open on the target: its answer never came, or it
+/// was never checked in. A person has to check it in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Leftover {
+    /// The case that released it.
+    pub case: String,
+    /// The managed account, `system/account` (`PS_ACCOUNT`).
+    pub account: String,
+    /// The request id, when the target answered one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// Why it may be open.
+    pub why: LeftoverWhy,
+}
+
+/// Why a release may still be open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeftoverWhy {
+    /// `POST Requests` was sent, but its answer never came (a timeout, a reset).
+    NoAnswer,
+    /// The release was answered, but its id could not be read, so it could not be checked in.
+    NoRequestId,
+    /// Every check-in attempt failed.
+    CheckInFailed,
+    /// The check-in was never sent (the run stopped, or the target stopped answering).
+    NotCheckedIn,
+}
+
+impl Leftover {
+    /// What happened, in words.
+    pub fn what(&self) -> String {
+        let request = self.request_id.as_ref().map_or_else(|| "a request".to_owned(), |id| format!("request {id}"));
+        match self.why {
+            LeftoverWhy::NoAnswer => {
+                format!("a release of {} was sent, but its answer never came: a request may be open", self.account)
+            }
+            LeftoverWhy::NoRequestId => {
+                format!("{request} for {} was answered without a request id psconform could read", self.account)
+            }
+            LeftoverWhy::CheckInFailed => format!("{request} for {} could not be checked in", self.account),
+            LeftoverWhy::NotCheckedIn => format!("{request} for {} was never checked in", self.account),
+        }
+    }
+
+    /// What to do about it.
+    pub fn todo(&self) -> String {
+        match &self.request_id {
+            Some(id) => format!(
+                "check it in by hand: in the Password Safe console, or `PUT Requests/{id}/Checkin` as the run-as user"
+            ),
+            None => format!(
+                "look for an open request for {} in the Password Safe console (or `GET Requests`) and check it in",
+                self.account
+            ),
+        }
+    }
 }
 
 impl CaseResult {
@@ -649,7 +848,7 @@ impl CaseResult {
         let s = self.steps.iter().find(|s| s.failed())?;
         match &s.error {
             Some(e) => Some(Failure::Error(e)),
-            None => s.outcomes.iter().find(|o| !o.passed).map(Failure::Check),
+            None => s.outcomes.iter().find(|o| o.fails()).map(Failure::Check),
         }
     }
 
@@ -723,8 +922,11 @@ pub fn secs_back<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::
 // How each result type walks through the sealing point: every string, every JSON value, keys
 // included. A new field that reaches an output gets its line here, next to the type.
 
-fn redact_outcome(o: &mut CheckOutcome, r: &Redactor, fields: FieldPolicy, masked_body: bool) {
+fn redact_outcome(o: &mut CheckOutcome, r: &Redactor, fields: &FieldPolicy, masked_body: bool) {
     o.subject.redact(r);
+    if let Some(obs) = o.observed.as_mut() {
+        obs.on.redact(r);
+    }
     r.value(&mut o.expected, fields);
     r.value(&mut o.actual, fields);
     o.note.redact(r);
@@ -762,8 +964,34 @@ impl Redact for StepError {
             StepError::Undefined(s) | StepError::InvalidRequest(s) | StepError::Setup(s) | StepError::Bug(s) => {
                 s.redact(r)
             }
-            StepError::Budget { .. } | StepError::Interrupted => {}
+            StepError::Refused(refusal) => refusal.redact(r),
+            StepError::Budget { .. } | StepError::Interrupted | StepError::Unreachable => {}
         }
+    }
+}
+
+impl Redact for Refusal {
+    fn redact(&mut self, r: &Redactor) {
+        match self {
+            Refusal::WrongAccount { wanted, answered } => {
+                wanted.redact(r);
+                answered.redact(r);
+            }
+            Refusal::OtherIds { sent, looked_up, .. } => {
+                sent.redact(r);
+                looked_up.redact(r);
+            }
+            Refusal::MoreThanChecked { endpoint, .. } | Refusal::NeedsOptIn { endpoint, .. } => endpoint.redact(r),
+            Refusal::NoLookup => {}
+        }
+    }
+}
+
+impl Redact for Leftover {
+    fn redact(&mut self, r: &Redactor) {
+        self.case.redact(r);
+        self.account.redact(r);
+        self.request_id.redact(r);
     }
 }
 
@@ -776,7 +1004,7 @@ impl Redact for RequestLine {
 
 impl Redact for StepResult {
     fn redact(&mut self, r: &Redactor) {
-        let fields = self.request.as_ref().map_or_else(FieldPolicy::default, |l| FieldPolicy::for_path(&l.path));
+        let fields = &self.fields;
         self.name.redact(r);
         self.request.redact(r);
         for o in &mut self.outcomes {
@@ -790,6 +1018,12 @@ impl Redact for StepResult {
         }
         self.error.redact(r);
         self.contract.redact(r);
+        // Masked where it was taken; sealed once more like every other text, and dropped
+        // whole when the response carried more secrets than are tracked.
+        if self.body_masked {
+            self.body_excerpt = None;
+        }
+        self.body_excerpt.redact(r);
     }
 }
 
@@ -802,7 +1036,13 @@ impl Redact for IgnoreReason {
                 flag.redact(r);
                 because.redact(r);
             }
-            IgnoreReason::NotOffered { endpoint } => endpoint.route.redact(r),
+            IgnoreReason::NotOffered { area, endpoint } => {
+                area.redact(r);
+                endpoint.route.redact(r);
+            }
+            IgnoreReason::Blocked { by: Blocker::SignIn { finding } } => finding.redact(r),
+            IgnoreReason::Blocked { by: Blocker::Unreachable } => {}
+            IgnoreReason::NothingToCheck { why } => why.redact(r),
         }
     }
 }
@@ -824,5 +1064,6 @@ impl Redact for CaseResult {
         self.source.redact(r);
         self.outcome.redact(r);
         self.steps.redact(r);
+        self.leftovers.redact(r);
     }
 }

@@ -1,18 +1,18 @@
-//! The run: the selected cases go to the scheduler, each case's sealed result comes back as
-//! it ends, [`RunResult`] decides when it is final, and the listener (the terminal and the
-//! reports) gets it then. Ctrl-C and a closed standard output stop the run the same way: no
-//! new case or step starts, running cases finish their teardown, and the reports are still
-//! written.
+//! The run: the preflight's findings first, then the selected cases go to the scheduler, each
+//! case's sealed result comes back as it ends, [`RunResult`] counts it, and the listener (the
+//! terminal and the reports) hears of it at once. A signal and a closed standard output stop
+//! the run the same way: no new case or step starts, running cases finish their teardown, and
+//! the reports are still written.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use super::RunContext;
 use super::scheduler::{self, Job};
 use super::trial;
 use crate::plan::{CaseRef, Suite};
-use crate::result::RunResult;
 use crate::result::run::Final;
+use crate::result::{CaseResult, RunResult};
+use crate::seal::Redacted;
 
 /// Standard output was closed (a pipe reader such as `head` went away).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,17 +27,22 @@ pub trait Listener: Send {
 }
 
 /// Runs `cases` of `suite` (the selection; the filter left out `filtered_out` others) on
-/// `threads` worker threads, telling `listener` of each case as it becomes final. Each case's
-/// plan is compiled when it starts and dropped when it ends.
+/// `threads` worker threads, after the preflight's `findings`, telling `listener` of each case
+/// as it becomes final. Each case's plan is compiled when it starts and dropped when it ends.
 pub fn execute(
     suite: &Suite,
     cases: &[&CaseRef],
+    findings: Vec<Redacted<CaseResult>>,
     ctx: &Arc<RunContext>,
     threads: usize,
     filtered_out: usize,
     listener: &mut dyn Listener,
 ) -> RunResult {
     let mut run = RunResult::new(!ctx.target.builtin, filtered_out);
+    for finding in findings {
+        let done = run.record(finding);
+        tell(&mut run, ctx, listener, &done);
+    }
     let jobs = cases.iter().map(|c| Job { job: *c, locks: c.locks.iter().map(|l| l.0.clone()).collect() }).collect();
     scheduler::run(
         jobs,
@@ -47,22 +52,19 @@ pub fn execute(
             Err(why) => trial::not_started(ctx, &case.name, why),
         },
         |result| {
-            for done in run.record(result) {
-                tell(&mut run, ctx, listener, &done);
-            }
+            let done = run.record(result);
+            tell(&mut run, ctx, listener, &done);
         },
     );
-    for done in run.finish(&ctx.redactor) {
-        tell(&mut run, ctx, listener, &done);
-    }
-    run.interrupted = ctx.interrupted.load(Ordering::SeqCst) && !run.output_closed;
+    run.interrupted = ctx.stop.asked() && !run.output_closed;
+    run.target_stopped = ctx.http.unreachable();
     run
 }
 
 fn tell(run: &mut RunResult, ctx: &RunContext, listener: &mut dyn Listener, done: &Final) {
     if listener.finished(done).is_err() && !run.output_closed {
         run.output_closed = true;
-        ctx.interrupted.store(true, Ordering::SeqCst);
+        ctx.stop.ask();
         eprintln!("psconform: standard output was closed; finishing running steps and their teardown");
     }
 }

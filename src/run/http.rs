@@ -1,11 +1,14 @@
 //! Sending requests: one client and connection pool per test thread, a cookie jar per case, a
-//! body cap, a rate ceiling, and transport errors turned into plain sentences.
+//! body cap, a rate ceiling, transport errors turned into plain sentences, and whether the
+//! target still answers at all (a few requests in a row without a byte back, and it is
+//! unreachable: the run stops waiting out a timeout per request).
 //!
 //! Redirects are not followed: an API endpoint that redirects is itself a finding, and a
 //! redirect loop cannot hang a run. Proxies come only from `--proxy`, never from the
 //! environment, so a stray `HTTPS_PROXY` cannot send production credentials elsewhere.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use reqwest::cookie::CookieStore as _;
@@ -57,6 +60,10 @@ impl Default for HttpOptions {
     }
 }
 
+/// How many requests in a row, run-wide, may end in a refused connection or a timeout with no
+/// byte of the response before the target counts as unreachable.
+pub const UNANSWERED_IN_A_ROW: u32 = 3;
+
 /// A problem setting the client up, before any request.
 #[derive(Debug, Error)]
 pub enum HttpSetupError {
@@ -105,6 +112,10 @@ pub struct Http {
     proxy: Option<reqwest::Proxy>,
     options: HttpOptions,
     next_slot: Mutex<Option<Instant>>,
+    /// Requests in a row that got nothing back (see [`UNANSWERED_IN_A_ROW`]).
+    unanswered: AtomicU32,
+    /// The target stopped answering: set once, never cleared.
+    unreachable: AtomicBool,
 }
 
 static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
@@ -152,7 +163,16 @@ impl Http {
             None => None,
         };
         let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let http = Http { id, ca, identity, proxy, options, next_slot: Mutex::new(None) };
+        let http = Http {
+            id,
+            ca,
+            identity,
+            proxy,
+            options,
+            next_slot: Mutex::new(None),
+            unanswered: AtomicU32::new(0),
+            unreachable: AtomicBool::new(false),
+        };
         http.build().map_err(|e| HttpSetupError::Invalid { what: "HTTP client", message: chain(&e) })?;
         Ok(http)
     }
@@ -201,21 +221,65 @@ impl Http {
     }
 
     /// Sends a request with the case's cookies, stores the cookies it sets, and reads the body
-    /// up to the cap.
+    /// up to the cap, within `--timeout`.
     pub async fn send(&self, out: &Outgoing, jar: &CookieStoreMutex) -> Result<Response, TransportError> {
+        self.send_within(out, jar, self.options.timeout).await
+    }
+
+    /// [`Http::send`] within `limit` instead of `--timeout` (a last check-in to a target that
+    /// stopped answering gets a short one).
+    pub async fn send_within(
+        &self,
+        out: &Outgoing,
+        jar: &CookieStoreMutex,
+        limit: Duration,
+    ) -> Result<Response, TransportError> {
         self.pace().await;
-        let secs = self.options.timeout.as_secs_f64();
         let url = out.url.clone();
-        let fut = self.exchange(out, jar);
-        match tokio::time::timeout(self.options.timeout + Duration::from_millis(250), fut).await {
+        let head = AtomicBool::new(false);
+        let fut = self.exchange(out, jar, limit, &head);
+        let sent = match tokio::time::timeout(limit + Duration::from_millis(250), fut).await {
             Ok(r) => r,
-            Err(_) => Err(TransportError::Timeout { url: origin(&url), secs }),
+            Err(_) => Err(TransportError::Timeout { url: origin(&url), secs: limit.as_secs_f64() }),
+        };
+        let nothing_back = match &sent {
+            Ok(_) => false,
+            Err(TransportError::Connect { .. }) => true,
+            Err(TransportError::Timeout { .. }) => !head.load(Ordering::SeqCst),
+            Err(_) => false,
+        };
+        self.note(nothing_back);
+        sent
+    }
+
+    /// Counts a request that got nothing back, or starts the count again.
+    fn note(&self, nothing_back: bool) {
+        if !nothing_back {
+            self.unanswered.store(0, Ordering::SeqCst);
+        } else if self.unanswered.fetch_add(1, Ordering::SeqCst) + 1 >= UNANSWERED_IN_A_ROW
+            && !self.unreachable.swap(true, Ordering::SeqCst)
+        {
+            tracing::warn!(
+                "the target did not answer {UNANSWERED_IN_A_ROW} requests in a row: the remaining cases are not sent"
+            );
         }
     }
 
-    async fn exchange(&self, out: &Outgoing, jar: &CookieStoreMutex) -> Result<Response, TransportError> {
+    /// Whether the target stopped answering: [`UNANSWERED_IN_A_ROW`] requests in a row, run-wide,
+    /// ended in a refused connection or a timeout with no byte back.
+    pub fn unreachable(&self) -> bool {
+        self.unreachable.load(Ordering::SeqCst)
+    }
+
+    async fn exchange(
+        &self,
+        out: &Outgoing,
+        jar: &CookieStoreMutex,
+        limit: Duration,
+        head: &AtomicBool,
+    ) -> Result<Response, TransportError> {
         let client = self.client().map_err(|e| TransportError::Broken { url: origin(&out.url), reason: chain(&e) })?;
-        let mut req = client.request(out.method.clone(), out.url.clone());
+        let mut req = client.request(out.method.clone(), out.url.clone()).timeout(limit);
         for (k, v) in &out.headers {
             // Values were checked when the request was built: no line breaks, no NUL.
             let Ok(mut value) = reqwest::header::HeaderValue::from_bytes(v.as_bytes()) else {
@@ -236,7 +300,8 @@ impl Http {
         if let Some(body) = &out.body {
             req = req.body(body.clone());
         }
-        let resp = req.send().await.map_err(|e| classify(&e, &out.url, self.options.timeout))?;
+        let resp = req.send().await.map_err(|e| classify(&e, &out.url, limit))?;
+        head.store(true, Ordering::SeqCst);
         jar.set_cookies(&mut resp.headers().get_all(reqwest::header::SET_COOKIE).iter(), &out.url);
         let status = resp.status().as_u16();
         let headers: Vec<(String, String)> = resp
@@ -244,7 +309,7 @@ impl Http {
             .iter()
             .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
             .collect();
-        let body = read_capped(resp, self.options.max_body, &out.url, self.options.timeout).await?;
+        let body = read_capped(resp, self.options.max_body, &out.url, limit).await?;
         Ok(Response::new(status, headers, body))
     }
 

@@ -1,27 +1,35 @@
-//! Running a plan: [`execute`] runs the selected cases on worker threads (the scheduler keeps
+//! Running a plan: a preflight against a real target first (sign in once, probe each area the
+//! cases use), then [`execute`] runs the selected cases on worker threads (the scheduler keeps
 //! cases that share a lock apart) and gives each case's sealed result to the run's listener as
 //! soon as the case is final; the [`crate::result::RunResult`] it returns holds the counts and
 //! the one exit code. Each case has its own cookie jar, variables and learned secrets, and runs
 //! on its worker thread's own runtime and HTTP client.
 //!
-//! - `execute`: the run: scheduling, the run result, stopping on Ctrl-C or a closed output
+//! - `preflight`: before the cases: the sign-ins they need, and the areas the target offers
+//! - `execute`: the run: scheduling, the run result, stopping on a signal or a closed output
 //! - `scheduler`: worker threads, and locks two cases may not hold at once
 //! - `trial`: one case: skip reasons, its own simulator, steps, teardown, sealing
-//! - `step`: one step: render, learn secrets, evaluate, capture, log
+//! - `step`: one step: render, learn secrets, evaluate, capture, log; a teardown step retried
 //! - `poll`: a step sent once, or until its expectations hold
+//! - `guard`: what a step may send (its checked effect, the opt-ins, a release's account), and
+//!   the releases a case leaves open
 //! - `observe`: a response's shape against its contract, and the run's observations
-//! - `http`: a client per worker thread, body caps, transport errors
+//! - `http`: a client per worker thread, body caps, transport errors, an unreachable target
+//! - `stop`: a stop asked by a signal or a closed output, which ends every wait at once
 
 pub mod execute;
+pub mod guard;
 pub mod http;
 mod observe;
 mod poll;
+pub mod preflight;
 pub mod scheduler;
 pub mod step;
+pub mod stop;
+pub mod sweep;
 pub mod trial;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use reqwest_cookie_store::CookieStoreMutex;
@@ -36,6 +44,8 @@ use crate::simulator::{DataVariant, Fault, Profile};
 use http::Http;
 
 pub use execute::{Listener, OutputClosed, execute};
+pub use preflight::{Gate, preflight};
+pub use stop::Stop;
 pub use trial::{run_case, skip_reason};
 
 /// What the runner needs to know about the target.
@@ -56,12 +66,32 @@ pub struct Target {
 /// What a run is allowed to do to a real target.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Policy {
-    /// Run `mutating` cases against a real target.
+    /// Run cases whose effect includes `change` against a real target.
     pub allow_mutations: bool,
     /// Run cases that risk locking out the run-as user against a real target.
     pub allow_lockout_risk: bool,
     /// Run cases that release a managed account's credential against a real target.
     pub allow_credential_release: bool,
+    /// Run cases whose effect is `irreversible` against a real target.
+    pub allow_irreversible: bool,
+}
+
+impl Policy {
+    /// The flag an effect needs against a real target, and what it means, when it needs one
+    /// this policy does not give.
+    pub fn missing(&self, effect: crate::plan::Effect) -> Option<(&'static str, &'static str)> {
+        use crate::plan::Effect;
+        match effect {
+            Effect::Read | Effect::Audited => None,
+            Effect::Change => (!self.allow_mutations).then_some(("--allow-mutations", "changes data on the target")),
+            Effect::Release => (!self.allow_credential_release).then_some((
+                "--allow-credential-release",
+                "releases a managed account's credential (audited, may need approval, check-in may rotate it)",
+            )),
+            Effect::Irreversible => (!self.allow_irreversible)
+                .then_some(("--allow-irreversible", "makes a change on the target that no teardown can undo")),
+        }
+    }
 }
 
 /// Contracts a run compares with and adds to.
@@ -102,14 +132,19 @@ pub struct RunContext {
     pub contracts: Option<Contracts>,
     /// How long evaluating one step's expectations may take.
     pub eval_budget: Duration,
-    /// Set on Ctrl-C or when standard output closes: no new case or step starts, teardowns
-    /// still run.
-    pub interrupted: Arc<AtomicBool>,
+    /// Observed expectations fail their case (`--strict`).
+    pub strict: bool,
+    /// Asked by a signal or when standard output closes: no new case or step starts, waits
+    /// and poll intervals end at once, teardowns still run.
+    pub stop: Stop,
+    /// What the preflight decided: the areas the target does not offer, the sign-ins that
+    /// failed.
+    pub gate: Gate,
 }
 
 impl RunContext {
     fn interrupted(&self) -> bool {
-        self.interrupted.load(Ordering::Relaxed)
+        self.stop.asked()
     }
 }
 
@@ -125,6 +160,11 @@ pub struct CaseRun {
     pub redactor: Redactor,
     /// The case learned more secrets than a store keeps: nothing more from a body is shown.
     pub saturated: bool,
+    /// Its credential releases: the lookup it verified, the requests it opened and closed.
+    pub releases: guard::Releases,
+    /// A capture with `if_missing` found nothing: the target has nothing for the case to
+    /// check, and why. The remaining steps do not run; the teardown does.
+    pub nothing_to_check: Option<String>,
 }
 
 /// Registers the configured credentials with the run's store.

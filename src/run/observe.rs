@@ -9,7 +9,18 @@ use super::{CaseRun, RunContext};
 use crate::plan::{CasePlan, StepPlan};
 use crate::response::Response;
 use crate::result::{CheckKind, CheckOutcome, Matcher, Note, StepResult};
+use crate::shape::contract::Effective;
 use crate::shape::{ContractKey, ResponseShape, Verdict};
+
+/// The documented shape of an endpoint's status for a request (its query decides the form and
+/// the model version), with where it is written: `catalog/models/users.yaml: GET Users 200`.
+fn documented(method: &str, route: &str, status: u16, query: &[(String, String)]) -> Option<(String, ResponseShape)> {
+    let catalog = crate::catalog::Catalog::shared().ok()?;
+    let doc = catalog.doc_of(method, route)?;
+    let facts = crate::catalog::RequestFacts { query: query.to_vec() };
+    let shape = crate::catalog::documented::documented_for(&catalog.models, doc, status, &facts)?;
+    Some((format!("{}: {} {} {status}", doc.file.display(), doc.method, doc.route), shape))
+}
 
 /// Checks the response's shape against its endpoint's contract and adds the observation.
 pub(super) fn contract(
@@ -33,8 +44,15 @@ pub(super) fn contract(
     let key = ContractKey::new(&built.line.method, route, resp.status, built.version.as_deref());
     let shape = run.redactor.seal(shape);
     // Compared before it is handed to the observations, so the shape is moved, not copied.
-    let verdict =
-        contracts.compare.then(|| Verdict::of(&contracts.set.path(&key), contracts.set.get(&key), shape.get()));
+    let verdict = contracts.compare.then(|| {
+        let file = contracts.set.path(&key);
+        let effective = Effective::of(
+            documented(&built.line.method, route, resp.status, &built.query),
+            contracts.set.get(&key),
+            &file,
+        );
+        Verdict::against(effective.as_ref(), &file, shape.get())
+    });
     if contracts.keep {
         let observed = crate::shape::Contract::observed(key, route, shape.into_inner(), &case.name);
         // The shape was sealed; the route and the case's name come from the plan.
@@ -50,9 +68,11 @@ pub(super) fn contract(
         subject: verdict.contract.clone(),
         expected: Value::String("conforming".into()),
         actual: serde_json::to_value(verdict.status).unwrap_or(Value::Null),
-        note: (!verdict.changes.is_empty()).then(|| Note::Changes(verdict.changes.clone())),
+        note: (!verdict.changes.is_empty())
+            .then(|| Note::Changes { listed: verdict.changes.clone(), more: verdict.more_changes }),
         passed: !fails,
         span: step.span,
+        observed: None,
     };
     r.contract = Some(verdict);
     Some(outcome)

@@ -1,6 +1,8 @@
 //! One step: render the request from the plan, learn the secrets the response carries,
 //! evaluate every expectation within the step's budget, capture values, and log what may be
-//! shown. Sending it, once or until it holds, is `poll`'s; its contract is `observe`'s.
+//! shown. A teardown step that undoes something (a check-in) and meets a transport error or a
+//! 5xx is tried again, a few times with a growing pause: it is what checks a credential in. Sending it, once or until it holds,
+//! is `poll`'s; its contract is `observe`'s.
 
 use std::time::{Duration, Instant};
 
@@ -12,20 +14,31 @@ use super::{CaseRun, RunContext};
 use crate::plan::check::{Eval, captured};
 use crate::plan::{AuthPlan, BodyPlan, CasePlan, PwdPlan, StepPlan};
 use crate::response::Response;
-use crate::result::{CheckOutcome, Phase, RequestLine, Skipped, StepError, StepResult};
+use crate::result::{Attempt, CheckOutcome, Phase, RequestLine, Skipped, StepError, StepResult};
+use crate::seal::ShownBody;
 use crate::secret::{Added, FieldPolicy, MASK, Origin, show_header};
 
 /// Outcomes kept per step; the rest are counted.
 pub const MAX_OUTCOMES: usize = 200;
 
+/// The pauses before each new try of a teardown step that met a transport error or a 5xx.
+pub const TEARDOWN_RETRIES: [Duration; 3] =
+    [Duration::from_millis(500), Duration::from_secs(1), Duration::from_secs(2)];
+
 /// A request ready to send, with what may be shown of it.
 pub(super) struct Built {
     pub(super) outgoing: Outgoing,
     pub(super) line: RequestLine,
+    /// The path as sent, relative to the base URL (it may hold a secret: never shown).
+    pub(super) path: String,
     /// The URL as it may be logged: secret variables masked.
     pub(super) shown_url: String,
     /// The `version` query, for the contract key.
     pub(super) version: Option<String>,
+    /// Which fields of the request and its answer are credentials, by the URL as sent.
+    pub(super) fields: FieldPolicy,
+    /// The query as sent, for the documented form of the answer.
+    pub(super) query: Vec<(String, String)>,
 }
 
 /// Where a step runs: the run, the case, and the base URL requests go to (the target's, or
@@ -40,8 +53,9 @@ pub struct At<'a> {
     pub base: &'a Url,
 }
 
-/// Runs one step: skipped when it is a teardown step with nothing to undo, after its `wait`,
-/// then once or polled (`poll`).
+/// Runs one step: skipped when it is a teardown step with nothing to undo, after its `wait`
+/// (which a stop of the run ends at once, and then the step is not sent), then once or polled
+/// (`poll`); a teardown step that undoes something again after a transport error or a 5xx.
 pub async fn run(at: At<'_>, run: &mut CaseRun, step: &StepPlan, phase: Phase, index: usize) -> StepResult {
     let mut r = StepResult::new(phase, index, step.name.clone(), step.span);
     // A teardown step that needs a value no step captured has nothing to undo: a check-in
@@ -51,9 +65,55 @@ pub async fn run(at: At<'_>, run: &mut CaseRun, step: &StepPlan, phase: Phase, i
         return r;
     }
     if let Some(wait) = step.wait {
-        tokio::time::sleep(wait).await;
+        match phase {
+            Phase::Step if !at.ctx.stop.sleep(wait).await => {
+                r.skipped = Some(Skipped::Interrupted);
+                r.error = Some(StepError::Interrupted);
+                return r;
+            }
+            Phase::Step => {}
+            // A teardown waits what it asks for: it undoes the case.
+            Phase::Teardown => tokio::time::sleep(wait).await,
+        }
     }
-    super::poll::run(at, run, step, r).await
+    let mut earlier: Vec<Attempt> = Vec::new();
+    for pause in TEARDOWN_RETRIES.iter().copied().map(Some).chain([None]) {
+        let mut tried = super::poll::run(at, run, step, r.clone()).await;
+        // Only a teardown step that undoes something (a check-in, a delete: effect `change` or
+        // more) is worth the wait; a sign-out that fails leaves a session that expires alone.
+        let again = phase == Phase::Teardown
+            && step.effect >= crate::plan::Effect::Change
+            && !at.ctx.http.unreachable()
+            && (matches!(tried.error, Some(StepError::Transport(_))) || tried.status.is_some_and(|s| s >= 500));
+        match pause {
+            Some(pause) if again => {
+                tracing::info!("{}: {}; trying again in {} ms", step.name, what_failed(&tried), pause.as_millis());
+                earlier.append(&mut tried.attempts);
+                earlier.push(Attempt {
+                    status: tried.status,
+                    duration: tried.duration,
+                    failed: tried.outcomes.into_iter().filter(|o| !o.passed).take(MAX_OUTCOMES).collect(),
+                    error: tried.error,
+                });
+                tokio::time::sleep(pause).await;
+            }
+            _ => {
+                earlier.append(&mut tried.attempts);
+                tried.attempts = earlier;
+                return tried;
+            }
+        }
+    }
+    r
+}
+
+/// What made a teardown step worth another try, for the log.
+fn what_failed(r: &StepResult) -> String {
+    match (&r.error, r.status) {
+        (Some(e), _) => e.to_string(),
+        (None, Some(status)) => format!("answered {status}"),
+        (None, None) => "no answer".to_owned(),
+    }
 }
 
 /// Whether every variable the step's request uses is defined.
@@ -83,7 +143,10 @@ pub(super) fn build(ctx: &RunContext, run: &CaseRun, base: &Url, step: &StepPlan
     let req = &step.request;
     let vars = &run.vars;
     let undefined = |u: crate::plan::template::Undefined| StepError::Undefined(u.0);
-    let path = req.path.render(vars).map_err(undefined)?;
+    let path = req.path.render_path(vars).map_err(|e| match e {
+        crate::plan::template::PathError::Undefined(u) => undefined(u),
+        other => StepError::InvalidRequest(other.to_string()),
+    })?;
     let join = |p: &str| format!("{}/{}", base.as_str().trim_end_matches('/'), p.trim_start_matches('/'));
     let mut url = Url::parse(&join(&path.value))
         .map_err(|e| StepError::InvalidRequest(format!("the path `{}` does not make a valid URL: {e}", path.shown)))?;
@@ -148,7 +211,9 @@ pub(super) fn build(ctx: &RunContext, run: &CaseRun, base: &Url, step: &StepPlan
         }
     }
     let has = |headers: &[(String, String)], name: &str| headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name));
-    let fields = FieldPolicy::for_path(&path.value);
+    // The endpoint the request reaches, decided from the URL as sent (dot segments removed,
+    // unreserved escapes decoded), not from how the case spells it.
+    let fields = crate::catalog::fields::of_request(req.method.as_str(), base.path(), url.path());
     let body = match &req.body {
         None => None,
         Some(BodyPlan::Json(v)) => {
@@ -157,7 +222,7 @@ pub(super) fn build(ctx: &RunContext, run: &CaseRun, base: &Url, step: &StepPlan
                 headers.push(("Content-Type".into(), "application/json".into()));
             }
             let mut found = Vec::new();
-            fields.secrets_in(&v.value, &mut found);
+            fields.secrets_in(&v.value, None, &mut found);
             found.iter().for_each(|s| secret(s));
             Some(serde_json::to_vec(&v.value).map_err(|e| StepError::InvalidRequest(e.to_string()))?)
         }
@@ -180,24 +245,31 @@ pub(super) fn build(ctx: &RunContext, run: &CaseRun, base: &Url, step: &StepPlan
     let method = reqwest::Method::from_bytes(req.method.as_str().as_bytes())
         .map_err(|e| StepError::InvalidRequest(e.to_string()))?;
     let shown_path = path.shown.trim_start_matches('/').to_owned();
+    let query = url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
     Ok(Built {
         line: RequestLine { method: req.method.as_str().to_owned(), path: shown_path, route: Some(req.route.clone()) },
+        path: path.value.trim_start_matches('/').to_owned(),
         outgoing: Outgoing { method, url, headers, body },
         shown_url,
         version,
+        fields,
+        query,
     })
 }
 
 /// Registers every credential a response carries, before anything about it is shown. Values
 /// too short to match globally stay masked where they stand; past the store's bound the case
 /// is saturated and shows nothing more from bodies.
-pub(super) fn learn(run: &mut CaseRun, resp: &Response, fields: FieldPolicy) {
+pub(super) fn learn(run: &mut CaseRun, resp: &Response, fields: &FieldPolicy) {
     let mut found: Vec<String> = resp.set_cookies().iter().map(|c| c.value.clone()).collect();
     match resp.json() {
-        Ok(json) => fields.secrets_in(json, &mut found),
-        // A raw credential body (a file download) is never shown; only a small one is worth
-        // matching elsewhere.
-        Err(_) if fields.bare_body() && resp.body.len() <= 4096 => found.push(resp.text().into_owned()),
+        Ok(json) => fields.secrets_in(json, Some(resp.status), &mut found),
+        // A body serde rejects (a BOM, a `NaN`, trailing garbage, a bad byte) still holds its
+        // credentials where it always does: read leniently, as it will be shown. A raw
+        // credential body (a file download) is never shown; only a small one is learned.
+        Err(_) if fields.bare_body(resp.status) || fields.reads_leniently(&resp.body) => {
+            found.extend(fields.lenient(&resp.body, resp.status).map(|read| read.found).unwrap_or_default());
+        }
         Err(_) => {}
     }
     for f in found {
@@ -213,9 +285,10 @@ pub(super) fn evaluate(
     run: &CaseRun,
     step: &StepPlan,
     resp: &Response,
-    fields: FieldPolicy,
+    fields: &FieldPolicy,
 ) -> (Vec<CheckOutcome>, Option<StepError>) {
-    let e = Eval::new(resp, &run.vars, fields, &run.redactor, Instant::now() + ctx.eval_budget);
+    let mut e = Eval::new(resp, &run.vars, fields, &run.redactor, Instant::now() + ctx.eval_budget);
+    e.strict = ctx.strict;
     let mut out = Vec::new();
     for check in &step.checks {
         if check.eval(&e, &mut out).is_err() {
@@ -229,7 +302,7 @@ pub(super) fn capture(
     run: &mut CaseRun,
     step: &StepPlan,
     resp: &Response,
-    fields: FieldPolicy,
+    fields: &FieldPolicy,
     outcomes: &mut Vec<CheckOutcome>,
 ) {
     for cap in &step.captures {
@@ -245,12 +318,24 @@ pub(super) fn capture(
                 run.vars.insert(cap.name.clone(), value, secret);
                 outcomes.push(captured(cap));
             }
-            Err(o) => outcomes.push(*o),
+            Err(o) => match &cap.if_missing {
+                // Nothing to capture on this target: the case has nothing to check, which is
+                // not a failure of the target.
+                // Several captures of one step may each find nothing; the first reason stands.
+                Some(reason) => {
+                    let mut o = *o;
+                    o.passed = true;
+                    o.note = Some(crate::result::Note::Text(format!("nothing to check: {reason}")));
+                    outcomes.push(o);
+                    run.nothing_to_check.get_or_insert_with(|| reason.clone());
+                }
+                _ => outcomes.push(*o),
+            },
         }
     }
 }
 
-pub(super) fn log_request_details(run: &CaseRun, out: &Outgoing) {
+pub(super) fn log_request_details(run: &CaseRun, out: &Outgoing, fields: &FieldPolicy) {
     if !tracing::enabled!(tracing::Level::DEBUG) {
         return;
     }
@@ -258,12 +343,15 @@ pub(super) fn log_request_details(run: &CaseRun, out: &Outgoing) {
         tracing::debug!("{}", run.redactor.text(&format!("> {k}: {}", show_header(k, v))));
     }
     if let Some(body) = &out.body {
-        let fields = FieldPolicy::for_path(out.url.path());
-        tracing::debug!("> {}", show_body(run, body, fields));
+        let json = serde_json::from_slice::<Value>(body);
+        tracing::debug!(
+            "> {}",
+            show_body(run.redactor.body(body, json.as_ref().map_err(|_| "not JSON"), None, fields), LOGGED)
+        );
     }
 }
 
-pub(super) fn log_response(run: &CaseRun, resp: &Response, fields: FieldPolicy, took: Duration) {
+pub(super) fn log_response(run: &CaseRun, resp: &Response, fields: &FieldPolicy, took: Duration) {
     tracing::info!("< {} ({} bytes, {} ms)", resp.status, resp.body.len(), took.as_millis());
     if !tracing::enabled!(tracing::Level::DEBUG) {
         return;
@@ -272,27 +360,37 @@ pub(super) fn log_response(run: &CaseRun, resp: &Response, fields: FieldPolicy, 
         tracing::debug!("{}", run.redactor.text(&format!("< {k}: {}", show_header(k, v))));
     }
     if !resp.body.is_empty() {
-        let shown =
-            if fields.bare_body() || run.saturated { MASK.to_owned() } else { show_body(run, &resp.body, fields) };
+        let shown = if run.saturated {
+            MASK.to_owned()
+        } else {
+            show_body(run.redactor.body(&resp.body, resp.json(), Some(resp.status), fields), LOGGED)
+        };
         tracing::debug!("< {shown}");
     }
 }
 
-/// A body fit for the log: JSON with credential fields masked, form bodies likewise, other
-/// text redacted, and only then cut.
-fn show_body(run: &CaseRun, body: &[u8], fields: FieldPolicy) -> String {
-    const MAX: usize = 2048;
-    if let Ok(mut v) = serde_json::from_slice::<Value>(body) {
-        run.redactor.value(&mut v, fields);
-        return crate::secret::cut(&v.to_string(), MAX);
+/// The most of a body `-vv` logs.
+const LOGGED: usize = 2048;
+/// The most of a failed step's body a report shows.
+const EXCERPT: usize = 600;
+
+/// The start of a failed step's body for the reports, masked as the log masks it (nothing of
+/// it when the response carried more secrets than are tracked).
+pub(super) fn excerpt(run: &CaseRun, resp: &Response, fields: &FieldPolicy) -> String {
+    if run.saturated {
+        return MASK.to_owned();
     }
-    let text = String::from_utf8_lossy(body);
-    if text.contains('=') && !text.contains(' ') && text.len() < 64 * 1024 {
-        let form = url::form_urlencoded::parse(text.as_bytes())
-            .map(|(k, v)| if fields.is_sensitive(&k) { format!("{k}={MASK}") } else { format!("{k}={v}") })
-            .collect::<Vec<_>>()
-            .join("&");
-        return crate::secret::cut(&run.redactor.text(&form), MAX);
+    show_body(run.redactor.body(&resp.body, resp.json(), Some(resp.status), fields), EXCERPT)
+}
+
+/// A body fit for the log ([`crate::seal::Redactor::body`]: masked by position, then by value),
+/// and only then cut to `max` characters.
+fn show_body(shown: ShownBody, max: usize) -> String {
+    match shown {
+        ShownBody::Empty => String::new(),
+        ShownBody::Credential => MASK.to_owned(),
+        ShownBody::Json(v) => crate::secret::cut(&v.to_string(), max),
+        ShownBody::Text(text) => crate::secret::cut(&text, max),
+        ShownBody::Unreadable => ShownBody::UNREADABLE.to_owned(),
     }
-    crate::secret::cut(&run.redactor.text(&text), MAX)
 }

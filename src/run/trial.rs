@@ -1,8 +1,10 @@
-//! One case, start to end: why it does not run against this target (if it does not), its own
-//! simulator when it needs the simulator in a state, its variables, its steps in order (the
-//! first failing step ends them), its teardown whatever happened (an interruption included),
-//! and its result sealed as it ends. Each case runs on its worker thread's own runtime; a
-//! panic is caught and reported as the case's failure, redacted like everything else.
+//! One case, start to end: why it does not run against this target (if it does not: a
+//! setting, an opt-in, an area not offered, a failed sign-in, a target that stopped answering),
+//! its own simulator when it needs the simulator in a state, its variables, its steps in order
+//! (the first failing step ends them, and so does a stop of the run), its teardown whatever
+//! happened, the releases it may have left open, and its result sealed as it ends. Each case
+//! runs on its worker thread's own runtime; a panic is caught and reported as the case's
+//! failure, redacted like everything else.
 
 use std::time::{Duration, Instant};
 
@@ -11,12 +13,11 @@ use reqwest_cookie_store::CookieStoreMutex;
 use serde_json::Value;
 use url::Url;
 
-use super::{CaseRun, Policy, RunContext, Target, step};
-use crate::case::spec::Effect;
+use super::{CaseRun, Gate, Policy, RunContext, Target, step};
 use crate::plan::{CasePlan, Vars};
-use crate::result::{CaseResult, IgnoreReason, Outcome, Phase, Skipped, StepError, StepResult};
+use crate::result::{Blocker, CaseResult, IgnoreReason, Outcome, Phase, Skipped, StepError, StepResult};
 use crate::seal::Redacted;
-use crate::secret::SecretStore;
+use crate::secret::{Origin, SecretStore};
 use crate::settings::{SETTINGS, Settings};
 use crate::simulator::{Listen, SimConfig, SimState, Simulator};
 
@@ -50,10 +51,12 @@ pub fn not_started(ctx: &RunContext, name: &str, why: String) -> Redacted<CaseRe
         outcome: Outcome::Failed,
         duration: Duration::ZERO,
         steps: vec![s],
+        leftovers: Vec::new(),
     })
 }
 
-fn empty_result(case: &CasePlan) -> CaseResult {
+/// A case's result before anything has run: passed, with no steps.
+pub(super) fn empty_result(case: &CasePlan) -> CaseResult {
     CaseResult {
         name: case.name.clone(),
         file: case.file.display().to_string(),
@@ -64,6 +67,7 @@ fn empty_result(case: &CasePlan) -> CaseResult {
         outcome: Outcome::Passed,
         duration: Duration::ZERO,
         steps: Vec::new(),
+        leftovers: Vec::new(),
     }
 }
 
@@ -88,8 +92,16 @@ pub(super) fn block_on<F: std::future::Future>(ctx: &RunContext, future: F) -> F
     })
 }
 
-/// Why a case does not run against this target, if it does not.
-pub fn skip_reason(case: &CasePlan, target: &Target, settings: &Settings, policy: Policy) -> Option<IgnoreReason> {
+/// Why a case does not run against this target, if it does not: in this order, a case only the
+/// simulator can run, a missing setting, a missing opt-in (one for each effect the case has),
+/// an area the target does not offer, and a sign-in that failed before the cases.
+pub fn skip_reason(
+    case: &CasePlan,
+    target: &Target,
+    settings: &Settings,
+    policy: Policy,
+    gate: &Gate,
+) -> Option<IgnoreReason> {
     if case.simulator_only && !target.builtin {
         return Some(IgnoreReason::SimulatorOnly { states: case.simulator_state.clone() });
     }
@@ -108,17 +120,18 @@ pub fn skip_reason(case: &CasePlan, target: &Target, settings: &Settings, policy
     if target.builtin {
         return None;
     }
-    if case.effect == Effect::Mutating && !policy.allow_mutations {
-        return opt_in("--allow-mutations", "mutating case");
-    }
-    if case.releases_credential && !policy.allow_credential_release {
-        return opt_in(
-            "--allow-credential-release",
-            "releases a managed account's credential (audited, may need approval, check-in may rotate it)",
-        );
+    // The most consequential first: its flag is the one a reader must think about.
+    if let Some((flag, because)) = case.effects.iter().rev().find_map(|e| policy.missing(*e)) {
+        return opt_in(flag, because);
     }
     if case.lockout_risk && !policy.allow_lockout_risk {
         return opt_in("--allow-lockout-risk", "may lock out the run-as user");
+    }
+    if let Some((area, endpoint)) = case.areas.iter().find_map(|a| gate.not_offered.get(a).map(|e| (a, e))) {
+        return Some(IgnoreReason::NotOffered { area: (*area).to_owned(), endpoint: endpoint.clone() });
+    }
+    if let Some(finding) = case.sign_in.iter().find_map(|s| gate.failed_sign_in.get(s)) {
+        return Some(IgnoreReason::Blocked { by: Blocker::SignIn { finding: finding.clone() } });
     }
     None
 }
@@ -127,8 +140,12 @@ pub fn skip_reason(case: &CasePlan, target: &Target, settings: &Settings, policy
 pub async fn run_case(ctx: &RunContext, case: &CasePlan) -> Redacted<CaseResult> {
     let started = Instant::now();
     let mut result = empty_result(case);
-    if let Some(reason) = skip_reason(case, &ctx.target, &ctx.settings, ctx.policy) {
+    if let Some(reason) = skip_reason(case, &ctx.target, &ctx.settings, ctx.policy, &ctx.gate) {
         result.outcome = Outcome::Ignored(reason);
+        return ctx.redactor.seal(result);
+    }
+    if ctx.http.unreachable() {
+        result.outcome = Outcome::Ignored(IgnoreReason::Blocked { by: Blocker::Unreachable });
         return ctx.redactor.seal(result);
     }
     let store = SecretStore::new();
@@ -138,6 +155,8 @@ pub async fn run_case(ctx: &RunContext, case: &CasePlan) -> Redacted<CaseResult>
         redactor: ctx.redactor.with(store.clone()),
         store,
         saturated: false,
+        releases: Default::default(),
+        nothing_to_check: None,
     };
     if ctx.interrupted() {
         result.outcome = Outcome::Failed;
@@ -164,14 +183,32 @@ pub async fn run_case(ctx: &RunContext, case: &CasePlan) -> Redacted<CaseResult>
     };
     let base = own_sim.as_ref().map_or_else(|| ctx.target.base_url.clone(), |s| s.base_url().clone());
     run.vars = initial_vars(&ctx.settings, &base);
+    // The random secret becomes the password of what a case creates (a user, a secret): every
+    // output masks it like a configured credential.
+    if let Some(Value::String(secret)) = run.vars.get("random_secret").map(|v| v.value.clone()) {
+        run.store.add(&secret, Origin::Configured);
+    }
     let at = step::At { ctx, case, base: &base };
     let mut failed = false;
     for (i, step) in case.steps.iter().enumerate() {
-        if failed || ctx.interrupted() {
+        if run.nothing_to_check.is_some() && !failed {
             let mut s = StepResult::new(Phase::Step, i + 1, step.name.clone(), step.span);
-            s.skipped = Some(if failed { Skipped::AfterFailure } else { Skipped::Interrupted });
+            s.skipped = Some(Skipped::NothingToCheck);
+            result.steps.push(s);
+            continue;
+        }
+        let unreachable = ctx.http.unreachable();
+        if failed || ctx.interrupted() || unreachable {
+            let mut s = StepResult::new(Phase::Step, i + 1, step.name.clone(), step.span);
+            s.skipped = Some(if failed {
+                Skipped::AfterFailure
+            } else if unreachable {
+                Skipped::Unreachable
+            } else {
+                Skipped::Interrupted
+            });
             if !failed {
-                s.error = Some(StepError::Interrupted);
+                s.error = Some(if unreachable { StepError::Unreachable } else { StepError::Interrupted });
                 failed = true;
             }
             result.steps.push(s);
@@ -189,9 +226,15 @@ pub async fn run_case(ctx: &RunContext, case: &CasePlan) -> Redacted<CaseResult>
     if let Some(sim) = own_sim {
         sim.stop().await;
     }
-    // A 404 from an endpoint a real target may not offer is decided by the run as a whole
-    // (`RunResult`): the case reports what happened.
-    result.outcome = if failed { Outcome::Failed } else { Outcome::Passed };
+    // A release the case may have left open fails it, whatever its steps said: someone has to
+    // check it in.
+    result.leftovers = run.releases.leftovers(&case.name, &ctx.settings);
+    failed |= !result.leftovers.is_empty();
+    result.outcome = match (failed, run.nothing_to_check.take()) {
+        (true, _) => Outcome::Failed,
+        (false, Some(why)) => Outcome::Ignored(IgnoreReason::NothingToCheck { why }),
+        (false, None) => Outcome::Passed,
+    };
     result.duration = started.elapsed();
     run.redactor.seal(result)
 }
@@ -210,7 +253,7 @@ async fn start_own_simulator(ctx: &RunContext, case: &CasePlan) -> Result<Simula
 }
 
 /// Target settings, derived values and built-ins: the variables every case starts with.
-fn initial_vars(settings: &Settings, base: &Url) -> Vars {
+pub(super) fn initial_vars(settings: &Settings, base: &Url) -> Vars {
     let mut vars = Vars::new();
     for s in SETTINGS {
         if let Some(v) = settings.get(s.var) {
@@ -235,6 +278,7 @@ fn initial_vars(settings: &Settings, base: &Url) -> Vars {
     vars.insert("base_url", Value::String(base.as_str().trim_end_matches('/').to_owned()), false);
     vars.insert("uuid", Value::String(uuid::Builder::from_random_bytes(id).into_uuid().to_string()), false);
     vars.insert("random_key", Value::String(hex), false);
-    vars.insert("random_secret", Value::String(secret), false);
+    vars.insert("random_secret", Value::String(secret), true);
+    vars.insert("run_id", Value::String(crate::plan::template::run_id().to_owned()), false);
     vars
 }

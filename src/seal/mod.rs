@@ -47,6 +47,31 @@ impl<T: Serialize> Serialize for Redacted<T> {
     }
 }
 
+/// A response body as it may be shown: the one decision every place that shows a body (a
+/// failure's note, a preview, a text check, the `-vv` log) reads.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ShownBody {
+    /// There is none.
+    Empty,
+    /// The whole body is a credential: shown as the mask.
+    Credential,
+    /// Strict JSON, credential fields masked by position and secrets by value.
+    Json(Value),
+    /// Text: a body that is almost JSON with its credential positions masked (see
+    /// `crate::secret::lenient`), or a body that neither is nor looks like JSON from an
+    /// endpoint that answers no credential; secrets masked by value. Not cut yet.
+    Text(String),
+    /// A body that may hold a credential and could not be read for where: nothing of it is
+    /// shown.
+    Unreadable,
+}
+
+impl ShownBody {
+    /// What is said in place of a body that is not shown.
+    pub const UNREADABLE: &'static str =
+        "(not shown: the body is not JSON and could not be read for where its credentials are)";
+}
+
 /// Something the sealing point knows how to walk: every string, every JSON value (keys
 /// included), every name a server chose.
 pub trait Redact {
@@ -101,7 +126,7 @@ impl Redactor {
 
     /// Masks every secret in a JSON value: object keys and strings by value, and the values
     /// of credential fields by position.
-    pub fn value(&self, value: &mut Value, fields: FieldPolicy) {
+    pub fn value(&self, value: &mut Value, fields: &FieldPolicy) {
         fields.mask(value);
         self.value_by_value(value);
     }
@@ -121,6 +146,42 @@ impl Redactor {
         }
     }
 
+    /// What of a body (`json`: its strict parse) may be shown: an answer's with `status`, or
+    /// a request's (`None`), to an endpoint whose credential fields `fields` says. A body that
+    /// serde rejects is never shown as it came when the endpoint can answer a credential or
+    /// the body looks like JSON: it is read leniently, masked by position, then by value;
+    /// where that fails, nothing of it is shown. A form body has its credential fields masked.
+    pub fn body(
+        &self,
+        body: &[u8],
+        json: Result<&Value, &str>,
+        status: Option<u16>,
+        fields: &FieldPolicy,
+    ) -> ShownBody {
+        if body.is_empty() {
+            return ShownBody::Empty;
+        }
+        if status.is_some_and(|s| fields.bare_body(s)) {
+            return ShownBody::Credential;
+        }
+        if let Ok(v) = json {
+            let mut v = v.clone();
+            self.value(&mut v, fields);
+            return ShownBody::Json(v);
+        }
+        if fields.reads_leniently(body) {
+            return match fields.lenient(body, status.unwrap_or(0)) {
+                Some(read) => ShownBody::Text(self.text(&read.masked)),
+                None => ShownBody::Unreadable,
+            };
+        }
+        let text = String::from_utf8_lossy(body);
+        match fields.mask_form(&text) {
+            Some(form) => ShownBody::Text(self.text(&form)),
+            None => ShownBody::Text(self.text(&text)),
+        }
+    }
+
     /// Seals a value: redacts it and marks it fit to write.
     pub fn seal<T: Redact>(&self, mut value: T) -> Redacted<T> {
         value.redact(self);
@@ -136,7 +197,7 @@ impl Redact for String {
 
 impl Redact for Value {
     fn redact(&mut self, r: &Redactor) {
-        r.value(self, FieldPolicy::default());
+        r.value(self, &FieldPolicy::default());
     }
 }
 
@@ -167,12 +228,35 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn a_body_is_shown_masked_by_position_or_not_at_all() {
+        let r = Redactor::default();
+        let secrets = FieldPolicy::documented(["Text".to_owned()], [], true);
+        let credential = FieldPolicy::documented([], [200], false);
+        let plain = FieldPolicy::floor(false);
+        let shown = |body: &[u8], status: u16, fields: &FieldPolicy| {
+            let json = serde_json::from_slice::<Value>(body);
+            r.body(body, json.as_ref().map_err(|_| "not JSON"), Some(status), fields)
+        };
+        assert_eq!(shown(b"\"p@ss\"", 200, &credential), ShownBody::Credential);
+        assert_eq!(
+            shown(b"\"User not authenticated\"", 401, &credential),
+            ShownBody::Json(json!("User not authenticated"))
+        );
+        let bom = b"\xef\xbb\xbf[{\"Password\": \"pw-canary-1\", \"Title\": \"t\"}]";
+        assert_eq!(shown(bom, 200, &secrets), ShownBody::Text(r#"[{"Password": "[REDACTED]", "Title": "t"}]"#.into()));
+        assert_eq!(shown(b"[{\"Text\": \"x\"}}", 200, &secrets), ShownBody::Unreadable, "brackets that do not match");
+        assert_eq!(shown(b"<html>error</html>", 500, &secrets), ShownBody::Unreadable, "not JSON-shaped, may hold one");
+        assert_eq!(shown(b"<html>error</html>", 500, &plain), ShownBody::Text("<html>error</html>".into()));
+        assert_eq!(shown(b"a=1&password=x", 200, &plain), ShownBody::Text(format!("a=1&password={MASK}")));
+    }
+
+    #[test]
     fn keys_and_values_are_redacted_by_value() {
         let store = SecretStore::new();
         store.add("key-0123456789abcdef-canary", Origin::Configured);
         let r = Redactor::new(vec![store]);
         let mut v = json!({"key-0123456789abcdef-canary": "x", "y": "pre key-0123456789abcdef-canary post"});
-        r.value(&mut v, FieldPolicy::default());
+        r.value(&mut v, &FieldPolicy::default());
         assert_eq!(v, json!({MASK: "x", "y": "pre [REDACTED] post"}));
     }
 }

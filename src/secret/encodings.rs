@@ -11,10 +11,11 @@ use percent_encoding::{AsciiSet, CONTROLS, NON_ALPHANUMERIC, utf8_percent_encode
 const RFC3986: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
 /// What the `url` crate encodes in a path (WHATWG path percent-encode set), plus `/` and `%`
-/// for a template value that stands for one segment.
+/// for a template value that stands for one segment: the runner encodes a path variable's
+/// value with it, so a secret in a path takes exactly this form.
 const PATH: &AsciiSet =
     &CONTROLS.add(b' ').add(b'"').add(b'#').add(b'<').add(b'>').add(b'?').add(b'`').add(b'{').add(b'}');
-const PATH_SEGMENT: &AsciiSet = &PATH.add(b'/').add(b'%');
+pub const PATH_SEGMENT: &AsciiSet = &PATH.add(b'/').add(b'%');
 
 /// Forms shorter than this are only matched raw: encodings of a value that short would match
 /// ordinary text.

@@ -88,6 +88,20 @@ change_kinds! {
     NowAlwaysPresent => "now always present", Info;
     /// A field the contract does not list.
     NewField => "new field", Additive;
+    /// An object had more fields than a shape keeps (`shape::infer::MAX_FIELDS`): they were
+    /// counted, not compared.
+    FieldsNotKept => "more fields than a shape keeps", Additive;
+}
+
+/// Changes a verdict or a drifted contract lists; the rest are counted ("and N more").
+pub const MAX_CHANGES: usize = 200;
+
+/// Keeps the first [`MAX_CHANGES`] of `changes` (they are sorted, breaking first) and returns
+/// how many it left out.
+pub fn cap(changes: &mut Vec<Change>) -> usize {
+    let more = changes.len().saturating_sub(MAX_CHANGES);
+    changes.truncate(MAX_CHANGES);
+    more
 }
 
 impl std::fmt::Display for ChangeKind {
@@ -193,7 +207,11 @@ pub fn compare(old: &ResponseShape, new: &ResponseShape, mode: Mode) -> Vec<Chan
         out.push(Change::new(format!("cookie {name}"), ChangeKind::CookieNew, None, None));
     }
     compare_bodies(&old.body, &new.body, mode, &mut out);
-    out.sort_by(|a, b| b.severity.cmp(&a.severity).then_with(|| a.at.cmp(&b.at)));
+    // Fields counted and not kept come first of their severity: a capped list still says so.
+    let counted = |c: &Change| c.what != ChangeKind::FieldsNotKept;
+    out.sort_by(|a, b| {
+        b.severity.cmp(&a.severity).then_with(|| counted(a).cmp(&counted(b))).then_with(|| a.at.cmp(&b.at))
+    });
     out.dedup();
     out
 }
@@ -224,6 +242,10 @@ fn compare_bodies(old: &BodyShape, new: &BodyShape, mode: Mode, out: &mut Vec<Ch
 
 fn compare_nodes(old: &Node, new: &Node, path: &str, mode: Mode, out: &mut Vec<Change>) {
     let at = if path.is_empty() { "body".to_owned() } else { path.to_owned() };
+    if old.any {
+        // The contract allows any value here: nothing to compare.
+        return;
+    }
     if old.is_unknown() {
         // Only empty arrays were seen here: whatever comes now is new, not wrong.
         if !new.is_unknown() && mode == Mode::Drift {
@@ -266,10 +288,16 @@ fn compare_nodes(old: &Node, new: &Node, path: &str, mode: Mode, out: &mut Vec<C
         };
         out.push(Change::new(&at, ChangeKind::FormatHintChanged, Some(show(a)), Some(show(b))));
     }
+    if new.omitted > old.omitted {
+        let p = if path.is_empty() { "body" } else { path };
+        out.push(Change::new(p, ChangeKind::FieldsNotKept, None, Some(format!("{} more fields", new.omitted))));
+    }
     if let (Some(a), Some(b)) = (&old.object, &new.object) {
         for (k, fa) in a {
             let p = format!("{path}{}", key_text(k));
             match b.get(k) {
+                // The object had more fields than the shape kept: this one may be among them.
+                None if new.omitted > 0 => {}
                 None if !fa.optional => {
                     out.push(Change::new(&p, ChangeKind::RequiredFieldMissing, Some(fa.node.kinds().join(" | ")), None))
                 }
@@ -286,7 +314,7 @@ fn compare_nodes(old: &Node, new: &Node, path: &str, mode: Mode, out: &mut Vec<C
                 }
             }
         }
-        for (k, fb) in b.iter().filter(|(k, _)| !a.contains_key(*k)) {
+        for (k, fb) in b.iter().filter(|(k, _)| !old.open && !a.contains_key(*k)) {
             let p = format!("{path}{}", key_text(k));
             out.push(Change::new(&p, ChangeKind::NewField, None, Some(fb.node.kinds().join(" | "))));
         }
@@ -333,6 +361,21 @@ mod tests {
         Breaking cookie ASP.NET_SessionId: cookie no longer set
         Additive .Added: new field (boolean)
         ");
+    }
+
+    #[test]
+    fn an_object_the_documentation_leaves_open_takes_any_fields_and_only_an_object() {
+        let open = Node { object: Some(Default::default()), open: true, ..Node::default() };
+        let closed = Node { object: Some(Default::default()), ..Node::default() };
+        let observed = Node::infer(&json!({"Name": "x", "Port": 22}));
+        let mut out = Vec::new();
+        compare_nodes(&open, &observed, "", Mode::Conform, &mut out);
+        assert!(out.is_empty(), "{}", lines(&out));
+        compare_nodes(&closed, &observed, "", Mode::Conform, &mut out);
+        assert_eq!(out.len(), 2, "a recorded empty object reports new fields: {}", lines(&out));
+        out.clear();
+        compare_nodes(&open, &Node::infer(&json!("text")), "", Mode::Conform, &mut out);
+        assert_eq!(out.len(), 1, "not an object is a retype: {}", lines(&out));
     }
 
     #[test]

@@ -18,7 +18,7 @@ use std::sync::Mutex;
 use serde::{Deserialize, Serialize};
 
 use super::compare::{Change, Mode, Severity, compare};
-use super::infer::ResponseShape;
+use super::infer::{Field, Node, ResponseShape};
 use crate::seal::{Redact, Redacted, Redactor};
 
 /// Which contract a response belongs to.
@@ -149,9 +149,17 @@ pub struct Verdict {
     pub contract: String,
     /// Conforming, additive, breaking, or no contract yet.
     pub status: VerdictStatus,
-    /// Every difference, breaking first; format hints are `info`.
+    /// The differences, breaking first, at most [`super::compare::MAX_CHANGES`]; format hints
+    /// are `info`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<Change>,
+    /// How many more differences there are.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub more_changes: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// The verdict's summary.
@@ -170,20 +178,97 @@ pub enum VerdictStatus {
     Missing,
 }
 
+/// The contract a response is compared with: the documented shape (from the endpoint's model
+/// in the catalog) where there is one, with what recordings in the contract set add where the
+/// documentation is silent (undocumented fields, cookies, other media types); else the
+/// recorded contract alone. A recording never narrows or loosens a documented position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Effective {
+    /// What a verdict names: the model file and endpoint, and the contract file when one adds
+    /// to it.
+    pub name: String,
+    /// The shape compared with.
+    pub shape: ResponseShape,
+}
+
+impl Effective {
+    /// The contract of a response: `documented` is the catalog's shape of the endpoint's
+    /// status (with where it is written), `recorded` the contract file's.
+    pub fn of(
+        documented: Option<(String, ResponseShape)>,
+        recorded: Option<&Contract>,
+        file: &Path,
+    ) -> Option<Effective> {
+        match (documented, recorded) {
+            (Some((name, doc)), Some(rec)) => {
+                Some(Effective { name: format!("{name} (with {})", file.display()), shape: overlay(doc, &rec.shape) })
+            }
+            (Some((name, doc)), None) => Some(Effective { name, shape: doc }),
+            (None, Some(rec)) => Some(Effective { name: file.display().to_string(), shape: rec.shape.clone() }),
+            (None, None) => None,
+        }
+    }
+}
+
+/// The documented shape with what a recording adds where the documentation is silent.
+pub fn overlay(documented: ResponseShape, recorded: &ResponseShape) -> ResponseShape {
+    let mut out = documented;
+    out.content_types.extend(recorded.content_types.iter().cloned());
+    out.cookies = recorded.cookies.clone();
+    out.body.empty |= recorded.body.empty;
+    out.body.text |= recorded.body.text;
+    out.body.json = match (out.body.json.take(), &recorded.body.json) {
+        (Some(d), Some(r)) => Some(overlay_node(d, r)),
+        (d, r) => d.or_else(|| r.clone()),
+    };
+    out
+}
+
+/// A documented node with the recorded fields it does not name (each optional: an
+/// undocumented field may come and go), recursively; a documented position keeps its
+/// documented kinds.
+fn overlay_node(mut doc: Node, rec: &Node) -> Node {
+    if doc.any {
+        return doc;
+    }
+    if let (Some(fields), Some(seen)) = (doc.object.as_mut(), rec.object.as_ref()) {
+        for (name, f) in seen {
+            match fields.get_mut(name) {
+                Some(d) => d.node = overlay_node(std::mem::take(&mut d.node), &f.node),
+                None => {
+                    fields.insert(name.clone(), Field { optional: true, node: f.node.clone() });
+                }
+            }
+        }
+    }
+    if let (Some(a), Some(b)) = (doc.array.as_mut(), rec.array.as_deref()) {
+        **a = overlay_node(std::mem::take(&mut **a), b);
+    }
+    if let (Some(a), Some(b)) = (doc.map.as_mut(), rec.map.as_deref()) {
+        **a = overlay_node(std::mem::take(&mut **a), b);
+    }
+    doc
+}
+
 impl Verdict {
-    /// Compares a response's shape with a contract.
-    pub fn of(contract_file: &Path, contract: Option<&Contract>, observed: &ResponseShape) -> Verdict {
-        let contract_name = contract_file.display().to_string();
+    /// Compares a response's shape with its effective contract.
+    pub fn against(contract: Option<&Effective>, file: &Path, observed: &ResponseShape) -> Verdict {
         let Some(c) = contract else {
-            return Verdict { contract: contract_name, status: VerdictStatus::Missing, changes: Vec::new() };
+            return Verdict {
+                contract: file.display().to_string(),
+                status: VerdictStatus::Missing,
+                changes: Vec::new(),
+                more_changes: 0,
+            };
         };
-        let changes = compare(&c.shape, observed, Mode::Conform);
+        let mut changes = compare(&c.shape, observed, Mode::Conform);
         let status = match changes.iter().map(|c| c.severity).max() {
             Some(Severity::Breaking) => VerdictStatus::Breaking,
             Some(Severity::Additive) => VerdictStatus::Additive,
             _ => VerdictStatus::Conforming,
         };
-        Verdict { contract: contract_name, status, changes }
+        let more_changes = super::compare::cap(&mut changes);
+        Verdict { contract: c.name.clone(), status, changes, more_changes }
     }
 
     /// Whether the verdict fails the step.
@@ -205,7 +290,12 @@ impl Redact for Verdict {
 
 /// A contract file that cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}{}: {message}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
+#[error(
+    "{}{}: {}",
+    crate::escape::controls(&path.display().to_string()),
+    line.map(|l| format!(":{l}")).unwrap_or_default(),
+    crate::escape::controls(message)
+)]
 pub struct ContractError {
     /// The file.
     pub path: PathBuf,
@@ -232,11 +322,18 @@ struct Info {
     cases: Vec<String>,
 }
 
-/// Reads one contract file.
-pub fn read(path: &Path) -> Result<Contract, ContractError> {
+/// Largest contract file read: a contract is a shape of at most a few thousand lines (see
+/// `infer::MAX_FIELDS`), and a link to `/dev/zero` must not read until memory runs out.
+pub const MAX_CONTRACT_FILE: u64 = 8 * 1024 * 1024;
+
+/// Reads one contract file of the folder `dir` with the bounded reader
+/// ([`crate::files::read`]): a regular file, not reached through a link out of `dir`.
+pub fn read(dir: &Path, path: &Path) -> Result<Contract, ContractError> {
     let err = |line: Option<usize>, message: String| ContractError { path: path.to_path_buf(), line, message };
-    let bytes = std::fs::read(path).map_err(|e| err(None, format!("cannot read: {e}")))?;
-    let text = String::from_utf8(bytes).map_err(|_| err(None, "not UTF-8 text".into()))?;
+    let text = match crate::suite::text(path) {
+        Some(text) => text.to_owned(),
+        None => crate::files::read(dir, path, MAX_CONTRACT_FILE).map_err(|e| err(None, e.to_string()))?,
+    };
     parse(&text).map_err(|(line, message)| err(line, message))
 }
 
@@ -307,27 +404,31 @@ impl ContractSet {
     /// conflicted file is an error with its path, never "missing".
     pub fn load(dir: &Path) -> Result<ContractSet, Vec<ContractError>> {
         let mut set = ContractSet { dir: dir.to_path_buf(), contracts: BTreeMap::new() };
-        let entries = match std::fs::read_dir(dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(set),
-            Err(e) => {
-                return Err(vec![ContractError {
-                    path: dir.to_path_buf(),
-                    line: None,
-                    message: format!("cannot list: {e}"),
-                }]);
+        let builtin = crate::suite::is_builtin(dir).then(|| crate::suite::files_under(dir));
+        let entries: Vec<String> = match builtin {
+            // The built-in contracts, as file names in the one folder they sit in.
+            Some(files) => {
+                let names = files.iter().filter(|p| p.parent() == Some(dir)).filter_map(|p| p.file_name());
+                names.map(|n| n.to_string_lossy().into_owned()).collect()
             }
+            None => match Self::names(dir) {
+                Ok(names) => names,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(set),
+                Err(e) => {
+                    return Err(vec![ContractError {
+                        path: dir.to_path_buf(),
+                        line: None,
+                        message: format!("cannot list: {e}"),
+                    }]);
+                }
+            },
         };
         let mut errors = Vec::new();
-        let mut names: Vec<String> = entries
-            .flatten()
-            .filter_map(|e| e.file_name().to_str().map(str::to_owned))
-            .filter(|n| n.ends_with(".snap"))
-            .collect();
+        let mut names: Vec<String> = entries.into_iter().filter(|n| n.ends_with(".snap")).collect();
         names.sort();
         for name in names {
             let path = dir.join(&name);
-            match read(&path) {
+            match read(dir, &path) {
                 Ok(c) if c.key.file_name() != name => errors.push(ContractError {
                     path,
                     line: None,
@@ -340,6 +441,11 @@ impl ContractSet {
             }
         }
         if errors.is_empty() { Ok(set) } else { Err(errors) }
+    }
+
+    /// The names of the files in a folder on disk.
+    fn names(dir: &Path) -> std::io::Result<Vec<String>> {
+        Ok(std::fs::read_dir(dir)?.flatten().filter_map(|e| e.file_name().to_str().map(str::to_owned)).collect())
     }
 
     /// The contract for a key.
@@ -366,7 +472,7 @@ pub fn write_all<'a>(
     let mut written = Vec::new();
     for c in contracts {
         let path = dir.join(c.key.file_name());
-        std::fs::write(&path, render(c)).map_err(|e| ContractError {
+        crate::files::write_bytes(&path, render(c).as_bytes()).map_err(|e| ContractError {
             path: path.clone(),
             line: None,
             message: format!("cannot write: {e}"),
@@ -489,7 +595,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp");
         let c = sample();
         let written = write_all(dir.path(), [&c]).expect("write");
-        let back = read(&written[0]).expect("read");
+        let back = read(dir.path(), &written[0]).expect("read");
         assert_eq!(back, c);
         let snap = insta::Snapshot::from_file(&written[0]).expect("insta reads it");
         assert_eq!(snap.metadata().description(), Some("POST Auth/SignAppin 200"));

@@ -18,8 +18,15 @@ pub struct ContractDrift {
     pub title: String,
     /// How many cases exercise it in the newer set.
     pub cases: usize,
-    /// Every change, breaking first.
+    /// The changes, breaking first, at most [`super::MAX_CHANGES`].
     pub changes: Vec<Change>,
+    /// How many more changes there are.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub more: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// A drift report.
@@ -77,11 +84,14 @@ impl DriftReport {
                 }
             }
             if !changes.is_empty() {
+                let mut changes = changes;
+                let more = super::compare::cap(&mut changes);
                 r.contracts.push(ContractDrift {
                     contract: name.clone(),
                     title: n.title(),
                     cases: n.cases.len(),
                     changes,
+                    more,
                 });
             }
         }

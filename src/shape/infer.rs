@@ -2,8 +2,13 @@
 //! body's structure (JSON kinds per position, nullability, optional fields, maps keyed by data,
 //! string format hints), never a value. Bodies are shaped while they are parsed, so memory
 //! follows the shape, not the body.
+//!
+//! A shape is bounded whatever the body: an object keeps at most [`MAX_FIELDS`] fields and a
+//! body at most [`MAX_POSITIONS`] new positions; the fields past either are skipped unread and
+//! counted (a 10 MB sign-in answer with 300,000 new fields made a 1 GiB run and 66 MB reports).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::cell::Cell;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -26,16 +31,17 @@ pub enum StringFormat {
     Email,
 }
 
-static DATE_TIME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
-        .expect("the date-time pattern is a valid regex")
-});
-static GUID: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\{?[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}?$")
-        .expect("the GUID pattern is a valid regex")
-});
+/// The patterns of the formats, as regular expressions that JSON Schema's `pattern` reads
+/// the same way (the OpenAPI document states each format by its pattern).
+const DATE_TIME_PATTERN: &str = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$";
+const GUID_PATTERN: &str = r"^\{?[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}?$";
+const EMAIL_PATTERN: &str = r"^[^@\s]+@[^@\s]+\.[^@\s]+$";
+
+static DATE_TIME: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(DATE_TIME_PATTERN).expect("the date-time pattern is a valid regex"));
+static GUID: LazyLock<Regex> = LazyLock::new(|| Regex::new(GUID_PATTERN).expect("the GUID pattern is a valid regex"));
 static EMAIL: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^[^@\s]+@[^@\s]+\.[^@\s]+$").expect("the email pattern is a valid regex"));
+    LazyLock::new(|| Regex::new(EMAIL_PATTERN).expect("the email pattern is a valid regex"));
 
 impl StringFormat {
     /// The format of a string.
@@ -63,6 +69,16 @@ impl StringFormat {
         }
     }
 
+    /// The regular expression a string of this format matches, if it has one.
+    pub fn pattern(self) -> Option<&'static str> {
+        match self {
+            StringFormat::Plain => None,
+            StringFormat::DateTime => Some(DATE_TIME_PATTERN),
+            StringFormat::Guid => Some(GUID_PATTERN),
+            StringFormat::Email => Some(EMAIL_PATTERN),
+        }
+    }
+
     /// Every format a case can assert.
     pub const ASSERTABLE: &'static [StringFormat] = &[StringFormat::DateTime, StringFormat::Guid, StringFormat::Email];
 
@@ -81,6 +97,11 @@ impl StringFormat {
         }
     }
 }
+
+/// Fields an object shape keeps; the rest are counted in [`Node::omitted`].
+pub const MAX_FIELDS: usize = 1_000;
+/// Positions (object fields) one body adds to a shape; the rest are counted where they are.
+pub const MAX_POSITIONS: usize = 10_000;
 
 /// The shape of the JSON values seen at one position, merged over every observation.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -102,6 +123,16 @@ pub struct Node {
     pub object: Option<BTreeMap<String, Field>>,
     /// Objects whose keys are data (ids) were seen; the merged shape of their values.
     pub map: Option<Box<Node>>,
+    /// Any JSON value is allowed here: a documented model that says nothing of a position
+    /// (`any`). Nothing at or below it is compared.
+    pub any: bool,
+    /// An object whose fields the documentation does not list (a bare `object`): whatever
+    /// fields it has are what the server chose, not news.
+    pub open: bool,
+    /// Fields an object here had beyond what the shape keeps ([`MAX_FIELDS`],
+    /// [`MAX_POSITIONS`]): skipped, counted, the most of any one object. Never written to a
+    /// contract file.
+    pub omitted: usize,
 }
 
 /// A field of an object shape.
@@ -147,7 +178,8 @@ impl Node {
     pub fn infer_slice(json: &[u8]) -> Result<Node, serde_json::Error> {
         let mut de = serde_json::Deserializer::from_slice(json);
         let mut node = Node::default();
-        serde::de::DeserializeSeed::deserialize(MergeSeed(&mut node), &mut de)?;
+        let left = Cell::new(MAX_POSITIONS);
+        serde::de::DeserializeSeed::deserialize(MergeSeed(&mut node, &left), &mut de)?;
         de.end()?;
         node.collapse_maps();
         Ok(node)
@@ -186,6 +218,9 @@ impl Node {
                 (a, b) => a.or(b),
             },
             map: merge_boxed(self.map, other.map),
+            any: self.any || other.any,
+            open: self.open || other.open,
+            omitted: self.omitted.max(other.omitted),
         }
     }
 
@@ -218,6 +253,9 @@ impl Node {
     /// formats included.
     pub fn kinds(&self) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
+        if self.any {
+            out.push("any".to_owned());
+        }
         if self.object.is_some() {
             out.push("object".to_owned());
         }
@@ -332,17 +370,18 @@ pub fn is_data_key(key: &str) -> bool {
 }
 
 /// Merges each value into a [`Node`] while the JSON is parsed: array elements go straight into
-/// the shape of their position, so no per-element tree is built.
-struct MergeSeed<'n>(&'n mut Node);
+/// the shape of their position, so no per-element tree is built. The cell holds the positions
+/// the body may still add.
+struct MergeSeed<'n, 'l>(&'n mut Node, &'l Cell<usize>);
 
-impl<'de> serde::de::DeserializeSeed<'de> for MergeSeed<'_> {
+impl<'de> serde::de::DeserializeSeed<'de> for MergeSeed<'_, '_> {
     type Value = ();
     fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         d.deserialize_any(self)
     }
 }
 
-impl<'de> serde::de::Visitor<'de> for MergeSeed<'_> {
+impl<'de> serde::de::Visitor<'de> for MergeSeed<'_, '_> {
     type Value = ();
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         f.write_str("any JSON value")
@@ -374,7 +413,7 @@ impl<'de> serde::de::Visitor<'de> for MergeSeed<'_> {
     }
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         let element = self.0.array.get_or_insert_with(Box::default);
-        while seq.next_element_seed(MergeSeed(element))?.is_some() {}
+        while seq.next_element_seed(MergeSeed(element, self.1))?.is_some() {}
         Ok(())
     }
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
@@ -383,9 +422,11 @@ impl<'de> serde::de::Visitor<'de> for MergeSeed<'_> {
         let first = self.0.object.is_none();
         let fields = self.0.object.get_or_insert_with(BTreeMap::new);
         let known = fields.len();
-        let mut seen: Vec<std::borrow::Cow<'de, str>> = Vec::new();
+        let mut seen: HashSet<std::borrow::Cow<'de, str>> = HashSet::new();
         let mut seen_known = 0;
+        let mut omitted = 0;
         while let Some(key) = map.next_key_seed(KeySeed)? {
+            let full = fields.len() >= MAX_FIELDS || self.1.get() == 0;
             let field = match fields.get_mut(key.as_ref()) {
                 Some(f) => {
                     if !seen.contains(&key) {
@@ -393,16 +434,23 @@ impl<'de> serde::de::Visitor<'de> for MergeSeed<'_> {
                     }
                     f
                 }
+                None if full => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                    omitted += 1;
+                    continue;
+                }
                 None => {
+                    self.1.set(self.1.get() - 1);
                     fields.entry(key.clone().into_owned()).or_insert(Field { optional: !first, node: Node::default() })
                 }
             };
-            map.next_value_seed(MergeSeed(&mut field.node))?;
-            seen.push(key);
+            map.next_value_seed(MergeSeed(&mut field.node, self.1))?;
+            seen.insert(key);
         }
+        self.0.omitted = self.0.omitted.max(omitted);
         if seen_known < known {
             for (k, f) in fields.iter_mut() {
-                if !seen.iter().any(|s| s.as_ref() == k.as_str()) {
+                if !seen.contains(k.as_str()) {
                     f.optional = true;
                 }
             }
@@ -546,6 +594,19 @@ fn media_type(ct: &str) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn an_object_keeps_at_most_max_fields_and_counts_the_rest_in_its_contract() {
+        let wide: serde_json::Map<String, Value> =
+            (0..MAX_FIELDS + 500).map(|i| (format!("F{i:05}"), json!(i))).collect();
+        let body = serde_json::to_vec(&Value::Object(wide)).expect("JSON");
+        let shape = ResponseShape::infer(200, Some("application/json"), [], &body);
+        let node = shape.body.json.as_ref().expect("JSON");
+        assert_eq!((node.object.as_ref().map(BTreeMap::len), node.omitted), (Some(MAX_FIELDS), 500));
+        let text = shape.render();
+        assert!(text.contains("  .*: 500 more fields\n"), "{text:.300}");
+        assert_eq!(ResponseShape::parse(&text), Ok(shape));
+    }
 
     #[test]
     fn integers_and_numbers_merge_to_number() {

@@ -19,7 +19,7 @@ pub mod infer;
 pub mod text;
 pub mod update;
 
-pub use compare::{Change, Mode, Severity, compare};
+pub use compare::{Change, MAX_CHANGES, Mode, Severity, compare};
 pub use contract::{Contract, ContractError, ContractKey, ContractSet, Observed, Verdict, VerdictStatus};
 pub use infer::{BodyShape, Field, Node, ResponseShape, StringFormat};
 pub use text::ShapeParseError;

@@ -120,6 +120,11 @@ impl ResponseShape {
         if !json_kinds.is_empty() {
             let mut root = parse_kinds(&json_kinds.join(" | "), n)?;
             for (i, line) in lines {
+                if let Some((at, n)) = omitted_line(line) {
+                    let path = if at.is_empty() { Vec::new() } else { parse_line(&format!("{at}: object"), i + 1)?.0 };
+                    node_at(&mut root, &path).map_err(|m| ShapeParseError::new(i + 1, m))?.omitted = n;
+                    continue;
+                }
                 let (path, optional, kinds) = parse_line(line, i + 1)?;
                 let node = parse_kinds(&kinds, i + 1)?;
                 place(&mut root, &path, optional, node).map_err(|m| ShapeParseError::new(i + 1, m))?;
@@ -153,6 +158,10 @@ fn parse_cookies(text: &str, line: usize) -> Result<BTreeMap<String, bool>, Shap
 }
 
 fn render_children(node: &Node, path: &str, out: &mut String) {
+    // `*` is never a plain key (that one renders as `["*"]`), so the line cannot be a field's.
+    if node.omitted > 0 {
+        let _ = writeln!(out, "  {path}.*: {} more fields", node.omitted);
+    }
     if let Some(fields) = &node.object {
         for (k, f) in fields {
             let p = format!("{path}{}", key_text(k));
@@ -184,6 +193,7 @@ fn parse_kinds(text: &str, line: usize) -> Result<Node, ShapeParseError> {
             "number" => n.number = true,
             "boolean" => n.boolean = true,
             "null" => n.null = true,
+            "any" => n.any = true,
             "unknown" => {}
             other => {
                 let format =
@@ -194,7 +204,7 @@ fn parse_kinds(text: &str, line: usize) -> Result<Node, ShapeParseError> {
                         return Err(ShapeParseError::new(
                             line,
                             format!(
-                                "unknown kind `{other}`; kinds are object, map, array, string, string(guid), string(email), string(date-time), integer, number, boolean, null"
+                                "unknown kind `{other}`; kinds are any, object, map, array, string, string(guid), string(email), string(date-time), integer, number, boolean, null"
                             ),
                         ));
                     }
@@ -261,10 +271,16 @@ fn parse_line(line: &str, n: usize) -> Result<(Vec<Seg>, bool, String), ShapePar
     Ok((path, optional, kinds.to_owned()))
 }
 
-fn place(root: &mut Node, path: &[Seg], optional: bool, node: Node) -> Result<(), String> {
-    let (last, parents) = path.split_last().ok_or("empty path")?;
+/// `  PATH.*: N more fields`: an object's fields past what its shape keeps.
+fn omitted_line(line: &str) -> Option<(&str, usize)> {
+    let (at, n) = line.trim().strip_suffix(" more fields")?.rsplit_once(": ")?;
+    Some((at.strip_suffix(".*")?, n.parse().ok()?))
+}
+
+/// The node at `path` (every segment already placed).
+fn node_at<'n>(root: &'n mut Node, path: &[Seg]) -> Result<&'n mut Node, String> {
     let mut cur = root;
-    for seg in parents {
+    for seg in path {
         cur = match seg {
             Seg::Elements => cur.array.as_deref_mut().ok_or("`[]` under a position that is not an array")?,
             Seg::Values => cur.map.as_deref_mut().ok_or("`{}` under a position that is not a map")?,
@@ -274,6 +290,12 @@ fn place(root: &mut Node, path: &[Seg], optional: bool, node: Node) -> Result<()
             }
         };
     }
+    Ok(cur)
+}
+
+fn place(root: &mut Node, path: &[Seg], optional: bool, node: Node) -> Result<(), String> {
+    let (last, parents) = path.split_last().ok_or("empty path")?;
+    let cur = node_at(root, parents)?;
     match last {
         Seg::Elements => {
             let slot = cur.array.as_deref_mut().ok_or("`[]` under a position that is not an array")?;

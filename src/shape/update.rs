@@ -54,11 +54,17 @@ impl ContractConfig {
     }
 }
 
+/// Lines of additive changes a run lists on standard error; the rest are counted.
+pub const MAX_NOTES: usize = 200;
+
 /// What the run noticed of the contracts, step by step, as cases end.
 #[derive(Debug, Default)]
 pub struct Notes {
-    /// Additive changes that did not fail (without `--strict-shapes`), one line each.
+    /// Additive changes that did not fail (without `--strict-shapes`), one line each, at most
+    /// [`MAX_NOTES`].
     pub additive: Vec<String>,
+    /// Changes of additive verdicts past those lines, counted.
+    pub more_additive: usize,
     /// Contract files no contract exists for yet.
     pub missing: BTreeSet<String>,
     /// String format hints that differ (information).
@@ -74,8 +80,13 @@ impl Notes {
             }
             VerdictStatus::Additive if !strict => {
                 for c in v.changes.iter().filter(|c| c.severity == Severity::Additive) {
-                    self.additive.push(format!("  {case} step {step}: {} ({})", c.line(), v.contract));
+                    if self.additive.len() < MAX_NOTES {
+                        self.additive.push(format!("  {case} step {step}: {} ({})", c.line(), v.contract));
+                    } else {
+                        self.more_additive += 1;
+                    }
                 }
+                self.more_additive += v.more_changes;
             }
             _ => {}
         }

@@ -100,8 +100,12 @@ pub(crate) fn user_audit_details(app: &App, call: &Call) -> Response {
 /// `GET Subscriptions/Delivery`: the ids of the report deliveries (one per audit record here,
 /// as the simulator schedules no reports of its own).
 pub(crate) fn subscription_deliveries(app: &App, _call: &Call) -> Response {
-    let ids: Vec<Value> = app.store().rows(USER_AUDIT).iter().map(|a| a["AuditID"].clone()).collect();
-    reply::ok(&Value::Array(ids))
+    reply::ok(&Value::Array(delivery_ids(app)))
+}
+
+/// The ids of the report deliveries there are.
+pub(crate) fn delivery_ids(app: &App) -> Vec<Value> {
+    app.store().rows(USER_AUDIT).iter().map(|a| a["AuditID"].clone()).collect()
 }
 
 /// `GET Entitlements`: each member of each user group (of `groupIds`, when given), with the

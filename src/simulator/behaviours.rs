@@ -19,8 +19,10 @@ use super::fill::{self, Fit};
 use super::reply;
 use super::resources::{Form, present, success};
 use super::routes::Handler;
+use super::tables::same;
 use super::{admin, auth, lookups, managed, relations, requests, secrets_safe, sessions};
-use crate::catalog::{Body, ModelRef};
+use crate::catalog::model::ServeOp;
+use crate::catalog::{Body, EndpointDoc, ModelRef};
 
 /// Every behaviour the models name, with its handler.
 pub(crate) static BEHAVIOURS: &[(&str, Handler)] = &[
@@ -70,6 +72,7 @@ pub(crate) static BEHAVIOURS: &[(&str, Handler)] = &[
     ("secret-shares", secrets_safe::shares),
     ("folder-list", secrets_safe::list_folders),
     ("folder-secrets-by-type", secrets_safe::folder_secrets_by_type),
+    ("folder-secrets", secrets_safe::folder_secrets),
     ("folder-favorite", secrets_safe::favorite),
     ("folder-move", secrets_safe::move_folder),
     ("folder-import", secrets_safe::import_folder),
@@ -90,6 +93,10 @@ pub(crate) static BEHAVIOURS: &[(&str, Handler)] = &[
     ("assign-access-level", relations::assign_access_level),
     ("user-group-smart-rules", relations::group_smart_rules),
     ("create-user-in-group", relations::create_user_in_group),
+    ("create-user", relations::create_user),
+    ("quick-rule-create", relations::create_quick_rule),
+    ("quick-rule-remove-member", relations::remove_quick_rule_member),
+    ("smart-rule-create", relations::create_smart_rule),
     ("policy-assignees", relations::policy_assignees),
     ("test-access-policy", relations::test_access_policy),
     // Administration
@@ -109,7 +116,10 @@ pub(crate) static UNMODELLED: &[(&str, &str)] = &[
     ("import", "nothing documents what an import takes or answers; the simulator keeps no discovery data"),
     ("custom-platform-import", "a custom platform's definition format is not documented"),
     ("custom-platform-export", "the export's format is not documented; it answers a placeholder file"),
-    ("subscription-download", "report deliveries are not modelled; the download answers a made-up delivery"),
+    (
+        "subscription-download",
+        "report deliveries are not modelled; the download of a listed delivery answers a made-up one",
+    ),
     ("epm-add-application", "Endpoint Privilege Management policies are another product's; none is kept"),
     ("oid-test", "there is no Oracle Internet Directory to reach; the test answers its documented success"),
     ("oid-services-query", "there is no Oracle Internet Directory to query; it answers one made-up service"),
@@ -126,6 +136,9 @@ pub(crate) fn handler(name: &str) -> Option<Handler> {
 /// answers when it succeeds.
 pub(crate) fn documented(app: &App, call: &Call) -> Response {
     let Some(doc) = call.doc else { return reply::no_route() };
+    if let Some(missing) = unknown_record(app, call, doc) {
+        return missing;
+    }
     let own = ModelRef { area: Some(doc.slug.clone()), name: String::new() };
     let (status, form) = success(doc, &call.facts(), app.data.sparse(), &own);
     let seed = fill::seed_of(&[&doc.method, &doc.route]);
@@ -149,6 +162,23 @@ pub(crate) fn documented(app: &App, call: &Call) -> Response {
         Form::Other(_) if status == StatusCode::NO_CONTENT => reply::empty(status),
         Form::Other(_) => reply::json(status, &Value::Array(Vec::new())),
     }
+}
+
+/// 404 when the call names a record that is not there: the route's first parameter, where the
+/// endpoint's own area keeps records (`CustomPlatforms/{id}/Export`), or the delivery a
+/// download asks for. A server answers what exists; even an unmodelled effect needs its record.
+fn unknown_record(app: &App, call: &Call, doc: &EndpointDoc) -> Option<Response> {
+    if doc.serve.as_ref().is_some_and(|s| s.op == ServeOp::Behaviour("subscription-download".into())) {
+        // Without an id the query check has already answered 400.
+        let id = call.query.text("id")?;
+        let known = admin::delivery_ids(app).iter().any(|d| same(d, id));
+        return (!known).then(|| reply::not_found("Delivery"));
+    }
+    let given = call.params.first()?;
+    let mut own = app.catalog.models.resources.values().filter(|r| r.model.area.as_deref() == Some(doc.slug.as_str()));
+    let resource = own.next()?;
+    let tables = app.store();
+    tables.id_named(app.catalog, &resource.model, given).is_none().then(|| reply::not_found(&resource.model.name))
 }
 
 #[cfg(test)]

@@ -87,6 +87,8 @@ faults! {
         "POST Requests answers {\"RequestID\": n} instead of the bare integer id";
     RequestConflictIgnored => "request-conflict-ignored",
         "POST Requests without ConflictOption creates a second request (201) instead of answering 409 4091";
+    ApproveWithoutApprover => "approve-without-approver",
+        "PUT Requests/{id}/Approve approves for any caller, the request's own requestor included";
     ApprovalIgnored => "approval-ignored",
         "with the approval-required state, GET Credentials releases the credential at once instead of 403 4034";
     CredentialsObject => "credentials-object",

@@ -9,7 +9,7 @@ use rand::rngs::StdRng;
 use rand::{Rng as _, SeedableRng as _};
 use serde_json::{Map, Value};
 
-use crate::catalog::{Field, ModelRef, Models, Presence, Term, TypeExpr};
+use crate::catalog::{Field, ModelRef, Models, Term, TypeExpr};
 use crate::shape::StringFormat;
 
 /// Models nest (a folder holds folders, a rule its children); past this depth a generated
@@ -23,6 +23,14 @@ pub(crate) const SOME_DATE: &str = "2024-12-10T08:57:45.9";
 pub(crate) const NO_DATE: &str = "0001-01-01T00:00:00";
 /// What .NET writes for a `Guid` that was never set (`Guid.Empty`).
 pub(crate) const NO_GUID: &str = "00000000-0000-0000-0000-000000000000";
+
+/// The time now, as .NET writes a `DateTime` (no zone suffix).
+pub(crate) fn now() -> String {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let mut t = crate::report::rfc3339(secs);
+    t.pop();
+    t
+}
 
 /// How [`fit`] treats a value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,10 +141,11 @@ impl Filler<'_> {
                 object.remove(&f.name);
                 continue;
             }
-            let optional = f.presence != Presence::Required || f.since.is_some();
-            let nullable = f.ty.nullable();
+            let (optional, nullable) = crate::catalog::documented::binding(self.models, model, f);
             if self.how.strip && !keep.contains(&f.name.as_str()) {
-                if optional && !(nullable && self.how.null_optional) {
+                // Optional fields whose null the pages write alternate between null and absent;
+                // a null only tolerated (see `binding`) does not take an optional field's place.
+                if optional && !(f.ty.nullable() && self.how.null_optional) {
                     object.remove(&f.name);
                     continue;
                 }
@@ -281,6 +290,24 @@ impl Filler<'_> {
     }
 }
 
+/// Whether a request's value may be written into a record's field: of one of its type's
+/// kinds, one of its documented values when it has some, and of its string format when it has
+/// one. What a record holds is what every later answer shows, so a value the field's documented
+/// model would not admit (`""` for a date, `AAA` for a kind) is not written, and the record
+/// keeps the value it had.
+pub(crate) fn writable(field: &Field, value: &Value) -> bool {
+    let format_holds = |s: &str| {
+        field.ty.0.iter().any(|t| match t {
+            Term::String(Some(f)) if f.pattern().is_some() => StringFormat::of(s) == *f,
+            Term::String(_) => true,
+            _ => false,
+        })
+    };
+    admits(&field.ty, value)
+        && (value.is_null() || field.values.is_empty() || field.values.contains(value))
+        && value.as_str().is_none_or(format_holds)
+}
+
 /// Whether a value is of one of a type's kinds (formats are hints and never refuse a string;
 /// a model or an object admits any object).
 pub(crate) fn admits(ty: &TypeExpr, value: &Value) -> bool {
@@ -312,6 +339,21 @@ mod tests {
     use super::*;
     use crate::catalog::Catalog;
 
+    #[test]
+    fn a_request_value_its_field_would_not_admit_is_not_written() {
+        let catalog = Catalog::builtin().expect("the built-in catalog");
+        let field = |area: &str, model: &str, name: &str| {
+            let r = ModelRef { area: Some(area.into()), name: model.into() };
+            catalog.models.model(&r).and_then(|m| m.fields.iter().find(|f| f.name == name)).cloned().expect("a field")
+        };
+        let date = field("managed-accounts", "ManagedAccount", "NextChangeDate");
+        assert!(writable(&date, &serde_json::json!("2024-12-19T20:24:26.323")) && writable(&date, &Value::Null));
+        assert!(!writable(&date, &serde_json::json!("")) && !writable(&date, &serde_json::json!(5)));
+        let kind = field("users", "User", "UserType");
+        assert!(writable(&kind, &serde_json::json!("BeyondInsight")));
+        assert!(!writable(&kind, &serde_json::json!("AAA")), "not one of the documented values");
+    }
+
     fn account() -> ModelRef {
         ModelRef { area: Some("managed-accounts".into()), name: "ManagedAccount".into() }
     }
@@ -324,16 +366,17 @@ mod tests {
             let v = fit(&c.models, &account(), Value::Null, Fit::make(sparse), &[], None, 7);
             for f in &m.fields {
                 let got = v.get(&f.name);
-                if f.presence == Presence::Required && f.since.is_none() {
+                let (optional, nullable) = crate::catalog::documented::binding(&c.models, m, f);
+                if !optional {
                     assert!(got.is_some(), "{} missing (sparse {sparse})", f.name);
                 }
-                if let Some(got) = got {
+                if let Some(got) = got.filter(|g| !(g.is_null() && nullable)) {
                     assert!(admits(&f.ty, got), "{}: {got} is not a {:?}", f.name, f.ty);
                 }
-                if sparse && f.presence != Presence::Required {
+                if sparse && optional {
                     assert!(got.is_none(), "{} is optional: the sparse variant leaves it out", f.name);
                 }
-                if sparse && f.ty.nullable() {
+                if sparse && nullable && !optional {
                     assert_eq!(got, Some(&Value::Null), "{}", f.name);
                 }
             }

@@ -44,19 +44,26 @@ pub(crate) fn search_assets(app: &App, call: &Call) -> Response {
     list_answer(app, call, doc, &ASSET.model(), rows)
 }
 
-/// `GET PasswordRules`: every rule, or with `enabledproducts` the rules enabled for that
-/// product flag (a rule's `EnabledProducts` bit mask holds it).
+/// `GET PasswordRules`: the rules enabled for a product, named as the model documents it
+/// (`PasswordSafe`, the default, `SecretsSafe`, `TeamPasswords`, in any case, as .NET binds an
+/// enum). A rule's `EnabledProducts` is a bit mask: 1 Password Safe, 2 Secrets Safe. Team
+/// passwords have no bit of their own: the Create Password Policies page offers a policy to team
+/// password credentials through "Allow use for Secrets Safe", so they take Secrets Safe's.
 pub(crate) fn list_password_rules(app: &App, call: &Call) -> Response {
     let Some(doc) = call.doc else { return reply::no_route() };
-    let wanted = match call.query.number("enabledproducts", 0) {
-        Ok(w) => w,
-        Err(refusal) => return refusal.into(),
+    let product = call.query.text("enabledproducts").unwrap_or("PasswordSafe");
+    let Some(bit) = [("PasswordSafe", 1), ("SecretsSafe", 2), ("TeamPasswords", 2)]
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(product))
+        .map(|&(_, bit)| bit)
+    else {
+        return reply::bad_value(product, "enabledproducts");
     };
     let rows: Vec<Value> = app
         .store()
         .rows(PASSWORD_RULE)
         .iter()
-        .filter(|r| wanted.is_none_or(|w| w == 0 || r["EnabledProducts"].as_i64().is_some_and(|p| p & w != 0)))
+        .filter(|r| r["EnabledProducts"].as_i64().is_some_and(|p| p & bit != 0))
         .cloned()
         .collect();
     list_answer(app, call, doc, &PASSWORD_RULE.model(), rows)

@@ -150,6 +150,32 @@ pub(crate) fn insert_from_body(
 ) -> Result<Value, Refusal> {
     let catalog = app.catalog;
     let k = key(&resource.model);
+    // The fields the body gives under another name (`serve: { from: … }`) count as given.
+    let mut body = body.clone();
+    for (field, given_as) in doc.serve.iter().flat_map(|s| &s.from) {
+        if get_ci(&body, field).is_none_or(Value::is_null)
+            && let Some(v) = get_ci(&body, given_as).cloned()
+        {
+            body.insert(field.clone(), v);
+        }
+    }
+    // A parent the body names (a folder's `ParentId`) must exist, and scopes the name like a
+    // parent the route names; an empty value (`""`, `0`) names none.
+    let mut parent_link = parent_link;
+    for (parent, field) in &resource.parents {
+        if parent_link.as_ref().is_some_and(|(f, _)| f == field) {
+            continue;
+        }
+        let Some(given) = get_ci(&body, field).filter(|v| !matches!(text(v).as_str(), "" | "0")) else {
+            body.retain(|k, _| !k.eq_ignore_ascii_case(field));
+            continue;
+        };
+        let Some(id) = tables.id_named(catalog, parent, &text(given)) else {
+            return Err(Refusal::not_found(&parent.name));
+        };
+        parent_link.get_or_insert((field.clone(), id));
+    }
+    let body = &body;
     if let Some(name_field) = &resource.name
         && let Some(name) = get_ci(body, name_field)
     {
@@ -175,8 +201,12 @@ pub(crate) fn insert_from_body(
         }
         if let Some((_, id)) = parent_link.as_ref().filter(|(pf, _)| *pf == f.name) {
             row.insert(f.name.clone(), id.clone());
-        } else if let Some(v) = get_ci(body, &f.name).filter(|v| fill::admits(&f.ty, v)) {
+        } else if let Some(v) = get_ci(body, &f.name).filter(|v| fill::writable(f, v)) {
             row.insert(f.name.clone(), v.clone());
+        } else if !f.ty.nullable() && f.ty.0.contains(&Term::String(Some(StringFormat::DateTime))) {
+            // A date the record must carry (its creation, its last update or processing) is
+            // the moment it was made, not `DateTime.MinValue`, which means "never".
+            row.insert(f.name.clone(), Value::String(fill::now()));
         }
     }
     let seed = fill::seed_of(&[&k.1, &body.len().to_string(), &tables.rows_of(&k).len().to_string()]);
@@ -212,11 +242,11 @@ fn stash_secrets(
     tables.hidden_of_mut(k, id).extend(secrets);
 }
 
-/// Changes a record's fields to the body's; 404 when there is no such record, 409 when the
-/// new name is another record's.
+/// Changes a record's fields to the body's: 400 when the body lacks a field the request model
+/// requires, 404 when there is no such record, 409 when the new name is another record's.
 fn update(app: &App, tables: &mut Tables, doc: &EndpointDoc, resource: &Resource, call: &Call) -> Response {
     let catalog = app.catalog;
-    let body = match body_object(call) {
+    let body = match documented_body(app, call) {
         Ok(b) => b,
         Err(r) => return r.into(),
     };
@@ -238,7 +268,7 @@ fn update(app: &App, tables: &mut Tables, doc: &EndpointDoc, resource: &Resource
     };
     if let Value::Object(map) = row {
         for f in model_fields.iter().filter(|f| f.name != resource.id) {
-            if let Some(v) = get_ci(&body, &f.name).filter(|v| fill::admits(&f.ty, v)) {
+            if let Some(v) = get_ci(&body, &f.name).filter(|v| fill::writable(f, v)) {
                 map.insert(f.name.clone(), v.clone());
             }
         }
@@ -291,9 +321,11 @@ fn delete(
     if selected.is_empty() {
         return reply::not_found(&resource.model.name);
     }
+    // The children that go with it (`serve: { with: … }`: a group's addresses) do not count.
+    let goes_with = |child: &Resource| serve.with.iter().any(|w| key(w) == key(&child.model));
     for row in &selected {
         let id = &row[&resource.id];
-        for (child_key, child) in &catalog.models.resources {
+        for (child_key, child) in catalog.models.resources.iter().filter(|(_, c)| !goes_with(c)) {
             for (_, field) in child.parents.iter().filter(|(p, _)| key(p) == k) {
                 // A child that goes with it (a folder deleted with its subfolders) does not count.
                 let in_use = tables.rows_of(child_key).iter().any(|r| {
@@ -313,7 +345,22 @@ fn delete(
         }
     }
     for row in &selected {
-        tables.remove(catalog, &k, &row[&resource.id]);
+        let id = &row[&resource.id];
+        for child in catalog.models.resources.values().filter(|c| goes_with(c)) {
+            let child_key = key(&child.model);
+            for (_, field) in child.parents.iter().filter(|(p, _)| key(p) == k) {
+                let gone: Vec<Value> = tables
+                    .rows_of(&child_key)
+                    .iter()
+                    .filter(|r| r.get(field) == Some(id))
+                    .map(|r| r[&child.id].clone())
+                    .collect();
+                for child_id in &gone {
+                    tables.remove(catalog, &child_key, child_id);
+                }
+            }
+        }
+        tables.remove(catalog, &k, id);
     }
     let last = selected.last().cloned().unwrap_or(Value::Null);
     empty_or_id_answer(doc, call, &last[&resource.id])
@@ -350,14 +397,25 @@ fn relink(app: &App, tables: &mut Tables, doc: &EndpointDoc, serve: &Serve, call
     };
     let Some(pair) = pair else { return reply::not_found(&format!("{} or {}", l.from.name, l.to.name)) };
     let pairs = tables.pairs_mut(&key(link));
+    // Where the page documents 201 for a new link and 200 for one already there (a managed
+    // account's propagation action), a link made again is that 200, not a conflict.
+    let again_ok = doc.responses.contains_key(&200) && doc.responses.contains_key(&201);
+    let mut status = None;
     if add {
         if pairs.contains(&pair) {
-            return reply::message(StatusCode::CONFLICT, "The link already exists.");
+            if !again_ok {
+                return reply::message(StatusCode::CONFLICT, "The link already exists.");
+            }
+            status = Some(StatusCode::OK);
+        } else if again_ok {
+            status = Some(StatusCode::CREATED);
         }
         if pairs.len() >= tables::MAX_RECORDS {
             return reply::message(StatusCode::BAD_REQUEST, "The simulator holds no more links of this kind.");
         }
-        pairs.push(pair.clone());
+        if status != Some(StatusCode::OK) {
+            pairs.push(pair.clone());
+        }
     } else if let Some(i) = pairs.iter().position(|p| *p == pair) {
         pairs.remove(i);
         return empty_or_id_answer(doc, call, &Value::Null);
@@ -368,13 +426,17 @@ fn relink(app: &App, tables: &mut Tables, doc: &EndpointDoc, serve: &Serve, call
     let attached = call.params.last().map(String::as_str).unwrap_or_default();
     let (end, id) =
         if find(tables, &l.to, attached).as_ref() == Some(&pair.1) { (&l.to, &pair.1) } else { (&l.from, &pair.0) };
-    match tables.find_key(catalog, &key(end), id) {
+    let mut answer = match tables.find_key(catalog, &key(end), id) {
         Some(row) => {
             let row = row.clone();
             record_answer(app, call, doc, end, &row)
         }
         None => empty_or_id_answer(doc, call, &Value::Null),
+    };
+    if let Some(status) = status {
+        *answer.status_mut() = status;
     }
+    answer
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -679,7 +741,7 @@ endpoints:
             ];
             let files = [ModelFile { path: "things.yaml".into(), text: SHOP.into() }];
             let models = load(&files, &endpoints).unwrap_or_else(|d| panic!("{d:#?}"));
-            Catalog { endpoints, unverified: Vec::new(), models }
+            Catalog::new(endpoints, Vec::new(), models)
         });
         &SHOP_CATALOG
     }

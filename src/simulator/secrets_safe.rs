@@ -18,7 +18,7 @@ use serde_json::{Map, Value, json};
 use super::app::App;
 use super::call::Call;
 use super::fault::Fault;
-use super::fill::{self, Fit, NO_GUID, SOME_DATE};
+use super::fill::{self, Fit, NO_GUID};
 use super::profile::Profile;
 use super::reply::{self, Refusal};
 use super::resources::{body_object, documented_body, get_ci, list_answer, missing_required};
@@ -260,19 +260,12 @@ struct SecretBody {
 }
 
 fn secret_body(call: &Call) -> Result<SecretBody, Refusal> {
-    let content_type = call.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    if !content_type.to_ascii_lowercase().starts_with("multipart/form-data") {
+    let Some(parts) = multipart(call)? else {
         return body_object(call).map(|fields| SecretBody { fields, file: None });
-    }
-    let boundary = content_type
-        .split(';')
-        .find_map(|p| p.trim().strip_prefix("boundary="))
-        .map(|b| b.trim_matches('"').to_owned())
-        .ok_or_else(|| Refusal::new(StatusCode::BAD_REQUEST, "The multipart body has no boundary."))?;
-    let body = call.body.as_deref().unwrap_or_default();
+    };
     let mut fields = Map::new();
     let mut file = None;
-    for part in multipart_parts(body, &boundary) {
+    for part in parts {
         let (head, content) = part;
         let name = disposition_value(&head, "name").unwrap_or_default();
         if name.eq_ignore_ascii_case("secretmetadata") {
@@ -280,15 +273,39 @@ fn secret_body(call: &Call) -> Result<SecretBody, Refusal> {
                 Ok(Value::Object(m)) => fields = m,
                 _ => return Err(Refusal::new(StatusCode::BAD_REQUEST, "secretmetadata is not a JSON object.")),
             }
-        } else if name.eq_ignore_ascii_case("file") {
+        } else if file.is_none() && is_file_part(&name, &head) {
             file = Some((disposition_value(&head, "filename").unwrap_or_else(|| "file".into()), content));
         }
     }
     Ok(SecretBody { fields, file })
 }
 
+/// One part of a multipart body: its header text and its content.
+type Part = (String, Vec<u8>);
+
+/// The parts of a `multipart/form-data` body, or `None` for a body of another type.
+fn multipart(call: &Call) -> Result<Option<Vec<Part>>, Refusal> {
+    let content_type = call.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if !content_type.to_ascii_lowercase().starts_with("multipart/form-data") {
+        return Ok(None);
+    }
+    let boundary = content_type
+        .split(';')
+        .find_map(|p| p.trim().strip_prefix("boundary="))
+        .map(|b| b.trim_matches('"').to_owned())
+        .ok_or_else(|| Refusal::new(StatusCode::BAD_REQUEST, "The multipart body has no boundary."))?;
+    Ok(Some(multipart_parts(call.body.as_deref().unwrap_or_default(), &boundary)))
+}
+
+/// Whether a multipart part carries the file: the page names the part `form-data`, the
+/// official library `files`, other clients `file`; any part with a file name carries one.
+fn is_file_part(name: &str, head: &str) -> bool {
+    ["file", "files", "form-data"].iter().any(|n| name.eq_ignore_ascii_case(n))
+        || disposition_value(head, "filename").is_some()
+}
+
 /// The parts of a multipart body: each one's header text and content.
-fn multipart_parts(body: &[u8], boundary: &str) -> Vec<(String, Vec<u8>)> {
+fn multipart_parts(body: &[u8], boundary: &str) -> Vec<Part> {
     let delimiter = format!("--{boundary}");
     let d = delimiter.as_bytes();
     let mut starts = Vec::new();
@@ -377,7 +394,7 @@ pub(crate) fn create_secret(app: &App, call: &Call) -> Response {
     }
     row.insert("Urls".into(), json!([]));
     for k in ["CreatedOn", "ModifiedOn"] {
-        row.insert(k.into(), Value::from(now()));
+        row.insert(k.into(), Value::from(fill::now()));
     }
     for k in ["CreatedBy", "ModifiedBy"] {
         row.insert(k.into(), Value::from(OWNER));
@@ -415,14 +432,6 @@ fn route_kind_of_create(call: &Call) -> &'static str {
         "Credential" => "Credential",
         other => other,
     }
-}
-
-/// The time now, as .NET writes it.
-fn now() -> String {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let mut t = crate::report::rfc3339(secs);
-    t.pop();
-    t
 }
 
 pub(crate) fn update_secret(app: &App, call: &Call) -> Response {
@@ -467,7 +476,7 @@ pub(crate) fn update_secret(app: &App, call: &Call) -> Response {
     let Some(Value::Object(row)) = tables.find_mut(app.catalog, SECRET, &id) else { return reply::not_found("Secret") };
     write_fields(row, &body.fields);
     row.insert("FolderId".into(), Value::from(folder_id));
-    row.insert("ModifiedOn".into(), Value::from(now()));
+    row.insert("ModifiedOn".into(), Value::from(fill::now()));
     if let Some((_, content)) = &body.file {
         row.insert("FileHash".into(), Value::from(file_hash(content)));
     }
@@ -691,6 +700,22 @@ fn safe_of(tables: &Tables, folder: &Value) -> Option<String> {
     None
 }
 
+/// `GET Secrets-Safe/Folders/{folderId}/Secrets`: the folder's secrets as the secret list shows
+/// them (folder, path and owners), without their values.
+pub(crate) fn folder_secrets(app: &App, call: &Call) -> Response {
+    let minor = minor_version(app.profile, call);
+    let tables = app.store();
+    let Some(folder) = tables.find(app.catalog, FOLDER, call.param(0)) else { return reply::not_found("Folder") };
+    let id = text(&folder["Id"]);
+    let rows: Vec<Value> = tables
+        .rows(SECRET)
+        .iter()
+        .filter(|s| same(&s["FolderId"], &id))
+        .map(|s| list_model(app, &tables, s, minor, false))
+        .collect();
+    reply::ok(&Value::Array(rows))
+}
+
 /// `GET Secrets-Safe/Folders/{folderId}/Text` and `/File`, which a client library declares but
 /// no page describes: the folder's text (or file) secrets, in their models.
 pub(crate) fn folder_secrets_by_type(app: &App, call: &Call) -> Response {
@@ -759,46 +784,72 @@ pub(crate) fn move_folder(app: &App, call: &Call) -> Response {
         "SecretCount": secrets, "ShareCount": 0, "NewFolderName": name, "OldFolderName": old_name }))
 }
 
-/// `POST Secrets-Safe/Folders/{folderId}/Upload`: a CSV of credential secrets (`title,
-/// username, password[, description]` after a header line) imported into a folder; a line
-/// with fewer columns, or whose title is taken, is reported as an error.
+/// `POST Secrets-Safe/Folders/{folderId}/Upload`: a CSV of credential secrets imported into a
+/// folder. The CSV is the multipart body's file part (the page's `form-data`), or the whole
+/// body when it is not multipart; its header row names the columns (`name` or `title`,
+/// `username`, `password`, `url`, `description`, `notes`, in any order and case). A line
+/// without a title or a password, or whose title is taken, is reported as an error.
 pub(crate) fn import_folder(app: &App, call: &Call) -> Response {
-    let text_body = String::from_utf8_lossy(call.body.as_deref().unwrap_or_default()).into_owned();
+    let csv = match upload_csv(call) {
+        Ok(c) => c,
+        Err(r) => return r.into(),
+    };
     let mut tables = app.store();
     let Some(folder) = tables.find(app.catalog, FOLDER, call.param(0)).cloned() else {
         return reply::not_found("Folder");
     };
     let folder_id = text(&folder["Id"]);
+    let mut lines = csv.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
+    let header: Vec<String> =
+        lines.next().map(|(_, h)| h.split(',').map(|c| c.trim().to_ascii_lowercase()).collect()).unwrap_or_default();
+    let column = |names: &[&str]| header.iter().position(|h| names.contains(&h.as_str()));
+    let (title_at, user_at, password_at) = (column(&["name", "title"]), column(&["username"]), column(&["password"]));
+    let (url_at, description_at, notes_at) = (column(&["url"]), column(&["description"]), column(&["notes"]));
     let (mut total, mut ok, mut errors) = (0, 0, Vec::new());
-    for (n, line) in text_body.lines().enumerate().skip(1).filter(|(_, l)| !l.trim().is_empty()) {
+    for (n, line) in lines {
         total += 1;
         let cols: Vec<&str> = line.split(',').map(str::trim).collect();
+        let at = |i: Option<usize>| i.and_then(|i| cols.get(i).copied()).unwrap_or("");
         let line_number = n + 1;
-        let [title, username, password, rest @ ..] = cols.as_slice() else {
-            errors.push(
-                json!({ "lineNumber": line_number, "error": "a line needs a title, a user name and a password" }),
-            );
+        let (title, password) = (at(title_at), at(password_at));
+        if title.is_empty() || password.is_empty() {
+            errors.push(json!({ "lineNumber": line_number, "error": "a line needs a name and a password" }));
             continue;
-        };
-        if title.is_empty()
-            || tables.rows(SECRET).iter().any(|s| same(&s["FolderId"], &folder_id) && same(&s["Title"], title))
-        {
-            errors.push(json!({ "lineNumber": line_number, "error": "the title is empty or taken" }));
+        }
+        if tables.rows(SECRET).iter().any(|s| same(&s["FolderId"], &folder_id) && same(&s["Title"], title)) {
+            errors.push(json!({ "lineNumber": line_number, "error": "the title is taken" }));
             continue;
         }
         let id = uuid::Uuid::new_v4().to_string();
-        let row = json!({ "Id": id, "Title": title, "Username": username, "Description": rest.first().copied().unwrap_or(""),
-            "FolderId": folder_id, "SecretType": "Credential", "FileName": "", "FileHash": "", "Notes": "", "Urls": [],
-            "CreatedOn": SOME_DATE, "ModifiedOn": SOME_DATE, "CreatedBy": OWNER, "ModifiedBy": OWNER });
+        let urls = match at(url_at) {
+            "" => json!([]),
+            url => json!([{ "Id": uuid::Uuid::new_v4().to_string(), "CredentialId": id, "Url": url }]),
+        };
+        let now = fill::now();
+        let row = json!({ "Id": id, "Title": title, "Username": at(user_at), "Description": at(description_at),
+            "FolderId": folder_id, "SecretType": "Credential", "FileName": "", "FileHash": "", "Notes": at(notes_at),
+            "Urls": urls, "CreatedOn": now, "ModifiedOn": now, "CreatedBy": OWNER, "ModifiedBy": OWNER });
         let row = fill::fit(&app.catalog.models, &SECRET.model(), row, Fit::answer(false), &[], None, 1);
         if tables.insert(app.catalog, &SECRET.key(), row).is_none() {
             errors.push(json!({ "lineNumber": line_number, "error": "the simulator holds no more secrets" }));
             continue;
         }
-        tables.hidden_mut(SECRET, &id).insert("Value".into(), Value::from(*password));
+        tables.hidden_mut(SECRET, &id).insert("Value".into(), Value::from(password));
         ok += 1;
     }
     reply::json(StatusCode::CREATED, &json!({ "totalNumber": total, "errors": errors, "successfulImport": ok }))
+}
+
+/// The CSV an upload carries: its multipart file part, or the whole body.
+fn upload_csv(call: &Call) -> Result<String, Refusal> {
+    let Some(parts) = multipart(call)? else {
+        return Ok(String::from_utf8_lossy(call.body.as_deref().unwrap_or_default()).into_owned());
+    };
+    parts
+        .into_iter()
+        .find(|(head, _)| is_file_part(&disposition_value(head, "name").unwrap_or_default(), head))
+        .map(|(_, content)| String::from_utf8_lossy(&content).into_owned())
+        .ok_or_else(|| Refusal::new(StatusCode::BAD_REQUEST, "The multipart body has no file part."))
 }
 
 // ---------------------------------------------------------------------------------------------

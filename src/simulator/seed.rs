@@ -14,8 +14,8 @@ use super::config::{Approver, random_alphanumeric};
 use super::data::DataVariant;
 use super::fill::{self, Fit, NO_GUID, SOME_DATE};
 use super::tables::{
-    self, ALIAS, ASSET, DATABASE, DIRECTORY, FOLDER, MANAGED_ACCOUNT, MANAGED_SYSTEM, ORGANIZATION, Res, SECRET,
-    Tables, USER, USER_GROUP, WORKGROUP,
+    self, ALIAS, ASSET, DATABASE, DIRECTORY, FOLDER, MANAGED_ACCOUNT, MANAGED_SYSTEM, ORGANIZATION, PERMISSION, ROLE,
+    Res, SECRET, SMART_RULE, Tables, USER, USER_GROUP, WORKGROUP,
 };
 use crate::catalog::Catalog;
 use crate::settings::Settings;
@@ -43,7 +43,28 @@ pub(crate) fn tables(catalog: &Catalog, data: DataVariant, settings: &Settings, 
     p.secrets_safe(settings);
     let mut tables = p.tables;
     tables.generate(catalog);
+    grant_demo_groups(&mut tables);
     tables
+}
+
+/// Every demo group holds the first permission (read) and, on every Smart Rule, the first
+/// role, so that the reads of a group's permissions and roles have something to show. A group
+/// made later holds only what it is given.
+fn grant_demo_groups(tables: &mut Tables) {
+    let permission =
+        tables.rows(PERMISSION).first().map(|p| json!([{ "PermissionID": p["PermissionID"], "AccessLevelID": 1 }]));
+    let role = tables.rows(ROLE).first().map(|r| json!([r["RoleID"]]));
+    let rules: Vec<String> = tables.rows(SMART_RULE).iter().map(|r| tables::text(&r["SmartRuleID"])).collect();
+    let groups: Vec<String> = tables.rows(USER_GROUP).iter().map(|g| tables::text(&g["GroupID"])).collect();
+    for group in groups {
+        let hidden = tables.hidden_mut(USER_GROUP, &group);
+        if let Some(p) = &permission {
+            hidden.insert("Permissions".into(), p.clone());
+        }
+        if let Some(r) = &role {
+            hidden.extend(rules.iter().map(|rule| (format!("Roles:{rule}"), r.clone())));
+        }
+    }
 }
 
 struct Planter<'a> {

@@ -74,7 +74,10 @@ pub(crate) fn start(app: &App, call: &Call) -> Response {
         (account, system, Value::from(request))
     };
     let host = get_ci(&body, "HostName").cloned().unwrap_or_else(|| system["SystemName"].clone());
+    // The id first: fitting the record to its model would otherwise give it the default 0.
+    let session_id = tables.next_id(app.catalog, &SESSION.model());
     let given = json!({
+        "SessionID": session_id,
         "UserID": super::requests::user_id(call.principal),
         "NodeID": super::seed::NODE,
         "Status": IN_PROGRESS,
@@ -202,9 +205,10 @@ pub(crate) fn replay(app: &App, call: &Call) -> Response {
     });
     let Some((session, duration)) = found else { return reply::not_found("Replay session") };
     let offset = |t: &Tables| t.hidden(SESSION, &session).and_then(|h| h["Replay"]["offset"].as_i64()).unwrap_or(0);
-    let status = |offset: i64| {
+    let speed = |t: &Tables| t.hidden(SESSION, &session).and_then(|h| h["Replay"]["speed"].as_i64()).unwrap_or(100);
+    let status = |offset: i64, speed: i64| {
         json!({ "tstamp": 0, "end": duration, "offset": offset, "next": (offset + 1000).min(duration),
-                "speed": 1, "eof": offset >= duration, "duration": duration })
+                "speed": speed, "eof": offset >= duration, "duration": duration })
     };
     match method {
         "DELETE" => {
@@ -217,18 +221,34 @@ pub(crate) fn replay(app: &App, call: &Call) -> Response {
                 Err(r) => return r.into(),
             };
             let to = get_ci(&body, "offset").and_then(Value::as_i64).unwrap_or(0).clamp(0, duration);
+            let new_speed = get_ci(&body, "speed").and_then(Value::as_i64).unwrap_or_else(|| speed(&tables));
             if let Some(Value::Object(r)) = tables.hidden_mut(SESSION, &session).get_mut("Replay") {
                 r.insert("offset".into(), Value::from(to));
+                r.insert("speed".into(), Value::from(new_speed));
             }
-            reply::ok(&status(to))
+            reply::ok(&status(to, new_speed))
         }
-        _ if ["jpeg", "png", "screen"].iter().any(|q| call.query.get(q).is_some()) => {
-            // A frame: the simulator records no screen, so every frame is the same tiny image.
-            reply::bytes(StatusCode::OK, PNG.to_vec(), "image/png")
-        }
-        _ => reply::ok(&status(offset(&tables))),
+        // A frame, in the form its parameter asks for (the 26.1 page): the simulator records no
+        // screen, so every picture is the same blank pixel and every text screen is empty.
+        _ if call.query.get("jpeg").is_some() => reply::bytes(StatusCode::OK, JPEG.to_vec(), "image/jpeg"),
+        _ if call.query.get("png").is_some() => reply::bytes(StatusCode::OK, PNG.to_vec(), "image/png"),
+        _ if call.query.get("screen").is_some() => reply::bytes(StatusCode::OK, Vec::new(), "text/plain"),
+        _ => reply::ok(&status(offset(&tables), speed(&tables))),
     }
 }
+
+/// A 1×1 grey baseline JPEG: one 8×8 block whose every coefficient is zero, coded with
+/// one-symbol Huffman tables.
+const JPEG: &[u8] = &[
+    0xff, 0xd8, 0xff, 0xdb, 0x00, 0x43, 0x00, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01,
+    0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01,
+    0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01,
+    0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0xff, 0xc0, 0x00, 0x0b, 0x08,
+    0x00, 0x01, 0x00, 0x01, 0x01, 0x01, 0x11, 0x00, 0xff, 0xc4, 0x00, 0x14, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xc4, 0x00, 0x14, 0x10, 0x01, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xda, 0x00, 0x08, 0x01,
+    0x01, 0x00, 0x00, 0x3f, 0x00, 0x3f, 0xff, 0xd9,
+];
 
 /// A 1×1 transparent PNG.
 const PNG: &[u8] = &[

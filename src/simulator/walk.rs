@@ -13,7 +13,7 @@ use super::data::DataVariant;
 use super::fill::{self, Fit};
 use super::tables::{self, FOLDER, KEYSTROKE, REQUEST, SECRET, SESSION, Tables, key};
 use super::testing::Client;
-use crate::catalog::documented::documented;
+use crate::catalog::documented::{documented, documented_as_written};
 use crate::catalog::model::{Effect, ServeOp};
 use crate::catalog::{Body as Form, Catalog, EndpointDoc, ModelRef, RequestFacts};
 use crate::shape::{Mode, Node, ResponseShape, Severity, compare};
@@ -365,7 +365,11 @@ async fn every_read_endpoint_answers_within_its_model_and_takes_every_freedom() 
                 {
                     problems.push(format!("{data}: {endpoint} ({target}): {}", change.line()));
                 }
-                if let (Some(node), Ok(value)) = (&contract.body.json, serde_json::from_str::<Value>(&text)) {
+                // The freedoms the data must take are the nullability the pages write; a null a
+                // client-sourced field is only tolerated to take is not one.
+                let written = documented_as_written(&catalog.models, doc, status, facts.version());
+                let written = written.and_then(|w| w.body.json);
+                if let (Some(node), Ok(value)) = (&written, serde_json::from_str::<Value>(&text)) {
                     let mut here = BTreeMap::new();
                     observe(node, &value, "", &mut here);
                     for (at, s) in here {

@@ -86,6 +86,8 @@ fn check_exit_codes(what: &str, shell: &[&str], script: &str) {
         assert_eq!(args.first(), Some(&"run"), "{what}: {args:?}");
         assert!(args.windows(2).any(|w| w == ["--target", TARGET]), "{what}: {args:?}");
         assert!(args.contains(&"--junit") && args.contains(&"--html"), "{what}: {args:?}");
+        // A gate without settings must not pass by checking nothing (issue #14).
+        assert!(args.windows(2).any(|w| w[0] == "--require" && w[1].contains("api-key")), "{what}: {args:?}");
     }
     // Without PS_TARGET the job fails before running anything (it would test the simulator).
     let _ = std::fs::remove_file(&args_file);

@@ -64,7 +64,7 @@ const SECOND: &str = r#"endpoint: x
 cases:
   - name: a
     summary: s
-    effect: reed
+    effect: mutating
     steps: []
 "#;
 
@@ -94,6 +94,7 @@ fn bad_case_files_exit_2_with_every_error_and_send_nothing() {
     assert_eq!(connections.load(Ordering::SeqCst), 0, "no request may be sent");
     assert_eq!(r.stdout, "");
     insta::assert_snapshot!(r.stderr, @r#"
+    suite: cases
     error: unknown field `tpye`, expected one of exists, equals, type, matches, one_of, length, min, max, format
       --> cases/auth/broken.yaml:11:25
        |
@@ -101,12 +102,19 @@ fn bad_case_files_exit_2_with_every_error_and_send_nothing() {
        |                         ^^^^
        = help: did you mean `type`?
 
-    error: unknown variant `reed`, expected one of read, audited, mutating
+    error: the case has no steps
+     --> cases/auth/second.yaml:3:11
+      |
+    3 |   - name: a
+      |           ^
+      = help: add at least one step under `steps:`
+
+    error: unknown effect `mutating`
      --> cases/auth/second.yaml:5:13
       |
-    5 |     effect: reed
-      |             ^^^^
-      = help: did you mean `read`?
+    5 |     effect: mutating
+      |             ^^^^^^^^
+      = help: did you mean `change`? (the catalog's word for a case that changes data)
 
     error: unknown setting `api_kee`
      --> cases/third.yaml:6:13
@@ -135,7 +143,7 @@ fn bad_case_files_exit_2_with_every_error_and_send_nothing() {
        |           ^
        = help: the other one is at cases/third.yaml:3; trial names (`<folder>::<file>::<case>`) must be unique
 
-    error: 6 problems in 3 file(s); nothing was sent
+    error: 7 problems in 3 file(s); nothing was sent
     "#);
     let v = run(dir.psconform().args(["validate"]));
     assert_eq!(v.code, Some(2));
@@ -148,6 +156,7 @@ fn empty_cases_folder_exits_2() {
     let r = run(dir.psconform().arg("run"));
     assert_eq!(r.code, Some(2));
     insta::assert_snapshot!(r.stderr, @r"
+    suite: cases
     error: no case files (*.yaml, *.yml) found
       --> cases
       = help: point --cases at the folder that holds the case files
@@ -178,7 +187,7 @@ fn golden_run_against_the_simulator() {
     ");
     assert_eq!(
         r.stderr,
-        "psconform: 3 cases against the built-in simulator at http://127.0.0.1:[PORT]/BeyondTrust/api/public/v3\n"
+        "suite: cases\npsconform: 3 cases against the built-in simulator at http://127.0.0.1:[PORT]/BeyondTrust/api/public/v3\n"
     );
 }
 
@@ -200,9 +209,8 @@ fn golden_failure_against_a_deviating_simulator() {
     failures:
 
     ---- auth::sign-app-in::api-key ----
-    cases/auth/sign-app-in.yaml:19: step 1 `sign in` (POST Auth/SignAppin) -> 200
-      $.UserId type: expected integer, got string  (line 29)
-      contract: expected the shape in snapshots/post__auth__signappin__200.snap, got .UserId: retyped (integer -> string)  (line 19)
+    cases/auth/sign-app-in.yaml:23: step 1 `sign in` (POST Auth/SignAppin) -> 200
+      contract: expected the shape in catalog/models/authentication.yaml: POST Auth/SignAppin 200 (with snapshots/post__auth__signappin__200.snap), got .UserId: retyped (integer -> string)  (line 23)
       not run after the failure: step 2 `the session authenticates a later call`
 
 
@@ -234,14 +242,15 @@ fn against_a_real_target_without_settings_cases_are_ignored_with_the_reason() {
 fn mutating_and_lockout_cases_are_opt_in_on_a_real_target() {
     let dir = Project::new(&[(
         "x.yaml",
-        "endpoint: x\ncases:\n  - name: change\n    summary: s\n    effect: mutating\n    steps:\n      - request: { method: POST, path: X }\n  - name: lock\n    summary: s\n    effect: read\n    lockout_risk: true\n    steps:\n      - request: { method: POST, path: X }\n",
+        "endpoint: x\ncases:\n  - name: change\n    summary: s\n    steps:\n      - request: { method: POST, path: X }\n  - name: lock\n    summary: s\n    lockout_risk: true\n    steps:\n      - request: { method: GET, path: X }\n",
     )]);
     let (target, connections) = counting_target();
     let r = run(dir.psconform().args(["run", "--target", &target]));
     assert_eq!(r.code, Some(3));
     assert!(
-        r.stdout
-            .contains("x::change ... ignored (mutating case: runs against a real target only with --allow-mutations"),
+        r.stdout.contains(
+            "x::change ... ignored (changes data on the target: runs against a real target only with --allow-mutations"
+        ),
         "{}",
         r.stdout
     );
@@ -291,16 +300,19 @@ fn list_shows_effect_needs_and_tags_and_json() {
     auth::sign-out::ends-session  [audited; needs api_key, runas; tags: smoke]
         Signout answers 200 with no body, and the old session then gets 401.
     auth::sign-out::twice  [audited; needs api_key, runas]
-        A second Signout on an ended session does not fail with a server error.
-    auth::sign-out::without-session  [read]
-        Signout without a session does not fail with a server error.
+        A second Signout on an ended session answers 200 or 401, not a server error.
+    auth::sign-out::without-session  [audited]
+        Signout without a session answers 200 or 401, not a server error.
     3 cases
     ");
     let j = run(psconform().args(["list", "--json"]));
     let v: serde_json::Value = serde_json::from_str(&j.stdout).expect("list --json is JSON");
-    assert!(v.as_array().is_some_and(|a| a.len() >= 20));
-    assert_eq!(v[0]["name"], "auth::connect-token::client-credentials");
-    assert_eq!(v[0]["needs"], serde_json::json!(["client_id", "client_secret"]));
+    let cases = v.as_array().expect("an array");
+    assert!(cases.len() >= 20);
+    let names: Vec<&str> = cases.iter().filter_map(|c| c["name"].as_str()).collect();
+    assert!(names.windows(2).all(|w| w[0] <= w[1]), "sorted by name");
+    let token = cases.iter().find(|c| c["name"] == "auth::connect-token::client-credentials").expect("the case");
+    assert_eq!(token["needs"], serde_json::json!(["client_id", "client_secret"]));
 }
 
 /// Replaces what changes from run to run in a report: times, dates, ports.
@@ -322,7 +334,16 @@ fn golden_junit_and_json_reports() {
     let junit = dir.path().join("j.xml");
     let report = dir.path().join("r.json");
     let r = run(psconform()
-        .args(["run", "auth::session", "--sim-fault", "unauthenticated-html-body", "--test-threads", "1", "--junit"])
+        .args([
+            "run",
+            "auth::session",
+            "--sim-fault",
+            "unauthenticated-html-body",
+            "--strict",
+            "--test-threads",
+            "1",
+            "--junit",
+        ])
         .arg(&junit)
         .arg("--report")
         .arg(&report));
@@ -351,6 +372,12 @@ fn a_hand_widened_contract_survives_update_and_replace_starts_over() {
     let r = run(dir.psconform().args(["run", "auth::sign-app-in::api-key", "--update-snapshots"]));
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     assert!(std::fs::read_to_string(&path).expect("contract").contains("  .UserName: string | null\n"));
+    assert!(
+        r.stderr.contains("3 of the 3 updated have a documented model in catalog/models/")
+            && r.stderr.contains("never change a documented field's type"),
+        "an update says that the documented positions are not the recordings': {}",
+        r.stderr
+    );
     let r = run(dir.psconform().args(["run", "auth::sign-app-in::api-key", "--replace-snapshots"]));
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     let replaced = std::fs::read_to_string(&path).expect("contract");
@@ -365,14 +392,17 @@ fn a_hand_widened_contract_survives_update_and_replace_starts_over() {
 fn a_run_writes_contracts_only_where_it_is_asked_to() {
     let dir = Project::shipped("auth");
     let path = dir.join(SIGN_IN_CONTRACT);
-    // Narrow the contract by hand: the simulator's answers now break it.
-    let narrowed =
-        std::fs::read_to_string(&path).expect("contract").replace("  .SID: string | null\n", "  .SID: string\n");
+    // Narrow the contract by hand where the documentation is silent (the cookies a sign-in
+    // sets): the simulator's answers now break it.
+    let narrowed = std::fs::read_to_string(&path).expect("contract").replace(
+        "cookies: ASP.NET_SessionId, __RequestVerificationToken\n",
+        "cookies: ASP.NET_SessionId, PsconformRequired, __RequestVerificationToken\n",
+    );
     std::fs::write(&path, &narrowed).expect("write");
     let before = listing(&dir.join("snapshots"));
     let r = run(dir.psconform().args(["run", "auth::", "--pending", "pending", "--record", "recorded"]));
     assert_eq!(r.code, Some(1), "{}", r.stderr);
-    assert!(r.stdout.contains("got .SID: became nullable"), "{}", r.stdout);
+    assert!(r.stdout.contains("got cookie PsconformRequired: cookie no longer set"), "{}", r.stdout);
     assert_eq!(
         before,
         listing(&dir.join("snapshots")),
@@ -380,7 +410,11 @@ fn a_run_writes_contracts_only_where_it_is_asked_to() {
     );
     let pending: Vec<String> = listing(&dir.join("pending")).into_keys().collect();
     assert_eq!(pending, ["post__auth__signappin__200.snap"]);
-    assert!(dir.read("pending/post__auth__signappin__200.snap").contains(".SID: string | null"));
+    let pending = dir.read("pending/post__auth__signappin__200.snap");
+    assert!(
+        pending.contains("cookies: ASP.NET_SessionId, PsconformRequired?, __RequestVerificationToken"),
+        "{pending}"
+    );
     assert!(dir.join("recorded/post__auth__signappin__200.snap").is_file());
 }
 

@@ -189,6 +189,16 @@ impl Fixture {
                 true => managed_accounts(&q),
                 false => fx.unauthenticated(),
             },
+            (r, "GET") if r.starts_with("secrets-safe/secrets/") && r.matches('/').count() == 2 => {
+                match fx.signed_in(&headers) {
+                    true => secret_by_id(&r["secrets-safe/secrets/".len()..], &q),
+                    false => fx.unauthenticated(),
+                }
+            }
+            // Assets has no entry route a client could probe, so a server that has it not at
+            // all cannot be told from one that has it: the fixture answers what a session-less
+            // call of an offered area answers.
+            (r, "GET") if r.starts_with("assets/") && !fx.signed_in(&headers) => fx.unauthenticated(),
             (
                 "auth/signappin"
                 | "auth/signout"
@@ -370,12 +380,14 @@ const SECRETS: &[Secret] = &[
     },
 ];
 
-/// The list model of one secret in model `version` (reference §3.1), with its value only when
-/// `decrypt`; `LastAccessed` is an undocumented extra.
+/// The list model of one secret in model `version` (catalog/models/secrets.yaml), with its value
+/// only when `decrypt`; `LastAccessed` is an undocumented extra. The page types `Username` as a
+/// string for every secret, so a secret without one answers an empty string; `Description`,
+/// which a create may leave out, is `null`.
 fn secret_model(s: &Secret, version: &str, decrypt: bool) -> Value {
     let folder = s.folder_path.rsplit('/').next().unwrap_or(s.folder_path);
     let mut m = json!({
-        "Id": s.id, "Title": s.title, "Description": null, "Username": s.username,
+        "Id": s.id, "Title": s.title, "Description": null, "Username": s.username.unwrap_or(""),
         "FileName": s.file.map(|f| f.0), "FileHash": s.file.map(|f| f.1),
         "Text": null, "SecretType": s.kind,
         "FolderId": "9F8E7D6C-5B4A-4392-8170-6F5E4D3C2B1A", "Folder": folder, "FolderPath": s.folder_path,
@@ -427,6 +439,23 @@ fn secrets(q: &BTreeMap<String, String>) -> Response {
     }
 }
 
+/// GET Secrets-Safe/Secrets/{id} (reference §3.2): the credential model (the list model without
+/// FileName, FileHash, Text and SecretType) with its value, in the version asked for; 404 for an
+/// id it does not have. The area (Secrets) is offered, so this endpoint of it is served too.
+fn secret_by_id(id: &str, q: &BTreeMap<String, String>) -> Response {
+    let version = q.get("version").map_or("3.0", String::as_str);
+    let Some(found) = SECRETS.iter().find(|s| s.id.eq_ignore_ascii_case(id) && s.kind == "Credential") else {
+        return json_response(StatusCode::NOT_FOUND, &json!("Secret not found"));
+    };
+    let mut m = secret_model(found, version, true);
+    if let Some(o) = m.as_object_mut() {
+        for key in ["FileName", "FileHash", "Text", "SecretType", "LastAccessed"] {
+            o.remove(key);
+        }
+    }
+    json_response(StatusCode::OK, &m)
+}
+
 /// The fixture on a loopback port, served from a runtime of its own while the test runs the
 /// binary.
 struct Server {
@@ -453,7 +482,50 @@ fn serve(deviation: Option<Deviation>) -> Server {
 
 /// Runs the shipped cases and contracts against `base` with the fixture's settings; returns the
 /// exit code, the output and the JSON report.
+/// The case files whose endpoints this server implements (it was built from the reference's
+/// examples for them): the suite's other areas it answers with IIS's "no route" 404 even
+/// without a session, which a server that has those areas never does, so they are not run.
+const IMPLEMENTED: &[&str] = &[
+    "auth::connect-token::",
+    "auth::oauth-sign-in::",
+    "auth::session::",
+    "auth::sign-app-in::",
+    "auth::sign-out::",
+    "lookups::assets::",
+    "lookups::user-groups::",
+    "lookups::users::",
+    "lookups::workgroups::",
+    "managed-accounts::list-accounts::",
+    "managed-systems::list-systems::",
+    "requests::release::",
+    "requests::list-requests::",
+    "requests::access-policy::",
+    "secrets-safe::folders::",
+    "secrets-safe::list-secrets::",
+    "secrets-safe::secret-by-id::",
+    "secrets-safe::secrets-by-path::",
+];
+
+/// `--skip` prefixes for every shipped case file this server does not implement.
+fn skipped() -> Vec<String> {
+    let cases = root().join("cases");
+    crate::harness::files::shipped_case_files()
+        .iter()
+        .filter_map(|f| {
+            let rel = f.strip_prefix(&cases).ok()?.with_extension("");
+            let prefix =
+                rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect::<Vec<_>>().join("::")
+                    + "::";
+            (!IMPLEMENTED.contains(&prefix.as_str())).then_some(prefix)
+        })
+        .collect()
+}
+
 fn run(base: &str, report_dir: &Path) -> (Option<i32>, String, Value) {
+    run_with(base, report_dir, false)
+}
+
+fn run_with(base: &str, report_dir: &Path, strict: bool) -> (Option<i32>, String, Value) {
     let report = report_dir.join("report.json");
     let run = psconform()
         .env("PS_API_KEY", API_KEY)
@@ -465,6 +537,8 @@ fn run(base: &str, report_dir: &Path) -> (Option<i32>, String, Value) {
         .env("PS_SECRET", format!("{SECRET_FOLDER}/{SECRET_TITLE}"))
         .args(["run", "--target", base, "--cases", "cases", "--test-threads", "4", "--report"])
         .arg(&report)
+        .args(strict.then_some("--strict"))
+        .args(skipped().iter().flat_map(|prefix| ["--skip", prefix.as_str()]))
         .run();
     (run.code, run.text(), report::read(&report))
 }
@@ -487,15 +561,13 @@ fn a_conforming_server_that_is_not_the_simulator_passes_with_snapshots_on() {
     for name in [
         "secrets-safe::folders::list",
         "secrets-safe::folders::no-session",
-        "secrets-safe::secret-by-id::credential-by-id",
         "managed-systems::list-systems::list-without-limit",
         "managed-systems::list-systems::system-and-its-accounts",
         "lookups::users::list-and-lookups",
         "lookups::workgroups::list-and-lookups",
         "requests::list-requests::list",
-        "requests::release::no-session",
-        // A case that expects 404 for an unknown id first proves the area answers, so a
-        // server without the area does not pass it by its "no route" 404.
+        // Probed before the cases: each area's entry route answered 404, so a case that expects
+        // 404 for an unknown id cannot pass by the server's "no route" 404 either.
         "lookups::users::unknown-user",
         "lookups::workgroups::unknown-name",
         "lookups::user-groups::unknown-name",
@@ -528,6 +600,8 @@ fn a_conforming_server_that_is_not_the_simulator_passes_with_snapshots_on() {
         "secrets-safe::secrets-by-path::by-path-and-title",
         "secrets-safe::secrets-by-path::by-path-decrypted",
         "secrets-safe::secrets-by-path::all-in-folder",
+        "secrets-safe::secret-by-id::credential-by-id",
+        "lookups::assets::no-session",
     ] {
         assert_eq!(text(&case(&report, name)["outcome"]), "passed", "{name}");
     }
@@ -540,7 +614,7 @@ fn a_conforming_server_that_is_not_the_simulator_passes_with_snapshots_on() {
     let additive = |contract: &str, at: &str| {
         verdicts.iter().any(|v| {
             v["status"] == "additive"
-                && text(&v["contract"]).ends_with(contract)
+                && text(&v["contract"]).contains(contract)
                 && list(&v["changes"]).any(|c| c["at"] == at && c["severity"] == "additive")
         })
     };
@@ -569,8 +643,8 @@ fn a_conforming_server_that_is_not_the_simulator_passes_with_snapshots_on() {
 struct Named {
     /// The case that fails.
     case: &'static str,
-    /// A failed outcome of it: kind, matcher, subject.
-    outcome: (&'static str, &'static str, &'static str),
+    /// A failed outcome of it: kind, matcher, subject (none where only the contract names it).
+    outcome: Option<(&'static str, &'static str, &'static str)>,
     /// A breaking contract verdict of it: the contract file and where the change is, when the
     /// deviation is in a 2xx response's shape.
     contract: Option<(&'static str, &'static str)>,
@@ -579,23 +653,20 @@ struct Named {
 fn named(deviation: Deviation) -> Named {
     const SIGN_IN: &str = "snapshots/post__auth__signappin__200.snap";
     match deviation {
-        Deviation::UserIdAsString => Named {
-            case: "auth::sign-app-in::api-key",
-            outcome: ("path", "type", "$.UserId"),
-            contract: Some((SIGN_IN, ".UserId")),
-        },
-        Deviation::SidMissing => Named {
-            case: "auth::sign-app-in::api-key",
-            outcome: ("path", "type", "$.SID"),
-            contract: Some((SIGN_IN, ".SID")),
-        },
+        Deviation::UserIdAsString => {
+            Named { case: "auth::sign-app-in::api-key", outcome: None, contract: Some((SIGN_IN, ".UserId")) }
+        }
+        Deviation::SidMissing => {
+            Named { case: "auth::sign-app-in::api-key", outcome: None, contract: Some((SIGN_IN, ".SID")) }
+        }
         Deviation::SigninHtmlContentType => Named {
             case: "auth::sign-app-in::api-key",
-            outcome: ("header", "matches", "Content-Type"),
+            outcome: Some(("header", "matches", "Content-Type")),
             contract: Some((SIGN_IN, "content-type")),
         },
         Deviation::Unauthenticated401Html => {
-            Named { case: "auth::session::no-session", outcome: ("body", "exact", "body"), contract: None }
+            // Observed behaviour (the body of the 401): it fails only under --strict.
+            Named { case: "auth::session::no-session", outcome: Some(("body", "exact", "body")), contract: None }
         }
     }
 }
@@ -610,20 +681,23 @@ fn each_deviation_fails_the_run_and_the_report_names_it() {
     ];
     // Each deviation has a fixture of its own, so the runs can go at once.
     let missed = in_parallel(&deviations, |&deviation| {
-        let Named { case: name, outcome: (kind, matcher, subject), contract } = named(deviation);
+        let Named { case: name, outcome, contract } = named(deviation);
         let server = serve(Some(deviation));
         let dir = tempfile::tempdir().expect("a temporary folder");
-        let (code, out, report) = run(&server.base, dir.path());
+        let strict = deviation == Deviation::Unauthenticated401Html;
+        let (code, out, report) = run_with(&server.base, dir.path(), strict);
         let c = case(&report, name);
         let steps = || list(&c["steps"]);
         let named = c["outcome"] == "failed"
-            && steps().flat_map(|s| list(&s["outcomes"])).any(|o| {
-                o["passed"] == false && o["kind"] == kind && o["matcher"] == matcher && o["subject"] == subject
+            && outcome.is_none_or(|(kind, matcher, subject)| {
+                steps().flat_map(|s| list(&s["outcomes"])).any(|o| {
+                    o["passed"] == false && o["kind"] == kind && o["matcher"] == matcher && o["subject"] == subject
+                })
             });
         let verdict = contract.is_none_or(|(file, at)| {
             steps().filter_map(|s| s.get("contract")).any(|v| {
                 v["status"] == "breaking"
-                    && v["contract"] == file
+                    && text(&v["contract"]).contains(file)
                     && list(&v["changes"]).any(|ch| ch["at"] == at && ch["severity"] == "breaking")
             })
         });

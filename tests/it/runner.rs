@@ -3,20 +3,18 @@
 //! deviates from it. A conformance runner that cannot fail is the worst bug it can have.
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use psconform::plan::{CasePlan, Plan};
 use psconform::result::{CaseResult, CheckKind, CheckOutcome, IgnoreReason, Matcher, Outcome, Phase, Skipped};
 use psconform::run::http::{Http, HttpOptions};
-use psconform::run::{Policy, RunContext, Target, configured_store, run_case};
+use psconform::run::{Gate, Policy, RunContext, Stop, Target, configured_store, run_case};
 use psconform::seal::Redactor;
 use psconform::settings::Settings;
 use serde_json::{Value, json};
 use wiremock::matchers::{any, body_json, body_string, header, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
-use crate::harness::bin::psconform;
 use crate::harness::files::{Project, dedent, indent, one_case, sign_in};
 use crate::harness::target::{base_url, on, once};
 use crate::harness::{KEY, RUNAS, credentials, settings};
@@ -49,7 +47,9 @@ fn context(server: &MockServer, settings: Settings, policy: Policy) -> RunContex
         policy,
         contracts: None,
         eval_budget: Duration::from_secs(5),
-        interrupted: Arc::new(AtomicBool::new(false)),
+        strict: false,
+        stop: Stop::default(),
+        gate: Gate::default(),
     }
 }
 
@@ -231,8 +231,11 @@ async fn a_captured_value_fills_path_query_json_and_form_bodies() {
         ResponseTemplate::new(200),
     )
     .await;
-    let r = run(
+    let policy = Policy { allow_mutations: true, ..Policy::default() };
+    let r = run_with(
         &server,
+        credentials(),
+        policy,
         r#"
         steps:
           - request: { method: POST, path: Items, body: { json: { Name: n } } }
@@ -346,8 +349,8 @@ async fn teardown_runs_after_a_failure_and_later_steps_are_skipped() {
     server.verify().await;
 }
 
+/// `DELETE Items/1`: an endpoint the catalog does not know, so a change.
 const DELETE_ITEM: &str = "
-    effect: mutating
     steps:
       - request: { method: DELETE, path: Items/1 }
         expect: { status: 204 }
@@ -615,30 +618,25 @@ async fn a_path_that_selects_many_lists_at_most_ten_failures() {
     assert!(f[10].note.as_ref().is_some_and(|n| n.to_string().contains("4990 more of 5000")), "{:?}", f[10]);
 }
 
+/// A failed step keeps the start of its response body for the reports (issue #20), with its
+/// credential fields and every configured secret masked; a step that passed keeps none.
 #[tokio::test]
-async fn an_endpoint_a_real_target_answers_404_for_is_not_offered() {
+async fn a_failed_step_keeps_a_masked_excerpt_of_its_body_and_a_passed_one_none() {
     let server = MockServer::start().await;
-    on("GET", "Secrets-Safe/Folders").respond_with(ResponseTemplate::new(404)).mount(&server).await;
-    let r =
-        run(&server, "steps:\n  - request: { method: GET, path: Secrets-Safe/Folders }\n    expect: { status: 200 }")
-            .await;
-    // The run decides, once no other case got an answer from the endpoint.
-    let mut verdict = psconform::result::RunResult::new(true, 0);
-    assert!(verdict.record(Redactor::default().seal(r)).is_empty(), "it waits for the rest of the run");
-    let r = verdict.finish(&Redactor::default()).remove(0).case.into_inner();
-    let endpoint = psconform::result::Endpoint { method: "GET".into(), route: "Secrets-Safe/Folders".into() };
-    assert_eq!(r.outcome, Outcome::Ignored(IgnoreReason::NotOffered { endpoint }));
-    // A 404 the case expects is an answer, and a 404 on sign-in is a failure.
-    let r =
-        run(&server, "steps:\n  - request: { method: GET, path: Secrets-Safe/Folders }\n    expect: { status: 404 }")
-            .await;
-    assert_eq!(r.outcome, Outcome::Passed);
-    let r = run(&server, "effect: audited\nsteps:\n  - request: { method: POST, path: Auth/SignAppin, auth: ps-auth }\n    expect: { status: 200 }").await;
-    assert_eq!(r.outcome, Outcome::Failed);
+    once(&server, on("GET", "Y"), json_body(json!({ "Name": "passed-body" }))).await;
+    let failing = json!({ "Name": "account-7", "Password": "hunter2-excerpt", "Note": format!("key {KEY}") });
+    once(&server, on("GET", "X"), ResponseTemplate::new(500).set_body_json(failing)).await;
+    let steps = "steps:\n  - request: { method: GET, path: Y }\n    expect: { status: 200 }\n  - request: { method: GET, path: X }\n    expect: { status: 200 }\n";
+    let r = run(&server, steps).await;
+    assert_eq!(r.outcome, Outcome::Failed, "{r:#?}");
+    assert_eq!(r.steps[0].body_excerpt, None, "a passed step keeps no body");
+    let excerpt = r.steps[1].body_excerpt.clone().expect("the failed step keeps an excerpt");
+    assert!(excerpt.contains("account-7"), "{excerpt}");
+    assert!(!excerpt.contains("hunter2-excerpt") && !excerpt.contains(KEY), "masked: {excerpt}");
 }
 
 // ---------------------------------------------------------------------------------------------
-// Polling and interruption
+// Polling
 // ---------------------------------------------------------------------------------------------
 
 /// Answers `first` for the first `n` calls of `GET X`, then `then`.
@@ -689,38 +687,116 @@ async fn an_exhausted_poll_fails_with_every_attempt() {
     assert_eq!((r.steps[0].attempts.len(), r.steps[0].status), (2, Some(403)));
 }
 
-/// Ctrl-C in the middle of a release: the running step finishes, the rest are not started,
-/// and the teardown still checks the credential in.
-#[cfg(unix)]
+// ---------------------------------------------------------------------------------------------
+// Documented and observed expectations (issue #16), nothing to check, the run's id
+// ---------------------------------------------------------------------------------------------
+
+const OBSERVED: &str = "steps:
+  - request: { method: GET, path: X }
+    expect: { status: [200, 404] }
+    observed:
+      on: \"Password Safe 24.3 (a lab instance)\"
+      status: 404
+";
+
+/// An observed expectation that does not hold is reported with what it was observed on, and
+/// does not fail the case; under `--strict` it does.
 #[tokio::test]
-async fn an_interrupted_run_still_runs_the_teardown() {
+async fn an_observed_expectation_is_reported_and_fails_only_when_strict() {
     let server = MockServer::start().await;
-    on("GET", "Slow").respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(2))).mount(&server).await;
-    on("GET", "Never").respond_with(ResponseTemplate::new(200)).expect(0).mount(&server).await;
-    once(&server, on("PUT", "Requests/7/checkin"), ResponseTemplate::new(204)).await;
-    let dir = Project::new(&[(
-        "t.yaml",
-        &one_case(
-            "release",
-            "effect: audited\nsteps:\n  - request: { method: GET, path: Slow }\n  - request: { method: GET, path: Never }\n\
-             teardown:\n  - request: { method: PUT, path: Requests/7/checkin }\n    expect: { status: 204 }",
+    Mock::given(any()).respond_with(ResponseTemplate::new(200).set_body_json(json!([]))).mount(&server).await;
+    let r = run(&server, OBSERVED).await;
+    assert_eq!(r.outcome, Outcome::Passed, "{r:#?}");
+    let missed: Vec<&CheckOutcome> = r.steps[0].outcomes.iter().filter(|o| !o.passed).collect();
+    assert_eq!(missed.len(), 1, "{r:#?}");
+    let obs = missed[0].observed.as_ref().expect("marked observed");
+    assert_eq!((obs.on.as_str(), obs.fails), ("Password Safe 24.3 (a lab instance)", false));
+    let json = serde_json::to_value(missed[0]).expect("serializes");
+    assert_eq!(json["observed"]["on"], "Password Safe 24.3 (a lab instance)");
+    let mut ctx = context(&server, credentials(), Policy::default());
+    ctx.strict = true;
+    let strict = run_plan(&ctx, &plan(&one_case("c", OBSERVED)).cases[0]).await;
+    assert_eq!(strict.outcome, Outcome::Failed, "{strict:#?}");
+    // A server that does what was observed passes either way.
+    let server = MockServer::start().await;
+    Mock::given(any()).respond_with(ResponseTemplate::new(404).set_body_json(json!("not found"))).mount(&server).await;
+    assert_eq!(run(&server, OBSERVED).await.outcome, Outcome::Passed);
+}
+
+/// `on:` belongs under `observed:`, and `observed:` needs one.
+#[test]
+fn observed_needs_on_and_expect_refuses_it() {
+    for (body, message) in [
+        (
+            "steps:\n  - request: { method: GET, path: X }\n    expect: { status: 200, on: lab }\n",
+            "`on:` belongs under `observed:`",
         ),
-    )]);
-    let child = psconform()
-        .args(["run", "--no-snapshots", "--target", &base_url(&server), "--cases"])
-        .arg(dir.cases())
-        .command()
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("starts");
-    tokio::time::sleep(Duration::from_millis(800)).await;
-    let killed =
-        std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill runs");
-    assert!(killed.success());
-    let out = tokio::task::spawn_blocking(move || child.wait_with_output()).await.expect("joins").expect("waits");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("interrupted"), "{stderr}");
-    server.verify().await;
+        ("steps:\n  - request: { method: GET, path: X }\n    observed: { status: 404 }\n", "`observed:` needs `on:`"),
+    ] {
+        let diags = match Project::new(&[("t.yaml", &one_case("c", body))]).compile() {
+            Ok(_) => panic!("accepted: {body}"),
+            Err(d) => d,
+        };
+        assert!(diags.iter().any(|d| d.message.contains(message) && d.line > 0), "{diags:#?}");
+    }
+}
+
+/// A capture with `if_missing` that finds nothing ends the case as ignored, with the first
+/// reason (two such captures of one step both finding nothing too); the remaining steps do not
+/// run and the teardown does.
+#[tokio::test]
+async fn a_capture_that_finds_nothing_to_check_ignores_the_case_and_still_tears_down() {
+    let server = MockServer::start().await;
+    once(&server, on("GET", "Things"), ResponseTemplate::new(200).set_body_json(json!([]))).await;
+    Mock::given(wiremock::matchers::path_regex("Things/.+"))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
+    once(&server, on("POST", "Auth/Signout"), ResponseTemplate::new(200)).await;
+    let r = run(
+        &server,
+        "steps:
+  - request: { method: GET, path: Things }
+    expect: { status: 200 }
+    capture:
+      thing: { path: \"$[0].Id\", if_missing: the target has no things }
+      name: { path: \"$[0].Name\", if_missing: the target has no named things }
+  - request: { method: GET, path: \"Things/{{ thing }}\" }
+    expect: { status: 200 }
+teardown:
+  - request: { method: POST, path: Auth/Signout }
+",
+    )
+    .await;
+    assert_eq!(
+        r.outcome,
+        Outcome::Ignored(IgnoreReason::NothingToCheck { why: "the target has no things".into() }),
+        "{r:#?}"
+    );
+    assert_eq!(r.steps[1].skipped, Some(Skipped::NothingToCheck));
+    assert_eq!(r.steps[2].phase, Phase::Teardown);
+    assert_eq!(r.steps[2].status, Some(200), "the teardown ran");
+    // Without `if_missing` the same answer fails the case.
+    let server = MockServer::start().await;
+    once(&server, on("GET", "Things"), ResponseTemplate::new(200).set_body_json(json!([]))).await;
+    let r = run(
+        &server,
+        "steps:\n  - request: { method: GET, path: Things }\n    capture:\n      thing: { path: \"$[0].Id\" }\n",
+    )
+    .await;
+    assert_eq!(r.outcome, Outcome::Failed);
+}
+
+/// `{{ run_id }}` is 8 hex characters, the same in every case of one run.
+#[tokio::test]
+async fn run_id_is_one_per_run() {
+    let server = MockServer::start().await;
+    Mock::given(any()).respond_with(ResponseTemplate::new(200)).mount(&server).await;
+    let body = "steps:\n  - request: { method: GET, path: \"psconform-{{ run_id }}-x\" }\n";
+    let (a, b) = (run(&server, body).await, run(&server, body).await);
+    let path = |r: &CaseResult| r.steps[0].request.as_ref().map(|l| l.path.clone()).unwrap_or_default();
+    assert_eq!(path(&a), path(&b));
+    let id = path(&a).trim_start_matches('/').trim_start_matches("psconform-").trim_end_matches("-x").to_owned();
+    assert!(id.len() == 8 && id.bytes().all(|b| b.is_ascii_hexdigit()), "{id}");
 }

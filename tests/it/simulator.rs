@@ -1137,10 +1137,7 @@ async fn faults_of_secrets_safe() {
 // `psconform serve`
 
 mod serve_cli {
-    use std::io::{BufRead as _, BufReader};
-    use std::process::Stdio;
-
-    use crate::harness::bin::{Psconform, Run, psconform};
+    use crate::harness::bin::{Psconform, Run, psconform, stop};
 
     fn serve() -> Psconform {
         psconform().arg("serve")
@@ -1181,20 +1178,9 @@ mod serve_cli {
 
     #[test]
     fn prints_the_url_first_and_never_an_environment_credential() {
-        let mut child = serve()
-            .args(["--listen", "127.0.0.1:0"])
-            .env("PS_API_KEY", "env-key-canary")
-            .command()
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn");
-        let stdout = child.stdout.take().expect("piped");
-        let lines: Vec<String> = BufReader::new(stdout).lines().take(6).map(|l| l.expect("line")).collect();
-        let stopped =
-            std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
-        assert!(stopped.success());
-        let status = child.wait().expect("wait");
+        let (child, lines) =
+            serve().args(["--listen", "127.0.0.1:0"]).env("PS_API_KEY", "env-key-canary").spawn_reading(6);
+        let status = stop(child);
 
         assert!(lines[0].starts_with("http://127.0.0.1:"), "{lines:?}");
         assert!(lines[0].ends_with("/BeyondTrust/api/public/v3"), "{lines:?}");
@@ -1203,4 +1189,549 @@ mod serve_cli {
         assert!(lines.iter().all(|l| !l.contains("canary")));
         assert!(status.success(), "SIGTERM is a clean stop: {status:?}");
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// `psconform cleanup`
+
+/// What a run left (a user named `psconform-<run id>-…`) is listed, kept without the two
+/// opt-ins, and removed with them; the simulator's own `psconform-demo` user is never touched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cleanup_lists_and_removes_only_what_a_run_left() {
+    let s = Sim::start(SimState::default(), &[]).await;
+    let cookie = s.session().await;
+    let body = json!({
+        "UserType": "BeyondInsight", "UserName": "psconform-0a1b2c3d-user", "FirstName": "Left",
+        "LastName": "Over", "EmailAddress": "left@example.com", "Password": "Left0ver!Left0ver!",
+    });
+    let r = s.send(reqwest::Method::POST, "Users", &cookie, &body.to_string()).await;
+    assert_eq!(r.status(), StatusCode::CREATED, "{:?}", r.text().await);
+    let names = |users: &Value| -> Vec<String> {
+        users.as_array().into_iter().flatten().filter_map(|u| u["UserName"].as_str().map(str::to_owned)).collect()
+    };
+    assert!(names(&s.get_json("Users", &cookie).await).contains(&"psconform-0a1b2c3d-user".to_owned()));
+
+    let base = s.sim.base_url().to_string();
+    let (key, runas) = (s.key().to_owned(), s.runas().to_owned());
+    let cleanup = move |extra: &'static [&'static str]| {
+        let (base, key, runas) = (base.clone(), key.clone(), runas.clone());
+        tokio::task::spawn_blocking(move || {
+            crate::harness::bin::psconform()
+                .args(["cleanup", "--target", &base])
+                .args(extra)
+                .env("PS_API_KEY", &key)
+                .env("PS_RUNAS", &runas)
+                .run()
+        })
+    };
+
+    let listed = cleanup(&[]).await.expect("join");
+    assert_eq!(listed.code, Some(1), "found and kept is a failure: {listed:#?}");
+    assert!(listed.stderr.contains("psconform-0a1b2c3d-user"), "{}", listed.stderr);
+    assert!(listed.stderr.contains("nothing was deleted"), "{}", listed.stderr);
+    assert!(!listed.stderr.contains("psconform-demo"), "the simulator's own user is not a leftover: {}", listed.stderr);
+    assert!(!listed.text().contains(s.key()), "no secret in the output");
+
+    let refused = cleanup(&["--yes"]).await.expect("join");
+    assert_eq!(refused.code, Some(2), "--yes alone is a usage error: {refused:#?}");
+
+    let removed = cleanup(&["--yes", "--allow-mutations"]).await.expect("join");
+    assert_eq!(removed.code, Some(0), "{removed:#?}");
+    assert!(removed.stderr.contains("1 removed, 0 left"), "{}", removed.stderr);
+    let users = names(&s.get_json("Users", &cookie).await);
+    assert!(!users.contains(&"psconform-0a1b2c3d-user".to_owned()), "{users:?}");
+    assert!(users.contains(&"psconform-demo".to_owned()), "{users:?}");
+
+    let again = cleanup(&[]).await.expect("join");
+    assert_eq!(again.code, Some(0), "{again:#?}");
+    assert!(again.stderr.contains("nothing named psconform-<run id>-"), "{}", again.stderr);
+}
+
+/// A run killed with SIGKILL between its create and its teardown leaves its user behind; the
+/// sweep finds exactly that user by the run's name and removes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cleanup_removes_what_a_run_killed_with_sigkill_left() {
+    use crate::harness::files::{Project, one_case};
+    let s = Sim::start(SimState::default(), &[]).await;
+    let cookie = s.session().await;
+    let case = one_case(
+        "left",
+        r#"
+steps:
+  - request: { method: POST, path: Auth/SignAppin, auth: ps-auth }
+    expect: { status: 200 }
+  - request:
+      method: POST
+      path: Users
+      body:
+        json: { UserType: BeyondInsight, UserName: "psconform-{{ run_id }}-killed", FirstName: Kill,
+                LastName: Ed, EmailAddress: killed@example.com, Password: "{{ random_secret }}" }
+    expect: { status: 201 }
+    capture: { user: { path: $.UserID } }
+  - wait: 1m
+    request: { method: GET, path: "Users/{{ user }}" }
+teardown:
+  - request: { method: DELETE, path: "Users/{{ user }}" }
+  - request: { method: POST, path: Auth/Signout }
+"#,
+    );
+    let project = Project::new(&[("users/left.yaml", &case)]);
+    let base = s.sim.base_url().to_string();
+    let mut child = project
+        .psconform()
+        .args(["run", "--target", &base, "--allow-mutations"])
+        .env("PS_API_KEY", s.key())
+        .env("PS_RUNAS", s.runas())
+        .command()
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let users = |v: &Value| -> Vec<String> {
+        v.as_array().into_iter().flatten().filter_map(|u| u["UserName"].as_str().map(str::to_owned)).collect()
+    };
+    let mut left = None;
+    for _ in 0..200 {
+        left = users(&s.get_json("Users", &cookie).await).into_iter().find(|n| n.ends_with("-killed"));
+        if left.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let left = left.expect("the run created its user");
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+    assert!(users(&s.get_json("Users", &cookie).await).contains(&left), "no teardown ran after SIGKILL");
+
+    let (key, runas) = (s.key().to_owned(), s.runas().to_owned());
+    let swept = tokio::task::spawn_blocking(move || {
+        crate::harness::bin::psconform()
+            .args(["cleanup", "--target", &base, "--yes", "--allow-mutations"])
+            .env("PS_API_KEY", &key)
+            .env("PS_RUNAS", &runas)
+            .run()
+    })
+    .await
+    .expect("join");
+    assert_eq!(swept.code, Some(0), "{swept:#?}");
+    assert!(swept.stderr.contains(&left), "{}", swept.stderr);
+    let after = users(&s.get_json("Users", &cookie).await);
+    assert!(!after.contains(&left) && after.contains(&"psconform-demo".to_owned()), "{after:?}");
+}
+
+/// The whole shipped suite, with every opt-in, against a separately started simulator leaves
+/// the target as it found it: every list the catalog documents (without a path parameter)
+/// answers the same records before and after, apart from the histories a run adds to by
+/// design (each listed with why).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_with_every_opt_in_leaves_every_list_as_it_found_it() {
+    // Lists that record what happened rather than what exists: a run adds to them by design.
+    const HISTORIES: &[(&str, &str)] = &[
+        ("Requests", "a release request stays in the request history after its check-in"),
+        ("UserAudits", "every sign-in and change is audited"),
+        ("Sessions", "a release may record a session"),
+    ];
+    let s = Sim::start(SimState::default(), &[]).await;
+    let catalog = psconform::catalog::Catalog::shared().expect("catalog");
+    let lists: Vec<String> = catalog
+        .endpoints
+        .iter()
+        .filter(|e| e.method == "GET" && !e.route.contains('{'))
+        .filter(|e| !HISTORIES.iter().any(|(h, _)| e.route.eq_ignore_ascii_case(h)))
+        .map(|e| e.route.clone())
+        .collect();
+    let snapshot = |cookie: String| {
+        let lists = lists.clone();
+        let s = &s;
+        async move {
+            let mut out = std::collections::BTreeMap::new();
+            for route in lists {
+                let r = s.get(&route, Some(&cookie)).await;
+                let status = r.status().as_u16();
+                let body = r.text().await.unwrap_or_default();
+                out.insert(route, (status, body));
+            }
+            out
+        }
+    };
+    let cookie = s.session().await;
+    let before = snapshot(cookie.clone()).await;
+    assert!(before.len() > 30, "{} lists", before.len());
+
+    let base = s.sim.base_url().to_string();
+    let settings = s.settings.clone();
+    let run = tokio::task::spawn_blocking(move || {
+        use secrecy::ExposeSecret as _;
+        let mut p = crate::harness::bin::psconform()
+            .args(["run", "--target", &base, "--allow-mutations", "--allow-credential-release"])
+            .env("PS_API_KEY", settings.api_key.as_ref().expect("key").expose_secret())
+            .env("PS_RUNAS", settings.runas.as_deref().expect("runas"))
+            .env("PS_ACCOUNT", "demo-linux-01/svc-release")
+            .env("PS_SECRET", "psconform/demo/demo-database");
+        if let Some(pwd) = &settings.runas_password {
+            p = p.env("PS_RUNAS_PASSWORD", pwd.expose_secret());
+        }
+        p.run()
+    })
+    .await
+    .expect("join");
+    assert!(run.code == Some(0), "the run passes: {}", run.text());
+
+    let cookie = s.session().await;
+    let after = snapshot(cookie).await;
+    let changed: Vec<&String> = before.keys().filter(|k| before.get(*k) != after.get(*k)).collect();
+    assert!(changed.is_empty(), "lists that differ after the run: {changed:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Answers that once went against their models (the case writers' findings)
+
+#[tokio::test]
+async fn password_rules_filter_by_product_name() {
+    let s = Sim::start(SimState::default(), &[]).await;
+    let cookie = s.session().await;
+    let has = |rules: &Value, bit: i64| {
+        rules.as_array().is_some_and(|r| r.iter().all(|x| x["EnabledProducts"].as_i64().is_some_and(|p| p & bit != 0)))
+    };
+    let default = s.get_json("PasswordRules", &cookie).await;
+    assert_eq!(s.get_json("PasswordRules?enabledproducts=PasswordSafe", &cookie).await, default);
+    assert!(has(&default, 1), "{default}");
+    let secrets = s.get_json("PasswordRules?enabledproducts=secretssafe", &cookie).await;
+    assert!(has(&secrets, 2), "{secrets}");
+    assert_eq!(s.get_json("PasswordRules?enabledproducts=TeamPasswords", &cookie).await, secrets);
+    let r = s.get("PasswordRules?enabledproducts=psconform-no-such-product", Some(&cookie)).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn a_new_user_group_is_named_from_group_name_and_holds_nothing_it_was_not_given() {
+    let s = Sim::start(SimState::default(), &[]).await;
+    let cookie = s.session().await;
+    let body = r#"{"groupType":"BeyondInsight","groupName":"psconform-new-group","isActive":true}"#;
+    let (status, group) = status_json(s.send(reqwest::Method::POST, "UserGroups", &cookie, body).await).await;
+    assert_eq!((status, &group["Name"]), (StatusCode::CREATED, &json!("psconform-new-group")), "{group}");
+    let id = group["GroupID"].as_i64().expect("GroupID");
+    let by_name = s.get_json("UserGroups?name=psconform-new-group", &cookie).await;
+    assert_eq!(by_name.get("GroupID").or_else(|| by_name[0].get("GroupID")), Some(&json!(id)), "{by_name}");
+    let again = s.send(reqwest::Method::POST, "UserGroups", &cookie, body).await;
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    assert_eq!(s.get_json(&format!("UserGroups/{id}/Permissions"), &cookie).await, json!([]));
+    let rule = s.get_json("SmartRules", &cookie).await[0]["SmartRuleID"].clone();
+    assert_eq!(s.get_json(&format!("UserGroups/{id}/SmartRules/{rule}/Roles"), &cookie).await, json!([]));
+    // The demo groups keep what they were planted with.
+    assert_ne!(s.get_json("UserGroups/1/Permissions", &cookie).await, json!([]));
+    let r = s.send(reqwest::Method::DELETE, "UserGroups?name=psconform-new-group", &cookie, "").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(s.get(&format!("UserGroups/{id}"), Some(&cookie)).await.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn new_systems_and_functional_accounts_take_their_documented_names() {
+    let s = Sim::start(SimState::default(), &[]).await;
+    let cookie = s.session().await;
+    let body = r#"{"EntityTypeID":1,"HostName":"psconform-host","IPAddress":"192.0.2.9","PlatformID":1}"#;
+    let (status, system) =
+        status_json(s.send(reqwest::Method::POST, "Workgroups/1/ManagedSystems", &cookie, body).await).await;
+    assert!(status.is_success(), "{status} {system}");
+    assert_eq!(system["SystemName"], json!("psconform-host"), "{system}");
+    let body = r#"{"PlatformID":1,"AccountName":"psconform-fa","Password":"x"}"#;
+    let (status, account) = status_json(s.send(reqwest::Method::POST, "FunctionalAccounts", &cookie, body).await).await;
+    assert!(status.is_success(), "{status} {account}");
+    assert_eq!(account["DisplayName"], json!("psconform-fa"), "{account}");
+    let body = r#"{"PlatformID":1,"AccountName":"psconform-fa","DisplayName":"shown","Password":"x"}"#;
+    let (_, account) = status_json(s.send(reqwest::Method::POST, "FunctionalAccounts", &cookie, body).await).await;
+    assert_eq!(account["DisplayName"], json!("shown"), "{account}");
+}
+
+#[tokio::test]
+async fn an_access_level_assignment_answers_200_without_a_body_and_the_group_reaches_the_rule() {
+    let s = Sim::start(SimState::default(), &[]).await;
+    let cookie = s.session().await;
+    let rule = s.get_json("SmartRules", &cookie).await[0]["SmartRuleID"].clone();
+    let path = format!("UserGroups/2/SmartRules/{rule}/AccessLevels");
+    let r = s.send(reqwest::Method::POST, &path, &cookie, r#"{"AccessLevelID":3}"#).await;
+    assert_eq!(status_and_text(r).await, (StatusCode::OK, String::new(), String::new()));
+    let reached = s.get_json("UserGroups/2/SmartRules", &cookie).await;
+    assert!(
+        reached.as_array().is_some_and(|a| a.iter().any(|x| x["SmartRuleID"] == rule && x["AccessLevelID"] == 3)),
+        "{reached}"
+    );
+    let listed = s.get_json("UserGroups/2/SmartRules?accessLevel=1,3", &cookie).await;
+    assert!(listed.as_array().is_some_and(|a| a.iter().any(|x| x["SmartRuleID"] == rule)), "{listed}");
+    let read_only = s.get_json("UserGroups/2/SmartRules?accessLevel=0,1", &cookie).await;
+    assert!(read_only.as_array().is_some_and(|a| a.iter().all(|x| x["SmartRuleID"] != rule)), "{read_only}");
+}
+
+#[tokio::test]
+async fn quick_rules_list_their_ids_keep_one_member_and_answer_feedback_by_default() {
+    let s = Sim::start(SimState::default(), &[]).await;
+    let cookie = s.session().await;
+    let body = r#"{"IDs":[1],"Title":"psconform-systems","RuleType":"ManagedSystem"}"#;
+    let (status, rule) = status_json(s.send(reqwest::Method::POST, "QuickRules", &cookie, body).await).await;
+    assert_eq!((status, &rule["RuleType"]), (StatusCode::CREATED, &json!("ManagedSystem")), "{rule}");
+    let id = &rule["SmartRuleID"];
+    let systems = s.get_json(&format!("QuickRules/{id}/ManagedSystems"), &cookie).await;
+    assert_eq!(
+        systems.as_array().map(|a| a.iter().map(|x| x["ManagedSystemID"].clone()).collect()),
+        Some(vec![json!(1)])
+    );
+    let last = s.send(reqwest::Method::DELETE, &format!("QuickRules/{id}/ManagedSystems/1"), &cookie, "").await;
+    assert_eq!(last.status(), StatusCode::BAD_REQUEST);
+
+    let body = r#"{"IDs":[10],"Title":"psconform-accounts"}"#;
+    let (status, rule) = status_json(s.send(reqwest::Method::POST, "QuickRules", &cookie, body).await).await;
+    assert_eq!((status, &rule["RuleType"]), (StatusCode::CREATED, &json!("ManagedAccount")), "{rule}");
+    let id = &rule["SmartRuleID"];
+    let last = s.send(reqwest::Method::DELETE, &format!("QuickRules/{id}/ManagedAccounts/10"), &cookie, "").await;
+    assert_eq!(last.status(), StatusCode::BAD_REQUEST);
+    let path = format!("QuickRules/{id}/ManagedAccounts");
+    let (status, _) = status_json(s.send(reqwest::Method::PUT, &path, &cookie, r#"{"IDs":[10]}"#).await).await;
+    assert_eq!(status, StatusCode::OK);
+    let quiet = s.send(reqwest::Method::PUT, &format!("{path}?feedback=false"), &cookie, r#"{"IDs":[10]}"#).await;
+    assert_eq!(quiet.status(), StatusCode::NO_CONTENT);
+}
+
+#[tokio::test]
+async fn a_managed_account_smart_rule_is_bounded_only_by_an_asset_or_system_rule() {
+    let s = Sim::start(SimState::default(), &[]).await;
+    let cookie = s.session().await;
+    let attribute = s.get_json("Attributes", &cookie).await[0]["AttributeID"].clone();
+    let (sim, session, attribute) = (&s, &cookie, &attribute);
+    let create = |route: &'static str, title: &'static str, bound: Option<Value>| async move {
+        let mut body =
+            json!({ "AttributeIDs": [attribute], "Title": title, "Category": "c", "ProcessImmediately": false });
+        if let Some(b) = bound {
+            body["SmartRuleID"] = b;
+        }
+        sim.send(reqwest::Method::POST, route, session, &body.to_string()).await
+    };
+    let (status, assets) = status_json(create("SmartRules/FilterAssetAttribute", "psconform-a", None).await).await;
+    assert_eq!((status, &assets["RuleType"]), (StatusCode::CREATED, &json!("Asset")), "{assets}");
+    let route = "SmartRules/FilterManagedAccountAttribute";
+    let (status, accounts) = status_json(create(route, "psconform-b", Some(assets["SmartRuleID"].clone())).await).await;
+    assert_eq!((status, &accounts["RuleType"]), (StatusCode::CREATED, &json!("ManagedAccount")), "{accounts}");
+    let refused = create(route, "psconform-c", Some(accounts["SmartRuleID"].clone())).await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn an_update_needs_the_fields_its_model_requires() {
+    let s = Sim::start(SimState::default(), &[]).await;
+    let cookie = s.session().await;
+    let asset = s.get_json("Assets/11", &cookie).await;
+    let r = s.send(reqwest::Method::PUT, "Assets/11", &cookie, r#"{"AssetName":"renamed"}"#).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(s.get_json("Assets/11", &cookie).await, asset, "a refused update changes nothing");
+    let mut full = asset.clone();
+    full["AssetName"] = json!("renamed");
+    let (status, updated) =
+        status_json(s.send(reqwest::Method::PUT, "Assets/11", &cookie, &full.to_string()).await).await;
+    assert_eq!((status, &updated["AssetName"]), (StatusCode::OK, &json!("renamed")), "{updated}");
+}
+
+#[tokio::test]
+async fn new_records_carry_the_moment_they_were_made() {
+    let s = Sim::start(SimState::default(), &[]).await;
+    let cookie = s.session().await;
+    let body = r#"{"IPAddress":"192.0.2.77","AssetName":"psconform-dated"}"#;
+    let (status, asset) = status_json(s.send(reqwest::Method::POST, "Workgroups/1/Assets", &cookie, body).await).await;
+    assert!(status.is_success(), "{status} {asset}");
+    for field in ["CreateDate", "LastUpdateDate"] {
+        let date = asset[field].as_str().unwrap_or_default();
+        assert!(date.starts_with("20"), "{field}: {asset}");
+    }
+}
+
+#[tokio::test]
+async fn a_request_set_needs_two_access_types() {
+    let s = Sim::start(SimState::default(), &[]).await;
+    let cookie = s.session().await;
+    let set = |types: &str| format!(r#"{{"AccessTypes":{types},"SystemID":1,"AccountID":10,"DurationMinutes":5}}"#);
+    let one = s.send(reqwest::Method::POST, "RequestSets", &cookie, &set(r#"["View"]"#)).await;
+    assert_eq!(one.status(), StatusCode::BAD_REQUEST);
+    let same_twice = s.send(reqwest::Method::POST, "RequestSets", &cookie, &set(r#"["View","view"]"#)).await;
+    assert_eq!(same_twice.status(), StatusCode::BAD_REQUEST);
+    let two = s.send(reqwest::Method::POST, "RequestSets", &cookie, &set(r#"["View","RDP"]"#)).await;
+    assert_eq!(two.status(), StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn secrets_safe_folders_have_real_parents_and_uploads_read_their_file_part() {
+    let s = Sim::start(SimState::default(), &[]).await;
+    let cookie = s.session().await;
+    let (sim, session) = (&s, &cookie);
+    let post = |path: &'static str, body: Value| async move {
+        sim.send(reqwest::Method::POST, path, session, &body.to_string()).await
+    };
+    let (_, safe) = status_json(post("Secrets-Safe/Safes", json!({ "Name": "psconform-safe" })).await).await;
+    let orphan = post(
+        "Secrets-Safe/Folders",
+        json!({ "Name": "psconform-orphan", "ParentId": uuid::Uuid::new_v4().to_string() }),
+    )
+    .await;
+    assert_eq!(orphan.status(), StatusCode::NOT_FOUND);
+    let (status, folder) =
+        status_json(post("Secrets-Safe/Folders", json!({ "Name": "psconform-f", "ParentId": safe["Id"] })).await).await;
+    assert_eq!(status, StatusCode::CREATED, "{folder}");
+    let (status, child) =
+        status_json(post("Secrets-Safe/Folders", json!({ "Name": "psconform-f", "ParentId": folder["Id"] })).await)
+            .await;
+    assert_eq!(status, StatusCode::CREATED, "the same name under another parent: {child}");
+
+    let multipart = |name: &str, content: &str, meta: Option<&str>| {
+        let meta = meta
+            .map(|m| format!("--b\r\nContent-Disposition: form-data; name=\"secretmetadata\"\r\n\r\n{m}\r\n"))
+            .unwrap_or_default();
+        format!(
+            "{meta}--b\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"x.csv\"\r\n\r\n{content}\r\n--b--\r\n"
+        )
+    };
+    let send_multipart = |path: String, body: String| {
+        client()
+            .post(s.url(&path))
+            .header(COOKIE, &cookie)
+            .header(CONTENT_TYPE, "multipart/form-data; boundary=b")
+            .body(body)
+            .send()
+    };
+    let fid = folder["Id"].as_str().expect("Id");
+    let csv = "url,username,password,name\r\nhttps://example.invalid,someone,pw,psconform-imported";
+    let r = send_multipart(format!("Secrets-Safe/Folders/{fid}/Upload"), multipart("form-data", csv, None))
+        .await
+        .expect("request");
+    let (status, result) = status_json(r).await;
+    assert_eq!(
+        (status, &result["totalNumber"], &result["successfulImport"]),
+        (StatusCode::CREATED, &json!(1), &json!(1)),
+        "{result}"
+    );
+    for part in ["files", "form-data"] {
+        let meta = format!(r#"{{"Title":"psconform-{part}","FileName":"x.txt"}}"#);
+        let r =
+            send_multipart(format!("Secrets-Safe/Folders/{fid}/Secrets/File"), multipart(part, "content", Some(&meta)))
+                .await
+                .expect("request");
+        assert_eq!(r.status(), StatusCode::CREATED, "{part}");
+    }
+    let secrets = s.get_json(&format!("Secrets-Safe/Folders/{fid}/Secrets"), &cookie).await;
+    let secrets = secrets.as_array().expect("array");
+    assert_eq!(secrets.len(), 3);
+    assert!(secrets.iter().any(|x| x["Title"] == "psconform-imported"));
+    assert!(
+        secrets.iter().all(|x| x["Folder"] == "psconform-f"
+            && x["FolderPath"] == "psconform-safe/psconform-f"
+            && x["OwnerId"] != 0),
+        "{secrets:?}"
+    );
+}
+
+#[tokio::test]
+async fn replay_answers_each_frame_form_and_keeps_its_speed() {
+    let s = Sim::start(SimState::default(), &[]).await;
+    let cookie = s.session().await;
+    let sessions = s.get_json("Sessions", &cookie).await;
+    let session = sessions.as_array().and_then(|a| a.iter().find(|x| x["Token"].is_string())).expect("a session");
+    let body =
+        json!({ "id": session["Token"], "record_key": session["RecordKey"], "protocol": "SSH", "headless": true });
+    let (status, replay) =
+        status_json(s.send(reqwest::Method::POST, "pbsm/replay", &cookie, &body.to_string()).await).await;
+    assert_eq!(status, StatusCode::OK, "{replay}");
+    let path = format!("pbsm/replay/{}", replay["id"].as_str().expect("id"));
+    for (query, wanted) in [("screen=1", "text/plain"), ("jpeg=1", "image/jpeg"), ("png=1", "image/png")] {
+        let r = s.get(&format!("{path}?{query}"), Some(&cookie)).await;
+        assert_eq!((r.status(), content_type(&r)), (StatusCode::OK, wanted.to_owned()), "{query}");
+        if query.starts_with("jpeg") {
+            assert!(r.bytes().await.expect("bytes").starts_with(&[0xff, 0xd8]));
+        }
+    }
+    let moved = r#"{"speed":200,"offset":1000,"next":10}"#;
+    let (status, now) = status_json(s.send(reqwest::Method::PUT, &path, &cookie, moved).await).await;
+    assert_eq!((status, &now["speed"], &now["offset"]), (StatusCode::OK, &json!(200), &json!(1000)), "{now}");
+    assert_eq!(s.get_json(&path, &cookie).await["speed"], json!(200));
+}
+
+#[tokio::test]
+async fn every_new_session_has_an_id_of_its_own() {
+    let s = Sim::start(SimState::default(), &[]).await;
+    let cookie = s.session().await;
+    let body = r#"{"SessionType":"SSH","HostName":"psconform-host","UserName":"root","Password":"x"}"#;
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let (status, ticket) = status_json(s.send(reqwest::Method::POST, "Sessions/Admin", &cookie, body).await).await;
+        assert_eq!(status, StatusCode::CREATED);
+        let id = ticket["ID"].as_str().expect("ID").to_owned();
+        assert_ne!(id, "0");
+        let session = s.get_json(&format!("Sessions/{id}"), &cookie).await;
+        assert_eq!(session["SessionID"].to_string(), id, "{session}");
+        ids.push(id);
+    }
+    assert_ne!(ids[0], ids[1]);
+}
+
+#[tokio::test]
+async fn unmodelled_answers_still_need_the_record_they_name() {
+    let s = Sim::start(SimState::default(), &[]).await;
+    let cookie = s.session().await;
+    let platforms = s.get_json("CustomPlatforms", &cookie).await;
+    let id = &platforms[0]["id"];
+    assert_eq!(s.get(&format!("CustomPlatforms/{id}/Export"), Some(&cookie)).await.status(), StatusCode::OK);
+    let r = s.get("CustomPlatforms/2147483647/Export", Some(&cookie)).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let deliveries = s.get_json("Subscriptions/Delivery", &cookie).await;
+    let first = &deliveries[0];
+    let (sim, session) = (&s, &cookie);
+    let download = |id: String| async move {
+        sim.send(reqwest::Method::POST, &format!("Subscriptions/Delivery/Download?id={id}"), session, "").await
+    };
+    assert_eq!(download(first.to_string()).await.status(), StatusCode::OK);
+    assert_eq!(download("2147483647".into()).await.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn an_address_group_is_deleted_with_its_addresses() {
+    let s = Sim::start(SimState::default(), &[]).await;
+    let cookie = s.session().await;
+    let (_, group) =
+        status_json(s.send(reqwest::Method::POST, "AddressGroups", &cookie, r#"{"Name":"psconform-ag"}"#).await).await;
+    let gid = &group["AddressGroupID"];
+    let path = format!("AddressGroups/{gid}/Addresses");
+    let body = r#"{"Type":1,"Value":"192.0.2.5","Omit":false}"#;
+    let (status, address) = status_json(s.send(reqwest::Method::POST, &path, &cookie, body).await).await;
+    assert_eq!(status, StatusCode::CREATED, "{address}");
+    let r = s.send(reqwest::Method::DELETE, &format!("AddressGroups/{gid}"), &cookie, "").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = s.get(&format!("Addresses/{}", address["AddressID"]), Some(&cookie)).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_new_propagation_action_assignment_is_201_and_a_repeated_one_200() {
+    let s = Sim::start(SimState::default(), &[]).await;
+    let cookie = s.session().await;
+    let action = s.get_json("PropagationActions", &cookie).await[0]["PropagationActionID"].clone();
+    let path = format!("ManagedAccounts/10/PropagationActions/{action}");
+    let _ = s.send(reqwest::Method::DELETE, "ManagedAccounts/10/PropagationActions", &cookie, "").await;
+    let first = s.send(reqwest::Method::POST, &path, &cookie, "{}").await;
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let again = s.send(reqwest::Method::POST, &path, &cookie, "{}").await;
+    assert_eq!(again.status(), StatusCode::OK);
+    let listed = s.get_json("ManagedAccounts/10/PropagationActions", &cookie).await;
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
+}
+
+#[tokio::test]
+async fn a_new_application_user_is_answered_with_its_client_credentials_once() {
+    let s = Sim::start(SimState::default(), &[]).await;
+    let cookie = s.session().await;
+    let body = r#"{"UserType":"Application","UserName":"psconform-app","AccessPolicyID":1}"#;
+    let (status, user) = status_json(s.send(reqwest::Method::POST, "Users", &cookie, body).await).await;
+    assert_eq!(status, StatusCode::CREATED, "{user}");
+    let client_id = user["ClientID"].as_str().unwrap_or_default();
+    assert!(!client_id.is_empty() && user["ClientSecret"].as_str().is_some_and(|s| s.len() >= 32), "{user}");
+    let read = s.get_json(&format!("Users/{}", user["UserID"]), &cookie).await;
+    assert_eq!((read["ClientID"].as_str(), &read["ClientSecret"]), (Some(client_id), &Value::Null), "{read}");
+    let body = r#"{"UserType":"BeyondInsight","UserName":"psconform-person","Password":"x"}"#;
+    let (status, person) = status_json(s.send(reqwest::Method::POST, "Users", &cookie, body).await).await;
+    assert_eq!(status, StatusCode::CREATED, "{person}");
+    assert!(person.get("ClientSecret").is_none_or(Value::is_null), "{person}");
 }

@@ -37,87 +37,123 @@ fn faithful_simulator_passes_every_shipped_case_with_every_data_variant() {
     let variants = psconform::simulator::DataVariant::ALL;
     let runs = in_parallel(variants, |v| psconform().args(["run", "--cases", "cases", "--sim-data", v.name()]).run());
     for (variant, run) in variants.iter().zip(&runs) {
-        assert_every_case_passed(variant.name(), run);
+        // Sparse and extended data leave some lists without the record a lookup needs: such a
+        // case is ignored as having nothing to check, which is what `if_missing` is for.
+        let all = run.text();
+        assert_eq!(run.code, Some(0), "{}: {all}", variant.name());
+        assert!(all.contains(" 0 failed;") && !all.contains("panicked"), "{}: {all}", variant.name());
+        let ignored = all.lines().filter(|l| l.contains("... ignored")).collect::<Vec<_>>();
+        assert!(
+            ignored.iter().all(|l| l.contains("nothing to check")),
+            "{}: only nothing-to-check ignores: {ignored:#?}",
+            variant.name()
+        );
     }
 }
 
 /// Where each fault must show in the JSON report: a failed case, and in it a failed outcome
-/// with this subject and matcher (typed, not words: the words are the golden tests' business).
-fn named_deviation(fault: Fault) -> (&'static str, &'static str, &'static str) {
+/// whose subject contains this text (a JSON path, a header, or the contract's model and
+/// endpoint) and whose matcher is this (typed, not words: the words are the golden tests'
+/// business), and whether that outcome is an observed check (which fails only under `--strict`).
+fn named_deviation(fault: Fault) -> (&'static str, &'static str, &'static str, bool) {
+    const SIGN_IN: &str = "POST Auth/SignAppin 200";
+    const TOKEN: &str = "POST Auth/Connect/Token 200";
     match fault {
-        Fault::SigninMissingUserid => ("auth::sign-app-in::api-key", "$.UserId", "type"),
-        Fault::SigninUseridAsString => ("auth::sign-app-in::api-key", "$.UserId", "type"),
-        Fault::SigninWrongUsername => ("auth::sign-app-in::api-key", "$.UserName", "equals"),
-        Fault::SigninNoCookie => ("auth::sign-app-in::api-key", "ASP.NET_SessionId", "set"),
-        Fault::SigninHtmlContentType => ("auth::sign-app-in::api-key", "Content-Type", "matches"),
-        Fault::SigninAcceptsBadKey => ("auth::sign-app-in::wrong-key", "status", "status"),
-        Fault::SigninIgnoresPassword => ("auth::sign-app-in::password-missing", "status", "status"),
-        Fault::SignoutKeepsSession => ("auth::sign-out::ends-session", "status", "status"),
-        Fault::Signout500 => ("auth::sign-out::without-session", "status", "status"),
-        Fault::Unauthenticated200 => ("auth::session::no-session", "status", "status"),
-        Fault::UnauthenticatedHtmlBody => ("auth::session::no-session", "body", "exact"),
-        Fault::TokenMissingExpiresIn => ("auth::connect-token::client-credentials", "$.expires_in", "type"),
-        Fault::TokenTypeLowercase => ("auth::connect-token::client-credentials", "$.token_type", "equals"),
-        Fault::TokenExpiresInString => ("auth::connect-token::client-credentials", "$.expires_in", "type"),
-        Fault::TokenAcceptsBadSecret => ("auth::connect-token::wrong-secret", "status", "status"),
-        Fault::TokenWrongScope => ("auth::connect-token::client-credentials", "$.scope", "equals"),
-        Fault::BearerInvalidAccepted => ("auth::oauth-sign-in::invalid-token", "status", "status"),
-        Fault::LicenceIgnored => ("auth::sign-app-in::licence-invalid", "status", "status"),
-        Fault::VersionDisabledIgnored => ("auth::sign-app-in::api-version-disabled", "status", "status"),
-        Fault::SessionNeverExpires => ("auth::session::idle-timeout", "status", "status"),
-        Fault::CookieNotHttponly => ("auth::sign-app-in::api-key", "ASP.NET_SessionId", "http_only"),
-        Fault::RoutesCaseSensitive => ("managed-accounts::list-accounts::python-client-spelling", "status", "status"),
-        Fault::AccountLookupList => ("managed-accounts::list-accounts::lookup-by-names", "$", "type"),
-        Fault::AccountSystemIdSpelling => ("managed-accounts::list-accounts::lookup-by-names", "$.SystemId", "type"),
-        Fault::RequestIdObject => ("requests::release::release-and-check-in", "$", "type"),
-        Fault::RequestConflictIgnored => ("requests::release::conflict-without-option", "status", "status"),
-        Fault::ApprovalIgnored => ("requests::access-policy::approval-pending", "status", "status"),
-        Fault::CredentialsObject => ("requests::release::release-and-check-in", "$", "type"),
-        Fault::CredentialsAfterCheckin => ("requests::release::credentials-gone-after-check-in", "status", "status"),
-        Fault::Checkin200Body => ("requests::release::release-and-check-in", "body", "empty"),
-        Fault::RequestsNeverExpire => ("requests::access-policy::release-expires", "status", "status"),
-        Fault::SecretsUnwrapped => ("secrets-safe::list-secrets::version-3-2", "$.TotalCount", "type"),
-        Fault::SecretsTitleIgnored => ("secrets-safe::secrets-by-path::by-path-and-title", "$", "length"),
-        Fault::FileDownloadJson => ("secrets-safe::secret-by-id::file-secret", "Content-Type", "matches"),
-        Fault::FoldersBoolCaseSensitive => ("secrets-safe::folders::python-client-booleans", "status", "status"),
+        Fault::SigninMissingUserid => ("auth::sign-app-in::api-key", SIGN_IN, "conforms", false),
+        Fault::SigninUseridAsString => ("auth::sign-app-in::api-key", SIGN_IN, "conforms", false),
+        Fault::SigninWrongUsername => ("auth::sign-app-in::api-key", "$.UserName", "equals", false),
+        Fault::SigninNoCookie => ("auth::sign-app-in::api-key", SIGN_IN, "conforms", false),
+        Fault::SigninHtmlContentType => ("auth::sign-app-in::api-key", "Content-Type", "matches", false),
+        Fault::SigninAcceptsBadKey => ("auth::sign-app-in::wrong-key", "status", "status", false),
+        Fault::SigninIgnoresPassword => ("auth::sign-app-in::password-missing", "status", "status", false),
+        Fault::SignoutKeepsSession => ("auth::sign-out::ends-session", "status", "status", false),
+        Fault::Signout500 => ("auth::sign-out::without-session", "status", "status", false),
+        Fault::Unauthenticated200 => ("auth::session::no-session", "status", "status", false),
+        Fault::UnauthenticatedHtmlBody => ("auth::session::no-session", "body", "exact", true),
+        Fault::TokenMissingExpiresIn => ("auth::connect-token::client-credentials", TOKEN, "conforms", false),
+        Fault::TokenTypeLowercase => ("auth::connect-token::client-credentials", "$.token_type", "equals", false),
+        Fault::TokenExpiresInString => ("auth::connect-token::client-credentials", TOKEN, "conforms", false),
+        Fault::TokenAcceptsBadSecret => ("auth::connect-token::wrong-secret", "status", "status", false),
+        Fault::TokenWrongScope => ("auth::connect-token::client-credentials", "$.scope", "equals", false),
+        Fault::BearerInvalidAccepted => ("auth::oauth-sign-in::invalid-token", "status", "status", false),
+        Fault::LicenceIgnored => ("auth::sign-app-in::licence-invalid", "status", "status", false),
+        Fault::VersionDisabledIgnored => ("auth::sign-app-in::api-version-disabled", "status", "status", false),
+        Fault::SessionNeverExpires => ("auth::session::idle-timeout", "status", "status", false),
+        Fault::CookieNotHttponly => ("auth::sign-app-in::api-key", "ASP.NET_SessionId", "http_only", true),
+        Fault::RoutesCaseSensitive => {
+            ("managed-accounts::list-accounts::python-client-spelling", "status", "status", true)
+        }
+        Fault::AccountLookupList => {
+            ("managed-accounts::list-accounts::lookup-by-names", "GET ManagedAccounts 200", "conforms", false)
+        }
+        Fault::AccountSystemIdSpelling => {
+            ("managed-accounts::list-accounts::lookup-by-names", "GET ManagedAccounts 200", "conforms", false)
+        }
+        Fault::RequestIdObject => ("requests::release::release-and-check-in", "POST Requests 20", "conforms", false),
+        Fault::RequestConflictIgnored => ("requests::release::conflict-without-option", "status", "status", false),
+        Fault::ApproveWithoutApprover => ("requests::approvals::approve-flow", "status", "status", false),
+        Fault::ApprovalIgnored => ("requests::access-policy::approval-pending", "status", "status", false),
+        Fault::CredentialsObject => {
+            ("requests::release::release-and-check-in", "GET Credentials/{requestId} 200", "conforms", false)
+        }
+        Fault::CredentialsAfterCheckin => {
+            ("requests::release::credentials-gone-after-check-in", "status", "status", false)
+        }
+        Fault::Checkin200Body => ("requests::release::credentials-gone-after-check-in", "body", "empty", false),
+        Fault::RequestsNeverExpire => ("requests::access-policy::release-expires", "status", "status", false),
+        Fault::SecretsUnwrapped => {
+            ("secrets-safe::list-secrets::version-3-2", "GET Secrets-Safe/Secrets 200", "conforms", false)
+        }
+        Fault::SecretsTitleIgnored => ("secrets-safe::secrets-by-path::by-path-and-title", "$", "length", false),
+        Fault::FileDownloadJson => ("secrets-safe::secret-by-id::file-secret", "Content-Type", "matches", false),
+        Fault::FoldersBoolCaseSensitive => ("secrets-safe::folders::python-client-booleans", "status", "status", true),
     }
 }
 
-/// The failed outcomes of the failed cases in a JSON report: (case, subject, matcher).
-fn failed_outcomes(report: &serde_json::Value) -> Vec<(&str, &str, &str)> {
+/// The failed outcomes of the failed cases in a JSON report: (case, subject, matcher, observed).
+fn failed_outcomes(report: &serde_json::Value) -> Vec<(&str, &str, &str, bool)> {
     let mut out = Vec::new();
     for case in list(&report["cases"]).filter(|c| c["outcome"] == "failed") {
         for step in list(&case["steps"]) {
             for o in list(&step["outcomes"]).filter(|o| o["passed"] == false) {
-                out.push((text(&case["name"]), text(&o["subject"]), text(&o["matcher"])));
+                out.push((text(&case["name"]), text(&o["subject"]), text(&o["matcher"]), !o["observed"].is_null()));
             }
         }
     }
     out
 }
 
-/// One run of the shipped suite per fault, several at once: each run has a simulator of its
-/// own, so no fault can mask another. Within a run the cases go one at a time: the release
-/// cases share the run-as user's live requests, and side by side one case's check-in or renewal
-/// can end another's request, which then fails on a 404 instead of on the outcome its fault is
-/// named by (seen in 1 of 48 runs of `credentials-object` with four threads, eight runs at once).
+/// One run per fault of the shipped case file that names it, several at once: each run has a
+/// simulator of its own, so no fault can mask another. Within a run the cases go one at a
+/// time: the release cases share the run-as user's live requests, and side by side one case's
+/// check-in or renewal can end another's request, which then fails on a 404 instead of on the
+/// outcome its fault is named by. A fault that breaks only observed behaviour must pass
+/// without `--strict` and fail with it.
 #[test]
 fn every_fault_fails_a_case_and_the_report_names_the_deviation() {
     let dir = tempfile::tempdir().expect("temp");
     let missed = in_parallel(Fault::ALL, |fault| {
-        let report = dir.path().join(format!("{}.json", fault.name()));
-        let run = psconform()
-            .args(["run", "--cases", "cases", "--sim-fault", fault.name(), "--test-threads", "1", "--report"])
-            .arg(&report)
-            .run();
+        let (case, subject, matcher, observed) = named_deviation(*fault);
+        let file: String = case.split("::").take(2).map(|p| format!("{p}::")).collect();
+        let run_with = |strict: bool| {
+            let report = dir.path().join(format!("{}-{strict}.json", fault.name()));
+            let mut p =
+                psconform().args(["run", "--cases", "cases", "--sim-fault", fault.name(), "--test-threads", "1"]);
+            if strict {
+                p = p.arg("--strict");
+            }
+            let run = p.arg("--report").arg(&report).arg(&file).run();
+            (run, report::read(&report))
+        };
+        let (run, json) = run_with(observed);
         let all = run.text();
-        let json = report::read(&report);
-        let (case, subject, matcher) = named_deviation(*fault);
         let failed = failed_outcomes(&json);
-        let named = failed.contains(&(case, subject, matcher));
-        (run.code != Some(1) || !named || all.contains("panicked")).then(|| {
+        let named =
+            failed.iter().any(|(c, s, m, o)| *c == case && s.contains(subject) && *m == matcher && *o == observed);
+        let lenient_passes = !observed || run_with(false).0.code == Some(0);
+        (run.code != Some(1) || !named || !lenient_passes || all.contains("panicked")).then(|| {
             format!(
-                "{} (exit {:?}, wanted {case} {subject} {matcher}; failed: {failed:?}):\n{all}",
+                "{} (exit {:?}, wanted {case} {subject} {matcher} observed={observed}; without --strict passes: {lenient_passes}; failed: {failed:?}):\n{all}",
                 fault.name(),
                 run.code
             )
@@ -268,7 +304,17 @@ fn no_secret_reaches_any_artifact() {
     oracle::assert_no_secret("artifacts", &artifacts, oracle::SECRETS);
     // A file secret's FileHash is a SHA-256 of its content: metadata, shown on purpose.
     let file_hash = regex::Regex::new(r"FileHash\W{1,8}[0-9A-F]{16,64}").expect("regex");
-    let made_up = oracle::random_tokens(&file_hash.replace_all(&artifacts, "FileHash"));
+    // The catalog's sources pin public client code by commit (`…/blob/<sha>/…`): public, shown
+    // on purpose in the coverage of a report.
+    let pinned = regex::Regex::new(r"/blob/[0-9a-f]{40}/").expect("regex");
+    let shown = pinned.replace_all(&artifacts, "/blob/COMMIT/");
+    // A replay session's id names it in the routes that follow (`PBSM/Replay/{id}`); what grants
+    // access to the recording is its ticket and the session's record key, both masked.
+    let replay_id = regex::Regex::new(r#"(?i)pbsm/replay/([0-9a-f]{32})"#).expect("regex");
+    let ids: std::collections::BTreeSet<String> =
+        replay_id.captures_iter(&shown).filter_map(|c| c.get(1)).map(|m| m.as_str().to_owned()).collect();
+    let shown = ids.iter().fold(shown.into_owned(), |text, id| text.replace(id.as_str(), "REPLAYID"));
+    let made_up = oracle::random_tokens(&file_hash.replace_all(&shown, "FileHash"));
     assert!(made_up.is_empty(), "values the simulator made up leaked: {made_up:?}");
 }
 
@@ -288,7 +334,19 @@ fn the_readme_shows_a_real_case_file_as_shipped() {
 /// Records the contracts the shipped suite observes on the simulator in `profile` into `dir`.
 fn record(profile: &str, dir: &Path) {
     let run = psconform()
-        .args(["run", "--cases", "cases", "--no-snapshots", "--sim-profile", profile, "--record"])
+        // One case at a time: the change cases make records that the lists show, so in parallel
+        // what a list held would depend on timing, and two recordings would differ by it.
+        .args([
+            "run",
+            "--cases",
+            "cases",
+            "--no-snapshots",
+            "--test-threads",
+            "1",
+            "--sim-profile",
+            profile,
+            "--record",
+        ])
         .arg(dir)
         .run();
     assert!(!run.text().contains("panicked"), "{}", run.text());
@@ -356,10 +414,11 @@ fn a_run_compares_live_shapes_with_the_contracts() {
         .filter(|v| v["status"] != "conforming")
         .map(|v| (text(&v["contract"]), text(&v["status"])))
         .collect();
-    assert!(verdicts.contains(&("snapshots/get__secrets-safe__secrets__200__v3.2.snap", "breaking")), "{verdicts:?}");
-    // The values an earlier release returns unasked are a new field to the current contract:
-    // reported, not failing the step.
-    assert!(verdicts.contains(&("snapshots/get__secrets-safe__secrets__200.snap", "additive")), "{verdicts:?}");
+    let has = |file: &str, status: &str| verdicts.iter().any(|(c, s)| c.contains(file) && *s == status);
+    assert!(has("snapshots/get__secrets-safe__secrets__200__v3.2.snap", "breaking"), "{verdicts:?}");
+    // The values an earlier release returns unasked are inside the documented model (the value
+    // fields are there only with decrypt=true on current releases, and older ones sent them
+    // anyway): no verdict, while the drift report still shows them as new to the recording.
     let md = read(&report);
     assert!(md.contains("**1 breaking**, 1 additive"), "{md}");
     assert!(md.contains("| additive | `[].Password` | new field (`string`) |"), "{md}");

@@ -11,7 +11,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::harness::bin::{Run, psconform};
 use crate::harness::files::{Project, SIGN_IN_STEP, one_case};
-use crate::harness::target::{BASE, base_url, on, once, tls_simulator};
+use crate::harness::target::{BASE, base_url, on, tls_simulator};
 
 /// One case: sign in, then a session call.
 fn sign_in_and_call() -> String {
@@ -127,8 +127,10 @@ async fn client_certificate_is_presented_to_a_server_that_requires_one() {
 #[tokio::test(flavor = "multi_thread")]
 async fn every_request_goes_through_the_proxy() {
     let proxy = MockServer::start().await;
-    once(&proxy, on("POST", "Auth/SignAppin"), ResponseTemplate::new(200)).await;
-    once(&proxy, on("GET", "Configuration/Version"), ResponseTemplate::new(200)).await;
+    // Each twice: the sign-in and the probe of the version's area before the cases, then the
+    // case's own.
+    on("POST", "Auth/SignAppin").respond_with(ResponseTemplate::new(200)).expect(2).mount(&proxy).await;
+    on("GET", "Configuration/Version").respond_with(ResponseTemplate::new(200)).expect(2).mount(&proxy).await;
     let dir = project();
     // The target's host does not resolve: only the proxy can have answered.
     let target = format!("http://ps.psconform.invalid{BASE}");

@@ -22,33 +22,15 @@ echo "+ cargo build --bin psconform"
 (cd "$root" && cargo build --quiet --bin psconform)
 
 work="$(mktemp -d)"
-"$target/debug/psconform" serve --listen 127.0.0.1:0 --tls >"$work/stdout" 2>"$work/stderr" &
-pid=$!
-cleanup() {
-    kill "$pid" 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-# Wait for the URL and the settings lines, PS_SECRET the last of them (or for the server to die).
-for _ in $(seq 1 100); do
-    if grep -q '^PS_SECRET=' "$work/stdout"; then break; fi
-    if ! kill -0 "$pid" 2>/dev/null; then
-        echo "psconform serve exited early:" >&2
-        cat "$work/stderr" >&2
-        exit 1
-    fi
-    sleep 0.1
-done
+# shellcheck source=serve.sh
+. "$here/serve.sh"
+pid=""
+trap 'serve_cleanup "$work"' EXIT
+start_serve "$target/debug/psconform" "$work" --tls
 echo "+ psconform serve --listen 127.0.0.1:0 --tls (pid $pid): $(head -n1 "$work/stdout")"
 
 status=0
 "$python" "$here/python-client-check.py" "$work/stdout" || status=$?
 
-kill -TERM "$pid"
-server_status=0
-wait "$pid" || server_status=$?
-echo "+ psconform serve stopped with exit code $server_status"
-sed 's/^/  server stderr: /' "$work/stderr"
-if [ "$server_status" -ne 0 ]; then status=1; fi
+stop_serve "$work" || status=1
 exit "$status"

@@ -6,12 +6,13 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
+use super::query::{DocStats, OverVisits};
 use super::show::bound;
 use super::{CaptureFrom, CapturePlan, Check, CookieMatcher, MAX_FAILURES, PathMatcher, PathPlan, Test, TextMatcher};
 use crate::case::spec::{JsonType, LengthSpec, StatusSpec};
 use crate::plan::template::{ValueTemplate, Vars};
 use crate::response::Response;
-use crate::result::{CheckKind, CheckOutcome, Difference, DifferenceKind, Matcher, Note, Span};
+use crate::result::{CheckKind, CheckOutcome, Difference, DifferenceKind, Matcher, Note, Observed, Span};
 use crate::seal::Redactor;
 use crate::secret::{FieldPolicy, MASK, show_header};
 use crate::shape::StringFormat;
@@ -30,13 +31,17 @@ pub struct Eval<'a> {
     /// The case's variables.
     pub vars: &'a Vars,
     /// Which fields of this endpoint are credentials.
-    pub fields: FieldPolicy,
+    pub fields: &'a FieldPolicy,
     /// The case's redactor, for values shown.
     pub redactor: &'a Redactor,
     /// When evaluation must stop.
     pub deadline: Instant,
-    /// The start of the body as shown, made once.
-    pub(super) preview: std::cell::OnceCell<String>,
+    /// The body as it may be shown, decided once.
+    pub(super) shown: std::cell::OnceCell<crate::seal::ShownBody>,
+    /// The body's size, width and depth, for the JSONPath budget, measured once.
+    stats: std::cell::OnceCell<DocStats>,
+    /// Whether an observed expectation that fails fails its step (`--strict`).
+    pub strict: bool,
 }
 
 pub(super) fn outcome(kind: CheckKind, matcher: Matcher, subject: impl Into<String>, span: Span) -> CheckOutcome {
@@ -49,6 +54,7 @@ pub(super) fn outcome(kind: CheckKind, matcher: Matcher, subject: impl Into<Stri
         note: None,
         passed: false,
         span,
+        observed: None,
     }
 }
 
@@ -76,11 +82,20 @@ impl<'a> Eval<'a> {
     pub fn new(
         resp: &'a Response,
         vars: &'a Vars,
-        fields: FieldPolicy,
+        fields: &'a FieldPolicy,
         redactor: &'a Redactor,
         deadline: Instant,
     ) -> Self {
-        Eval { resp, vars, fields, redactor, deadline, preview: std::cell::OnceCell::new() }
+        Eval {
+            resp,
+            vars,
+            fields,
+            redactor,
+            deadline,
+            strict: false,
+            shown: std::cell::OnceCell::new(),
+            stats: std::cell::OnceCell::new(),
+        }
     }
 
     pub(super) fn over(&self) -> bool {
@@ -91,6 +106,17 @@ impl<'a> Eval<'a> {
 impl Check {
     /// Evaluates the check, appending its outcomes.
     pub fn eval(&self, e: &Eval, out: &mut Vec<CheckOutcome>) -> Result<(), OverBudget> {
+        let start = out.len();
+        let result = self.eval_test(e, out);
+        if let Some(on) = &self.observed {
+            for o in &mut out[start..] {
+                o.observed = Some(Observed { on: on.to_string(), fails: e.strict });
+            }
+        }
+        result
+    }
+
+    fn eval_test(&self, e: &Eval, out: &mut Vec<CheckOutcome>) -> Result<(), OverBudget> {
         if e.over() {
             return Err(OverBudget);
         }
@@ -121,9 +147,8 @@ impl Check {
             }
             Test::BodyText(matcher) => {
                 let text = e.resp.text();
-                let shown = Value::String(if e.fields.bare_body() { MASK.into() } else { e.show_text(&text) });
                 let mut o = text_match(e, matcher, CheckKind::Body, "body", &[&text], span);
-                o.actual = shown;
+                o.actual = e.show_body_text();
                 out.push(o);
             }
             Test::Body { value, partial } => out.push(body(e, value, *partial, span)),
@@ -299,8 +324,11 @@ fn compare_values(
         }
         _ if json_eq(want, actual) => {}
         _ => {
-            let shown =
-                if at == "$" && e.fields.bare_body() { Value::String(MASK.into()) } else { e.show_at(at, actual) };
+            let shown = if at == "$" && e.fields.bare_body(e.resp.status) {
+                Value::String(MASK.into())
+            } else {
+                e.show_at(at, actual)
+            };
             let kind = DifferenceKind::Value { actual: shown, expected: e.show_at(at, want) };
             note_diff(out, count, Difference { at: e.show_text(at), kind })
         }
@@ -330,7 +358,14 @@ fn path_check(
             return Ok(());
         }
     };
-    let nodes = path.query(doc);
+    let nodes = match path.query(doc, || *e.stats.get_or_init(|| DocStats::of(doc)), Some(e.deadline)) {
+        Ok(nodes) => nodes,
+        Err(OverVisits::Deadline) => return Err(OverBudget),
+        Err(over) => {
+            out.push(base.note(over.to_string()));
+            return Ok(());
+        }
+    };
     if let PathMatcher::Exists(want) = matcher {
         let mut o = base.got(Value::Bool(!nodes.is_empty())).passed(nodes.is_empty() != *want);
         if nodes.len() > 1 {
@@ -376,7 +411,7 @@ fn path_check(
         out.push(base.passed(true).note(format!("all {} selected values", nodes.len())));
         return Ok(());
     }
-    let locations = if nodes.len() <= MAX_LOCATED { path.locations(doc) } else { Vec::new() };
+    let locations = if nodes.len() <= MAX_LOCATED { path.locations(doc, Some(e.deadline)) } else { Vec::new() };
     for i in failures {
         let (actual, note) = actual_of(e, &path.source, matcher, nodes[i]);
         let subject = locations
@@ -486,7 +521,7 @@ pub fn json_eq(a: &Value, b: &Value) -> bool {
 impl CapturePlan {
     /// The captured value and whether it is a credential, or the outcome that says why there
     /// is none.
-    pub fn eval(&self, resp: &Response, fields: FieldPolicy) -> Result<(Value, bool), Box<CheckOutcome>> {
+    pub fn eval(&self, resp: &Response, fields: &FieldPolicy) -> Result<(Value, bool), Box<CheckOutcome>> {
         let fail = |why: String| {
             Err(Box::new(
                 outcome(CheckKind::Capture, Matcher::Captured, &self.name, self.span)
@@ -501,9 +536,10 @@ impl CapturePlan {
                     Ok(d) => d,
                     Err(why) => return fail(why.to_owned()),
                 };
-                match p.query(doc).as_slice() {
-                    [one] => ((*one).clone(), fields.is_sensitive_path(&p.source)),
-                    other => return fail(format!("{} selects {} values, not exactly one", p.source, other.len())),
+                match p.query(doc, || DocStats::of(doc), None).as_deref() {
+                    Ok([one]) => ((*one).clone(), fields.is_sensitive_path(&p.source, resp.status)),
+                    Ok(other) => return fail(format!("{} selects {} values, not exactly one", p.source, other.len())),
+                    Err(over) => return fail(over.to_string()),
                 }
             }
             CaptureFrom::Header(h) => match resp.header(h) {

@@ -14,6 +14,7 @@
 //! cut, and the step's deadline is checked as the values are walked.
 
 mod eval;
+pub mod query;
 mod show;
 
 use regex::{Regex, RegexBuilder};
@@ -63,6 +64,10 @@ impl Pattern {
     pub fn is_match(&self, text: &str) -> bool {
         self.regex.is_match(text)
     }
+
+    fn into_regex(self) -> Regex {
+        self.regex
+    }
 }
 
 /// A compiled JSONPath with its source.
@@ -73,23 +78,43 @@ pub struct PathPlan {
     path: JsonPath,
     /// Whether it can select at most one value (RFC 9535 singular query).
     pub singular: bool,
+    /// What its cost depends on (see `query`).
+    shape: query::Shape,
 }
 
 impl PathPlan {
-    /// Parses a JSONPath.
-    pub fn compile(source: &str) -> Result<PathPlan, String> {
-        let path = JsonPath::parse(source).map_err(|e| e.to_string())?;
-        Ok(PathPlan { source: source.to_owned(), path, singular: is_singular(source) })
+    /// Parses a JSONPath, with the patterns of its `match` and `search` calls (see `query`).
+    /// An error says why, and whether a `match` or `search` call refused its pattern.
+    pub fn compile(source: &str) -> Result<PathPlan, (String, bool)> {
+        let _ = query::refused();
+        let path = JsonPath::parse(source).map_err(|e| match query::refused() {
+            Some(why) => (why, true),
+            None => (e.to_string(), false),
+        })?;
+        Ok(PathPlan { source: source.to_owned(), path, singular: is_singular(source), shape: query::Shape::of(source) })
     }
 
-    /// The values it selects.
-    pub fn query<'v>(&self, doc: &'v Value) -> Vec<&'v Value> {
-        self.path.query(doc).all()
+    /// The values it selects, within the node-visit budget: `stats` (the body's size, asked
+    /// for only when the path could visit more than a few nodes) bound what it could visit
+    /// before it runs, and its `match` and `search` calls are counted while it does and stop
+    /// at `deadline`.
+    pub fn query<'v>(
+        &self,
+        doc: &'v Value,
+        stats: impl FnOnce() -> query::DocStats,
+        deadline: Option<std::time::Instant>,
+    ) -> Result<Vec<&'v Value>, query::OverVisits> {
+        if !self.singular && self.shape.visits(stats()) > query::MAX_VISITS as f64 {
+            return Err(query::OverVisits::Estimated);
+        }
+        query::counted(deadline, || self.path.query(doc).all())
     }
 
-    /// The normalized locations of the values it selects, in the same order.
-    pub fn locations(&self, doc: &Value) -> Vec<String> {
-        self.path.query_located(doc).locations().map(|l| l.to_string()).collect()
+    /// The normalized locations of the values it selects, in the same order, once
+    /// [`PathPlan::query`] has selected them; none when the second run overran.
+    pub fn locations(&self, doc: &Value, deadline: Option<std::time::Instant>) -> Vec<String> {
+        query::counted(deadline, || self.path.query_located(doc).locations().map(|l| l.to_string()).collect())
+            .unwrap_or_default()
     }
 }
 
@@ -100,6 +125,9 @@ pub struct Check {
     pub span: Span,
     /// What it checks.
     pub test: Test,
+    /// Where the check is observed behaviour, not documented: what it was observed on. Such a
+    /// check is reported, and fails only with `--strict`.
+    pub observed: Option<std::sync::Arc<str>>,
 }
 
 /// What a check tests: one variant per matcher kind.
@@ -240,6 +268,8 @@ pub struct CapturePlan {
     pub secret: bool,
     /// Its place in the case file.
     pub span: Span,
+    /// When nothing is there: the case has nothing to check, and why.
+    pub if_missing: Option<String>,
 }
 
 /// Whether a JSONPath can select at most one value (RFC 9535 singular query): no wildcard,

@@ -5,6 +5,7 @@
 use serde_json::Value;
 
 use super::Eval;
+use crate::seal::ShownBody;
 use crate::secret::{MASK, cut};
 
 /// Characters of a string shown before it is cut.
@@ -15,16 +16,21 @@ const MAX_SHOWN_ITEMS: usize = 20;
 const MAX_SHOWN_DEPTH: usize = 8;
 
 impl Eval<'_> {
-    /// Why the body is not JSON, with its start as shown (redacted before it is cut).
+    /// The body as it may be shown ([`crate::seal::Redactor::body`]), decided once per
+    /// response.
+    fn shown(&self) -> &ShownBody {
+        self.shown
+            .get_or_init(|| self.redactor.body(&self.resp.body, self.resp.json(), Some(self.resp.status), self.fields))
+    }
+
+    /// Why the body is not JSON, with its start as shown (masked before it is cut), or why
+    /// nothing of it is shown.
     pub(super) fn not_json(&self, why: &str) -> String {
-        if self.fields.bare_body() || self.resp.body.is_empty() {
-            return why.to_owned();
+        match self.shown() {
+            ShownBody::Text(text) => format!("{why}; it starts with {:?}", cut(&one_line(text), 80)),
+            ShownBody::Unreadable => format!("{why}; {}", ShownBody::UNREADABLE),
+            _ => why.to_owned(),
         }
-        let start = self.preview.get_or_init(|| {
-            let text = self.resp.text().replace(['\n', '\r'], " ");
-            cut(&self.redactor.text(&text), 80)
-        });
-        format!("{why}; it starts with {start:?}")
     }
 
     /// A value fit to show: credential fields masked by position, secrets by value, long
@@ -37,7 +43,7 @@ impl Eval<'_> {
 
     /// A value at a JSONPath, fit to show; masked whole when the path names a credential.
     pub(super) fn show_at(&self, path: &str, value: &Value) -> Value {
-        if self.fields.is_sensitive_path(path) && !value.is_null() {
+        if self.fields.is_sensitive_path(path, self.resp.status) && !value.is_null() {
             Value::String(MASK.into())
         } else {
             self.show(value)
@@ -51,14 +57,27 @@ impl Eval<'_> {
 
     /// The body, fit to show.
     pub(super) fn show_body(&self) -> Value {
-        if self.fields.bare_body() && !self.resp.body.is_empty() {
-            return Value::String(MASK.into());
-        }
-        match self.resp.json() {
-            Ok(v) => self.show(v),
-            Err(_) => Value::String(self.show_text(&self.resp.text().replace(['\n', '\r'], " "))),
+        match self.shown() {
+            ShownBody::Empty => Value::String(String::new()),
+            ShownBody::Credential => Value::String(MASK.into()),
+            ShownBody::Json(v) => bound(v, 0),
+            ShownBody::Text(text) => Value::String(cut(&one_line(text), MAX_SHOWN_CHARS)),
+            ShownBody::Unreadable => Value::String(ShownBody::UNREADABLE.into()),
         }
     }
+
+    /// The body as text, fit to show: what a text check saw.
+    pub(super) fn show_body_text(&self) -> Value {
+        match self.show_body() {
+            Value::String(s) => Value::String(s),
+            json => Value::String(cut(&json.to_string(), MAX_SHOWN_CHARS)),
+        }
+    }
+}
+
+/// A text on one line, for a preview.
+fn one_line(text: &str) -> String {
+    text.replace(['\n', '\r'], " ")
 }
 
 pub(super) fn bound(v: &Value, depth: usize) -> Value {

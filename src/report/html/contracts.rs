@@ -8,7 +8,7 @@ use super::{Html, plural};
 use crate::report::ContractsMeta;
 use crate::report::drift::severity;
 use crate::shape::drift::DriftReport;
-use crate::shape::{Severity, Verdict, VerdictStatus};
+use crate::shape::{MAX_CHANGES, Severity, Verdict, VerdictStatus};
 
 /// How the steps of a run fared against one contract file.
 #[derive(Debug, Default)]
@@ -19,6 +19,8 @@ struct ContractTally {
     missing: usize,
     /// Each change once, with the number of steps that showed it.
     changes: BTreeMap<(std::cmp::Reverse<Severity>, String), usize>,
+    /// Changes past the distinct ones listed ([`MAX_CHANGES`]), counted.
+    more: usize,
 }
 
 /// Every contract file's tally, gathered as cases end (bounded by the contract files and
@@ -39,8 +41,16 @@ impl Tally {
             VerdictStatus::Missing => t.missing += 1,
         }
         for c in &v.changes {
-            *t.changes.entry((std::cmp::Reverse(c.severity), c.line())).or_default() += 1;
+            let line = (std::cmp::Reverse(c.severity), c.line());
+            if let Some(n) = t.changes.get_mut(&line) {
+                *n += 1;
+            } else if t.changes.len() < MAX_CHANGES {
+                t.changes.insert(line, 1);
+            } else {
+                t.more += 1;
+            }
         }
+        t.more += v.more_changes;
     }
 
     /// Steps compared with a contract.
@@ -163,6 +173,9 @@ fn contract_table(h: &mut Html, rows: &[(&str, &ContractTally)]) {
                     .text(line)
                     .el("span", &[("class", "sub")], &format!(" in {}", plural(*n, "step", "steps")))
                     .close("li");
+            }
+            if t.more > 0 {
+                h.el("li", &[("class", "change more")], &format!("and {} more", t.more));
             }
             h.raw("</ul>");
         }

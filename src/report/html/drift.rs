@@ -119,6 +119,11 @@ fn contract(h: &mut Html, c: &ContractDrift) {
             .el("code", &[], ch.after.as_deref().unwrap_or(""))
             .raw("</td></tr>");
     }
+    if c.more > 0 {
+        h.raw("<tr class=\"change more\"><td></td><td></td>")
+            .el("td", &[], &format!("and {} more changes", c.more))
+            .raw("<td></td><td></td></tr>");
+    }
     h.raw("</tbody></table></div></div>");
 }
 

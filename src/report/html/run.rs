@@ -15,8 +15,8 @@ use crate::coverage::Coverage;
 use crate::report::RunMeta;
 use crate::report::drift::severity;
 use crate::report::terminal::{actual, expected, explain, failure_words, subject};
-use crate::result::run::Summary;
-use crate::result::{CaseResult, CheckKind, CheckOutcome, Exit, Outcome, Phase, Skipped, StepResult};
+use crate::result::run::{CauseKey, NAMED_PER_CAUSE, Summary};
+use crate::result::{CaseResult, CheckKind, CheckOutcome, Outcome, Phase, RunResult, Skipped, StepResult};
 use crate::shape::drift::DriftReport;
 use crate::shape::{Change, VerdictStatus};
 
@@ -24,11 +24,22 @@ use crate::shape::{Change, VerdictStatus};
 const MAX_VALUE: usize = 2000;
 
 /// What the head of the page shows of the cases, tallied as they end: the contract verdicts,
-/// and each failed case with its first failure.
+/// and the failures by cause (each cause once: its words, the endpoint, the cases).
 #[derive(Debug, Default)]
 pub struct PageTally {
     pub(super) contracts: super::contracts::Tally,
-    failures: Vec<(String, String)>,
+    causes: std::collections::BTreeMap<CauseKey, Failures>,
+}
+
+/// The failed cases of one cause.
+#[derive(Debug, Default)]
+struct Failures {
+    /// The first failure, in words, with the endpoint it met.
+    words: String,
+    /// The first cases, by name (at most [`NAMED_PER_CAUSE`]).
+    names: Vec<String>,
+    /// How many.
+    count: usize,
 }
 
 impl PageTally {
@@ -37,8 +48,17 @@ impl PageTally {
         for v in c.steps.iter().filter_map(|s| s.contract.as_ref()) {
             self.contracts.add(v);
         }
-        if c.failed() {
-            self.failures.push((c.name.clone(), c.first_failure().map(failure_words).unwrap_or_default()));
+        if let Some(key) = CauseKey::of(c).filter(|_| c.failed()) {
+            let f = self.causes.entry(key).or_insert_with(|| {
+                let step = c.steps.iter().find(|s| s.failed()).and_then(|s| s.request.as_ref());
+                let at = step.map(|l| format!("{} {}: ", l.method, l.route.as_deref().unwrap_or(&l.path)));
+                let words = c.first_failure().map(failure_words).unwrap_or_default();
+                Failures { words: format!("{}{words}", at.unwrap_or_default()), ..Failures::default() }
+            });
+            f.count += 1;
+            if f.names.len() < NAMED_PER_CAUSE {
+                f.names.push(c.name.clone());
+            }
         }
     }
 }
@@ -48,10 +68,8 @@ impl PageTally {
 pub struct PageHead<'a> {
     /// The run.
     pub meta: &'a RunMeta,
-    /// Its counts.
-    pub summary: &'a Summary,
-    /// Its exit code.
-    pub exit: Exit,
+    /// Its counts, exit code, leftovers and what it could not check.
+    pub run: &'a RunResult,
     /// The coverage matrix.
     pub coverage: Option<&'a Coverage>,
     /// The drift report the run wrote, if any.
@@ -100,7 +118,7 @@ pub fn write_run_page(
     groups: &[Group],
     fragment: &mut dyn FnMut(usize) -> io::Result<String>,
 ) -> io::Result<()> {
-    let s = head.summary;
+    let s = &head.run.summary;
     let title = format!("psconform: {} passed, {} failed, {} ignored", s.passed, s.failed, s.ignored);
     let mut h = Html::new();
     page_open(&mut h, &title);
@@ -169,6 +187,13 @@ fn header(h: &mut Html, m: &RunMeta, s: &Summary) {
     h.open("header", &[("class", "page-header"), ("data-verdict", verdict)]);
     h.raw("<p class=\"kicker\">").el("span", &[("data-meta", "psconform")], &format!("psconform {}", m.psconform));
     h.raw(" conformance report</p>");
+    // The answer a reader looks for first, before what ran against what.
+    let said = match verdict {
+        "failed" => format!("Failed: {} of {}", plural(s.failed, "case", "cases"), s.passed + s.failed + s.ignored),
+        "passed" => format!("Passed: {}", plural(s.passed, "case", "cases")),
+        _ => "Nothing passed or failed: every case was ignored".to_owned(),
+    };
+    h.el("p", &[("class", &format!("verdict-line {verdict}")), ("data-verdict-line", verdict)], &said);
     h.raw("<h1>BeyondTrust Password Safe API v3</h1>");
     h.open("dl", &[("class", "meta")]);
     // A URL may break after a slash, not inside a word.
@@ -206,8 +231,12 @@ fn header(h: &mut Html, m: &RunMeta, s: &Summary) {
 }
 
 fn summary(h: &mut Html, head: &PageHead<'_>) {
-    let s = head.summary;
-    h.raw("<section id=\"summary\"><h2>Summary</h2><div class=\"tiles\">");
+    let run = head.run;
+    let s = &run.summary;
+    let exit = run.exit();
+    h.raw("<section id=\"summary\"><h2>Summary</h2>");
+    leftovers(h, run);
+    h.raw("<div class=\"tiles\">");
     for (class, attr, n, label) in [
         ("tile passed", "data-summary-passed", s.passed, "passed"),
         ("tile failed", "data-summary-failed", s.failed, "failed"),
@@ -215,10 +244,10 @@ fn summary(h: &mut Html, head: &PageHead<'_>) {
     ] {
         h.tile(class, attr, n, label);
     }
-    let code = (head.exit as u8).to_string();
+    let code = (exit as u8).to_string();
     h.open("div", &[("class", &format!("tile exit code-{code}")), ("data-exit-code", &code)])
         .el("span", &[("class", "n")], &format!("exit {code}"))
-        .el("span", &[("class", "label")], head.exit.meaning())
+        .el("span", &[("class", "label")], exit.meaning())
         .close("div");
     h.raw("</div>");
     let total = s.passed + s.failed + s.ignored;
@@ -247,6 +276,32 @@ fn summary(h: &mut Html, head: &PageHead<'_>) {
         }
         h.raw("</ul>");
     }
+    if !run.blocked.is_empty() {
+        h.raw("<ul class=\"blocked\">");
+        for (by, n) in &run.blocked {
+            h.open("li", &[("data-blocked-by", by)])
+                .text(&format!("blocked by {by}: {} not sent", plural(*n, "case", "cases")))
+                .close("li");
+        }
+        h.raw("</ul>");
+    }
+    let unchecked = run.unchecked();
+    if !unchecked.is_empty() {
+        h.raw("<div class=\"warning unchecked\"><h3>Not checked: settings missing</h3><p>These cases were ignored for missing settings, so the run did not check them; <code>--require</code> makes that an error before anything is sent.</p><ul>");
+        for u in &unchecked {
+            let nothing = if u.nothing() { " (the area checked nothing)" } else { "" };
+            h.open("li", &[("data-unchecked-area", &u.area)])
+                .text(&format!(
+                    "{}: {} of {}{nothing}; set {}",
+                    u.area,
+                    u.cases,
+                    plural(u.of, "case", "cases"),
+                    u.variables.join(", ")
+                ))
+                .close("li");
+        }
+        h.raw("</ul></div>");
+    }
     let mut facts = Vec::new();
     if let Some(c) = head.coverage {
         facts.push(c.headline());
@@ -267,21 +322,56 @@ fn summary(h: &mut Html, head: &PageHead<'_>) {
         }
         h.raw("</ul>");
     }
-    let failures = &head.tally.failures;
-    if !failures.is_empty() {
-        let mut sorted: Vec<&(String, String)> = failures.iter().collect();
-        sorted.sort();
-        h.open("div", &[("class", "failures")]).el("h3", &[], &format!("Failed cases ({})", sorted.len())).raw("<ol>");
-        for (name, first) in sorted {
-            h.raw("<li>").open("a", &[("href", &format!("#{name}"))]).text(name).close("a");
-            if !first.is_empty() {
-                h.raw(" ").el("span", &[("class", "first")], first);
+    let mut causes: Vec<&Failures> = head.tally.causes.values().collect();
+    if !causes.is_empty() {
+        // Each cause once, the most cases first: one wrong field in the sign-in answer is one
+        // line here, not one per case.
+        causes.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.names.cmp(&b.names)));
+        let cases: usize = causes.iter().map(|f| f.count).sum();
+        let heading = format!("Failed cases ({cases}) by cause ({})", plural(causes.len(), "cause", "causes"));
+        h.open("div", &[("class", "failures")]).el("h3", &[], &heading).raw("<ol>");
+        for f in causes {
+            let count = f.count.to_string();
+            h.open("li", &[("data-cause-cases", &count)]);
+            h.el("span", &[("class", "first")], &f.words).raw(" ");
+            h.el("span", &[("class", "count")], &format!("({})", plural(f.count, "case", "cases"))).raw(": ");
+            for (i, name) in f.names.iter().enumerate() {
+                if i > 0 {
+                    h.raw(", ");
+                }
+                h.open("a", &[("href", &format!("#{name}"))]).text(name).close("a");
+            }
+            if f.count > f.names.len() {
+                h.text(&format!(" and {} more", f.count - f.names.len()));
             }
             h.raw("</li>");
         }
         h.raw("</ol></div>");
     }
     h.raw("</section>\n");
+}
+
+/// The releases the run may have left open, first and loud: someone has to check them in.
+fn leftovers(h: &mut Html, run: &RunResult) {
+    if run.leftovers.is_empty() {
+        return;
+    }
+    let heading = format!(
+        "{} may still be open on the target: check {} in",
+        plural(run.leftovers.len(), "credential release", "credential releases"),
+        if run.leftovers.len() == 1 { "it" } else { "them" }
+    );
+    h.open("div", &[("class", "leftovers"), ("role", "alert"), ("data-leftovers", &run.leftovers.len().to_string())])
+        .el("h3", &[], &heading)
+        .raw("<ul>");
+    for l in &run.leftovers {
+        h.open("li", &[("data-leftover-case", &l.case)])
+            .el("strong", &[], &l.case)
+            .text(&format!(": {}. ", l.what()))
+            .text(&l.todo())
+            .close("li");
+    }
+    h.raw("</ul></div>");
 }
 
 /// An area's heading with its counts.
@@ -392,6 +482,8 @@ fn step(h: &mut Html, s: &StepResult) {
             Skipped::AfterFailure => "not run: an earlier step failed",
             Skipped::NothingToUndo => "not run: nothing to undo (an earlier step captured nothing to clean up)",
             Skipped::Interrupted => "not run: the run was interrupted",
+            Skipped::Unreachable => "not run: the target stopped answering",
+            Skipped::NothingToCheck => "not run: an earlier step found nothing to check on this target",
         };
         h.el("p", &[("class", "skipped")], why);
     }
@@ -434,6 +526,9 @@ fn step(h: &mut Html, s: &StepResult) {
             &format!("… {} more not listed", plural(s.outcomes_omitted, "outcome", "outcomes")),
         );
     }
+    if let Some(body) = &s.body_excerpt {
+        h.raw("<div class=\"excerpt\"><span class=\"label\">response body</span>").el("pre", &[], body).raw("</div>");
+    }
     if s.body_masked {
         h.el(
             "p",
@@ -456,13 +551,13 @@ fn step(h: &mut Html, s: &StepResult) {
         h.el("code", &[], &v.contract).raw(" ");
         let word = if v.status == VerdictStatus::Missing { "no contract yet" } else { status };
         h.el("span", &[("class", "sev")], word);
-        changes_list(h, &v.changes);
+        changes_list(h, &v.changes, v.more_changes);
         h.raw("</div>");
     }
     h.raw("</li>");
 }
 
-fn changes_list(h: &mut Html, changes: &[Change]) {
+fn changes_list(h: &mut Html, changes: &[Change], more: usize) {
     if changes.is_empty() {
         return;
     }
@@ -475,6 +570,9 @@ fn changes_list(h: &mut Html, changes: &[Change]) {
             .text(&c.line())
             .close("li");
     }
+    if more > 0 {
+        h.el("li", &[("class", "change more")], &format!("and {more} more"));
+    }
     h.raw("</ul>");
 }
 
@@ -483,14 +581,22 @@ fn cut(s: String) -> String {
 }
 
 fn outcome(h: &mut Html, o: &CheckOutcome) {
-    let (class, mark) = if o.passed { ("outcome passed", "✓") } else { ("outcome failed", "✗") };
+    let (class, mark) = match (o.passed, o.fails()) {
+        (true, _) => ("outcome passed", "✓"),
+        (false, true) => ("outcome failed", "✗"),
+        // An observed expectation that did not hold, without --strict: shown, not failing.
+        (false, false) => ("outcome observed", "!"),
+    };
     let kind = serde_json::to_value(o.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
     let matcher = serde_json::to_value(o.matcher).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
     h.open("tr", &[("class", class), ("data-kind", &kind), ("data-matcher", &matcher)])
         .el("td", &[("class", "mark")], mark)
         .raw("<td class=\"subject\">")
-        .el("code", &[], &subject(o))
-        .raw("</td>")
+        .el("code", &[], &subject(o));
+    if let Some(obs) = &o.observed {
+        h.el("span", &[("class", "observed"), ("title", &format!("observed on {}", obs.on))], "observed");
+    }
+    h.raw("</td>")
         .el("td", &[("class", "expected")], &cut(expected(o)))
         .el("td", &[("class", "actual")], &cut(actual(o)))
         .el("td", &[("class", "line")], &o.span.line.to_string())
@@ -525,6 +631,7 @@ mod tests {
             note: None,
             passed,
             span: Span { line: 12, column: 9 },
+            observed: None,
         }
     }
 
@@ -547,6 +654,7 @@ mod tests {
             outcome,
             duration: Duration::from_millis(3),
             steps,
+            leftovers: Vec::new(),
         }
     }
 
@@ -566,22 +674,14 @@ mod tests {
         let mut tally = PageTally::default();
         let mut placed: Vec<(Group, String)> = Vec::new();
         for c in cases {
-            for done in run.record(Redactor::default().seal(c)) {
-                let c = done.case.get();
-                tally.add(c);
-                placed.push((Group::of(c), super::case(c)));
-            }
+            let done = run.record(Redactor::default().seal(c));
+            let c = done.case.get();
+            tally.add(c);
+            placed.push((Group::of(c), super::case(c)));
         }
         placed.sort_by(|a, b| a.0.cmp(&b.0));
         let groups: Vec<Group> = placed.iter().map(|(g, _)| g.clone()).collect();
-        let head = PageHead {
-            meta: &meta,
-            summary: &run.summary,
-            exit: run.exit(),
-            coverage: None,
-            drift: None,
-            tally: &tally,
-        };
+        let head = PageHead { meta: &meta, run: &run, coverage: None, drift: None, tally: &tally };
         let mut out = Vec::new();
         write_run_page(&mut out, &head, &groups, &mut |i| Ok(placed[i].1.clone())).expect("written to memory");
         String::from_utf8(out).expect("UTF-8")
@@ -595,6 +695,7 @@ mod tests {
             contract: "snapshots/post__auth__signappin__200.snap".into(),
             status: VerdictStatus::Conforming,
             changes: Vec::new(),
+            more_changes: 0,
         });
         let ignored = case(
             "auth::sign-app-in::oauth",
@@ -609,6 +710,23 @@ mod tests {
             ],
             true,
         )
+    }
+
+    #[test]
+    fn the_verdict_comes_first_and_a_failed_step_shows_its_body_escaped() {
+        let mut bad = step(vec![outcome("status", Matcher::Status, json!(200), json!(500))]);
+        bad.body_excerpt = Some(r#"{"Name":"<b>x</b>","Password":"***"}"#.into());
+        let page = report(vec![case("a::b::failed", Outcome::Failed, vec![bad])], true);
+        let verdict = page.find("data-verdict-line=\"failed\"").expect("a verdict line");
+        assert!(
+            verdict < page.find("data-meta=\"target\"").expect("the target"),
+            "the verdict comes before the target"
+        );
+        assert!(page.contains("Failed: 1 case of 1"), "{page}");
+        assert!(
+            page.contains("<pre>{&quot;Name&quot;:&quot;&lt;b&gt;x&lt;/b&gt;&quot;"),
+            "the excerpt is shown, escaped"
+        );
     }
 
     #[test]

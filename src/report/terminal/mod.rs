@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
+use crate::escape::controls;
 use crate::result::{
     CaseResult, CheckKind, CheckOutcome, Failure, Matcher, Note, Phase, RunResult, Skipped, StepResult,
 };
@@ -158,10 +159,16 @@ pub fn failure_words(f: Failure<'_>) -> String {
 }
 
 /// What a run's result says beyond its counts, for standard error: nothing ran, a target that
-/// could not be reached, the endpoints not offered, an interruption.
+/// could not be reached or stopped answering, what blocked cases (each cause once, with its
+/// count), the areas not offered, the areas that checked nothing, an interruption.
 pub fn verdict_lines(run: &RunResult, target: &str) -> Vec<String> {
     let mut out = Vec::new();
-    if run.nothing_ran() {
+    if run.target_stopped {
+        out.push(format!(
+            "error: the target stopped answering ({} requests in a row got nothing back): {target}; the cases after that were not sent",
+            crate::run::http::UNANSWERED_IN_A_ROW
+        ));
+    } else if run.nothing_ran() {
         out.push(format!(
             "error: nothing ran: {} cases were ignored (the reasons are listed above)",
             run.summary.ignored
@@ -169,12 +176,52 @@ pub fn verdict_lines(run: &RunResult, target: &str) -> Vec<String> {
     } else if run.unreachable() {
         out.push(format!("error: the target could not be reached at all: {target}"));
     }
+    for (by, n) in &run.blocked {
+        out.push(format!("blocked by {by}: {n} case(s) not sent"));
+    }
     if !run.not_offered.is_empty() {
-        out.push("not offered by the target (it answered 404; these cases are ignored, not failed):".to_owned());
-        out.extend(run.not_offered.values().map(|(endpoint, n)| format!("  {endpoint}: {n} case(s)")));
+        out.push(
+            "not offered by the target (its entry route answered 404 before the cases ran; these cases were not sent):"
+                .to_owned(),
+        );
+        out.extend(run.not_offered.iter().map(|(area, (endpoint, n))| format!("  {area} ({endpoint}): {n} case(s)")));
+    }
+    let unchecked = run.unchecked();
+    if !unchecked.is_empty() {
+        out.push("warning: not checked: these cases were ignored for missing settings".to_owned());
+        for u in &unchecked {
+            let nothing = if u.nothing() { " (the area checked nothing)" } else { "" };
+            out.push(format!("  {}: {} of {} case(s){nothing}; set {}", u.area, u.cases, u.of, u.variables.join(", ")));
+        }
+        out.push(
+            "  (`--require api-key,oauth,account,secret` makes missing settings an error before anything is sent)"
+                .to_owned(),
+        );
     }
     if run.interrupted {
         out.push("psconform: the run was interrupted; the cases it did not finish count as failed".to_owned());
+    }
+    out.into_iter().map(|l| controls(&l).into_owned()).collect()
+}
+
+/// The releases a run may have left open on the target, loudly: what, which request, and what
+/// to do about it. Empty when there are none.
+pub fn leftover_lines(run: &RunResult) -> Vec<String> {
+    if run.leftovers.is_empty() {
+        return Vec::new();
+    }
+    let n = run.leftovers.len();
+    let mut out = vec![
+        String::new(),
+        format!(
+            "!!! {n} credential release{} may still be open on the target: check {} in !!!",
+            if n == 1 { "" } else { "s" },
+            if n == 1 { "it" } else { "them" }
+        ),
+    ];
+    for l in &run.leftovers {
+        out.push(format!("  {}: {}", l.case, l.what()));
+        out.push(format!("    {}", l.todo()));
     }
     out
 }
@@ -184,9 +231,13 @@ pub fn verdict_lines(run: &RunResult, target: &str) -> Vec<String> {
 pub fn contract_lines(notes: &Notes, dir: &str, missing_hint: bool) -> impl Iterator<Item = String> {
     let mut out = Vec::new();
     if !notes.additive.is_empty() {
+        let more = match notes.more_additive {
+            0 => String::new(),
+            n => format!("\n  … and {n} more"),
+        };
         out.push(format!(
-            "contracts: {} additive change(s), not failing (--strict-shapes makes them fail):\n{}",
-            notes.additive.len(),
+            "contracts: {} additive change(s), not failing (--strict-shapes makes them fail):\n{}{more}",
+            notes.additive.len() + notes.more_additive,
             notes.additive.join("\n")
         ));
     }
@@ -202,7 +253,8 @@ pub fn contract_lines(notes: &Notes, dir: &str, missing_hint: bool) -> impl Iter
             notes.info
         ));
     }
-    out.into_iter()
+    // Field and cookie names are a server's: shown, not run, on a terminal.
+    out.into_iter().map(|l| controls(&l).into_owned())
 }
 
 fn step_header(r: &CaseResult, s: &StepResult) -> String {
@@ -252,6 +304,9 @@ pub fn failure_text(r: &CaseResult) -> String {
     if !skipped.is_empty() {
         let _ = writeln!(out, "  not run after the failure: step {}", skipped.join(", step "));
     }
+    for l in &r.leftovers {
+        let _ = writeln!(out, "  LEFT OPEN: {}; {}", l.what(), l.todo());
+    }
     out.truncate(out.trim_end().len());
     out
 }
@@ -279,6 +334,7 @@ mod tests {
             note: note.map(|n| Note::Text(n.to_owned())),
             passed: false,
             span: Span::default(),
+            observed: None,
         }
     }
 

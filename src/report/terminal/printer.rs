@@ -6,7 +6,9 @@
 //! Unlike libtest-mimic, every write returns its error: a closed standard output (`psconform
 //! run | head -1`) is reported to the run, which stops as Ctrl-C stops it, instead of a panic.
 //! The counts on the `test result:` line are the run's own ([`RunResult`]), so the line and
-//! the exit code cannot disagree. A case is printed once it is final.
+//! the exit code cannot disagree. A case is printed once it is final. In the `failures:`
+//! section each cause is written once: the cases that failed the same way (the same endpoint,
+//! check, expected and actual values) are named under the first one's text.
 
 use std::io::{self, Write};
 use std::time::Duration;
@@ -15,6 +17,8 @@ use anstream::AutoStream;
 use anstyle::{AnsiColor, Color, Style};
 use libtest_mimic::{Arguments, ColorSetting, FormatSetting};
 
+use crate::escape::controls;
+use crate::result::run::CauseKey;
 use crate::result::{CaseResult, Outcome, RunResult};
 use crate::seal::Redacted;
 
@@ -31,8 +35,8 @@ pub struct Printer {
     out: Box<dyn Write + Send>,
     format: Format,
     name_width: usize,
-    /// Failed cases and their text, for the `failures:` section at the end.
-    failures: Vec<(String, String)>,
+    /// Failed cases, their text and their cause, for the `failures:` section at the end.
+    failures: Vec<(String, String, Option<CauseKey>)>,
 }
 
 impl std::fmt::Debug for Printer {
@@ -100,7 +104,7 @@ impl Printer {
     /// `--list`: each name with `: test`.
     pub fn list<'a>(&mut self, names: impl IntoIterator<Item = &'a str>) -> io::Result<()> {
         for name in names {
-            writeln!(self.out, "{name}: test")?;
+            writeln!(self.out, "{}: test", controls(name))?;
         }
         self.out.flush()
     }
@@ -118,13 +122,16 @@ impl Printer {
         self.out.flush()
     }
 
-    /// A final case: its line, character or events.
+    /// A final case: its line, character or events. What a server or a file chose (the name,
+    /// the failure's words) has its control characters shown escaped: on a terminal they
+    /// would act instead of being read.
     pub fn case(&mut self, case: &Redacted<CaseResult>) -> io::Result<()> {
         let c = case.get();
-        let failure = (c.outcome == Outcome::Failed).then(|| super::failure_text(c));
+        let name = controls(&c.name).into_owned();
+        let failure = (c.outcome == Outcome::Failed).then(|| controls(&super::failure_text(c)).into_owned());
         match self.format {
             Format::Pretty => {
-                write!(self.out, "test {: <1$} ... ", c.name, self.name_width)?;
+                write!(self.out, "test {: <1$} ... ", name, self.name_width)?;
                 self.outcome(&c.outcome)?;
                 writeln!(self.out)?;
             }
@@ -138,7 +145,7 @@ impl Printer {
                 write!(self.out, "{style}{ch}{style:#}")?;
             }
             Format::Json => {
-                let name = escaped(&c.name);
+                let name = escaped(&name);
                 writeln!(self.out, r#"{{ "type": "test", "event": "started", "name": "{name}" }}"#)?;
                 let (event, stdout) = match (&c.outcome, &failure) {
                     (Outcome::Failed, Some(text)) => {
@@ -152,7 +159,7 @@ impl Printer {
             }
         }
         if let Some(text) = failure {
-            self.failures.push((c.name.clone(), text));
+            self.failures.push((name, text, CauseKey::of(c)));
         }
         // Standard output writes a line out as it ends (and the terse stream's characters
         // when its buffer fills), as libtest's does: no flush per case.
@@ -165,7 +172,9 @@ impl Printer {
         match outcome {
             Outcome::Passed => write!(self.out, "{style}ok{style:#}"),
             Outcome::Failed => write!(self.out, "{style}FAILED{style:#}"),
-            Outcome::Ignored(reason) => write!(self.out, "{style}ignored ({reason}){style:#}"),
+            Outcome::Ignored(reason) => {
+                write!(self.out, "{style}ignored ({}){style:#}", controls(&reason.to_string()))
+            }
         }
     }
 
@@ -177,14 +186,37 @@ impl Printer {
             writeln!(self.out)?;
             writeln!(self.out, "failures:")?;
             writeln!(self.out)?;
-            for (name, text) in &self.failures {
+            // The other cases of each cause, named under the first one.
+            let mut same: std::collections::BTreeMap<&CauseKey, Vec<&str>> = std::collections::BTreeMap::new();
+            for (name, _, cause) in &self.failures {
+                if let Some(cause) = cause {
+                    same.entry(cause).or_default().push(name);
+                }
+            }
+            for (name, text, cause) in &self.failures {
+                let others = match cause.as_ref().and_then(|c| same.get(c)) {
+                    Some(names) if names.first() != Some(&name.as_str()) => continue,
+                    Some(names) => &names[1..],
+                    None => &[],
+                };
                 writeln!(self.out, "---- {name} ----")?;
                 writeln!(self.out, "{text}")?;
+                if !others.is_empty() {
+                    let shown: Vec<&str> = others.iter().take(crate::result::run::NAMED_PER_CAUSE).copied().collect();
+                    let more = others.len() - shown.len();
+                    let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+                    writeln!(
+                        self.out,
+                        "  the same failure in {} more case(s): {}{more}",
+                        others.len(),
+                        shown.join(", ")
+                    )?;
+                }
                 writeln!(self.out)?;
             }
             writeln!(self.out)?;
             writeln!(self.out, "failures:")?;
-            for (name, _) in &self.failures {
+            for (name, _, _) in &self.failures {
                 writeln!(self.out, "    {name}")?;
             }
         }

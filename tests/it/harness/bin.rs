@@ -136,6 +136,53 @@ impl Psconform {
     pub fn command(self) -> Command {
         self.cmd
     }
+
+    /// Runs to the end on a pseudo-terminal (util-linux `script`), so psconform's standard
+    /// output and error are a TTY, as a person's shell is; both come back in `stdout`.
+    pub fn run_on_a_terminal(self) -> Run {
+        let Psconform { cmd, timeout } = self;
+        let line = std::iter::once(cmd.get_program())
+            .chain(cmd.get_args())
+            .map(|a| shell_quoted(&a.to_string_lossy()))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let mut script = Command::new("script");
+        script.args(["-qec", &line, "/dev/null"]);
+        for (name, value) in cmd.get_envs() {
+            match value {
+                Some(v) => script.env(name, v),
+                None => script.env_remove(name),
+            };
+        }
+        if let Some(dir) = cmd.get_current_dir() {
+            script.current_dir(dir);
+        }
+        run_command(script, timeout)
+    }
+}
+
+/// `text` as one word for `sh`.
+fn shell_quoted(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "'\\''"))
+}
+
+impl Psconform {
+    /// Starts this command (a `serve`) with its standard output piped, and returns it with the
+    /// first `lines` lines it printed (the base URL first). The test ends it with [`stop`].
+    pub fn spawn_reading(mut self, lines: usize) -> (std::process::Child, Vec<String>) {
+        use std::io::BufRead as _;
+        let mut child = self.cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("the server starts");
+        let stdout = child.stdout.take().expect("piped");
+        let read = std::io::BufReader::new(stdout).lines().take(lines).map(|l| l.expect("a line")).collect();
+        (child, read)
+    }
+}
+
+/// Stops a server the test started with SIGTERM, by its pid, and returns how it exited.
+pub fn stop(mut child: std::process::Child) -> std::process::ExitStatus {
+    let stopped = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill runs");
+    assert!(stopped.success(), "the server got the signal");
+    child.wait().expect("the server ends")
 }
 
 /// Runs `cmd` to its end with stdin closed, reading both pipes and sampling its resident

@@ -152,13 +152,10 @@ pub fn indent(text: &str, by: usize) -> String {
     dedent(text).lines().map(|l| format!("{pad}{l}\n")).collect()
 }
 
-/// A case file with one case, `name`; `body` is the rest of the case (`effect`, `needs`,
-/// `steps`, `teardown`) at any indentation, with `effect: read` unless it says otherwise.
+/// A case file with one case, `name`; `body` is the rest of the case (`needs`, `steps`,
+/// `teardown`, an `effect` when it means to narrow where the case runs) at any indentation.
 pub fn one_case(name: &str, body: &str) -> String {
     let mut yaml = format!("endpoint: X\ncases:\n  - name: {name}\n    summary: s\n");
-    if !body.contains("effect:") {
-        yaml.push_str("    effect: read\n");
-    }
     yaml.push_str(&indent(body, 4));
     yaml
 }

@@ -1,58 +1,18 @@
 //! Regression tests of issue #8: every leak, unbounded run and loading problem a security
 //! review found, each against the built binary and a target made for it. Each test failed on
 //! the code the issue was filed against and passes now.
-//!
-//! Secrets are checked by an oracle written here, independently of psconform's own redactor:
-//! every encoding a serializer, a URL or a server echo applies, and every 24-character
-//! fragment of each, must be absent from every artifact.
 
 use std::time::Duration;
 
 use percent_encoding::utf8_percent_encode;
 use serde_json::json;
 use wiremock::matchers::method;
-use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::harness::bin::Run;
-use crate::harness::files::{Project, line_of, one_case, read_tree, sign_in};
+use super::{auth_of, failing_run, project, psconform_in, sign_in_case, sign_in_echo};
+use crate::harness::files::{line_of, one_case, read_tree, sign_in};
 use crate::harness::oracle::{CLIENT_SECRET, KEY, PASSWORD, RFC3986, assert_no_secret};
-use crate::harness::target::{RawServer, base_url, every_get, on, sign_in_answering};
-
-/// Runs `psconform ARGS` in `project` with the canary credentials, sampling its memory.
-async fn psconform_in(project: &Project, args: &[&str]) -> Run {
-    project.psconform().canaries().args(args).run_async().await
-}
-
-/// A project whose one case file, `cases/t.yaml`, is `yaml`.
-fn project(yaml: &str) -> Project {
-    Project::new(&[("t.yaml", yaml)])
-}
-
-/// Signs in and expects a string UserId, which no server here answers.
-fn sign_in_case() -> String {
-    sign_in("status: 200\npaths:\n  $.UserId: { type: string }")
-}
-
-/// A target whose `POST Auth/SignAppin` answers with `respond(request)`.
-async fn sign_in_echo(respond: impl Fn(&Request) -> ResponseTemplate + Send + Sync + 'static) -> MockServer {
-    sign_in_answering(respond, ..).await
-}
-
-/// Runs `yaml` against `server` with JUnit, the JSON report and `extra`; the run fails (exit
-/// 1). Returns the project, the run, and everything it showed and wrote into those two.
-async fn failing_run(server: &MockServer, yaml: &str, extra: &[&str]) -> (Project, Run, String) {
-    let dir = project(yaml);
-    let target = base_url(server);
-    let args = [&["run", "--target", &target, "--junit", "j.xml", "--report", "r.json"], extra].concat();
-    let run = psconform_in(&dir, &args).await;
-    assert_eq!(run.code, Some(1), "{run:#?}");
-    let all = format!("{}{}{}", run.text(), dir.read("j.xml"), dir.read("r.json"));
-    (dir, run, all)
-}
-
-fn auth_of(req: &Request) -> String {
-    req.headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned()
-}
+use crate::harness::target::{RawServer, base_url, every_get, on};
 
 // ---------------------------------------------------------------------------------------------
 // Leaks
