@@ -167,6 +167,22 @@ pub struct CaseRun {
     pub nothing_to_check: Option<String>,
 }
 
+impl CaseRun {
+    /// A fresh case's state: `vars`, an empty jar and no secrets learned yet.
+    pub fn new(ctx: &RunContext, vars: Vars) -> Self {
+        let store = SecretStore::new();
+        CaseRun {
+            vars,
+            jar: CookieStoreMutex::default(),
+            redactor: ctx.redactor.with(store.clone()),
+            store,
+            saturated: false,
+            releases: Default::default(),
+            nothing_to_check: None,
+        }
+    }
+}
+
 /// Registers the configured credentials with the run's store.
 pub fn configured_store(settings: &Settings) -> SecretStore {
     SecretStore::configured(settings.secret_values())

@@ -17,8 +17,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use reqwest_cookie_store::CookieStoreMutex;
-
 use super::step::{self, At};
 use super::{CaseRun, RunContext};
 use crate::plan::effect::entry;
@@ -26,7 +24,6 @@ use crate::plan::template::Template;
 use crate::plan::{CasePlan, CaseRef, Effect, SignIn, StepPlan};
 use crate::result::{CaseResult, Endpoint, Outcome, Phase, StepResult};
 use crate::seal::Redacted;
-use crate::secret::SecretStore;
 use crate::settings::Settings;
 
 /// The preflight's requests, as a case file.
@@ -154,16 +151,7 @@ pub async fn preflight(ctx: &RunContext, cases: &[&CaseRef]) -> Preflight {
 
 /// A fresh case's state: the settings and built-ins as variables, an empty jar.
 fn case_run(ctx: &RunContext) -> CaseRun {
-    let store = SecretStore::new();
-    CaseRun {
-        vars: super::trial::initial_vars(&ctx.settings, &ctx.target.base_url),
-        jar: CookieStoreMutex::default(),
-        redactor: ctx.redactor.with(store.clone()),
-        store,
-        saturated: false,
-        releases: Default::default(),
-        nothing_to_check: None,
-    }
+    CaseRun::new(ctx, super::trial::initial_vars(&ctx.settings, &ctx.target.base_url))
 }
 
 /// The finding of a failed sign-in: a failed result of its own.

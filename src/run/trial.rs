@@ -9,7 +9,6 @@
 use std::time::{Duration, Instant};
 
 use rand::Rng as _;
-use reqwest_cookie_store::CookieStoreMutex;
 use serde_json::Value;
 use url::Url;
 
@@ -17,7 +16,7 @@ use super::{CaseRun, Gate, Policy, RunContext, Target, step};
 use crate::plan::{CasePlan, Vars};
 use crate::result::{Blocker, CaseResult, IgnoreReason, Outcome, Phase, Skipped, StepError, StepResult};
 use crate::seal::Redacted;
-use crate::secret::{Origin, SecretStore};
+use crate::secret::Origin;
 use crate::settings::{SETTINGS, Settings};
 use crate::simulator::{Listen, SimConfig, SimState, Simulator};
 
@@ -148,16 +147,7 @@ pub async fn run_case(ctx: &RunContext, case: &CasePlan) -> Redacted<CaseResult>
         result.outcome = Outcome::Ignored(IgnoreReason::Blocked { by: Blocker::Unreachable });
         return ctx.redactor.seal(result);
     }
-    let store = SecretStore::new();
-    let mut run = CaseRun {
-        vars: Vars::new(),
-        jar: CookieStoreMutex::default(),
-        redactor: ctx.redactor.with(store.clone()),
-        store,
-        saturated: false,
-        releases: Default::default(),
-        nothing_to_check: None,
-    };
+    let mut run = CaseRun::new(ctx, Vars::new());
     if ctx.interrupted() {
         result.outcome = Outcome::Failed;
         let mut s = StepResult::new(Phase::Step, 0, "not started".into(), Default::default());
