@@ -219,4 +219,5 @@ async fn each_single_violation_fails_the_run_and_names_the_model() {
     }
     assert!(failures.is_empty(), "violations the suite did not catch:\n{}", failures.join("\n"));
     assert!(judged >= 40, "only {judged} broken answers reached a case");
+    println!("{judged} answers broken, each failed its case naming the model and the field");
 }
