@@ -48,24 +48,22 @@ pub fn key(method: &str, route: &str) -> (String, String) {
 /// the one with more literal segments is the endpoint (`Secrets-Safe/Safes/Safe-Permissions`
 /// before `Secrets-Safe/Safes/{safeId}`), as a server's typed routes decide.
 pub fn fit(template: &str, path: &str) -> Option<usize> {
-    let segments = |s: &str| -> Vec<String> {
-        s.split(['?', '#']).next().unwrap_or("").split('/').filter(|p| !p.is_empty()).map(str::to_owned).collect()
-    };
-    let (t, p) = (segments(template), segments(path));
-    if t.len() != p.len() {
-        return None;
-    }
+    // Called for every catalogued route at every step a run sends: no allocation.
+    let (mut t, mut p) = (segments(template), segments(path));
     let mut literal = 0;
-    for (a, b) in t.iter().zip(&p) {
-        if a.starts_with('{') && a.ends_with('}') {
-            continue;
+    loop {
+        match (t.next(), p.next()) {
+            (None, None) => return Some(literal),
+            (Some(a), Some(_)) if a.starts_with('{') && a.ends_with('}') => {}
+            (Some(a), Some(b)) if a.eq_ignore_ascii_case(b) => literal += 1,
+            _ => return None,
         }
-        if !a.eq_ignore_ascii_case(b) {
-            return None;
-        }
-        literal += 1;
     }
-    Some(literal)
+}
+
+/// The non-empty segments of a path, before its query or fragment.
+pub(super) fn segments(path: &str) -> impl Iterator<Item = &str> {
+    path.split(['?', '#']).next().unwrap_or("").split('/').filter(|p| !p.is_empty())
 }
 
 /// Parses `endpoints.yaml`.

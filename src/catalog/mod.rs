@@ -31,6 +31,11 @@ pub struct Catalog {
     pub models: Models,
     /// Which fields are credentials, per documented endpoint (by its matching key).
     fields: std::collections::BTreeMap<(String, String), crate::secret::FieldPolicy>,
+    /// `endpoints` by matching key.
+    by_key: std::collections::HashMap<(String, String), usize>,
+    /// `endpoints` then `unverified`, by upper-case method and number of segments: the only
+    /// templates a request path can fit.
+    by_shape: std::collections::HashMap<(String, usize), Vec<usize>>,
 }
 
 impl Catalog {
@@ -98,22 +103,26 @@ impl Catalog {
     /// A catalog of these endpoints and models, with what follows from them.
     pub fn new(endpoints: Vec<Endpoint>, unverified: Vec<Endpoint>, models: Models) -> Catalog {
         let fields = fields::policies(&models);
-        Catalog { endpoints, unverified, models, fields }
+        let by_key = endpoints.iter().enumerate().map(|(i, e)| (e.key(), i)).collect();
+        let mut by_shape: std::collections::HashMap<(String, usize), Vec<usize>> = Default::default();
+        for (i, e) in endpoints.iter().chain(&unverified).enumerate() {
+            by_shape.entry((e.method.to_ascii_uppercase(), endpoints::segments(&e.route).count())).or_default().push(i);
+        }
+        Catalog { endpoints, unverified, models, fields, by_key, by_shape }
     }
 
     /// The entry a method and route (template or path) belong to.
     pub fn find(&self, method: &str, route: &str) -> Option<&Endpoint> {
-        let k = key(method, route);
-        self.endpoints.iter().find(|e| e.key() == k)
+        self.by_key.get(&key(method, route)).and_then(|&i| self.endpoints.get(i))
     }
 
     /// The endpoint a request path (as sent, relative to the base URL) belongs to: the
     /// template that fits it with the most literal segments (see [`endpoints::fit`]).
     pub fn endpoint_of(&self, method: &str, path: &str) -> Option<&Endpoint> {
-        self.endpoints
+        let candidates = self.by_shape.get(&(method.to_ascii_uppercase(), endpoints::segments(path).count()))?;
+        candidates
             .iter()
-            .chain(self.unverified.iter())
-            .filter(|e| e.method.eq_ignore_ascii_case(method))
+            .filter_map(|&i| self.endpoints.get(i).or_else(|| self.unverified.get(i - self.endpoints.len())))
             .filter_map(|e| endpoints::fit(&e.route, path).map(|n| (n, e)))
             .max_by_key(|(n, _)| *n)
             .map(|(_, e)| e)
