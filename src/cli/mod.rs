@@ -1,9 +1,11 @@
 //! The command line: `args` (clap structs), `config` (the checked configuration of `run`),
-//! `run` (`psconform run`, wired), `commands` (the commands that send nothing) and `export`
+//! `run` (`psconform run`, wired), `commands` (the commands that send nothing), `cleanup`
+//! (`psconform cleanup`, the sweep of what runs left) and `export`
 //! (what psconform hands out: the suite, the OpenAPI document, completions, man pages). `main`
 //! parses, dispatches and maps the outcome to an exit code, nothing else.
 
 pub mod args;
+pub mod cleanup;
 pub mod commands;
 pub mod config;
 pub mod export;
@@ -41,7 +43,7 @@ pub fn main() -> ExitCode {
         Command::Drift(args) => commands::drift(&args).into(),
         Command::Coverage(args) => commands::coverage(&args).into(),
         Command::Schema => commands::out(&crate::case::schema::render()).into(),
-        Command::Cleanup(args) => commands::cleanup(&args).into(),
+        Command::Cleanup(args) => cleanup::cleanup(&args).into(),
         Command::Init(args) => export::init(&args).into(),
         Command::Openapi(args) => export::openapi(&args).into(),
         Command::Completions { shell } => export::completions(shell).into(),
