@@ -499,3 +499,34 @@ fn piping_into_head_never_panics() {
         assert!(!stderr.contains("panicked"), "{args}: {stderr}");
     }
 }
+
+/// The README's coverage sentence and its table of effects say what `coverage --json` and
+/// `list --json` say of the shipped suite: a figure that went stale fails here.
+#[test]
+fn the_readme_figures_are_the_shipped_suites() {
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README");
+    let coverage: serde_json::Value =
+        serde_json::from_str(&psconform().args(["coverage", "--json"]).run().stdout).expect("coverage --json");
+    let cases: serde_json::Value =
+        serde_json::from_str(&psconform().args(["list", "--json"]).run().stdout).expect("list --json");
+    let (read, change) = (&coverage["read"], &coverage["change"]);
+    let sentence = format!(
+        "says {} of the {} documented\nendpoints are covered (all {} that read, {} of the {} that change)",
+        coverage["covered"], coverage["total"], read["covered"], change["covered"], change["total"]
+    );
+    assert!(readme.contains(&sentence), "the README should say: {sentence}");
+    assert_eq!(read["covered"], read["total"], "the README says all read endpoints are covered");
+
+    let all = cases.as_array().expect("a list");
+    assert!(readme.contains(&format!("counts are of the {} shipped cases)", all.len())), "{} cases", all.len());
+    for effect in ["read", "audited", "change", "release", "irreversible"] {
+        let count = |simulator_only: bool| {
+            all.iter().filter(|c| c["effect"] == effect && c["simulator_only"] == simulator_only).count()
+        };
+        let (real, simulated) = (count(false), count(true));
+        let cell =
+            if simulated == 0 { format!("| {real} |") } else { format!("| {real} (+{simulated} simulator-only) |") };
+        let row = readme.lines().find(|l| l.starts_with(&format!("| `{effect}` |"))).unwrap_or_default();
+        assert!(row.contains(&cell), "the README's `{effect}` row should count {cell}: {row}");
+    }
+}
