@@ -369,8 +369,12 @@ async fn item08_names_in_a_drift_report_cannot_break_out_of_their_cell() {
 #[tokio::test]
 async fn item09_control_characters_from_a_server_are_shown_escaped_on_a_terminal() {
     let key = "\u{1b}[31mred\u{1b}]52;c;ZXZpbA==\u{7}";
-    let server = sign_in_echo(move |_| {
-        ResponseTemplate::new(200).set_body_json(json!({ "UserId": 1, key: 1, "\u{202e}evil": 2, "\u{9b}31m": 3 }))
+    // The answer also echoes the PS-Auth header it got (the canary key and password) under a
+    // key with a control character: on a terminal too, no credential is shown.
+    let server = sign_in_echo(move |req| {
+        let auth = req.headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        ResponseTemplate::new(200)
+            .set_body_json(json!({ "UserId": 1, key: 1, "\u{202e}evil": 2, "\u{9b}31m": 3, "Echo\u{1b}": auth }))
     })
     .await;
     let dir = project(&sign_in("status: 200\npaths:\n  \"$.*\": { type: string }"));
@@ -382,6 +386,8 @@ async fn item09_control_characters_from_a_server_are_shown_escaped_on_a_terminal
     for raw in ['\u{1b}', '\u{7}', '\u{202e}', '\u{9b}'] {
         assert!(!out.contains(raw), "a raw {raw:?} reached the terminal: {out:?}");
     }
+    assert!(run.text().contains("Echo"), "the -vv log shows the echoing answer: {}", run.text());
+    assert_no_secret("a run on a terminal", &run.text(), crate::harness::oracle::SECRETS);
 }
 
 /// Issue #15, item 10: with `cases/home -> $HOME`, `validate` walked into `.config/` and
