@@ -530,3 +530,20 @@ fn the_readme_figures_are_the_shipped_suites() {
         assert!(row.contains(&cell), "the README's `{effect}` row should count {cell}: {row}");
     }
 }
+
+/// The README's HTML report section (its command, the verdict it quotes, and so the screenshot
+/// `docs/report.png` taken of that command's page) shows what the shipped suite gives today.
+#[test]
+fn the_readme_report_example_is_what_its_command_gives() {
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README");
+    let command = "cargo run -- run --sim-fault credentials-object --html report.html";
+    assert!(readme.contains(command), "the README shows {command}");
+    let dir = tempfile::tempdir().expect("temp");
+    let json = dir.path().join("r.json");
+    let run = psconform().args(["run", "--sim-fault", "credentials-object", "--report"]).arg(&json).run();
+    assert_eq!(run.code, Some(1), "{}", run.text());
+    let report = crate::harness::report::read(&json);
+    let (failed, total) = (&report["summary"]["failed"], report["cases"].as_array().map_or(0, Vec::len));
+    let verdict = format!("(`Failed: {failed} cases of {total}`, or `Passed: {total} cases`)");
+    assert!(readme.contains(&verdict), "the README should quote {verdict}");
+}
