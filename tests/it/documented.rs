@@ -57,6 +57,9 @@ struct Breakable {
     /// an unbroken fixture: the run that breaks it is that case alone, so the test takes a few
     /// seconds per endpoint, not the whole suite's time.
     case: String,
+    /// The file of that case, run alone (`--cases FILE`): loading one file instead of the whole
+    /// suite halves each run's start.
+    case_file: String,
     /// Whether that case releases a credential: only then does its run allow it (a run that
     /// allows it looks the account up first, and would meet the broken answer before the case).
     releases: bool,
@@ -83,12 +86,12 @@ fn breakable(reference: &serde_json::Value) -> Vec<Breakable> {
             let Some(doc) = catalog.doc_of(method, route) else { continue };
             checked
                 .entry((doc.method.clone(), doc.route.clone()))
-                .or_insert_with(|| report::text(&c["name"]).to_owned());
+                .or_insert_with(|| (report::text(&c["name"]).to_owned(), report::text(&c["file"]).to_owned()));
         }
     }
     let mut out = Vec::new();
     let mut kinds = Violation::ALL.iter().cycle();
-    for ((method, route), case) in checked {
+    for ((method, route), (case, case_file)) in checked {
         let Some(doc) = catalog.doc_of(&method, &route) else { continue };
         if doc.route.to_ascii_lowercase().starts_with("auth/") {
             continue;
@@ -106,6 +109,7 @@ fn breakable(reference: &serde_json::Value) -> Vec<Breakable> {
             path,
             releases: releasing.contains(case.as_str()),
             case,
+            case_file,
         });
     }
     out
@@ -181,7 +185,10 @@ async fn each_single_violation_fails_the_run_and_names_the_model() {
                     violation: b.violation,
                 };
                 let fixture = Fixture::start(fixture_config(Some(broken)), catalog).await.expect("the fixture starts");
-                let mut args = vec!["--exact", b.case.as_str()];
+                // Named from its file alone, a case loses its folder: `nodes::nodes::list`
+                // is `nodes::list`.
+                let alone = b.case.split_once("::").map_or(b.case.as_str(), |(_, rest)| rest);
+                let mut args = vec!["--cases", b.case_file.as_str(), "--snapshots", "snapshots", "--exact", alone];
                 if b.releases {
                     args.push("--allow-credential-release");
                 }
