@@ -496,13 +496,11 @@ pub struct Models {
     pub optional_when_written: BTreeSet<((String, String), String)>,
     /// Fields that name a record: the id, name and parent fields of every resource.
     pub naming: BTreeSet<String>,
-    /// `endpoints` by matching key, made at the first lookup: a run looks an endpoint up for
-    /// every step it sends, and comparing normalised routes one by one was a tenth of its CPU.
-    by_key: std::sync::OnceLock<KeyIndex>,
+    /// The position in `endpoints` by matching key, made with them: a run looks an endpoint up
+    /// for every step it sends, and comparing normalised routes one by one was a tenth of its
+    /// CPU.
+    by_key: std::collections::HashMap<(String, String), usize>,
 }
-
-/// How many endpoints were indexed, and each one's position by its matching key.
-type KeyIndex = (usize, std::collections::HashMap<(String, String), usize>);
 
 impl Models {
     /// The model a reference names.
@@ -513,16 +511,7 @@ impl Models {
 
     /// The documented endpoint of a method and route (template or path).
     pub fn endpoint(&self, method: &str, route: &str) -> Option<&EndpointDoc> {
-        let k = key(method, route);
-        let (indexed, index) = self.by_key.get_or_init(|| {
-            let index = self.endpoints.iter().enumerate().map(|(i, e)| (key(&e.method, &e.route), i)).collect();
-            (self.endpoints.len(), index)
-        });
-        if *indexed != self.endpoints.len() {
-            // Endpoints added after the first lookup (only while a test builds its models).
-            return self.endpoints.iter().find(|e| key(&e.method, &e.route) == k);
-        }
-        index.get(&k).and_then(|&i| self.endpoints.get(i))
+        self.by_key.get(&key(method, route)).and_then(|&i| self.endpoints.get(i))
     }
 
     /// A source by the slug of the file that cites it and its id.
@@ -580,6 +569,7 @@ pub fn load(files: &[ModelFile], catalog: &[Endpoint]) -> Result<Models, Vec<Dia
         return Err(checker.diags);
     }
     let mut models = checker.models;
+    models.by_key = models.endpoints.iter().enumerate().map(|(i, e)| (key(&e.method, &e.route), i)).collect();
     models.optional_when_written = optional_when_written(&models);
     models.naming = models
         .resources
