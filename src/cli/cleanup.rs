@@ -4,6 +4,7 @@
 
 use super::args::CleanupArgs;
 use super::commands::out;
+use super::config::http_options;
 use crate::coverage::Catalog;
 use crate::result::Exit;
 use crate::seal::Redactor;
@@ -26,18 +27,7 @@ pub fn cleanup(args: &CleanupArgs) -> Exit {
     }
     let settings = Settings::from_env();
     let redactor = Redactor::new(vec![SecretStore::configured(settings.secret_values())]);
-    let options = crate::run::http::HttpOptions {
-        insecure: args.http.insecure,
-        ca_cert: args.http.ca_cert.clone(),
-        client_identity: args.http.client_cert.clone().zip(args.http.client_key.clone()),
-        proxy: args.http.proxy.clone(),
-        timeout: args.http.timeout,
-        connect_timeout: args.http.timeout.min(std::time::Duration::from_secs(10)),
-        max_body: args.http.max_body,
-        rate: args.http.rate,
-        plain_http_only: t.scheme() == "http",
-    };
-    let http = match crate::run::http::Http::new(options) {
+    let http = match crate::run::http::Http::new(http_options(&args.http, Some(t))) {
         Ok(h) => h,
         Err(e) => {
             anstream::eprintln!("error: {}", redactor.text(&e.to_string()));

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use url::Url;
 
-use super::args::{Requirement, RunArgs};
+use super::args::{HttpArgs, Requirement, RunArgs};
 use crate::run::Policy;
 use crate::run::http::HttpOptions;
 use crate::shape::update::{ContractConfig, Update};
@@ -115,19 +115,8 @@ impl RunConfig {
                 return usage("--sim-vary applies to the built-in simulator; leave out --target to use it".into());
             }
         }
-        // Every hop counts: a plain-http proxy off loopback sees a plain-http request whole,
-        // credentials included, whatever the target's host. (An https:// target is only
-        // tunnelled through it.) The built-in simulator is a plain-http target too.
-        if let Some(proxy) = &args.http.proxy
-            && proxy.scheme() == "http"
-            && !is_loopback(proxy)
-            && !args.allow_plain_http
-            && args.target.as_ref().is_none_or(|t| t.scheme() == "http")
-        {
-            return usage(format!(
-                "refusing to send credentials over plain http:// through the proxy {}; use an https:// target (which the proxy only tunnels), a proxy on loopback, or pass --allow-plain-http",
-                proxy.host_str().unwrap_or("given")
-            ));
+        if let Some(refusal) = plain_http_proxy(args.target.as_ref(), args.http.proxy.as_ref(), args.allow_plain_http) {
+            return usage(refusal);
         }
         if let Some(n) = args.harness.test_threads
             && !(1..=MAX_THREADS).contains(&n)
@@ -167,17 +156,7 @@ impl RunConfig {
             }
             writable_dir(dir)?;
         }
-        let http = HttpOptions {
-            insecure: args.http.insecure,
-            ca_cert: args.http.ca_cert.clone(),
-            client_identity: args.http.client_cert.clone().zip(args.http.client_key.clone()),
-            proxy: args.http.proxy.clone(),
-            timeout: args.http.timeout,
-            connect_timeout: args.http.timeout.min(Duration::from_secs(10)),
-            max_body: args.http.max_body,
-            rate: args.http.rate,
-            plain_http_only: args.target.as_ref().is_none_or(|t| t.scheme() == "http"),
-        };
+        let http = http_options(&args.http, args.target.as_ref());
         let policy = Policy {
             allow_mutations: args.allow_mutations,
             allow_lockout_risk: args.allow_lockout_risk,
@@ -246,6 +225,35 @@ impl RunConfig {
             harness: args.harness,
             described,
         })
+    }
+}
+
+/// Why a plain-http proxy may not carry the requests, if it may not. Every hop counts: a
+/// plain-http proxy off loopback sees a plain-http request whole, credentials included,
+/// whatever the target's host (an https:// target is only tunnelled through it). `target`
+/// `None` is the built-in simulator, a plain-http target too.
+pub fn plain_http_proxy(target: Option<&Url>, proxy: Option<&Url>, allowed: bool) -> Option<String> {
+    let proxy = proxy.filter(|p| p.scheme() == "http" && !is_loopback(p))?;
+    (!allowed && target.is_none_or(|t| t.scheme() == "http")).then(|| {
+        format!(
+            "refusing to send credentials over plain http:// through the proxy {}; use an https:// target (which the proxy only tunnels), a proxy on loopback, or pass --allow-plain-http",
+            proxy.host_str().unwrap_or("given")
+        )
+    })
+}
+
+/// The HTTP client's options from the HTTP arguments of `run` and `cleanup`.
+pub fn http_options(http: &HttpArgs, target: Option<&Url>) -> HttpOptions {
+    HttpOptions {
+        insecure: http.insecure,
+        ca_cert: http.ca_cert.clone(),
+        client_identity: http.client_cert.clone().zip(http.client_key.clone()),
+        proxy: http.proxy.clone(),
+        timeout: http.timeout,
+        connect_timeout: http.timeout.min(Duration::from_secs(10)),
+        max_body: http.max_body,
+        rate: http.rate,
+        plain_http_only: target.is_none_or(|t| t.scheme() == "http"),
     }
 }
 
