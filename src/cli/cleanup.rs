@@ -4,7 +4,7 @@
 
 use super::args::CleanupArgs;
 use super::commands::out;
-use super::config::http_options;
+use super::config::{http_options, plain_http_proxy};
 use crate::coverage::Catalog;
 use crate::result::Exit;
 use crate::seal::Redactor;
@@ -19,6 +19,10 @@ pub fn cleanup(args: &CleanupArgs) -> Exit {
         anstream::eprintln!(
             "error: {t} is plain http:// to a host other than loopback: credentials would cross the network in clear; use https:// or --allow-plain-http"
         );
+        return Exit::Invalid;
+    }
+    if let Some(refusal) = plain_http_proxy(Some(t), args.http.proxy.as_ref(), args.allow_plain_http) {
+        anstream::eprintln!("error: {refusal}");
         return Exit::Invalid;
     }
     if args.yes && !args.allow_mutations {

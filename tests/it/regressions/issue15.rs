@@ -174,6 +174,11 @@ async fn item03_a_plain_http_proxy_off_loopback_needs_allow_plain_http() {
     assert_eq!(run.code, Some(2), "{run:#?}");
     let run = psconform_in(&dir, &["run", "--target", target, "--proxy", "http://127.0.0.1:9", "--timeout", "2"]).await;
     assert_ne!(run.code, Some(2), "{run:#?}");
+    // `cleanup` signs in with the same credentials: the same rule, before anything is sent.
+    let cleanup = ["cleanup", "--target", target, "--proxy", "http://corp-proxy.test:3128", "--timeout", "2"];
+    let run = psconform_in(&dir, &cleanup).await;
+    assert_eq!(run.code, Some(2), "{run:#?}");
+    assert!(run.stderr.contains("through the proxy corp-proxy.test"), "{}", run.stderr);
 }
 
 /// Issue #15, item 4: `match()` and `search()` inside a filter compiled their pattern for every
