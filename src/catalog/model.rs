@@ -539,7 +539,8 @@ pub fn load(files: &[ModelFile], catalog: &[Endpoint]) -> Result<Models, Vec<Dia
             Err(d) => diags.push(d),
         }
     }
-    let mut checker = Checker { diags, models: Models::default(), catalog, seen: BTreeMap::new() };
+    let listed = catalog.iter().map(|e| (e.key(), e)).collect();
+    let mut checker = Checker { diags, models: Models::default(), catalog, listed, seen: BTreeMap::new() };
     // Names first, so a reference may point at a model of a later file.
     let names: BTreeSet<(String, String)> = parsed
         .iter()
@@ -628,6 +629,8 @@ struct Checker<'a> {
     diags: Vec<Diagnostic>,
     models: Models,
     catalog: &'a [Endpoint],
+    /// The catalog's endpoints by key: a model file documents one endpoint after another.
+    listed: std::collections::HashMap<(String, String), &'a Endpoint>,
     /// Endpoint keys already documented, with where.
     seen: BTreeMap<(String, String), String>,
 }
@@ -1038,7 +1041,7 @@ impl Checker<'_> {
         if let Some(prev) = self.seen.insert(k.clone(), here) {
             self.error(&at, format!("{method} {route} is already documented at {prev}"));
         }
-        let listed = self.catalog.iter().find(|c| c.key() == k);
+        let listed = self.listed.get(&k).copied();
         match (listed, e.unverified) {
             (None, false) => self.error(
                 &At::of(ctx.file, &e.route),
