@@ -55,10 +55,41 @@ impl From<io::Error> for ReadError {
 /// file itself or a folder on its way. A path that cannot be resolved is not judged here: the
 /// read that follows says why it fails.
 pub fn leaves(root: &Path, path: &Path) -> bool {
-    match (std::fs::canonicalize(root), std::fs::canonicalize(path)) {
-        (Ok(root), Ok(real)) => !real.starts_with(root),
-        _ => false,
+    match std::fs::canonicalize(path) {
+        Ok(real) => outside(root, &real),
+        Err(_) => false,
     }
+}
+
+/// Whether the resolved path `real` is outside `root`. The root's own resolution is kept for
+/// the next call (a suite reads all its files from one root, thousands of them).
+fn outside(root: &Path, real: &Path) -> bool {
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<(PathBuf, PathBuf)>> = const { std::cell::RefCell::new(None) };
+    }
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        if last.as_ref().is_none_or(|(r, _)| r != root) {
+            *last = std::fs::canonicalize(root).ok().map(|real_root| (root.to_path_buf(), real_root));
+        }
+        last.as_ref().is_some_and(|(_, real_root)| !real.starts_with(real_root))
+    })
+}
+
+/// Whether the file open as `file` (found at `path` below `root`) is outside `root`: where the
+/// handle itself leads, so a link swapped in after the path was looked at is caught too. Linux
+/// names an open file's resolved path in `/proc/self/fd`, in one call; elsewhere, or without
+/// `/proc`, the path is resolved again.
+fn handle_leaves(root: &Path, path: &Path, file: &File) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd as _;
+        if let Ok(real) = std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd())) {
+            return outside(root, &real);
+        }
+    }
+    let _ = file;
+    leaves(root, path)
 }
 
 /// Reads the text of `path`, found in the folder `root`: a regular file of at most `max`
@@ -70,13 +101,14 @@ pub fn read(root: &Path, path: &Path, max: u64) -> Result<String, ReadError> {
     if !std::fs::metadata(path)?.is_file() {
         return Err(ReadError::NotRegular);
     }
-    if leaves(root, path) {
-        return Err(ReadError::OutOfRoot { root: root.to_path_buf() });
-    }
     let file = open_nonblocking(path)?;
-    // The handle's own type, not the path's: the path may have changed since it was looked at.
+    // The handle's own type and place, not the path's: the path may have changed since it was
+    // looked at. Nothing is read before both are known.
     if !file.metadata()?.is_file() {
         return Err(ReadError::NotRegular);
+    }
+    if handle_leaves(root, path, &file) {
+        return Err(ReadError::OutOfRoot { root: root.to_path_buf() });
     }
     let mut bytes = Vec::new();
     file.take(max + 1).read_to_end(&mut bytes)?;
