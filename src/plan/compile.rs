@@ -116,6 +116,8 @@ pub(super) struct CompiledFile {
     pub(super) path: PathBuf,
     /// A digest of the file's text, to prove later that a file read again is the one checked.
     pub(super) digest: u64,
+    /// The length of its text, in bytes.
+    pub(super) size: usize,
     pub(super) cases: Vec<CompiledCase>,
     pub(super) diags: Vec<Diagnostic>,
     /// What is worth saying but does not stop a run, such as an endpoint the catalog does not
@@ -165,7 +167,7 @@ pub(super) fn compile_file(root: &Path, path: &Path, states: &[&str]) -> Result<
         let plan = c.case(spec, name.clone());
         cases.push(CompiledCase { name, line, column, plan });
     }
-    Ok(CompiledFile { path: file.path.clone(), digest, cases, diags, warnings })
+    Ok(CompiledFile { path: file.path.clone(), digest, size: file.source.len(), cases, diags, warnings })
 }
 
 /// Compiles a case file psconform carries in itself (such as the preflight's sign-ins), named

@@ -1,34 +1,60 @@
-//! A run's cases without their plans. Every file is checked when the suite is loaded (every
-//! problem of every file is reported before anything runs), but only each case's name and
-//! locks are kept: a case's plan is compiled again from its file when the case starts
-//! ([`Suite::plan`]), and dropped when it ends. So a run holds a handful of plans, however
-//! many cases the suite has, and its memory does not grow with the suite.
+//! A run's cases. Every file is checked when the suite is loaded (every problem of every file
+//! is reported before anything runs); the plans that check compiles are kept up to a budget
+//! ([`KEPT_TEXT`] bytes of case files), and beyond it only each case's name and locks are
+//! kept: such a case's plan is compiled again from its file when the case starts
+//! ([`Suite::plan`]). Every plan is dropped when its case ends. So a suite within the budget
+//! (the shipped one is 0.8 MB) is parsed once, and a larger one holds the budget's plans and a
+//! handful more, however many cases it has: its memory does not grow with the suite beyond a
+//! few hundred bytes a case.
 //!
-//! A file is read again for that: its text must be the one checked (a digest of it is kept),
-//! or the case fails instead of running something that was never validated.
+//! A file compiled again must be the one checked (a digest of its text is kept), or the case
+//! fails instead of running something that was never validated.
 
 use std::cell::RefCell;
 use std::path::PathBuf;
+use std::sync::Mutex;
 
 use super::compile::{check, compile_file};
 use super::{CasePlan, Lock, SignIn};
 use crate::case::Diagnostic;
 
-/// One case of a suite, before its plan is needed.
+/// One case of a suite, before its plan is needed. A run keeps one for each case of the suite,
+/// so it is small: every field is a slice of exactly its length, made on the loading thread
+/// (not in the arena of the thread that parsed the file, which the parse's garbage would keep
+/// from being given back).
 #[derive(Debug, Clone)]
 pub struct CaseRef {
     /// `<area>::<file>::<case>`.
     pub name: String,
     /// The locks it holds while it runs.
-    pub locks: Vec<Lock>,
+    pub locks: Box<[Lock]>,
     /// The catalog's areas it calls, which a preflight probes before the cases run.
-    pub areas: Vec<&'static str>,
+    pub areas: Box<[&'static str]>,
     /// The sign-ins it needs, which a preflight tries once before the cases run.
-    pub sign_in: Vec<SignIn>,
+    pub sign_in: &'static [SignIn],
     /// What it exercises, for the coverage matrix, when the suite was loaded with it.
-    pub exercised: Vec<Exercised>,
-    file: usize,
-    index: usize,
+    pub exercised: Box<[Exercised]>,
+    file: u32,
+    index: u32,
+}
+
+/// The sign-ins of a plan as one of the few lists there are, so a case keeps none of its own.
+fn sign_ins(of: &[SignIn]) -> &'static [SignIn] {
+    use SignIn::{OAuth, PsAuth};
+    match of {
+        [] => &[],
+        [PsAuth] => &[PsAuth],
+        [OAuth] => &[OAuth],
+        [PsAuth, OAuth] => &[PsAuth, OAuth],
+        [OAuth, PsAuth] => &[OAuth, PsAuth],
+        // Longer lists repeat a sign-in: what matters is which.
+        _ => match (of.contains(&PsAuth), of.contains(&OAuth)) {
+            (true, true) => &[PsAuth, OAuth],
+            (true, false) => &[PsAuth],
+            (false, true) => &[OAuth],
+            (false, false) => &[],
+        },
+    }
 }
 
 /// A request a case makes, with the statuses it asserts: what the coverage matrix needs of a
@@ -76,12 +102,20 @@ fn status_text(spec: &crate::case::spec::StatusSpec) -> Vec<String> {
     }
 }
 
+/// How many bytes of case files a suite keeps the plans of from its check. A plan takes a few
+/// times its text (4.5 KB for a two-step case written in 650 bytes), so the kept plans stay
+/// within a few megabytes. Beyond it a case's file is compiled again when the case starts.
+pub const KEPT_TEXT: usize = 1024 * 1024;
+
 #[derive(Debug)]
 struct FileRef {
     /// Its root, in `Suite::roots`.
-    root: usize,
-    path: PathBuf,
+    root: u32,
+    path: Box<std::path::Path>,
     digest: u64,
+    /// The plans its check compiled, by case, while the suite was within [`KEPT_TEXT`]; each
+    /// is taken by the case that runs it.
+    kept: Mutex<Box<[Option<Box<CasePlan>>]>>,
 }
 
 /// Every case of a run, sorted by name, with what compiles each again.
@@ -109,43 +143,73 @@ impl Suite {
     /// Loads and checks every case file under `roots`; `exercised` keeps what each case
     /// exercises, for a coverage matrix.
     pub fn load(roots: &[PathBuf], simulator_states: &[&str], exercised: bool) -> Result<Suite, Vec<Diagnostic>> {
+        Suite::load_keeping(roots, simulator_states, exercised, KEPT_TEXT)
+    }
+
+    /// [`Suite::load`], keeping the plans of the first `budget` bytes of case files.
+    fn load_keeping(
+        roots: &[PathBuf],
+        simulator_states: &[&str],
+        exercised: bool,
+        budget: usize,
+    ) -> Result<Suite, Vec<Diagnostic>> {
         let mut suite =
             Suite { states: simulator_states.iter().map(|s| (*s).to_owned()).collect(), ..Suite::default() };
+        let mut kept_text = 0;
         let (files, skipped) = check(roots, simulator_states, |root, i, file| {
             if suite.roots.last().is_none_or(|r| r != root) {
                 suite.roots.push(root.to_path_buf());
             }
-            let root = suite.roots.len() - 1;
-            suite.file_refs.push(FileRef { root, path: file.path, digest: file.digest });
+            let root = u32::try_from(suite.roots.len() - 1).unwrap_or(u32::MAX);
+            let keep = kept_text + file.size <= budget;
+            kept_text += if keep { file.size } else { 0 };
+            let mut kept = Vec::new();
+            let at = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
             for (index, case) in file.cases.into_iter().enumerate() {
-                let Some(plan) = case.plan else { continue };
-                let exercised = if exercised { Exercised::of(&plan) } else { Vec::new() };
+                let Some(plan) = case.plan else {
+                    kept.push(None);
+                    continue;
+                };
                 suite.cases.push(CaseRef {
-                    name: case.name,
-                    locks: plan.locks,
-                    areas: plan.areas,
-                    sign_in: plan.sign_in,
-                    exercised,
-                    file: i,
-                    index,
+                    name: case.name.as_str().to_owned(),
+                    locks: plan.locks.as_slice().into(),
+                    areas: plan.areas.as_slice().into(),
+                    sign_in: sign_ins(&plan.sign_in),
+                    exercised: if exercised { Exercised::of(&plan).into() } else { Box::default() },
+                    file: at(i),
+                    index: at(index),
                 });
+                kept.push(keep.then(|| Box::new(plan)));
             }
+            if !keep {
+                kept.clear();
+            }
+            let (path, kept) = (file.path.as_path().into(), Mutex::new(kept.into_boxed_slice()));
+            suite.file_refs.push(FileRef { root, path, digest: file.digest, kept });
         })?;
         suite.files = files;
         suite.skipped = skipped;
         suite.cases.sort_by(|a, b| a.name.cmp(&b.name));
+        suite.cases.shrink_to_fit();
+        suite.file_refs.shrink_to_fit();
         Ok(suite)
     }
 
-    /// The plan of a case: its file compiled again (or the plan this thread kept from compiling
-    /// it for another of its cases).
+    /// The plan of a case: the one its check compiled when the suite kept it, else its file
+    /// compiled again (or the plan this thread kept from compiling it for another of its
+    /// cases). A kept plan is handed out once.
     pub fn plan(&self, case: &CaseRef) -> Result<CasePlan, String> {
-        let file = self.file_refs.get(case.file).ok_or_else(|| format!("{} has no file", case.name))?;
+        let index = case.index as usize;
+        let file = self.file_refs.get(case.file as usize).ok_or_else(|| format!("{} has no file", case.name))?;
+        let kept = file.kept.lock().ok().and_then(|mut kept| kept.get_mut(index).and_then(Option::take));
+        if let Some(plan) = kept {
+            return Ok(*plan);
+        }
         let key = file.digest ^ (case.file as u64).rotate_left(32);
         let cached = LAST.with(|last| {
             let mut last = last.borrow_mut();
             match last.as_mut() {
-                Some((k, plans)) if *k == key => plans.get_mut(case.index).and_then(Option::take),
+                Some((k, plans)) if *k == key => plans.get_mut(index).and_then(Option::take),
                 _ => None,
             }
         });
@@ -154,13 +218,13 @@ impl Suite {
         }
         let changed = || format!("{} changed since it was checked; run again", file.path.display());
         let states: Vec<&str> = self.states.iter().map(String::as_str).collect();
-        let root = self.roots.get(file.root).ok_or_else(changed)?;
+        let root = self.roots.get(file.root as usize).ok_or_else(changed)?;
         let compiled = compile_file(root, &file.path, &states).map_err(|_| changed())?;
         if compiled.digest != file.digest || !compiled.diags.is_empty() {
             return Err(changed());
         }
         let mut plans: Vec<Option<CasePlan>> = compiled.cases.into_iter().map(|c| c.plan).collect();
-        let plan = plans.get_mut(case.index).and_then(Option::take).ok_or_else(changed)?;
+        let plan = plans.get_mut(index).and_then(Option::take).ok_or_else(changed)?;
         LAST.with(|last| *last.borrow_mut() = Some((key, plans)));
         Ok(plan)
     }
@@ -173,10 +237,27 @@ mod tests {
     const FILE: &str = "endpoint: X\ncases:\n  - name: a\n    summary: s\n    effect: read\n    steps:\n      - request: { method: GET, path: X }\n        expect: { status: 200 }\n  - name: b\n    summary: s\n    effect: read\n    steps:\n      - request: { method: GET, path: Y }\n";
 
     #[test]
-    fn a_case_is_compiled_again_from_the_file_checked_and_never_from_another() {
+    fn a_kept_plan_is_the_one_checked_and_is_handed_out_once() {
         let dir = tempfile::tempdir().expect("temp");
         std::fs::write(dir.path().join("t.yaml"), FILE).expect("write");
-        let suite = Suite::load(&[dir.path().to_path_buf()], &[], true).expect("valid");
+        let suite = Suite::load(&[dir.path().to_path_buf()], &[], false).expect("valid");
+        // The file changes after the check: a kept plan is still the checked one.
+        std::fs::write(dir.path().join("t.yaml"), FILE.replace("path: X", "path: Z")).expect("write");
+        LAST.with(|l| *l.borrow_mut() = None);
+        let a = suite.plan(&suite.cases[0]).expect("kept");
+        assert_eq!((a.name.as_str(), a.steps[0].request.route.as_str()), ("t::a", "X"));
+        let e = suite.plan(&suite.cases[0]).expect_err("taken: compiled again, from the changed file");
+        assert!(e.contains("changed since it was checked"), "{e}");
+        let b = suite.plan(&suite.cases[1]).expect("kept, although this thread compiled the file since");
+        assert_eq!(b.steps[0].request.route, "Y");
+    }
+
+    #[test]
+    fn a_case_beyond_the_budget_is_compiled_again_from_the_file_checked_and_never_from_another() {
+        let dir = tempfile::tempdir().expect("temp");
+        std::fs::write(dir.path().join("t.yaml"), FILE).expect("write");
+        let suite = Suite::load_keeping(&[dir.path().to_path_buf()], &[], true, FILE.len() - 1).expect("valid");
+        LAST.with(|l| *l.borrow_mut() = None);
         let names: Vec<&str> = suite.cases.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, ["t::a", "t::b"]);
         assert_eq!(suite.cases[0].exercised[0].asserted, ["200"]);
@@ -187,6 +268,8 @@ mod tests {
         std::fs::write(dir.path().join("t.yaml"), FILE.replace("path: X", "path: Z")).expect("write");
         LAST.with(|l| *l.borrow_mut() = None);
         let e = suite.plan(&suite.cases[0]).expect_err("the file changed");
+        assert!(e.contains("changed since it was checked"), "{e}");
+        let e = suite.plan(&suite.cases[1]).expect_err("b was never kept either");
         assert!(e.contains("changed since it was checked"), "{e}");
     }
 }
