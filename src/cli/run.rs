@@ -70,6 +70,7 @@ pub fn run(config: RunConfig) -> Exit {
             accepting: config.contracts.update != Update::None,
             keep: config.contracts.keeps(),
             observed: Default::default(),
+            effective: Default::default(),
         })
     } else {
         None

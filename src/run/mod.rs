@@ -20,7 +20,7 @@
 pub mod execute;
 pub mod guard;
 pub mod http;
-mod observe;
+pub mod observe;
 mod poll;
 pub mod preflight;
 pub mod scheduler;
@@ -111,6 +111,8 @@ pub struct Contracts {
     pub keep: bool,
     /// What this run saw.
     pub observed: Observed,
+    /// The contracts compared with so far.
+    pub effective: observe::EffectiveCache,
 }
 
 /// Everything the trials share.

@@ -2,6 +2,10 @@
 //! what the case knows, compared with the contract of its method, route, status and model
 //! version, and added to the run's observations (which `shape::update` writes at the end).
 
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
 use serde_json::Value;
 
 use super::step::Built;
@@ -20,6 +24,40 @@ fn documented(method: &str, route: &str, status: u16, query: &[(String, String)]
     let facts = crate::catalog::RequestFacts { query: query.to_vec() };
     let shape = crate::catalog::documented::documented_for(&catalog.models, doc, status, &facts)?;
     Some((format!("{}: {} {} {status}", doc.file.display(), doc.method, doc.route), shape))
+}
+
+/// What a response's shape is compared with: the contract's file and the effective contract.
+type Compared = (PathBuf, Option<Arc<Effective>>);
+
+/// What decides the contract a response is compared with: method, route template, status and
+/// the query sent.
+type Which = (String, String, u16, Vec<(String, String)>);
+
+/// The effective contracts a run has compared with, by what decides one: the method, the
+/// route template, the status, and the query sent (its form and model version). Making one
+/// reads the documented model and overlays the recorded contract, which cost as much as the
+/// rest of a step; a suite asks for the same few again and again.
+#[derive(Debug, Default)]
+pub struct EffectiveCache(Mutex<HashMap<Which, Compared>>);
+
+impl EffectiveCache {
+    /// The most kept: queries that carry ids make a key per id.
+    const MAX: usize = 4096;
+
+    fn get(&self, key: Which, make: impl FnOnce() -> Compared) -> Compared {
+        if let Ok(cache) = self.0.lock()
+            && let Some(found) = cache.get(&key)
+        {
+            return found.clone();
+        }
+        let made = make();
+        if let Ok(mut cache) = self.0.lock()
+            && cache.len() < Self::MAX
+        {
+            cache.insert(key, made.clone());
+        }
+        made
+    }
 }
 
 /// Checks the response's shape against its endpoint's contract and adds the observation.
@@ -45,13 +83,14 @@ pub(super) fn contract(
     let shape = run.redactor.seal(shape);
     // Compared before it is handed to the observations, so the shape is moved, not copied.
     let verdict = contracts.compare.then(|| {
-        let file = contracts.set.path(&key);
-        let effective = Effective::of(
-            documented(&built.line.method, route, resp.status, &built.query),
-            contracts.set.get(&key),
-            &file,
-        );
-        Verdict::against(effective.as_ref(), &file, shape.get())
+        let which = (built.line.method.clone(), route.clone(), resp.status, built.query.clone());
+        let (file, effective) = contracts.effective.get(which, || {
+            let file = contracts.set.path(&key);
+            let documented = documented(&built.line.method, route, resp.status, &built.query);
+            let effective = Effective::of(documented, contracts.set.get(&key), &file);
+            (file, effective.map(Arc::new))
+        });
+        Verdict::against(effective.as_deref(), &file, shape.get())
     });
     if contracts.keep {
         let observed = crate::shape::Contract::observed(key, route, shape.into_inner(), &case.name);
