@@ -8,17 +8,28 @@ use psconform::report::json::Report;
 use psconform::result::{CaseResult, StepResult};
 use psconform::shape::Verdict;
 
-/// The run report at `path`; the test fails when it is missing or not a report.
+/// The run report at `path`; the test fails, at the caller's line, when it is missing or not a
+/// report.
+#[track_caller]
 pub fn read(path: &Path) -> Report {
-    let text = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("the JSON report {} could not be read: {e}", path.display()));
-    serde_json::from_str(&text)
-        .unwrap_or_else(|e| panic!("the JSON report {} does not read as a psconform report: {e}", path.display()))
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) => panic!("the JSON report {} could not be read: {e}", path.display()),
+    };
+    match serde_json::from_str(&text) {
+        Ok(report) => report,
+        Err(e) => panic!("the JSON report {} does not read as a psconform report: {e}", path.display()),
+    }
 }
 
-/// The case of a run report named `name`; the test fails when it is not there.
+/// The case of a run report named `name`; the test fails, at the caller's line, when it is not
+/// there.
+#[track_caller]
 pub fn case<'r>(report: &'r Report, name: &str) -> &'r CaseResult {
-    report.cases.iter().find(|c| c.name == name).unwrap_or_else(|| panic!("{name} is not in the report"))
+    match report.cases.iter().find(|c| c.name == name) {
+        Some(case) => case,
+        None => panic!("{name} is not in the report"),
+    }
 }
 
 /// Every step of every case of a run report.
