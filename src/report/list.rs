@@ -1,13 +1,14 @@
 //! `psconform list`: each case with its effect, needs, opt-ins and tags, as text or JSON. An
-//! entry is made from the plan and sealed before it is formatted, like every other output.
+//! entry is made from the plan and sealed before it is formatted, like every other output;
+//! [`Entry`] reads the JSON list back, typed.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::plan::{CasePlan, Effect};
 use crate::seal::{Redact, Redacted, Redactor};
 
 /// One case as `list` shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Entry {
     /// `<area>::<file>::<case>`.
     pub name: String,

@@ -1,16 +1,16 @@
 //! Drift between two contract sets (two recordings of instances, or a baseline and a live
 //! run): per contract, every change from the older shape to the newer, counted by severity.
-//! `report::drift` formats it.
+//! `report::drift` formats it, and [`DriftReport`] reads its JSON back, typed.
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Change, Contract, Mode, Severity, compare};
 use crate::seal::{Redact, Redacted, Redactor};
 
 /// The changes of one contract.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ContractDrift {
     /// The contract file name.
     pub contract: String,
@@ -21,7 +21,7 @@ pub struct ContractDrift {
     /// The changes, breaking first, at most [`super::MAX_CHANGES`].
     pub changes: Vec<Change>,
     /// How many more changes there are.
-    #[serde(skip_serializing_if = "is_zero")]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub more: usize,
 }
 
@@ -30,7 +30,7 @@ fn is_zero(n: &usize) -> bool {
 }
 
 /// A drift report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DriftReport {
     /// The baseline.
     pub old: String,

@@ -543,7 +543,7 @@ fn the_readme_report_example_is_what_its_command_gives() {
     let run = psconform().args(["run", "--sim-fault", "credentials-object", "--report"]).arg(&json).run();
     assert_eq!(run.code, Some(1), "{}", run.text());
     let report = crate::harness::report::read(&json);
-    let (failed, total) = (&report["summary"]["failed"], report["cases"].as_array().map_or(0, Vec::len));
+    let (failed, total) = (report.summary.failed, report.cases.len());
     let verdict = format!("(`Failed: {failed} cases of {total}`, or `Passed: {total} cases`)");
     assert!(readme.contains(&verdict), "the README should quote {verdict}");
 }

@@ -22,7 +22,11 @@ use serde_json::{Value, json};
 
 use crate::harness::bin::{in_parallel, psconform};
 use crate::harness::files::{listing, root};
-use crate::harness::report::{self, case, list, text};
+use psconform::report::json::Report;
+use psconform::result::{CheckKind, IgnoreReason, Matcher, Outcome};
+use psconform::shape::{Severity, Verdict, VerdictStatus};
+
+use crate::harness::report::{self, case};
 
 // ---------------------------------------------------------------------------------------------
 // What the fixture accepts and serves
@@ -521,11 +525,11 @@ fn skipped() -> Vec<String> {
         .collect()
 }
 
-fn run(base: &str, report_dir: &Path) -> (Option<i32>, String, Value) {
+fn run(base: &str, report_dir: &Path) -> (Option<i32>, String, Report) {
     run_with(base, report_dir, false)
 }
 
-fn run_with(base: &str, report_dir: &Path, strict: bool) -> (Option<i32>, String, Value) {
+fn run_with(base: &str, report_dir: &Path, strict: bool) -> (Option<i32>, String, Report) {
     let report = report_dir.join("report.json");
     let run = psconform()
         .env("PS_API_KEY", API_KEY)
@@ -551,10 +555,10 @@ fn a_conforming_server_that_is_not_the_simulator_passes_with_snapshots_on() {
     let (code, out, report) = run(&server.base, dir.path());
 
     let failed: Vec<&str> =
-        list(&report["cases"]).filter(|c| c["outcome"] == "failed").map(|c| text(&c["name"])).collect();
+        report.cases.iter().filter(|c| c.outcome == Outcome::Failed).map(|c| c.name.as_str()).collect();
     assert_eq!(failed, Vec::<&str>::new(), "{out}");
     assert_eq!(code, Some(0), "{out}");
-    assert_eq!(report["summary"]["failed"], 0, "{out}");
+    assert_eq!(report.summary.failed, 0, "{out}");
     assert!(!out.contains("panicked"), "{out}");
 
     // The areas the fixture does not offer answer IIS's 404: ignored as not offered, not failed.
@@ -576,7 +580,7 @@ fn a_conforming_server_that_is_not_the_simulator_passes_with_snapshots_on() {
         "requests::release::unknown-request",
     ] {
         let c = case(&report, name);
-        assert_eq!((text(&c["outcome"]), text(&c["reason"])), ("ignored", "not_offered"), "{name}: {c:#}");
+        assert!(matches!(c.outcome, Outcome::Ignored(IgnoreReason::NotOffered { .. })), "{name}: {c:#?}");
     }
     // And what it offers ran and passed, formats and all: a GUID-looking UserName equal to
     // the run-as user, an empty EmailAddress, SID null, the account lookup, the three models
@@ -603,19 +607,19 @@ fn a_conforming_server_that_is_not_the_simulator_passes_with_snapshots_on() {
         "secrets-safe::secret-by-id::credential-by-id",
         "lookups::assets::no-session",
     ] {
-        assert_eq!(text(&case(&report, name)["outcome"]), "passed", "{name}");
+        assert_eq!(case(&report, name).outcome, Outcome::Passed, "{name}");
     }
 
     // Every contract verdict: nothing breaking; the extra fields reported as additive.
-    let verdicts: Vec<&Value> = report::verdicts(&report).collect();
+    let verdicts: Vec<&Verdict> = report::verdicts(&report).collect();
     assert!(verdicts.len() > 20, "the contracts were compared: {verdicts:?}");
-    let breaking: Vec<&&Value> = verdicts.iter().filter(|v| v["status"] == "breaking").collect();
+    let breaking: Vec<&&Verdict> = verdicts.iter().filter(|v| v.status == VerdictStatus::Breaking).collect();
     assert!(breaking.is_empty(), "a conforming server breaks no contract: {breaking:#?}");
     let additive = |contract: &str, at: &str| {
         verdicts.iter().any(|v| {
-            v["status"] == "additive"
-                && text(&v["contract"]).contains(contract)
-                && list(&v["changes"]).any(|c| c["at"] == at && c["severity"] == "additive")
+            v.status == VerdictStatus::Additive
+                && v.contract.contains(contract)
+                && v.changes.iter().any(|c| c.at == at && c.severity == Severity::Additive)
         })
     };
     for (contract, at) in [
@@ -630,10 +634,10 @@ fn a_conforming_server_that_is_not_the_simulator_passes_with_snapshots_on() {
     }
     // A GUID-looking UserName, an empty EmailAddress and a null SID are inside the contract:
     // the sign-in differs from it only by the two extra fields.
-    let sign_in = &case(&report, "auth::sign-app-in::api-key")["steps"][0];
-    let changes: Vec<(&str, &str)> =
-        list(&sign_in["contract"]["changes"]).map(|c| (text(&c["at"]), text(&c["severity"]))).collect();
-    assert_eq!(changes, [(".Culture", "additive"), (".LastLogin", "additive")], "{sign_in:#}");
+    let sign_in = case(&report, "auth::sign-app-in::api-key").steps.first().expect("the sign-in case has a step");
+    let changes: Vec<(&str, Severity)> =
+        sign_in.contract.iter().flat_map(|v| &v.changes).map(|c| (c.at.as_str(), c.severity)).collect();
+    assert_eq!(changes, [(".Culture", Severity::Additive), (".LastLogin", Severity::Additive)], "{sign_in:#?}");
 
     // Nothing was written into the shipped contracts.
     assert_eq!(listing(&root().join("snapshots")), before, "the run wrote into snapshots/");
@@ -644,7 +648,7 @@ struct Named {
     /// The case that fails.
     case: &'static str,
     /// A failed outcome of it: kind, matcher, subject (none where only the contract names it).
-    outcome: Option<(&'static str, &'static str, &'static str)>,
+    outcome: Option<(CheckKind, Matcher, &'static str)>,
     /// A breaking contract verdict of it: the contract file and where the change is, when the
     /// deviation is in a 2xx response's shape.
     contract: Option<(&'static str, &'static str)>,
@@ -661,12 +665,16 @@ fn named(deviation: Deviation) -> Named {
         }
         Deviation::SigninHtmlContentType => Named {
             case: "auth::sign-app-in::api-key",
-            outcome: Some(("header", "matches", "Content-Type")),
+            outcome: Some((CheckKind::Header, Matcher::Matches, "Content-Type")),
             contract: Some((SIGN_IN, "content-type")),
         },
         Deviation::Unauthenticated401Html => {
             // Observed behaviour (the body of the 401): it fails only under --strict.
-            Named { case: "auth::session::no-session", outcome: Some(("body", "exact", "body")), contract: None }
+            Named {
+                case: "auth::session::no-session",
+                outcome: Some((CheckKind::Body, Matcher::Exact, "body")),
+                contract: None,
+            }
         }
     }
 }
@@ -687,22 +695,22 @@ fn each_deviation_fails_the_run_and_the_report_names_it() {
         let strict = deviation == Deviation::Unauthenticated401Html;
         let (code, out, report) = run_with(&server.base, dir.path(), strict);
         let c = case(&report, name);
-        let steps = || list(&c["steps"]);
-        let named = c["outcome"] == "failed"
+        let named = c.outcome == Outcome::Failed
             && outcome.is_none_or(|(kind, matcher, subject)| {
-                steps().flat_map(|s| list(&s["outcomes"])).any(|o| {
-                    o["passed"] == false && o["kind"] == kind && o["matcher"] == matcher && o["subject"] == subject
-                })
+                c.steps
+                    .iter()
+                    .flat_map(|s| &s.outcomes)
+                    .any(|o| !o.passed && o.kind == kind && o.matcher == matcher && o.subject == subject)
             });
         let verdict = contract.is_none_or(|(file, at)| {
-            steps().filter_map(|s| s.get("contract")).any(|v| {
-                v["status"] == "breaking"
-                    && text(&v["contract"]).contains(file)
-                    && list(&v["changes"]).any(|ch| ch["at"] == at && ch["severity"] == "breaking")
+            c.steps.iter().filter_map(|s| s.contract.as_ref()).any(|v| {
+                v.status == VerdictStatus::Breaking
+                    && v.contract.contains(file)
+                    && v.changes.iter().any(|ch| ch.at == at && ch.severity == Severity::Breaking)
             })
         });
         (code != Some(1) || !named || !verdict || out.contains("panicked")).then(|| {
-            format!("{deviation:?} (exit {code:?}, outcome named: {named}, contract named: {verdict}):\n{c:#}")
+            format!("{deviation:?} (exit {code:?}, outcome named: {named}, contract named: {verdict}):\n{c:#?}")
         })
     });
     let missed: Vec<String> = missed.into_iter().flatten().collect();

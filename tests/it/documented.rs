@@ -11,11 +11,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use futures_util::StreamExt as _;
-use psconform::catalog::Catalog;
 use psconform::catalog::documented::documented;
+use psconform::catalog::{Catalog, Effect};
 use psconform::fixture::perturb::targets;
 use psconform::fixture::server::Break;
 use psconform::fixture::{Fixture, FixtureConfig, Violation};
+use psconform::report::json::Report;
+use psconform::report::list::Entry;
+use psconform::result::RequestLine;
+use psconform::shape::VerdictStatus;
 use psconform::simulator::{Listen, SimConfig, SimState, Simulator, generate_missing};
 use secrecy::ExposeSecret as _;
 
@@ -68,25 +72,22 @@ struct Breakable {
 /// The documented responses the shipped suite checks (found in `reference`, the report of a run
 /// against an unbroken fixture): method, route, status, the model file, one field path per kind of
 /// violation, and the case that checked it.
-fn breakable(reference: &serde_json::Value) -> Vec<Breakable> {
+fn breakable(reference: &Report) -> Vec<Breakable> {
     let catalog = Catalog::shared().expect("the catalog loads");
     let listed = psconform().args(["list", "--json"]).run();
-    let listed: serde_json::Value = serde_json::from_str(&listed.stdout).expect("list --json is JSON");
+    let listed: Vec<Entry> = serde_json::from_str(&listed.stdout).expect("list --json is the case list");
     let releasing: BTreeSet<&str> =
-        report::list(&listed).filter(|c| c["effect"] == "release").map(|c| report::text(&c["name"])).collect();
+        listed.iter().filter(|c| c.effect == Effect::Release).map(|c| c.name.as_str()).collect();
     let status = 200;
     let mut checked = BTreeMap::new();
-    for c in report::list(&reference["cases"]) {
-        for s in report::list(&c["steps"]) {
-            let contract = s.get("contract").is_some();
-            if !contract || s["status"] != status {
+    for c in &reference.cases {
+        for s in &c.steps {
+            if s.contract.is_none() || s.status != Some(status) {
                 continue;
             }
-            let (method, route) = (report::text(&s["request"]["method"]), report::text(&s["request"]["route"]));
+            let Some(RequestLine { method, route: Some(route), .. }) = &s.request else { continue };
             let Some(doc) = catalog.doc_of(method, route) else { continue };
-            checked
-                .entry((doc.method.clone(), doc.route.clone()))
-                .or_insert_with(|| (report::text(&c["name"]).to_owned(), report::text(&c["file"]).to_owned()));
+            checked.entry((doc.method.clone(), doc.route.clone())).or_insert_with(|| (c.name.clone(), c.file.clone()));
         }
     }
     let mut out = Vec::new();
@@ -121,7 +122,7 @@ async fn run_against(
     target: &url::Url,
     settings: &psconform::settings::Settings,
     extra: &[&str],
-) -> (Option<i32>, serde_json::Value) {
+) -> (Option<i32>, Report) {
     let dir = tempfile::tempdir().expect("temp");
     let json = dir.path().join("r.json");
     let secret =
@@ -231,15 +232,15 @@ async fn violations_fail_the_run_and_name_the_model(kind: Violation) {
         judged += 1;
         let field = path.last().cloned().unwrap_or_default();
         let named = report::verdicts(&r).any(|v| {
-            report::text(&v["status"]) == "breaking"
-                && report::text(&v["contract"]).contains(&file)
-                && report::list(&v["changes"]).any(|c| report::text(&c["at"]).ends_with(&field))
+            v.status == VerdictStatus::Breaking
+                && v.contract.contains(&file)
+                && v.changes.iter().any(|c| c.at.ends_with(&field))
         });
         // The case checked this answer against the unbroken fixture, so it must meet the broken one.
         if code != Some(1) || !named {
             failures.push(format!(
                 "{violation:?} of {method} {route} {status} at {path:?} ({case}): exit {code:?}, named: {named}: {}",
-                report::verdicts(&r).map(|v| v.to_string()).collect::<Vec<_>>().join("; ")
+                report::verdicts(&r).map(|v| format!("{v:?}")).collect::<Vec<_>>().join("; ")
             ));
         }
     }

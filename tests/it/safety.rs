@@ -8,6 +8,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use psconform::result::LeftoverWhy;
 use serde_json::json;
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
@@ -337,13 +338,9 @@ async fn a_check_in_that_keeps_failing_is_a_leftover_in_every_report() {
     assert_eq!(count(&server, "PUT /Requests/7/Checkin").await, 4, "{:#?}", log(&server).await);
     let last = r.stderr.trim_end().lines().rev().take(6).collect::<Vec<_>>().join("\n");
     assert!(last.contains("request 7") && last.contains("check it in"), "said last:\n{}", r.stderr);
-    let report = report::read(&json);
-    let leftovers: Vec<&serde_json::Value> = report::list(&report["leftovers"]).collect();
-    assert_eq!(leftovers.len(), 1, "{report:#}");
-    assert_eq!(
-        (report::text(&leftovers[0]["request_id"]), report::text(&leftovers[0]["why"])),
-        ("7", "check_in_failed")
-    );
+    let leftovers = report::read(&json).leftovers;
+    assert_eq!(leftovers.len(), 1, "{leftovers:#?}");
+    assert_eq!((leftovers[0].request_id.as_deref(), leftovers[0].why), (Some("7"), LeftoverWhy::CheckInFailed));
     assert!(read(&junit).contains("Requests/7/Checkin"), "{}", read(&junit));
     assert!(read(&html).contains("Requests/7/Checkin"), "the HTML page lists it");
 }

@@ -5,12 +5,17 @@
 use std::path::Path;
 use std::sync::OnceLock;
 
+use psconform::report::json::Report;
+use psconform::result::{Matcher, Outcome};
+use psconform::shape::compare::ChangeKind;
+use psconform::shape::drift::DriftReport;
+use psconform::shape::{Severity, VerdictStatus};
 use psconform::simulator::Fault;
 
 use crate::harness::bin::{Run, in_parallel, psconform};
 use crate::harness::files::{Project, read, read_tree, root, shipped_case_files};
 use crate::harness::oracle;
-use crate::harness::report::{self, list, text};
+use crate::harness::report;
 
 /// `psconform run --cases cases` against the faithful simulator, run once for the tests that
 /// read it.
@@ -55,68 +60,76 @@ fn faithful_simulator_passes_every_shipped_case_with_every_data_variant() {
 /// whose subject contains this text (a JSON path, a header, or the contract's model and
 /// endpoint) and whose matcher is this (typed, not words: the words are the golden tests'
 /// business), and whether that outcome is an observed check (which fails only under `--strict`).
-fn named_deviation(fault: Fault) -> (&'static str, &'static str, &'static str, bool) {
+fn named_deviation(fault: Fault) -> (&'static str, &'static str, Matcher, bool) {
     const SIGN_IN: &str = "POST Auth/SignAppin 200";
     const TOKEN: &str = "POST Auth/Connect/Token 200";
     match fault {
-        Fault::SigninMissingUserid => ("auth::sign-app-in::api-key", SIGN_IN, "conforms", false),
-        Fault::SigninUseridAsString => ("auth::sign-app-in::api-key", SIGN_IN, "conforms", false),
-        Fault::SigninWrongUsername => ("auth::sign-app-in::api-key", "$.UserName", "equals", false),
-        Fault::SigninNoCookie => ("auth::sign-app-in::api-key", SIGN_IN, "conforms", false),
-        Fault::SigninHtmlContentType => ("auth::sign-app-in::api-key", "Content-Type", "matches", false),
-        Fault::SigninAcceptsBadKey => ("auth::sign-app-in::wrong-key", "status", "status", false),
-        Fault::SigninIgnoresPassword => ("auth::sign-app-in::password-missing", "status", "status", false),
-        Fault::SignoutKeepsSession => ("auth::sign-out::ends-session", "status", "status", false),
-        Fault::Signout500 => ("auth::sign-out::without-session", "status", "status", false),
-        Fault::Unauthenticated200 => ("auth::session::no-session", "status", "status", false),
-        Fault::UnauthenticatedHtmlBody => ("auth::session::no-session", "body", "exact", true),
-        Fault::TokenMissingExpiresIn => ("auth::connect-token::client-credentials", TOKEN, "conforms", false),
-        Fault::TokenTypeLowercase => ("auth::connect-token::client-credentials", "$.token_type", "equals", false),
-        Fault::TokenExpiresInString => ("auth::connect-token::client-credentials", TOKEN, "conforms", false),
-        Fault::TokenAcceptsBadSecret => ("auth::connect-token::wrong-secret", "status", "status", false),
-        Fault::TokenWrongScope => ("auth::connect-token::client-credentials", "$.scope", "equals", false),
-        Fault::BearerInvalidAccepted => ("auth::oauth-sign-in::invalid-token", "status", "status", false),
-        Fault::LicenceIgnored => ("auth::sign-app-in::licence-invalid", "status", "status", false),
-        Fault::VersionDisabledIgnored => ("auth::sign-app-in::api-version-disabled", "status", "status", false),
-        Fault::SessionNeverExpires => ("auth::session::idle-timeout", "status", "status", false),
-        Fault::CookieNotHttponly => ("auth::sign-app-in::api-key", "ASP.NET_SessionId", "http_only", true),
+        Fault::SigninMissingUserid => ("auth::sign-app-in::api-key", SIGN_IN, Matcher::Conforms, false),
+        Fault::SigninUseridAsString => ("auth::sign-app-in::api-key", SIGN_IN, Matcher::Conforms, false),
+        Fault::SigninWrongUsername => ("auth::sign-app-in::api-key", "$.UserName", Matcher::Equals, false),
+        Fault::SigninNoCookie => ("auth::sign-app-in::api-key", SIGN_IN, Matcher::Conforms, false),
+        Fault::SigninHtmlContentType => ("auth::sign-app-in::api-key", "Content-Type", Matcher::Matches, false),
+        Fault::SigninAcceptsBadKey => ("auth::sign-app-in::wrong-key", "status", Matcher::Status, false),
+        Fault::SigninIgnoresPassword => ("auth::sign-app-in::password-missing", "status", Matcher::Status, false),
+        Fault::SignoutKeepsSession => ("auth::sign-out::ends-session", "status", Matcher::Status, false),
+        Fault::Signout500 => ("auth::sign-out::without-session", "status", Matcher::Status, false),
+        Fault::Unauthenticated200 => ("auth::session::no-session", "status", Matcher::Status, false),
+        Fault::UnauthenticatedHtmlBody => ("auth::session::no-session", "body", Matcher::Exact, true),
+        Fault::TokenMissingExpiresIn => ("auth::connect-token::client-credentials", TOKEN, Matcher::Conforms, false),
+        Fault::TokenTypeLowercase => {
+            ("auth::connect-token::client-credentials", "$.token_type", Matcher::Equals, false)
+        }
+        Fault::TokenExpiresInString => ("auth::connect-token::client-credentials", TOKEN, Matcher::Conforms, false),
+        Fault::TokenAcceptsBadSecret => ("auth::connect-token::wrong-secret", "status", Matcher::Status, false),
+        Fault::TokenWrongScope => ("auth::connect-token::client-credentials", "$.scope", Matcher::Equals, false),
+        Fault::BearerInvalidAccepted => ("auth::oauth-sign-in::invalid-token", "status", Matcher::Status, false),
+        Fault::LicenceIgnored => ("auth::sign-app-in::licence-invalid", "status", Matcher::Status, false),
+        Fault::VersionDisabledIgnored => ("auth::sign-app-in::api-version-disabled", "status", Matcher::Status, false),
+        Fault::SessionNeverExpires => ("auth::session::idle-timeout", "status", Matcher::Status, false),
+        Fault::CookieNotHttponly => ("auth::sign-app-in::api-key", "ASP.NET_SessionId", Matcher::HttpOnly, true),
         Fault::RoutesCaseSensitive => {
-            ("managed-accounts::list-accounts::python-client-spelling", "status", "status", true)
+            ("managed-accounts::list-accounts::python-client-spelling", "status", Matcher::Status, true)
         }
         Fault::AccountLookupList => {
-            ("managed-accounts::list-accounts::lookup-by-names", "GET ManagedAccounts 200", "conforms", false)
+            ("managed-accounts::list-accounts::lookup-by-names", "GET ManagedAccounts 200", Matcher::Conforms, false)
         }
         Fault::AccountSystemIdSpelling => {
-            ("managed-accounts::list-accounts::lookup-by-names", "GET ManagedAccounts 200", "conforms", false)
+            ("managed-accounts::list-accounts::lookup-by-names", "GET ManagedAccounts 200", Matcher::Conforms, false)
         }
-        Fault::RequestIdObject => ("requests::release::release-and-check-in", "POST Requests 20", "conforms", false),
-        Fault::RequestConflictIgnored => ("requests::release::conflict-without-option", "status", "status", false),
-        Fault::ApproveWithoutApprover => ("requests::approvals::approve-flow", "status", "status", false),
-        Fault::ApprovalIgnored => ("requests::access-policy::approval-pending", "status", "status", false),
+        Fault::RequestIdObject => {
+            ("requests::release::release-and-check-in", "POST Requests 20", Matcher::Conforms, false)
+        }
+        Fault::RequestConflictIgnored => {
+            ("requests::release::conflict-without-option", "status", Matcher::Status, false)
+        }
+        Fault::ApproveWithoutApprover => ("requests::approvals::approve-flow", "status", Matcher::Status, false),
+        Fault::ApprovalIgnored => ("requests::access-policy::approval-pending", "status", Matcher::Status, false),
         Fault::CredentialsObject => {
-            ("requests::release::release-and-check-in", "GET Credentials/{requestId} 200", "conforms", false)
+            ("requests::release::release-and-check-in", "GET Credentials/{requestId} 200", Matcher::Conforms, false)
         }
         Fault::CredentialsAfterCheckin => {
-            ("requests::release::credentials-gone-after-check-in", "status", "status", false)
+            ("requests::release::credentials-gone-after-check-in", "status", Matcher::Status, false)
         }
-        Fault::Checkin200Body => ("requests::release::credentials-gone-after-check-in", "body", "empty", false),
-        Fault::RequestsNeverExpire => ("requests::access-policy::release-expires", "status", "status", false),
+        Fault::Checkin200Body => ("requests::release::credentials-gone-after-check-in", "body", Matcher::Empty, false),
+        Fault::RequestsNeverExpire => ("requests::access-policy::release-expires", "status", Matcher::Status, false),
         Fault::SecretsUnwrapped => {
-            ("secrets-safe::list-secrets::version-3-2", "GET Secrets-Safe/Secrets 200", "conforms", false)
+            ("secrets-safe::list-secrets::version-3-2", "GET Secrets-Safe/Secrets 200", Matcher::Conforms, false)
         }
-        Fault::SecretsTitleIgnored => ("secrets-safe::secrets-by-path::by-path-and-title", "$", "length", false),
-        Fault::FileDownloadJson => ("secrets-safe::secret-by-id::file-secret", "Content-Type", "matches", false),
-        Fault::FoldersBoolCaseSensitive => ("secrets-safe::folders::python-client-booleans", "status", "status", true),
+        Fault::SecretsTitleIgnored => ("secrets-safe::secrets-by-path::by-path-and-title", "$", Matcher::Length, false),
+        Fault::FileDownloadJson => ("secrets-safe::secret-by-id::file-secret", "Content-Type", Matcher::Matches, false),
+        Fault::FoldersBoolCaseSensitive => {
+            ("secrets-safe::folders::python-client-booleans", "status", Matcher::Status, true)
+        }
     }
 }
 
 /// The failed outcomes of the failed cases in a JSON report: (case, subject, matcher, observed).
-fn failed_outcomes(report: &serde_json::Value) -> Vec<(&str, &str, &str, bool)> {
+fn failed_outcomes(report: &Report) -> Vec<(&str, &str, Matcher, bool)> {
     let mut out = Vec::new();
-    for case in list(&report["cases"]).filter(|c| c["outcome"] == "failed") {
-        for step in list(&case["steps"]) {
-            for o in list(&step["outcomes"]).filter(|o| o["passed"] == false) {
-                out.push((text(&case["name"]), text(&o["subject"]), text(&o["matcher"]), !o["observed"].is_null()));
+    for case in report.cases.iter().filter(|c| c.outcome == Outcome::Failed) {
+        for step in &case.steps {
+            for o in step.outcomes.iter().filter(|o| !o.passed) {
+                out.push((case.name.as_str(), o.subject.as_str(), o.matcher, o.observed.is_some()));
             }
         }
     }
@@ -153,7 +166,7 @@ fn every_fault_fails_a_case_and_the_report_names_the_deviation() {
         let lenient_passes = !observed || run_with(false).0.code == Some(0);
         (run.code != Some(1) || !named || !lenient_passes || all.contains("panicked")).then(|| {
             format!(
-                "{} (exit {:?}, wanted {case} {subject} {matcher} observed={observed}; without --strict passes: {lenient_passes}; failed: {failed:?}):\n{all}",
+                "{} (exit {:?}, wanted {case} {subject} {matcher:?} observed={observed}; without --strict passes: {lenient_passes}; failed: {failed:?}):\n{all}",
                 fault.name(),
                 run.code
             )
@@ -361,28 +374,20 @@ fn drift_between_two_profiles_names_each_change_once_per_contract() {
 
     let run = psconform().arg("drift").arg(&old).arg(&new).arg("--json").run();
     assert_eq!(run.code, Some(4), "breaking changes exit 4: {}", run.text());
-    let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
-    let changes: Vec<String> = list(&report["contracts"])
-        .flat_map(|c| {
-            list(&c["changes"]).map(move |e| {
-                format!(
-                    "{} | {} | {} | {}",
-                    text(&c["contract"]),
-                    text(&e["at"]),
-                    text(&e["what"]),
-                    text(&e["severity"])
-                )
-            })
-        })
+    let report: DriftReport = serde_json::from_str(&run.stdout).expect("drift --json is a drift report");
+    let changes: Vec<(&str, &str, ChangeKind, Severity)> = report
+        .contracts
+        .iter()
+        .flat_map(|c| c.changes.iter().map(move |e| (c.contract.as_str(), e.at.as_str(), e.what, e.severity)))
         .collect();
     assert_eq!(
         changes,
         [
-            "get__secrets-safe__secrets__200.snap | [].Password | optional field not seen | info",
-            "get__secrets-safe__secrets__200.snap | [].Text | optional field not seen | info",
-            "get__secrets-safe__secrets__200__v3.2.snap | body | retyped | breaking",
+            ("get__secrets-safe__secrets__200.snap", "[].Password", ChangeKind::OptionalFieldNotSeen, Severity::Info),
+            ("get__secrets-safe__secrets__200.snap", "[].Text", ChangeKind::OptionalFieldNotSeen, Severity::Info),
+            ("get__secrets-safe__secrets__200__v3.2.snap", "body", ChangeKind::Retyped, Severity::Breaking),
         ],
-        "{report:#}"
+        "{report:#?}"
     );
 
     let md = psconform().arg("drift").arg(&old).arg(&new).run().stdout;
@@ -410,12 +415,12 @@ fn a_run_compares_live_shapes_with_the_contracts() {
         .run();
     assert_eq!(run.code, Some(1), "{}", run.text());
     let json = report::read(&json);
-    let verdicts: Vec<(&str, &str)> = report::verdicts(&json)
-        .filter(|v| v["status"] != "conforming")
-        .map(|v| (text(&v["contract"]), text(&v["status"])))
+    let verdicts: Vec<(&str, VerdictStatus)> = report::verdicts(&json)
+        .filter(|v| v.status != VerdictStatus::Conforming)
+        .map(|v| (v.contract.as_str(), v.status))
         .collect();
-    let has = |file: &str, status: &str| verdicts.iter().any(|(c, s)| c.contains(file) && *s == status);
-    assert!(has("snapshots/get__secrets-safe__secrets__200__v3.2.snap", "breaking"), "{verdicts:?}");
+    let has = |file: &str, status: VerdictStatus| verdicts.iter().any(|(c, s)| c.contains(file) && *s == status);
+    assert!(has("snapshots/get__secrets-safe__secrets__200__v3.2.snap", VerdictStatus::Breaking), "{verdicts:?}");
     // The values an earlier release returns unasked are inside the documented model (the value
     // fields are there only with decrypt=true on current releases, and older ones sent them
     // anyway): no verdict, while the drift report still shows them as new to the recording.

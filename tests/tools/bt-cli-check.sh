@@ -11,19 +11,12 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
 bt="${BT:-/tmp/bt-venv/bin/bt}"
 python="${PYTHON:-python3}"
-target="${CARGO_TARGET_DIR:-$root/target}"
 
-echo "+ cargo build --bin psconform"
-(cd "$root" && cargo build --quiet --bin psconform)
-
-work="$(mktemp -d)"
 # shellcheck source=serve.sh
 . "$here/serve.sh"
-pid=""
-trap 'serve_cleanup "$work"' EXIT
+build_for_serve
 
 tls=(--tls)
 if command -v openssl >/dev/null 2>&1; then
@@ -36,7 +29,7 @@ else
     echo "openssl not found: bt-cli runs with certificate verification off" >&2
 fi
 
-start_serve "$target/debug/psconform" "$work" "${tls[@]}"
+start_serve "$psconform" "$work" "${tls[@]}"
 echo "+ psconform serve --listen 127.0.0.1:0 ${tls[*]} (pid $pid): $(head -n1 "$work/stdout")"
 
 status=0

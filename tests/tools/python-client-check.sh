@@ -14,19 +14,12 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
 python="${PYTHON:-/tmp/bips-venv/bin/python}"
-target="${CARGO_TARGET_DIR:-$root/target}"
 
-echo "+ cargo build --bin psconform"
-(cd "$root" && cargo build --quiet --bin psconform)
-
-work="$(mktemp -d)"
 # shellcheck source=serve.sh
 . "$here/serve.sh"
-pid=""
-trap 'serve_cleanup "$work"' EXIT
-start_serve "$target/debug/psconform" "$work" --tls
+build_for_serve
+start_serve "$psconform" "$work" --tls
 echo "+ psconform serve --listen 127.0.0.1:0 --tls (pid $pid): $(head -n1 "$work/stdout")"
 
 status=0

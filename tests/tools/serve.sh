@@ -1,5 +1,24 @@
-# Sourced by the checks in this folder: starts `psconform serve` on a free loopback port and
-# waits until it has printed its base URL and settings.
+# Sourced by the checks in this folder and by .ci/run: builds psconform for a check run from the
+# checkout, starts `psconform serve` on a free loopback port and waits until it has printed its
+# base URL and settings, and stops it by its pid.
+
+# For a check run from this checkout: builds the debug binary (into CARGO_TARGET_DIR when it is
+# set) and sets `psconform` to it, makes a temporary folder and sets `work` to it, and traps the
+# exit to stop a server still running and remove the folder (`serve_cleanup`).
+#
+#   build_for_serve
+build_for_serve() {
+    local root
+    root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+    echo "+ cargo build --bin psconform"
+    (cd "$root" && cargo build --quiet --bin psconform)
+    psconform="${CARGO_TARGET_DIR:-$root/target}/debug/psconform"
+    work="$(mktemp -d)"
+    pid=""
+    trap 'serve_cleanup "$work"' EXIT
+}
+
+# Starts the server:
 #
 #   start_serve PSCONFORM WORK [SERVE-OPTIONS…]
 #

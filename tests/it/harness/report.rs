@@ -1,40 +1,43 @@
-//! Reading psconform's JSON output (`run --report`, `drift --json`) in tests, by field name.
-//! A missing field reads as empty, so the test fails on the value it expected, with the run's
-//! output beside it, rather than on a lookup here.
-//!
-//! TODO(walls): once the report types implement `Deserialize`, read the JSON report as
-//! psconform's own type here and let the tests match on its fields instead of on strings.
+//! Reading psconform's JSON run report (`run --report`) in tests, as psconform's own
+//! [`Report`], so that the tests match on its typed fields and enums. A report that is missing
+//! or does not read as one fails the test here, naming the file, rather than reading as empty.
 
 use std::path::Path;
 
-use serde_json::Value;
+use psconform::report::json::Report;
+use psconform::result::{CaseResult, StepResult};
+use psconform::shape::Verdict;
 
-/// The JSON document at `path`; `Null` when it is missing or not JSON.
-pub fn read(path: &Path) -> Value {
-    std::fs::read_to_string(path).ok().and_then(|text| serde_json::from_str(&text).ok()).unwrap_or_default()
+/// The run report at `path`; the test fails, at the caller's line, when it is missing or not a
+/// report.
+#[track_caller]
+pub fn read(path: &Path) -> Report {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) => panic!("the JSON report {} could not be read: {e}", path.display()),
+    };
+    match serde_json::from_str(&text) {
+        Ok(report) => report,
+        Err(e) => panic!("the JSON report {} does not read as a psconform report: {e}", path.display()),
+    }
 }
 
-/// The items of an array; none when `value` is not one.
-pub fn list(value: &Value) -> impl Iterator<Item = &Value> {
-    value.as_array().into_iter().flatten()
-}
-
-/// A string's text; empty when `value` is not a string.
-pub fn text(value: &Value) -> &str {
-    value.as_str().unwrap_or("")
-}
-
-/// The case of a run report named `name`; the test fails when it is not there.
-pub fn case<'r>(report: &'r Value, name: &str) -> &'r Value {
-    list(&report["cases"]).find(|c| c["name"] == name).unwrap_or_else(|| panic!("{name} is not in the report"))
+/// The case of a run report named `name`; the test fails, at the caller's line, when it is not
+/// there.
+#[track_caller]
+pub fn case<'r>(report: &'r Report, name: &str) -> &'r CaseResult {
+    match report.cases.iter().find(|c| c.name == name) {
+        Some(case) => case,
+        None => panic!("{name} is not in the report"),
+    }
 }
 
 /// Every step of every case of a run report.
-pub fn steps(report: &Value) -> impl Iterator<Item = &Value> {
-    list(&report["cases"]).flat_map(|c| list(&c["steps"]))
+pub fn steps(report: &Report) -> impl Iterator<Item = &StepResult> {
+    report.cases.iter().flat_map(|c| &c.steps)
 }
 
 /// Every contract verdict of a run report: one per step whose shape was compared.
-pub fn verdicts(report: &Value) -> impl Iterator<Item = &Value> {
-    steps(report).filter_map(|s| s.get("contract"))
+pub fn verdicts(report: &Report) -> impl Iterator<Item = &Verdict> {
+    steps(report).filter_map(|s| s.contract.as_ref())
 }
