@@ -89,7 +89,11 @@ pub(super) fn check(
             }
             files += 1;
         });
-        order.extend(found.files);
+        if order.is_empty() {
+            order = found.files;
+        } else {
+            order.extend(found.files);
+        }
     }
     names.sort_unstable();
     for pair in names.windows(2) {
@@ -189,7 +193,7 @@ pub fn compile_text(path: &Path, area: &str, stem: &str, text: &str) -> Result<V
 /// in their order as soon as it and those before it are done. Parsing dominates the start of
 /// a large suite, and nothing runs until it is done. The threads live for the whole walk (a
 /// thread per batch would leave each its own allocator heap), and at most a few hundred files
-/// are in flight.
+/// are in flight (16 batches of 16).
 fn compile_stream(
     root: &Path,
     paths: &[PathBuf],
@@ -197,7 +201,10 @@ fn compile_stream(
     mut each: impl FnMut(usize, Result<CompiledFile, Diagnostic>),
 ) {
     const MIN_PER_THREAD: usize = 32;
-    const IN_FLIGHT: usize = 256;
+    // Files are taken and handed back a batch at a time: one hand-over per file woke the
+    // receiving thread as often as there are files.
+    const BATCH: usize = 16;
+    const IN_FLIGHT: usize = 16;
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(paths.len() / MIN_PER_THREAD).max(1);
     if threads == 1 {
         for (i, p) in paths.iter().enumerate() {
@@ -206,15 +213,19 @@ fn compile_stream(
         return;
     }
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let (tx, rx) = std::sync::mpsc::sync_channel(IN_FLIGHT);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(usize, _)>>(IN_FLIGHT);
     std::thread::scope(|scope| {
         for _ in 0..threads {
             let (tx, next) = (tx.clone(), &next);
             scope.spawn(move || {
                 loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some(p) = paths.get(i) else { break };
-                    if tx.send((i, compile_file(root, p, states))).is_err() {
+                    let first = next.fetch_add(BATCH, std::sync::atomic::Ordering::Relaxed);
+                    let Some(batch) = paths.get(first..(first + BATCH).min(paths.len())).filter(|b| !b.is_empty())
+                    else {
+                        break;
+                    };
+                    let done = batch.iter().enumerate().map(|(k, p)| (first + k, compile_file(root, p, states)));
+                    if tx.send(done.collect()).is_err() {
                         break;
                     }
                 }
@@ -224,7 +235,7 @@ fn compile_stream(
         // Files come back in any order: hand them on in theirs.
         let mut waiting = BTreeMap::new();
         let mut want = 0;
-        for (i, file) in rx {
+        for (i, file) in rx.into_iter().flatten() {
             waiting.insert(i, file);
             while let Some(file) = waiting.remove(&want) {
                 each(want, file);

@@ -11,6 +11,7 @@
 //! fails instead of running something that was never validated.
 
 use std::cell::RefCell;
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
@@ -29,13 +30,30 @@ pub struct CaseRef {
     /// The locks it holds while it runs.
     pub locks: Box<[Lock]>,
     /// The catalog's areas it calls, which a preflight probes before the cases run.
-    pub areas: Box<[&'static str]>,
+    pub areas: &'static [&'static str],
     /// The sign-ins it needs, which a preflight tries once before the cases run.
     pub sign_in: &'static [SignIn],
     /// What it exercises, for the coverage matrix, when the suite was loaded with it.
     pub exercised: Box<[Exercised]>,
     file: u32,
     index: u32,
+}
+
+/// The areas of a plan as a list shared by every case with the same areas, so a case keeps
+/// none of its own. The lists live as long as the process: a suite has a few dozen distinct
+/// ones (each a set of the catalog's areas), however many cases it has.
+fn area_list(of: &[&'static str]) -> &'static [&'static str] {
+    static LISTS: Mutex<BTreeSet<&'static [&'static str]>> = Mutex::new(BTreeSet::new());
+    if of.is_empty() {
+        return &[];
+    }
+    let mut lists = LISTS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(list) = lists.get(of) {
+        return list;
+    }
+    let list: &'static [&'static str] = Box::leak(of.into());
+    lists.insert(list);
+    list
 }
 
 /// The sign-ins of a plan as one of the few lists there are, so a case keeps none of its own.
@@ -111,12 +129,14 @@ pub const KEPT_TEXT: usize = 1024 * 1024;
 struct FileRef {
     /// Its root, in `Suite::roots`.
     root: u32,
+    /// Its path below the root.
     path: Box<std::path::Path>,
     digest: u64,
-    /// The plans its check compiled, by case, while the suite was within [`KEPT_TEXT`]; each
-    /// is taken by the case that runs it.
-    kept: Mutex<Box<[Option<Box<CasePlan>>]>>,
 }
+
+/// The plans the check compiled of one of the suite's first files (those within
+/// [`KEPT_TEXT`]), by case; each is taken by the case that runs it.
+type Kept = Mutex<Box<[Option<Box<CasePlan>>]>>;
 
 /// Every case of a run, sorted by name, with what compiles each again.
 #[derive(Debug, Default)]
@@ -128,6 +148,8 @@ pub struct Suite {
     /// What the walk skipped, with why.
     pub skipped: Vec<Diagnostic>,
     file_refs: Vec<FileRef>,
+    /// The plans of the first files, by file.
+    kept: Vec<Kept>,
     /// The folders names are taken from (a suite has one or a few).
     roots: Vec<PathBuf>,
     states: Vec<String>,
@@ -155,14 +177,15 @@ impl Suite {
     ) -> Result<Suite, Vec<Diagnostic>> {
         let mut suite =
             Suite { states: simulator_states.iter().map(|s| (*s).to_owned()).collect(), ..Suite::default() };
-        let mut kept_text = 0;
+        let (mut kept_text, mut keeping) = (0, true);
         let (files, skipped) = check(roots, simulator_states, |root, i, file| {
             if suite.roots.last().is_none_or(|r| r != root) {
                 suite.roots.push(root.to_path_buf());
             }
-            let root = u32::try_from(suite.roots.len() - 1).unwrap_or(u32::MAX);
-            let keep = kept_text + file.size <= budget;
-            kept_text += if keep { file.size } else { 0 };
+            // The first files, as long as they fit: so a file's plans are kept or not by its
+            // index.
+            keeping &= kept_text + file.size <= budget;
+            kept_text += file.size;
             let mut kept = Vec::new();
             let at = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
             for (index, case) in file.cases.into_iter().enumerate() {
@@ -173,25 +196,27 @@ impl Suite {
                 suite.cases.push(CaseRef {
                     name: case.name.as_str().to_owned(),
                     locks: plan.locks.as_slice().into(),
-                    areas: plan.areas.as_slice().into(),
+                    areas: area_list(&plan.areas),
                     sign_in: sign_ins(&plan.sign_in),
                     exercised: if exercised { Exercised::of(&plan).into() } else { Box::default() },
                     file: at(i),
                     index: at(index),
                 });
-                kept.push(keep.then(|| Box::new(plan)));
+                kept.push(keeping.then(|| Box::new(plan)));
             }
-            if !keep {
-                kept.clear();
+            if keeping {
+                suite.kept.push(Mutex::new(kept.into_boxed_slice()));
             }
-            let (path, kept) = (file.path.as_path().into(), Mutex::new(kept.into_boxed_slice()));
-            suite.file_refs.push(FileRef { root, path, digest: file.digest, kept });
+            let path = file.path.strip_prefix(root).unwrap_or(&file.path).into();
+            suite.file_refs.push(FileRef { root: at(suite.roots.len() - 1), path, digest: file.digest });
         })?;
         suite.files = files;
         suite.skipped = skipped;
-        suite.cases.sort_by(|a, b| a.name.cmp(&b.name));
+        // Names are unique (the check refuses two alike): no stable sort's buffer is needed.
+        suite.cases.sort_unstable_by(|a, b| a.name.cmp(&b.name));
         suite.cases.shrink_to_fit();
         suite.file_refs.shrink_to_fit();
+        suite.kept.shrink_to_fit();
         Ok(suite)
     }
 
@@ -201,7 +226,10 @@ impl Suite {
     pub fn plan(&self, case: &CaseRef) -> Result<CasePlan, String> {
         let index = case.index as usize;
         let file = self.file_refs.get(case.file as usize).ok_or_else(|| format!("{} has no file", case.name))?;
-        let kept = file.kept.lock().ok().and_then(|mut kept| kept.get_mut(index).and_then(Option::take));
+        let kept = self.kept.get(case.file as usize).and_then(|kept| {
+            let mut kept = kept.lock().ok()?;
+            kept.get_mut(index).and_then(Option::take)
+        });
         if let Some(plan) = kept {
             return Ok(*plan);
         }
@@ -216,10 +244,11 @@ impl Suite {
         if let Some(plan) = cached {
             return Ok(plan);
         }
-        let changed = || format!("{} changed since it was checked; run again", file.path.display());
+        let root = self.roots.get(file.root as usize).ok_or_else(|| format!("{} has no folder", case.name))?;
+        let path = root.join(&file.path);
+        let changed = || format!("{} changed since it was checked; run again", path.display());
         let states: Vec<&str> = self.states.iter().map(String::as_str).collect();
-        let root = self.roots.get(file.root as usize).ok_or_else(changed)?;
-        let compiled = compile_file(root, &file.path, &states).map_err(|_| changed())?;
+        let compiled = compile_file(root, &path, &states).map_err(|_| changed())?;
         if compiled.digest != file.digest || !compiled.diags.is_empty() {
             return Err(changed());
         }
