@@ -108,8 +108,7 @@ pub fn discover(root: &Path) -> Discovered {
             continue;
         }
         // Two links to one file would run its cases twice.
-        let id = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-        if seen.insert(id) {
+        if seen.insert(file_id(&entry)) {
             found.files.push(path.to_path_buf());
         }
     }
@@ -121,6 +120,24 @@ pub fn discover(root: &Path) -> Discovered {
     }
     found.files.sort();
     found
+}
+
+/// What tells two names of one file apart from two files: its device and inode (one `stat`),
+/// or where it resolves to where there are none.
+#[derive(Debug, PartialEq, Eq, Hash)]
+enum FileId {
+    Inode(u64, u64),
+    Path(PathBuf),
+}
+
+fn file_id(entry: &walkdir::DirEntry) -> FileId {
+    #[cfg(unix)]
+    if let Ok(meta) = entry.metadata() {
+        use std::os::unix::fs::MetadataExt as _;
+        return FileId::Inode(meta.dev(), meta.ino());
+    }
+    let path = entry.path();
+    FileId::Path(std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()))
 }
 
 fn is_case_file(path: &Path) -> bool {
@@ -211,6 +228,22 @@ pub fn yaml_error(path: &Path, source: &str, err: &serde_saphyr::Error) -> Diagn
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn a_file_reached_by_two_names_is_found_once() {
+        let dir = tempfile::tempdir().expect("a folder");
+        std::fs::create_dir(dir.path().join("sub")).expect("a subfolder");
+        std::fs::write(dir.path().join("sub/a.yaml"), "x").expect("written");
+        std::fs::write(dir.path().join("sub/b.yaml"), "x").expect("written");
+        std::os::unix::fs::symlink("sub/a.yaml", dir.path().join("link.yaml")).expect("a link to a file");
+        std::os::unix::fs::symlink("sub", dir.path().join("again")).expect("a link to a folder");
+        let found = discover(dir.path());
+        let names: Vec<String> =
+            found.files.iter().map(|p| p.strip_prefix(dir.path()).expect("below").display().to_string()).collect();
+        assert_eq!(names, ["again/a.yaml", "again/b.yaml"], "each file once, by its first name in walk order");
+        assert!(found.errors.is_empty() && found.skipped.is_empty(), "{:?}", found.errors);
+    }
 
     fn parse_err(src: &str) -> Diagnostic {
         match parse(Path::new("t.yaml"), src) {
