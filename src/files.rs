@@ -104,13 +104,20 @@ pub fn read(root: &Path, path: &Path, max: u64) -> Result<String, ReadError> {
     let file = open_nonblocking(path)?;
     // The handle's own type and place, not the path's: the path may have changed since it was
     // looked at. Nothing is read before both are known.
-    if !file.metadata()?.is_file() {
+    let meta = file.metadata()?;
+    if !meta.is_file() {
         return Err(ReadError::NotRegular);
     }
     if handle_leaves(root, path, &file) {
         return Err(ReadError::OutOfRoot { root: root.to_path_buf() });
     }
-    let mut bytes = Vec::new();
+    // Sized by what the handle says, so a small file is read in one call; the cap still holds
+    // if it grows meanwhile.
+    let size = meta.len();
+    if size > max {
+        return Err(ReadError::TooLarge { max });
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0).saturating_add(1));
     file.take(max + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > max {
         return Err(ReadError::TooLarge { max });
