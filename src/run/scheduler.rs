@@ -86,12 +86,16 @@ fn worker<J, R>(
         };
         let locks = job.locks;
         let result = work(job.job);
-        if let Ok(mut q) = queue.lock() {
-            for l in &locks {
-                q.held.remove(l);
+        // Only a freed lock can start a waiting worker: a job that held none wakes nobody
+        // (waking is a system call, one per case otherwise).
+        if !locks.is_empty() {
+            if let Ok(mut q) = queue.lock() {
+                for l in &locks {
+                    q.held.remove(l);
+                }
             }
+            freed.notify_all();
         }
-        freed.notify_all();
         // A poisoned lock means `done` panicked on another worker: the run is over anyway.
         if let Ok(mut done) = done.lock() {
             done(result);
