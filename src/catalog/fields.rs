@@ -173,12 +173,34 @@ impl Catalog {
 
 /// [`Catalog::fields_of_request`] with the compiled-in catalog; the floor if it cannot be read
 /// (a bug the tests would have caught: the shipped models are checked by them).
+///
+/// A policy depends on nothing but its arguments, and a suite sends the same few requests
+/// again and again: each thread keeps the last [`MEMO`] policies it made.
 pub fn of_request(method: &str, base: &str, sent: &str) -> FieldPolicy {
-    match Catalog::shared() {
+    type Memo = std::collections::HashMap<(String, String, String), FieldPolicy>;
+    thread_local! {
+        static MADE: std::cell::RefCell<Memo> = std::cell::RefCell::new(Memo::new());
+    }
+    let key = (method.to_owned(), base.to_owned(), sent.to_owned());
+    if let Some(found) = MADE.with(|m| m.borrow().get(&key).cloned()) {
+        return found;
+    }
+    let policy = match Catalog::shared() {
         Ok(c) => c.fields_of_request(method, base, sent),
         Err(_) => FieldPolicy::floor(under_secrets_safe(&relative_path(base, sent))),
-    }
+    };
+    MADE.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.len() >= MEMO {
+            m.clear();
+        }
+        m.insert(key, policy.clone());
+    });
+    policy
 }
+
+/// How many request policies each thread keeps.
+const MEMO: usize = 1024;
 
 #[cfg(test)]
 mod tests {

@@ -492,7 +492,7 @@ const MAX_SEEN: usize = 100_000;
 pub struct Observed {
     inner: Mutex<BTreeMap<ContractKey, Contract>>,
     /// The file names of every contract a response was compared with, kept or not.
-    seen: Mutex<BTreeSet<String>>,
+    seen: Mutex<BTreeSet<ContractKey>>,
 }
 
 impl Observed {
@@ -527,16 +527,19 @@ impl Observed {
     /// Notes that a response was compared with the contract of `key`, when the run writes
     /// nothing of what it observes (its shape is not kept).
     pub fn touch(&self, key: &ContractKey) {
+        // Most responses belong to a contract already seen: the key is copied only for a new one.
         if let Ok(mut seen) = self.seen.lock()
             && seen.len() < MAX_SEEN
+            && !seen.contains(key)
         {
-            seen.insert(key.file_name());
+            seen.insert(key.clone());
         }
     }
 
     /// The file names of every contract a response of the run belongs to.
     pub fn seen(&self) -> BTreeSet<String> {
-        let mut seen = self.seen.lock().map(|s| s.clone()).unwrap_or_default();
+        let mut seen: BTreeSet<String> =
+            self.seen.lock().map(|s| s.iter().map(ContractKey::file_name).collect()).unwrap_or_default();
         if let Ok(m) = self.inner.lock() {
             seen.extend(m.keys().map(ContractKey::file_name));
         }
