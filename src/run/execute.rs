@@ -28,7 +28,8 @@ pub trait Listener: Send {
 
 /// Runs `cases` of `suite` (the selection; the filter left out `filtered_out` others) on
 /// `threads` worker threads, after the preflight's `findings`, telling `listener` of each case
-/// as it becomes final. Each case's plan is compiled when it starts and dropped when it ends.
+/// as it becomes final. Each case takes its plan when it starts (the one the check kept, or its
+/// file compiled again) and drops it when it ends.
 pub fn execute(
     suite: &Suite,
     cases: &[&CaseRef],
