@@ -34,7 +34,7 @@ pub const MAX_POLL_ATTEMPTS: u32 = 100;
 /// plan, or every problem of every file.
 pub fn compile(roots: &[PathBuf], simulator_states: &[&str]) -> Result<Plan, Vec<Diagnostic>> {
     let mut cases = Vec::new();
-    let (files, skipped) = check(roots, simulator_states, |_, _, file| {
+    let (files, skipped) = check(roots, simulator_states, |_, _, _, file| {
         cases.extend(file.cases.into_iter().filter_map(|c| c.plan));
     })?;
     cases.sort_by(|a, b| a.name.cmp(&b.name));
@@ -42,14 +42,14 @@ pub fn compile(roots: &[PathBuf], simulator_states: &[&str]) -> Result<Plan, Vec
 }
 
 /// Loads and compiles every case file under `roots`, handing each compiled file (with the
-/// folder its names are taken from, and its index) to `keep` as it comes, in file order, and
-/// checking trial names across files. Returns how many files there were and what the walk
+/// folder its names are taken from, its index and how many files there are) to `keep` as it
+/// comes, in file order, and checking trial names across files. Returns how many files there were and what the walk
 /// skipped, or every problem of every file. Files are compiled on up to one thread per core
 /// and streamed back, so a large suite holds only the files in flight at once.
 pub(super) fn check(
     roots: &[PathBuf],
     simulator_states: &[&str],
-    mut keep: impl FnMut(&Path, usize, CompiledFile),
+    mut keep: impl FnMut(&Path, usize, usize, CompiledFile),
 ) -> Result<(usize, Vec<Diagnostic>), Vec<Diagnostic>> {
     let mut diags = Vec::new();
     let mut order: Vec<PathBuf> = Vec::new();
@@ -58,8 +58,11 @@ pub(super) fn check(
     // Every case's name and place, to find two cases with one name once all are read (compact:
     // a large suite keeps one of these per case while it is checked).
     let mut names: Vec<(Box<str>, u32, u32, u32)> = Vec::new();
-    for root in roots {
-        let found = discover(root);
+    // Every root is walked first, so the lists each file adds to can be made to size.
+    let found: Vec<_> = roots.iter().map(|root| (root, discover(root))).collect();
+    let total = found.iter().map(|(_, f)| f.files.len()).sum();
+    names.reserve(total);
+    for (root, found) in found {
         diags.extend(found.errors);
         skipped.extend(found.skipped);
         if found.files.is_empty() {
@@ -85,7 +88,7 @@ pub(super) fn check(
                 names.push((case.name.as_str().into(), at(base + i), at(case.line), at(case.column)));
             }
             if diags.is_empty() {
-                keep(names_root, files, file);
+                keep(names_root, files, total, file);
             }
             files += 1;
         });
@@ -248,7 +251,7 @@ fn compile_stream(
 /// The compiled steps with what the effect pass found for each: effect, role, and the
 /// `DurationMinutes` psconform adds to a release that leaves it out.
 fn apply(steps: impl Iterator<Item = StepPlan>, facts: &[super::effect::StepFacts]) -> Vec<StepPlan> {
-    steps
+    let mut steps: Vec<StepPlan> = steps
         .zip(facts)
         .map(|(mut step, f)| {
             step.effect = f.effect;
@@ -259,9 +262,14 @@ fn apply(steps: impl Iterator<Item = StepPlan>, facts: &[super::effect::StepFact
                 let minutes = serde_json::json!(super::effect::DEFAULT_RELEASE_MINUTES);
                 fields.push((Template::literal("DurationMinutes"), ValueTemplate::Plain(minutes)));
             }
+            // A plan may be kept for the whole run (see `plan::suite`): no spare capacity.
+            step.checks.shrink_to_fit();
+            step.captures.shrink_to_fit();
             step
         })
-        .collect()
+        .collect();
+    steps.shrink_to_fit();
+    steps
 }
 
 /// `<area>::<file>::<case>`, or `<file>::<case>` for files directly in the cases folder.
@@ -445,7 +453,11 @@ impl Compiler<'_> {
             effects: facts.effects,
             lockout_risk: case.lockout_risk,
             sign_in: facts.sign_in,
-            areas: facts.areas,
+            areas: {
+                let mut areas = facts.areas;
+                areas.shrink_to_fit();
+                areas
+            },
             simulator_state: case.simulator_state.iter().map(|s| s.value.clone()).collect(),
             simulator_only: case.simulator_only,
             locks: facts.locks,
