@@ -71,6 +71,21 @@ static KNOWN: LazyLock<Result<Vec<Known>, &'static str>> = LazyLock::new(|| {
         .collect()
 });
 
+/// The methods the catalog's routes use, by which [`BY_SHAPE`] files them.
+const METHODS: [&str; 5] = ["GET", "POST", "PUT", "DELETE", "PATCH"];
+
+/// The catalog's endpoints (indexes into [`KNOWN`]) by method and number of segments: a path
+/// can only fit a route of its own method and length, and a step is fitted before it is sent.
+static BY_SHAPE: LazyLock<std::collections::HashMap<(usize, usize), Vec<usize>>> = LazyLock::new(|| {
+    let mut by = std::collections::HashMap::<_, Vec<usize>>::new();
+    for (i, k) in KNOWN.iter().flatten().enumerate() {
+        if let Some(m) = METHODS.iter().position(|m| m.eq_ignore_ascii_case(k.method)) {
+            by.entry((m, k.segments.len())).or_default().push(i);
+        }
+    }
+    by
+});
+
 /// The route a target is asked for to learn whether it offers `area` at all: the area's first
 /// catalog `GET` without path parameters, if it has one.
 pub fn entry(area: &str) -> Option<&'static str> {
@@ -113,11 +128,12 @@ impl Fit {
 /// decide; of two equally literal ones, the more consequential counts.
 pub fn fit(method: &str, path: &str) -> Result<Fit, &'static str> {
     let known = KNOWN.as_ref().map_err(|e| *e)?;
-    let parts: Vec<&str> = segments(path).collect();
+    let shape = METHODS.iter().position(|m| m.eq_ignore_ascii_case(method)).map(|m| (m, segments(path).count()));
+    let candidates = shape.and_then(|shape| BY_SHAPE.get(&shape)).into_iter().flatten();
     let mut best: Option<(usize, &Known)> = None;
-    for k in known.iter().filter(|k| k.method.eq_ignore_ascii_case(method) && k.segments.len() == parts.len()) {
+    for k in candidates.filter_map(|&i| known.get(i)) {
         let mut literal = 0;
-        let fits = k.segments.iter().zip(&parts).all(|(seg, part)| match seg {
+        let fits = k.segments.iter().zip(segments(path)).all(|(seg, part)| match seg {
             Segment::Param => true,
             // A variable is a value for a parameter, never a route's own word.
             Segment::Literal(_) if part.contains("{{") => false,
@@ -509,6 +525,16 @@ fn sign_in(c: &Called<'_>) -> Option<SignIn> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_catalogued_endpoint_is_filed_by_its_shape() {
+        let known = KNOWN.as_ref().expect("the catalog loads");
+        assert_eq!(BY_SHAPE.values().map(Vec::len).sum::<usize>(), known.len(), "a method outside METHODS");
+        for k in known {
+            let path = k.route.replace(['{', '}'], "");
+            assert_eq!(fit(&k.method.to_ascii_lowercase(), &path).expect("fits").route(), Some(k.route), "{}", k.route);
+        }
+    }
 
     fn effect(method: &str, path: &str) -> Effect {
         fit(method, path).expect("the catalog loads").effect

@@ -76,13 +76,13 @@ pub fn before_send(
         effect: "unknown (the catalog does not load)".to_owned(),
         allowed: step.effect.to_string(),
     })?;
-    let endpoint = format!("{method} {}", found.route().unwrap_or(path));
+    let endpoint = || format!("{method} {}", found.route().unwrap_or(path));
     // Deleting or rewriting the case's own object: the catalog's `irreversible` is for objects
     // the run did not make, and the compiler proved these ids are the case's own.
     let own = matches!(step.role, Some(Role::OwnObject)) && found.effect == Effect::Irreversible;
     if found.effect > step.effect && !own {
         return Err(Refusal::MoreThanChecked {
-            endpoint,
+            endpoint: endpoint(),
             effect: found.effect.to_string(),
             allowed: step.effect.to_string(),
         });
@@ -97,7 +97,7 @@ pub fn before_send(
     if !ctx.target.builtin
         && let Some((flag, _)) = ctx.policy.missing(needs)
     {
-        return Err(Refusal::NeedsOptIn { endpoint, flag });
+        return Err(Refusal::NeedsOptIn { endpoint: endpoint(), flag });
     }
     if let Some(Role::Release { .. }) = &step.role {
         let Some((system, account)) = &releases.verified else { return Err(Refusal::NoLookup) };
