@@ -62,7 +62,7 @@ pub fn fit(template: &str, path: &str) -> Option<usize> {
 }
 
 /// The non-empty segments of a path, before its query or fragment.
-pub(super) fn segments(path: &str) -> impl Iterator<Item = &str> {
+pub fn segments(path: &str) -> impl Iterator<Item = &str> {
     path.split(['?', '#']).next().unwrap_or("").split('/').filter(|p| !p.is_empty())
 }
 

@@ -43,9 +43,10 @@ pub fn compile(roots: &[PathBuf], simulator_states: &[&str]) -> Result<Plan, Vec
 
 /// Loads and compiles every case file under `roots`, handing each compiled file (with the
 /// folder its names are taken from, its index and how many files there are) to `keep` as it
-/// comes, in file order, and checking trial names across files. Returns how many files there were and what the walk
-/// skipped, or every problem of every file. Files are compiled on up to one thread per core
-/// and streamed back, so a large suite holds only the files in flight at once.
+/// comes, in file order, and checking trial names across files. Returns how many files there
+/// were and what the walk skipped, or every problem of every file. Files are compiled on up to
+/// one thread per core and streamed back, so a large suite holds only the files in flight at
+/// once.
 pub(super) fn check(
     roots: &[PathBuf],
     simulator_states: &[&str],

@@ -13,7 +13,7 @@
 //!
 //! It reads specs and the catalog, and reports problems through the compiler; it sends nothing.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::LazyLock;
 
 use serde_json::Value;
@@ -23,6 +23,7 @@ use super::template::Template;
 use super::{Lock, Role, SignIn};
 use crate::case::spec::{AuthSpec, BodySpec, CaseSpec, Method, Spanned, StepSpec};
 use crate::catalog::Effect;
+use crate::catalog::endpoints::segments;
 
 /// The longest release a case may ask for, in minutes.
 pub const MAX_RELEASE_MINUTES: u64 = 10;
@@ -31,7 +32,6 @@ pub const DEFAULT_RELEASE_MINUTES: u64 = 5;
 
 /// One catalog endpoint, split once so that fitting a path allocates nothing per endpoint.
 struct Known {
-    method: &'static str,
     segments: Vec<Segment>,
     effect: Effect,
     area: &'static str,
@@ -45,45 +45,42 @@ enum Segment {
     Literal(String),
 }
 
-/// The catalog's endpoints, ready to fit, from the table `build.rs` reads out of the catalog's
-/// files (the same files `Catalog` reads; a test below proves they agree). An error when an
-/// effect in it is not a word the catalog knows (a bug).
-static KNOWN: LazyLock<Result<Vec<Known>, &'static str>> = LazyLock::new(|| {
-    crate::suite::EFFECTS
-        .iter()
-        .map(|(method, route, area, effect, _)| {
-            Ok(Known {
-                method,
-                segments: segments(route)
-                    .map(|s| {
-                        if s.starts_with('{') && s.ends_with('}') {
-                            Segment::Param
-                        } else {
-                            Segment::Literal(s.to_ascii_lowercase())
-                        }
-                    })
-                    .collect(),
-                effect: Effect::parse(effect).ok_or("an endpoint's effect is not a word the catalog knows")?,
-                area,
-                route,
-            })
-        })
-        .collect()
-});
-
-/// The methods the catalog's routes use, by which [`BY_SHAPE`] files them.
+/// The methods the catalog's routes use, by which [`KNOWN`] files them.
 const METHODS: [&str; 5] = ["GET", "POST", "PUT", "DELETE", "PATCH"];
 
-/// The catalog's endpoints (indexes into [`KNOWN`]) by method and number of segments: a path
-/// can only fit a route of its own method and length, and a step is fitted before it is sent.
-static BY_SHAPE: LazyLock<std::collections::HashMap<(usize, usize), Vec<usize>>> = LazyLock::new(|| {
-    let mut by = std::collections::HashMap::<_, Vec<usize>>::new();
-    for (i, k) in KNOWN.iter().flatten().enumerate() {
-        if let Some(m) = METHODS.iter().position(|m| m.eq_ignore_ascii_case(k.method)) {
-            by.entry((m, k.segments.len())).or_default().push(i);
-        }
+/// Where a request with `method` to `path` could fit: a path can only fit a route of its own
+/// method and number of segments. `None` for a method no route uses.
+fn shape(method: &str, path: &str) -> Option<(usize, usize)> {
+    METHODS.iter().position(|m| m.eq_ignore_ascii_case(method)).map(|m| (m, segments(path).count()))
+}
+
+/// Endpoints by [`shape`].
+type ByShape = HashMap<(usize, usize), Vec<Known>>;
+
+/// The catalog's endpoints, ready to fit and filed by [`shape`], from the table `build.rs`
+/// reads out of the catalog's files (the same files `Catalog` reads; a test below proves they
+/// agree). An error when an effect in it is not a word the catalog knows or a method not one
+/// of [`METHODS`] (a bug).
+static KNOWN: LazyLock<Result<ByShape, &'static str>> = LazyLock::new(|| {
+    let mut known = ByShape::new();
+    for (method, route, area, effect, _) in crate::suite::EFFECTS {
+        let shape = shape(method, route).ok_or("an endpoint's method is not one the catalog uses")?;
+        known.entry(shape).or_default().push(Known {
+            segments: segments(route)
+                .map(|s| {
+                    if s.starts_with('{') && s.ends_with('}') {
+                        Segment::Param
+                    } else {
+                        Segment::Literal(s.to_ascii_lowercase())
+                    }
+                })
+                .collect(),
+            effect: Effect::parse(effect).ok_or("an endpoint's effect is not a word the catalog knows")?,
+            area,
+            route,
+        });
     }
-    by
+    Ok(known)
 });
 
 /// The route a target is asked for to learn whether it offers `area` at all: the area's first
@@ -93,11 +90,6 @@ pub fn entry(area: &str) -> Option<&'static str> {
         .iter()
         .find(|(method, route, a, _, verified)| *verified && *a == area && *method == "GET" && !route.contains('{'))
         .map(|(_, route, ..)| *route)
-}
-
-/// The segments of a path, without its query, fragment and empty segments.
-fn segments(path: &str) -> impl Iterator<Item = &str> {
-    path.split(['?', '#']).next().unwrap_or("").split('/').filter(|s| !s.is_empty())
 }
 
 /// What a request's path names in the catalog.
@@ -128,10 +120,8 @@ impl Fit {
 /// decide; of two equally literal ones, the more consequential counts.
 pub fn fit(method: &str, path: &str) -> Result<Fit, &'static str> {
     let known = KNOWN.as_ref().map_err(|e| *e)?;
-    let shape = METHODS.iter().position(|m| m.eq_ignore_ascii_case(method)).map(|m| (m, segments(path).count()));
-    let candidates = shape.and_then(|shape| BY_SHAPE.get(&shape)).into_iter().flatten();
     let mut best: Option<(usize, &Known)> = None;
-    for k in candidates.filter_map(|&i| known.get(i)) {
+    for k in shape(method, path).and_then(|shape| known.get(&shape)).into_iter().flatten() {
         let mut literal = 0;
         let fits = k.segments.iter().zip(segments(path)).all(|(seg, part)| match seg {
             Segment::Param => true,
@@ -528,11 +518,13 @@ mod tests {
 
     #[test]
     fn every_catalogued_endpoint_is_filed_by_its_shape() {
-        let known = KNOWN.as_ref().expect("the catalog loads");
-        assert_eq!(BY_SHAPE.values().map(Vec::len).sum::<usize>(), known.len(), "a method outside METHODS");
-        for k in known {
-            let path = k.route.replace(['{', '}'], "");
-            assert_eq!(fit(&k.method.to_ascii_lowercase(), &path).expect("fits").route(), Some(k.route), "{}", k.route);
+        for (method, route, ..) in crate::suite::EFFECTS {
+            let path = route.replace(['{', '}'], "");
+            assert_eq!(
+                fit(&method.to_ascii_lowercase(), &path).expect("the catalog loads").route(),
+                Some(*route),
+                "{route}"
+            );
         }
     }
 

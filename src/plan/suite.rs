@@ -56,22 +56,15 @@ fn area_list(of: &[&'static str]) -> &'static [&'static str] {
     list
 }
 
-/// The sign-ins of a plan as one of the few lists there are, so a case keeps none of its own.
+/// The sign-ins of a plan as one of the few lists there are, so a case keeps none of its own
+/// (a plan's list is a set, in `SignIn`'s order).
 fn sign_ins(of: &[SignIn]) -> &'static [SignIn] {
     use SignIn::{OAuth, PsAuth};
-    match of {
-        [] => &[],
-        [PsAuth] => &[PsAuth],
-        [OAuth] => &[OAuth],
-        [PsAuth, OAuth] => &[PsAuth, OAuth],
-        [OAuth, PsAuth] => &[OAuth, PsAuth],
-        // Longer lists repeat a sign-in: what matters is which.
-        _ => match (of.contains(&PsAuth), of.contains(&OAuth)) {
-            (true, true) => &[PsAuth, OAuth],
-            (true, false) => &[PsAuth],
-            (false, true) => &[OAuth],
-            (false, false) => &[],
-        },
+    match (of.contains(&PsAuth), of.contains(&OAuth)) {
+        (true, true) => &[PsAuth, OAuth],
+        (true, false) => &[PsAuth],
+        (false, true) => &[OAuth],
+        (false, false) => &[],
     }
 }
 
