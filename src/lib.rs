@@ -41,6 +41,7 @@ pub mod secret;
 pub mod settings;
 pub mod shape;
 pub mod simulator;
+pub mod strings;
 pub mod suite;
 
 /// The layers, lowest first: a module imports only from layers below its own. The simulator,
@@ -50,7 +51,7 @@ pub mod suite;
 mod layers {
     const LAYERS: &[&[&str]] = &[
         &["suite"],
-        &["secret", "files", "escape"],
+        &["secret", "files", "escape", "strings"],
         &["seal"],
         &["settings", "response", "case", "logging"],
         &["shape"],

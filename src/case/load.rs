@@ -11,6 +11,7 @@ use regex::Regex;
 
 use super::diagnostic::{Diagnostic, did_you_mean_from_message};
 use super::spec::CaseFileSpec;
+use crate::strings::Paths;
 
 /// A parsed case file with its source, kept for diagnostics.
 #[derive(Debug)]
@@ -34,8 +35,12 @@ pub const MAX_CASE_FILE: u64 = 1024 * 1024;
 /// What a walk of the cases folder found.
 #[derive(Debug, Default)]
 pub struct Discovered {
-    /// Case files, sorted, so trial order is stable.
-    pub files: Vec<PathBuf>,
+    /// The folder trial names are taken from: the one walked, or a file's own folder.
+    pub base: PathBuf,
+    /// Case files below `base` (as found where one is not below it), sorted, so trial order is
+    /// stable: the walk takes each folder's entries in the order of their names, which is the
+    /// order of the paths. Kept compact: a suite may have tens of thousands.
+    pub files: Paths,
     /// Problems that stop the run: an unreadable folder, a symlink loop.
     pub errors: Vec<Diagnostic>,
     /// Entries skipped with a reason: a FIFO, a device, a socket named `*.yaml`.
@@ -46,9 +51,13 @@ pub struct Discovered {
 /// but never one that leads out of it (a link to a home folder must not read its dotfiles),
 /// never round a loop, and each file once however many links lead to it.
 pub fn discover(root: &Path) -> Discovered {
-    let mut found = Discovered::default();
+    let base = if is_folder(root) { root } else { root.parent().unwrap_or(Path::new("")) };
+    let mut found = Discovered { base: base.to_path_buf(), ..Discovered::default() };
+    let below = |path: &Path| path.strip_prefix(base).unwrap_or(path).to_path_buf();
     if crate::suite::is_builtin(root) {
-        found.files = crate::suite::files_under(root).into_iter().filter(|p| is_case_file(p)).collect();
+        for path in crate::suite::files_under(root).into_iter().filter(|p| is_case_file(p)) {
+            found.files.push(&below(&path));
+        }
         if found.files.is_empty() {
             found.errors.push(Diagnostic::whole(root, "not a file or folder of the built-in suite"));
         }
@@ -63,7 +72,7 @@ pub fn discover(root: &Path) -> Discovered {
     };
     if !meta.is_dir() {
         if meta.is_file() {
-            found.files.push(root.to_path_buf());
+            found.files.push(&below(root));
         } else {
             found.errors.push(Diagnostic::whole(root, "not a regular file or a folder"));
         }
@@ -109,7 +118,7 @@ pub fn discover(root: &Path) -> Discovered {
         }
         // Two links to one file would run its cases twice.
         if seen.insert(file_id(&entry)) {
-            found.files.push(path.to_path_buf());
+            found.files.push(path.strip_prefix(base).unwrap_or(path));
         }
     }
     for path in left {
@@ -118,7 +127,6 @@ pub fn discover(root: &Path) -> Discovered {
                 .with_hint("case folders follow links only to files and folders inside them"),
         );
     }
-    found.files.sort();
     found
 }
 
@@ -127,7 +135,7 @@ pub fn discover(root: &Path) -> Discovered {
 #[derive(Debug, PartialEq, Eq, Hash)]
 enum FileId {
     Inode(u64, u64),
-    Path(PathBuf),
+    Path(Box<Path>),
 }
 
 fn file_id(entry: &walkdir::DirEntry) -> FileId {
@@ -137,7 +145,7 @@ fn file_id(entry: &walkdir::DirEntry) -> FileId {
         return FileId::Inode(meta.dev(), meta.ino());
     }
     let path = entry.path();
-    FileId::Path(std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()))
+    FileId::Path(std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()).into())
 }
 
 fn is_case_file(path: &Path) -> bool {
@@ -239,8 +247,7 @@ mod tests {
         std::os::unix::fs::symlink("sub/a.yaml", dir.path().join("link.yaml")).expect("a link to a file");
         std::os::unix::fs::symlink("sub", dir.path().join("again")).expect("a link to a folder");
         let found = discover(dir.path());
-        let names: Vec<String> =
-            found.files.iter().map(|p| p.strip_prefix(dir.path()).expect("below").display().to_string()).collect();
+        let names: Vec<String> = (0..found.files.len()).map(|i| found.files.get(i).display().to_string()).collect();
         assert_eq!(names, ["again/a.yaml", "again/b.yaml"], "each file once, by its first name in walk order");
         assert!(found.errors.is_empty() && found.skipped.is_empty(), "{:?}", found.errors);
     }

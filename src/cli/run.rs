@@ -303,7 +303,7 @@ impl Listener for Outputs {
 
 fn run_cases(config: &RunConfig, mut ctx: RunContext, suite: &Suite, redactor: &Redactor, started_at: String) -> Exit {
     let all = &suite.cases;
-    let selected: Vec<&CaseRef> = all.iter().filter(|c| !filtered_out(&config.harness, &c.name)).collect();
+    let selected: Vec<&CaseRef> = all.iter().filter(|c| !filtered_out(&config.harness, suite.name(c))).collect();
     if selected.is_empty() {
         let filter = config.harness.filter.as_deref().unwrap_or("");
         anstream::eprintln!(
@@ -313,7 +313,7 @@ fn run_cases(config: &RunConfig, mut ctx: RunContext, suite: &Suite, redactor: &
         );
         return Exit::NothingRan;
     }
-    let names = || selected.iter().map(|c| c.name.as_str());
+    let names = || selected.iter().map(|c| suite.name(c));
     let mut printer = match Printer::new(&config.harness, names()) {
         Ok(p) => p,
         Err(e) => {
@@ -332,7 +332,7 @@ fn run_cases(config: &RunConfig, mut ctx: RunContext, suite: &Suite, redactor: &
         ctx.target.base_url
     );
     // Decided before any result is printed: which sign-ins work, which areas are offered.
-    let pre = ctx.rt.block_on(preflight(&ctx, &selected));
+    let pre = ctx.rt.block_on(preflight(&ctx, selected.iter().map(|c| suite.needs(c))));
     ctx.gate = pre.gate;
     let ctx = Arc::new(ctx);
     let ctx = &ctx;
@@ -443,7 +443,7 @@ fn run_cases(config: &RunConfig, mut ctx: RunContext, suite: &Suite, redactor: &
     }
     if let Some(reports) = outputs.reports {
         let meta = redactor.seal(run_meta(config, ctx, started_at, elapsed));
-        let exercised = all.iter().flat_map(|c| c.exercised.iter().map(move |e| (c.name.as_str(), e)));
+        let exercised = all.iter().flat_map(|c| suite.exercised(c).iter().map(move |e| (suite.name(c), e)));
         let coverage =
             Catalog::builtin().ok().map(|c| redactor.seal(Coverage::of_exercised(&c, exercised, &run.observed)));
         let problems = reports.finish(files::Context {

@@ -16,12 +16,13 @@ use super::check::{CaptureFrom, CapturePlan, Check, CookieMatcher, PathMatcher, 
 use super::template::{BUILTINS, Template, ValueTemplate};
 use super::{AuthPlan, BodyPlan, CasePlan, Plan, Poll, PwdPlan, RequestPlan, StepPlan};
 use crate::case::diagnostic::{Diagnostic, closest};
-use crate::case::load::{self, CaseFile, discover, is_folder, load_file};
+use crate::case::load::{self, CaseFile, discover, load_file};
 use crate::case::spec::{AuthSpec, BodyCheck, BodySpec, CaseSpec, ExpectSpec, PwdSpec, Spanned, StepSpec};
 use crate::result::{Family, Span};
 use crate::secret::FieldPolicy;
 use crate::settings::{DERIVED, SETTINGS, Settings};
 use crate::shape::StringFormat;
+use crate::strings::{Paths, Strings};
 
 /// The longest `wait:` a step may ask for.
 pub const MAX_WAIT: Duration = Duration::from_secs(10 * 60);
@@ -34,94 +35,132 @@ pub const MAX_POLL_ATTEMPTS: u32 = 100;
 /// plan, or every problem of every file.
 pub fn compile(roots: &[PathBuf], simulator_states: &[&str]) -> Result<Plan, Vec<Diagnostic>> {
     let mut cases = Vec::new();
-    let (files, skipped) = check(roots, simulator_states, |_, _, _, file| {
+    let checked = check(roots, simulator_states, |_, _, _, file| {
         cases.extend(file.cases.into_iter().filter_map(|c| c.plan));
     })?;
     cases.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(Plan { cases, files, skipped })
+    Ok(Plan { cases, files: checked.files, skipped: checked.skipped })
+}
+
+/// What [`check`] found, when every file is valid: how many files there were, what the walk
+/// skipped, and every file's path and every case's trial name, in the order they were handed
+/// to `keep` (by file, then by case). A suite keeps the last two as they are.
+#[derive(Debug, Default)]
+pub(super) struct Checked {
+    pub(super) files: usize,
+    pub(super) skipped: Vec<Diagnostic>,
+    /// Each file's path below the folder its names are taken from (handed to `keep` with it),
+    /// or as found when it is not below it.
+    pub(super) paths: Paths,
+    pub(super) names: Strings,
 }
 
 /// Loads and compiles every case file under `roots`, handing each compiled file (with the
 /// folder its names are taken from, its index and how many files there are) to `keep` as it
-/// comes, in file order, and checking trial names across files. Returns how many files there
-/// were and what the walk skipped, or every problem of every file. Files are compiled on up to
-/// one thread per core and streamed back, so a large suite holds only the files in flight at
-/// once.
+/// comes, in file order, and checking trial names across files. Returns what it found, or
+/// every problem of every file. Files are compiled on up to one thread per core and streamed
+/// back, so a large suite holds only the files in flight at once, and of every file only its
+/// path and the names of its cases.
 pub(super) fn check(
     roots: &[PathBuf],
     simulator_states: &[&str],
     mut keep: impl FnMut(&Path, usize, usize, CompiledFile),
-) -> Result<(usize, Vec<Diagnostic>), Vec<Diagnostic>> {
+) -> Result<Checked, Vec<Diagnostic>> {
     let mut diags = Vec::new();
-    let mut order: Vec<PathBuf> = Vec::new();
-    let mut skipped = Vec::new();
-    let mut files = 0;
-    // Every case's name and place, to find two cases with one name once all are read (compact:
-    // a large suite keeps one of these per case while it is checked).
-    let mut names: Vec<(Box<str>, u32, u32, u32)> = Vec::new();
+    let mut out = Checked::default();
+    // Where each root's files start in `out.paths`, with the folder their names are taken from.
+    let mut bases: Vec<(usize, PathBuf)> = Vec::new();
+    // Each name's file (its index in `out.paths`), line and column, for a duplicate's place.
+    let mut places: Vec<(u32, u32, u32)> = Vec::new();
     // Every root is walked first, so the lists each file adds to can be made to size.
     let found: Vec<_> = roots.iter().map(|root| (root, discover(root))).collect();
     let total = found.iter().map(|(_, f)| f.files.len()).sum();
-    names.reserve(total);
+    places.reserve(total);
     for (root, found) in found {
         diags.extend(found.errors);
-        skipped.extend(found.skipped);
+        out.skipped.extend(found.skipped);
         if found.files.is_empty() {
             diags.push(
                 Diagnostic::whole(root, "no case files (*.yaml, *.yml) found")
                     .with_hint("point --cases at the folder that holds the case files"),
             );
         }
-        let names_root = if is_folder(root) { root.as_path() } else { root.parent().unwrap_or(Path::new("")) };
-        let base = order.len();
-        compile_stream(names_root, &found.files, simulator_states, |i, file| {
-            let mut file = match file {
-                Ok(f) => f,
-                Err(d) => {
-                    diags.push(d);
-                    return;
-                }
-            };
-            diags.append(&mut file.diags);
-            skipped.append(&mut file.warnings);
-            let at = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
-            for case in &file.cases {
-                names.push((case.name.as_str().into(), at(base + i), at(case.line), at(case.column)));
-            }
-            if diags.is_empty() {
-                keep(names_root, files, total, file);
-            }
-            files += 1;
-        });
-        if order.is_empty() {
-            order = found.files;
+        let base = out.paths.len();
+        // One root (the usual case): its list is the suite's.
+        if base == 0 {
+            out.paths = found.files;
         } else {
-            order.extend(found.files);
+            for i in 0..found.files.len() {
+                out.paths.push(found.files.get(i));
+            }
         }
+        let count = out.paths.len() - base;
+        // A trial name is about as long as its file's path: room for the names at once.
+        out.names.reserve(count, out.paths.bytes() + 16 * count);
+        bases.push((base, found.base));
+        let names_root = bases.last().map_or(Path::new(""), |(_, b)| b.as_path());
+        let (paths, names) = (&out.paths, &mut out.names);
+        compile_stream(
+            names_root,
+            count,
+            |i| names_root.join(paths.get(base + i)),
+            simulator_states,
+            |i, file| {
+                let mut file = match file {
+                    Ok(f) => f,
+                    Err(d) => {
+                        diags.push(d);
+                        return;
+                    }
+                };
+                diags.append(&mut file.diags);
+                out.skipped.append(&mut file.warnings);
+                let at = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+                for case in &file.cases {
+                    names.push(&case.name);
+                    places.push((at(base + i), at(case.line), at(case.column)));
+                }
+                if diags.is_empty() {
+                    keep(names_root, out.files, total, file);
+                }
+                out.files += 1;
+            },
+        );
     }
-    names.sort_unstable();
-    for pair in names.windows(2) {
-        let [(first, first_file, first_line, _), (name, file, line, column)] = pair else { continue };
-        if first == name {
-            let path = |i: &u32| order.get(*i as usize).cloned().unwrap_or_default();
-            let here = format!("{}:{first_line}", path(first_file).display());
-            diags.push(duplicate(&path(file), name, *line as usize, *column as usize, &here));
+    // The file at an index in `out.paths`, as found.
+    let path = |i: usize| {
+        let root = bases.iter().rev().find(|(base, _)| *base <= i).map_or(Path::new(""), |(_, root)| root.as_path());
+        root.join(out.paths.get(i))
+    };
+    // By name, and among equal names in reading order, so the first of two is named as such.
+    let mut by_name: Vec<u32> = (0..u32::try_from(out.names.len()).unwrap_or(u32::MAX)).collect();
+    by_name.sort_unstable_by(|a, b| out.names.get(*a as usize).cmp(out.names.get(*b as usize)).then(a.cmp(b)));
+    for pair in by_name.windows(2) {
+        let [first, second] = [pair[0] as usize, pair[1] as usize];
+        let name = out.names.get(second);
+        if out.names.get(first) != name {
+            continue;
         }
+        let place = |i: usize| places.get(i).copied().unwrap_or_default();
+        let ((first_file, first_line, _), (file, line, column)) = (place(first), place(second));
+        let here = format!("{}:{first_line}", path(first_file as usize).display());
+        diags.push(duplicate(&path(file as usize), name, line as usize, column as usize, &here));
     }
     if !diags.is_empty() {
         // In reading order: by file as discovered, then by position.
-        let rank = |d: &Diagnostic| order.iter().position(|p| *p == d.file).unwrap_or(usize::MAX);
-        diags.sort_by_key(|d| (rank(d), d.line, d.column));
+        let rank: std::collections::HashMap<PathBuf, usize> = (0..out.paths.len()).map(|i| (path(i), i)).collect();
+        diags.sort_by_key(|d| (rank.get(&d.file).copied().unwrap_or(usize::MAX), d.line, d.column));
         return Err(diags);
     }
-    Ok((files, skipped))
+    out.paths.shrink_to_fit();
+    out.names.shrink_to_fit();
+    Ok(out)
 }
 
 /// One case file, compiled: its cases (each with its plan when it compiled) and its problems.
 /// The parsed file itself is dropped as soon as it is compiled, so a large suite never holds
 /// every parsed file and every plan at once.
 pub(super) struct CompiledFile {
-    pub(super) path: PathBuf,
     /// A digest of the file's text, to prove later that a file read again is the one checked.
     pub(super) digest: u64,
     /// The length of its text, in bytes.
@@ -175,7 +214,7 @@ pub(super) fn compile_file(root: &Path, path: &Path, states: &[&str]) -> Result<
         let plan = c.case(spec, name.clone());
         cases.push(CompiledCase { name, line, column, plan });
     }
-    Ok(CompiledFile { path: file.path.clone(), digest, size: file.source.len(), cases, diags, warnings })
+    Ok(CompiledFile { digest, size: file.source.len(), cases, diags, warnings })
 }
 
 /// Compiles a case file psconform carries in itself (such as the preflight's sign-ins), named
@@ -193,14 +232,16 @@ pub fn compile_text(path: &Path, area: &str, stem: &str, text: &str) -> Result<V
     if diags.is_empty() { Ok(plans) } else { Err(diags) }
 }
 
-/// Reads, parses and compiles `paths` on up to one thread per core, handing each file to `each`
-/// in their order as soon as it and those before it are done. Parsing dominates the start of
+/// Reads, parses and compiles the `count` files `path` names on up to one thread per core,
+/// handing each file to `each` in their order as soon as it and those before it are done. Parsing dominates the start of
 /// a large suite, and nothing runs until it is done. The threads live for the whole walk (a
-/// thread per batch would leave each its own allocator heap), and at most a few hundred files
-/// are in flight (16 batches of 16).
+/// thread per batch would leave each its own allocator heap), and at most a few dozen files
+/// are in flight (4 batches of 16: what is in flight beyond what the runner keeps is memory
+/// a large suite holds for nothing).
 fn compile_stream(
     root: &Path,
-    paths: &[PathBuf],
+    count: usize,
+    path: impl Fn(usize) -> PathBuf + Sync,
     states: &[&str],
     mut each: impl FnMut(usize, Result<CompiledFile, Diagnostic>),
 ) {
@@ -208,11 +249,11 @@ fn compile_stream(
     // Files are taken and handed back a batch at a time: one hand-over per file woke the
     // receiving thread as often as there are files.
     const BATCH: usize = 16;
-    const IN_FLIGHT: usize = 16;
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(paths.len() / MIN_PER_THREAD).max(1);
+    const IN_FLIGHT: usize = 4;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(count / MIN_PER_THREAD).max(1);
     if threads == 1 {
-        for (i, p) in paths.iter().enumerate() {
-            each(i, compile_file(root, p, states));
+        for i in 0..count {
+            each(i, compile_file(root, &path(i), states));
         }
         return;
     }
@@ -220,15 +261,15 @@ fn compile_stream(
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(usize, _)>>(IN_FLIGHT);
     std::thread::scope(|scope| {
         for _ in 0..threads {
-            let (tx, next) = (tx.clone(), &next);
+            let (tx, next, path) = (tx.clone(), &next, &path);
             scope.spawn(move || {
                 loop {
                     let first = next.fetch_add(BATCH, std::sync::atomic::Ordering::Relaxed);
-                    let Some(batch) = paths.get(first..(first + BATCH).min(paths.len())).filter(|b| !b.is_empty())
-                    else {
+                    if first >= count {
                         break;
-                    };
-                    let done = batch.iter().enumerate().map(|(k, p)| (first + k, compile_file(root, p, states)));
+                    }
+                    let batch = first..(first + BATCH).min(count);
+                    let done = batch.map(|i| (i, compile_file(root, &path(i), states)));
                     if tx.send(done.collect()).is_err() {
                         break;
                     }

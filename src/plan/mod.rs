@@ -24,7 +24,7 @@ use std::time::Duration;
 
 pub use check::{CapturePlan, Check};
 pub use compile::compile;
-pub use suite::{CaseRef, Suite};
+pub use suite::{CaseRef, Needs, Suite};
 pub use template::{Template, ValueTemplate, Vars};
 
 use crate::case::Diagnostic;

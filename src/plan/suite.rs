@@ -1,71 +1,53 @@
 //! A run's cases. Every file is checked when the suite is loaded (every problem of every file
 //! is reported before anything runs); the plans that check compiles are kept up to a budget
-//! ([`KEPT_TEXT`] bytes of case files), and beyond it only each case's name and locks are
-//! kept: such a case's plan is compiled again from its file when the case starts
+//! ([`KEPT_TEXT`] bytes of case files), and beyond it only each case's name, file and what it
+//! needs are kept: such a case's plan is compiled again from its file when the case starts
 //! ([`Suite::plan`]). Every plan is dropped when its case ends. So a suite within the budget
 //! (the shipped one is 0.8 MB) is parsed once, and a larger one holds the budget's plans and a
-//! handful more, however many cases it has: its memory does not grow with the suite beyond a
-//! few hundred bytes a case.
+//! handful more, however many cases it has: its memory grows with the suite by about a
+//! hundred bytes a case (its name and its file's path end to end in [`Strings`], four
+//! numbers, a digest).
 //!
 //! A file compiled again must be the one checked (a digest of its text is kept), or the case
 //! fails instead of running something that was never validated.
 
 use std::cell::RefCell;
-use std::collections::BTreeSet;
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
 use super::compile::{check, compile_file};
 use super::{CasePlan, Lock, SignIn};
 use crate::case::Diagnostic;
+use crate::strings::{Paths, Strings};
 
 /// One case of a suite, before its plan is needed. A run keeps one for each case of the suite,
-/// so it is small: every field is a slice of exactly its length, made on the loading thread
-/// (not in the arena of the thread that parsed the file, which the parse's garbage would keep
-/// from being given back).
-#[derive(Debug, Clone)]
+/// so it is small: its name is in the suite's [`Strings`], and what it needs (locks, areas,
+/// sign-ins) is one of the suite's few distinct [`Needs`].
+#[derive(Debug, Clone, Copy)]
 pub struct CaseRef {
-    /// `<area>::<file>::<case>`.
-    pub name: String,
-    /// The locks it holds while it runs.
-    pub locks: Box<[Lock]>,
-    /// The catalog's areas it calls, which a preflight probes before the cases run.
-    pub areas: &'static [&'static str],
-    /// The sign-ins it needs, which a preflight tries once before the cases run.
-    pub sign_in: &'static [SignIn],
-    /// What it exercises, for the coverage matrix, when the suite was loaded with it.
-    pub exercised: Box<[Exercised]>,
+    /// Its name, in `Suite::names` (also its place in loading order).
+    name: u32,
+    /// Its file, in `Suite::file_refs`.
     file: u32,
+    /// Its place in its file.
     index: u32,
+    /// What it needs, in `Suite::needs`.
+    needs: u32,
 }
 
-/// The areas of a plan as a list shared by every case with the same areas, so a case keeps
-/// none of its own. The lists live as long as the process: a suite has a few dozen distinct
-/// ones (each a set of the catalog's areas), however many cases it has.
-fn area_list(of: &[&'static str]) -> &'static [&'static str] {
-    static LISTS: Mutex<BTreeSet<&'static [&'static str]>> = Mutex::new(BTreeSet::new());
-    if of.is_empty() {
-        return &[];
-    }
-    let mut lists = LISTS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    if let Some(list) = lists.get(of) {
-        return list;
-    }
-    let list: &'static [&'static str] = Box::leak(of.into());
-    lists.insert(list);
-    list
-}
-
-/// The sign-ins of a plan as one of the few lists there are, so a case keeps none of its own
-/// (a plan's list is a set, in `SignIn`'s order).
-fn sign_ins(of: &[SignIn]) -> &'static [SignIn] {
-    use SignIn::{OAuth, PsAuth};
-    match (of.contains(&PsAuth), of.contains(&OAuth)) {
-        (true, true) => &[PsAuth, OAuth],
-        (true, false) => &[PsAuth],
-        (false, true) => &[OAuth],
-        (false, false) => &[],
-    }
+/// What a case needs of a run before it starts: the locks it holds while it runs, the
+/// catalog's areas it calls (which a preflight probes before the cases run) and the sign-ins
+/// it needs (which a preflight tries once). A suite keeps each distinct one once: it has a few,
+/// however many cases it has.
+#[derive(Debug, Default, PartialEq, Eq, Hash)]
+pub struct Needs {
+    /// The locks.
+    pub locks: Box<[Lock]>,
+    /// The areas.
+    pub areas: Box<[&'static str]>,
+    /// The sign-ins.
+    pub sign_in: Box<[SignIn]>,
 }
 
 /// A request a case makes, with the statuses it asserts: what the coverage matrix needs of a
@@ -122,8 +104,6 @@ pub const KEPT_TEXT: usize = 1024 * 1024;
 struct FileRef {
     /// Its root, in `Suite::roots`.
     root: u32,
-    /// Its path below the root.
-    path: Box<std::path::Path>,
     digest: u64,
 }
 
@@ -140,7 +120,15 @@ pub struct Suite {
     pub files: usize,
     /// What the walk skipped, with why.
     pub skipped: Vec<Diagnostic>,
+    /// Every case's name, in loading order.
+    names: Strings,
+    /// What the cases need, each once.
+    needs: Vec<Needs>,
+    /// What each case exercises, in loading order, when the suite was loaded with it.
+    exercised: Vec<Box<[Exercised]>>,
     file_refs: Vec<FileRef>,
+    /// Each file's path below its root.
+    paths: Paths,
     /// The plans of the first files, by file.
     kept: Vec<Kept>,
     /// The folders names are taken from (a suite has one or a few).
@@ -171,7 +159,9 @@ impl Suite {
         let mut suite =
             Suite { states: simulator_states.iter().map(|s| (*s).to_owned()).collect(), ..Suite::default() };
         let (mut kept_text, mut keeping) = (0, true);
-        let (files, skipped) = check(roots, simulator_states, |root, i, total, file| {
+        let mut distinct: HashMap<Needs, u32> = HashMap::new();
+        let mut loaded = 0;
+        let checked = check(roots, simulator_states, |root, i, total, file| {
             if i == 0 {
                 // Most files hold one case: the lists are made to size once, not doubled.
                 suite.cases.reserve(total);
@@ -187,35 +177,64 @@ impl Suite {
             let mut kept = Vec::new();
             let at = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
             for (index, case) in file.cases.into_iter().enumerate() {
+                // Names are numbered as the check lists them: every case of every file.
+                let name = at(loaded);
+                loaded += 1;
                 let Some(plan) = case.plan else {
                     kept.push(None);
+                    if exercised {
+                        suite.exercised.push(Box::default());
+                    }
                     continue;
                 };
-                suite.cases.push(CaseRef {
-                    name: case.name.as_str().to_owned(),
+                let needs = Needs {
                     locks: plan.locks.as_slice().into(),
-                    areas: area_list(&plan.areas),
-                    sign_in: sign_ins(&plan.sign_in),
-                    exercised: if exercised { Exercised::of(&plan).into() } else { Box::default() },
-                    file: at(i),
-                    index: at(index),
-                });
+                    areas: plan.areas.as_slice().into(),
+                    sign_in: plan.sign_in.as_slice().into(),
+                };
+                let next = at(distinct.len());
+                let needs = *distinct.entry(needs).or_insert(next);
+                suite.cases.push(CaseRef { name, file: at(i), index: at(index), needs });
+                if exercised {
+                    suite.exercised.push(Exercised::of(&plan).into());
+                }
                 kept.push(keeping.then(|| Box::new(plan)));
             }
             if keeping {
                 suite.kept.push(Mutex::new(kept.into_boxed_slice()));
             }
-            let path = file.path.strip_prefix(root).unwrap_or(&file.path).into();
-            suite.file_refs.push(FileRef { root: at(suite.roots.len() - 1), path, digest: file.digest });
+            suite.file_refs.push(FileRef { root: at(suite.roots.len() - 1), digest: file.digest });
         })?;
-        suite.files = files;
-        suite.skipped = skipped;
+        suite.files = checked.files;
+        suite.skipped = checked.skipped;
+        suite.names = checked.names;
+        suite.paths = checked.paths;
+        let mut needs: Vec<(Needs, u32)> = distinct.into_iter().collect();
+        needs.sort_unstable_by_key(|(_, i)| *i);
+        suite.needs = needs.into_iter().map(|(n, _)| n).collect();
         // Names are unique (the check refuses two alike): no stable sort's buffer is needed.
-        suite.cases.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+        let names = &suite.names;
+        suite.cases.sort_unstable_by(|a, b| names.get(a.name as usize).cmp(names.get(b.name as usize)));
         suite.cases.shrink_to_fit();
         suite.file_refs.shrink_to_fit();
         suite.kept.shrink_to_fit();
         Ok(suite)
+    }
+
+    /// The name of a case of this suite: `<area>::<file>::<case>`.
+    pub fn name(&self, case: &CaseRef) -> &str {
+        self.names.get(case.name as usize)
+    }
+
+    /// What a case of this suite needs before it starts.
+    pub fn needs(&self, case: &CaseRef) -> &Needs {
+        static NONE: std::sync::LazyLock<Needs> = std::sync::LazyLock::new(Needs::default);
+        self.needs.get(case.needs as usize).unwrap_or(&NONE)
+    }
+
+    /// What a case of this suite exercises, when the suite was loaded with it (else nothing).
+    pub fn exercised(&self, case: &CaseRef) -> &[Exercised] {
+        self.exercised.get(case.name as usize).map_or(&[], |e| &e[..])
     }
 
     /// The plan of a case: the one its check compiled when the suite kept it, else its file
@@ -223,7 +242,8 @@ impl Suite {
     /// cases). A kept plan is handed out once.
     pub fn plan(&self, case: &CaseRef) -> Result<CasePlan, String> {
         let index = case.index as usize;
-        let file = self.file_refs.get(case.file as usize).ok_or_else(|| format!("{} has no file", case.name))?;
+        let name = self.name(case);
+        let file = self.file_refs.get(case.file as usize).ok_or_else(|| format!("{name} has no file"))?;
         let kept = self.kept.get(case.file as usize).and_then(|kept| {
             let mut kept = kept.lock().ok()?;
             kept.get_mut(index).and_then(Option::take)
@@ -242,8 +262,8 @@ impl Suite {
         if let Some(plan) = cached {
             return Ok(plan);
         }
-        let root = self.roots.get(file.root as usize).ok_or_else(|| format!("{} has no folder", case.name))?;
-        let path = root.join(&file.path);
+        let root = self.roots.get(file.root as usize).ok_or_else(|| format!("{name} has no folder"))?;
+        let path = root.join(self.paths.get(case.file as usize));
         let changed = || format!("{} changed since it was checked; run again", path.display());
         let states: Vec<&str> = self.states.iter().map(String::as_str).collect();
         let compiled = compile_file(root, &path, &states).map_err(|_| changed())?;
@@ -285,9 +305,9 @@ mod tests {
         std::fs::write(dir.path().join("t.yaml"), FILE).expect("write");
         let suite = Suite::load_keeping(&[dir.path().to_path_buf()], &[], true, FILE.len() - 1).expect("valid");
         LAST.with(|l| *l.borrow_mut() = None);
-        let names: Vec<&str> = suite.cases.iter().map(|c| c.name.as_str()).collect();
+        let names: Vec<&str> = suite.cases.iter().map(|c| suite.name(c)).collect();
         assert_eq!(names, ["t::a", "t::b"]);
-        assert_eq!(suite.cases[0].exercised[0].asserted, ["200"]);
+        assert_eq!(suite.exercised(&suite.cases[0])[0].asserted, ["200"]);
         let b = suite.plan(&suite.cases[1]).expect("compiles");
         assert_eq!((b.name.as_str(), b.steps[0].request.route.as_str()), ("t::b", "Y"));
         let a = suite.plan(&suite.cases[0]).expect("compiles, from this thread's last file");

@@ -44,13 +44,13 @@ pub fn execute(
         let done = run.record(finding);
         tell(&mut run, ctx, listener, &done);
     }
-    let jobs = cases.iter().map(|c| Job { job: *c, locks: c.locks.iter().map(|l| l.0.clone()).collect() }).collect();
+    let jobs = cases.iter().map(|c| Job { job: *c, locks: &suite.needs(c).locks[..] });
     scheduler::run(
         jobs,
         threads,
         |case| match suite.plan(case) {
             Ok(plan) => trial::run(ctx, &plan),
-            Err(why) => trial::not_started(ctx, &case.name, why),
+            Err(why) => trial::not_started(ctx, suite.name(case), why),
         },
         |result| {
             let done = run.record(result);

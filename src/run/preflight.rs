@@ -21,7 +21,7 @@ use super::step::{self, At};
 use super::{CaseRun, RunContext};
 use crate::plan::effect::entry;
 use crate::plan::template::Template;
-use crate::plan::{CasePlan, CaseRef, Effect, SignIn, StepPlan};
+use crate::plan::{CasePlan, Effect, Needs, SignIn, StepPlan};
 use crate::result::{CaseResult, Endpoint, Outcome, Phase, StepResult};
 use crate::seal::Redacted;
 use crate::settings::Settings;
@@ -82,8 +82,8 @@ fn probe(template: &StepPlan, route: &str) -> StepPlan {
     s
 }
 
-/// Runs the preflight for `cases` (nothing against the built-in simulator).
-pub async fn preflight(ctx: &RunContext, cases: &[&CaseRef]) -> Preflight {
+/// Runs the preflight for cases that need `needs` (nothing against the built-in simulator).
+pub async fn preflight<'a>(ctx: &RunContext, needs: impl Iterator<Item = &'a Needs>) -> Preflight {
     let mut found = Preflight::default();
     if ctx.target.builtin {
         return found;
@@ -98,8 +98,11 @@ pub async fn preflight(ctx: &RunContext, cases: &[&CaseRef]) -> Preflight {
         return found;
     };
     let settings = &ctx.settings;
-    let needed: BTreeSet<SignIn> = cases.iter().flat_map(|c| c.sign_in.iter().copied()).collect();
-    let areas: BTreeSet<&'static str> = cases.iter().flat_map(|c| c.areas.iter().copied()).collect();
+    let (mut needed, mut areas) = (BTreeSet::new(), BTreeSet::new());
+    for n in needs {
+        needed.extend(n.sign_in.iter().copied());
+        areas.extend(n.areas.iter().copied());
+    }
     let probes: Vec<(&'static str, &'static str)> =
         areas.iter().filter_map(|a| entry(a).map(|route| (*a, route))).collect();
     // One session serves both purposes: the first allowed way, API key first.

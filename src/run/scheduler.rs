@@ -16,24 +16,43 @@ use std::sync::{Condvar, Mutex};
 
 /// A job with the locks it holds while it runs.
 #[derive(Debug)]
-pub struct Job<J> {
+pub struct Job<'a, J, L> {
     /// What to run.
     pub job: J,
     /// The locks it holds.
-    pub locks: Vec<String>,
+    pub locks: &'a [L],
 }
 
-struct Queue<J> {
-    waiting: VecDeque<Job<J>>,
-    held: BTreeSet<String>,
+/// The jobs not started yet: those not looked at (taken from the caller's list one at a time,
+/// so a run of many thousand cases queues none of them) and those passed over for a lock.
+struct Queue<'a, J, L, I> {
+    /// Jobs not looked at yet, in order.
+    rest: std::iter::Fuse<I>,
+    /// Jobs passed over because a lock they hold was held, in order.
+    waiting: VecDeque<Job<'a, J, L>>,
+    held: BTreeSet<&'a L>,
 }
 
-impl<J> Queue<J> {
-    /// The first waiting job whose locks are all free, taking its locks.
-    fn take(&mut self) -> Option<Job<J>> {
-        let i = self.waiting.iter().position(|j| j.locks.iter().all(|l| !self.held.contains(l)))?;
-        let job = self.waiting.remove(i)?;
-        self.held.extend(job.locks.iter().cloned());
+impl<'a, J, L: Ord, I: Iterator<Item = Job<'a, J, L>>> Queue<'a, J, L, I> {
+    fn free(&self, job: &Job<'a, J, L>) -> bool {
+        job.locks.iter().all(|l| !self.held.contains(l))
+    }
+
+    /// The first job whose locks are all free, taking its locks: one passed over before, else
+    /// the next not looked at (passing over those that must wait). `None` when every job left
+    /// is waiting for a lock, or there are none.
+    fn take(&mut self) -> Option<Job<'a, J, L>> {
+        let job = match self.waiting.iter().position(|j| self.free(j)) {
+            Some(i) => self.waiting.remove(i)?,
+            None => loop {
+                let job = self.rest.next()?;
+                if self.free(&job) {
+                    break job;
+                }
+                self.waiting.push_back(job);
+            },
+        };
+        self.held.extend(job.locks);
         Some(job)
     }
 }
@@ -44,11 +63,14 @@ impl<J> Queue<J> {
 /// `done` runs on the worker that finished the job, under a lock: handing each result to
 /// another thread would wake that thread once per job, which on a small machine costs as much
 /// as a request.
-pub fn run<J, R>(jobs: Vec<Job<J>>, threads: usize, work: impl Fn(J) -> R + Sync, done: impl FnMut(R) + Send)
+pub fn run<'a, J, L, R, I>(jobs: I, threads: usize, work: impl Fn(J) -> R + Sync, done: impl FnMut(R) + Send)
 where
-    J: Send,
+    I: IntoIterator<Item = Job<'a, J, L>>,
+    I::IntoIter: Send,
+    J: Send + 'a,
+    L: Ord + Sync + 'a,
 {
-    let queue = Mutex::new(Queue { waiting: jobs.into(), held: BTreeSet::new() });
+    let queue = Mutex::new(Queue { rest: jobs.into_iter().fuse(), waiting: VecDeque::new(), held: BTreeSet::new() });
     let freed = Condvar::new();
     let done = Mutex::new(done);
     std::thread::scope(|scope| {
@@ -59,8 +81,8 @@ where
     });
 }
 
-fn worker<J, R>(
-    queue: &Mutex<Queue<J>>,
+fn worker<'a, J, L: Ord, R, I: Iterator<Item = Job<'a, J, L>>>(
+    queue: &Mutex<Queue<'a, J, L, I>>,
     freed: &Condvar,
     work: &(impl Fn(J) -> R + Sync),
     done: &Mutex<impl FnMut(R)>,
@@ -74,10 +96,11 @@ fn worker<J, R>(
                 if let Some(job) = q.take() {
                     break job;
                 }
+                // `take` has looked at every job left: none is left, or every one waiting needs a
+                // lock another worker holds; then wait for one to free.
                 if q.waiting.is_empty() {
                     return;
                 }
-                // Every waiting job needs a lock another worker holds: wait for one to free.
                 q = match freed.wait(q) {
                     Ok(q) => q,
                     Err(_) => return,
@@ -90,7 +113,7 @@ fn worker<J, R>(
         // (waking is a system call, one per case otherwise).
         if !locks.is_empty() {
             if let Ok(mut q) = queue.lock() {
-                for l in &locks {
+                for l in locks {
                     q.held.remove(l);
                 }
             }
@@ -109,12 +132,8 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::{Duration, Instant};
 
-    fn jobs(locks: &[&[&str]]) -> Vec<Job<usize>> {
-        locks
-            .iter()
-            .enumerate()
-            .map(|(i, ls)| Job { job: i, locks: ls.iter().map(|l| (*l).to_owned()).collect() })
-            .collect()
+    fn jobs<'a>(locks: &[&'a [&'a str]]) -> Vec<Job<'a, usize, &'a str>> {
+        locks.iter().enumerate().map(|(i, ls)| Job { job: i, locks: ls }).collect()
     }
 
     #[test]
@@ -177,6 +196,22 @@ mod tests {
             let _ = tx.send(n);
         });
         assert_eq!(rx.recv_timeout(Duration::from_secs(30)), Ok(60), "every job ran, none stuck");
+    }
+
+    #[test]
+    fn jobs_are_taken_from_the_list_only_as_they_start() {
+        // A list of 1,000 jobs is never queued whole: when a job runs, the list has been read
+        // up to it.
+        const NO_LOCKS: &[&str] = &[];
+        let pulled = AtomicUsize::new(0);
+        let list = (0..1000).map(|i| {
+            pulled.fetch_add(1, Ordering::SeqCst);
+            Job { job: i, locks: NO_LOCKS }
+        });
+        let mut most_ahead = 0;
+        run(list, 1, |i| pulled.load(Ordering::SeqCst) - i, |ahead| most_ahead = most_ahead.max(ahead));
+        assert_eq!(pulled.load(Ordering::SeqCst), 1000, "every job ran");
+        assert_eq!(most_ahead, 1, "each job was read when it started, not before");
     }
 
     #[test]
