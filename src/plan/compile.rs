@@ -208,7 +208,7 @@ pub(super) fn compile_file(root: &Path, path: &Path, states: &[&str]) -> Result<
     }
     let mut cases = Vec::new();
     for spec in &file.spec.cases {
-        let mut c = Compiler { file: &file, diags: &mut diags, warnings: &mut warnings, states };
+        let mut c = Compiler { file: &file, diags: &mut diags, warnings: &mut warnings, states, random_secret: false };
         let name = trial_name(&file, &spec.name.value);
         let (line, column) = (spec.name.referenced.line() as usize, spec.name.referenced.column() as usize);
         let plan = c.case(spec, name.clone());
@@ -226,7 +226,8 @@ pub fn compile_text(path: &Path, area: &str, stem: &str, text: &str) -> Result<V
     let (mut diags, mut warnings) = (Vec::new(), Vec::new());
     let mut plans = Vec::new();
     for spec in &file.spec.cases {
-        let mut c = Compiler { file: &file, diags: &mut diags, warnings: &mut warnings, states: &[] };
+        let mut c =
+            Compiler { file: &file, diags: &mut diags, warnings: &mut warnings, states: &[], random_secret: false };
         plans.extend(c.case(spec, trial_name(&file, &spec.name.value)));
     }
     if diags.is_empty() { Ok(plans) } else { Err(diags) }
@@ -390,6 +391,8 @@ pub(super) struct Compiler<'a> {
     diags: &'a mut Vec<Diagnostic>,
     warnings: &'a mut Vec<Diagnostic>,
     states: &'a [&'a str],
+    /// A template of the case uses `random_secret`.
+    random_secret: bool,
 }
 
 /// Variables in scope at a step, and the settings they imply.
@@ -503,6 +506,7 @@ impl Compiler<'_> {
             simulator_state: case.simulator_state.iter().map(|s| s.value.clone()).collect(),
             simulator_only: case.simulator_only,
             locks: facts.locks,
+            random_secret: self.random_secret,
             steps,
             teardown,
         })
@@ -589,6 +593,7 @@ impl Compiler<'_> {
         needs: &mut BTreeSet<String>,
     ) {
         for name in names {
+            self.random_secret |= name == "random_secret";
             if let Some(setting) = Settings::derived_from(name) {
                 needs.insert(setting.to_owned());
             } else if Settings::is_setting(name) {
@@ -1108,6 +1113,17 @@ cases:
       - request: { method: GET, path: "Users/{{ uid }}" }
         expect: { paths: { $.Name: { equals: "{{ runas }}" } } }
 "#;
+
+    #[test]
+    fn a_case_knows_whether_it_uses_the_random_secret() {
+        let with = OK.replace(
+            "path: \"Users/{{ uid }}\" }",
+            "path: \"Users/{{ uid }}\", headers: { X-Note: \"{{ random_secret }}\" } }",
+        );
+        assert_ne!(with, OK, "the header was added");
+        let used = |text: &str| plan(&[("a/f.yaml", text)]).expect("valid").cases[0].random_secret;
+        assert_eq!((used(OK), used(&with)), (false, true));
+    }
 
     #[test]
     fn names_are_area_file_case_and_needs_are_derived() {

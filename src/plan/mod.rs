@@ -83,6 +83,10 @@ pub struct CasePlan {
     /// Shared resources the case holds while it runs: two cases that hold the same lock never
     /// run at once. A release case holds [`Lock::account`]; a file may add more.
     pub locks: Vec<Lock>,
+    /// A template of the case uses the built-in `random_secret`: only then is its value one of
+    /// the case's secrets (each case draws its own, and registering one is most of a small
+    /// case's secret bookkeeping; a value never sent cannot come back).
+    pub random_secret: bool,
     /// The steps.
     pub steps: Vec<StepPlan>,
     /// Steps that always run afterwards.

@@ -129,7 +129,10 @@ struct Inner {
 
 impl Inner {
     fn index(&mut self, secret: &str) {
-        for form in encodings::forms(secret) {
+        let forms = encodings::forms(secret);
+        // Room for every window at once: a case's store is new, and grew by doubling.
+        self.fragments.reserve(forms.iter().map(|f| (f.len() + 1).saturating_sub(FRAGMENT)).sum());
+        for form in forms {
             if form.len() >= FRAGMENT {
                 let fragments = &mut self.fragments;
                 windows(form.as_bytes(), |_, h| {

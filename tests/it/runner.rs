@@ -269,6 +269,42 @@ async fn a_captured_value_fills_path_query_json_and_form_bodies() {
     assert!(sent["Id"].is_i64(), "{sent}");
 }
 
+#[tokio::test]
+async fn the_random_secret_a_case_sends_is_masked_where_the_target_echoes_it() {
+    // A case that uses `random_secret` registers it: the target echoes the body it was sent,
+    // and a failed check shows what it got, masked. `Note` is not a field the catalog knows
+    // to be secret, so only the registration masks it. (A case that never uses it registers
+    // nothing: it has nothing to mask.)
+    let server = MockServer::start().await;
+    once(&server, on("POST", "Users"), |req: &wiremock::Request| {
+        ResponseTemplate::new(201).set_body_raw(req.body.clone(), "application/json")
+    })
+    .await;
+    let policy = Policy { allow_mutations: true, ..Policy::default() };
+    let r = run_with(
+        &server,
+        credentials(),
+        policy,
+        r#"
+        steps:
+          - request: { method: POST, path: Users, body: { json: { Note: "{{ random_secret }}" } } }
+            expect:
+              status: 201
+              paths:
+                $.Note: { equals: "not it" }
+        "#,
+    )
+    .await;
+    let sent = server.received_requests().await.expect("requests are recorded");
+    let body: serde_json::Value = serde_json::from_slice(&sent[0].body).expect("a JSON body");
+    let secret = body["Note"].as_str().expect("the secret was sent");
+    assert_eq!(secret.len(), 48, "{secret}");
+    let shown = format!("{r:?}");
+    assert!(!shown.contains(secret) && !shown.contains(&secret[..16]), "the secret leaked: {shown}");
+    let check = single(failed(&r));
+    assert_eq!(check.actual.as_str(), Some(psconform::secret::MASK), "{check:#?}");
+}
+
 const TWO_CASES_ONE_JAR_EACH: &str = "
     endpoint: X
     cases:
