@@ -81,6 +81,11 @@ async fn run_with(server: &MockServer, settings: Settings, policy: Policy, body:
 }
 
 /// [`run_with`] the test credentials and the default policy.
+/// Runs a case `c` that may change the target (as `--allow-mutations` lets it) against `server`.
+async fn run_mutating(server: &MockServer, body: &str) -> CaseResult {
+    run_with(server, credentials(), Policy { allow_mutations: true, ..Policy::default() }, body).await
+}
+
 async fn run(server: &MockServer, body: &str) -> CaseResult {
     run_with(server, credentials(), Policy::default(), body).await
 }
@@ -231,11 +236,8 @@ async fn a_captured_value_fills_path_query_json_and_form_bodies() {
         ResponseTemplate::new(200),
     )
     .await;
-    let policy = Policy { allow_mutations: true, ..Policy::default() };
-    let r = run_with(
+    let r = run_mutating(
         &server,
-        credentials(),
-        policy,
         r#"
         steps:
           - request: { method: POST, path: Items, body: { json: { Name: n } } }
@@ -280,11 +282,8 @@ async fn the_random_secret_a_case_sends_is_masked_where_the_target_echoes_it() {
         ResponseTemplate::new(201).set_body_raw(req.body.clone(), "application/json")
     })
     .await;
-    let policy = Policy { allow_mutations: true, ..Policy::default() };
-    let r = run_with(
+    let r = run_mutating(
         &server,
-        credentials(),
-        policy,
         r#"
         steps:
           - request: { method: POST, path: Users, body: { json: { Note: "{{ random_secret }}" } } }
