@@ -4,7 +4,7 @@
 //!   reader: regular files only (a FIFO, a device or a socket is refused without blocking on
 //!   it), at most a given size, and never through a symbolic link that leads out of the folder
 //!   the file was found in. What it refuses is named by its path, never quoted.
-//! - [`write`]: reports and contracts are written into a temporary file of the same folder
+//! - [`write()`]: reports and contracts are written into a temporary file of the same folder
 //!   (created exclusively, under a random name), then renamed over the path, so a reader never
 //!   sees half a file and a link planted at the path is replaced, never followed.
 //! - [`probe`]: a folder is proved writable the same way, with a file created exclusively
@@ -162,7 +162,7 @@ pub fn write(path: &Path, fill: impl FnOnce(&mut dyn Write) -> io::Result<()>) -
     Ok(())
 }
 
-/// [`write`] of bytes.
+/// [`write()`] of bytes.
 pub fn write_bytes(path: &Path, bytes: &[u8]) -> io::Result<()> {
     write(path, |out| out.write_all(bytes))
 }

@@ -8,7 +8,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 /// What a setting holds: a credential ([`SecretString`], whose `Debug` is `[REDACTED]`) or a
 /// plain value. Whether a setting is secret follows from its type, so a credential declared in
-/// [`settings!`] cannot miss redaction.
+/// `settings!` cannot miss redaction.
 pub trait SettingValue: Sized {
     /// Whether the value is a credential that must never appear in any output.
     const SECRET: bool;

@@ -1,6 +1,6 @@
 //! Every check a case file can write, declared once.
 //!
-//! [`matchers!`] is the table: each row is one matcher, with the tag its outcomes carry
+//! `matchers!` is the table: each row is one matcher, with the tag its outcomes carry
 //! (`matcher` in every report), the key a case file writes it with, the families of checks it
 //! belongs to (`headers`, `cookies`, `body`, `body: text`, `paths`, …), its field in a
 //! `paths:` check when it has one, and the words a report uses for what the case expects and

@@ -175,7 +175,7 @@ impl Catalog {
 /// (a bug the tests would have caught: the shipped models are checked by them).
 ///
 /// A policy depends on nothing but its arguments, and a suite sends the same few requests
-/// again and again: each thread keeps the last [`MEMO`] policies it made.
+/// again and again: each thread keeps the last `MEMO` policies it made.
 pub fn of_request(method: &str, base: &str, sent: &str) -> FieldPolicy {
     type Memo = std::collections::HashMap<(String, String, String), FieldPolicy>;
     thread_local! {

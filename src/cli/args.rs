@@ -119,6 +119,8 @@ pub struct ManArgs {
 )]
 pub struct CleanupArgs {
     /// The target's base URL, such as https://ps.example.com/BeyondTrust/api/public/v3.
+    // The doc comment is the help text: a plain URL reads better there than a link.
+    #[allow(rustdoc::bare_urls)]
     #[arg(long, env = "PS_TARGET", value_name = "URL")]
     pub target: Url,
     /// Delete what was found, without asking (needs --allow-mutations). Without it, the
@@ -187,6 +189,8 @@ pub struct CoverageArgs {
 pub struct RunArgs {
     /// Base URL of the target, such as https://ps.example.com/BeyondTrust/api/public/v3.
     /// Without it, the built-in simulator is started on a free loopback port.
+    // The doc comment is the help text: a plain URL reads better there than a link.
+    #[allow(rustdoc::bare_urls)]
     #[arg(long, value_name = "URL", env = "PS_TARGET")]
     pub target: Option<Url>,
     /// Folder (or file) of case files [default: ./cases when there is one, else the

@@ -1,6 +1,6 @@
 //! The compiled plan: what `validate` proves and `run` executes.
 //!
-//! [`compile`] turns every case file into typed [`CasePlan`]s in which regexes, JSONPaths,
+//! [`compile()`] turns every case file into typed [`CasePlan`]s in which regexes, JSONPaths,
 //! durations, templates and routes are compiled once, each with its place in the file, or
 //! returns every problem of every file. The engine and the reporters only ever see the plan,
 //! never the YAML model, so a runtime "invalid regex" or "bad duration" cannot exist.

@@ -1,5 +1,5 @@
 //! Running a plan: a preflight against a real target first (sign in once, probe each area the
-//! cases use), then [`execute`] runs the selected cases on worker threads (the scheduler keeps
+//! cases use), then [`execute()`] runs the selected cases on worker threads (the scheduler keeps
 //! cases that share a lock apart) and gives each case's sealed result to the run's listener as
 //! soon as the case is final; the [`crate::result::RunResult`] it returns holds the counts and
 //! the one exit code. Each case has its own cookie jar, variables and learned secrets, and runs

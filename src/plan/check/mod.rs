@@ -1,5 +1,5 @@
 //! Checks: one variant per matcher, compiled once, each evaluating itself against a response
-//! into typed [`CheckOutcome`]s.
+//! into typed [`CheckOutcome`](crate::result::CheckOutcome)s.
 //!
 //! - this module: what a compiled check is (patterns, JSONPaths, the matchers of each family,
 //!   captures)

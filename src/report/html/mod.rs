@@ -4,7 +4,7 @@
 //! compiled in and inlined; the page loads nothing, and its Content-Security-Policy forbids it
 //! to.
 //!
-//! Markup comes only from string literals here: [`Html`] appends `'static` markup as is and
+//! Markup comes only from string literals here: `Html` appends `'static` markup as is and
 //! every other string through [`escape`]. What is escaped was redacted before it got here (the
 //! pages are made of [`crate::seal::Redacted`] values only), so an escape cannot carry a
 //! secret past the redaction point.
