@@ -252,6 +252,21 @@ mod tests {
         assert!(found.errors.is_empty() && found.skipped.is_empty(), "{:?}", found.errors);
     }
 
+    #[cfg(unix)]
+    #[test]
+    fn a_file_found_before_a_link_to_it_or_with_a_second_hard_link_is_found_once() {
+        let dir = tempfile::tempdir().expect("a folder");
+        std::fs::create_dir(dir.path().join("a")).expect("a subfolder");
+        std::fs::write(dir.path().join("a/x.yaml"), "x").expect("written");
+        std::fs::write(dir.path().join("h1.yaml"), "x").expect("written");
+        std::fs::hard_link(dir.path().join("h1.yaml"), dir.path().join("h2.yaml")).expect("a hard link");
+        // Walked after the file it names.
+        std::os::unix::fs::symlink("a/x.yaml", dir.path().join("z.yaml")).expect("a link to a file");
+        let found = discover(dir.path());
+        let names: Vec<String> = (0..found.files.len()).map(|i| found.files.get(i).display().to_string()).collect();
+        assert_eq!(names, ["a/x.yaml", "h1.yaml"], "each file once, by its first name in walk order");
+    }
+
     fn parse_err(src: &str) -> Diagnostic {
         match parse(Path::new("t.yaml"), src) {
             Ok(_) => panic!("expected a parse error"),
