@@ -8,48 +8,28 @@
 #
 # Every run must pass, and in every run the terminal's result line, the exit code, JUnit, the
 # JSON report and the HTML page must say the same counts and the same verdict. Builds the
-# binary, starts the simulator on a free port, reads the base URL and the settings it prints
-# (into this script's environment, never onto the terminal), stops it by its pid at the end.
+# binary, starts the simulator on a free port (serve.sh), reads the base URL and the settings
+# it prints (into this script's environment, never onto the terminal), stops it by its pid at
+# the end.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-target="${CARGO_TARGET_DIR:-$root/target}"
 runs="${RUNS:-20}"
 
-echo "+ cargo build --bin psconform"
-(cd "$root" && cargo build --quiet --bin psconform)
-bin="$target/debug/psconform"
-
-work="$(mktemp -d)"
-# Made before serve starts, so the first look for it never races the redirection.
-: >"$work/serve.out"
-"$bin" serve --listen 127.0.0.1:0 >"$work/serve.out" 2>"$work/serve.err" &
-pid=$!
-cleanup() {
-    kill "$pid" 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-# Wait for the URL and the settings lines, PS_SECRET among the last of them.
-for _ in $(seq 1 100); do
-    if grep -q '^PS_SECRET=' "$work/serve.out"; then break; fi
-    if ! kill -0 "$pid" 2>/dev/null; then
-        echo "psconform serve exited early:" >&2
-        cat "$work/serve.err" >&2
-        exit 1
-    fi
-    sleep 0.1
-done
-url="$(head -n1 "$work/serve.out")"
+# shellcheck source=serve.sh
+. "$here/serve.sh"
+build_for_serve
+bin="$psconform"
+start_serve "$psconform" "$work"
+url="$(head -n1 "$work/stdout")"
 while IFS='=' read -r name value; do
     case "$name" in
         PS_API_KEY | PS_RUNAS | PS_RUNAS_PASSWORD | PS_CLIENT_ID | PS_CLIENT_SECRET | PS_ACCOUNT | PS_SECRET)
             export "$name=$value"
             ;;
     esac
-done < <(tail -n +2 "$work/serve.out")
+done < <(tail -n +2 "$work/stdout")
 echo "+ psconform serve --listen 127.0.0.1:0 (pid $pid): $url"
 
 failed=0
@@ -100,11 +80,9 @@ PY
     fi
 done
 
-kill -TERM "$pid"
-server_status=0
-wait "$pid" || server_status=$?
-echo "+ psconform serve stopped with exit code $server_status"
-if [ "$failed" -ne 0 ] || [ "$server_status" -ne 0 ]; then
+server_ok=0
+stop_serve "$work" || server_ok=$?
+if [ "$failed" -ne 0 ] || [ "$server_ok" -ne 0 ]; then
     echo "$failed of $runs runs failed" >&2
     exit 1
 fi
