@@ -13,6 +13,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::harness::bin::{psconform, run_command};
+use crate::harness::report;
 
 /// How long one browser run may take before it is killed.
 const BROWSER_TIMEOUT: Duration = Duration::from_secs(60);
@@ -83,10 +84,9 @@ fn the_report_of_a_run_with_failures_reads_in_chromium() {
         .arg(&page)
         .run();
     assert_eq!(run.code, Some(1), "the deviation fails cases: {}", run.stderr);
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&json).expect("the JSON report")).expect("JSON");
+    let report = report::read(&json);
     let size = std::fs::metadata(&page).expect("the page is written").len();
-    let cases = report["cases"].as_array().map_or(0, Vec::len) as u64;
+    let cases = report.cases.len() as u64;
     assert!(
         size < cases * 6 * 1024,
         "the page of the shipped suite is {size} bytes for {cases} cases, over 6 KiB a case"
@@ -109,13 +109,16 @@ fn the_report_of_a_run_with_failures_reads_in_chromium() {
     // The page as Chromium built it, after the inline script ran.
     let dom = browse(&bin, &["--dump-dom".into()], &url);
     std::fs::write(dir.join("dom.html"), &dom).expect("keep the DOM for a reader");
-    for (attr, key) in
-        [("data-summary-passed", "passed"), ("data-summary-failed", "failed"), ("data-summary-ignored", "ignored")]
-    {
-        let want = format!("{attr}=\"{}\"", report["summary"][key]);
+    let summary = &report.summary;
+    for (attr, count) in [
+        ("data-summary-passed", summary.passed),
+        ("data-summary-failed", summary.failed),
+        ("data-summary-ignored", summary.ignored),
+    ] {
+        let want = format!("{attr}=\"{count}\"");
         assert!(dom.contains(&want), "{want} is in the DOM");
     }
-    assert!(report["summary"]["failed"].as_u64() > Some(0));
+    assert!(summary.failed > 0);
     assert!(dom.contains(r#"data-exit-code="1""#));
     let failed_contract = regex::Regex::new(
         r#"outcome failed" data-contract="catalog/models/authentication\.yaml: POST Auth/SignAppin 200 \(with snapshots/post__auth__signappin__200\.snap\)">.*?<li class="change breaking"><span class="sev">breaking</span> \.UserId: retyped \(integer -&gt; string\)</li>"#,
@@ -127,11 +130,9 @@ fn the_report_of_a_run_with_failures_reads_in_chromium() {
     );
     let cells = tags_with(&dom, "data-endpoint=");
     let covered = cells.iter().filter(|t| t.contains(r#"class="cell covered"#)).count();
-    let endpoints = report["coverage"]["endpoints"].as_array().map_or(0, Vec::len) as u64;
-    assert_eq!(cells.len() as u64, endpoints, "one cell per endpoint (the unverified ones too)");
-    let with_cases = report["coverage"]["endpoints"]
-        .as_array()
-        .map_or(0, |e| e.iter().filter(|e| e["cases"].as_array().is_some_and(|c| !c.is_empty())).count());
+    let coverage = report.coverage.as_ref().expect("the report has the coverage matrix");
+    assert_eq!(cells.len(), coverage.endpoints.len(), "one cell per endpoint (the unverified ones too)");
+    let with_cases = coverage.endpoints.iter().filter(|e| !e.cases.is_empty()).count();
     assert_eq!(covered, with_cases, "covered cells");
     assert!(dom.contains(r#"<html lang="en" data-filter="ready">"#), "the inline script ran");
     assert!(dom.contains(r#"<form id="filters" class="filters" role="search">"#), "the filters are shown");
@@ -139,7 +140,7 @@ fn the_report_of_a_run_with_failures_reads_in_chromium() {
     // `?only=failed`: the script hides every case that did not fail.
     let filtered = browse(&bin, &["--dump-dom".into()], &format!("{url}?only=failed"));
     let cases = tags_with(&filtered, "data-outcome=");
-    assert_eq!(cases.len() as u64, report["cases"].as_array().map_or(0, |c| c.len() as u64));
+    assert_eq!(cases.len(), report.cases.len());
     for tag in &cases {
         let failed = tag.contains(r#"data-outcome="failed""#);
         assert_eq!(tag.contains(" hidden"), !failed, "{tag}");
