@@ -148,7 +148,11 @@ pub(super) fn check(
     }
     if !diags.is_empty() {
         // In reading order: by file as discovered, then by position.
-        let rank: std::collections::HashMap<PathBuf, usize> = (0..out.paths.len()).map(|i| (path(i), i)).collect();
+        let mut rank = std::collections::HashMap::new();
+        for i in 0..out.paths.len() {
+            // A file found from two roots ranks where it was found first.
+            rank.entry(path(i)).or_insert(i);
+        }
         diags.sort_by_key(|d| (rank.get(&d.file).copied().unwrap_or(usize::MAX), d.line, d.column));
         return Err(diags);
     }
