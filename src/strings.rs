@@ -87,6 +87,11 @@ impl Paths {
         self.text.len()
     }
 
+    /// Every path, in the order pushed.
+    pub fn iter(&self) -> impl Iterator<Item = &Path> {
+        (0..self.len()).map(|i| self.get(i))
+    }
+
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.text.is_empty()
@@ -137,5 +142,9 @@ mod tests {
             (std::path::Path::new("x/y.yaml"), odd, std::path::Path::new("z.yml"))
         );
         assert_eq!((p.len(), p.get(3)), (3, std::path::Path::new("")));
+        assert_eq!(
+            p.iter().collect::<Vec<_>>(),
+            [std::path::Path::new("x/y.yaml"), odd, std::path::Path::new("z.yml")]
+        );
     }
 }

@@ -247,7 +247,7 @@ mod tests {
         std::os::unix::fs::symlink("sub/a.yaml", dir.path().join("link.yaml")).expect("a link to a file");
         std::os::unix::fs::symlink("sub", dir.path().join("again")).expect("a link to a folder");
         let found = discover(dir.path());
-        let names: Vec<String> = (0..found.files.len()).map(|i| found.files.get(i).display().to_string()).collect();
+        let names: Vec<String> = found.files.iter().map(|p| p.display().to_string()).collect();
         assert_eq!(names, ["again/a.yaml", "again/b.yaml"], "each file once, by its first name in walk order");
         assert!(found.errors.is_empty() && found.skipped.is_empty(), "{:?}", found.errors);
     }
@@ -263,7 +263,7 @@ mod tests {
         // Walked after the file it names.
         std::os::unix::fs::symlink("a/x.yaml", dir.path().join("z.yaml")).expect("a link to a file");
         let found = discover(dir.path());
-        let names: Vec<String> = (0..found.files.len()).map(|i| found.files.get(i).display().to_string()).collect();
+        let names: Vec<String> = found.files.iter().map(|p| p.display().to_string()).collect();
         assert_eq!(names, ["a/x.yaml", "h1.yaml"], "each file once, by its first name in walk order");
     }
 

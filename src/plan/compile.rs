@@ -90,8 +90,8 @@ pub(super) fn check(
         if base == 0 {
             out.paths = found.files;
         } else {
-            for i in 0..found.files.len() {
-                out.paths.push(found.files.get(i));
+            for path in found.files.iter() {
+                out.paths.push(path);
             }
         }
         let count = out.paths.len() - base;
