@@ -188,6 +188,20 @@ pub fn load_file(root: &Path, path: &Path) -> Result<CaseFile, Diagnostic> {
     Ok(CaseFile { path: path.to_path_buf(), area, stem, source: source.into(), spec })
 }
 
+/// Writes into `out` (after what it holds) the trial name of the case named `case` in the file
+/// at `rel` below the cases folder: `<folder>::…::<stem>::<case>`, the name [`load_file`]'s
+/// `area` and `stem` give it. A large suite keeps each file's path and each distinct case
+/// name once, and writes a case's full name when it is needed.
+pub fn write_trial_name(out: &mut String, rel: &Path, case: &str) {
+    for folder in rel.parent().into_iter().flat_map(Path::components) {
+        out.push_str(&folder.as_os_str().to_string_lossy());
+        out.push_str("::");
+    }
+    out.push_str(&rel.file_stem().map(|s| s.to_string_lossy()).unwrap_or_default());
+    out.push_str("::");
+    out.push_str(case);
+}
+
 static LOCATION_PREFIX: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^(error: )?line \d+ column \d+: ").expect("the prefix pattern is a valid regex"));
 static LOCATION_SUFFIX: LazyLock<Regex> =

@@ -303,7 +303,14 @@ impl Listener for Outputs {
 
 fn run_cases(config: &RunConfig, mut ctx: RunContext, suite: &Suite, redactor: &Redactor, started_at: String) -> Exit {
     let all = &suite.cases;
-    let selected: Vec<&CaseRef> = all.iter().filter(|c| !filtered_out(&config.harness, suite.name(c))).collect();
+    let mut name = String::new();
+    let selected: Vec<&CaseRef> = all
+        .iter()
+        .filter(|c| {
+            suite.name_into(&mut name, c);
+            !filtered_out(&config.harness, &name)
+        })
+        .collect();
     if selected.is_empty() {
         let filter = config.harness.filter.as_deref().unwrap_or("");
         anstream::eprintln!(
@@ -443,7 +450,8 @@ fn run_cases(config: &RunConfig, mut ctx: RunContext, suite: &Suite, redactor: &
     }
     if let Some(reports) = outputs.reports {
         let meta = redactor.seal(run_meta(config, ctx, started_at, elapsed));
-        let exercised = all.iter().flat_map(|c| suite.exercised(c).iter().map(move |e| (suite.name(c), e)));
+        let names: Vec<(String, &[_])> = all.iter().map(|c| (suite.name(c), suite.exercised(c))).collect();
+        let exercised = names.iter().flat_map(|(name, e)| e.iter().map(move |e| (name.as_str(), e)));
         let coverage =
             Catalog::builtin().ok().map(|c| redactor.seal(Coverage::of_exercised(&c, exercised, &run.observed)));
         let problems = reports.finish(files::Context {

@@ -5,7 +5,7 @@
 //! simulator states, credentials a case file must not spell, and (in `effect`) what each step
 //! does to the target and what a credential release must look like.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 use std::time::Duration;
@@ -13,10 +13,11 @@ use std::time::Duration;
 use regex::Regex;
 
 use super::check::{CaptureFrom, CapturePlan, Check, CookieMatcher, PathMatcher, PathPlan, Pattern, Test, TextMatcher};
+use super::suite::CaseRef;
 use super::template::{BUILTINS, Template, ValueTemplate};
 use super::{AuthPlan, BodyPlan, CasePlan, Plan, Poll, PwdPlan, RequestPlan, StepPlan};
 use crate::case::diagnostic::{Diagnostic, closest};
-use crate::case::load::{self, CaseFile, discover, load_file};
+use crate::case::load::{self, CaseFile, discover, load_file, write_trial_name};
 use crate::case::spec::{AuthSpec, BodyCheck, BodySpec, CaseSpec, ExpectSpec, PwdSpec, Spanned, StepSpec};
 use crate::result::{Family, Span};
 use crate::secret::FieldPolicy;
@@ -35,7 +36,7 @@ pub const MAX_POLL_ATTEMPTS: u32 = 100;
 /// plan, or every problem of every file.
 pub fn compile(roots: &[PathBuf], simulator_states: &[&str]) -> Result<Plan, Vec<Diagnostic>> {
     let mut cases = Vec::new();
-    let checked = check(roots, simulator_states, |_, _, _, file| {
+    let checked = check(roots, simulator_states, |_, _, _, file, _| {
         cases.extend(file.cases.into_iter().filter_map(|c| c.plan));
     })?;
     cases.sort_by(|a, b| a.name.cmp(&b.name));
@@ -43,8 +44,9 @@ pub fn compile(roots: &[PathBuf], simulator_states: &[&str]) -> Result<Plan, Vec
 }
 
 /// What [`check`] found, when every file is valid: how many files there were, what the walk
-/// skipped, and every file's path and every case's trial name, in the order they were handed
-/// to `keep` (by file, then by case). A suite keeps the last two as they are.
+/// skipped, every file's path, every case sorted by trial name, and each distinct case name
+/// once. A suite keeps these as they are: a case's full name is written from its file's path
+/// and its own name when it is needed ([`write_trial_name`]).
 #[derive(Debug, Default)]
 pub(super) struct Checked {
     pub(super) files: usize,
@@ -52,30 +54,49 @@ pub(super) struct Checked {
     /// Each file's path below the folder its names are taken from (handed to `keep` with it),
     /// or as found when it is not below it.
     pub(super) paths: Paths,
-    pub(super) names: Strings,
+    /// Where each root's files start in `paths`, with the folder their names are taken from.
+    pub(super) roots: Vec<(usize, PathBuf)>,
+    /// Every case, by trial name; its `needs` is what `keep` tagged it with.
+    pub(super) cases: Vec<CaseRef>,
+    /// The cases' own names (`name:` in the file), each once.
+    pub(super) case_names: Strings,
+}
+
+impl Checked {
+    /// The folder the names of the file at `file` (an index in `paths`) are taken from.
+    pub(super) fn root(&self, file: usize) -> &Path {
+        self.roots.iter().rev().find(|(start, _)| *start <= file).map_or(Path::new(""), |(_, root)| root.as_path())
+    }
+
+    /// Writes a case's trial name into `out`, which it clears first.
+    pub(super) fn name_into(&self, out: &mut String, case: &CaseRef) {
+        out.clear();
+        write_trial_name(out, self.paths.get(case.file as usize), self.case_names.get(case.name as usize));
+    }
 }
 
 /// Loads and compiles every case file under `roots`, handing each compiled file (with the
 /// folder its names are taken from, its index and how many files there are) to `keep` as it
-/// comes, in file order, and checking trial names across files. Returns what it found, or
+/// comes, in file order, with a list to tag each of its cases with a number in (what it
+/// needs, for a suite), and checking trial names across files. Returns what it found, or
 /// every problem of every file. Files are compiled on up to one thread per core and streamed
 /// back, so a large suite holds only the files in flight at once, and of every file only its
-/// path and the names of its cases.
+/// path and, of each case, four numbers.
 pub(super) fn check(
     roots: &[PathBuf],
     simulator_states: &[&str],
-    mut keep: impl FnMut(&Path, usize, usize, CompiledFile),
+    mut keep: impl FnMut(&Path, usize, usize, CompiledFile, &mut Vec<u32>),
 ) -> Result<Checked, Vec<Diagnostic>> {
     let mut diags = Vec::new();
     let mut out = Checked::default();
-    // Where each root's files start in `out.paths`, with the folder their names are taken from.
-    let mut bases: Vec<(usize, PathBuf)> = Vec::new();
-    // Each name's file (its index in `out.paths`), line and column, for a duplicate's place.
-    let mut places: Vec<(u32, u32, u32)> = Vec::new();
+    // Each distinct case name's index in `out.case_names`: a suite has few (`ok`, `sign-in`).
+    let mut distinct: HashMap<String, u32> = HashMap::new();
+    let mut tags = Vec::new();
+    let at = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
     // Every root is walked first, so the lists each file adds to can be made to size.
     let found: Vec<_> = roots.iter().map(|root| (root, discover(root))).collect();
     let total = found.iter().map(|(_, f)| f.files.len()).sum();
-    places.reserve(total);
+    out.cases.reserve(total);
     for (root, found) in found {
         diags.extend(found.errors);
         out.skipped.extend(found.skipped);
@@ -95,11 +116,9 @@ pub(super) fn check(
             }
         }
         let count = out.paths.len() - base;
-        // A trial name is about as long as its file's path: room for the names at once.
-        out.names.reserve(count, out.paths.bytes() + 16 * count);
-        bases.push((base, found.base));
-        let names_root = bases.last().map_or(Path::new(""), |(_, b)| b.as_path());
-        let (paths, names) = (&out.paths, &mut out.names);
+        out.roots.push((base, found.base));
+        let names_root = out.roots.last().map_or(Path::new(""), |(_, b)| b.as_path());
+        let (paths, cases, case_names) = (&out.paths, &mut out.cases, &mut out.case_names);
         compile_stream(
             names_root,
             count,
@@ -115,40 +134,66 @@ pub(super) fn check(
                 };
                 diags.append(&mut file.diags);
                 out.skipped.append(&mut file.warnings);
-                let at = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
-                for case in &file.cases {
-                    names.push(&case.name);
-                    places.push((at(base + i), at(case.line), at(case.column)));
+                let first = cases.len();
+                for (index, case) in file.cases.iter().enumerate() {
+                    let name = match distinct.get(case.name.as_str()) {
+                        Some(n) => *n,
+                        None => {
+                            let n = at(case_names.push(&case.name));
+                            distinct.insert(case.name.clone(), n);
+                            n
+                        }
+                    };
+                    cases.push(CaseRef { name, file: at(base + i), index: at(index), needs: 0 });
                 }
                 if diags.is_empty() {
-                    keep(names_root, out.files, total, file);
+                    tags.clear();
+                    keep(names_root, out.files, total, file, &mut tags);
+                    for (case, tag) in cases[first..].iter_mut().zip(&tags) {
+                        case.needs = *tag;
+                    }
                 }
                 out.files += 1;
             },
         );
     }
-    // The file at an index in `out.paths`, as found.
-    let path = |i: usize| {
-        let root = bases.iter().rev().find(|(base, _)| *base <= i).map_or(Path::new(""), |(_, root)| root.as_path());
-        root.join(out.paths.get(i))
-    };
     // By name, and among equal names in reading order, so the first of two is named as such.
-    let mut by_name: Vec<u32> = (0..u32::try_from(out.names.len()).unwrap_or(u32::MAX)).collect();
-    by_name.sort_unstable_by(|a, b| out.names.get(*a as usize).cmp(out.names.get(*b as usize)).then(a.cmp(b)));
-    for pair in by_name.windows(2) {
-        let [first, second] = [pair[0] as usize, pair[1] as usize];
-        let name = out.names.get(second);
-        if out.names.get(first) != name {
+    // The files are walked in the order of their names, so the cases mostly are already.
+    let (mut a_name, mut b_name) = (String::new(), String::new());
+    let mut cases = std::mem::take(&mut out.cases);
+    cases.sort_unstable_by(|a, b| {
+        let by_name = if a.file == b.file {
+            out.case_names.get(a.name as usize).cmp(out.case_names.get(b.name as usize))
+        } else {
+            out.name_into(&mut a_name, a);
+            out.name_into(&mut b_name, b);
+            a_name.cmp(&b_name)
+        };
+        by_name.then((a.file, a.index).cmp(&(b.file, b.index)))
+    });
+    out.cases = cases;
+    // The file at an index in `out.paths`, as found.
+    let path = |i: usize| out.root(i).join(out.paths.get(i));
+    for pair in out.cases.windows(2) {
+        out.name_into(&mut a_name, &pair[0]);
+        out.name_into(&mut b_name, &pair[1]);
+        if a_name != b_name {
             continue;
         }
-        let place = |i: usize| places.get(i).copied().unwrap_or_default();
-        let ((first_file, first_line, _), (file, line, column)) = (place(first), place(second));
-        let here = format!("{}:{first_line}", path(first_file as usize).display());
-        diags.push(duplicate(&path(file as usize), name, line as usize, column as usize, &here));
+        // A rare error: the two files are read again for the places, not kept for it.
+        let place = |c: &CaseRef| {
+            let file = c.file as usize;
+            let spec = load_file(out.root(file), &path(file)).ok();
+            let name = spec.as_ref().and_then(|f| f.spec.cases.get(c.index as usize)).map(|c| &c.name.referenced);
+            name.map_or((0, 0), |at| (at.line() as usize, at.column() as usize))
+        };
+        let ((first_line, _), (line, column)) = (place(&pair[0]), place(&pair[1]));
+        let here = format!("{}:{first_line}", path(pair[0].file as usize).display());
+        diags.push(duplicate(&path(pair[1].file as usize), &b_name, line, column, &here));
     }
     if !diags.is_empty() {
         // In reading order: by file as discovered, then by position.
-        let mut rank = std::collections::HashMap::new();
+        let mut rank = HashMap::new();
         for i in 0..out.paths.len() {
             // A file found from two roots ranks where it was found first.
             rank.entry(path(i)).or_insert(i);
@@ -157,7 +202,8 @@ pub(super) fn check(
         return Err(diags);
     }
     out.paths.shrink_to_fit();
-    out.names.shrink_to_fit();
+    out.case_names.shrink_to_fit();
+    out.cases.shrink_to_fit();
     Ok(out)
 }
 
@@ -176,11 +222,9 @@ pub(super) struct CompiledFile {
     pub(super) warnings: Vec<Diagnostic>,
 }
 
-/// One case's trial name and place, and its plan when it compiled.
+/// One case's own name (as its file spells it), and its plan when it compiled.
 pub(super) struct CompiledCase {
     pub(super) name: String,
-    pub(super) line: usize,
-    pub(super) column: usize,
     pub(super) plan: Option<CasePlan>,
 }
 
@@ -213,10 +257,8 @@ pub(super) fn compile_file(root: &Path, path: &Path, states: &[&str]) -> Result<
     let mut cases = Vec::new();
     for spec in &file.spec.cases {
         let mut c = Compiler { file: &file, diags: &mut diags, warnings: &mut warnings, states, random_secret: false };
-        let name = trial_name(&file, &spec.name.value);
-        let (line, column) = (spec.name.referenced.line() as usize, spec.name.referenced.column() as usize);
-        let plan = c.case(spec, name.clone());
-        cases.push(CompiledCase { name, line, column, plan });
+        let plan = c.case(spec, trial_name(&file, &spec.name.value));
+        cases.push(CompiledCase { name: spec.name.value.clone(), plan });
     }
     Ok(CompiledFile { digest, size: file.source.len(), cases, diags, warnings })
 }

@@ -4,9 +4,10 @@
 //! needs are kept: such a case's plan is compiled again from its file when the case starts
 //! ([`Suite::plan`]). Every plan is dropped when its case ends. So a suite within the budget
 //! (the shipped one is 0.8 MB) is parsed once, and a larger one holds the budget's plans and a
-//! handful more, however many cases it has: its memory grows with the suite by about a
-//! hundred bytes a case (its name and its file's path end to end in [`Strings`], four
-//! numbers, a digest).
+//! handful more, however many cases it has: its memory grows with the suite by about fifty
+//! bytes a case (four numbers; of each file its path, end to end with the others in a
+//! [`crate::strings::Paths`], and a digest). A case's name is written when it is needed, from
+//! its file's path and its own name, which the suite keeps once however many files use it.
 //!
 //! A file compiled again must be the one checked (a digest of its text is kept), or the case
 //! fails instead of running something that was never validated.
@@ -16,24 +17,24 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-use super::compile::{check, compile_file};
+use super::compile::{Checked, check, compile_file};
 use super::{CasePlan, Lock, SignIn};
 use crate::case::Diagnostic;
-use crate::strings::{Paths, Strings};
 
 /// One case of a suite, before its plan is needed. A run keeps one for each case of the suite,
-/// so it is small: its name is in the suite's [`Strings`], and what it needs (locks, areas,
-/// sign-ins) is one of the suite's few distinct [`Needs`].
+/// so it is small: its name is its file's path and its own name (one of the suite's distinct
+/// case names), and what it needs (locks, areas, sign-ins) is one of the suite's few distinct
+/// [`Needs`].
 #[derive(Debug, Clone, Copy)]
 pub struct CaseRef {
-    /// Its name, in `Suite::names` (also its place in loading order).
-    name: u32,
-    /// Its file, in `Suite::file_refs`.
-    file: u32,
+    /// Its own name, in the suite's distinct case names.
+    pub(super) name: u32,
+    /// Its file, in the suite's paths.
+    pub(super) file: u32,
     /// Its place in its file.
-    index: u32,
+    pub(super) index: u32,
     /// What it needs, in `Suite::needs`.
-    needs: u32,
+    pub(super) needs: u32,
 }
 
 /// What a case needs of a run before it starts: the locks it holds while it runs, the
@@ -100,13 +101,6 @@ fn status_text(spec: &crate::case::spec::StatusSpec) -> Vec<String> {
 /// within a few megabytes. Beyond it a case's file is compiled again when the case starts.
 pub const KEPT_TEXT: usize = 1024 * 1024;
 
-#[derive(Debug)]
-struct FileRef {
-    /// Its root, in `Suite::roots`.
-    root: u32,
-    digest: u64,
-}
-
 /// The plans the check compiled of one of the suite's first files (those within
 /// [`KEPT_TEXT`]), by case; each is taken by the case that runs it.
 type Kept = Mutex<Box<[Option<Box<CasePlan>>]>>;
@@ -120,19 +114,16 @@ pub struct Suite {
     pub files: usize,
     /// What the walk skipped, with why.
     pub skipped: Vec<Diagnostic>,
-    /// Every case's name, in loading order.
-    names: Strings,
+    /// The files' paths, the folders they were found in, and the cases' own names.
+    index: Checked,
     /// What the cases need, each once.
     needs: Vec<Needs>,
-    /// What each case exercises, in loading order, when the suite was loaded with it.
-    exercised: Vec<Box<[Exercised]>>,
-    file_refs: Vec<FileRef>,
-    /// Each file's path below its root.
-    paths: Paths,
+    /// What each case exercises, by file and place in it, when the suite was loaded with it.
+    exercised: Vec<Box<[Box<[Exercised]>]>>,
+    /// A digest of each file's text, by file.
+    digests: Vec<u64>,
     /// The plans of the first files, by file.
     kept: Vec<Kept>,
-    /// The folders names are taken from (a suite has one or a few).
-    roots: Vec<PathBuf>,
     states: Vec<String>,
 }
 
@@ -153,38 +144,29 @@ impl Suite {
     fn load_keeping(
         roots: &[PathBuf],
         simulator_states: &[&str],
-        exercised: bool,
+        want_exercised: bool,
         budget: usize,
     ) -> Result<Suite, Vec<Diagnostic>> {
         let mut suite =
             Suite { states: simulator_states.iter().map(|s| (*s).to_owned()).collect(), ..Suite::default() };
         let (mut kept_text, mut keeping) = (0, true);
         let mut distinct: HashMap<Needs, u32> = HashMap::new();
-        let mut loaded = 0;
-        let checked = check(roots, simulator_states, |root, i, total, file| {
+        let checked = check(roots, simulator_states, |_, i, total, file, tags| {
             if i == 0 {
                 // Most files hold one case: the lists are made to size once, not doubled.
-                suite.cases.reserve(total);
-                suite.file_refs.reserve_exact(total);
-            }
-            if suite.roots.last().is_none_or(|r| r != root) {
-                suite.roots.push(root.to_path_buf());
+                suite.digests.reserve_exact(total);
             }
             // The first files, as long as they fit: so a file's plans are kept or not by its
             // index.
             keeping &= kept_text + file.size <= budget;
             kept_text += file.size;
             let mut kept = Vec::new();
-            let at = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
-            for (index, case) in file.cases.into_iter().enumerate() {
-                // Names are numbered as the check lists them: every case of every file.
-                let name = at(loaded);
-                loaded += 1;
+            let mut exercised = Vec::new();
+            for case in file.cases {
                 let Some(plan) = case.plan else {
+                    tags.push(0);
                     kept.push(None);
-                    if exercised {
-                        suite.exercised.push(Box::default());
-                    }
+                    exercised.push(Box::default());
                     continue;
                 };
                 let needs = Needs {
@@ -192,38 +174,44 @@ impl Suite {
                     areas: plan.areas.as_slice().into(),
                     sign_in: plan.sign_in.as_slice().into(),
                 };
-                let next = at(distinct.len());
-                let needs = *distinct.entry(needs).or_insert(next);
-                suite.cases.push(CaseRef { name, file: at(i), index: at(index), needs });
-                if exercised {
-                    suite.exercised.push(Exercised::of(&plan).into());
+                let next = u32::try_from(distinct.len()).unwrap_or(u32::MAX);
+                tags.push(*distinct.entry(needs).or_insert(next));
+                if want_exercised {
+                    exercised.push(Exercised::of(&plan).into());
                 }
                 kept.push(keeping.then(|| Box::new(plan)));
             }
             if keeping {
                 suite.kept.push(Mutex::new(kept.into_boxed_slice()));
             }
-            suite.file_refs.push(FileRef { root: at(suite.roots.len() - 1), digest: file.digest });
+            if want_exercised {
+                suite.exercised.push(exercised.into_boxed_slice());
+            }
+            suite.digests.push(file.digest);
         })?;
         suite.files = checked.files;
-        suite.skipped = checked.skipped;
-        suite.names = checked.names;
-        suite.paths = checked.paths;
+        suite.index = checked;
+        suite.skipped = std::mem::take(&mut suite.index.skipped);
+        suite.cases = std::mem::take(&mut suite.index.cases);
         let mut needs: Vec<(Needs, u32)> = distinct.into_iter().collect();
         needs.sort_unstable_by_key(|(_, i)| *i);
         suite.needs = needs.into_iter().map(|(n, _)| n).collect();
-        // Names are unique (the check refuses two alike): no stable sort's buffer is needed.
-        let names = &suite.names;
-        suite.cases.sort_unstable_by(|a, b| names.get(a.name as usize).cmp(names.get(b.name as usize)));
-        suite.cases.shrink_to_fit();
-        suite.file_refs.shrink_to_fit();
+        suite.digests.shrink_to_fit();
         suite.kept.shrink_to_fit();
         Ok(suite)
     }
 
     /// The name of a case of this suite: `<area>::<file>::<case>`.
-    pub fn name(&self, case: &CaseRef) -> &str {
-        self.names.get(case.name as usize)
+    pub fn name(&self, case: &CaseRef) -> String {
+        let mut name = String::new();
+        self.index.name_into(&mut name, case);
+        name
+    }
+
+    /// [`Suite::name`], written into `out` (cleared first): a run that goes through every
+    /// name writes each into one buffer.
+    pub fn name_into(&self, out: &mut String, case: &CaseRef) {
+        self.index.name_into(out, case);
     }
 
     /// What a case of this suite needs before it starts.
@@ -234,7 +222,8 @@ impl Suite {
 
     /// What a case of this suite exercises, when the suite was loaded with it (else nothing).
     pub fn exercised(&self, case: &CaseRef) -> &[Exercised] {
-        self.exercised.get(case.name as usize).map_or(&[], |e| &e[..])
+        let file = self.exercised.get(case.file as usize);
+        file.and_then(|f| f.get(case.index as usize)).map_or(&[], |e| &e[..])
     }
 
     /// The plan of a case: the one its check compiled when the suite kept it, else its file
@@ -242,8 +231,7 @@ impl Suite {
     /// cases). A kept plan is handed out once.
     pub fn plan(&self, case: &CaseRef) -> Result<CasePlan, String> {
         let index = case.index as usize;
-        let name = self.name(case);
-        let file = self.file_refs.get(case.file as usize).ok_or_else(|| format!("{name} has no file"))?;
+        let digest = *self.digests.get(case.file as usize).ok_or_else(|| format!("{} has no file", self.name(case)))?;
         let kept = self.kept.get(case.file as usize).and_then(|kept| {
             let mut kept = kept.lock().ok()?;
             kept.get_mut(index).and_then(Option::take)
@@ -251,7 +239,7 @@ impl Suite {
         if let Some(plan) = kept {
             return Ok(*plan);
         }
-        let key = file.digest ^ (case.file as u64).rotate_left(32);
+        let key = digest ^ (case.file as u64).rotate_left(32);
         let cached = LAST.with(|last| {
             let mut last = last.borrow_mut();
             match last.as_mut() {
@@ -262,12 +250,12 @@ impl Suite {
         if let Some(plan) = cached {
             return Ok(plan);
         }
-        let root = self.roots.get(file.root as usize).ok_or_else(|| format!("{name} has no folder"))?;
-        let path = root.join(self.paths.get(case.file as usize));
+        let root = self.index.root(case.file as usize);
+        let path = root.join(self.index.paths.get(case.file as usize));
         let changed = || format!("{} changed since it was checked; run again", path.display());
         let states: Vec<&str> = self.states.iter().map(String::as_str).collect();
         let compiled = compile_file(root, &path, &states).map_err(|_| changed())?;
-        if compiled.digest != file.digest || !compiled.diags.is_empty() {
+        if compiled.digest != digest || !compiled.diags.is_empty() {
             return Err(changed());
         }
         let mut plans: Vec<Option<CasePlan>> = compiled.cases.into_iter().map(|c| c.plan).collect();
@@ -305,7 +293,7 @@ mod tests {
         std::fs::write(dir.path().join("t.yaml"), FILE).expect("write");
         let suite = Suite::load_keeping(&[dir.path().to_path_buf()], &[], true, FILE.len() - 1).expect("valid");
         LAST.with(|l| *l.borrow_mut() = None);
-        let names: Vec<&str> = suite.cases.iter().map(|c| suite.name(c)).collect();
+        let names: Vec<String> = suite.cases.iter().map(|c| suite.name(c)).collect();
         assert_eq!(names, ["t::a", "t::b"]);
         assert_eq!(suite.exercised(&suite.cases[0])[0].asserted, ["200"]);
         let b = suite.plan(&suite.cases[1]).expect("compiles");
@@ -318,5 +306,53 @@ mod tests {
         assert!(e.contains("changed since it was checked"), "{e}");
         let e = suite.plan(&suite.cases[1]).expect_err("b was never kept either");
         assert!(e.contains("changed since it was checked"), "{e}");
+    }
+
+    /// A case file with cases of these names.
+    fn file_of(names: &[&str]) -> String {
+        let case = |n: &str| {
+            format!(
+                "  - name: {n}\n    summary: s\n    effect: read\n    steps:\n      - request: {{ method: GET, path: X }}\n"
+            )
+        };
+        format!("endpoint: X\ncases:\n{}", names.iter().map(|n| case(n)).collect::<String>())
+    }
+
+    #[test]
+    fn a_suite_names_its_cases_as_their_plans_are_named_and_in_the_same_order() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().expect("temp");
+        let root = dir.path();
+        // Where a name sorts otherwise than its parts: a folder and a file of one name, a stem
+        // that another one starts with (`case-1`, `case-10`: `-1::` after `-10`), cases out of
+        // order in their file, a file at the top, a folder's name with `.` and `-`, a path that
+        // is not UTF-8.
+        let files: [(&[u8], &[&str]); 8] = [
+            (b"x.yaml", &["y", "b", "a"]),
+            (b"x/y.yaml", &["a", "z"]),
+            (b"x/case-1.yaml", &["z"]),
+            (b"x/case-10.yaml", &["a"]),
+            (b"top.yml", &["ok"]),
+            (b"a.b/c-d/e.yaml", &["ok", "ok2"]),
+            (b"x-y.yaml", &["ok"]),
+            (b"n\xffo/f.yaml", &["ok"]),
+        ];
+        for (path, names) in files {
+            let path = root.join(std::ffi::OsStr::from_bytes(path));
+            std::fs::create_dir_all(path.parent().expect("a folder")).expect("mkdir");
+            std::fs::write(path, file_of(names)).expect("write");
+        }
+        let roots = [root.to_path_buf()];
+        let plans = super::super::compile::compile(&roots, &[]).expect("valid");
+        let planned: Vec<&str> = plans.cases.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(planned.len(), 12);
+        for budget in [KEPT_TEXT, 0] {
+            let suite = Suite::load_keeping(&roots, &[], false, budget).expect("valid");
+            let names: Vec<String> = suite.cases.iter().map(|c| suite.name(c)).collect();
+            assert_eq!(names, planned, "budget {budget}");
+            for case in &suite.cases {
+                assert_eq!(suite.plan(case).expect("compiles").name, suite.name(case));
+            }
+        }
     }
 }

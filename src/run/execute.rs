@@ -50,7 +50,7 @@ pub fn execute(
         threads,
         |case| match suite.plan(case) {
             Ok(plan) => trial::run(ctx, &plan),
-            Err(why) => trial::not_started(ctx, suite.name(case), why),
+            Err(why) => trial::not_started(ctx, &suite.name(case), why),
         },
         |result| {
             let done = run.record(result);

@@ -63,7 +63,7 @@ fn escaped(s: &str) -> String {
 impl Printer {
     /// A printer for the selected cases' names, to standard output or `--logfile`, as the
     /// harness arguments say.
-    pub fn new<'a>(args: &Arguments, names: impl IntoIterator<Item = &'a str>) -> io::Result<Printer> {
+    pub fn new(args: &Arguments, names: impl IntoIterator<Item = impl AsRef<str>>) -> io::Result<Printer> {
         let color = args.color.unwrap_or(ColorSetting::Auto);
         let out: Box<dyn Write + Send> = match &args.logfile {
             Some(path) => {
@@ -87,7 +87,11 @@ impl Printer {
     }
 
     /// A printer writing to `out`.
-    pub fn to<'a>(out: Box<dyn Write + Send>, args: &Arguments, names: impl IntoIterator<Item = &'a str>) -> Printer {
+    pub fn to(
+        out: Box<dyn Write + Send>,
+        args: &Arguments,
+        names: impl IntoIterator<Item = impl AsRef<str>>,
+    ) -> Printer {
         let format = if args.quiet {
             Format::Terse
         } else {
@@ -97,14 +101,14 @@ impl Printer {
                 FormatSetting::Json => Format::Json,
             }
         };
-        let name_width = names.into_iter().map(|n| n.chars().count()).max().unwrap_or(0);
+        let name_width = names.into_iter().map(|n| n.as_ref().chars().count()).max().unwrap_or(0);
         Printer { out, format, name_width, failures: Vec::new() }
     }
 
     /// `--list`: each name with `: test`.
-    pub fn list<'a>(&mut self, names: impl IntoIterator<Item = &'a str>) -> io::Result<()> {
+    pub fn list(&mut self, names: impl IntoIterator<Item = impl AsRef<str>>) -> io::Result<()> {
         for name in names {
-            writeln!(self.out, "{}: test", controls(name))?;
+            writeln!(self.out, "{}: test", controls(name.as_ref()))?;
         }
         self.out.flush()
     }
