@@ -18,8 +18,8 @@ use crate::result::run::Observed;
 use crate::seal::Redactor;
 use crate::secret::SecretStore;
 use crate::settings::Settings;
-use crate::shape::ContractSet;
 use crate::shape::drift::DriftReport;
+use crate::shape::{ContractError, ContractSet};
 use crate::simulator::SimState;
 
 /// Writes to standard output: exit 5 when it is closed (a pipe reader such as `head` went
@@ -132,7 +132,15 @@ pub fn list(args: &ListArgs) -> Exit {
 
 /// Loads a contract set, printing every problem (exit 2).
 pub fn load_contracts(dir: &Path, redactor: &Redactor) -> Result<ContractSet, Exit> {
-    ContractSet::load(dir).map_err(|errors| {
+    contracts_checked(ContractSet::load(dir), redactor)
+}
+
+/// A contract set read, or its problems printed (exit 2).
+pub fn contracts_checked(
+    loaded: Result<ContractSet, Vec<ContractError>>,
+    redactor: &Redactor,
+) -> Result<ContractSet, Exit> {
+    loaded.map_err(|errors| {
         for e in &errors {
             anstream::eprintln!("error: {}", crate::escape::controls(&redactor.text(&e.to_string())));
         }

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::commands::{load_contracts, load_suite};
+use super::commands::{contracts_checked, load_suite};
 use super::config::{RunConfig, TargetConfig};
 use crate::coverage::{Catalog, Coverage};
 use crate::fixture::{Fixture, FixtureConfig};
@@ -23,6 +23,8 @@ use crate::run::{Contracts, Gate, Listener, OutputClosed, RunContext, Stop, Targ
 use crate::seal::Redactor;
 use crate::secret::SecretStore;
 use crate::settings::Settings;
+use crate::shape::ContractSet;
+use crate::shape::contract::Read;
 use crate::shape::update::{self, Notes, Update};
 use crate::simulator::{self, Listen, SimConfig, SimState, Simulator};
 
@@ -53,13 +55,19 @@ pub fn run(config: RunConfig) -> Exit {
     let reports_asked =
         config.outputs.junit.is_some() || config.outputs.report.is_some() || config.outputs.html.is_some();
     super::commands::announce(&config.cases);
+    // The contracts are read before the suite (what reading them takes is given back before
+    // the suite's plans are kept) and judged after it (a broken case file is named first). A
+    // run that writes no contract compares shapes only: the files' lists of cases are left
+    // unread (a large suite's contracts name every case).
+    let what = if config.contracts.keeps() { Read::Whole } else { Read::Shapes };
+    let read = config.contracts.observes().then(|| ContractSet::load_as(&config.contracts.dir, what));
     let suite = match load_suite(std::slice::from_ref(&config.cases), reports_asked, &redactor) {
         Ok(s) => s,
         Err(e) => return e,
     };
     crate::run::warn_short_secrets(&settings);
-    let contracts = if config.contracts.observes() {
-        let set = match load_contracts(&config.contracts.dir, &redactor) {
+    let contracts = if let Some(read) = read {
+        let set = match contracts_checked(read, &redactor) {
             Ok(s) => s,
             Err(e) => return e,
         };
