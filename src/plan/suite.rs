@@ -140,6 +140,11 @@ impl Suite {
         Suite::load_keeping(roots, simulator_states, exercised, KEPT_TEXT)
     }
 
+    /// Checks every case file under `roots` as [`Suite::load`] does, keeping no plan.
+    pub fn check(roots: &[PathBuf], simulator_states: &[&str]) -> Result<Suite, Vec<Diagnostic>> {
+        Suite::load_keeping(roots, simulator_states, false, 0)
+    }
+
     /// [`Suite::load`], keeping the plans of the first `budget` bytes of case files.
     fn load_keeping(
         roots: &[PathBuf],
