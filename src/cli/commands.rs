@@ -119,16 +119,16 @@ pub fn validate(args: &ValidateArgs) -> Exit {
 /// `psconform list`.
 pub fn list(args: &ListArgs) -> Exit {
     let redactor = env_redactor();
-    let plan = match load(&[cases_of(args.cases.as_ref())], &redactor) {
-        Ok(p) => p,
+    // Each case's entry is made as its file is compiled: a large suite's plans are not kept.
+    let listed = crate::plan::compile_with(&[cases_of(args.cases.as_ref())], &states(), |plan| {
+        args.filter.as_ref().is_none_or(|f| plan.name.contains(f.as_str())).then(|| Entry::of(&plan))
+    });
+    let listed = match checked(listed, &redactor) {
+        Ok(listed) => listed,
         Err(e) => return e,
     };
-    let entries: Vec<Entry> = plan
-        .cases
-        .iter()
-        .filter(|c| args.filter.as_ref().is_none_or(|f| c.name.contains(f.as_str())))
-        .map(Entry::of)
-        .collect();
+    warn_skipped(&listed.skipped, &redactor);
+    let entries: Vec<Entry> = listed.cases.into_iter().flatten().collect();
     let entries = redactor.seal(entries);
     out(&if args.json { list::json(&entries) } else { list::text(&entries) })
 }

@@ -35,11 +35,25 @@ pub const MAX_POLL_ATTEMPTS: u32 = 100;
 /// Loads and compiles every case file under `roots` (folders or single files). Returns the
 /// plan, or every problem of every file.
 pub fn compile(roots: &[PathBuf], simulator_states: &[&str]) -> Result<Plan, Vec<Diagnostic>> {
-    let mut cases = Vec::new();
-    let checked = check(roots, simulator_states, |_, _, _, file, _| {
-        cases.extend(file.cases.into_iter().filter_map(|c| c.plan));
+    compile_with(roots, simulator_states, |plan| plan)
+}
+
+/// [`compile()`], keeping of each case only what `each` makes of its plan as it is compiled
+/// (a listing of a large suite holds its lines, not every plan). By case name.
+pub fn compile_with<T>(
+    roots: &[PathBuf],
+    simulator_states: &[&str],
+    mut each: impl FnMut(CasePlan) -> T,
+) -> Result<Plan<T>, Vec<Diagnostic>> {
+    let mut made: Vec<Option<T>> = Vec::new();
+    let checked = check(roots, simulator_states, |_, _, _, file, tags| {
+        for case in file.cases {
+            // Tagged with where its item is, to be put in name order after the check.
+            tags.push(u32::try_from(made.len()).unwrap_or(u32::MAX));
+            made.push(case.plan.map(&mut each));
+        }
     })?;
-    cases.sort_by(|a, b| a.name.cmp(&b.name));
+    let cases = checked.cases.iter().filter_map(|c| made.get_mut(c.needs as usize).and_then(Option::take)).collect();
     Ok(Plan { cases, files: checked.files, skipped: checked.skipped })
 }
 

@@ -23,7 +23,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use check::{CapturePlan, Check};
-pub use compile::compile;
+pub use compile::{compile, compile_with};
 pub use suite::{CaseRef, Needs, Suite};
 pub use template::{Template, ValueTemplate, Vars};
 
@@ -32,11 +32,11 @@ use crate::case::spec::Method;
 pub use crate::catalog::Effect;
 use crate::result::Span;
 
-/// Every case of a run, sorted by name.
-#[derive(Debug, Default)]
-pub struct Plan {
+/// Every case of a run, sorted by name: its plan, or what was kept of it.
+#[derive(Debug)]
+pub struct Plan<T = CasePlan> {
     /// The cases.
-    pub cases: Vec<CasePlan>,
+    pub cases: Vec<T>,
     /// How many case files they came from.
     pub files: usize,
     /// What the walk skipped, with why.

@@ -351,6 +351,10 @@ mod tests {
         let plans = super::super::compile::compile(&roots, &[]).expect("valid");
         let planned: Vec<&str> = plans.cases.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(planned.len(), 12);
+        // The plans' own names, sorted as strings: the order the check's sort must give.
+        let mut sorted = planned.clone();
+        sorted.sort_unstable();
+        assert_eq!(planned, sorted);
         for budget in [KEPT_TEXT, 0] {
             let suite = Suite::load_keeping(&roots, &[], false, budget).expect("valid");
             let names: Vec<String> = suite.cases.iter().map(|c| suite.name(c)).collect();
