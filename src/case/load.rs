@@ -128,10 +128,10 @@ impl Walk<'_> {
             Ok(entries) => entries,
             Err(e) => return self.cannot_read(folder, &e),
         };
+        let depth = self.ancestors.len();
         if let Ok(meta) = std::fs::metadata(folder) {
             self.ancestors.push((file_id(folder, &meta), folder.to_path_buf()));
         }
-        let depth = self.ancestors.len();
         let mut names = Paths::default();
         let mut kinds = Vec::new();
         for entry in entries {
@@ -152,7 +152,7 @@ impl Walk<'_> {
             let (Some(kind), path) = (kinds.get(i).copied(), folder.join(names.get(i))) else { continue };
             self.entry(path, kind, linked);
         }
-        self.ancestors.truncate(depth.saturating_sub(1));
+        self.ancestors.truncate(depth);
     }
 
     fn entry(&mut self, path: PathBuf, kind: std::fs::FileType, linked: bool) {
