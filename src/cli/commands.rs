@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use super::args::{CoverageArgs, DriftArgs, ListArgs, ValidateArgs};
 use crate::case::Diagnostic;
 use crate::coverage::{Catalog, Coverage};
-use crate::plan::{Plan, Suite};
+use crate::plan::Suite;
+use crate::plan::suite::Exercised;
 use crate::report::drift;
 use crate::report::list::{self, Entry};
 use crate::result::Exit;
@@ -43,11 +44,18 @@ fn print_diagnostics(diags: Vec<Diagnostic>, redactor: &Redactor) {
     anstream::eprintln!("error: {count} problem{s} in {} file(s); nothing was sent", files.len());
 }
 
-/// Loads and compiles the case files, printing every problem (exit 2).
-pub fn load(roots: &[PathBuf], redactor: &Redactor) -> Result<Plan, Exit> {
-    let plan = checked(crate::plan::compile(roots, &states()), redactor)?;
-    warn_skipped(&plan.skipped, redactor);
-    Ok(plan)
+/// Loads and checks the case files, keeping of each case its name and what it exercises (a
+/// coverage matrix's input, not every plan), printing every problem (exit 2).
+pub fn load_exercised(roots: &[PathBuf], redactor: &Redactor) -> Result<Vec<(String, Vec<Exercised>)>, Exit> {
+    let compiled = crate::plan::compile_with(roots, &states(), |plan| (plan.name.clone(), Exercised::of(&plan)));
+    let loaded = checked(compiled, redactor)?;
+    warn_skipped(&loaded.skipped, redactor);
+    Ok(loaded.cases)
+}
+
+/// Each request of each case, with the case's name: what [`Coverage::of_exercised`] reads.
+pub fn requests(cases: &[(String, Vec<Exercised>)]) -> impl Iterator<Item = (&str, &Exercised)> {
+    cases.iter().flat_map(|(name, steps)| steps.iter().map(move |s| (name.as_str(), s)))
 }
 
 /// Loads and checks the case files for a run, keeping only what each case needs until it
@@ -194,8 +202,8 @@ pub fn drift(args: &DriftArgs) -> Exit {
 /// `psconform coverage`.
 pub fn coverage(args: &CoverageArgs) -> Exit {
     let redactor = env_redactor();
-    let plan = match load(&[cases_of(args.cases.as_ref())], &redactor) {
-        Ok(p) => p,
+    let cases = match load_exercised(&[cases_of(args.cases.as_ref())], &redactor) {
+        Ok(c) => c,
         Err(e) => return e,
     };
     let catalog = match &args.catalog {
@@ -213,7 +221,7 @@ pub fn coverage(args: &CoverageArgs) -> Exit {
             }
         }
     }
-    let matrix = redactor.seal(Coverage::of(&catalog, &plan.cases, &observed));
+    let matrix = redactor.seal(Coverage::of_exercised(&catalog, requests(&cases), &observed));
     let m = matrix.get();
     out(&if args.json {
         serde_json::to_string_pretty(m).unwrap_or_default() + "\n"

@@ -9,7 +9,7 @@ use std::path::Path;
 use clap::CommandFactory as _;
 
 use super::args::{Cli, InitArgs, ManArgs, OpenapiArgs};
-use super::commands::{announce, env_redactor, load, out};
+use super::commands::{announce, env_redactor, load_exercised, out, requests};
 use crate::coverage::{Catalog, Coverage};
 use crate::result::Exit;
 
@@ -39,8 +39,8 @@ pub fn init(args: &InitArgs) -> Exit {
 pub fn openapi(args: &OpenapiArgs) -> Exit {
     let cases = args.cases.clone().unwrap_or_else(crate::suite::default_cases);
     announce(&cases);
-    let plan = match load(std::slice::from_ref(&cases), &env_redactor()) {
-        Ok(p) => p,
+    let exercised = match load_exercised(std::slice::from_ref(&cases), &env_redactor()) {
+        Ok(c) => c,
         Err(e) => return e,
     };
     let catalog = match Catalog::shared() {
@@ -50,7 +50,7 @@ pub fn openapi(args: &OpenapiArgs) -> Exit {
             return Exit::Invalid;
         }
     };
-    let covered: crate::openapi::Covered = Coverage::of(catalog, &plan.cases, [])
+    let covered: crate::openapi::Covered = Coverage::of_exercised(catalog, requests(&exercised), [])
         .endpoints
         .iter()
         .filter(|e| e.covered())
