@@ -78,9 +78,9 @@ pub fn discover(root: &Path) -> Discovered {
         }
         return found;
     }
+    // A folder: its files' paths are kept below it (`base` is `root`).
     let mut walk = Walk {
         root,
-        base,
         found: &mut found,
         left: Vec::new(),
         ancestors: Vec::new(),
@@ -104,8 +104,8 @@ pub fn discover(root: &Path) -> Discovered {
 /// to end): a folder of 20,000 case files is listed in about 600 KB, not an entry struct and
 /// a path per file.
 struct Walk<'a> {
+    /// The folder walked, which found paths are kept below.
     root: &'a Path,
-    base: &'a Path,
     found: &'a mut Discovered,
     /// Links that lead out of the folder, skipped.
     left: Vec<PathBuf>,
@@ -146,7 +146,7 @@ impl Walk<'_> {
         let mut order: Vec<usize> = (0..names.len()).collect();
         order.sort_unstable_by(|a, b| names.get(*a).as_os_str().cmp(names.get(*b).as_os_str()));
         // Room for this folder's files at once: a folder of many case files is the usual suite.
-        let prefix = folder.strip_prefix(self.base).map_or(0, |p| p.as_os_str().len() + 1);
+        let prefix = folder.strip_prefix(self.root).map_or(0, |p| p.as_os_str().len() + 1);
         self.found.files.reserve(names.len(), names.bytes() + prefix * names.len());
         for i in order {
             let (Some(kind), path) = (kinds.get(i).copied(), folder.join(names.get(i))) else { continue };
@@ -198,7 +198,7 @@ impl Walk<'_> {
         {
             return;
         }
-        self.found.files.push(path.strip_prefix(self.base).unwrap_or(&path));
+        self.found.files.push(path.strip_prefix(self.root).unwrap_or(&path));
     }
 
     /// The walk meets its first link: from now on a file may be reached by a second name, so
@@ -209,7 +209,7 @@ impl Walk<'_> {
         }
         self.all_seen = true;
         for found in self.found.files.iter() {
-            let path = self.base.join(found);
+            let path = self.root.join(found);
             if let Ok(meta) = std::fs::metadata(&path) {
                 self.seen.insert(file_id(&path, &meta));
             }

@@ -174,26 +174,26 @@ pub(super) fn check(
     // By name, and among equal names in reading order, so the first of two is named as such.
     // The files are walked in the order of their names, so the cases mostly are already.
     let (mut a_name, mut b_name) = (String::new(), String::new());
+    // Two cases of one file share its part of the name (their own names are interned).
+    let mut by_name = |out: &Checked, a: &CaseRef, b: &CaseRef| {
+        if a.file == b.file {
+            return out.case_names.get(a.name as usize).cmp(out.case_names.get(b.name as usize));
+        }
+        out.name_into(&mut a_name, a);
+        out.name_into(&mut b_name, b);
+        a_name.cmp(&b_name)
+    };
     let mut cases = std::mem::take(&mut out.cases);
-    cases.sort_unstable_by(|a, b| {
-        let by_name = if a.file == b.file {
-            out.case_names.get(a.name as usize).cmp(out.case_names.get(b.name as usize))
-        } else {
-            out.name_into(&mut a_name, a);
-            out.name_into(&mut b_name, b);
-            a_name.cmp(&b_name)
-        };
-        by_name.then((a.file, a.index).cmp(&(b.file, b.index)))
-    });
+    cases.sort_unstable_by(|a, b| by_name(&out, a, b).then((a.file, a.index).cmp(&(b.file, b.index))));
     out.cases = cases;
     // The file at an index in `out.paths`, as found.
     let path = |i: usize| out.root(i).join(out.paths.get(i));
+    let mut name = String::new();
     for pair in out.cases.windows(2) {
-        out.name_into(&mut a_name, &pair[0]);
-        out.name_into(&mut b_name, &pair[1]);
-        if a_name != b_name {
+        if by_name(&out, &pair[0], &pair[1]).is_ne() {
             continue;
         }
+        out.name_into(&mut name, &pair[1]);
         // A rare error: the two files are read again for the places, not kept for it.
         let place = |c: &CaseRef| {
             let file = c.file as usize;
@@ -203,7 +203,7 @@ pub(super) fn check(
         };
         let ((first_line, _), (line, column)) = (place(&pair[0]), place(&pair[1]));
         let here = format!("{}:{first_line}", path(pair[0].file as usize).display());
-        diags.push(duplicate(&path(pair[1].file as usize), &b_name, line, column, &here));
+        diags.push(duplicate(&path(pair[1].file as usize), &name, line, column, &here));
     }
     if !diags.is_empty() {
         // In reading order: by file as discovered, then by position.
@@ -294,11 +294,11 @@ pub fn compile_text(path: &Path, area: &str, stem: &str, text: &str) -> Result<V
 }
 
 /// Reads, parses and compiles the `count` files `path` names on up to one thread per core,
-/// handing each file to `each` in their order as soon as it and those before it are done. Parsing dominates the start of
-/// a large suite, and nothing runs until it is done. The threads live for the whole walk (a
-/// thread per batch would leave each its own allocator heap), and at most a few dozen files
-/// are in flight (4 batches of 16: what is in flight beyond what the runner keeps is memory
-/// a large suite holds for nothing).
+/// handing each file to `each` in their order as soon as it and those before it are done.
+/// Parsing dominates the start of a large suite, and nothing runs until it is done. The
+/// threads live for the whole walk (a thread per batch would leave each its own allocator
+/// heap), and at most a few dozen files are in flight (4 batches of 16: what is in flight
+/// beyond what the runner keeps is memory a large suite holds for nothing).
 fn compile_stream(
     root: &Path,
     count: usize,
