@@ -39,20 +39,26 @@ pub fn compile(roots: &[PathBuf], simulator_states: &[&str]) -> Result<Plan, Vec
 }
 
 /// [`compile()`], keeping of each case only what `each` makes of its plan as it is compiled
-/// (a listing of a large suite holds its lines, not every plan). By case name.
-pub fn compile_with<T>(
+/// (a listing of a large suite holds its lines, not every plan). `each` runs on the threads
+/// that compile the files, so a plan is dropped where it was made. By case name.
+pub fn compile_with<T: Send>(
     roots: &[PathBuf],
     simulator_states: &[&str],
-    mut each: impl FnMut(CasePlan) -> T,
+    each: impl Fn(CasePlan) -> T + Sync,
 ) -> Result<Plan<T>, Vec<Diagnostic>> {
     let mut made: Vec<Option<T>> = Vec::new();
-    let checked = check(roots, simulator_states, |_, _, _, file, tags| {
-        for case in file.cases {
-            // Tagged with where its item is, to be put in name order after the check.
-            tags.push(u32::try_from(made.len()).unwrap_or(u32::MAX));
-            made.push(case.plan.map(&mut each));
-        }
-    })?;
+    let checked = check(
+        roots,
+        simulator_states,
+        |file| file.cases.into_iter().map(|case| case.plan.map(&each)).collect::<Vec<_>>(),
+        |_, _, file, tags| {
+            for case in file {
+                // Tagged with where its item is, to be put in name order after the check.
+                tags.push(u32::try_from(made.len()).unwrap_or(u32::MAX));
+                made.push(case);
+            }
+        },
+    )?;
     let cases = checked.cases.iter().filter_map(|c| made.get_mut(c.needs as usize).and_then(Option::take)).collect();
     Ok(Plan { cases, files: checked.files, skipped: checked.skipped })
 }
@@ -89,17 +95,18 @@ impl Checked {
     }
 }
 
-/// Loads and compiles every case file under `roots`, handing each compiled file (with the
-/// folder its names are taken from, its index and how many files there are) to `keep` as it
-/// comes, in file order, with a list to tag each of its cases with a number in (what it
-/// needs, for a suite), and checking trial names across files. Returns what it found, or
-/// every problem of every file. Files are compiled on up to one thread per core and streamed
-/// back, so a large suite holds only the files in flight at once, and of every file only its
-/// path and, of each case, four numbers.
-pub(super) fn check(
+/// Loads and compiles every case file under `roots` and checks trial names across files.
+/// Returns what it found, or every problem of every file. Files are compiled on up to one
+/// thread per core, where `make` turns each valid file into what the caller keeps of it (so a
+/// plan not kept is dropped on the thread that made it), and streamed back: `keep` is handed
+/// each one in file order (with its index and how many files there are) and a list to tag
+/// each of its cases with a number in (what it needs, for a suite). A large suite holds only
+/// the files in flight at once and, of every file, its path and, of each case, four numbers.
+pub(super) fn check<M: Send>(
     roots: &[PathBuf],
     simulator_states: &[&str],
-    mut keep: impl FnMut(&Path, usize, usize, CompiledFile, &mut Vec<u32>),
+    make: impl Fn(CompiledFile) -> M + Sync,
+    mut keep: impl FnMut(usize, usize, M, &mut Vec<u32>),
 ) -> Result<Checked, Vec<Diagnostic>> {
     let mut diags = Vec::new();
     let mut out = Checked::default();
@@ -133,43 +140,47 @@ pub(super) fn check(
         out.roots.push((base, found.base));
         let names_root = out.roots.last().map_or(Path::new(""), |(_, b)| b.as_path());
         let (paths, cases, case_names) = (&out.paths, &mut out.cases, &mut out.case_names);
-        compile_stream(
-            names_root,
-            count,
-            |i| names_root.join(paths.get(base + i)),
-            simulator_states,
-            |i, file| {
-                let mut file = match file {
-                    Ok(f) => f,
-                    Err(d) => {
-                        diags.push(d);
-                        return;
+        let work = |i: usize| {
+            compile_file(names_root, &names_root.join(paths.get(base + i)), simulator_states).map(|mut file| {
+                let names = file.cases.iter_mut().map(|c| std::mem::take(&mut c.name)).collect();
+                let (diags, warnings) = (std::mem::take(&mut file.diags), std::mem::take(&mut file.warnings));
+                let made = diags.is_empty().then(|| make(file));
+                Made { names, diags, warnings, made }
+            })
+        };
+        compile_stream(count, work, |i, file| {
+            let mut file = match file {
+                Ok(f) => f,
+                Err(d) => {
+                    diags.push(d);
+                    return;
+                }
+            };
+            diags.append(&mut file.diags);
+            out.skipped.append(&mut file.warnings);
+            let first = cases.len();
+            for (index, own) in file.names.into_iter().enumerate() {
+                let name = match distinct.get(own.as_str()) {
+                    Some(n) => *n,
+                    None => {
+                        let n = at(case_names.push(&own));
+                        distinct.insert(own, n);
+                        n
                     }
                 };
-                diags.append(&mut file.diags);
-                out.skipped.append(&mut file.warnings);
-                let first = cases.len();
-                for (index, case) in file.cases.iter().enumerate() {
-                    let name = match distinct.get(case.name.as_str()) {
-                        Some(n) => *n,
-                        None => {
-                            let n = at(case_names.push(&case.name));
-                            distinct.insert(case.name.clone(), n);
-                            n
-                        }
-                    };
-                    cases.push(CaseRef { name, file: at(base + i), index: at(index), needs: 0 });
+                cases.push(CaseRef { name, file: at(base + i), index: at(index), needs: 0 });
+            }
+            if let Some(made) = file.made
+                && diags.is_empty()
+            {
+                tags.clear();
+                keep(out.files, total, made, &mut tags);
+                for (case, tag) in cases[first..].iter_mut().zip(&tags) {
+                    case.needs = *tag;
                 }
-                if diags.is_empty() {
-                    tags.clear();
-                    keep(names_root, out.files, total, file, &mut tags);
-                    for (case, tag) in cases[first..].iter_mut().zip(&tags) {
-                        case.needs = *tag;
-                    }
-                }
-                out.files += 1;
-            },
-        );
+            }
+            out.files += 1;
+        });
     }
     // By name, and among equal names in reading order, so the first of two is named as such.
     // The files are walked in the order of their names, so the cases mostly are already.
@@ -236,6 +247,15 @@ pub(super) struct CompiledFile {
     pub(super) warnings: Vec<Diagnostic>,
 }
 
+/// A file as the compiling thread hands it back to the check: its cases' own names and its
+/// problems, and what `make` made of the rest when it had no problem.
+struct Made<M> {
+    names: Vec<String>,
+    diags: Vec<Diagnostic>,
+    warnings: Vec<Diagnostic>,
+    made: Option<M>,
+}
+
 /// One case's own name (as its file spells it), and its plan when it compiled.
 pub(super) struct CompiledCase {
     pub(super) name: String,
@@ -293,19 +313,14 @@ pub fn compile_text(path: &Path, area: &str, stem: &str, text: &str) -> Result<V
     if diags.is_empty() { Ok(plans) } else { Err(diags) }
 }
 
-/// Reads, parses and compiles the `count` files `path` names on up to one thread per core,
-/// handing each file to `each` in their order as soon as it and those before it are done.
-/// Parsing dominates the start of a large suite, and nothing runs until it is done. The
-/// threads live for the whole walk (a thread per batch would leave each its own allocator
-/// heap), and at most a few dozen files are in flight (4 batches of 16: what is in flight
-/// beyond what the runner keeps is memory a large suite holds for nothing).
-fn compile_stream(
-    root: &Path,
-    count: usize,
-    path: impl Fn(usize) -> PathBuf + Sync,
-    states: &[&str],
-    mut each: impl FnMut(usize, Result<CompiledFile, Diagnostic>),
-) {
+/// Does `work` for each of `count` files (reading, parsing and compiling the file, and what the
+/// caller makes of it) on up to one thread per core, handing each result to `each` in file
+/// order as soon as it and those before it are done. Parsing dominates the start of a large
+/// suite, and nothing runs until it is done. The threads live for the whole walk (a thread per
+/// batch would leave each its own allocator heap), and at most a few dozen files are in flight
+/// (4 batches of 16: what is in flight beyond what the runner keeps is memory a large suite
+/// holds for nothing).
+fn compile_stream<T: Send>(count: usize, work: impl Fn(usize) -> T + Sync, mut each: impl FnMut(usize, T)) {
     const MIN_PER_THREAD: usize = 32;
     // Files are taken and handed back a batch at a time: one hand-over per file woke the
     // receiving thread as often as there are files.
@@ -314,15 +329,15 @@ fn compile_stream(
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(count / MIN_PER_THREAD).max(1);
     if threads == 1 {
         for i in 0..count {
-            each(i, compile_file(root, &path(i), states));
+            each(i, work(i));
         }
         return;
     }
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(usize, _)>>(IN_FLIGHT);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(usize, T)>>(IN_FLIGHT);
     std::thread::scope(|scope| {
         for _ in 0..threads {
-            let (tx, next, path) = (tx.clone(), &next, &path);
+            let (tx, next, work) = (tx.clone(), &next, &work);
             scope.spawn(move || {
                 loop {
                     let first = next.fetch_add(BATCH, std::sync::atomic::Ordering::Relaxed);
@@ -330,8 +345,7 @@ fn compile_stream(
                         break;
                     }
                     let batch = first..(first + BATCH).min(count);
-                    let done = batch.map(|i| (i, compile_file(root, &path(i), states)));
-                    if tx.send(done.collect()).is_err() {
+                    if tx.send(batch.map(|i| (i, work(i))).collect()).is_err() {
                         break;
                     }
                 }
