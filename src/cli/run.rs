@@ -309,16 +309,54 @@ impl Listener for Outputs {
     }
 }
 
+/// The cases of a suite a run's filter keeps: all of them, or those marked.
+struct Selection<'a> {
+    all: &'a [CaseRef],
+    /// Whether the filter keeps each case; none when it keeps all (a list of a large suite's
+    /// cases is memory a run holds to its end).
+    kept: Option<Vec<bool>>,
+    len: usize,
+}
+
+impl<'a> Selection<'a> {
+    /// The cases `keep` keeps (handed a buffer to write a name into).
+    fn of(all: &'a [CaseRef], mut keep: impl FnMut(&CaseRef, &mut String) -> bool) -> Selection<'a> {
+        let (mut name, mut kept, mut len) = (String::new(), None::<Vec<bool>>, 0);
+        for (i, case) in all.iter().enumerate() {
+            let keeps = keep(case, &mut name);
+            len += usize::from(keeps);
+            if !keeps && kept.is_none() {
+                let mut marks = Vec::with_capacity(all.len());
+                marks.resize(i, true);
+                kept = Some(marks);
+            }
+            if let Some(marks) = &mut kept {
+                marks.push(keeps);
+            }
+        }
+        Selection { all, kept, len }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &'a CaseRef> + Send + use<'a, '_> {
+        let kept = self.kept.as_deref();
+        self.all.iter().enumerate().filter(move |(i, _)| kept.is_none_or(|k| k.get(*i) == Some(&true))).map(|(_, c)| c)
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
 fn run_cases(config: &RunConfig, mut ctx: RunContext, suite: &Suite, redactor: &Redactor, started_at: String) -> Exit {
     let all = &suite.cases;
-    let mut name = String::new();
-    let selected: Vec<&CaseRef> = all
-        .iter()
-        .filter(|c| {
-            suite.name_into(&mut name, c);
-            !filtered_out(&config.harness, &name)
-        })
-        .collect();
+    let selected = Selection::of(all, |c, name| {
+        suite.name_into(name, c);
+        !filtered_out(&config.harness, name)
+    });
     if selected.is_empty() {
         let filter = config.harness.filter.as_deref().unwrap_or("");
         anstream::eprintln!(
@@ -386,7 +424,7 @@ fn run_cases(config: &RunConfig, mut ctx: RunContext, suite: &Suite, redactor: &
         .test_threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get));
     let started = Instant::now();
-    let mut run = execute(suite, &selected, pre.findings, ctx, threads, all.len() - selected.len(), &mut outputs);
+    let mut run = execute(suite, selected.iter(), pre.findings, ctx, threads, all.len() - selected.len(), &mut outputs);
     let elapsed = started.elapsed();
     if outputs.closed && !run.output_closed {
         // Closed before the first case: the stop was the closed output's, not an interruption.
@@ -523,4 +561,34 @@ fn has_documented_model(c: &crate::shape::contract::Contract) -> bool {
         .ok()
         .and_then(|catalog| catalog.doc_of(&c.key.method, &c.route))
         .is_some_and(|doc| doc.responses.contains_key(&c.key.status))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Selection;
+    use crate::plan::Suite;
+
+    #[test]
+    fn a_selection_holds_no_list_when_it_keeps_every_case_and_keeps_the_order_when_it_does_not() {
+        let dir = tempfile::tempdir().expect("temp");
+        let case = |n: &str| {
+            format!(
+                "  - name: {n}\n    summary: s\n    effect: read\n    steps:\n      - request: {{ method: GET, path: X }}\n"
+            )
+        };
+        let text = format!("endpoint: X\ncases:\n{}", ["a", "b", "c", "d"].map(case).concat());
+        std::fs::write(dir.path().join("t.yaml"), text).expect("write");
+        let suite = Suite::load(&[dir.path().to_path_buf()], &[], false).expect("valid");
+        let names = |s: &Selection| s.iter().map(|c| suite.name(c)).collect::<Vec<_>>();
+        let all = Selection::of(&suite.cases, |_, _| true);
+        assert!(all.kept.is_none());
+        assert_eq!((all.len(), names(&all)), (4, vec!["t::a".to_owned(), "t::b".into(), "t::c".into(), "t::d".into()]));
+        let some = Selection::of(&suite.cases, |c, name| {
+            suite.name_into(name, c);
+            name.as_str() != "t::a" && name.as_str() != "t::c"
+        });
+        assert_eq!((some.len(), names(&some)), (2, vec!["t::b".to_owned(), "t::d".into()]));
+        let none = Selection::of(&suite.cases, |_, _| false);
+        assert!(none.is_empty() && names(&none).is_empty());
+    }
 }

@@ -30,9 +30,9 @@ pub trait Listener: Send {
 /// `threads` worker threads, after the preflight's `findings`, telling `listener` of each case
 /// as it becomes final. Each case takes its plan when it starts (the one the check kept, or its
 /// file compiled again) and drops it when it ends.
-pub fn execute(
+pub fn execute<'a>(
     suite: &Suite,
-    cases: &[&CaseRef],
+    cases: impl Iterator<Item = &'a CaseRef> + Send,
     findings: Vec<Redacted<CaseResult>>,
     ctx: &Arc<RunContext>,
     threads: usize,
@@ -44,7 +44,7 @@ pub fn execute(
         let done = run.record(finding);
         tell(&mut run, ctx, listener, &done);
     }
-    let jobs = cases.iter().map(|c| Job { job: *c, locks: &suite.needs(c).locks[..] });
+    let jobs = cases.map(|c| Job { job: c, locks: &suite.needs(c).locks[..] });
     scheduler::run(
         jobs,
         threads,
