@@ -61,6 +61,16 @@ pub fn run(config: RunConfig) -> Exit {
     // unread (a large suite's contracts name every case).
     let what = if config.contracts.keeps() { Read::Whole } else { Read::Shapes };
     let read = config.contracts.observes().then(|| ContractSet::load_as(&config.contracts.dir, what));
+    // Started before the suite is loaded: its threads then take their allocator heaps first,
+    // and the test threads take over the heaps the loading threads leave, with the room they
+    // freed (started after, the test threads each made a heap of their own).
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            anstream::eprintln!("error: cannot start the async runtime: {e}");
+            return Exit::NothingRan;
+        }
+    };
     let suite = match load_suite(std::slice::from_ref(&config.cases), reports_asked, &redactor) {
         Ok(s) => s,
         Err(e) => return e,
@@ -88,13 +98,6 @@ pub fn run(config: RunConfig) -> Exit {
         Err(e) => {
             anstream::eprintln!("error: {}", redactor.text(&e.to_string()));
             return Exit::Invalid;
-        }
-    };
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(rt) => rt,
-        Err(e) => {
-            anstream::eprintln!("error: cannot start the async runtime: {e}");
-            return Exit::NothingRan;
         }
     };
     let (target, sim) = match start_target(&config.target, &settings, &rt) {
