@@ -9,15 +9,20 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Default)]
 pub struct Strings {
     text: String,
-    /// Where each string ends in `text`; it starts where the one before ends.
-    ends: Vec<usize>,
+    /// Where each string ends in `text`; it starts where the one before ends. Four bytes each:
+    /// a suite keeps one for each of its files.
+    ends: Vec<u32>,
 }
 
 impl Strings {
-    /// Adds `s` at the end; its index is the number of strings before it.
+    /// Adds `s` at the end; its index is the number of strings before it. The strings hold at
+    /// most 4 GiB of text together (no suite's paths come near it); past that, `s` is kept
+    /// empty.
     pub fn push(&mut self, s: &str) -> usize {
-        self.text.push_str(s);
-        self.ends.push(self.text.len());
+        if u32::try_from(self.text.len() + s.len()).is_ok() {
+            self.text.push_str(s);
+        }
+        self.ends.push(u32::try_from(self.text.len()).unwrap_or(u32::MAX));
         self.ends.len() - 1
     }
 
@@ -25,7 +30,7 @@ impl Strings {
     pub fn get(&self, index: usize) -> &str {
         let start = index.checked_sub(1).and_then(|i| self.ends.get(i)).copied().unwrap_or(0);
         let end = self.ends.get(index).copied().unwrap_or(start);
-        self.text.get(start..end).unwrap_or("")
+        self.text.get(start as usize..end as usize).unwrap_or("")
     }
 
     /// How many strings there are.
