@@ -10,7 +10,7 @@
 //! its file's path and its own name, which the suite keeps once however many files use it.
 //! Which plans are kept is decided on the threads that compile the files, so a plan not kept
 //! is dropped by the thread that made it (handed to the loading thread and freed there while
-//! the compiling threads went on, the plans of a 20,000-case suite left 0.8 MB more resident
+//! the compiling threads went on, the plans of a 20,000-case suite left 0.7 MB more resident
 //! for the whole run).
 //!
 //! A file compiled again must be the one checked (a digest of its text is kept), or the case
