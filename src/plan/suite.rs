@@ -180,7 +180,7 @@ impl Suite {
                 full.store(true, Ordering::Relaxed);
             }
             let mut made = FileMade { digest: file.digest, cases: Vec::with_capacity(file.cases.len()), kept: None };
-            let mut kept = Vec::new();
+            let mut kept = Vec::with_capacity(if keep { file.cases.len() } else { 0 });
             for case in file.cases {
                 let plan = case.plan;
                 made.cases.push(plan.as_ref().map(|plan| {
@@ -191,7 +191,9 @@ impl Suite {
                     };
                     (needs, want_exercised.then(|| Exercised::of(plan).into_boxed_slice()))
                 }));
-                kept.push(plan.filter(|_| keep).map(Box::new));
+                if keep {
+                    kept.push(plan.map(Box::new));
+                }
             }
             made.kept = keep.then(|| kept.into_boxed_slice());
             made
