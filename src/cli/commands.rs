@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use super::args::{CoverageArgs, DriftArgs, ListArgs, ValidateArgs};
 use crate::case::Diagnostic;
-use crate::coverage::{Catalog, Coverage};
+use crate::coverage::{Catalog, Coverage, requests};
 use crate::plan::Suite;
 use crate::plan::suite::Exercised;
 use crate::report::drift;
@@ -51,11 +51,6 @@ pub fn load_exercised(roots: &[PathBuf], redactor: &Redactor) -> Result<Vec<(Str
     let loaded = checked(compiled, redactor)?;
     warn_skipped(&loaded.skipped, redactor);
     Ok(loaded.cases)
-}
-
-/// Each request of each case, with the case's name: what [`Coverage::of_exercised`] reads.
-pub fn requests(cases: &[(String, Vec<Exercised>)]) -> impl Iterator<Item = (&str, &Exercised)> {
-    cases.iter().flat_map(|(name, steps)| steps.iter().map(move |s| (name.as_str(), s)))
 }
 
 /// Loads and checks the case files for a run, keeping only what each case needs until it

@@ -9,8 +9,8 @@ use std::path::Path;
 use clap::CommandFactory as _;
 
 use super::args::{Cli, InitArgs, ManArgs, OpenapiArgs};
-use super::commands::{announce, env_redactor, load_exercised, out, requests};
-use crate::coverage::{Catalog, Coverage};
+use super::commands::{announce, env_redactor, load_exercised, out};
+use crate::coverage::{Catalog, Coverage, requests};
 use crate::result::Exit;
 
 /// `psconform init DIR`: the built-in cases and contracts written below `DIR`.

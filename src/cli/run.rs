@@ -500,9 +500,9 @@ fn run_cases(config: &RunConfig, mut ctx: RunContext, suite: &Suite, redactor: &
     if let Some(reports) = outputs.reports {
         let meta = redactor.seal(run_meta(config, ctx, started_at, elapsed));
         let names: Vec<(String, &[_])> = all.iter().map(|c| (suite.name(c), suite.exercised(c))).collect();
-        let exercised = names.iter().flat_map(|(name, e)| e.iter().map(move |e| (name.as_str(), e)));
-        let coverage =
-            Catalog::builtin().ok().map(|c| redactor.seal(Coverage::of_exercised(&c, exercised, &run.observed)));
+        let coverage = Catalog::builtin()
+            .ok()
+            .map(|c| redactor.seal(Coverage::of_exercised(&c, crate::coverage::requests(&names), &run.observed)));
         let problems = reports.finish(files::Context {
             meta: &meta,
             run: &run,

@@ -113,6 +113,11 @@ impl Redact for Coverage {
     }
 }
 
+/// Each request of each case, with the case's name: what [`Coverage::of_exercised`] reads.
+pub fn requests<N: AsRef<str>, E: AsRef<[Exercised]>>(cases: &[(N, E)]) -> impl Iterator<Item = (&str, &Exercised)> {
+    cases.iter().flat_map(|(name, steps)| steps.as_ref().iter().map(move |s| (name.as_ref(), s)))
+}
+
 impl Coverage {
     /// The matrix of a plan's cases, with the statuses a run observed, if any.
     pub fn of<'a>(
@@ -122,8 +127,7 @@ impl Coverage {
     ) -> Coverage {
         let exercised: Vec<(&str, Vec<Exercised>)> =
             cases.into_iter().map(|c| (c.name.as_str(), Exercised::of(c))).collect();
-        let items = exercised.iter().flat_map(|(name, steps)| steps.iter().map(move |s| (*name, s)));
-        Coverage::of_exercised(catalog, items, observed)
+        Coverage::of_exercised(catalog, requests(&exercised), observed)
     }
 
     /// The matrix of what cases exercise (case name, request), with the statuses a run

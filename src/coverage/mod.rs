@@ -10,4 +10,4 @@ pub mod catalog;
 pub mod matrix;
 
 pub use catalog::{Catalog, Endpoint};
-pub use matrix::{Coverage, EndpointCoverage};
+pub use matrix::{Coverage, EndpointCoverage, requests};

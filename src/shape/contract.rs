@@ -15,6 +15,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 
 use super::compare::{Change, Mode, Severity, compare};
@@ -312,35 +313,36 @@ struct Header<I> {
     info: Option<I>,
 }
 
-/// A header's `info` without its list of cases, which a run that writes no contract never
-/// needs: a large suite's contract names every one of its cases (20,000 names in each of the
-/// benchmark's two contracts at N=20000, about 3 MB once read).
+/// A header's `info`. `C` is what is read of its list of cases: every name, or nothing
+/// ([`IgnoredAny`]) for a run that writes no contract and so never needs them (a large suite's
+/// contract names every one of its cases: 20,000 names in each of the benchmark's two
+/// contracts at N=20000, about 3 MB once read).
 #[derive(Deserialize)]
-struct Shapes {
+struct Info<C> {
     method: String,
     route: String,
     status: u16,
     #[serde(default)]
     version: Option<String>,
-    #[serde(default, rename = "cases")]
-    _cases: serde::de::IgnoredAny,
+    #[serde(default)]
+    cases: C,
 }
 
-impl From<Shapes> for Info {
-    fn from(s: Shapes) -> Info {
-        Info { method: s.method, route: s.route, status: s.status, version: s.version, cases: Vec::new() }
+/// What a contract's list of cases is read as.
+trait CaseNames: serde::de::DeserializeOwned + Default {
+    fn into_names(self) -> Vec<String>;
+}
+
+impl CaseNames for Vec<String> {
+    fn into_names(self) -> Vec<String> {
+        self
     }
 }
 
-#[derive(Deserialize, Serialize)]
-struct Info {
-    method: String,
-    route: String,
-    status: u16,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    version: Option<String>,
-    #[serde(default)]
-    cases: Vec<String>,
+impl CaseNames for IgnoredAny {
+    fn into_names(self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// Largest contract file read: a contract is a shape of at most a few thousand lines (see
@@ -378,6 +380,13 @@ pub fn parse(text: &str) -> Result<Contract, (Option<usize>, String)> {
 }
 
 fn parse_as(text: &str, what: Read) -> Result<Contract, (Option<usize>, String)> {
+    match what {
+        Read::Whole => parse_with::<Vec<String>>(text),
+        Read::Shapes => parse_with::<IgnoredAny>(text),
+    }
+}
+
+fn parse_with<C: CaseNames>(text: &str) -> Result<Contract, (Option<usize>, String)> {
     for (i, line) in text.lines().enumerate() {
         if line.starts_with("<<<<<<<") || line.starts_with(">>>>>>>") || line == "=======" {
             return Err((
@@ -392,10 +401,7 @@ fn parse_as(text: &str, what: Read) -> Result<Contract, (Option<usize>, String)>
     let header_lines = rest[..end].lines().count();
     let invalid =
         |e: serde_saphyr::Error| (Some(2), format!("invalid header: {}", e.to_string().lines().next().unwrap_or("")));
-    let info = match what {
-        Read::Whole => serde_saphyr::from_str::<Header<Info>>(&rest[..end]).map_err(invalid)?.info,
-        Read::Shapes => serde_saphyr::from_str::<Header<Shapes>>(&rest[..end]).map_err(invalid)?.info.map(Info::from),
-    };
+    let info = serde_saphyr::from_str::<Header<Info<C>>>(&rest[..end]).map_err(invalid)?.info;
     let info =
         info.ok_or((Some(2), "the header has no `info` with the contract's method, route and status".to_owned()))?;
     let body_start = header_lines + 3;
@@ -407,7 +413,7 @@ fn parse_as(text: &str, what: Read) -> Result<Contract, (Option<usize>, String)>
         ));
     }
     let key = ContractKey::new(&info.method, &info.route, info.status, info.version.as_deref());
-    Ok(Contract { key, route: info.route, shape, cases: info.cases.into_iter().collect() })
+    Ok(Contract { key, route: info.route, shape, cases: info.cases.into_names().into_iter().collect() })
 }
 
 /// The text of a contract file, in insta's format.
