@@ -41,6 +41,9 @@ pub struct Discovered {
     /// stable: the walk takes each folder's entries in the order of their names, which is the
     /// order of the paths. Kept compact: a suite may have tens of thousands.
     pub files: Paths,
+    /// The size of those files in bytes, as the walk saw them: whether a suite's plans can all
+    /// be kept is decided from it before any file is read.
+    pub bytes: u64,
     /// Problems that stop the run: an unreadable folder, a symlink loop.
     pub errors: Vec<Diagnostic>,
     /// Entries skipped with a reason: a FIFO, a device, a socket named `*.yaml`.
@@ -56,6 +59,7 @@ pub fn discover(root: &Path) -> Discovered {
     let below = |path: &Path| path.strip_prefix(base).unwrap_or(path).to_path_buf();
     if crate::suite::is_builtin(root) {
         for path in crate::suite::files_under(root).into_iter().filter(|p| is_case_file(p)) {
+            found.bytes += crate::suite::text(&path).map_or(0, |t| t.len() as u64);
             found.files.push(&below(&path));
         }
         if found.files.is_empty() {
@@ -72,6 +76,7 @@ pub fn discover(root: &Path) -> Discovered {
     };
     if !meta.is_dir() {
         if meta.is_file() {
+            found.bytes = meta.len();
             found.files.push(&below(root));
         } else {
             found.errors.push(Diagnostic::whole(root, "not a regular file or a folder"));
@@ -192,12 +197,13 @@ impl Walk<'_> {
             return self.found.skipped.push(d);
         }
         // Two names of one file would run its cases twice.
-        if let Some(meta) = meta
-            && (self.all_seen || hard_links(&meta) > 1)
-            && !self.seen.insert(file_id(&path, &meta))
+        if let Some(meta) = &meta
+            && (self.all_seen || hard_links(meta) > 1)
+            && !self.seen.insert(file_id(&path, meta))
         {
             return;
         }
+        self.found.bytes += meta.map_or(0, |m| m.len());
         self.found.files.push(path.strip_prefix(self.root).unwrap_or(&path));
     }
 
@@ -370,6 +376,7 @@ mod tests {
         let found = discover(dir.path());
         let names: Vec<String> = found.files.iter().map(|p| p.display().to_string()).collect();
         assert_eq!(names, ["again/a.yaml", "again/b.yaml"], "each file once, by its first name in walk order");
+        assert_eq!(found.bytes, 2, "and its size once");
         assert!(found.errors.is_empty() && found.skipped.is_empty(), "{:?}", found.errors);
     }
 

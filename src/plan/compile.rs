@@ -17,7 +17,7 @@ use super::suite::CaseRef;
 use super::template::{BUILTINS, Template, ValueTemplate};
 use super::{AuthPlan, BodyPlan, CasePlan, Plan, Poll, PwdPlan, RequestPlan, StepPlan};
 use crate::case::diagnostic::{Diagnostic, closest};
-use crate::case::load::{self, CaseFile, discover, load_file, write_trial_name};
+use crate::case::load::{self, CaseFile, Discovered, discover, load_file, write_trial_name};
 use crate::case::spec::{AuthSpec, BodyCheck, BodySpec, CaseSpec, ExpectSpec, PwdSpec, Spanned, StepSpec};
 use crate::result::{Family, Span};
 use crate::secret::FieldPolicy;
@@ -48,7 +48,7 @@ pub fn compile_with<T: Send>(
 ) -> Result<Plan<T>, Vec<Diagnostic>> {
     let mut made: Vec<Option<T>> = Vec::new();
     let checked = check(
-        roots,
+        Found::walk(roots),
         simulator_states,
         |file| file.cases.into_iter().map(|case| case.plan.map(&each)).collect::<Vec<_>>(),
         |_, _, file, tags| {
@@ -95,7 +95,7 @@ impl Checked {
     }
 }
 
-/// Loads and compiles every case file under `roots` and checks trial names across files.
+/// Loads and compiles every case file `found` and checks trial names across files.
 /// Returns what it found, or every problem of every file. Files are compiled on up to one
 /// thread per core, where `make` turns each valid file into what the caller keeps of it (so a
 /// plan not kept is dropped on the thread that made it), and streamed back: `keep` is handed
@@ -103,7 +103,7 @@ impl Checked {
 /// each of its cases with a number in (what it needs, for a suite). A large suite holds only
 /// the files in flight at once and, of every file, its path and, of each case, four numbers.
 pub(super) fn check<M: Send>(
-    roots: &[PathBuf],
+    found: Found<'_>,
     simulator_states: &[&str],
     make: impl Fn(CompiledFile) -> M + Sync,
     mut keep: impl FnMut(usize, usize, M, &mut Vec<u32>),
@@ -114,11 +114,9 @@ pub(super) fn check<M: Send>(
     let mut distinct: HashMap<String, u32> = HashMap::new();
     let mut tags = Vec::new();
     let at = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
-    // Every root is walked first, so the lists each file adds to can be made to size.
-    let found: Vec<_> = roots.iter().map(|root| (root, discover(root))).collect();
-    let total = found.iter().map(|(_, f)| f.files.len()).sum();
+    let total = found.0.iter().map(|(_, f)| f.files.len()).sum();
     out.cases.reserve(total);
-    for (root, found) in found {
+    for (root, found) in found.0 {
         diags.extend(found.errors);
         out.skipped.extend(found.skipped);
         if found.files.is_empty() {
@@ -232,14 +230,29 @@ pub(super) fn check<M: Send>(
     Ok(out)
 }
 
+/// The case files under each of a suite's roots, found before any is read: every root is
+/// walked first, so the lists each file adds to can be made to size, and a suite knows how
+/// large its files are before it compiles them.
+pub(super) struct Found<'a>(Vec<(&'a PathBuf, Discovered)>);
+
+impl<'a> Found<'a> {
+    /// Walks every root.
+    pub(super) fn walk(roots: &'a [PathBuf]) -> Found<'a> {
+        Found(roots.iter().map(|root| (root, discover(root))).collect())
+    }
+
+    /// The size of the files found, in bytes, as the walk saw them.
+    pub(super) fn bytes(&self) -> u64 {
+        self.0.iter().map(|(_, f)| f.bytes).sum()
+    }
+}
+
 /// One case file, compiled: its cases (each with its plan when it compiled) and its problems.
 /// The parsed file itself is dropped as soon as it is compiled, so a large suite never holds
 /// every parsed file and every plan at once.
 pub(super) struct CompiledFile {
     /// A digest of the file's text, to prove later that a file read again is the one checked.
     pub(super) digest: u64,
-    /// The length of its text, in bytes.
-    pub(super) size: usize,
     pub(super) cases: Vec<CompiledCase>,
     pub(super) diags: Vec<Diagnostic>,
     /// What is worth saying but does not stop a run, such as an endpoint the catalog does not
@@ -294,7 +307,7 @@ pub(super) fn compile_file(root: &Path, path: &Path, states: &[&str]) -> Result<
         let plan = c.case(spec, trial_name(&file, &spec.name.value));
         cases.push(CompiledCase { name: spec.name.value.clone(), plan });
     }
-    Ok(CompiledFile { digest, size: file.source.len(), cases, diags, warnings })
+    Ok(CompiledFile { digest, cases, diags, warnings })
 }
 
 /// Compiles a case file psconform carries in itself (such as the preflight's sign-ins), named

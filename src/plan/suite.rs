@@ -1,17 +1,19 @@
 //! A run's cases. Every file is checked when the suite is loaded (every problem of every file
-//! is reported before anything runs); the plans that check compiles are kept up to a budget
-//! ([`KEPT_TEXT`] bytes of case files), and beyond it only each case's name, file and what it
-//! needs are kept: such a case's plan is compiled again from its file when the case starts
-//! ([`Suite::plan`]). Every plan is dropped when its case ends. So a suite within the budget
-//! (the shipped one is 0.8 MB) is parsed once, and a larger one holds the budget's plans and a
-//! handful more, however many cases it has: its memory grows with the suite by about fifty
-//! bytes a case (four numbers; of each file its path, end to end with the others in a
-//! [`crate::strings::Paths`], and a digest). A case's name is written when it is needed, from
-//! its file's path and its own name, which the suite keeps once however many files use it.
-//! Which plans are kept is decided on the threads that compile the files, so a plan not kept
-//! is dropped by the thread that made it (handed to the loading thread and freed there while
-//! the compiling threads went on, the plans of a 20,000-case suite left 0.7 MB more resident
-//! for the whole run).
+//! is reported before anything runs). When the suite's files come to at most [`KEPT_TEXT`]
+//! bytes (the shipped suite is 0.8 MB), the plans that check compiles are kept for the run and
+//! each case is parsed once. A larger suite keeps none: of each case only its name, file and
+//! what it needs, and its plan is compiled again from its file when the case starts
+//! ([`Suite::plan`]). Every plan is dropped when its case ends. All or none, because a suite
+//! that kept the plans of its first files would hold them on top of what compiling the others
+//! takes: memory would rise with the suite up to the budget and step up past it. So a larger
+//! suite holds a handful of plans however many cases it has, and its memory grows with it by
+//! about fifty bytes a case (four numbers; of each file its path, end to end with the others
+//! in a [`crate::strings::Paths`], and a digest). A case's name is written when it is needed,
+//! from its file's path and its own name, which the suite keeps once however many files use
+//! it. Whether plans are kept is decided from the sizes the walk saw, before any file is read,
+//! so a plan not kept is dropped by the thread that made it (handed to the loading thread and
+//! freed there while the compiling threads went on, the plans of a 20,000-case suite left 0.7
+//! MB more resident for the whole run).
 //!
 //! A file compiled again must be the one checked (a digest of its text is kept), or the case
 //! fails instead of running something that was never validated.
@@ -20,9 +22,8 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use super::compile::{Checked, CompiledFile, check, compile_file};
+use super::compile::{Checked, CompiledFile, Found, check, compile_file};
 use super::{CasePlan, Lock, SignIn};
 use crate::case::Diagnostic;
 
@@ -101,13 +102,14 @@ fn status_text(spec: &crate::case::spec::StatusSpec) -> Vec<String> {
     }
 }
 
-/// How many bytes of case files a suite keeps the plans of from its check. A plan takes a few
-/// times its text (3.2 KB for a two-step case written in 470 bytes), so the kept plans stay
-/// within a few megabytes. Beyond it a case's file is compiled again when the case starts.
-pub const KEPT_TEXT: usize = 1024 * 1024;
+/// The most bytes of case files a suite keeps the plans of from its check: a suite whose files
+/// come to more keeps none, and each case's file is compiled again when the case starts. A
+/// plan takes a few times its text (2.5 KB for a two-step case written in 470 bytes), so the
+/// kept plans stay within a few megabytes.
+pub const KEPT_TEXT: u64 = 1024 * 1024;
 
-/// The plans the check compiled of one of the suite's first files (those within
-/// [`KEPT_TEXT`]), by case; each is taken by the case that runs it.
+/// The plans the check compiled of one file of a suite within [`KEPT_TEXT`], by case; each is
+/// taken by the case that runs it.
 type Kept = Mutex<Box<[Option<Box<CasePlan>>]>>;
 
 /// Every case of a run, sorted by name, with what compiles each again.
@@ -161,24 +163,23 @@ impl Suite {
         Suite::load_keeping(roots, simulator_states, false, 0)
     }
 
-    /// [`Suite::load`], keeping the plans of the first `budget` bytes of case files.
+    /// [`Suite::load`], keeping every plan when the case files come to at most `budget` bytes,
+    /// and none otherwise.
     fn load_keeping(
         roots: &[PathBuf],
         simulator_states: &[&str],
         want_exercised: bool,
-        budget: usize,
+        budget: u64,
     ) -> Result<Suite, Vec<Diagnostic>> {
         let mut suite =
             Suite { states: simulator_states.iter().map(|s| (*s).to_owned()).collect(), ..Suite::default() };
-        // Which files' plans are kept is decided on the threads that compile them, so the plans
-        // not kept are dropped there: the first files (as the threads take them) while they fit.
-        let (kept_text, full) = (AtomicUsize::new(0), AtomicBool::new(false));
+        // All or none: a suite that keeps some of its plans holds them on top of what compiling
+        // the others again takes, so its memory would grow with the suite up to the budget and
+        // step up past it. Decided from the walk, before any file is read, so a plan not kept
+        // is dropped by the thread that made it.
+        let found = Found::walk(roots);
+        let keep = found.bytes() <= budget;
         let make = |file: CompiledFile| {
-            let keep = !full.load(Ordering::Relaxed)
-                && kept_text.fetch_add(file.size, Ordering::Relaxed) + file.size <= budget;
-            if !keep {
-                full.store(true, Ordering::Relaxed);
-            }
             let mut made = FileMade { digest: file.digest, cases: Vec::with_capacity(file.cases.len()), kept: None };
             let mut kept = Vec::with_capacity(if keep { file.cases.len() } else { 0 });
             for case in file.cases {
@@ -198,14 +199,14 @@ impl Suite {
             made.kept = keep.then(|| kept.into_boxed_slice());
             made
         };
-        // The kept files are a prefix of the files: one the threads kept after one they did not
-        // (taken out of order at the budget's edge) is dropped.
-        let mut keeping = true;
         let mut distinct: HashMap<Needs, u32> = HashMap::new();
-        let checked = check(roots, simulator_states, make, |i, total, file: FileMade, tags| {
+        let checked = check(found, simulator_states, make, |i, total, file: FileMade, tags| {
             if i == 0 {
                 // Most files hold one case: the lists are made to size once, not doubled.
                 suite.digests.reserve_exact(total);
+                if keep {
+                    suite.kept.reserve_exact(total);
+                }
             }
             let mut exercised = Vec::new();
             for case in file.cases {
@@ -218,8 +219,7 @@ impl Suite {
                 tags.push(*distinct.entry(needs).or_insert(next));
                 exercised.extend(steps);
             }
-            keeping &= file.kept.is_some();
-            if let Some(kept) = file.kept.filter(|_| keeping) {
+            if let Some(kept) = file.kept {
                 suite.kept.push(Mutex::new(kept));
             }
             if want_exercised {
@@ -329,7 +329,7 @@ mod tests {
     fn a_case_beyond_the_budget_is_compiled_again_from_the_file_checked_and_never_from_another() {
         let dir = tempfile::tempdir().expect("temp");
         std::fs::write(dir.path().join("t.yaml"), FILE).expect("write");
-        let suite = Suite::load_keeping(&[dir.path().to_path_buf()], &[], true, FILE.len() - 1).expect("valid");
+        let suite = Suite::load_keeping(&[dir.path().to_path_buf()], &[], true, FILE.len() as u64 - 1).expect("valid");
         LAST.with(|l| *l.borrow_mut() = None);
         let names: Vec<String> = suite.cases.iter().map(|c| suite.name(c)).collect();
         assert_eq!(names, ["t::a", "t::b"]);
@@ -347,19 +347,17 @@ mod tests {
     }
 
     #[test]
-    fn the_files_kept_are_the_first_ones_that_fit_even_when_the_threads_take_them_out_of_order() {
-        // Enough files for the check to compile them on several threads, which take them in
-        // batches and so may weigh a later file against the budget before an earlier one.
+    fn a_suite_keeps_every_plan_when_its_files_fit_the_budget_and_none_when_they_do_not() {
+        // Enough files for the check to compile them on several threads.
         let dir = tempfile::tempdir().expect("temp");
         let text = file_of(&["a", "b"]);
         for i in 0..200 {
             std::fs::write(dir.path().join(format!("f{i:03}.yaml")), &text).expect("write");
         }
-        let budget = text.len() * 70 + 1;
-        for _ in 0..5 {
+        let all = text.len() as u64 * 200;
+        for (budget, kept) in [(all, 200), (all - 1, 0), (text.len() as u64 * 70, 0)] {
             let suite = Suite::load_keeping(&[dir.path().to_path_buf()], &[], false, budget).expect("valid");
-            let kept = suite.kept.len();
-            assert!((1..=70).contains(&kept), "{kept} files kept");
+            assert_eq!(suite.kept.len(), kept, "budget {budget}");
             for (file, plans) in suite.kept.iter().enumerate() {
                 let plans = plans.lock().expect("not poisoned");
                 let names: Vec<&str> = plans.iter().flatten().map(|p| p.name.as_str()).collect();
