@@ -15,7 +15,6 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 
 use super::compare::{Change, Mode, Severity, compare};
@@ -314,7 +313,7 @@ struct Header<I> {
 }
 
 /// A header's `info`. `C` is what is read of its list of cases: every name, or nothing
-/// ([`IgnoredAny`]) for a run that writes no contract and so never needs them (a large suite's
+/// ([`Unlisted`]) for a run that writes no contract and so never needs them (a large suite's
 /// contract names every one of its cases: 20,000 names in each of the benchmark's two
 /// contracts at N=20000, about 3 MB once read).
 #[derive(Deserialize)]
@@ -339,9 +338,53 @@ impl CaseNames for Vec<String> {
     }
 }
 
-impl CaseNames for IgnoredAny {
+/// A list of case names checked as [`Vec<String>`] would be, and not kept: a file whose list
+/// is broken is an error whether or not the run needs the names.
+#[derive(Default)]
+struct Unlisted;
+
+impl CaseNames for Unlisted {
     fn into_names(self) -> Vec<String> {
         Vec::new()
+    }
+}
+
+impl<'de> Deserialize<'de> for Unlisted {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        /// One name, checked and dropped.
+        struct Name;
+        impl<'de> Deserialize<'de> for Name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                deserializer.deserialize_string(NameVisitor)
+            }
+        }
+        struct NameVisitor;
+        impl serde::de::Visitor<'_> for NameVisitor {
+            type Value = Name;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Name, E> {
+                Ok(Name)
+            }
+            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Name, E> {
+                std::str::from_utf8(v)
+                    .map(|_| Name)
+                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Bytes(v), &self))
+            }
+        }
+        struct Names;
+        impl<'de> serde::de::Visitor<'de> for Names {
+            type Value = Unlisted;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a sequence")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Unlisted, A::Error> {
+                while seq.next_element::<Name>()?.is_some() {}
+                Ok(Unlisted)
+            }
+        }
+        deserializer.deserialize_seq(Names)
     }
 }
 
@@ -382,7 +425,7 @@ pub fn parse(text: &str) -> Result<Contract, (Option<usize>, String)> {
 fn parse_as(text: &str, what: Read) -> Result<Contract, (Option<usize>, String)> {
     match what {
         Read::Whole => parse_with::<Vec<String>>(text),
-        Read::Shapes => parse_with::<IgnoredAny>(text),
+        Read::Shapes => parse_with::<Unlisted>(text),
     }
 }
 
@@ -671,6 +714,17 @@ mod tests {
         // The rest of the header is checked as before.
         let broken = text.replace("status: 200", "status: two hundred");
         assert!(parse_as(&broken, Read::Shapes).is_err());
+        // And so is the list of cases, which is not kept: a broken list is an error either way.
+        let list = text.find("  cases:").expect("a list");
+        let end = text[list..].find("---").map_or(text.len(), |e| list + e);
+        for cases in
+            ["  cases: 5\n", "  cases:\n", "  cases: { a: b }\n", "  cases:\n    - [a]\n", "  cases:\n    - { a: b }\n"]
+        {
+            let broken = format!("{}{cases}{}", &text[..list], &text[end..]);
+            let (whole, shapes) = (parse_as(&broken, Read::Whole), parse_as(&broken, Read::Shapes));
+            assert!(whole.is_err(), "{cases:?}: {whole:?}");
+            assert_eq!(shapes.map(|_| ()), whole.map(|_| ()), "{cases:?}: the same error");
+        }
         let dir = tempfile::tempdir().expect("temp");
         write_all(dir.path(), [&c]).expect("write");
         let set = ContractSet::load_as(dir.path(), Read::Shapes).expect("loads");
