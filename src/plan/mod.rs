@@ -24,7 +24,7 @@ use std::time::Duration;
 
 pub use check::{CapturePlan, Check};
 pub use compile::{compile, compile_with};
-pub use suite::{CaseRef, Needs, Suite};
+pub use suite::{CaseRef, Needs, Plans, Suite};
 pub use template::{Template, ValueTemplate, Vars};
 
 use crate::case::Diagnostic;

@@ -3,7 +3,8 @@
 //! bytes (the shipped suite is 0.8 MB), the plans that check compiles are kept for the run and
 //! each case is parsed once. A larger suite keeps none: of each case only its name, file and
 //! what it needs, and its plan is compiled again from its file when the case starts
-//! ([`Suite::plan`]). Every plan is dropped when its case ends. All or none, because a suite
+//! ([`Suite::plan`]; a run of every case compiles [`AHEAD`] files at a time, [`Plans`]). Every
+//! plan is dropped when its case ends. All or none, because a suite
 //! that kept the plans of its first files would hold them on top of what compiling the others
 //! takes: memory would rise with the suite up to the budget and step up past it. So a larger
 //! suite holds a handful of plans however many cases it has, and its memory grows with it by
@@ -20,8 +21,9 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::ops::Range;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Condvar, Mutex};
 
 use super::compile::{Checked, CompiledFile, Found, check, compile_file};
 use super::{CasePlan, Lock, SignIn};
@@ -288,18 +290,158 @@ impl Suite {
         if let Some(plan) = cached {
             return Ok(plan);
         }
-        let root = self.index.root(case.file as usize);
-        let path = root.join(self.index.paths.get(case.file as usize));
-        let changed = || format!("{} changed since it was checked; run again", path.display());
-        let states: Vec<&str> = self.states.iter().map(String::as_str).collect();
-        let compiled = compile_file(root, &path, &states).map_err(|_| changed())?;
-        if compiled.digest != digest || !compiled.diags.is_empty() {
-            return Err(changed());
-        }
-        let mut plans: Vec<Option<CasePlan>> = compiled.cases.into_iter().map(|c| c.plan).collect();
-        let plan = plans.get_mut(index).and_then(Option::take).ok_or_else(changed)?;
+        let mut plans = self.compile_again(case.file)?;
+        let plan = plans.get_mut(index).and_then(Option::take).ok_or_else(|| self.changed(case.file))?;
         LAST.with(|last| *last.borrow_mut() = Some((key, plans)));
         Ok(plan)
+    }
+
+    /// The plans of a file compiled again, by case: an error when the file is not the one
+    /// checked.
+    fn compile_again(&self, file: u32) -> Result<Vec<Option<CasePlan>>, String> {
+        let digest = self.digests.get(file as usize).copied();
+        let root = self.index.root(file as usize);
+        let path = root.join(self.index.paths.get(file as usize));
+        let states: Vec<&str> = self.states.iter().map(String::as_str).collect();
+        let compiled = compile_file(root, &path, &states).map_err(|_| self.changed(file))?;
+        if Some(compiled.digest) != digest || !compiled.diags.is_empty() {
+            return Err(self.changed(file));
+        }
+        Ok(compiled.cases.into_iter().map(|c| c.plan).collect())
+    }
+
+    fn changed(&self, file: u32) -> String {
+        let path = self.index.root(file as usize).join(self.index.paths.get(file as usize));
+        format!("{} changed since it was checked; run again", path.display())
+    }
+}
+
+/// Files compiled again ahead of their cases, in a batch: a test thread that compiles one file
+/// between two cases' HTTP takes about twice the CPU the check takes for it (its caches hold
+/// the HTTP code, not the parser's), so the first case of a batch compiles the next
+/// [`AHEAD`] files at once and leaves their plans for the cases that need them.
+pub const AHEAD: u32 = 16;
+
+/// Where a run's cases take their plans: the plans the suite kept, else their files compiled
+/// again, [`AHEAD`] at a time when the run takes every case (a filtered run compiles only the
+/// files of the cases it runs, one at a time). Made for one run: plans compiled ahead and not
+/// taken (a stopped run) are dropped with it.
+pub struct Plans<'a> {
+    suite: &'a Suite,
+    /// `None` when files are compiled one at a time.
+    ahead: Option<Mutex<Ahead>>,
+    /// A batch put a file's plans in `ahead`.
+    ready: Condvar,
+}
+
+/// The files compiled ahead.
+#[derive(Default)]
+struct Ahead {
+    /// The first file no batch has claimed; a case whose file is at or past it claims a batch.
+    frontier: u32,
+    /// The batches being compiled, as ranges of files.
+    busy: Vec<Range<u32>>,
+    /// Files compiled ahead whose plans are not all taken, by file.
+    files: HashMap<u32, Result<Vec<Option<CasePlan>>, String>>,
+}
+
+impl Ahead {
+    /// The plan of a case of `file` compiled ahead, taken (a file is dropped once every plan of
+    /// it is taken).
+    fn take(&mut self, file: u32, index: usize) -> Option<Result<CasePlan, String>> {
+        let entry = self.files.get_mut(&file)?;
+        let plan = match entry {
+            Ok(plans) => plans.get_mut(index).and_then(Option::take).ok_or_else(String::new),
+            Err(why) => Err(why.clone()),
+        };
+        if entry.as_ref().is_ok_and(|plans| plans.iter().all(Option::is_none)) {
+            self.files.remove(&file);
+        }
+        Some(plan)
+    }
+}
+
+impl Suite {
+    /// Where a run's cases take their plans; `every_case` when the run takes every case of the
+    /// suite, so files can be compiled ahead of their cases.
+    pub fn plans(&self, every_case: bool) -> Plans<'_> {
+        let ahead = (every_case && self.kept.is_empty()).then(|| Mutex::new(Ahead::default()));
+        Plans { suite: self, ahead, ready: Condvar::new() }
+    }
+}
+
+impl Plans<'_> {
+    /// The plan of a case, taken once: see [`Suite::plan`]. Files compiled ahead are taken from
+    /// the batch that compiled them (waiting for it when it has not reached the file yet);
+    /// a case whose file no batch has claimed claims it and the next files.
+    pub fn take(&self, case: &CaseRef) -> Result<CasePlan, String> {
+        let suite = self.suite;
+        let (file, index) = (case.file, case.index as usize);
+        let Some(ahead) = self.ahead.as_ref().filter(|_| (file as usize) < suite.digests.len()) else {
+            return suite.plan(case);
+        };
+        let changed = |why: String| if why.is_empty() { suite.changed(file) } else { why };
+        // A poisoned lock (a batch panicked): the case compiles its own file, as without batches.
+        let Ok(mut state) = ahead.lock() else { return suite.plan(case) };
+        let batch = loop {
+            if let Some(plan) = state.take(file, index) {
+                return plan.map_err(changed);
+            }
+            if file >= state.frontier {
+                let end = file.saturating_add(AHEAD).min(u32::try_from(suite.digests.len()).unwrap_or(u32::MAX));
+                state.frontier = end;
+                state.busy.push(file..end);
+                break file..end;
+            }
+            // Claimed by a batch still compiling it: wait for it. Behind the frontier and in no
+            // batch (one started past it, as cases out of file order make it): compile it here.
+            if !state.busy.iter().any(|b| b.contains(&file)) {
+                drop(state);
+                return suite.plan(case);
+            }
+            state = match self.ready.wait(state) {
+                Ok(state) => state,
+                Err(_) => return suite.plan(case),
+            };
+        };
+        drop(state);
+        // Ends the batch when it is done, or if compiling panics: a case waiting for one of
+        // its files then compiles the file itself instead of waiting for ever.
+        let claim = Claim { ahead, ready: &self.ready, batch: batch.clone() };
+        let mut own = None;
+        for f in batch {
+            let mut compiled = suite.compile_again(f);
+            if f == file {
+                own = Some(match &mut compiled {
+                    Ok(plans) => plans.get_mut(index).and_then(Option::take).ok_or_else(String::new),
+                    Err(why) => Err(why.clone()),
+                });
+            }
+            if !matches!(&compiled, Ok(plans) if plans.iter().all(Option::is_none))
+                && let Ok(mut state) = ahead.lock()
+            {
+                state.files.insert(f, compiled);
+            }
+            self.ready.notify_all();
+        }
+        drop(claim);
+        own.unwrap_or_else(|| Err(String::new())).map_err(changed)
+    }
+}
+
+/// A batch being compiled, ended when dropped.
+struct Claim<'a> {
+    ahead: &'a Mutex<Ahead>,
+    ready: &'a Condvar,
+    batch: Range<u32>,
+}
+
+impl Drop for Claim<'_> {
+    fn drop(&mut self) {
+        let mut state = self.ahead.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        state.busy.retain(|b| *b != self.batch);
+        drop(state);
+        self.ready.notify_all();
     }
 }
 
@@ -370,6 +512,93 @@ mod tests {
                 assert_eq!(suite.plan(case).expect("kept or compiled again").name, suite.name(case));
             }
         }
+    }
+
+    #[test]
+    fn a_run_of_every_case_takes_each_plan_once_from_files_compiled_ahead() {
+        let dir = tempfile::tempdir().expect("temp");
+        for i in 0..100 {
+            let names: &[&str] = if i % 3 == 0 { &["a", "b"] } else { &["a"] };
+            std::fs::write(dir.path().join(format!("f{i:03}.yaml")), file_of(names)).expect("write");
+        }
+        let suite = Suite::load_keeping(&[dir.path().to_path_buf()], &[], false, 0).expect("valid");
+        assert!(suite.kept.is_empty());
+        let plans = suite.plans(true);
+        // The first case compiles its file and the next ones.
+        let first = plans.take(&suite.cases[0]).expect("compiles");
+        assert_eq!(first.name, suite.name(&suite.cases[0]));
+        let ahead = |plans: &Plans| plans.ahead.as_ref().map(|a| a.lock().expect("not poisoned").files.len());
+        // Its file's other case and the rest of its batch wait for their cases.
+        assert_eq!(ahead(&plans), Some(AHEAD as usize), "f000 (for `b`) and 15 more files");
+        // Every other case, on four threads taking them in order as a run's workers do.
+        let next = std::sync::atomic::AtomicUsize::new(1);
+        let taken = Mutex::new(Vec::new());
+        std::thread::scope(|scope| {
+            for _ in 0..4 {
+                scope.spawn(|| {
+                    while let Some(case) = suite.cases.get(next.fetch_add(1, std::sync::atomic::Ordering::SeqCst)) {
+                        let plan = plans.take(case).expect("compiles");
+                        assert_eq!(plan.name, suite.name(case), "its own plan");
+                        taken.lock().expect("not poisoned").push(plan.name);
+                    }
+                });
+            }
+        });
+        let mut taken = taken.into_inner().expect("not poisoned");
+        taken.sort_unstable();
+        taken.dedup();
+        assert_eq!(taken.len(), suite.cases.len() - 1, "each plan once");
+        assert_eq!(ahead(&plans), Some(0), "nothing compiled ahead is left over");
+        // A filtered run compiles only the files of the cases it runs.
+        assert!(suite.plans(false).ahead.is_none());
+    }
+
+    #[test]
+    fn a_case_out_of_batch_order_or_of_a_changed_file_is_still_told_apart() {
+        let dir = tempfile::tempdir().expect("temp");
+        for i in 0..40 {
+            std::fs::write(dir.path().join(format!("f{i:03}.yaml")), file_of(&["a"])).expect("write");
+        }
+        let suite = Suite::load_keeping(&[dir.path().to_path_buf()], &[], false, 0).expect("valid");
+        std::fs::write(dir.path().join("f003.yaml"), file_of(&["a", "b"])).expect("write");
+        LAST.with(|l| *l.borrow_mut() = None);
+        let plans = suite.plans(true);
+        // A case far ahead claims its batch first: the files before it were never claimed and
+        // are compiled one at a time when their cases come.
+        assert_eq!(plans.take(&suite.cases[30]).expect("compiles").name, "f030::a");
+        assert_eq!(plans.take(&suite.cases[2]).expect("compiles on its own").name, "f002::a");
+        let e = plans.take(&suite.cases[3]).expect_err("changed since the check");
+        assert!(e.contains("f003.yaml changed since it was checked"), "{e}");
+        // A batch holding the changed file.
+        let plans = suite.plans(true);
+        assert_eq!(plans.take(&suite.cases[0]).expect("compiles").name, "f000::a");
+        let e = plans.take(&suite.cases[3]).expect_err("changed since the check, compiled ahead");
+        assert!(e.contains("f003.yaml changed since it was checked"), "{e}");
+        assert_eq!(plans.take(&suite.cases[4]).expect("compiled ahead").name, "f004::a");
+    }
+
+    #[test]
+    fn a_case_waiting_for_a_batch_that_ends_without_its_file_compiles_it_itself() {
+        // What a batch that panicked leaves: its range claimed, its files never put in.
+        let dir = tempfile::tempdir().expect("temp");
+        for i in 0..20 {
+            std::fs::write(dir.path().join(format!("f{i:03}.yaml")), file_of(&["a"])).expect("write");
+        }
+        let suite = Suite::load_keeping(&[dir.path().to_path_buf()], &[], false, 0).expect("valid");
+        let plans = suite.plans(true);
+        let ahead = plans.ahead.as_ref().expect("compiles ahead");
+        {
+            let mut state = ahead.lock().expect("not poisoned");
+            state.frontier = AHEAD;
+            state.busy.push(0..AHEAD);
+        }
+        std::thread::scope(|scope| {
+            let waiting = scope.spawn(|| plans.take(&suite.cases[3]).map(|p| p.name));
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            assert!(!waiting.is_finished(), "it waits for the batch");
+            drop(Claim { ahead, ready: &plans.ready, batch: 0..AHEAD });
+            assert_eq!(waiting.join().expect("no panic"), Ok("f003::a".to_owned()), "then compiles its own file");
+        });
     }
 
     /// A case file with cases of these names.

@@ -29,7 +29,8 @@ pub trait Listener: Send {
 /// Runs `cases` of `suite` (the selection; the filter left out `filtered_out` others) on
 /// `threads` worker threads, after the preflight's `findings`, telling `listener` of each case
 /// as it becomes final. Each case takes its plan when it starts (the one the check kept, or its
-/// file compiled again) and drops it when it ends.
+/// file compiled again, in a batch with the next files when the run takes every case) and
+/// drops it when it ends.
 pub fn execute<'a>(
     suite: &Suite,
     cases: impl Iterator<Item = &'a CaseRef> + Send,
@@ -45,10 +46,11 @@ pub fn execute<'a>(
         tell(&mut run, ctx, listener, &done);
     }
     let jobs = cases.map(|c| Job { job: c, locks: &suite.needs(c).locks[..] });
+    let plans = suite.plans(filtered_out == 0);
     scheduler::run(
         jobs,
         threads,
-        |case| match suite.plan(case) {
+        |case| match plans.take(case) {
             Ok(plan) => trial::run(ctx, &plan),
             Err(why) => trial::not_started(ctx, &suite.name(case), why),
         },
