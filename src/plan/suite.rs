@@ -343,6 +343,9 @@ struct Ahead {
     busy: Vec<Range<u32>>,
     /// Files compiled ahead whose plans are not all taken, by file.
     files: HashMap<u32, Result<Vec<Option<CasePlan>>, String>>,
+    /// Cases waiting for a batch: a batch wakes them only when there are some (waking is a
+    /// system call).
+    waiting: u32,
 }
 
 impl Ahead {
@@ -399,10 +402,12 @@ impl Plans<'_> {
                 drop(state);
                 return suite.plan(case);
             }
+            state.waiting += 1;
             state = match self.ready.wait(state) {
                 Ok(state) => state,
                 Err(_) => return suite.plan(case),
             };
+            state.waiting -= 1;
         };
         drop(state);
         // Ends the batch when it is done, or if compiling panics: a case waiting for one of
@@ -421,8 +426,10 @@ impl Plans<'_> {
                 && let Ok(mut state) = ahead.lock()
             {
                 state.files.insert(f, compiled);
+                if state.waiting > 0 {
+                    self.ready.notify_all();
+                }
             }
-            self.ready.notify_all();
         }
         drop(claim);
         own.unwrap_or_else(|| Err(String::new())).map_err(changed)
@@ -440,8 +447,9 @@ impl Drop for Claim<'_> {
     fn drop(&mut self) {
         let mut state = self.ahead.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         state.busy.retain(|b| *b != self.batch);
-        drop(state);
-        self.ready.notify_all();
+        if state.waiting > 0 {
+            self.ready.notify_all();
+        }
     }
 }
 
