@@ -290,15 +290,17 @@ impl Suite {
         if let Some(plan) = cached {
             return Ok(plan);
         }
-        let mut plans = self.compile_again(case.file)?;
-        let plan = plans.get_mut(index).and_then(Option::take).ok_or_else(|| self.changed(case.file))?;
-        LAST.with(|last| *last.borrow_mut() = Some((key, plans)));
+        let mut compiled = self.compile_again(case.file);
+        let plan = take_plan(&mut compiled, index, || self.changed(case.file))?;
+        if let Ok(plans) = compiled {
+            LAST.with(|last| *last.borrow_mut() = Some((key, plans)));
+        }
         Ok(plan)
     }
 
     /// The plans of a file compiled again, by case: an error when the file is not the one
     /// checked.
-    fn compile_again(&self, file: u32) -> Result<Vec<Option<CasePlan>>, String> {
+    fn compile_again(&self, file: u32) -> Compiled {
         let digest = self.digests.get(file as usize).copied();
         let root = self.index.root(file as usize);
         let path = root.join(self.index.paths.get(file as usize));
@@ -310,9 +312,22 @@ impl Suite {
         Ok(compiled.cases.into_iter().map(|c| c.plan).collect())
     }
 
+    /// Why a case of `file` cannot run: the file is not the one checked.
     fn changed(&self, file: u32) -> String {
         let path = self.index.root(file as usize).join(self.index.paths.get(file as usize));
         format!("{} changed since it was checked; run again", path.display())
+    }
+}
+
+/// A file compiled again: its plans by case, or why it is not the file checked.
+type Compiled = Result<Vec<Option<CasePlan>>, String>;
+
+/// The plan of the case at `index` of a file compiled again, taken: `changed` says why there is
+/// none when the file compiled without it.
+fn take_plan(compiled: &mut Compiled, index: usize, changed: impl FnOnce() -> String) -> Result<CasePlan, String> {
+    match compiled {
+        Ok(plans) => plans.get_mut(index).and_then(Option::take).ok_or_else(changed),
+        Err(why) => Err(why.clone()),
     }
 }
 
@@ -342,7 +357,7 @@ struct Ahead {
     /// The batches being compiled, as ranges of files.
     busy: Vec<Range<u32>>,
     /// Files compiled ahead whose plans are not all taken, by file.
-    files: HashMap<u32, Result<Vec<Option<CasePlan>>, String>>,
+    files: HashMap<u32, Compiled>,
     /// Cases waiting for a batch: a batch wakes them only when there are some (waking is a
     /// system call).
     waiting: u32,
@@ -351,12 +366,9 @@ struct Ahead {
 impl Ahead {
     /// The plan of a case of `file` compiled ahead, taken (a file is dropped once every plan of
     /// it is taken).
-    fn take(&mut self, file: u32, index: usize) -> Option<Result<CasePlan, String>> {
+    fn take(&mut self, file: u32, index: usize, changed: impl FnOnce() -> String) -> Option<Result<CasePlan, String>> {
         let entry = self.files.get_mut(&file)?;
-        let plan = match entry {
-            Ok(plans) => plans.get_mut(index).and_then(Option::take).ok_or_else(String::new),
-            Err(why) => Err(why.clone()),
-        };
+        let plan = take_plan(entry, index, changed);
         if entry.as_ref().is_ok_and(|plans| plans.iter().all(Option::is_none)) {
             self.files.remove(&file);
         }
@@ -383,12 +395,12 @@ impl Plans<'_> {
         let Some(ahead) = self.ahead.as_ref().filter(|_| (file as usize) < suite.digests.len()) else {
             return suite.plan(case);
         };
-        let changed = |why: String| if why.is_empty() { suite.changed(file) } else { why };
+        let changed = || suite.changed(file);
         // A poisoned lock (a batch panicked): the case compiles its own file, as without batches.
         let Ok(mut state) = ahead.lock() else { return suite.plan(case) };
         let batch = loop {
-            if let Some(plan) = state.take(file, index) {
-                return plan.map_err(changed);
+            if let Some(plan) = state.take(file, index, changed) {
+                return plan;
             }
             if file >= state.frontier {
                 let end = file.saturating_add(AHEAD).min(u32::try_from(suite.digests.len()).unwrap_or(u32::MAX));
@@ -417,10 +429,7 @@ impl Plans<'_> {
         for f in batch {
             let mut compiled = suite.compile_again(f);
             if f == file {
-                own = Some(match &mut compiled {
-                    Ok(plans) => plans.get_mut(index).and_then(Option::take).ok_or_else(String::new),
-                    Err(why) => Err(why.clone()),
-                });
+                own = Some(take_plan(&mut compiled, index, changed));
             }
             if !matches!(&compiled, Ok(plans) if plans.iter().all(Option::is_none))
                 && let Ok(mut state) = ahead.lock()
@@ -432,7 +441,7 @@ impl Plans<'_> {
             }
         }
         drop(claim);
-        own.unwrap_or_else(|| Err(String::new())).map_err(changed)
+        own.unwrap_or_else(|| Err(changed()))
     }
 }
 
@@ -499,11 +508,8 @@ mod tests {
     #[test]
     fn a_suite_keeps_every_plan_when_its_files_fit_the_budget_and_none_when_they_do_not() {
         // Enough files for the check to compile them on several threads.
-        let dir = tempfile::tempdir().expect("temp");
+        let dir = folder_of(200, |_| &["a", "b"]);
         let text = file_of(&["a", "b"]);
-        for i in 0..200 {
-            std::fs::write(dir.path().join(format!("f{i:03}.yaml")), &text).expect("write");
-        }
         let all = text.len() as u64 * 200;
         for (budget, kept) in [(all, 200), (all - 1, 0), (text.len() as u64 * 70, 0)] {
             let suite = Suite::load_keeping(&[dir.path().to_path_buf()], &[], false, budget).expect("valid");
@@ -524,11 +530,7 @@ mod tests {
 
     #[test]
     fn a_run_of_every_case_takes_each_plan_once_from_files_compiled_ahead() {
-        let dir = tempfile::tempdir().expect("temp");
-        for i in 0..100 {
-            let names: &[&str] = if i % 3 == 0 { &["a", "b"] } else { &["a"] };
-            std::fs::write(dir.path().join(format!("f{i:03}.yaml")), file_of(names)).expect("write");
-        }
+        let dir = folder_of(100, |i| if i % 3 == 0 { &["a", "b"] } else { &["a"] });
         let suite = Suite::load_keeping(&[dir.path().to_path_buf()], &[], false, 0).expect("valid");
         assert!(suite.kept.is_empty());
         let plans = suite.plans(true);
@@ -563,10 +565,7 @@ mod tests {
 
     #[test]
     fn a_case_out_of_batch_order_or_of_a_changed_file_is_still_told_apart() {
-        let dir = tempfile::tempdir().expect("temp");
-        for i in 0..40 {
-            std::fs::write(dir.path().join(format!("f{i:03}.yaml")), file_of(&["a"])).expect("write");
-        }
+        let dir = folder_of(40, |_| &["a"]);
         let suite = Suite::load_keeping(&[dir.path().to_path_buf()], &[], false, 0).expect("valid");
         std::fs::write(dir.path().join("f003.yaml"), file_of(&["a", "b"])).expect("write");
         LAST.with(|l| *l.borrow_mut() = None);
@@ -588,10 +587,7 @@ mod tests {
     #[test]
     fn a_case_waiting_for_a_batch_that_ends_without_its_file_compiles_it_itself() {
         // What a batch that panicked leaves: its range claimed, its files never put in.
-        let dir = tempfile::tempdir().expect("temp");
-        for i in 0..20 {
-            std::fs::write(dir.path().join(format!("f{i:03}.yaml")), file_of(&["a"])).expect("write");
-        }
+        let dir = folder_of(20, |_| &["a"]);
         let suite = Suite::load_keeping(&[dir.path().to_path_buf()], &[], false, 0).expect("valid");
         let plans = suite.plans(true);
         let ahead = plans.ahead.as_ref().expect("compiles ahead");
@@ -607,6 +603,15 @@ mod tests {
             drop(Claim { ahead, ready: &plans.ready, batch: 0..AHEAD });
             assert_eq!(waiting.join().expect("no panic"), Ok("f003::a".to_owned()), "then compiles its own file");
         });
+    }
+
+    /// A folder of `count` case files, `f000.yaml` on, the `i`th with cases named `names(i)`.
+    fn folder_of(count: usize, names: impl Fn(usize) -> &'static [&'static str]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("temp");
+        for i in 0..count {
+            std::fs::write(dir.path().join(format!("f{i:03}.yaml")), file_of(names(i))).expect("write");
+        }
+        dir
     }
 
     /// A case file with cases of these names.
